@@ -1,0 +1,88 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { PostgresEventStore } from '../../src/eventstore/postgres/postgres-event-store';
+import { createTestDatabase, type TestDatabase } from '../support/pg';
+import {
+  category,
+  collect,
+  event,
+  eventStoreContract,
+  metadata,
+  stream,
+} from './event-store.contract';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase('contract_pg');
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+eventStoreContract('postgres', () => ({
+  create: async (upcasters) => {
+    const store = new PostgresEventStore({
+      connectionString: db.url,
+      upcasters,
+      pollIntervalMs: 200,
+    });
+    await store.init();
+    return store;
+  },
+}));
+
+describe('postgres event store: late commits and rollbacks', () => {
+  let store: PostgresEventStore;
+  let raw: Client;
+  beforeAll(async () => {
+    store = new PostgresEventStore({ connectionString: db.url, pollIntervalMs: 100 });
+    await store.init();
+    raw = new Client({ connectionString: db.url });
+    await raw.connect();
+  });
+  afterAll(async () => {
+    await raw?.end();
+    await store?.close();
+  });
+
+  async function insertInOpenTransaction(streamId: string): Promise<string> {
+    const id = randomUUID();
+    await raw.query('BEGIN');
+    await raw.query(
+      `INSERT INTO events (event_id, stream_id, stream_revision, event_type, data, metadata)
+       VALUES ($1, $2, 0, 'Slow', '{}'::jsonb, $3::jsonb)`,
+      [id, streamId, JSON.stringify(metadata())],
+    );
+    return id;
+  }
+
+  it('never skips an event whose transaction commits after later events', async () => {
+    const c = category('late');
+    const start = await store.headPosition();
+    const slowId = await insertInOpenTransaction(stream(c));
+    const fast = event('Fast');
+    await store.append(stream(c), [fast], 'no_stream');
+    // While the slow transaction is open, a reader must not move past it.
+    const early = await store.readAll({ after: start, maxCount: 100 });
+    expect(early.filter((e) => e.streamId.startsWith(c))).toHaveLength(0);
+    const tail = collect(store, c, 2, 10_000, start);
+    await raw.query('COMMIT');
+    const seen = await tail;
+    expect(seen.map((e) => e.id).sort()).toEqual([slowId, fast.id].sort());
+  });
+
+  it('does not stall readers after a transaction rolls back', async () => {
+    const c = category('rollback');
+    const start = await store.headPosition();
+    await insertInOpenTransaction(stream(c));
+    const after = event('AfterRollback');
+    await store.append(stream(c), [after], 'no_stream');
+    await raw.query('ROLLBACK');
+    const seen = await collect(store, c, 1, 10_000, start);
+    expect(seen.map((e) => e.id)).toEqual([after.id]);
+    // Nothing else arrives: the rolled-back row is gone for good.
+    const more = await collect(store, c, 2, 500, start);
+    expect(more).toHaveLength(1);
+  });
+});

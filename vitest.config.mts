@@ -1,0 +1,67 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// Three tiers, one command: `npm test` runs them all.
+//  unit: pure functions and deciders, no I/O, beside the code they test.
+//  int:  real PostgreSQL (contract suites, projections, sagas), one database per test file.
+//  e2e:  the whole HTTP app against real PostgreSQL, Docker and Open vSwitch.
+const swcPlugin = swc.vite({
+  tsconfigFile: false,
+  swcrc: false,
+  module: { type: 'es6' },
+  jsc: {
+    target: 'es2022',
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+    keepClassNames: true,
+  },
+});
+
+export default defineConfig({
+  plugins: [swcPlugin],
+  test: {
+    globalSetup: ['test/support/global-setup.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        plugins: [swcPlugin],
+        test: {
+          name: 'unit',
+          include: [
+            'src/**/*.unit.spec.ts',
+            'projections/**/*.unit.spec.ts',
+            'sagas/**/*.unit.spec.ts',
+            'test/unit/**/*.spec.ts',
+          ],
+          environment: 'node',
+        },
+      },
+      {
+        plugins: [swcPlugin],
+        test: {
+          name: 'int',
+          include: [
+            'src/**/*.int.spec.ts',
+            'projections/**/*.int.spec.ts',
+            'sagas/**/*.int.spec.ts',
+            'test/contract/**/*.spec.ts',
+            'test/int/**/*.spec.ts',
+          ],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [swcPlugin],
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.spec.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
