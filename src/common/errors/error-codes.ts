@@ -1,0 +1,101 @@
+/**
+ * The stable error codes of the API. Adding a code means deciding its status and documenting
+ * it here; `httpStatusOf` will not compile until the switch covers it.
+ */
+export const ERROR_CODES = [
+  'validation_error',
+  'malformed_json',
+  'payload_too_large',
+  'unsupported_media_type',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'route_not_found',
+  'method_not_allowed',
+  'conflict',
+  'email_taken',
+  'invalid_state',
+  'dependency_violation',
+  'concurrency_conflict',
+  'precondition_failed',
+  'idempotency_key_reused',
+  'quota_exceeded',
+  'rate_limited',
+  'account_locked',
+  'internal_error',
+  'service_unavailable',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function httpStatusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'validation_error':
+    case 'malformed_json':
+      return 400;
+    case 'unauthorized':
+      return 401;
+    case 'forbidden':
+    case 'quota_exceeded':
+      return 403;
+    case 'not_found':
+    case 'route_not_found':
+      return 404;
+    case 'method_not_allowed':
+      return 405;
+    case 'conflict':
+    case 'email_taken':
+    case 'invalid_state':
+    case 'dependency_violation':
+    case 'concurrency_conflict':
+      return 409;
+    case 'precondition_failed':
+      return 412;
+    case 'payload_too_large':
+      return 413;
+    case 'unsupported_media_type':
+      return 415;
+    case 'idempotency_key_reused':
+      return 422;
+    case 'account_locked':
+    case 'rate_limited':
+      return 429;
+    case 'internal_error':
+      return 500;
+    case 'service_unavailable':
+      return 503;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
+  validation_error:
+    'The request body, query or path failed validation; details.fields names each offending field path.',
+  malformed_json: 'The request body is not valid JSON.',
+  payload_too_large: 'The request body exceeds the size limit.',
+  unsupported_media_type: 'The request body has a content type this route does not accept.',
+  unauthorized: 'No valid credential (JWT or API key) was presented.',
+  forbidden: 'The caller is authenticated but not allowed to perform this action.',
+  not_found: 'The resource does not exist or is not visible to the caller.',
+  route_not_found: 'No route matches the request path.',
+  method_not_allowed: 'The route exists but not for this HTTP method.',
+  conflict:
+    'The request conflicts with existing state (for example a name or port already in use).',
+  email_taken: 'An account with this email already exists.',
+  invalid_state: 'The resource is not in a state that allows this action.',
+  dependency_violation: 'Other resources still depend on this one; remove them first.',
+  concurrency_conflict: 'The resource changed concurrently; retry the request.',
+  precondition_failed: "If-Match did not match the resource's current ETag.",
+  idempotency_key_reused: 'The Idempotency-Key was already used with a different request.',
+  quota_exceeded:
+    "The tenant's quota does not allow this; details carry the limit and current use.",
+  rate_limited: 'Too many requests; retry after the number of seconds in Retry-After.',
+  account_locked: 'Too many failed sign-in attempts; the account is locked for a while.',
+  internal_error: 'An unexpected error occurred; the request id identifies it in the logs.',
+  service_unavailable: 'A dependency the request needs is unavailable.',
+};
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`unreachable: ${String(value)}`);
+}

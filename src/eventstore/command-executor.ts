@@ -1,0 +1,160 @@
+import { AppError } from '../common/errors/app-error';
+import { eventIdFor } from '../common/ids';
+import type { Actor, EventMetadata, EventStore, NewEvent, Position } from './event-store';
+import { WrongExpectedRevisionError } from './errors';
+
+/** A domain event as deciders produce it: a past-tense type and its data. */
+export interface DomainEvent<TType extends string = string, TData = unknown> {
+  type: TType;
+  data: TData;
+}
+
+/**
+ * One aggregate in the decider style: pure functions, no I/O. `decide` throws AppError to reject
+ * a command; time and ids enter through the command, so the same inputs give the same events.
+ */
+export interface Decider<TCommand, TEvent extends DomainEvent, TState> {
+  /** Stream category: the aggregate with id X lives in stream `<category>-<X>`. */
+  readonly category: string;
+  initialState(): TState;
+  evolve(state: TState, event: TEvent): TState;
+  decide(command: TCommand, state: TState): TEvent[];
+  /** Schema version of each event type this decider writes; 1 when absent. */
+  readonly schemaVersions?: Partial<Record<TEvent['type'], number>>;
+}
+
+/** Who asks, on whose behalf, from where: becomes the metadata of every event the command appends. */
+export interface CommandContext {
+  /** Unique per command; a retried command reuses it so its events keep their ids. */
+  commandId: string;
+  tenantId: string | null;
+  actor: Actor;
+  requestId: string | null;
+  sourceIp: string | null;
+  correlationId: string;
+  causationId: string | null;
+  /** When the command was accepted; stamped on every event as occurredAt. */
+  now: Date;
+  /** The revision the caller last saw (If-Match); a mismatch is 412 and appends nothing. */
+  ifMatch?: bigint;
+}
+
+export interface ExecutionResult<TEvent, TState> {
+  events: TEvent[];
+  state: TState;
+  /** The stream's revision after the command (the resource's ETag); -1n for a stream never written. */
+  revision: bigint;
+  /** Global position of the last appended event; null when the command changed nothing. */
+  position: Position | null;
+}
+
+export interface LoadedAggregate<TState> {
+  state: TState;
+  revision: bigint;
+  exists: boolean;
+}
+
+const DEFAULT_ATTEMPTS = 5;
+
+export function streamName(category: string, id: string): string {
+  return `${category}-${id}`;
+}
+
+/**
+ * Runs commands against event-sourced aggregates: read the stream, fold it into state, decide,
+ * append with the revision that was read. When another writer got there first the whole cycle
+ * runs again on the new state, a bounded number of times.
+ */
+export class CommandExecutor {
+  constructor(private readonly store: EventStore) {}
+
+  async load<C, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    id: string,
+  ): Promise<LoadedAggregate<S>> {
+    const events = await this.store.readStream(streamName(decider.category, id));
+    let state = decider.initialState();
+    for (const e of events) state = decider.evolve(state, { type: e.type, data: e.data } as E);
+    const revision = events.length > 0 ? events[events.length - 1].revision : -1n;
+    return { state, revision, exists: events.length > 0 };
+  }
+
+  async execute<C, E extends DomainEvent, S>(
+    decider: Decider<C, E, S>,
+    id: string,
+    command: C,
+    context: CommandContext,
+    attempts = DEFAULT_ATTEMPTS,
+  ): Promise<ExecutionResult<E, S>> {
+    const stream = streamName(decider.category, id);
+    for (let attempt = 1; ; attempt++) {
+      const { state, revision } = await this.load(decider, id);
+      if (context.ifMatch !== undefined && context.ifMatch !== revision) {
+        throw new AppError(
+          'precondition_failed',
+          `If-Match expected revision ${context.ifMatch}, the resource is at ${revision}`,
+          {
+            expected: `W/"${context.ifMatch}"`,
+            actual: `W/"${revision}"`,
+          },
+        );
+      }
+      const events = decider.decide(command, state);
+      if (events.length === 0) return { events, state, revision, position: null };
+
+      const toAppend: NewEvent[] = events.map((e, index) => ({
+        id: eventIdFor(context.commandId, index),
+        type: e.type,
+        data: e.data,
+        metadata: metadataFor(context, decider.schemaVersions?.[e.type as E['type']] ?? 1),
+      }));
+      try {
+        const result = await this.store.append(
+          stream,
+          toAppend,
+          revision < 0n ? 'no_stream' : revision,
+        );
+        const next = events.reduce((s, e) => decider.evolve(s, e), state);
+        return {
+          events,
+          state: next,
+          revision: result.nextExpectedRevision,
+          position: result.position,
+        };
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        if (context.ifMatch !== undefined) {
+          throw new AppError(
+            'precondition_failed',
+            'the resource changed while the request was processed',
+            {
+              expected: `W/"${context.ifMatch}"`,
+            },
+          );
+        }
+        if (attempt >= attempts) {
+          throw new AppError(
+            'concurrency_conflict',
+            `${decider.category} ${id} is being changed by other requests; retry`,
+            {
+              attempts,
+            },
+          );
+        }
+      }
+    }
+  }
+}
+
+export function metadataFor(context: CommandContext, schemaVersion: number): EventMetadata {
+  return {
+    tenantId: context.tenantId,
+    actor: context.actor,
+    correlationId: context.correlationId,
+    causationId: context.causationId,
+    requestId: context.requestId,
+    sourceIp: context.sourceIp,
+    occurredAt: context.now.toISOString(),
+    schemaVersion,
+  };
+}
