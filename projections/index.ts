@@ -1,0 +1,11 @@
+import type { Projection } from './runtime/projection';
+
+/**
+ * Every read model of the application. The platform module builds its TypeORM DataSource from
+ * `READ_MODEL_ENTITIES`; the projections module starts one runner per entry of `ALL_PROJECTIONS`.
+ * A bounded context adds its projection folder's entities and definition here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const READ_MODEL_ENTITIES: Function[] = [];
+
+export const ALL_PROJECTIONS: readonly Projection[] = [];
