@@ -1,0 +1,646 @@
+/**
+ * The user aggregate (stream `user-<userId>`): credentials, lockout, password reset, refresh-token
+ * families, default tenant and erasure.
+ *
+ * Everything slow, secret or random happens outside `decide` and enters through the command:
+ * password hashes and their verification (scrypt), token generation and hashing, encryption of
+ * personal fields with the user's data key, the lookup hash of the email, the current time.
+ * `decide` compares token hashes in constant time and never sees a plaintext secret.
+ *
+ * Personal data (email, name) appears in events only as ciphertext under the user's data key;
+ * erasing the user (UserErased) is followed, outside, by destroying that key (crypto-shredding).
+ * The state keeps only what decisions need, never personal data.
+ *
+ * Recorded rejections: a failed login (LoginFailed, maybe AccountLocked) and a replayed refresh
+ * token (RefreshTokenFamilyRevoked 'reuse_detected') must be stored *and* answered 401. Since a
+ * throwing `decide` stores nothing, these commands return the events; the handler appends them
+ * and then throws `userRejection(events)`.
+ *
+ * Sessions: every JWT and session API key carries the user's `sessionVersion`; PasswordChanged,
+ * PasswordReset, RevokeSessions and erasure bump it (SessionsRevoked), killing every session at
+ * once, and revoke all refresh-token families in the state.
+ */
+import { AppError } from '../../common/errors/app-error';
+import type { Decider } from '../../eventstore/command-executor';
+import { constantTimeEqual } from '../crypto/encoding';
+import type { EncryptedField } from '../crypto/personal-data';
+import {
+  iso,
+  isValidEmail,
+  millis,
+  nameProblem,
+  normalizeEmail,
+  throwIfInvalid,
+  type FieldProblem,
+} from './validation';
+
+export const USER_CATEGORY = 'user';
+export const MAX_CONSECUTIVE_LOGIN_FAILURES = 5;
+export const LOCKOUT_DURATION_MS = 15 * 60 * 1000;
+export const RESET_TOKEN_TTL_MS = 30 * 60 * 1000;
+
+// ---------------------------------------------------------------- commands
+
+export interface NewRefreshToken {
+  tokenId: string;
+  /** SHA-256 of the opaque token (crypto/opaque-tokens.ts). */
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+export interface RegisterUser {
+  type: 'RegisterUser';
+  userId: string;
+  /** Plaintext, only so decide can validate it; it never reaches an event. */
+  email: string;
+  /** Plaintext, only so decide can validate it; it never reaches an event. */
+  name: string;
+  encryptedEmail: EncryptedField;
+  encryptedName: EncryptedField;
+  /** crypto/personal-data.ts emailLookupHash of the normalised email. */
+  emailLookupHash: string;
+  passwordHash: string;
+  defaultTenantId: string | null;
+  now: Date;
+}
+
+/** The handler verified the password (or the dummy) outside; decide records the outcome. */
+export interface Login {
+  type: 'Login';
+  passwordVerified: boolean;
+  /** Starts a new refresh-token family; used only when the login succeeds. */
+  session: NewRefreshToken & { familyId: string };
+  /** A fresh hash when the stored one uses outdated parameters (crypto needsRehash). */
+  upgradedPasswordHash?: string;
+  now: Date;
+}
+
+export interface ChangePassword {
+  type: 'ChangePassword';
+  currentPasswordVerified: boolean;
+  newPasswordHash: string;
+  now: Date;
+}
+
+export interface IssueResetToken {
+  type: 'IssueResetToken';
+  tokenId: string;
+  tokenHash: string;
+  now: Date;
+}
+
+export interface ResetPassword {
+  type: 'ResetPassword';
+  tokenHash: string;
+  newPasswordHash: string;
+  now: Date;
+}
+
+export interface RefreshSession {
+  type: 'RefreshSession';
+  presentedTokenHash: string;
+  next: NewRefreshToken;
+  now: Date;
+}
+
+export interface Logout {
+  type: 'Logout';
+  presentedTokenHash: string;
+  now: Date;
+}
+
+export interface RevokeSessions {
+  type: 'RevokeSessions';
+  reason: 'user_request' | 'admin_request';
+  now: Date;
+}
+
+/** Membership of the tenant is checked by the handler first (tenant.ts assertMayUseTenant). */
+export interface SwitchDefaultTenant {
+  type: 'SwitchDefaultTenant';
+  tenantId: string;
+  now: Date;
+}
+
+export interface EraseUser {
+  type: 'EraseUser';
+  now: Date;
+}
+
+export type UserCommand =
+  | RegisterUser
+  | Login
+  | ChangePassword
+  | IssueResetToken
+  | ResetPassword
+  | RefreshSession
+  | Logout
+  | RevokeSessions
+  | SwitchDefaultTenant
+  | EraseUser;
+
+// ---------------------------------------------------------------- events
+
+export type SessionRevocationReason =
+  'password_changed' | 'password_reset' | 'user_request' | 'admin_request';
+
+export type UserEvent =
+  | {
+      type: 'UserRegistered';
+      data: {
+        userId: string;
+        emailLookupHash: string;
+        email: EncryptedField;
+        name: EncryptedField;
+        passwordHash: string;
+        defaultTenantId: string | null;
+        registeredAt: string;
+      };
+    }
+  | { type: 'LoginSucceeded'; data: { userId: string; familyId: string; at: string } }
+  | { type: 'LoginFailed'; data: { userId: string; consecutiveFailures: number; at: string } }
+  | { type: 'AccountLocked'; data: { userId: string; until: string; at: string } }
+  | { type: 'PasswordHashUpgraded'; data: { userId: string; passwordHash: string; at: string } }
+  | { type: 'PasswordChanged'; data: { userId: string; passwordHash: string; at: string } }
+  | {
+      type: 'ResetTokenIssued';
+      data: { userId: string; tokenId: string; tokenHash: string; expiresAt: string; at: string };
+    }
+  | {
+      type: 'PasswordReset';
+      data: { userId: string; passwordHash: string; tokenId: string; at: string };
+    }
+  | {
+      type: 'SessionsRevoked';
+      data: {
+        userId: string;
+        /** Sessions (JWTs, session keys) carrying an older version are dead. */
+        sessionVersion: number;
+        reason: SessionRevocationReason;
+        at: string;
+      };
+    }
+  | {
+      type: 'RefreshTokenIssued';
+      data: {
+        userId: string;
+        familyId: string;
+        tokenId: string;
+        tokenHash: string;
+        expiresAt: string;
+        at: string;
+      };
+    }
+  | {
+      type: 'RefreshTokenRotated';
+      data: { userId: string; familyId: string; tokenId: string; replacedBy: string; at: string };
+    }
+  | {
+      type: 'RefreshTokenFamilyRevoked';
+      data: { userId: string; familyId: string; reason: 'reuse_detected' | 'logout'; at: string };
+    }
+  | { type: 'DefaultTenantChanged'; data: { userId: string; tenantId: string; at: string } }
+  | { type: 'UserErased'; data: { userId: string; at: string } };
+
+// ---------------------------------------------------------------- state
+
+export interface RefreshTokenRecord {
+  familyId: string;
+  tokenId: string;
+  tokenHash: string;
+  expiresAt: number;
+  /** rotated: replaced by a newer token (presenting it again is reuse); revoked: family dead. */
+  status: 'active' | 'rotated' | 'revoked';
+}
+
+export interface ResetTokenRecord {
+  tokenId: string;
+  tokenHash: string;
+  expiresAt: number;
+}
+
+export interface UserState {
+  status: 'none' | 'active' | 'erased';
+  userId: string | null;
+  /** The encoded scrypt hash the login handler verifies against. */
+  passwordHash: string | null;
+  defaultTenantId: string | null;
+  consecutiveFailures: number;
+  /** Epoch milliseconds; null when not locked. */
+  lockedUntil: number | null;
+  sessionVersion: number;
+  resetTokens: readonly ResetTokenRecord[];
+  refreshTokens: readonly RefreshTokenRecord[];
+}
+
+export function initialUserState(): UserState {
+  return {
+    status: 'none',
+    userId: null,
+    passwordHash: null,
+    defaultTenantId: null,
+    consecutiveFailures: 0,
+    lockedUntil: null,
+    sessionVersion: 1,
+    resetTokens: [],
+    refreshTokens: [],
+  };
+}
+
+/** Whether the account is locked at `now` (for a login handler that wants to skip scrypt). */
+export function isLocked(state: UserState, now: Date): boolean {
+  return state.lockedUntil !== null && now.getTime() < state.lockedUntil;
+}
+
+function revokeAllFamilies(tokens: readonly RefreshTokenRecord[]): RefreshTokenRecord[] {
+  return tokens.map((t) => (t.status === 'revoked' ? t : { ...t, status: 'revoked' }));
+}
+
+export function evolveUser(state: UserState, event: UserEvent): UserState {
+  switch (event.type) {
+    case 'UserRegistered':
+      return {
+        ...initialUserState(),
+        status: 'active',
+        userId: event.data.userId,
+        passwordHash: event.data.passwordHash,
+        defaultTenantId: event.data.defaultTenantId,
+      };
+    case 'LoginSucceeded':
+      return { ...state, consecutiveFailures: 0, lockedUntil: null };
+    case 'LoginFailed':
+      return { ...state, consecutiveFailures: event.data.consecutiveFailures };
+    case 'AccountLocked':
+      // A new count starts with the lock: after it expires, five more failures lock again.
+      return { ...state, consecutiveFailures: 0, lockedUntil: millis(event.data.until) };
+    case 'PasswordHashUpgraded':
+      return { ...state, passwordHash: event.data.passwordHash };
+    case 'PasswordChanged':
+      return { ...state, passwordHash: event.data.passwordHash, resetTokens: [] };
+    case 'ResetTokenIssued': {
+      const at = millis(event.data.at);
+      return {
+        ...state,
+        resetTokens: [
+          ...state.resetTokens.filter((t) => t.expiresAt > at),
+          {
+            tokenId: event.data.tokenId,
+            tokenHash: event.data.tokenHash,
+            expiresAt: millis(event.data.expiresAt),
+          },
+        ],
+      };
+    }
+    case 'PasswordReset':
+      // Proving control of the mailbox also lifts a lockout; every outstanding token dies.
+      return {
+        ...state,
+        passwordHash: event.data.passwordHash,
+        resetTokens: [],
+        consecutiveFailures: 0,
+        lockedUntil: null,
+      };
+    case 'SessionsRevoked':
+      return {
+        ...state,
+        sessionVersion: event.data.sessionVersion,
+        refreshTokens: revokeAllFamilies(state.refreshTokens),
+      };
+    case 'RefreshTokenIssued': {
+      const at = millis(event.data.at);
+      return {
+        ...state,
+        refreshTokens: [
+          // Expired tokens are useless whatever their status: forget them so the state stays small.
+          ...state.refreshTokens.filter((t) => t.expiresAt > at),
+          {
+            familyId: event.data.familyId,
+            tokenId: event.data.tokenId,
+            tokenHash: event.data.tokenHash,
+            expiresAt: millis(event.data.expiresAt),
+            status: 'active',
+          },
+        ],
+      };
+    }
+    case 'RefreshTokenRotated':
+      return {
+        ...state,
+        refreshTokens: state.refreshTokens.map((t) =>
+          t.tokenId === event.data.tokenId ? { ...t, status: 'rotated' } : t,
+        ),
+      };
+    case 'RefreshTokenFamilyRevoked':
+      return {
+        ...state,
+        refreshTokens: state.refreshTokens.map((t) =>
+          t.familyId === event.data.familyId ? { ...t, status: 'revoked' } : t,
+        ),
+      };
+    case 'DefaultTenantChanged':
+      return { ...state, defaultTenantId: event.data.tenantId };
+    case 'UserErased':
+      return {
+        ...initialUserState(),
+        status: 'erased',
+        userId: state.userId,
+        sessionVersion: state.sessionVersion + 1,
+      };
+    default:
+      return state;
+  }
+}
+
+// ---------------------------------------------------------------- decisions
+
+const INVALID_CREDENTIALS = 'invalid email or password';
+
+function requireActive(state: UserState): string {
+  if (state.status !== 'active' || state.userId === null) {
+    throw AppError.notFound('user', state.userId ?? 'unknown');
+  }
+  return state.userId;
+}
+
+/** 429 account_locked with the unlock time and Retry-After (whole seconds). */
+export function accountLockedError(state: UserState, now: Date): AppError {
+  const until = new Date(state.lockedUntil ?? 0);
+  const retryAfter = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  return new AppError(
+    'account_locked',
+    `too many failed sign-in attempts; the account is locked until ${iso(until)}`,
+    { locked_until: iso(until) },
+    { 'Retry-After': String(retryAfter) },
+  );
+}
+
+function findByHash<T extends { tokenHash: string }>(
+  records: readonly T[],
+  hash: string,
+): T | undefined {
+  // Scan everything and compare each in constant time, so timing says nothing about which matched.
+  let found: T | undefined;
+  for (const record of records) {
+    if (constantTimeEqual(record.tokenHash, hash) && found === undefined) found = record;
+  }
+  return found;
+}
+
+function register(command: RegisterUser, state: UserState): UserEvent[] {
+  if (state.status !== 'none') {
+    throw new AppError('conflict', `user ${command.userId} already exists`, { id: command.userId });
+  }
+  const problems: FieldProblem[] = [];
+  if (command.email !== normalizeEmail(command.email)) {
+    problems.push({
+      path: 'email',
+      message: 'must be normalised (trimmed, lower-case) before deciding',
+    });
+  } else if (!isValidEmail(command.email)) {
+    problems.push({ path: 'email', message: 'must be a valid email address' });
+  }
+  const nameIssue = nameProblem(command.name);
+  if (nameIssue) problems.push({ path: 'name', message: nameIssue });
+  throwIfInvalid(problems);
+  return [
+    {
+      type: 'UserRegistered',
+      data: {
+        userId: command.userId,
+        emailLookupHash: command.emailLookupHash,
+        email: command.encryptedEmail,
+        name: command.encryptedName,
+        passwordHash: command.passwordHash,
+        defaultTenantId: command.defaultTenantId,
+        registeredAt: iso(command.now),
+      },
+    },
+  ];
+}
+
+function login(command: Login, state: UserState): UserEvent[] {
+  if (state.status !== 'active' || state.userId === null) {
+    throw new AppError('unauthorized', INVALID_CREDENTIALS);
+  }
+  const userId = state.userId;
+  const at = iso(command.now);
+  if (isLocked(state, command.now)) throw accountLockedError(state, command.now);
+  if (!command.passwordVerified) {
+    const consecutiveFailures = state.consecutiveFailures + 1;
+    const events: UserEvent[] = [
+      { type: 'LoginFailed', data: { userId, consecutiveFailures, at } },
+    ];
+    if (consecutiveFailures >= MAX_CONSECUTIVE_LOGIN_FAILURES) {
+      const until = iso(new Date(command.now.getTime() + LOCKOUT_DURATION_MS));
+      events.push({ type: 'AccountLocked', data: { userId, until, at } });
+    }
+    return events;
+  }
+  const { session } = command;
+  const events: UserEvent[] = [
+    { type: 'LoginSucceeded', data: { userId, familyId: session.familyId, at } },
+    {
+      type: 'RefreshTokenIssued',
+      data: {
+        userId,
+        familyId: session.familyId,
+        tokenId: session.tokenId,
+        tokenHash: session.tokenHash,
+        expiresAt: iso(session.expiresAt),
+        at,
+      },
+    },
+  ];
+  if (command.upgradedPasswordHash) {
+    events.push({
+      type: 'PasswordHashUpgraded',
+      data: { userId, passwordHash: command.upgradedPasswordHash, at },
+    });
+  }
+  return events;
+}
+
+function sessionsRevoked(
+  state: UserState,
+  userId: string,
+  reason: SessionRevocationReason,
+  at: string,
+): UserEvent {
+  return {
+    type: 'SessionsRevoked',
+    data: { userId, sessionVersion: state.sessionVersion + 1, reason, at },
+  };
+}
+
+function changePassword(command: ChangePassword, state: UserState): UserEvent[] {
+  const userId = requireActive(state);
+  if (!command.currentPasswordVerified) {
+    throw AppError.validation('the current password is incorrect', [
+      { path: 'current_password', message: 'is incorrect' },
+    ]);
+  }
+  const at = iso(command.now);
+  return [
+    { type: 'PasswordChanged', data: { userId, passwordHash: command.newPasswordHash, at } },
+    sessionsRevoked(state, userId, 'password_changed', at),
+  ];
+}
+
+function issueResetToken(command: IssueResetToken, state: UserState): UserEvent[] {
+  const userId = requireActive(state);
+  return [
+    {
+      type: 'ResetTokenIssued',
+      data: {
+        userId,
+        tokenId: command.tokenId,
+        tokenHash: command.tokenHash,
+        expiresAt: iso(new Date(command.now.getTime() + RESET_TOKEN_TTL_MS)),
+        at: iso(command.now),
+      },
+    },
+  ];
+}
+
+function resetPassword(command: ResetPassword, state: UserState): UserEvent[] {
+  const invalid = AppError.validation('the reset token is invalid or has expired', [
+    { path: 'token', message: 'is invalid or has expired' },
+  ]);
+  if (state.status !== 'active' || state.userId === null) throw invalid;
+  const token = findByHash(state.resetTokens, command.tokenHash);
+  if (!token || command.now.getTime() >= token.expiresAt) throw invalid;
+  const at = iso(command.now);
+  return [
+    {
+      type: 'PasswordReset',
+      data: {
+        userId: state.userId,
+        passwordHash: command.newPasswordHash,
+        tokenId: token.tokenId,
+        at,
+      },
+    },
+    sessionsRevoked(state, state.userId, 'password_reset', at),
+  ];
+}
+
+function refreshSession(command: RefreshSession, state: UserState): UserEvent[] {
+  const rejected = new AppError('unauthorized', 'the refresh token is invalid or has expired');
+  if (state.status !== 'active' || state.userId === null) throw rejected;
+  const userId = state.userId;
+  const token = findByHash(state.refreshTokens, command.presentedTokenHash);
+  if (!token || command.now.getTime() >= token.expiresAt || token.status === 'revoked')
+    throw rejected;
+  const at = iso(command.now);
+  if (token.status === 'rotated') {
+    // Someone replayed a token that was already exchanged: one of the two holders is a thief.
+    return [
+      {
+        type: 'RefreshTokenFamilyRevoked',
+        data: { userId, familyId: token.familyId, reason: 'reuse_detected', at },
+      },
+    ];
+  }
+  return [
+    {
+      type: 'RefreshTokenRotated',
+      data: {
+        userId,
+        familyId: token.familyId,
+        tokenId: token.tokenId,
+        replacedBy: command.next.tokenId,
+        at,
+      },
+    },
+    {
+      type: 'RefreshTokenIssued',
+      data: {
+        userId,
+        familyId: token.familyId,
+        tokenId: command.next.tokenId,
+        tokenHash: command.next.tokenHash,
+        expiresAt: iso(command.next.expiresAt),
+        at,
+      },
+    },
+  ];
+}
+
+function logout(command: Logout, state: UserState): UserEvent[] {
+  if (state.status !== 'active' || state.userId === null) return [];
+  const token = findByHash(state.refreshTokens, command.presentedTokenHash);
+  // Logging out with an unknown or dead token changes nothing and is not an error.
+  if (!token || token.status === 'revoked') return [];
+  return [
+    {
+      type: 'RefreshTokenFamilyRevoked',
+      data: {
+        userId: state.userId,
+        familyId: token.familyId,
+        reason: 'logout',
+        at: iso(command.now),
+      },
+    },
+  ];
+}
+
+function decideUser(command: UserCommand, state: UserState): UserEvent[] {
+  switch (command.type) {
+    case 'RegisterUser':
+      return register(command, state);
+    case 'Login':
+      return login(command, state);
+    case 'ChangePassword':
+      return changePassword(command, state);
+    case 'IssueResetToken':
+      return issueResetToken(command, state);
+    case 'ResetPassword':
+      return resetPassword(command, state);
+    case 'RefreshSession':
+      return refreshSession(command, state);
+    case 'Logout':
+      return logout(command, state);
+    case 'RevokeSessions': {
+      const userId = requireActive(state);
+      return [sessionsRevoked(state, userId, command.reason, iso(command.now))];
+    }
+    case 'SwitchDefaultTenant': {
+      const userId = requireActive(state);
+      if (state.defaultTenantId === command.tenantId) return [];
+      return [
+        {
+          type: 'DefaultTenantChanged',
+          data: { userId, tenantId: command.tenantId, at: iso(command.now) },
+        },
+      ];
+    }
+    case 'EraseUser':
+      if (state.status === 'erased') return [];
+      return [{ type: 'UserErased', data: { userId: requireActive(state), at: iso(command.now) } }];
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown user command ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
+  category: USER_CATEGORY,
+  initialState: initialUserState,
+  evolve: evolveUser,
+  decide: decideUser,
+};
+
+/**
+ * The error to answer after appending the events of a recorded rejection (a failed login, a
+ * replayed refresh token); null when the command succeeded.
+ */
+export function userRejection(events: readonly UserEvent[]): AppError | null {
+  for (const event of events) {
+    if (event.type === 'LoginFailed') return new AppError('unauthorized', INVALID_CREDENTIALS);
+    if (event.type === 'RefreshTokenFamilyRevoked' && event.data.reason === 'reuse_detected') {
+      return new AppError('unauthorized', 'the refresh token is invalid or has expired');
+    }
+  }
+  return null;
+}
