@@ -1,0 +1,20 @@
+import type { SagaDefinition } from './runtime/definition';
+
+/**
+ * Every saga of the application. The app module imports
+ * `SagasModule.forRoot({ poolToken, sagas: ALL_SAGAS })`, which resumes and runs them. A bounded
+ * context adds its saga folder's definition (`sagas/instance-launch/...`) here.
+ */
+export const ALL_SAGAS: readonly SagaDefinition[] = [];
+
+export {
+  defineSaga,
+  PermanentSagaError,
+  sagaStreamId,
+  type RetryPolicy,
+  type SagaDefinition,
+  type SagaStep,
+  type StepContext,
+} from './runtime/definition';
+export { SagaRuntime, type Clock, type SagaRuntimeOptions } from './runtime/saga-runtime';
+export { SagaLauncher, SagasModule, SAGA_RUNTIME } from './runtime/sagas.module';

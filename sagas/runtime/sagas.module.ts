@@ -1,0 +1,99 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type InjectionToken,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Pool } from 'pg';
+import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
+import type { SagaDefinition } from './definition';
+import {
+  SagaRuntime,
+  type SagaLogger,
+  type StartSagaOptions,
+  type StartSagaResult,
+} from './saga-runtime';
+
+export const SAGA_RUNTIME = Symbol('SAGA_RUNTIME');
+
+export interface SagasModuleOptions {
+  /** The token under which the platform provides the application's `pg` Pool. */
+  poolToken: InjectionToken;
+  sagas: readonly SagaDefinition[];
+  /** Defaults to EVENT_STORE. */
+  eventStoreToken?: InjectionToken;
+}
+
+/** What command handlers inject to start a saga (launch-style sagas start from a command). */
+@Injectable()
+export class SagaLauncher {
+  constructor(@Inject(SAGA_RUNTIME) private readonly runtime: SagaRuntime) {}
+
+  /**
+   * Starts instance `sagaId` of the saga with `input`. Idempotent: a repeat (a retried command)
+   * returns `{started: false}` and changes nothing. Pass the command's tenant and correlation.
+   */
+  start<TInput>(
+    saga: SagaDefinition<TInput>,
+    sagaId: string,
+    input: TInput,
+    options?: StartSagaOptions,
+  ): Promise<StartSagaResult> {
+    return this.runtime.startSaga(saga, sagaId, input, options);
+  }
+}
+
+@Injectable()
+class SagaRuntimeLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(@Inject(SAGA_RUNTIME) private readonly runtime: SagaRuntime) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.runtime.start();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.runtime.stop();
+  }
+}
+
+function nestLogger(): SagaLogger {
+  const logger = new Logger('Sagas');
+  const line = (message: string, fields?: Record<string, unknown>): string =>
+    fields ? `${message} ${JSON.stringify(fields)}` : message;
+  return {
+    info: (m, f) => logger.log(line(m, f)),
+    warn: (m, f) => logger.warn(line(m, f)),
+    error: (m, f) => logger.error(line(m, f)),
+  };
+}
+
+/**
+ * Starts the durable saga runtime for the given sagas when the application has bootstrapped and
+ * stops it when the module is destroyed (before the pool and event store close, as long as the
+ * platform closes them in `onApplicationShutdown` or later).
+ *
+ *   SagasModule.forRoot({ poolToken: PG_POOL, sagas: ALL_SAGAS })
+ */
+@Module({})
+export class SagasModule {
+  static forRoot(options: SagasModuleOptions): DynamicModule {
+    return {
+      module: SagasModule,
+      providers: [
+        {
+          provide: SAGA_RUNTIME,
+          inject: [options.eventStoreToken ?? EVENT_STORE, options.poolToken],
+          useFactory: (store: EventStore, pool: Pool) =>
+            new SagaRuntime({ store, pool, sagas: options.sagas, logger: nestLogger() }),
+        },
+        SagaLauncher,
+        SagaRuntimeLifecycle,
+      ],
+      exports: [SagaLauncher, SAGA_RUNTIME],
+    };
+  }
+}
