@@ -1,0 +1,193 @@
+import { comparePositions, type Position } from '../../src/eventstore/event-store';
+import { readCheckpoints, type SqlRunner } from './checkpoints';
+import type { ProjectionRuntime } from './projection-runtime';
+
+export interface ProjectionWaiterOptions {
+  /** Default bound of `settle` (NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS). */
+  readYourWritesTimeoutMs?: number;
+  /** How often checkpoints of projections run by other processes are read while someone waits. */
+  pollIntervalMs?: number;
+}
+
+interface PendingWait {
+  target: Position;
+  remaining: Set<string>;
+  finish: (caughtUp: boolean) => void;
+}
+
+/** What a command endpoint answers after waiting for its read models. */
+export interface WriteOutcome {
+  /** 201 (created) or 200 when the projections caught up in time, else 202. */
+  status: 200 | 201 | 202;
+  caughtUp: boolean;
+  /** Where the client reads the result; set on 201 and 202, null on 200. */
+  location: string | null;
+}
+
+/** The bit of a Fastify (or any) reply `applyWriteOutcome` needs. */
+export interface ReplyLike {
+  status(code: number): unknown;
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Read-your-writes: resolves when the named projections have applied everything up to a
+ * command's position. Projections run by this process wake waiters as soon as they commit
+ * (no polling); checkpoints of projections run elsewhere are read from `projection_checkpoints`
+ * every `pollIntervalMs`, and only while someone waits for them.
+ */
+export class ProjectionWaiter {
+  readonly readYourWritesTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly pending = new Set<PendingWait>();
+  private unsubscribe: (() => void) | undefined;
+  private polling = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** Positions read from the table, for projections not run (or not yet running) here. */
+  private readonly polled = new Map<string, Position | null>();
+  private readonly versions: Map<string, number>;
+
+  constructor(
+    private readonly runtime: ProjectionRuntime,
+    private readonly checkpoints: SqlRunner,
+    options: ProjectionWaiterOptions = {},
+  ) {
+    this.readYourWritesTimeoutMs = options.readYourWritesTimeoutMs ?? 2000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.versions = new Map(runtime.projections.map((p) => [p.name, p.version]));
+  }
+
+  /**
+   * True as soon as every named projection's checkpoint is at or past `position`; false when
+   * `timeoutMs` passes first. Throws for a projection name the runtime does not know.
+   */
+  waitFor(
+    position: Position,
+    projectionNames: readonly string[],
+    timeoutMs: number,
+  ): Promise<boolean> {
+    const unknown = projectionNames.filter((n) => !this.versions.has(n));
+    if (unknown.length > 0)
+      return Promise.reject(new Error(`unknown projection(s): ${unknown.join(', ')}`));
+    const remaining = new Set(projectionNames.filter((n) => !this.reachedLocally(n, position)));
+    if (remaining.size === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const wait: PendingWait = {
+        target: position,
+        remaining,
+        finish: (caughtUp) => {
+          clearTimeout(timer);
+          this.pending.delete(wait);
+          if (this.pending.size === 0) this.idle();
+          resolve(caughtUp);
+        },
+      };
+      const timer = setTimeout(() => wait.finish(false), timeoutMs);
+      this.pending.add(wait);
+      this.unsubscribe ??= this.runtime.progress.subscribe(({ name }) => this.recheck(name));
+      // Polling also covers a local runner that stops or fails while we wait.
+      this.schedulePoll(
+        projectionNames.some((n) => !this.runsLocally(n)) ? 0 : this.pollIntervalMs,
+      );
+    });
+  }
+
+  /** Waits up to the configured bound and decides the response: 201/200, else 202 + Location. */
+  async settle(args: {
+    position: Position;
+    projections: readonly string[];
+    /** The new or changed resource's URL, sent as `Location` on 201 and 202. */
+    location: string;
+    created: boolean;
+    timeoutMs?: number;
+  }): Promise<WriteOutcome> {
+    const caughtUp = await this.waitFor(
+      args.position,
+      args.projections,
+      args.timeoutMs ?? this.readYourWritesTimeoutMs,
+    );
+    if (!caughtUp) return { status: 202, caughtUp, location: args.location };
+    return args.created
+      ? { status: 201, caughtUp, location: args.location }
+      : { status: 200, caughtUp, location: null };
+  }
+
+  /** Stops polling and resolves every pending wait with false (application shutdown). */
+  close(): void {
+    for (const wait of [...this.pending]) wait.finish(false);
+    this.idle();
+  }
+
+  private runsLocally(name: string): boolean {
+    return this.runtime.runner(name)?.state === 'running';
+  }
+
+  private positionOf(name: string): Position | null | undefined {
+    // A local runner publishes every commit; otherwise only the table is trustworthy (another
+    // process may have rebuilt the projection since this one last ran it).
+    return this.runsLocally(name) ? this.runtime.progress.lastKnown(name) : this.polled.get(name);
+  }
+
+  private reachedLocally(name: string, target: Position): boolean {
+    if (!this.runsLocally(name)) return false;
+    return reached(this.runtime.progress.lastKnown(name), target);
+  }
+
+  private recheck(name: string): void {
+    for (const wait of [...this.pending]) {
+      if (!wait.remaining.has(name)) continue;
+      if (reached(this.positionOf(name), wait.target)) {
+        wait.remaining.delete(name);
+        if (wait.remaining.size === 0) wait.finish(true);
+      }
+    }
+  }
+
+  private schedulePoll(delayMs: number): void {
+    if (this.polling || this.pollTimer) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      void this.poll();
+    }, delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    const names = new Set<string>();
+    for (const wait of this.pending)
+      for (const name of wait.remaining) if (!this.runsLocally(name)) names.add(name);
+    this.polling = true;
+    try {
+      if (names.size === 0) return;
+      const stored = await readCheckpoints(this.checkpoints, [...names]);
+      for (const name of names) {
+        const checkpoint = stored.get(name);
+        // A read model of another version is about to be rebuilt: its position does not count.
+        const current = checkpoint?.version === this.versions.get(name);
+        this.polled.set(name, current ? (checkpoint?.position ?? null) : null);
+        this.recheck(name);
+      }
+    } catch {
+      // The next poll tries again; waits end at their own timeouts.
+    } finally {
+      this.polling = false;
+      if (this.pending.size > 0) this.schedulePoll(this.pollIntervalMs);
+    }
+  }
+
+  private idle(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+}
+
+function reached(position: Position | null | undefined, target: Position): boolean {
+  return position !== null && position !== undefined && comparePositions(position, target) >= 0;
+}
+
+/** Sets the status and, when there is one, the `Location` header of a command's reply. */
+export function applyWriteOutcome(reply: ReplyLike, outcome: WriteOutcome): void {
+  reply.status(outcome.status);
+  if (outcome.location !== null) reply.header('Location', outcome.location);
+}
