@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redact } from './config';
+
+describe('loadConfig', () => {
+  it('has defaults for an empty environment', () => {
+    expect(loadConfig({}, '/srv/nimbus')).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: null,
+      embeddedPgPort: 54329,
+      embeddedPgDatabase: 'nimbus',
+      eventStoreUrl: null,
+      dataDir: '/srv/nimbus/.nimbus',
+      docker: 'auto',
+      ovs: 'auto',
+      logLevel: 'info',
+      readYourWritesTimeoutMs: 2000,
+      bodyLimitBytes: 1048576,
+      pgPoolSize: 10,
+      idempotencyTtlHours: 24,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        PORT: '9000',
+        HOST: '0.0.0.0',
+        DATABASE_URL: 'postgres://u:p@db:5432/nimbus',
+        EVENTSTORE_URL: 'esdb://es:2113?tls=false',
+        NIMBUS_DATA_DIR: '/var/lib/nimbus',
+        NIMBUS_DOCKER: 'Simulated',
+        NIMBUS_OVS: 'ovs',
+        LOG_LEVEL: 'debug',
+        NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS: '500',
+        NIMBUS_BODY_LIMIT_BYTES: '2048',
+        NIMBUS_EMBEDDED_PG_PORT: '6000',
+      },
+      '/ignored',
+    );
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://u:p@db:5432/nimbus',
+      eventStoreUrl: 'esdb://es:2113?tls=false',
+      dataDir: '/var/lib/nimbus',
+      docker: 'simulated',
+      ovs: 'ovs',
+      logLevel: 'debug',
+      readYourWritesTimeoutMs: 500,
+      bodyLimitBytes: 2048,
+      embeddedPgPort: 6000,
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).port).toBe(8080);
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeNull();
+  });
+
+  it.each([
+    ['PORT', 'abc', 'PORT="abc" is not allowed: expected an integer 0..65535'],
+    ['PORT', '70000', 'expected an integer 0..65535'],
+    [
+      'NIMBUS_DOCKER',
+      'podman',
+      'NIMBUS_DOCKER="podman" is not allowed: expected one of auto, docker, simulated',
+    ],
+    ['NIMBUS_OVS', 'yes', 'expected one of auto, ovs, simulated'],
+    ['LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
+    [
+      'DATABASE_URL',
+      'mysql://x',
+      'DATABASE_URL="mysql://x" is not allowed: expected a URL starting with postgres:// or postgresql://',
+    ],
+    [
+      'EVENTSTORE_URL',
+      'http://es:2113',
+      'expected a URL starting with esdb:// or esdb+discover://',
+    ],
+    ['NIMBUS_BODY_LIMIT_BYTES', '10', 'expected an integer 1024..1073741824'],
+    ['NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS', '-1', 'NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS="-1"'],
+    ['HOST', 'bad host', 'HOST="bad host" is not allowed'],
+  ])('rejects %s=%s naming the variable and what is allowed', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'y' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toHaveLength(2);
+    }
+  });
+
+  it('never echoes a password', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secret@h/db' })).toThrow(/\*\*\*/);
+    expect(redact('postgres://u:secret@h:5432/db')).toBe('postgres://u:***@h:5432/db');
+  });
+});

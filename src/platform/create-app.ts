@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SwaggerModule } from '@nestjs/swagger';
+import {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import { AppModule, type AppExtras } from '../app.module';
+import { AppError } from '../common/errors/app-error';
+import { REQUEST_ID_HEADER, isValidRequestId } from '../common/request-context';
+import type { AppConfig } from '../config/config';
+import { createRootLogger, PinoNestLogger } from './logging';
+import { buildOpenApiDocument } from './openapi';
+
+export interface CreateAppOptions extends AppExtras {
+  /** Defaults to a pino logger at config.logLevel on stdout. */
+  logger?: PinoLogger;
+}
+
+/**
+ * Builds and initialises the whole application (not yet listening): Fastify with the JSON body
+ * parser, request ids, request logs, the OpenAPI document at /openapi.json and /docs.
+ * `main.ts` listens on it; tests call it through test/support/app.ts.
+ */
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const rootLogger = options.logger ?? createRootLogger(config.logLevel);
+  const adapter = new FastifyAdapter({
+    loggerInstance: rootLogger.child({ component: 'fastify' }),
+    // Requests are logged once, at completion, by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (raw: IncomingMessage) => {
+      const header = raw.headers[REQUEST_ID_HEADER];
+      const value = Array.isArray(header) ? header[0] : header;
+      return value !== undefined && isValidRequestId(value) ? value : randomUUID();
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config, rootLogger, options),
+    adapter,
+    { logger: new PinoNestLogger(rootLogger), bodyParser: false, abortOnError: false },
+  );
+  const fastify = app.getHttpAdapter().getInstance();
+  configureHttp(fastify, rootLogger);
+
+  const document = buildOpenApiDocument(app, packageVersion());
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'openapi.json',
+    raw: ['json'],
+    customSiteTitle: 'Nimbus API',
+  });
+
+  await app.init();
+  return app;
+}
+
+function configureHttp(fastify: FastifyInstance, rootLogger: PinoLogger): void {
+  // JSON is the only body the API accepts by default; anything else is 415. Routes that take
+  // uploads register their own parser (@fastify/multipart).
+  fastify.removeAllContentTypeParsers();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const text = body as Buffer;
+    if (text.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    void parseJson(request, text.toString('utf8'), done);
+  });
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    const header = request.headers[REQUEST_ID_HEADER];
+    const supplied = Array.isArray(header) ? header[0] : header;
+    if (supplied !== undefined && !isValidRequestId(supplied)) {
+      done(
+        AppError.validation('X-Request-ID must be 1 to 128 printable ASCII characters', [
+          { path: 'headers.x-request-id', message: 'must be 1 to 128 printable ASCII characters' },
+        ]),
+      );
+      return;
+    }
+    done();
+  });
+
+  const requestLog = rootLogger.child({ component: 'http' });
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
+    const entry = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      request_id: String(request.id),
+      tenant_id: request.auth?.tenantId ?? null,
+      actor: request.auth ? `${request.auth.actor.type}:${request.auth.actor.id}` : null,
+    };
+    if (reply.statusCode >= 500) requestLog.error(entry, 'request completed');
+    else requestLog.info(entry, 'request completed');
+    done();
+  });
+}
+
+let cachedVersion: string | undefined;
+function packageVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  for (const candidate of [
+    join(__dirname, '..', '..', 'package.json'),
+    join(__dirname, '..', '..', '..', 'package.json'),
+  ]) {
+    try {
+      const parsed = JSON.parse(readFileSync(candidate, 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (parsed.name === 'nimbus' && parsed.version) return (cachedVersion = parsed.version);
+    } catch {
+      // try the next candidate
+    }
+  }
+  return (cachedVersion = '0.0.0');
+}
