@@ -117,6 +117,7 @@ export class ProjectionRuntime {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    await this.ensureTables();
     const dataSource = await this.sessionDataSource();
     for (const projection of this.byName.values()) {
       const runner = new ProjectionRunner(
@@ -237,6 +238,21 @@ export class ProjectionRuntime {
       durationMs: performance.now() - started,
       mode: 'followed',
     };
+  }
+
+  /**
+   * Creates the checkpoint table and every read model's tables before the runners start, so
+   * queries find them even while another process holds the runners' locks. Version resets stay
+   * with the runner that owns the lock.
+   */
+  async ensureTables(): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        SCHEMA_LOCK_KEY,
+      ]);
+      await ensureCheckpointTable(manager);
+      for (const projection of this.byName.values()) await projection.setup(manager);
+    });
   }
 
   private async resetUnderRowLock(projection: Projection): Promise<void> {
