@@ -94,22 +94,41 @@ function sqlLiteral(value: unknown): string {
   return `'${JSON.stringify(value).replace(/'/g, "''")}'::jsonb`;
 }
 
-/** pgbench scripts doing what one append does, as a bare INSERT into the same table. */
-function pgbenchScripts(dir: string): { single: string; batch: string } {
+interface PgbenchScripts {
+  single: string;
+  batch: string;
+  batchSeries: string;
+}
+
+/**
+ * pgbench scripts doing what one append does, as bare INSERTs into the same table: one row, 100
+ * rows as a multi-row VALUES (each row's JSON parsed, like our 100 distinct events), and 100 rows
+ * from generate_series (the JSON parsed once per statement: the cheapest form the server has).
+ */
+function pgbenchScripts(dir: string): PgbenchScripts {
   const insert =
     'INSERT INTO events (event_id, stream_id, stream_revision, event_type, data, metadata)';
+  const data = sqlLiteral(DATA);
+  const meta = sqlLiteral(METADATA);
   const row = (stream: string, revision: number): string =>
-    `(gen_random_uuid(), ${stream}, ${revision}, 'BenchEvent', ${sqlLiteral(DATA)}, ${sqlLiteral(METADATA)})`;
+    `(gen_random_uuid(), ${stream}, ${revision}, 'BenchEvent', ${data}, ${meta})`;
   // pgbench variables hold numbers only; a random 63-bit number makes each stream id new.
   const setStream = '\\set stream_n random(1, 9223372036854775806)\n';
-  const single = `${setStream}${insert} VALUES ${row("'raw-' || :stream_n", 0)};\n`;
-  const rows = Array.from({ length: 100 }, (_, i) => row("'rawb-' || :stream_n", i));
-  const batch = `${setStream}${insert} VALUES\n${rows.join(',\n')};\n`;
-  const singleFile = join(dir, 'single.sql');
-  const batchFile = join(dir, 'batch.sql');
-  writeFileSync(singleFile, single);
-  writeFileSync(batchFile, batch);
-  return { single: singleFile, batch: batchFile };
+  const files: PgbenchScripts = {
+    single: `${setStream}${insert} VALUES ${row("'raw-' || :stream_n", 0)};\n`,
+    batch: `${setStream}${insert} VALUES\n${Array.from({ length: 100 }, (_, i) =>
+      row("'rawb-' || :stream_n", i),
+    ).join(',\n')};\n`,
+    batchSeries: `${setStream}${insert}
+SELECT gen_random_uuid(), 'raws-' || :stream_n, g, 'BenchEvent', ${data}, ${meta}
+  FROM generate_series(0, 99) g;\n`,
+  };
+  for (const [name, text] of Object.entries(files)) {
+    const file = join(dir, `${name}.sql`);
+    writeFileSync(file, text);
+    files[name as keyof PgbenchScripts] = file;
+  }
+  return files;
 }
 
 interface CatchUpMeasurement {
@@ -194,18 +213,20 @@ async function main(): Promise<void> {
         ['single_16', 16, scripts.single, 1],
         ['batch100_1', 1, scripts.batch, 100],
         ['batch100_16', 16, scripts.batch, 100],
+        ['batch100_16_series', 16, scripts.batchSeries, 100],
       ] as const) {
         const r = await runPgbench(pgbench, db.url, file, clients, SECONDS);
         raw[key] = { ...r, eventsPerSecond: r.tps * size };
         console.log(
-          `  raw   ${String(clients).padStart(2)} client(s) x ${String(size).padStart(3)} row(s)/INSERT:   ${fmt(r.tps).padStart(7)} tps,      ${fmt(r.tps * size).padStart(7)} events/s (pgbench)`,
+          `  raw   ${String(clients).padStart(2)} client(s) x ${String(size).padStart(3)} row(s)/INSERT:   ${fmt(r.tps).padStart(7)} tps,      ${fmt(r.tps * size).padStart(7)} events/s (pgbench${key.endsWith('_series') ? ', generate_series' : ''})`,
         );
       }
     }
 
     const ratios: Record<string, number> = {};
     for (const key of Object.keys(raw)) {
-      ratios[key] = ours[key].eventsPerSecond / raw[key].eventsPerSecond;
+      const ourKey = key.replace(/_series$/, '');
+      ratios[key] = ours[ourKey].eventsPerSecond / raw[key].eventsPerSecond;
     }
     if (Object.keys(ratios).length > 0) {
       console.log(
