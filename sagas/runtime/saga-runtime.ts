@@ -80,7 +80,10 @@ export interface StartSagaOptions {
 
 export interface StartSagaResult {
   streamId: string;
-  /** False when the instance already existed (the call was a repeat). */
+  /**
+   * True when this call, or an identical earlier one (a retried command), started the instance;
+   * false when something else (an event trigger) had started it already.
+   */
   started: boolean;
 }
 
@@ -355,10 +358,11 @@ export class SagaRuntime {
     await Promise.all(
       [...instances.values()].map(async (row) => {
         const streamId = sagaStreamId(row.saga, row.instanceId);
-        // Driven here already: that driver enforces the deadline of its attempt itself.
-        const result = this.drives.has(streamId)
-          ? 'busy'
-          : await this.kick(row.saga, row.instanceId);
+        // Driven here already: that driver enforces the deadline of its attempt itself, and
+        // drives the instance once more when it ends (the timer may be a retry falling due).
+        const local = this.drives.get(streamId);
+        if (local) local.again = true;
+        const result = local ? 'busy' : await this.kick(row.saga, row.instanceId);
         if (result === 'busy' || (await this.hasDueTimers(row, now))) {
           const later = new Date(now.getTime() + (this.options.busyRetryMs ?? 2000));
           await this.tables.postponeDue(row.saga, row.instanceId, now, later);
@@ -393,6 +397,12 @@ export class SagaRuntime {
           return 'driven';
         }
       } while (drive.again && this.running);
+      if (result === 'busy' && this.running) {
+        // Another process drives it; if that process dies between two steps, no deadline timer
+        // exists, so leave a wake-up that retries the lock later.
+        const later = new Date(this.clock.now().getTime() + (this.options.busyRetryMs ?? 2000));
+        await this.tables.scheduleRecovery(sagaName, sagaId, later).catch(() => undefined);
+      }
       return result;
     })().finally(() => this.drives.delete(streamId));
     this.drives.set(streamId, drive);

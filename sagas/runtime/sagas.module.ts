@@ -35,7 +35,7 @@ export class SagaLauncher {
 
   /**
    * Starts instance `sagaId` of the saga with `input`. Idempotent: a repeat (a retried command)
-   * returns `{started: false}` and changes nothing. Pass the command's tenant and correlation.
+   * returns the same answer and appends nothing. Pass the command's tenant and correlation.
    */
   start<TInput>(
     saga: SagaDefinition<TInput>,
