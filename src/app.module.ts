@@ -6,10 +6,14 @@ import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
 
 /**
- * The application's feature modules, one per bounded context (plus projections and sagas).
- * A context adds its module here; PlatformModule is global and comes first.
+ * The application's feature modules, one per bounded context (plus drivers, projections and
+ * sagas). A context adds its module here, configured from `config` when it needs to be
+ * (`DriversModule.forRoot({ modes: { docker: config.docker, ovs: config.ovs } })`).
+ * PlatformModule is global and comes first.
  */
-export const FEATURE_MODULES: NonNullable<ModuleMetadata['imports']> = [HealthModule, MetaModule];
+export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['imports']> {
+  return [HealthModule, MetaModule];
+}
 
 /** Extra modules, controllers and providers, for tests that mount a module of their own. */
 export interface AppExtras {
@@ -29,7 +33,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot(config, rootLogger),
-        ...FEATURE_MODULES,
+        ...featureModules(config),
         ...(extras.imports ?? []),
       ],
       controllers: extras.controllers ?? [],

@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`nimbus: ${err.message}\n`);
-      process.exit(2);
+      process.exitCode = 2;
+      return;
     }
     throw err;
   }

@@ -6,6 +6,8 @@ import {
   Module,
   type DynamicModule,
   type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -68,6 +70,26 @@ export class EventStoreReadiness implements ReadinessCheck {
     } catch (err) {
       return { status: 'DISCONNECTED', ok: false, detail: (err as Error).message };
     }
+  }
+}
+
+/** Forgets expired Idempotency-Keys every hour (they are also ignored when met). */
+@Injectable()
+export class IdempotencySweeper implements OnModuleInit, OnModuleDestroy {
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly store: IdempotencyStore) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => {
+      this.store.deleteExpired().catch((err: unknown) => {
+        logger.warn(`deleting expired idempotency keys failed: ${(err as Error).message}`);
+      });
+    }, 3_600_000);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
   }
 }
 
@@ -187,6 +209,7 @@ export class PlatformModule {
             return store;
           },
         },
+        IdempotencySweeper,
         DatabaseReadiness,
         EventStoreReadiness,
         PlatformShutdown,

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Min, ValidateNested } from 'class-validator';
 import type { FastifyReply } from 'fastify';
@@ -9,7 +9,12 @@ import { ERROR_CODES } from '../../src/common/errors/error-codes';
 import { ApiErrors } from '../../src/common/errors/error-envelope';
 import { PageQuery, paginate, parsePage } from '../../src/common/pagination';
 import { Ctx } from '../../src/common/request-context';
-import type { CommandContext } from '../../src/eventstore/command-executor';
+import {
+  CommandExecutor,
+  type CommandContext,
+  type Decider,
+} from '../../src/eventstore/command-executor';
+import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { startTestApp, type TestApp } from '../support/app';
 
 class VolumeDto {
@@ -105,11 +110,38 @@ class ThingsTestController {
   }
 }
 
+type CounterEvent = { type: 'CounterIncremented'; data: { by: number } };
+const counterDecider: Decider<{ by: number }, CounterEvent, { value: number }> = {
+  category: 'testcounter',
+  initialState: () => ({ value: 0 }),
+  evolve: (state, event) => ({ value: state.value + event.data.by }),
+  decide: (command) => [{ type: 'CounterIncremented', data: { by: command.by } }],
+};
+
+@Controller('test/counters')
+class CountersTestController {
+  constructor(@Inject(CommandExecutor) private readonly executor: CommandExecutor) {}
+
+  @Post(':id/increment')
+  async increment(
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.executor.execute(counterDecider, id, { by: 1 }, ctx);
+    setEtag(reply, result.revision);
+    return { id, value: result.state.value };
+  }
+}
+
 describe('platform HTTP conventions (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ controllers: [ThingsTestController], label: 'platform' });
+    t = await startTestApp({
+      controllers: [ThingsTestController, CountersTestController],
+      label: 'platform',
+    });
   });
   afterAll(async () => {
     gate.open();
@@ -312,6 +344,33 @@ describe('platform HTTP conventions (e2e)', () => {
       const res = await t.http().get('/test/things?limit=500');
       expect(res.status).toBe(400);
       expect(res.body.error.details.fields[0].path).toBe('limit');
+    });
+  });
+
+  describe('ETag and If-Match through the command executor', () => {
+    it('sets W/"<revision>" and answers 412 precondition_failed on a stale If-Match', async () => {
+      const first = await t.http().post('/test/counters/c1/increment').expect(201);
+      expect(first.headers.etag).toBe('W/"0"');
+      const second = await t
+        .http()
+        .post('/test/counters/c1/increment')
+        .set('if-match', 'W/"0"')
+        .expect(201);
+      expect(second.headers.etag).toBe('W/"1"');
+      const stale = await t.http().post('/test/counters/c1/increment').set('if-match', 'W/"0"');
+      expect(stale.status).toBe(412);
+      expect(stale.body.error.code).toBe('precondition_failed');
+      const store = t.app.get<EventStore>(EVENT_STORE);
+      expect(await store.readStream('testcounter-c1')).toHaveLength(2);
+    });
+
+    it('a replayed Idempotency-Key appends nothing', async () => {
+      const a = await t.http().post('/test/counters/c2/increment').set('idempotency-key', 'inc-1');
+      const b = await t.http().post('/test/counters/c2/increment').set('idempotency-key', 'inc-1');
+      expect(b.body).toEqual(a.body);
+      expect(b.headers.etag).toBe('W/"0"');
+      const store = t.app.get<EventStore>(EVENT_STORE);
+      expect(await store.readStream('testcounter-c2')).toHaveLength(1);
     });
   });
 
