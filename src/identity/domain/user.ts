@@ -38,6 +38,12 @@ export const USER_CATEGORY = 'user';
 export const MAX_CONSECUTIVE_LOGIN_FAILURES = 5;
 export const LOCKOUT_DURATION_MS = 15 * 60 * 1000;
 export const RESET_TOKEN_TTL_MS = 30 * 60 * 1000;
+/**
+ * At most this many unexpired reset tokens at once; further requests record nothing (the handler
+ * sends mail only when IssueResetToken produced an event), so nobody can grow a user's stream by
+ * hammering forgot-password from many addresses.
+ */
+export const MAX_OUTSTANDING_RESET_TOKENS = 3;
 
 // ---------------------------------------------------------------- commands
 
@@ -488,6 +494,9 @@ function changePassword(command: ChangePassword, state: UserState): UserEvent[] 
 
 function issueResetToken(command: IssueResetToken, state: UserState): UserEvent[] {
   const userId = requireActive(state);
+  const now = command.now.getTime();
+  const outstanding = state.resetTokens.filter((t) => t.expiresAt > now).length;
+  if (outstanding >= MAX_OUTSTANDING_RESET_TOKENS) return [];
   return [
     {
       type: 'ResetTokenIssued',

@@ -442,6 +442,37 @@ describe('user: password reset tokens', () => {
       .then([resetIssued]);
   });
 
+  it('records nothing while three unexpired tokens are outstanding', () => {
+    const issuedAt = (n: number, when: Date): UserEvent => ({
+      type: 'ResetTokenIssued',
+      data: {
+        userId,
+        tokenId: `r${n}`,
+        tokenHash: hashOpaqueToken(`reset-${n}`),
+        expiresAt: new Date(when.getTime() + RESET_TOKEN_TTL_MS).toISOString(),
+        at: when.toISOString(),
+      },
+    });
+    const three = [registered, issuedAt(1, t0), issuedAt(2, at(MIN)), issuedAt(3, at(2 * MIN))];
+    const request = (now: Date): UserCommand => ({
+      type: 'IssueResetToken',
+      tokenId: 'r4',
+      tokenHash: 'h4',
+      now,
+    });
+    spec(userDecider)
+      .given(three)
+      .when(request(at(3 * MIN)))
+      .then([]);
+    spec(userDecider)
+      .given(three)
+      .when(request(at(RESET_TOKEN_TTL_MS)))
+      .thenState((state, events) => {
+        expect(events).toHaveLength(1);
+        expect(state.resetTokens.map((t) => t.tokenId)).toEqual(['r2', 'r3', 'r4']);
+      });
+  });
+
   it('a valid token resets the password, revokes sessions and lifts a lockout', () => {
     const lockedHistory: UserEvent[] = [
       registered,
