@@ -16,6 +16,9 @@
  * throwing `decide` stores nothing, these commands return the events; the handler appends them
  * and then throws `userRejection(events)`.
  *
+ * A lockout blocks logins only: refreshing a live session keeps working, so a stranger guessing
+ * passwords cannot sign the real user out.
+ *
  * Sessions: every JWT and session API key carries the user's `sessionVersion`; PasswordChanged,
  * PasswordReset, RevokeSessions and erasure bump it (SessionsRevoked), killing every session at
  * once, and revoke all refresh-token families in the state.
