@@ -77,6 +77,8 @@ export class ProjectionRunner {
   private abort: AbortController | undefined;
   /** A rebuild: reset the read model under the lock, in the transaction that takes it over. */
   private resetOnPrepare = false;
+  /** When the idle runner last checked that nobody reset its checkpoint (see consume). */
+  private lastMoveCheck = 0;
 
   constructor(
     readonly projection: Projection,
@@ -279,7 +281,10 @@ export class ProjectionRunner {
         maxCount: this.options.batchSize,
       });
       if (batch.length === 0) {
-        await this.ensureCheckpointUnmoved(session);
+        if (performance.now() - this.lastMoveCheck >= this.options.idleWaitMs) {
+          await this.ensureCheckpointUnmoved(session);
+          this.lastMoveCheck = performance.now();
+        }
         onSuccess();
         if (this.currentState === 'error') this.setState('running');
         if (until !== null) return true;

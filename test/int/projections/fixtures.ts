@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { EventStore, Position, RecordedEvent } from '../../../src/eventstore/event-store';
+import {
+  comparePositions,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from '../../../src/eventstore/event-store';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { defineProjection, type Projection } from '../../../projections/runtime/projection';
 import {
@@ -153,6 +158,20 @@ export async function appendTicks(
     'no_stream',
   );
   return other.position;
+}
+
+/**
+ * Waits until `position` is readable. The readable head trails while any transaction on the
+ * server is open, so tests that count on exact batch boundaries wait for it first.
+ */
+export async function waitUntilReadable(store: EventStore, position: Position): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const head = await store.headPosition();
+    if (head && comparePositions(head, position) >= 0) return;
+    if (Date.now() > deadline) throw new Error('the appended events never became readable');
+    await store.waitForAppends(50, undefined, head);
+  }
 }
 
 export async function openStore(url: string): Promise<PostgresEventStore> {

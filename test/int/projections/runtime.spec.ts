@@ -15,6 +15,7 @@ import {
   readCheckpointRow,
   readTicks,
   tickProjection,
+  waitUntilReadable,
 } from './fixtures';
 
 const NAME = 'test.ticks';
@@ -88,7 +89,13 @@ describe('projection runner: live', () => {
     expect(status.eventsProcessed).toBe(77);
 
     await runtime.stop();
-    await appendTicks(env.store, 4, { prefix: 'late' });
+    const late = await appendTicks(env.store, 4, { prefix: 'late' });
+    // The readable head trails while any transaction on the server is still open.
+    await vi.waitFor(
+      async () =>
+        expect(encodePosition((await env.store.headPosition())!)).toBe(encodePosition(late)),
+      { timeout: 20_000, interval: 10 },
+    );
     const [stopped] = await runtime.status();
     expect(stopped.status).toBe('stopped');
     expect(stopped.lag).toEqual({ events: 5, exact: true });
@@ -100,6 +107,7 @@ describe('projection runner: failure in the middle of a batch', () => {
 
   it('rolls the whole batch back, keeps the checkpoint, records the error, and retries to exactly once', async () => {
     const all = await appendTicks(env.store, 100, { perAppend: 10, streams: 4 });
+    await waitUntilReadable(env.store, all);
     const ordered = await expectedTicks(env.store);
     const failAt = ordered.eventIds[69]; // batch 2 of 50 events, 20 events in
     const control = newControl();
@@ -176,6 +184,7 @@ describe('projection runner: killed mid-batch', () => {
 
   it('abort plus a dropped connection mid-batch, then a new runner: exactly once', async () => {
     const all = await appendTicks(env.store, 120, { perAppend: 4, streams: 6 });
+    await waitUntilReadable(env.store, all);
     const ordered = await expectedTicks(env.store);
     const control = newControl();
     const gate = gateAt(control, ordered.eventIds[75]);
