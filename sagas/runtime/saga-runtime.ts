@@ -434,6 +434,7 @@ export class SagaRuntime {
     if (!lock) return 'busy';
     try {
       let { state, revision } = await this.load(saga.name, sagaId);
+      await this.tables.setStatus(saga.name, sagaId, indexStatus(state));
       for (;;) {
         if (lock.signal.aborted) return 'driven';
         const action = nextAction(saga.plan, state, this.clock.now());

@@ -164,6 +164,12 @@ describe('sagas survive SIGKILL of the process running them', () => {
     await second.kill();
     expect((await sagaEvents(id)).at(-1)).toEqual({ type: 'SagaStepStarted', step: 'charge' });
     expect(await effectsOf(pool, id)).toEqual(['charge', 'reserve']);
+    // The deadline of the attempt in flight outlives the process as a persisted timer.
+    const timers = await pool.query<{ kind: string; timer_key: string }>(
+      'SELECT kind, timer_key FROM saga_timers WHERE saga = $1 AND instance_id = $2',
+      ['effects', id],
+    );
+    expect(timers.rows).toEqual([{ kind: 'step_timeout', timer_key: 'timeout:execute:charge:1' }]);
 
     // 3. A fresh process resumes the instance and finishes it.
     const third = spawnRuntime();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sagaStreamId, type SagaDefinition } from '../../../sagas/runtime/definition';
+import { defineSaga, sagaStreamId, type SagaDefinition } from '../../../sagas/runtime/definition';
 import {
   SagaRuntime,
   type Clock,
@@ -289,6 +289,45 @@ describe('saga runtime on PostgreSQL', () => {
       ]);
       expect((await streamTypes(id)).filter((t) => t === 'SagaCompleted')).toHaveLength(1);
     }
+  });
+
+  it('aborts an attempt at its timeout, which is also a persisted timer row, and retries', async () => {
+    const seenTimers: unknown[] = [];
+    const slow = defineSaga<Record<string, never>, { wait: { attempt: number } }>({
+      name: 'slow',
+      steps: [
+        {
+          name: 'wait',
+          timeoutMs: 100,
+          retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 },
+          execute: async (ctx) => {
+            if (ctx.attempt > 1) return { attempt: ctx.attempt };
+            const timers = await pool.query(
+              'SELECT kind, timer_key FROM saga_timers WHERE saga = $1 AND instance_id = $2',
+              ['slow', ctx.sagaId],
+            );
+            seenTimers.push(...timers.rows);
+            // Hangs, ignoring its AbortSignal: the runtime must still move on at the deadline.
+            return new Promise<never>(() => undefined);
+          },
+        },
+      ],
+    });
+    const r = new SagaRuntime({ store, pool, sagas: [slow], timerPollMs: 50 });
+    runtimes.push(r);
+    await r.start();
+    const id = randomUUID();
+    await r.startSaga(slow, id, {});
+    const state = await r.whenSettled('slow', id);
+
+    expect(state.status).toBe('completed');
+    expect(state.results).toEqual({ wait: { attempt: 2 } });
+    expect(seenTimers).toEqual([{ kind: 'step_timeout', timer_key: 'timeout:execute:wait:1' }]);
+    const failed = (await r.inspect('slow', id)).events.filter((e) => e.type === 'SagaStepFailed');
+    expect(failed.map((e) => e.data)).toMatchObject([
+      { step: 'wait', attempt: 1, reason: 'timeout', willRetry: true },
+    ]);
+    expect(await new SagaTables(pool).timersOf('slow', id)).toEqual([]);
   });
 
   it('resumes unfinished instances on start', async () => {
