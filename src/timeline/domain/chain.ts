@@ -73,10 +73,24 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * Canonical JSON of an event line, written by hand for speed (the export's hot path): the members
+ * in sorted key order, `hash` included when given. Equal to `canonicalJson` of the same object for
+ * every well-formed line (a unit test checks that on generated lines).
+ */
+function lineJson(line: Omit<TimelineLine, 'hash'>, hash: string | null): string {
+  const str = JSON.stringify;
+  const head = `{"action":${str(line.action)},"actor":${str(line.actor)}`;
+  const tail =
+    `"position":${str(line.position)},"prev_hash":${str(line.prev_hash)},` +
+    `"resource":${str(line.resource)},"seq":${str(line.seq)},"summary":${str(line.summary)},` +
+    `"tenant_id":${str(line.tenant_id)},"time":${str(line.time)}}`;
+  return hash === null ? `${head},${tail}` : `${head},"hash":${str(hash)},${tail}`;
+}
+
 /** The hash a line must carry, from everything in it except `hash`. */
 export function lineHash(line: Omit<TimelineLine, 'hash'> | TimelineLine): string {
-  const { hash: _ignored, ...content } = line as TimelineLine;
-  return sha256Hex(content.prev_hash + canonicalJson(content));
+  return sha256Hex(line.prev_hash + lineJson(line, null));
 }
 
 /** The bytes the manifest signature covers. */
@@ -87,9 +101,14 @@ export function manifestSigningInput(
   return Buffer.from(canonicalJson(content), 'utf8');
 }
 
+/** The canonical JSON text of a line (no newline). */
+export function lineText(line: TimelineLine | TimelineManifest): string {
+  return 'type' in line ? canonicalJson(line) : lineJson(line, line.hash);
+}
+
 /** A line of the file, newline included. */
 export function serializeLine(line: TimelineLine | TimelineManifest): string {
-  return `${canonicalJson(line)}\n`;
+  return `${lineText(line)}\n`;
 }
 
 export class TimelineChainBuilder {

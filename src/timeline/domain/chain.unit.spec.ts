@@ -5,6 +5,7 @@ import {
   ERASED,
   GENESIS_HASH,
   lineHash,
+  lineText,
   serializeLine,
   sha256Hex,
   summarizeChange,
@@ -74,6 +75,46 @@ describe('timeline chain', () => {
       signed_at: '2026-02-01T00:00:00.000Z',
     });
     expect(() => chain.append(entry(3))).toThrow();
+  });
+
+  it('the fast line writer equals canonical JSON on generated lines', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = [
+      'a',
+      'Z',
+      ' ',
+      '"',
+      '\\',
+      '\n',
+      '\u0000',
+      '\u001f',
+      'é',
+      '€',
+      '😀',
+      '\ud800',
+      '/',
+      '<',
+    ];
+    const text = () =>
+      Array.from(
+        { length: Math.floor(random() * 12) },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join('');
+    const chain = new TimelineChainBuilder(text());
+    for (let i = 0; i < 500; i++) {
+      const line = chain.append({
+        position: `${i}-${i}`,
+        time: text(),
+        actor: text(),
+        action: text(),
+        resource: text(),
+        summary: text(),
+      });
+      expect(lineText(line)).toBe(canonicalJson(line));
+      const { hash, ...content } = line;
+      expect(hash).toBe(sha256Hex(line.prev_hash + canonicalJson(content)));
+    }
   });
 
   it('an export verifies, erased values included; so does an empty one', async () => {

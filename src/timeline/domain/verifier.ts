@@ -26,6 +26,7 @@ import { canonicalJson } from './canonical-json';
 import {
   GENESIS_HASH,
   lineHash,
+  lineText,
   manifestSigningInput,
   type TimelineLine,
   type TimelineManifest,
@@ -196,7 +197,7 @@ export class TimelineVerifier {
         `line ${n} was altered: its content does not match its hash`,
       );
     }
-    if (canonicalJson(line) !== text) {
+    if (lineText(line) !== text) {
       return this.fail(
         'not_canonical',
         `line ${n} was altered: its bytes are not the canonical form of its content`,
