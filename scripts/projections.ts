@@ -8,6 +8,7 @@
 import { SingleBar } from 'cli-progress';
 import { DataSource } from 'typeorm';
 import { ALL_PROJECTIONS, READ_MODEL_ENTITIES } from '../projections';
+import type { Projection } from '../projections/runtime/projection';
 import {
   ProjectionRuntime,
   type ProjectionStatus,
@@ -24,6 +25,14 @@ commands:
   status            each projection's version, position, events processed, lag and status
   rebuild <name>    reset the projection and replay the whole log (progress bar, events/s)`;
 
+/** What the CLI reads and writes; tests pass their own. */
+export interface CliContext {
+  env: Readonly<Record<string, string | undefined>>;
+  projections: readonly Projection[];
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
 interface Resources {
   db: DatabaseInfo;
   store: EventStore;
@@ -31,8 +40,8 @@ interface Resources {
   runtime: ProjectionRuntime;
 }
 
-async function open(config: AppConfig): Promise<Resources> {
-  const db = await openDatabase(config, (m) => process.stderr.write(`${m}\n`));
+async function open(config: AppConfig, ctx: CliContext): Promise<Resources> {
+  const db = await openDatabase(config, (m) => ctx.stderr.write(`${m}\n`));
   const store: EventStore = config.eventStoreUrl
     ? new EventStoreDbEventStore({ connectionString: config.eventStoreUrl })
     : new PostgresEventStore({ connectionString: db.url });
@@ -45,7 +54,7 @@ async function open(config: AppConfig): Promise<Resources> {
     applicationName: 'nimbus-projections-cli',
   });
   await dataSource.initialize();
-  const runtime = new ProjectionRuntime(store, dataSource, ALL_PROJECTIONS);
+  const runtime = new ProjectionRuntime(store, dataSource, ctx.projections);
   return { db, store, dataSource, runtime };
 }
 
@@ -80,22 +89,27 @@ export function formatStatusTable(rows: readonly ProjectionStatus[]): string {
   return [render(header), ...lines.map(render)].join('\n');
 }
 
-async function status(resources: Resources): Promise<number> {
-  process.stdout.write(`${formatStatusTable(await resources.runtime.status())}\n`);
+async function status(resources: Resources, ctx: CliContext): Promise<number> {
+  ctx.stdout.write(`${formatStatusTable(await resources.runtime.status())}\n`);
   return 0;
 }
 
-async function rebuild(resources: Resources, name: string | undefined): Promise<number> {
+async function rebuild(
+  resources: Resources,
+  ctx: CliContext,
+  name: string | undefined,
+): Promise<number> {
   const known = resources.runtime.projections.map((p) => p.name);
   if (!name || !known.includes(name)) {
-    process.stderr.write(
+    ctx.stderr.write(
       `${name ? `unknown projection "${name}"` : 'rebuild needs a projection name'}; ` +
         `known: ${known.length > 0 ? known.join(', ') : '(none)'}\n`,
     );
     return 2;
   }
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  const interrupt = (): void => abort.abort();
+  process.once('SIGINT', interrupt);
   const started = performance.now();
   let bar: SingleBar | undefined;
   const result = await resources.runtime.rebuild(name, {
@@ -110,7 +124,7 @@ async function rebuild(resources: Resources, name: string | undefined): Promise<
               ? `${name} | {value} events | {rate} events/s | {duration_formatted}`
               : `${name} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`,
           hideCursor: true,
-          stream: process.stderr,
+          stream: ctx.stderr,
         });
         bar.start(total ?? 0, 0, { rate });
       }
@@ -119,13 +133,14 @@ async function rebuild(resources: Resources, name: string | undefined): Promise<
     },
   });
   bar?.stop();
+  process.off('SIGINT', interrupt);
   if (abort.signal.aborted) {
-    process.stderr.write('rebuild interrupted; the projection will resume from its checkpoint\n');
+    ctx.stderr.write('rebuild interrupted; the projection will resume from its checkpoint\n');
     return 130;
   }
   const seconds = result.durationMs / 1000;
   const rate = seconds > 0 ? Math.round(result.eventsRead / seconds) : result.eventsRead;
-  process.stdout.write(
+  ctx.stdout.write(
     `rebuilt ${name}: ${result.eventsRead} events (${result.eventsApplied} applied) in ` +
       `${seconds.toFixed(2)} s, ${rate} events/s` +
       (result.mode === 'followed' ? ' (replayed by the runner of a running API process)' : '') +
@@ -134,32 +149,39 @@ async function rebuild(resources: Resources, name: string | undefined): Promise<
   return 0;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   const [command, ...args] = argv;
   if (command !== 'status' && command !== 'rebuild') {
-    process.stderr.write(`${USAGE}\n`);
+    ctx.stderr.write(`${USAGE}\n`);
     return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   }
   let config: AppConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(ctx.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      ctx.stderr.write(`${err.message}\n`);
       return 2;
     }
     throw err;
   }
-  const resources = await open(config);
+  const resources = await open(config, ctx);
   try {
-    return command === 'status' ? await status(resources) : await rebuild(resources, args[0]);
+    return command === 'status'
+      ? await status(resources, ctx)
+      : await rebuild(resources, ctx, args[0]);
   } finally {
     await close(resources);
   }
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
+  runCli(process.argv.slice(2), {
+    env: process.env,
+    projections: ALL_PROJECTIONS,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  }).then(
     (code) => {
       process.exitCode = code;
     },
