@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Pool, PoolClient } from 'pg';
 import { newId, uuidV5 } from '../../src/common/ids';
 import type {
@@ -135,8 +135,9 @@ export class SagaRuntime {
   private readonly events = new EventEmitter();
   private lockClient: PoolClient | undefined;
   private lockClientConnecting: Promise<PoolClient> | undefined;
+  private lockQueue: Promise<void> = Promise.resolve();
   /** Aborted when the runtime stops or loses its lock connection. */
-  private lifetime = new AbortController();
+  private lifetime = newLifetime();
   private running = false;
   private loops: Array<Promise<void>> = [];
   private schemaReady = false;
@@ -171,7 +172,7 @@ export class SagaRuntime {
     if (this.running) return;
     await this.init();
     this.running = true;
-    this.lifetime = new AbortController();
+    this.lifetime = newLifetime();
     if (this.sagas.size === 0) return;
     const unfinished = await this.tables.unfinishedInstances(this.sagaNames);
     if (unfinished.length > 0)
@@ -632,9 +633,11 @@ export class SagaRuntime {
     if (!this.running) return null;
     const client = await this.lockConnection();
     const signal = this.lifetime.signal;
-    const res = await client.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-      [`nimbus:saga:${streamId}`],
+    const res = await this.onLockConnection(() =>
+      client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+        [`nimbus:saga:${streamId}`],
+      ),
     );
     return res.rows[0]?.locked ? { signal } : null;
   }
@@ -642,9 +645,21 @@ export class SagaRuntime {
   private async unlock(streamId: string, lock: { signal: AbortSignal }): Promise<void> {
     const client = this.lockClient;
     if (!client || lock.signal.aborted) return;
-    await client
-      .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`nimbus:saga:${streamId}`])
-      .catch(() => undefined);
+    await this.onLockConnection(() =>
+      client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [
+        `nimbus:saga:${streamId}`,
+      ]),
+    ).catch(() => undefined);
+  }
+
+  /** One query at a time on the lock connection (pg will stop queueing them itself). */
+  private onLockConnection<T>(query: () => Promise<T>): Promise<T> {
+    const result = this.lockQueue.then(query, query);
+    this.lockQueue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   private async lockConnection(): Promise<PoolClient> {
@@ -658,7 +673,7 @@ export class SagaRuntime {
         client.release(err);
         // Every lock held on that connection is gone: stop every drive that relied on one.
         const lost = this.lifetime;
-        this.lifetime = new AbortController();
+        this.lifetime = newLifetime();
         lost.abort();
       });
       this.lockClient = client;
@@ -745,6 +760,13 @@ export class SagaRuntime {
 }
 
 class AbortedAttempt extends Error {}
+
+/** Every attempt in flight and every subscription listens to it: no listener limit. */
+function newLifetime(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 class TriggerError extends Error {
   constructor(readonly thrown: unknown) {

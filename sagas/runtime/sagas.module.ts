@@ -38,7 +38,7 @@ export class SagaLauncher {
    * returns the same answer and appends nothing. Pass the command's tenant and correlation.
    */
   start<TInput>(
-    saga: SagaDefinition<TInput>,
+    saga: SagaDefinition<TInput> | string,
     sagaId: string,
     input: TInput,
     options?: StartSagaOptions,
