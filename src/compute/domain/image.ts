@@ -339,7 +339,11 @@ export function decideImage(command: ImageCommand, state: ImageState): ImageEven
         throwIfInvalid(importUrlProblems(command.url, 'url'));
       }
       if (status === 'ACTIVE') {
-        throw invalidImageState(status, `${command.source}`, 'PENDING or ERROR');
+        throw invalidImageState(
+          status,
+          command.source === 'url' ? 'import' : 'upload',
+          'PENDING or ERROR',
+        );
       }
       if (state.importing !== null) {
         throw AppError.invalidState('an import of this image is already in progress', {

@@ -64,7 +64,7 @@ describe('quota-<tenant> stream under concurrent reservations', () => {
     const refused = results.filter((r) => r.status === 'rejected');
     expect(ok).toHaveLength(N - 1);
     expect(refused).toHaveLength(1);
-    const error = (refused[0]).reason as AppError;
+    const error = refused[0].reason as AppError;
     expect(error).toBeInstanceOf(AppError);
     expect(error.code).toBe('quota_exceeded');
     expect(error.details).toMatchObject({ resource: 'instances', limit: N - 1, current: N - 1 });
