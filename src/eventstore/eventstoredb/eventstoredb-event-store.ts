@@ -38,10 +38,18 @@ import {
   translateAppendError,
 } from './mapping';
 
+/** The part of the client this adapter uses. */
+export type EventStoreDbClientApi = Pick<
+  EventStoreDBClient,
+  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'
+>;
+
 export interface EventStoreDbEventStoreOptions {
   /** e.g. `esdb://localhost:2113?tls=false` */
   connectionString: string;
   upcasters?: UpcasterRegistry;
+  /** A ready client instead of one built from `connectionString` (tests use an in-memory one). */
+  client?: EventStoreDbClientApi;
 }
 
 /** Page size when walking `$all` backwards past system events to find the head. */
@@ -61,7 +69,7 @@ const PING_DEADLINE_MS = 2_000;
  */
 export class EventStoreDbEventStore implements EventStore {
   readonly kind = 'eventstoredb' as const;
-  private readonly client: EventStoreDBClient;
+  private readonly client: EventStoreDbClientApi;
   private readonly upcasters: UpcasterRegistry;
   private readonly appended = new EventEmitter();
   /** Live subscription to `$all` used only to wake up `waitForAppends` callers. */
@@ -72,7 +80,7 @@ export class EventStoreDbEventStore implements EventStore {
   private closed = false;
 
   constructor(options: EventStoreDbEventStoreOptions) {
-    this.client = EventStoreDBClient.connectionString(options.connectionString);
+    this.client = options.client ?? EventStoreDBClient.connectionString(options.connectionString);
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.appended.setMaxListeners(0);
   }
