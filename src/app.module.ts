@@ -4,6 +4,8 @@ import type { AppConfig } from './config/config';
 import { HealthModule } from './health/health.module';
 import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
+import { ALL_SAGAS } from '../sagas';
+import { SagasModule } from '../sagas/runtime/sagas.module';
 
 /**
  * The application's feature modules, one per bounded context (plus drivers, projections and
@@ -12,7 +14,7 @@ import { PlatformModule } from './platform/platform.module';
  * PlatformModule is global and comes first.
  */
 export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['imports']> {
-  return [HealthModule, MetaModule];
+  return [HealthModule, MetaModule, SagasModule.forRoot({ sagas: ALL_SAGAS })];
 }
 
 /** Extra modules, controllers and providers, for tests that mount a module of their own. */

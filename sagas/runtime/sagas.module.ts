@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
+import { PG_POOL } from '../../src/platform/tokens';
 import type { SagaDefinition } from './definition';
 import {
   SagaRuntime,
@@ -21,8 +22,8 @@ import {
 export const SAGA_RUNTIME = Symbol('SAGA_RUNTIME');
 
 export interface SagasModuleOptions {
-  /** The token under which the platform provides the application's `pg` Pool. */
-  poolToken: InjectionToken;
+  /** The token of the application's `pg` Pool; PlatformModule's PG_POOL by default. */
+  poolToken?: InjectionToken;
   sagas: readonly SagaDefinition[];
   /** Defaults to EVENT_STORE. */
   eventStoreToken?: InjectionToken;
@@ -76,7 +77,7 @@ function nestLogger(): SagaLogger {
  * stops it when the module is destroyed (before the pool and event store close, as long as the
  * platform closes them in `onApplicationShutdown` or later).
  *
- *   SagasModule.forRoot({ poolToken: PG_POOL, sagas: ALL_SAGAS })
+ *   SagasModule.forRoot({ sagas: ALL_SAGAS })
  */
 @Module({})
 export class SagasModule {
@@ -86,7 +87,7 @@ export class SagasModule {
       providers: [
         {
           provide: SAGA_RUNTIME,
-          inject: [options.eventStoreToken ?? EVENT_STORE, options.poolToken],
+          inject: [options.eventStoreToken ?? EVENT_STORE, options.poolToken ?? PG_POOL],
           useFactory: (store: EventStore, pool: Pool) =>
             new SagaRuntime({ store, pool, sagas: options.sagas, logger: nestLogger() }),
         },

@@ -8,10 +8,9 @@ import type { SagaRuntime } from '../../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME, SagaLauncher, SagasModule } from '../../../sagas/runtime/sagas.module';
 import { EVENT_STORE } from '../../../src/eventstore/event-store';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
+import { PG_POOL } from '../../../src/platform/tokens';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { EFFECTS_SCHEMA, effectsOf, effectsSaga } from './fixtures/effects-saga';
-
-const PG_POOL = Symbol('PG_POOL');
 
 describe('SagasModule', () => {
   let db: TestDatabase;
@@ -73,7 +72,7 @@ describe('SagasModule', () => {
     })
     class FakePlatformModule {}
     @Module({
-      imports: [FakePlatformModule, SagasModule.forRoot({ poolToken: PG_POOL, sagas: ALL_SAGAS })],
+      imports: [FakePlatformModule, SagasModule.forRoot({ sagas: ALL_SAGAS })],
     })
     class AppModule {}
     const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
