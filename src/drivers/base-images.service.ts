@@ -2,10 +2,12 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 
 import type { DetectedDrivers } from './detection';
-import { ensureBaseImages, type BaseImagesStatus } from './docker/base-images';
+import { ensureBaseImages, inspectBaseImages, type BaseImagesStatus } from './docker/base-images';
 import type { DriversModuleOptions } from './drivers.options';
 import type { Exec } from './exec';
 import { DETECTED_DRIVERS, DOCKER_CLIENT, DRIVERS_OPTIONS, EXEC } from './tokens';
+
+let builtInThisProcess = false;
 
 /**
  * Builds the public base images at start-up when Docker is real (before the application reports
@@ -31,7 +33,15 @@ export class BaseImagesService implements OnModuleInit {
 
   /** Builds what is missing (idempotent) and returns the engine's base images. */
   async ensure(): Promise<BaseImagesStatus> {
-    const status = await ensureBaseImages(this.docker, { exec: this.exec });
+    // Once the script has run in this process (tests start many apps), asking the engine whether
+    // the images are still there is enough; the script runs again only when one has gone.
+    let status: BaseImagesStatus | undefined;
+    if (builtInThisProcess) {
+      status = await inspectBaseImages(this.docker);
+      if (!status.ready) status = undefined;
+    }
+    status ??= await ensureBaseImages(this.docker, { exec: this.exec });
+    if (status.ready) builtInThisProcess = true;
     this.current = status;
     if (status.ready) this.logger.log(status.detail);
     else this.logger.error(status.detail);
