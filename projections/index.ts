@@ -1,3 +1,4 @@
+import { IDENTITY_PROJECTIONS } from './identity';
 import type { Projection } from './runtime/projection';
 
 /**
@@ -8,4 +9,4 @@ import type { Projection } from './runtime/projection';
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const READ_MODEL_ENTITIES: Function[] = [];
 
-export const ALL_PROJECTIONS: readonly Projection[] = [];
+export const ALL_PROJECTIONS: readonly Projection[] = [...IDENTITY_PROJECTIONS];

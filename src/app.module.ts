@@ -6,6 +6,9 @@ import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
 import { ALL_SAGAS } from '../sagas';
 import { SagasModule } from '../sagas/runtime/sagas.module';
+import { ProjectionsModule } from '../projections/runtime/projections.module';
+import { AdminModule } from './admin/admin.module';
+import { IdentityModule } from './identity/identity.module';
 
 /**
  * The application's feature modules, one per bounded context (plus drivers, projections and
@@ -14,7 +17,14 @@ import { SagasModule } from '../sagas/runtime/sagas.module';
  * PlatformModule is global and comes first.
  */
 export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['imports']> {
-  return [HealthModule, MetaModule, SagasModule.forRoot({ sagas: ALL_SAGAS })];
+  return [
+    HealthModule,
+    MetaModule,
+    SagasModule.forRoot({ sagas: ALL_SAGAS }),
+    ProjectionsModule.forRoot(),
+    IdentityModule,
+    AdminModule,
+  ];
 }
 
 /** Extra modules, controllers and providers, for tests that mount a module of their own. */

@@ -11,6 +11,7 @@ import {
   type ProjectionStatus,
   type ProjectionStatusName,
 } from '../../projections/runtime/projection-runtime';
+import { OperatorOnly } from '../identity/auth/decorators';
 
 const STATUSES: ProjectionStatusName[] = [
   'idle',
@@ -96,6 +97,7 @@ export function toStatusDto(s: ProjectionStatus): ProjectionStatusDto {
  * ADMIN ROUTE: operators only. The identity context puts its admin guard on this controller.
  */
 @ApiTags('admin')
+@OperatorOnly()
 @Controller('admin/projections')
 export class AdminProjectionsController {
   constructor(@Inject(ProjectionRuntime) private readonly runtime: ProjectionRuntime) {}

@@ -35,6 +35,22 @@ export interface AppConfig {
   pgPoolSize: number;
   /** NIMBUS_IDEMPOTENCY_TTL_HOURS: how long an Idempotency-Key is remembered. */
   idempotencyTtlHours: number;
+  /** NIMBUS_JWT_SECRET: HS256 signing secret (>= 32 bytes, hex or base64); null: generated under dataDir/keys. */
+  jwtSecret: Buffer | null;
+  /** NIMBUS_MASTER_KEY: 32-byte master key wrapping per-user data keys; null: generated under dataDir/keys. */
+  masterKey: Buffer | null;
+  /** NIMBUS_API_KEY_PEPPER: HMAC pepper of API keys and email lookups (>= 32 bytes); null: generated. */
+  apiKeyPepper: Buffer | null;
+  /** NIMBUS_SESSION_KEY_TTL: lifetime of the API key minted at login, in milliseconds. */
+  sessionKeyTtlMs: number;
+  /** NIMBUS_ACCESS_TOKEN_TTL: lifetime of a JWT access token, in milliseconds. */
+  accessTokenTtlMs: number;
+  /** NIMBUS_AUTH_RATE_LIMIT: requests per minute per client address on the /auth endpoints. */
+  authRateLimitPerMinute: number;
+  /** NIMBUS_API_RATE_LIMIT: requests per minute per API key or user on every other route. */
+  apiRateLimitPerMinute: number;
+  /** NIMBUS_OPERATORS: emails of the platform operators (admin routes such as /admin/projections). */
+  operatorEmails: string[];
 }
 
 export class ConfigError extends Error {
@@ -85,6 +101,42 @@ export const CONFIG_VARIABLES = [
   },
   { name: 'NIMBUS_PG_POOL_SIZE', default: '10', allowed: 'an integer 1..500' },
   { name: 'NIMBUS_IDEMPOTENCY_TTL_HOURS', default: '24', allowed: 'an integer 1..720' },
+  {
+    name: 'NIMBUS_JWT_SECRET',
+    default: '(unset: generated in <data dir>/keys)',
+    allowed: 'at least 32 bytes, hex or base64',
+  },
+  {
+    name: 'NIMBUS_MASTER_KEY',
+    default: '(unset: generated in <data dir>/keys)',
+    allowed: 'exactly 32 bytes, hex or base64',
+  },
+  {
+    name: 'NIMBUS_API_KEY_PEPPER',
+    default: '(unset: generated in <data dir>/keys)',
+    allowed: 'at least 32 bytes, hex or base64',
+  },
+  {
+    name: 'NIMBUS_SESSION_KEY_TTL',
+    default: '30d',
+    allowed: 'a duration: 3600, 90s, 15m, 12h, 30d',
+  },
+  {
+    name: 'NIMBUS_ACCESS_TOKEN_TTL',
+    default: '15m',
+    allowed: 'a duration: 3600, 90s, 15m, 12h, 30d',
+  },
+  {
+    name: 'NIMBUS_AUTH_RATE_LIMIT',
+    default: '5',
+    allowed: 'an integer 1..100000 (per minute per IP)',
+  },
+  {
+    name: 'NIMBUS_API_RATE_LIMIT',
+    default: '1200',
+    allowed: 'an integer 1..1000000 (per minute per key or user)',
+  },
+  { name: 'NIMBUS_OPERATORS', default: '(none)', allowed: 'comma-separated emails' },
 ] as const;
 
 /**
@@ -143,6 +195,36 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     return raw;
   };
 
+  /** Key material: hex (even length) or base64/base64url, at least `min` (exactly `exact`) bytes. */
+  const secret = (name: string, min: number, exact: number | null): Buffer | null => {
+    const raw = read(name);
+    if (raw === undefined) return null;
+    const bytes = /^(?:[0-9a-fA-F]{2})+$/.test(raw)
+      ? Buffer.from(raw, 'hex')
+      : /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)
+        ? Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+        : null;
+    const wanted = exact === null ? `at least ${min}` : `exactly ${exact}`;
+    if (!bytes || bytes.length < min || (exact !== null && bytes.length !== exact)) {
+      problems.push(`${name} is not allowed: expected ${wanted} bytes, hex or base64`);
+      return null;
+    }
+    return bytes;
+  };
+
+  const duration = (name: string, fallback: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const ms = parseDurationMs(raw);
+    if (ms === null || ms < 1000 || ms > 366 * 86_400_000) {
+      problems.push(
+        `${name}=${JSON.stringify(raw)} is not allowed: expected a duration of 1s..366d such as 3600, 90s, 15m, 12h, 30d`,
+      );
+      return fallback;
+    }
+    return ms;
+  };
+
   const host = read('HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:_[\]-]+$/.test(host)) {
     problems.push(
@@ -166,9 +248,28 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     bodyLimitBytes: int('NIMBUS_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
     pgPoolSize: int('NIMBUS_PG_POOL_SIZE', 10, 1, 500),
     idempotencyTtlHours: int('NIMBUS_IDEMPOTENCY_TTL_HOURS', 24, 1, 720),
+    jwtSecret: secret('NIMBUS_JWT_SECRET', 32, null),
+    masterKey: secret('NIMBUS_MASTER_KEY', 32, 32),
+    apiKeyPepper: secret('NIMBUS_API_KEY_PEPPER', 32, null),
+    sessionKeyTtlMs: duration('NIMBUS_SESSION_KEY_TTL', 30 * 86_400_000),
+    accessTokenTtlMs: duration('NIMBUS_ACCESS_TOKEN_TTL', 15 * 60_000),
+    authRateLimitPerMinute: int('NIMBUS_AUTH_RATE_LIMIT', 5, 1, 100_000),
+    apiRateLimitPerMinute: int('NIMBUS_API_RATE_LIMIT', 1200, 1, 1_000_000),
+    operatorEmails: (read('NIMBUS_OPERATORS') ?? '')
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .filter((e) => e.length > 0),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `3600` (seconds), `90s`, `15m`, `12h`, `30d` in milliseconds; null when unreadable. */
+export function parseDurationMs(raw: string): number | null {
+  const m = /^(\d{1,9})(s|m|h|d)?$/.exec(raw.trim());
+  if (!m) return null;
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 's'] ?? 1000;
+  return Number(m[1]) * unit;
 }
 
 /** Hides the password of a connection string before it reaches a log line or an error. */

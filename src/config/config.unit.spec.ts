@@ -18,7 +18,34 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1048576,
       pgPoolSize: 10,
       idempotencyTtlHours: 24,
+      jwtSecret: null,
+      masterKey: null,
+      apiKeyPepper: null,
+      sessionKeyTtlMs: 30 * 86_400_000,
+      accessTokenTtlMs: 15 * 60_000,
+      authRateLimitPerMinute: 5,
+      apiRateLimitPerMinute: 1200,
+      operatorEmails: [],
     });
+  });
+
+  it('reads identity secrets (hex or base64) and durations', () => {
+    const hex = 'ab'.repeat(32);
+    const config = loadConfig({
+      NIMBUS_JWT_SECRET: hex,
+      NIMBUS_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      NIMBUS_SESSION_KEY_TTL: '12h',
+      NIMBUS_ACCESS_TOKEN_TTL: '900',
+      NIMBUS_OPERATORS: ' Ops@Example.com, b@example.com ',
+    });
+    expect(config.jwtSecret?.toString('hex')).toBe(hex);
+    expect(config.masterKey).toEqual(Buffer.alloc(32, 7));
+    expect(config.sessionKeyTtlMs).toBe(12 * 3_600_000);
+    expect(config.accessTokenTtlMs).toBe(900_000);
+    expect(config.operatorEmails).toEqual(['ops@example.com', 'b@example.com']);
+    expect(() =>
+      loadConfig({ NIMBUS_MASTER_KEY: 'ab'.repeat(16), NIMBUS_SESSION_KEY_TTL: '3w' }),
+    ).toThrow(/NIMBUS_MASTER_KEY[\s\S]*NIMBUS_SESSION_KEY_TTL/);
   });
 
   it('reads every variable', () => {

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ReadinessService, type ReadinessReport } from './readiness';
+import { Public } from '../identity/auth/decorators';
 
 const READINESS_SCHEMA = {
   type: 'object',
@@ -29,6 +30,7 @@ const READINESS_SCHEMA = {
 };
 
 @ApiTags('platform')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly readiness: ReadinessService) {}

@@ -11,6 +11,7 @@ import {
   exampleEnvelope,
   type ErrorEnvelope,
 } from '../common/errors/error-envelope';
+import { Public } from '../identity/auth/decorators';
 
 export interface ErrorModel {
   envelope: {
@@ -39,6 +40,7 @@ export function errorModel(): ErrorModel {
 }
 
 @ApiTags('platform')
+@Public()
 @Controller('meta')
 export class MetaController {
   private readonly model = errorModel();

@@ -4,6 +4,7 @@ import { IsInt, IsOptional, IsString, Min, ValidateNested } from 'class-validato
 import type { FastifyReply } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setEtag } from '../../src/common/etag';
+import { Public } from '../../src/identity/auth/decorators';
 import { AppError } from '../../src/common/errors/app-error';
 import { ERROR_CODES } from '../../src/common/errors/error-codes';
 import { ApiErrors } from '../../src/common/errors/error-envelope';
@@ -64,6 +65,7 @@ const calls = { create: 0, slow: 0, fail: 0 };
 const gate = new Gate();
 let lastContext: CommandContext | undefined;
 
+@Public()
 @Controller('test/things')
 class ThingsTestController {
   @Post()
@@ -118,6 +120,7 @@ const counterDecider: Decider<{ by: number }, CounterEvent, { value: number }> =
   decide: (command) => [{ type: 'CounterIncremented', data: { by: command.by } }],
 };
 
+@Public()
 @Controller('test/counters')
 class CountersTestController {
   constructor(@Inject(CommandExecutor) private readonly executor: CommandExecutor) {}

@@ -1,0 +1,400 @@
+/**
+ * Accounts: registration (user + personal tenant), sign-in (JWT + refresh token + session API
+ * key), refresh rotation with reuse detection, password reset through the mail outbox, sign-out
+ * and "who am I". Thin orchestration around the user, tenant, claim and API key deciders.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error';
+import type { AuthContext } from '../../common/auth-context';
+import type { AppConfig } from '../../config/config';
+import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
+import type { Position } from '../../eventstore/event-store';
+import { APP_CONFIG } from '../../platform/tokens';
+import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
+import {
+  API_KEYS_PROJECTION,
+  TENANTS_PROJECTION,
+  USERS_PROJECTION,
+} from '../../../projections/identity';
+import { generateApiKey } from '../crypto/api-key-format';
+import { generateOpaqueToken, hashOpaqueToken, parseOpaqueToken } from '../crypto/opaque-tokens';
+import {
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+  verifyPasswordForUnknownUser,
+} from '../crypto/password-hashing';
+import { assertPasswordAcceptable } from '../crypto/password-policy';
+import {
+  emailLookupHash,
+  encryptPersonalField,
+  revealPersonalField,
+} from '../crypto/personal-data';
+import { apiKeyDecider } from '../domain/api-key';
+import { claimDecider, emailClaimId } from '../domain/claim';
+import {
+  isLocked,
+  accountLockedError,
+  userDecider,
+  userRejection,
+  type UserState,
+} from '../domain/user';
+import { isValidEmail, normalizeEmail } from '../domain/validation';
+import { AccessTokens } from '../auth/access-tokens';
+import { IdentityClock, SERVER_KEYS } from '../identity.tokens';
+import { DataKeyStore } from '../keys/data-key-store';
+import type { ServerKeys } from '../keys/server-keys';
+import { MailOutbox } from '../mail/mail-outbox';
+import { IdentityReadModel, type UserRow } from '../read-model/identity-read-model';
+import { derivedId, stepContext } from './context';
+import { TenantsService } from './tenants.service';
+
+export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+export const FORGOT_PASSWORD_MESSAGE = 'If the email exists, a reset token has been sent.';
+
+export interface SessionTokens {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface LoginResult extends SessionTokens {
+  user: { id: string; email: string; name: string };
+  api_key: string | null;
+}
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+@Injectable()
+export class AccountsService {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly readModel: IdentityReadModel,
+    private readonly dataKeys: DataKeyStore,
+    private readonly tokens: AccessTokens,
+    private readonly tenants: TenantsService,
+    private readonly waiter: ProjectionWaiter,
+    private readonly mail: MailOutbox,
+    private readonly clock: IdentityClock,
+    @Inject(SERVER_KEYS) private readonly keys: ServerKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private lookupHash(normalizedEmail: string): string {
+    return emailLookupHash(normalizedEmail, this.keys.emailLookupPepper);
+  }
+
+  /** Waits for the projections the next request reads; past the bound the write still stands. */
+  private async settle(position: Position | null, projections: string[]): Promise<void> {
+    if (position)
+      await this.waiter.waitFor(position, projections, this.waiter.readYourWritesTimeoutMs);
+  }
+
+  async register(
+    input: { email: string; password: string; name: string },
+    ctx: CommandContext,
+  ): Promise<{ userId: string }> {
+    const email = normalizeEmail(input.email);
+    if (!isValidEmail(email)) {
+      throw AppError.validation('email must be a valid email address', [
+        { path: 'email', message: 'must be a valid email address' },
+      ]);
+    }
+    assertPasswordAcceptable(input.password, 'password', { email });
+    const now = this.clock.now();
+    const userId = derivedId(ctx, 'user');
+    const hash = this.lookupHash(email);
+    const userCtx = { actor: { type: 'user' as const, id: userId } };
+    const passwordHash = await hashPassword(input.password);
+
+    const claimId = emailClaimId(hash);
+    await this.executor.execute(
+      claimDecider,
+      claimId,
+      { type: 'ClaimValue', claimId, ownerId: userId, now },
+      stepContext(ctx, 'claim-email', userCtx),
+    );
+    try {
+      const dataKey = await this.dataKeys.getOrCreate(userId);
+      const tenantId = derivedId(ctx, 'personal-tenant');
+      const registered = await this.executor.execute(
+        userDecider,
+        userId,
+        {
+          type: 'RegisterUser',
+          userId,
+          email,
+          name: input.name,
+          encryptedEmail: encryptPersonalField(dataKey, email, {
+            subjectId: userId,
+            field: 'email',
+          }),
+          encryptedName: encryptPersonalField(dataKey, input.name.trim(), {
+            subjectId: userId,
+            field: 'name',
+          }),
+          emailLookupHash: hash,
+          passwordHash,
+          defaultTenantId: tenantId,
+          now,
+        },
+        stepContext(ctx, 'register', { ...userCtx, tenantId }),
+      );
+      const tenant = await this.tenants.createPersonalTenant(userId, tenantId, ctx);
+      await this.settle(tenant.position, [TENANTS_PROJECTION]);
+      await this.settle(registered.position, [USERS_PROJECTION]);
+    } catch (err) {
+      // Nothing else may hold this email's claim for a user that was never created.
+      const user = await this.executor.load(userDecider, userId);
+      if (!user.exists) {
+        await this.executor
+          .execute(
+            claimDecider,
+            claimId,
+            { type: 'ReleaseValue', claimId, ownerId: userId, now },
+            stepContext(ctx, 'release-email', userCtx),
+          )
+          .catch(() => undefined);
+      }
+      throw err;
+    }
+    return { userId };
+  }
+
+  async login(
+    input: { email: string; password: string },
+    ctx: CommandContext,
+  ): Promise<LoginResult> {
+    const email = normalizeEmail(input.email);
+    const row = isValidEmail(email)
+      ? await this.readModel.activeUserByEmailHash(this.lookupHash(email))
+      : null;
+    if (!row) {
+      await verifyPasswordForUnknownUser(input.password);
+      throw new AppError('unauthorized', 'invalid email or password');
+    }
+    const userId = row.id;
+    const now = this.clock.now();
+    const loaded = await this.executor.load(userDecider, userId);
+    const state = loaded.state;
+    if (state.status !== 'active' || !state.passwordHash) {
+      await verifyPasswordForUnknownUser(input.password);
+      throw new AppError('unauthorized', 'invalid email or password');
+    }
+    // Locked: no scrypt, no count; the answer is the same 429 whatever the password.
+    if (isLocked(state, now)) throw accountLockedError(state, now);
+    const verified = await verifyPassword(input.password, state.passwordHash);
+    const refresh = generateOpaqueToken('refresh', userId);
+    const familyId = derivedId(ctx, 'refresh-family');
+    const tenantId = state.defaultTenantId;
+    const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
+    const result = await this.executor.execute(
+      userDecider,
+      userId,
+      {
+        type: 'Login',
+        passwordVerified: verified,
+        session: {
+          familyId,
+          tokenId: derivedId(ctx, 'refresh-token'),
+          tokenHash: refresh.tokenHash,
+          expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+        },
+        upgradedPasswordHash:
+          verified && needsRehash(state.passwordHash)
+            ? await hashPassword(input.password)
+            : undefined,
+        now,
+      },
+      stepContext(ctx, 'login', userCtx),
+    );
+    const rejection = userRejection(result.events);
+    if (rejection) {
+      await this.settle(result.position, [USERS_PROJECTION]);
+      throw rejection;
+    }
+    const sessionVersion = result.state.sessionVersion;
+    let apiKey: string | null = null;
+    if (tenantId && (await this.readModel.membership(tenantId, userId))) {
+      const generated = generateApiKey(this.keys.apiKeyPepper);
+      const keyId = derivedId(ctx, 'session-key');
+      const created = await this.executor.execute(
+        apiKeyDecider,
+        keyId,
+        {
+          type: 'CreateApiKey',
+          keyId,
+          userId,
+          tenantId,
+          name: `session ${now.toISOString()}`,
+          prefix: generated.prefix,
+          keyHash: generated.keyHash,
+          kind: 'session',
+          expiresAt: new Date(now.getTime() + this.config.sessionKeyTtlMs),
+          sessionVersion,
+          now,
+        },
+        stepContext(ctx, 'session-key', userCtx),
+      );
+      await this.settle(created.position, [API_KEYS_PROJECTION]);
+      apiKey = generated.key;
+    }
+    await this.settle(result.position, [USERS_PROJECTION]);
+    const access = await this.tokens.issue({ userId, sessionVersion });
+    return {
+      user: await this.publicUser(row),
+      api_key: apiKey,
+      access_token: access.token,
+      refresh_token: refresh.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresInSeconds,
+    };
+  }
+
+  async refresh(refreshToken: string, ctx: CommandContext): Promise<SessionTokens> {
+    const parsed = parseOpaqueToken('refresh', refreshToken);
+    if (!parsed) throw new AppError('unauthorized', 'the refresh token is invalid or has expired');
+    const userId = parsed.subjectId;
+    const next = generateOpaqueToken('refresh', userId);
+    const now = this.clock.now();
+    const result = await this.executor.execute(
+      userDecider,
+      userId,
+      {
+        type: 'RefreshSession',
+        presentedTokenHash: hashOpaqueToken(refreshToken),
+        next: {
+          tokenId: derivedId(ctx, 'refresh-token'),
+          tokenHash: next.tokenHash,
+          expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+        },
+        now,
+      },
+      stepContext(ctx, 'refresh', { actor: { type: 'user', id: userId } }),
+    );
+    const rejection = userRejection(result.events);
+    if (rejection) throw rejection;
+    const access = await this.tokens.issue({ userId, sessionVersion: result.state.sessionVersion });
+    return {
+      access_token: access.token,
+      refresh_token: next.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresInSeconds,
+    };
+  }
+
+  async logout(refreshToken: string, ctx: CommandContext): Promise<void> {
+    const parsed = parseOpaqueToken('refresh', refreshToken);
+    if (!parsed) return;
+    await this.executor.execute(
+      userDecider,
+      parsed.subjectId,
+      { type: 'Logout', presentedTokenHash: hashOpaqueToken(refreshToken), now: this.clock.now() },
+      stepContext(ctx, 'logout', { actor: { type: 'user', id: parsed.subjectId } }),
+    );
+  }
+
+  /** Always succeeds the same way; mails a token only when the account exists and may get one. */
+  async forgotPassword(rawEmail: string, ctx: CommandContext): Promise<void> {
+    const email = normalizeEmail(rawEmail);
+    if (!isValidEmail(email)) return;
+    const row = await this.readModel.activeUserByEmailHash(this.lookupHash(email));
+    if (!row) return;
+    const reset = generateOpaqueToken('reset', row.id);
+    const now = this.clock.now();
+    const result = await this.executor.execute(
+      userDecider,
+      row.id,
+      {
+        type: 'IssueResetToken',
+        tokenId: derivedId(ctx, 'reset-token'),
+        tokenHash: reset.tokenHash,
+        now,
+      },
+      stepContext(ctx, 'issue-reset', { actor: { type: 'system', id: 'password-reset' } }),
+    );
+    if (result.events.length === 0) return;
+    this.mail.send({
+      to: email,
+      subject: 'Reset your Nimbus password',
+      text: [
+        'Someone asked to reset the password of your Nimbus account.',
+        '',
+        'If it was you, send this token to POST /auth/reset-password within 30 minutes:',
+        '',
+        `Reset-Token: ${reset.token}`,
+        '',
+        'If it was not you, ignore this message; your password stays as it is.',
+      ].join('\n'),
+    });
+  }
+
+  async resetPassword(token: string, newPassword: string, ctx: CommandContext): Promise<void> {
+    const invalid = AppError.validation('the reset token is invalid or has expired', [
+      { path: 'token', message: 'is invalid or has expired' },
+    ]);
+    const parsed = parseOpaqueToken('reset', token);
+    if (!parsed) throw invalid;
+    assertPasswordAcceptable(newPassword, 'new_password');
+    const userId = parsed.subjectId;
+    const loaded = await this.executor.load(userDecider, userId);
+    if (loaded.state.status !== 'active') throw invalid;
+    const result = await this.executor.execute(
+      userDecider,
+      userId,
+      {
+        type: 'ResetPassword',
+        tokenHash: hashOpaqueToken(token),
+        newPasswordHash: await hashPassword(newPassword),
+        now: this.clock.now(),
+      },
+      stepContext(ctx, 'reset-password', { actor: { type: 'user', id: userId } }),
+    );
+    // The guard reads session versions from the users read model: old sessions die on answer.
+    await this.settle(result.position, [USERS_PROJECTION]);
+  }
+
+  async me(auth: AuthContext): Promise<{
+    user: PublicUser;
+    tenant: { id: string; name: string; slug: string } | null;
+    roles: string[];
+    credential: { type: 'jwt' | 'api_key'; api_key_id: string | null };
+  }> {
+    const row = auth.userId ? await this.readModel.user(auth.userId) : null;
+    if (!row) throw new AppError('unauthorized', 'the session has ended; sign in again');
+    const tenant = auth.tenantId ? await this.readModel.tenant(auth.tenantId) : null;
+    return {
+      user: await this.publicUser(row),
+      tenant: tenant ? { id: tenant.id, name: tenant.name, slug: tenant.slug } : null,
+      roles: auth.roles,
+      credential: {
+        type: auth.apiKeyId ? 'api_key' : 'jwt',
+        api_key_id: auth.apiKeyId ?? null,
+      },
+    };
+  }
+
+  /** Decrypts a user's personal fields; `[erased]` once the data key is gone. */
+  async publicUser(row: UserRow): Promise<PublicUser> {
+    const key = row.status === 'active' ? await this.dataKeys.get(row.id) : null;
+    const reveal = (field: string | null, name: string) =>
+      field === null
+        ? revealPersonalField(null, '', { subjectId: row.id, field: name })
+        : revealPersonalField(key, field, { subjectId: row.id, field: name });
+    return {
+      id: row.id,
+      email: reveal(row.email_enc, 'email'),
+      name: reveal(row.name_enc, 'name'),
+    };
+  }
+
+  /** For handlers that need the write-side state (lockout visible to admins, tests). */
+  async userState(userId: string): Promise<UserState> {
+    return (await this.executor.load(userDecider, userId)).state;
+  }
+}

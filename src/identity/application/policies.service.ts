@@ -1,0 +1,160 @@
+/** IAM policies of a tenant: create, list, read, delete, attach to and detach from members. */
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error';
+import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
+import type { Position } from '../../eventstore/event-store';
+import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
+import { POLICIES_PROJECTION } from '../../../projections/identity';
+import { policyDecider, type PolicyStatement } from '../domain/policy';
+import { IdentityClock } from '../identity.tokens';
+import { IdentityReadModel, type PolicyRow } from '../read-model/identity-read-model';
+import { derivedId, stepContext } from './context';
+
+export interface PolicyView {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  statements: PolicyStatement[];
+  created_at: string;
+  revision: string;
+}
+
+@Injectable()
+export class PoliciesService {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly readModel: IdentityReadModel,
+    private readonly waiter: ProjectionWaiter,
+    private readonly clock: IdentityClock,
+  ) {}
+
+  /** Attachments change what the guard allows on the very next request: wait for them. */
+  private async settled(position: Position | null): Promise<boolean> {
+    if (!position) return true;
+    return this.waiter.waitFor(
+      position,
+      [POLICIES_PROJECTION],
+      this.waiter.readYourWritesTimeoutMs,
+    );
+  }
+
+  async create(
+    tenantId: string,
+    body: { name: string; description?: string; statements: unknown },
+    ctx: CommandContext,
+  ): Promise<{ id: string; position: Position | null }> {
+    if (await this.readModel.policyByName(tenantId, body.name)) {
+      throw new AppError('conflict', `a policy named ${body.name} already exists in this tenant`, {
+        field: 'name',
+        value: body.name,
+      });
+    }
+    const policyId = derivedId(ctx, 'policy');
+    const result = await this.executor.execute(
+      policyDecider,
+      policyId,
+      {
+        type: 'CreatePolicy',
+        policyId,
+        tenantId,
+        name: body.name,
+        description: body.description ?? null,
+        statements: body.statements,
+        now: this.clock.now(),
+      },
+      stepContext(ctx, 'create-policy'),
+    );
+    return { id: policyId, position: result.position };
+  }
+
+  async list(tenantId: string): Promise<PolicyView[]> {
+    return (await this.readModel.policies(tenantId)).map(toView);
+  }
+
+  async get(tenantId: string, policyId: string): Promise<PolicyView> {
+    return toView(await this.inTenant(tenantId, policyId));
+  }
+
+  async delete(
+    tenantId: string,
+    policyId: string,
+    force: boolean,
+    ctx: CommandContext,
+  ): Promise<void> {
+    await this.inTenant(tenantId, policyId);
+    const result = await this.executor.execute(
+      policyDecider,
+      policyId,
+      { type: 'DeletePolicy', force, now: this.clock.now() },
+      stepContext(ctx, 'delete-policy'),
+    );
+    await this.settled(result.position);
+  }
+
+  async attach(
+    tenantId: string,
+    userId: string,
+    policyId: string,
+    ctx: CommandContext,
+  ): Promise<void> {
+    await this.memberOf(tenantId, userId);
+    await this.inTenant(tenantId, policyId);
+    const result = await this.executor.execute(
+      policyDecider,
+      policyId,
+      { type: 'AttachPolicyToUser', userId, now: this.clock.now() },
+      stepContext(ctx, 'attach-policy'),
+    );
+    await this.settled(result.position);
+  }
+
+  async detach(
+    tenantId: string,
+    userId: string,
+    policyId: string,
+    ctx: CommandContext,
+  ): Promise<void> {
+    await this.memberOf(tenantId, userId);
+    await this.inTenant(tenantId, policyId);
+    const result = await this.executor.execute(
+      policyDecider,
+      policyId,
+      { type: 'DetachPolicyFromUser', userId, now: this.clock.now() },
+      stepContext(ctx, 'detach-policy'),
+    );
+    await this.settled(result.position);
+  }
+
+  async ofUser(tenantId: string, userId: string): Promise<PolicyView[]> {
+    await this.memberOf(tenantId, userId);
+    return (await this.readModel.attachedPolicies(userId, tenantId)).map(toView);
+  }
+
+  async waitFor(position: Position | null): Promise<boolean> {
+    return this.settled(position);
+  }
+
+  private async inTenant(tenantId: string, policyId: string): Promise<PolicyRow> {
+    const row = await this.readModel.policy(policyId);
+    if (!row || row.tenant_id !== tenantId) throw AppError.notFound('policy', policyId);
+    return row;
+  }
+
+  private async memberOf(tenantId: string, userId: string): Promise<void> {
+    if (!(await this.readModel.membership(tenantId, userId)))
+      throw AppError.notFound('user', userId);
+  }
+}
+
+function toView(row: PolicyRow): PolicyView {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    name: row.name,
+    description: row.description,
+    statements: row.statements,
+    created_at: row.created_at.toISOString(),
+    revision: String(row.revision),
+  };
+}

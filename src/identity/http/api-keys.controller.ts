@@ -1,0 +1,91 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { AuthContext } from '../../common/auth-context';
+import { setEtag } from '../../common/etag';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../eventstore/command-executor';
+import { ApiKeysService } from '../application/api-keys.service';
+import { CurrentAuth, RequireAction, RequireUserSession } from '../auth/decorators';
+import { ApiKeyResponse, ApiKeyWithSecretResponse, CreateApiKeyDto } from './dto';
+
+const KEY = { type: 'key', param: 'id' };
+
+@ApiTags('identity')
+@Controller('auth/keys')
+@RequireUserSession()
+export class ApiKeysController {
+  constructor(private readonly keys: ApiKeysService) {}
+
+  @Post()
+  @RequireAction('apikey:create', { resource: { type: 'key' } })
+  @ApiOperation({
+    summary: 'Create an API key bound to the current tenant (the key is shown once)',
+  })
+  @ApiCreatedResponse({ type: ApiKeyWithSecretResponse })
+  @ApiErrors('validation_error')
+  async create(
+    @Body() body: CreateApiKeyDto,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const created = await this.keys.create(auth, body, ctx);
+    void reply.header('Location', `/auth/keys/${created.id}`);
+    setEtag(reply, created.revision);
+    return created;
+  }
+
+  @Get()
+  @RequireAction('apikey:list', { resource: { type: 'key' } })
+  @ApiOperation({ summary: "The caller's API keys in the current tenant (never their secrets)" })
+  @ApiOkResponse({ type: ApiKeyResponse, isArray: true })
+  list(@CurrentAuth() auth: AuthContext) {
+    return this.keys.list(auth);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireAction('apikey:revoke', { resource: KEY })
+  @ApiOperation({ summary: 'Revoke an API key: it gets 401 from the next request on' })
+  @ApiNoContentResponse()
+  @ApiErrors('not_found')
+  async revoke(
+    @Param('id') id: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    await this.keys.revoke(auth, id, ctx);
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(200)
+  @RequireAction('apikey:rotate', { resource: KEY })
+  @ApiOperation({ summary: 'Replace the secret of an API key; the old key stops working at once' })
+  @ApiOkResponse({ type: ApiKeyWithSecretResponse })
+  @ApiErrors('not_found', 'invalid_state')
+  rotate(@Param('id') id: string, @CurrentAuth() auth: AuthContext, @Ctx() ctx: CommandContext) {
+    return this.keys.rotate(auth, id, ctx);
+  }
+
+  @Post(':id/regenerate')
+  @HttpCode(200)
+  @RequireAction('apikey:rotate', { resource: KEY })
+  @ApiOperation({ summary: 'Alias of rotate' })
+  @ApiOkResponse({ type: ApiKeyWithSecretResponse })
+  @ApiErrors('not_found', 'invalid_state')
+  regenerate(
+    @Param('id') id: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    return this.keys.rotate(auth, id, ctx);
+  }
+}

@@ -1,0 +1,127 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { AuthContext } from '../../common/auth-context';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../eventstore/command-executor';
+import { API_KEY_SCHEME, BEARER_SCHEME } from '../../platform/openapi';
+import { AccountsService, FORGOT_PASSWORD_MESSAGE } from '../application/accounts.service';
+import { AuthRateLimited, CurrentAuth, Public } from '../auth/decorators';
+import {
+  ForgotPasswordDto,
+  LoginDto,
+  LoginResponse,
+  MeResponse,
+  MessageResponse,
+  RefreshDto,
+  RegisterDto,
+  RegisterResponse,
+  ResetPasswordDto,
+  SessionTokensResponse,
+} from './dto';
+
+@ApiTags('identity')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Post('register')
+  @Public()
+  @AuthRateLimited()
+  @ApiOperation({ summary: 'Create an account and its personal tenant' })
+  @ApiResponse({ status: 201, type: RegisterResponse })
+  @ApiErrors('validation_error', 'email_taken')
+  async register(@Body() body: RegisterDto, @Ctx() ctx: CommandContext): Promise<RegisterResponse> {
+    const { userId } = await this.accounts.register(body, ctx);
+    return { message: 'user created successfully', user_id: userId };
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  @Public()
+  @AuthRateLimited()
+  @ApiOperation({ summary: 'Sign in: access + refresh token and a session API key' })
+  @ApiOkResponse({ type: LoginResponse })
+  @ApiErrors('validation_error', 'unauthorized', 'account_locked')
+  login(@Body() body: LoginDto, @Ctx() ctx: CommandContext) {
+    return this.accounts.login(body, ctx);
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  @Public()
+  @AuthRateLimited()
+  @ApiOperation({
+    summary: 'Rotate a refresh token: new access + refresh pair; a reused token revokes its family',
+  })
+  @ApiOkResponse({ type: SessionTokensResponse })
+  @ApiErrors('validation_error', 'unauthorized')
+  refresh(@Body() body: RefreshDto, @Ctx() ctx: CommandContext) {
+    return this.accounts.refresh(body.refresh_token, ctx);
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  @Public()
+  @AuthRateLimited()
+  @ApiOperation({ summary: "End a session: revokes the refresh token's family" })
+  @ApiOkResponse({ type: MessageResponse })
+  @ApiErrors('validation_error')
+  async logout(@Body() body: RefreshDto, @Ctx() ctx: CommandContext): Promise<MessageResponse> {
+    await this.accounts.logout(body.refresh_token, ctx);
+    return { message: 'signed out' };
+  }
+
+  @Post('forgot-password')
+  @HttpCode(200)
+  @Public()
+  @AuthRateLimited()
+  @ApiOperation({ summary: 'Mail a password reset token (same answer whether the email exists)' })
+  @ApiOkResponse({ type: MessageResponse })
+  @ApiErrors('validation_error')
+  async forgot(
+    @Body() body: ForgotPasswordDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<MessageResponse> {
+    await this.accounts.forgotPassword(body.email, ctx);
+    return { message: FORGOT_PASSWORD_MESSAGE };
+  }
+
+  @Post('reset-password')
+  @HttpCode(200)
+  @Public()
+  @AuthRateLimited()
+  @ApiOperation({ summary: 'Set a new password with a reset token; ends every session' })
+  @ApiOkResponse({ type: MessageResponse })
+  @ApiErrors('validation_error')
+  async reset(
+    @Body() body: ResetPasswordDto,
+    @Ctx() ctx: CommandContext,
+  ): Promise<MessageResponse> {
+    await this.accounts.resetPassword(body.token, body.new_password, ctx);
+    return { message: 'password updated successfully' };
+  }
+}
+
+@ApiTags('identity')
+@Controller('me')
+export class MeController {
+  constructor(private readonly accounts: AccountsService) {}
+
+  @Get()
+  @ApiBearerAuth(BEARER_SCHEME)
+  @ApiSecurity(API_KEY_SCHEME)
+  @ApiOperation({ summary: 'The caller, the active tenant and their roles in it' })
+  @ApiOkResponse({ type: MeResponse })
+  @ApiErrors('unauthorized')
+  me(@CurrentAuth() auth: AuthContext) {
+    return this.accounts.me(auth);
+  }
+}

@@ -1,0 +1,140 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { AuthContext } from '../../common/auth-context';
+import { setEtag } from '../../common/etag';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../eventstore/command-executor';
+import { PoliciesService } from '../application/policies.service';
+import { CurrentAuth, RequireAction, requireTenantUser } from '../auth/decorators';
+import { IAM_ACTIONS } from '../domain/iam-actions';
+import { CreatePolicyDto, DeletePolicyQuery, IamActionResponse, PolicyResponse } from './dto';
+import { applyWriteOutcome } from '../../../projections/runtime/projection-waiter';
+
+const POLICY = { type: 'policy', param: 'id' };
+const USER_POLICY = { type: 'policy', param: 'policyId' };
+
+@ApiTags('identity')
+@Controller('iam')
+export class IamController {
+  constructor(private readonly policies: PoliciesService) {}
+
+  @Get('policies')
+  @RequireAction('iam:listPolicies', { resource: { type: 'policy' } })
+  @ApiOperation({ summary: "The tenant's IAM policies" })
+  @ApiOkResponse({ type: PolicyResponse, isArray: true })
+  list(@CurrentAuth() auth: AuthContext) {
+    return this.policies.list(requireTenantUser(auth).tenantId);
+  }
+
+  @Post('policies')
+  @RequireAction('iam:createPolicy', { resource: { type: 'policy' } })
+  @ApiOperation({ summary: 'Create an IAM policy (statements: effect, action, resource)' })
+  @ApiCreatedResponse({ type: PolicyResponse })
+  @ApiErrors('validation_error', 'conflict')
+  async create(
+    @Body() body: CreatePolicyDto,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { tenantId } = requireTenantUser(auth);
+    const { id, position } = await this.policies.create(tenantId, body, ctx);
+    const caughtUp = await this.policies.waitFor(position);
+    applyWriteOutcome(reply, {
+      status: caughtUp ? 201 : 202,
+      caughtUp,
+      location: `/iam/policies/${id}`,
+    });
+    if (!caughtUp) return { id };
+    const view = await this.policies.get(tenantId, id);
+    setEtag(reply, view.revision);
+    return view;
+  }
+
+  @Get('policies/:id')
+  @RequireAction('iam:getPolicy', { resource: POLICY })
+  @ApiOperation({ summary: 'One IAM policy' })
+  @ApiOkResponse({ type: PolicyResponse })
+  @ApiErrors('not_found')
+  async get(
+    @Param('id') id: string,
+    @CurrentAuth() auth: AuthContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const view = await this.policies.get(requireTenantUser(auth).tenantId, id);
+    setEtag(reply, view.revision);
+    return view;
+  }
+
+  @Delete('policies/:id')
+  @HttpCode(204)
+  @RequireAction('iam:deletePolicy', { resource: POLICY })
+  @ApiOperation({
+    summary: 'Delete an IAM policy (409 dependency_violation while attached, unless force=true)',
+  })
+  @ApiNoContentResponse()
+  @ApiErrors('not_found', 'dependency_violation')
+  async delete(
+    @Param('id') id: string,
+    @Query() query: DeletePolicyQuery,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    await this.policies.delete(requireTenantUser(auth).tenantId, id, query.force === true, ctx);
+  }
+
+  @Post('users/:userId/policies/:policyId')
+  @HttpCode(204)
+  @RequireAction('iam:attachUserPolicy', { resource: USER_POLICY })
+  @ApiOperation({ summary: 'Attach a policy to a member of the tenant' })
+  @ApiNoContentResponse()
+  @ApiErrors('not_found')
+  async attach(
+    @Param('userId') userId: string,
+    @Param('policyId') policyId: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    await this.policies.attach(requireTenantUser(auth).tenantId, userId, policyId, ctx);
+  }
+
+  @Delete('users/:userId/policies/:policyId')
+  @HttpCode(204)
+  @RequireAction('iam:detachUserPolicy', { resource: USER_POLICY })
+  @ApiOperation({ summary: 'Detach a policy from a user' })
+  @ApiNoContentResponse()
+  @ApiErrors('not_found')
+  async detach(
+    @Param('userId') userId: string,
+    @Param('policyId') policyId: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    await this.policies.detach(requireTenantUser(auth).tenantId, userId, policyId, ctx);
+  }
+
+  @Get('users/:userId/policies')
+  @RequireAction('iam:listUserPolicies', { resource: { type: 'policy' } })
+  @ApiOperation({ summary: 'The policies attached to a user in this tenant' })
+  @ApiOkResponse({ type: PolicyResponse, isArray: true })
+  @ApiErrors('not_found')
+  ofUser(@Param('userId') userId: string, @CurrentAuth() auth: AuthContext) {
+    return this.policies.ofUser(requireTenantUser(auth).tenantId, userId);
+  }
+
+  @Get('actions')
+  @RequireAction('iam:listActions')
+  @ApiOperation({ summary: 'Every IAM action the API declares (admins only)' })
+  @ApiOkResponse({ type: IamActionResponse, isArray: true })
+  actions() {
+    return IAM_ACTIONS.list();
+  }
+}

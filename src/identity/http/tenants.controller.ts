@@ -1,0 +1,110 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { AuthContext } from '../../common/auth-context';
+import { setEtag } from '../../common/etag';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../eventstore/command-executor';
+import {
+  ProjectionWaiter,
+  applyWriteOutcome,
+} from '../../../projections/runtime/projection-waiter';
+import { TENANTS_PROJECTION } from '../../../projections/identity';
+import { TenantsService } from '../application/tenants.service';
+import {
+  CurrentAuth,
+  RequireAction,
+  RequireUserSession,
+  TenantFromParam,
+  requireTenantUser,
+} from '../auth/decorators';
+import { AddMemberDto, CreateTenantDto, MemberResponse, TenantResponse } from './dto';
+import { IdentityReadModel } from '../read-model/identity-read-model';
+
+@ApiTags('identity')
+@Controller('tenants')
+@RequireUserSession()
+export class TenantsController {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly readModel: IdentityReadModel,
+    private readonly waiter: ProjectionWaiter,
+  ) {}
+
+  @Get()
+  @RequireAction('tenant:list', { resource: { type: 'tenant' } })
+  @ApiOperation({ summary: 'The tenants the caller belongs to, with their role' })
+  @ApiOkResponse({ type: TenantResponse, isArray: true })
+  async list(@CurrentAuth() auth: AuthContext) {
+    const { userId } = requireTenantUser(auth);
+    const user = await this.readModel.user(userId);
+    return this.tenants.list(userId, user?.default_tenant_id ?? null);
+  }
+
+  @Post()
+  @RequireAction('tenant:create', { resource: { type: 'tenant' } })
+  @ApiOperation({ summary: 'Create a tenant; the caller becomes its owner' })
+  @ApiCreatedResponse({ type: TenantResponse })
+  @ApiErrors('validation_error', 'conflict')
+  async create(
+    @Body() body: CreateTenantDto,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { userId } = requireTenantUser(auth);
+    const { tenantId, position } = await this.tenants.createForUser(userId, body, ctx);
+    const outcome = position
+      ? await this.waiter.settle({
+          position,
+          projections: [TENANTS_PROJECTION],
+          location: `/tenants/${tenantId}`,
+          created: true,
+        })
+      : { status: 201 as const, caughtUp: true, location: `/tenants/${tenantId}` };
+    applyWriteOutcome(reply, outcome);
+    if (!outcome.caughtUp) return { id: tenantId };
+    const view = await this.tenants.view(tenantId, userId);
+    setEtag(reply, view.revision);
+    return view;
+  }
+
+  @Post(':id/switch')
+  @HttpCode(200)
+  @TenantFromParam('id')
+  @RequireAction('tenant:switch', { resource: { type: 'tenant', param: 'id' } })
+  @ApiOperation({
+    summary: "Make a tenant the caller's default (JWT calls without X-Tenant-ID use it)",
+  })
+  @ApiOkResponse({ type: TenantResponse })
+  @ApiErrors('not_found')
+  async switch(
+    @Param('id') id: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    const { userId } = requireTenantUser(auth);
+    await this.tenants.switchDefault(userId, id, ctx);
+    return this.tenants.view(id, userId);
+  }
+
+  @Post(':id/members')
+  @TenantFromParam('id')
+  @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
+  @ApiOperation({ summary: 'Add a user to a tenant with a role (owner, admin, member, viewer)' })
+  @ApiCreatedResponse({ type: MemberResponse })
+  @ApiErrors('validation_error', 'not_found', 'conflict', 'forbidden')
+  async addMember(
+    @Param('id') id: string,
+    @Body() body: AddMemberDto,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { userId } = requireTenantUser(auth);
+    const { revision } = await this.tenants.addMember(id, userId, body, ctx);
+    setEtag(reply, revision);
+    return { tenant_id: id, user_id: body.user_id, role: body.role };
+  }
+}

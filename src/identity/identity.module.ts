@@ -1,0 +1,106 @@
+import { Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/config';
+import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
+import { APP_CONFIG, PG_POOL } from '../platform/tokens';
+import { AccountsService } from './application/accounts.service';
+import { ApiKeysService } from './application/api-keys.service';
+import { PoliciesService } from './application/policies.service';
+import { TenantsService } from './application/tenants.service';
+import { AccessDeniedRecorder } from './auth/access-denied.recorder';
+import { AccessTokens } from './auth/access-tokens';
+import { AuthRateLimits } from './auth/auth-rate-limits';
+import { AuthGuard } from './auth/auth.guard';
+import { ApiKeysController } from './http/api-keys.controller';
+import { AuthController, MeController } from './http/auth.controller';
+import { IamController } from './http/iam.controller';
+import { TenantsController } from './http/tenants.controller';
+import { IdentityClock, SERVER_KEYS } from './identity.tokens';
+import { DataKeyStore } from './keys/data-key-store';
+import { loadServerKeys, type LoadedServerKeys, type ServerKeys } from './keys/server-keys';
+import { MailOutbox } from './mail/mail-outbox';
+import { IdentityReadModel } from './read-model/identity-read-model';
+
+const logger = new Logger('identity');
+
+/** Finishes interrupted erasures (UserErased appended, key row not yet deleted) once projected. */
+@Injectable()
+class IdentityStartup implements OnApplicationBootstrap {
+  constructor(private readonly dataKeys: DataKeyStore) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const destroyed = await this.dataKeys.destroyKeysOfErasedUsers();
+    if (destroyed > 0) logger.warn(`destroyed ${destroyed} data key(s) of already erased users`);
+  }
+}
+
+/**
+ * The identity context: accounts, sessions, API keys, tenants, IAM policies, and the global auth
+ * guard every route of the API goes through (auth/decorators.ts says how routes declare access).
+ */
+@Module({
+  controllers: [AuthController, MeController, ApiKeysController, TenantsController, IamController],
+  providers: [
+    IdentityClock,
+    {
+      provide: SERVER_KEYS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): ServerKeys => {
+        const keys: LoadedServerKeys = loadServerKeys(config);
+        const generated = Object.entries(keys.sources)
+          .filter(([, source]) => source === 'generated')
+          .map(([name]) => name);
+        if (generated.length > 0) {
+          logger.log(`generated server key(s) ${generated.join(', ')} in ${keys.directory}`);
+        }
+        return keys;
+      },
+    },
+    {
+      provide: DataKeyStore,
+      inject: [PG_POOL, SERVER_KEYS],
+      useFactory: async (pool: Pool, keys: ServerKeys) => {
+        const store = new DataKeyStore(pool, keys.masterKeyring);
+        await store.init();
+        return store;
+      },
+    },
+    {
+      provide: AccessTokens,
+      inject: [SERVER_KEYS, APP_CONFIG, IdentityClock],
+      useFactory: (keys: ServerKeys, config: AppConfig, clock: IdentityClock) =>
+        new AccessTokens(keys.jwtSecret, config.accessTokenTtlMs, () => clock.now()),
+    },
+    {
+      provide: AuthRateLimits,
+      inject: [APP_CONFIG, IdentityClock],
+      useFactory: (config: AppConfig, clock: IdentityClock) =>
+        new AuthRateLimits(config.authRateLimitPerMinute, config.apiRateLimitPerMinute, () =>
+          clock.nowMs(),
+        ),
+    },
+    {
+      provide: AccessDeniedRecorder,
+      inject: [EVENT_STORE, IdentityClock],
+      useFactory: (store: EventStore, clock: IdentityClock) =>
+        new AccessDeniedRecorder(store, () => clock.now()),
+    },
+    {
+      provide: MailOutbox,
+      inject: [APP_CONFIG, IdentityClock],
+      useFactory: (config: AppConfig, clock: IdentityClock) =>
+        new MailOutbox(join(config.dataDir, 'mail'), () => clock.now()),
+    },
+    IdentityReadModel,
+    AccountsService,
+    TenantsService,
+    ApiKeysService,
+    PoliciesService,
+    IdentityStartup,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [IdentityReadModel, IdentityClock, AuthRateLimits, DataKeyStore, SERVER_KEYS],
+})
+export class IdentityModule {}

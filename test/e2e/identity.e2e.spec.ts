@@ -1,0 +1,404 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app';
+import {
+  PASSWORD,
+  bearer,
+  countEvents,
+  eventsOfType,
+  login,
+  register,
+  resetTokenFromOutbox,
+  signUp,
+  uniqueEmail,
+} from './identity.helpers';
+
+describe('identity (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // The per-IP auth limit has its own test file; here every call comes from 127.0.0.1.
+    t = await startTestApp({ label: 'identity', config: { authRateLimitPerMinute: 10_000 } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('register -> login -> create tenant -> create key -> use key -> rotate -> old key 401', async () => {
+    const email = uniqueEmail('flow');
+    const reg = await t
+      .http()
+      .post('/auth/register')
+      .send({ email, password: PASSWORD, name: 'Flow User' });
+    expect(reg.status).toBe(201);
+    expect(reg.body).toEqual({ message: 'user created successfully', user_id: expect.any(String) });
+
+    const again = await t
+      .http()
+      .post('/auth/register')
+      .send({ email: email.toUpperCase(), password: PASSWORD, name: 'X' });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('email_taken');
+
+    const signIn = await login(t, email);
+    expect(signIn.status).toBe(200);
+    expect(signIn.body).toMatchObject({
+      user: { id: reg.body.user_id, email, name: 'Flow User' },
+      api_key: expect.stringMatching(/^nimbus_/),
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+      expires_in: 900,
+    });
+    const jwt = bearer(signIn.body.access_token);
+
+    const me = await t.http().get('/me').set(jwt);
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({
+      user: { id: reg.body.user_id, email },
+      roles: ['owner'],
+      credential: { type: 'jwt' },
+    });
+
+    // The session key works at once, bound to the personal tenant.
+    const viaSessionKey = await t.http().get('/me').set('x-api-key', signIn.body.api_key);
+    expect(viaSessionKey.status).toBe(200);
+    expect(viaSessionKey.body.tenant.id).toBe(me.body.tenant.id);
+
+    const tenant = await t
+      .http()
+      .post('/tenants')
+      .set(jwt)
+      .send({ name: 'Acme Corp', slug: `acme-${Date.now()}` });
+    expect(tenant.status, JSON.stringify(tenant.body)).toBe(201);
+    expect(tenant.body).toMatchObject({
+      name: 'Acme Corp',
+      role: 'owner',
+      owner_id: reg.body.user_id,
+    });
+    expect(tenant.headers.location).toBe(`/tenants/${tenant.body.id}`);
+    const dupSlug = await t
+      .http()
+      .post('/tenants')
+      .set(jwt)
+      .send({ name: 'Other', slug: tenant.body.slug });
+    expect(dupSlug.status).toBe(409);
+    const badSlug = await t.http().post('/tenants').set(jwt).send({ name: 'Other', slug: '-Bad_' });
+    expect(badSlug.status).toBe(400);
+    expect(badSlug.body.error.details.fields[0].path).toBe('slug');
+
+    const tenants = await t.http().get('/tenants').set(jwt);
+    expect(tenants.body.map((x: { id: string }) => x.id)).toContain(tenant.body.id);
+
+    const inAcme = { ...jwt, 'x-tenant-id': tenant.body.id };
+    const created = await t.http().post('/auth/keys').set(inAcme).send({ name: 'Production Key' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({
+      id: expect.any(String),
+      user_id: reg.body.user_id,
+      tenant_id: tenant.body.id,
+      name: 'Production Key',
+      key: expect.stringMatching(/^nimbus_[0-9A-Za-z]{12}_[0-9A-Za-z]{32}$/),
+      created_at: expect.any(String),
+      last_used: null,
+    });
+    const key = created.body.key as string;
+
+    const listed = await t.http().get('/auth/keys').set(inAcme);
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((k: { id: string }) => k.id)).toEqual([created.body.id]);
+    expect(JSON.stringify(listed.body)).not.toContain(key);
+
+    const used = await t.http().get('/me').set('x-api-key', key);
+    expect(used.status).toBe(200);
+    expect(used.body).toMatchObject({
+      tenant: { id: tenant.body.id },
+      credential: { type: 'api_key', api_key_id: created.body.id },
+    });
+    const usedAsBearer = await t.http().get('/me').set(bearer(key));
+    expect(usedAsBearer.status).toBe(200);
+
+    const rotated = await t.http().post(`/auth/keys/${created.body.id}/rotate`).set(inAcme);
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(rotated.body.key).not.toBe(key);
+    const oldKey = await t.http().get('/me').set('x-api-key', key);
+    expect(oldKey.status).toBe(401);
+    expect(oldKey.body.error.code).toBe('unauthorized');
+    expect((await t.http().get('/me').set('x-api-key', rotated.body.key)).status).toBe(200);
+
+    const regenerated = await t.http().post(`/auth/keys/${created.body.id}/regenerate`).set(inAcme);
+    expect(regenerated.status).toBe(200);
+    expect((await t.http().get('/me').set('x-api-key', rotated.body.key)).status).toBe(401);
+
+    const revoked = await t.http().delete(`/auth/keys/${created.body.id}`).set(inAcme);
+    expect(revoked.status).toBe(204);
+    expect((await t.http().get('/me').set('x-api-key', regenerated.body.key)).status).toBe(401);
+    expect((await t.http().delete(`/auth/keys/${created.body.id}`).set(inAcme)).status).toBe(404);
+
+    // The denied uses were recorded for the audit log.
+    const denials = await eventsOfType(t, 'AccessDenied');
+    expect(denials.length).toBeGreaterThanOrEqual(3);
+    expect(denials[0].data).toMatchObject({ status: 401, method: 'GET', path: '/me' });
+  });
+
+  it('a user API key cannot manage keys or tenants unless its user is a tenant admin', async () => {
+    const owner = await signUp(t, 'keyowner');
+    const viewer = await signUp(t, 'keyviewer');
+    const add = await t
+      .http()
+      .post(`/tenants/${owner.tenantId}/members`)
+      .set(bearer(owner.accessToken))
+      .send({ user_id: viewer.userId, role: 'viewer' });
+    expect(add.status, JSON.stringify(add.body)).toBe(201);
+    const viewerJwtInOwnerTenant = { ...bearer(viewer.accessToken), 'x-tenant-id': owner.tenantId };
+    const viewerKey = await t
+      .http()
+      .post('/auth/keys')
+      .set(viewerJwtInOwnerTenant)
+      .send({ name: 'viewer key' });
+    // Viewers may not create keys (apikey:create is a write).
+    expect(viewerKey.status).toBe(403);
+    // The owner's API key may manage keys: owners are tenant admins.
+    const ownerKey = await t
+      .http()
+      .post('/auth/keys')
+      .set('x-api-key', owner.apiKey)
+      .send({ name: 'by key' });
+    expect(ownerKey.status).toBe(201);
+  });
+
+  it('refresh rotates; replaying a used refresh token revokes the whole family', async () => {
+    const a = await signUp(t, 'refresh');
+    const first = await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      access_token: expect.any(String),
+      refresh_token: expect.any(String),
+    });
+    expect(first.body.refresh_token).not.toBe(a.refreshToken);
+    expect((await t.http().get('/me').set(bearer(first.body.access_token))).status).toBe(200);
+
+    const replay = await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken });
+    expect(replay.status).toBe(401);
+    // The thief detection also killed the newer token of the same family.
+    const legit = await t
+      .http()
+      .post('/auth/refresh')
+      .send({ refresh_token: first.body.refresh_token });
+    expect(legit.status).toBe(401);
+    const revoked = await eventsOfType(t, 'RefreshTokenFamilyRevoked');
+    expect(
+      revoked.some((e) => e.stream_id === `user-${a.userId}` && e.data.reason === 'reuse_detected'),
+    ).toBe(true);
+
+    expect((await t.http().post('/auth/refresh').send({ refresh_token: 'garbage' })).status).toBe(
+      401,
+    );
+  });
+
+  it('forgot-password mails a token through the outbox; reset ends every session', async () => {
+    const a = await signUp(t, 'reset');
+    const unknown = await t
+      .http()
+      .post('/auth/forgot-password')
+      .send({ email: uniqueEmail('nobody') });
+    const known = await t.http().post('/auth/forgot-password').send({ email: a.email });
+    expect(unknown.status).toBe(200);
+    expect(known.status).toBe(200);
+    expect(known.body).toEqual({ message: 'If the email exists, a reset token has been sent.' });
+    expect(unknown.body).toEqual(known.body);
+
+    const token = resetTokenFromOutbox(t, a.email);
+    const weak = await t.http().post('/auth/reset-password').send({ token, new_password: 'short' });
+    expect(weak.status).toBe(400);
+    expect(weak.body.error.details.fields[0].path).toBe('new_password');
+
+    const newPassword = 'another-horse-8-battery';
+    const reset = await t
+      .http()
+      .post('/auth/reset-password')
+      .send({ token, new_password: newPassword });
+    expect(reset.status).toBe(200);
+    expect(reset.body).toEqual({ message: 'password updated successfully' });
+
+    // Single use.
+    const reuse = await t
+      .http()
+      .post('/auth/reset-password')
+      .send({ token, new_password: newPassword });
+    expect(reuse.status).toBe(400);
+    expect(reuse.body.error.details.fields[0].path).toBe('token');
+    // Every session is over: the JWT, the session key, the refresh token.
+    expect((await t.http().get('/me').set(bearer(a.accessToken))).status).toBe(401);
+    expect((await t.http().get('/me').set('x-api-key', a.apiKey)).status).toBe(401);
+    expect(
+      (await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken })).status,
+    ).toBe(401);
+    expect((await login(t, a.email)).status).toBe(401);
+    expect((await login(t, a.email, newPassword)).status).toBe(200);
+  });
+
+  it('locks an account after 5 failures (429 account_locked with Retry-After), durably', async () => {
+    const email = uniqueEmail('lock');
+    await register(t, email);
+    const unknownEmail = await login(t, uniqueEmail('ghost'), 'whatever-pass-1');
+    expect(unknownEmail.status).toBe(401);
+    for (let i = 0; i < 5; i++) {
+      const wrong = await login(t, email, 'wrong-password-1');
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.error).toMatchObject({
+        code: 'unauthorized',
+        message: unknownEmail.body.error.message,
+      });
+    }
+    const locked = await login(t, email);
+    expect(locked.status).toBe(429);
+    expect(locked.body.error.code).toBe('account_locked');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+    expect((await eventsOfType(t, 'AccountLocked')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('X-Tenant-ID of a tenant the user is not in is 404; a viewer is denied writes; a Deny policy beats the role', async () => {
+    const owner = await signUp(t, 'iamowner');
+    const outsider = await signUp(t, 'outsider');
+    const member = await signUp(t, 'member');
+
+    const foreign = await t
+      .http()
+      .get('/auth/keys')
+      .set({ ...bearer(outsider.accessToken), 'x-tenant-id': owner.tenantId });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe('not_found');
+
+    const ownerJwt = bearer(owner.accessToken);
+    const asMember = { ...bearer(member.accessToken), 'x-tenant-id': owner.tenantId };
+    expect(
+      (
+        await t
+          .http()
+          .post(`/tenants/${owner.tenantId}/members`)
+          .set(ownerJwt)
+          .send({ user_id: member.userId, role: 'viewer' })
+      ).status,
+    ).toBe(201);
+    // viewer: reads yes, writes no
+    expect((await t.http().get('/auth/keys').set(asMember)).status).toBe(200);
+    const write = await t.http().post('/auth/keys').set(asMember).send({ name: 'nope' });
+    expect(write.status).toBe(403);
+    expect(write.body.error.code).toBe('forbidden');
+    // a viewer cannot manage members either (tenant-level admin route: 403, not 404)
+    const manage = await t
+      .http()
+      .post(`/tenants/${owner.tenantId}/members`)
+      .set(bearer(member.accessToken))
+      .send({ user_id: outsider.userId, role: 'viewer' });
+    expect(manage.status).toBe(403);
+
+    // IAM admin only
+    expect((await t.http().get('/iam/policies').set(asMember)).status).toBe(403);
+    const actions = await t.http().get('/iam/actions').set(ownerJwt);
+    expect(actions.status).toBe(200);
+    expect(actions.body.map((a: { action: string }) => a.action)).toContain('apikey:create');
+
+    const policy = await t
+      .http()
+      .post('/iam/policies')
+      .set(ownerJwt)
+      .send({
+        name: 'NoKeys',
+        statements: [{ effect: 'Deny', action: ['apikey:create'], resource: ['*'] }],
+      });
+    expect(policy.status, JSON.stringify(policy.body)).toBe(201);
+    expect(policy.headers.etag).toBe('W/"0"');
+    const bad = await t
+      .http()
+      .post('/iam/policies')
+      .set(ownerJwt)
+      .send({
+        name: 'Bad',
+        statements: [{ effect: 'Maybe', action: ['x'], resource: ['*'] }],
+      });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.fields.map((f: { path: string }) => f.path)).toEqual(
+      expect.arrayContaining(['statements[0].effect', 'statements[0].action[0]']),
+    );
+    expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(200);
+
+    // The owner may create keys until the Deny is attached to them.
+    expect((await t.http().post('/auth/keys').set(ownerJwt).send({ name: 'before' })).status).toBe(
+      201,
+    );
+    const attach = await t
+      .http()
+      .post(`/iam/users/${owner.userId}/policies/${policy.body.id}`)
+      .set(ownerJwt);
+    expect(attach.status).toBe(204);
+    const attached = await t.http().get(`/iam/users/${owner.userId}/policies`).set(ownerJwt);
+    expect(attached.body.map((p: { id: string }) => p.id)).toEqual([policy.body.id]);
+    const denied = await t.http().post('/auth/keys').set(ownerJwt).send({ name: 'after' });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.details).toMatchObject({
+      reason: 'explicit_deny',
+      policy_id: policy.body.id,
+    });
+
+    expect((await t.http().delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(
+      409,
+    );
+    expect(
+      (await t.http().delete(`/iam/users/${owner.userId}/policies/${policy.body.id}`).set(ownerJwt))
+        .status,
+    ).toBe(204);
+    expect((await t.http().post('/auth/keys').set(ownerJwt).send({ name: 'again' })).status).toBe(
+      201,
+    );
+    expect((await t.http().delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(
+      204,
+    );
+    expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(404);
+  });
+
+  it('switching tenants changes the default scope of JWT calls', async () => {
+    const a = await signUp(t, 'switch');
+    const jwt = bearer(a.accessToken);
+    const other = await t
+      .http()
+      .post('/tenants')
+      .set(jwt)
+      .send({ name: 'Second', slug: `second-${Date.now()}` });
+    expect(other.status).toBe(201);
+    const sw = await t.http().post(`/tenants/${other.body.id}/switch`).set(jwt);
+    expect(sw.status).toBe(200);
+    expect(sw.body).toMatchObject({ id: other.body.id, is_default: true });
+    expect((await t.http().get('/me').set(jwt)).body.tenant.id).toBe(other.body.id);
+    const stranger = await signUp(t, 'stranger');
+    expect(
+      (await t.http().post(`/tenants/${other.body.id}/switch`).set(bearer(stranger.accessToken)))
+        .status,
+    ).toBe(404);
+  });
+
+  it('unauthenticated calls are 401; admin routes are for operators only', async () => {
+    expect((await t.http().get('/me')).status).toBe(401);
+    expect((await t.http().get('/me').set(bearer('not.a.jwt'))).status).toBe(401);
+    expect(
+      (
+        await t
+          .http()
+          .get('/me')
+          .set('x-api-key', 'nimbus_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB')
+      ).status,
+    ).toBe(401);
+    const a = await signUp(t, 'notop');
+    expect((await t.http().get('/admin/projections').set(bearer(a.accessToken))).status).toBe(403);
+    expect((await t.http().get('/health')).status).toBe(200);
+  });
+
+  it('personal data is encrypted in events', async () => {
+    const a = await signUp(t, 'pii');
+    const registered = (await eventsOfType(t, 'UserRegistered')).find(
+      (e) => e.stream_id === `user-${a.userId}`,
+    );
+    expect(JSON.stringify(registered)).not.toContain(a.email);
+    expect(registered?.data.email).toMatch(/^pii1\./);
+    expect(await countEvents(t)).toBeGreaterThan(0);
+  });
+});
