@@ -1,0 +1,1 @@
+export { AUDIT_PROJECTION, auditProjection } from './audit.projection';

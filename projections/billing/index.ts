@@ -1,0 +1,2 @@
+export { BILLING_PROJECTION, billingProjection } from './billing.projection';
+export * from './usage-facts';

@@ -1,0 +1,196 @@
+/**
+ * From compute lifecycle events to the billing meter's usage facts (src/billing/domain/meter.ts).
+ * Pure: the projection keeps one `MeteredResource` per instance or volume and calls
+ * `usageFactsOf` for each event in log order.
+ *
+ * | event                                         | fact                                    |
+ * | --------------------------------------------- | --------------------------------------- |
+ * | InstanceLaunchRequested, InstanceRenamed      | none (remembers tenant, name)           |
+ * | InstanceStarted (launch, start, engine)       | UsageStarted instance-hours at its type |
+ * | InstancePaused / InstanceResumed / Rebooted   | none: PAUSED is billed like RUNNING     |
+ * | InstanceResized                               | UsagePriceChanged (ignored when stopped)|
+ * | InstanceStopRequested, InstanceStopped,       | UsageStopped                            |
+ * | InstanceTerminationRequested, ...Terminated,  |                                         |
+ * | InstanceFailed, InstanceLaunchFailed          |                                         |
+ * | VolumeCreated                                 | UsageStarted gb-hours x size            |
+ * | VolumeDeleted                                 | UsageStopped                            |
+ *
+ * Prices come from the events: an instance's type snapshot carries its price per hour at the time
+ * of the start or resize. Volume events carry no price yet, so volumes are billed at
+ * `STORAGE_PRICE_PER_GB_HOUR` (the storage catalog's price, until compute puts a price snapshot
+ * into VolumeCreated).
+ */
+import type { UsageFact } from '../../src/billing/domain/meter';
+import type { Micros } from '../../src/billing/domain/money';
+import type { RecordedEvent } from '../../src/eventstore/event-store';
+
+/** 0.000140 USD per GB-hour (about 0.10 USD per GB-month). */
+export const STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
+
+export const BILLED_EVENT_TYPES = [
+  'InstanceLaunchRequested',
+  'InstanceRenamed',
+  'InstanceStarted',
+  'InstanceResized',
+  'InstanceStopRequested',
+  'InstanceStopped',
+  'InstanceTerminationRequested',
+  'InstanceTerminated',
+  'InstanceFailed',
+  'InstanceLaunchFailed',
+  'VolumeCreated',
+  'VolumeDeleted',
+] as const;
+
+const STOP_EVENTS = new Set<string>([
+  'InstanceStopRequested',
+  'InstanceStopped',
+  'InstanceTerminationRequested',
+  'InstanceTerminated',
+  'InstanceFailed',
+  'InstanceLaunchFailed',
+]);
+
+/** What the projection remembers about a resource besides its meter. */
+export interface MeteredResource {
+  resourceId: string;
+  kind: 'instance' | 'volume';
+  tenantId: string | null;
+  name: string;
+}
+
+interface TypeSnapshot {
+  id: string;
+  pricePerHourMicroUsd: number;
+}
+
+type Data = Record<string, unknown>;
+
+function text(data: Data, key: string): string | null {
+  const value = data[key];
+  return typeof value === 'string' ? value : null;
+}
+
+function typeSnapshot(value: unknown): TypeSnapshot | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const t = value as Record<string, unknown>;
+  if (typeof t.id !== 'string' || !Number.isSafeInteger(t.pricePerHourMicroUsd)) return null;
+  if ((t.pricePerHourMicroUsd as number) < 0) return null;
+  return { id: t.id, pricePerHourMicroUsd: t.pricePerHourMicroUsd as number };
+}
+
+/** The instance or volume an event is about, or null for events billing does not meter. */
+export function meteredResourceIdOf(event: Pick<RecordedEvent, 'type' | 'data'>): string | null {
+  const data = (event.data ?? {}) as Data;
+  if (event.type.startsWith('Instance')) return text(data, 'instanceId');
+  if (event.type.startsWith('Volume')) return text(data, 'volumeId');
+  return null;
+}
+
+export function instanceDescription(name: string, typeId: string): string {
+  return `Instance ${name} (${typeId})`;
+}
+
+export function volumeDescription(name: string, sizeGb: number): string {
+  return `Volume ${name} (${sizeGb} GB)`;
+}
+
+export interface UsageStep {
+  resource: MeteredResource;
+  facts: UsageFact[];
+}
+
+/**
+ * The facts one event contributes for its resource, and the resource's remembered details after
+ * it. `resource` is null before the resource's first event. Unknown or malformed events give no
+ * fact (history is never rejected).
+ */
+export function usageFactsOf(
+  event: Pick<RecordedEvent, 'type' | 'data' | 'metadata'>,
+  resource: MeteredResource | null,
+): UsageStep | null {
+  const data = (event.data ?? {}) as Data;
+  const resourceId = meteredResourceIdOf(event);
+  if (!resourceId) return null;
+  const at = text(data, 'at') ?? event.metadata.occurredAt;
+  const kind = event.type.startsWith('Instance') ? 'instance' : 'volume';
+  const current: MeteredResource = resource ?? {
+    resourceId,
+    kind,
+    tenantId: event.metadata.tenantId,
+    name: '',
+  };
+
+  switch (event.type) {
+    case 'InstanceLaunchRequested':
+    case 'VolumeCreated': {
+      const next: MeteredResource = {
+        ...current,
+        tenantId: text(data, 'tenantId') ?? current.tenantId,
+        name: text(data, 'name') ?? current.name,
+      };
+      if (event.type === 'InstanceLaunchRequested') return { resource: next, facts: [] };
+      const sizeGb = data.sizeGb;
+      if (!Number.isSafeInteger(sizeGb) || (sizeGb as number) < 0) {
+        return { resource: next, facts: [] };
+      }
+      return {
+        resource: next,
+        facts: [
+          {
+            kind: 'UsageStarted',
+            resourceId,
+            meter: 'gb-hours',
+            unitPrice: STORAGE_PRICE_PER_GB_HOUR,
+            quantity: sizeGb as number,
+            description: volumeDescription(next.name, sizeGb as number),
+            at,
+          },
+        ],
+      };
+    }
+    case 'InstanceRenamed':
+      return { resource: { ...current, name: text(data, 'to') ?? current.name }, facts: [] };
+    case 'InstanceStarted': {
+      const type = typeSnapshot(data.instanceType);
+      if (!type) return { resource: current, facts: [] };
+      return {
+        resource: current,
+        facts: [
+          {
+            kind: 'UsageStarted',
+            resourceId,
+            meter: 'instance-hours',
+            unitPrice: BigInt(type.pricePerHourMicroUsd),
+            quantity: 1,
+            description: instanceDescription(current.name, type.id),
+            at,
+          },
+        ],
+      };
+    }
+    case 'InstanceResized': {
+      const type = typeSnapshot(data.to);
+      if (!type) return { resource: current, facts: [] };
+      return {
+        resource: current,
+        facts: [
+          {
+            kind: 'UsagePriceChanged',
+            resourceId,
+            unitPrice: BigInt(type.pricePerHourMicroUsd),
+            description: instanceDescription(current.name, type.id),
+            at,
+          },
+        ],
+      };
+    }
+    case 'VolumeDeleted':
+      return { resource: current, facts: [{ kind: 'UsageStopped', resourceId, at }] };
+    default:
+      if (STOP_EVENTS.has(event.type)) {
+        return { resource: current, facts: [{ kind: 'UsageStopped', resourceId, at }] };
+      }
+      return null;
+  }
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import {
+  stepMeter,
+  EMPTY_RESOURCE_METER,
+  type UsageInterval,
+} from '../../src/billing/domain/meter';
+import { splitAtPeriods } from '../../src/billing/domain/statement';
+import type { EventMetadata } from '../../src/eventstore/event-store';
+import { STORAGE_PRICE_PER_GB_HOUR, usageFactsOf, type MeteredResource } from './usage-facts';
+
+const ID = '11111111-1111-4111-8111-111111111111';
+const TENANT = 'tenant-a';
+const basic1 = { id: 'basic-1', vcpus: 1, memoryMb: 512, pricePerHourMicroUsd: 10_000 };
+const basic4 = { id: 'basic-4', vcpus: 2, memoryMb: 2048, pricePerHourMicroUsd: 40_000 };
+
+const meta: EventMetadata = {
+  tenantId: TENANT,
+  actor: { type: 'system', id: 'test' },
+  correlationId: 'c',
+  causationId: null,
+  requestId: null,
+  sourceIp: null,
+  occurredAt: '2026-01-01T00:00:00Z',
+  schemaVersion: 1,
+};
+
+type Ev = [type: string, at: string, data?: Record<string, unknown>];
+
+/** Folds events as the projection does; returns closed pieces (split at months) and the open usage. */
+function run(events: Ev[], key: 'instanceId' | 'volumeId' = 'instanceId') {
+  let resource: MeteredResource | null = null;
+  let meter = EMPTY_RESOURCE_METER;
+  const closed: UsageInterval[] = [];
+  for (const [type, at, data] of events) {
+    const step = usageFactsOf({ type, data: { [key]: ID, at, ...data }, metadata: meta }, resource);
+    if (!step) continue;
+    resource = step.resource;
+    for (const fact of step.facts) {
+      if (fact.kind === 'UsageStopped' && meter.open === null) continue;
+      const r = stepMeter(meter, fact);
+      meter = r.next;
+      if (r.closed) closed.push(r.closed);
+    }
+  }
+  const pieces = closed.flatMap((c) => splitAtPeriods(c));
+  return {
+    resource,
+    open: meter.open,
+    pieces: pieces.map((p) => ({
+      period: p.period,
+      seconds: p.end - p.start,
+      price: p.unitPrice,
+      quantity: p.quantity,
+      amount: p.amount,
+      description: p.description,
+    })),
+  };
+}
+
+const launch: Ev = [
+  'InstanceLaunchRequested',
+  '2026-01-10T00:00:00Z',
+  { tenantId: TENANT, name: 'web', instanceType: basic1 },
+];
+
+describe('billing: compute events to usage', () => {
+  it.each<[string, Ev[], Array<{ period: string; seconds: number; amount: bigint }>, boolean]>([
+    [
+      'start then stop: one hour at basic-1 = 10_000 micros x 3600 s',
+      [
+        launch,
+        ['InstanceStarted', '2026-01-10T00:00:05Z', { instanceType: basic1 }],
+        ['InstanceStopRequested', '2026-01-10T01:00:05Z'],
+        ['InstanceStopped', '2026-01-10T01:00:09Z'],
+      ],
+      [{ period: '2026-01', seconds: 3600, amount: 10_000n * 3600n }],
+      false,
+    ],
+    [
+      'pause keeps billing; terminate ends it',
+      [
+        launch,
+        ['InstanceStarted', '2026-01-10T00:00:00Z', { instanceType: basic1 }],
+        ['InstancePaused', '2026-01-10T00:10:00Z'],
+        ['InstanceResumed', '2026-01-10T00:20:00Z'],
+        ['InstanceTerminationRequested', '2026-01-10T00:30:00Z'],
+        ['InstanceTerminated', '2026-01-10T00:30:02Z'],
+      ],
+      [{ period: '2026-01', seconds: 1800, amount: 10_000n * 1800n }],
+      false,
+    ],
+    [
+      'resize while running splits at the new price',
+      [
+        launch,
+        ['InstanceStarted', '2026-01-10T00:00:00Z', { instanceType: basic1 }],
+        [
+          'InstanceResized',
+          '2026-01-10T00:15:00Z',
+          { from: basic1, to: basic4, status: 'RUNNING' },
+        ],
+        ['InstanceStopRequested', '2026-01-10T00:45:00Z'],
+      ],
+      [
+        { period: '2026-01', seconds: 900, amount: 10_000n * 900n },
+        { period: '2026-01', seconds: 1800, amount: 40_000n * 1800n },
+      ],
+      false,
+    ],
+    [
+      'resize while stopped bills the new price from the next start',
+      [
+        launch,
+        ['InstanceStarted', '2026-01-10T00:00:00Z', { instanceType: basic1 }],
+        ['InstanceStopRequested', '2026-01-10T00:01:00Z'],
+        [
+          'InstanceResized',
+          '2026-01-10T00:02:00Z',
+          { from: basic1, to: basic4, status: 'STOPPED' },
+        ],
+        ['InstanceStarted', '2026-01-10T00:03:00Z', { instanceType: basic4 }],
+        ['InstanceStopped', '2026-01-10T00:04:00Z'],
+      ],
+      [
+        { period: '2026-01', seconds: 60, amount: 10_000n * 60n },
+        { period: '2026-01', seconds: 60, amount: 40_000n * 60n },
+      ],
+      false,
+    ],
+    [
+      'running across midnight of the 1st is split exactly',
+      [
+        launch,
+        ['InstanceStarted', '2026-01-31T23:00:00Z', { instanceType: basic1 }],
+        ['InstanceFailed', '2026-02-01T00:30:00Z', { cause: 'container_vanished' }],
+      ],
+      [
+        { period: '2026-01', seconds: 3600, amount: 10_000n * 3600n },
+        { period: '2026-02', seconds: 1800, amount: 10_000n * 1800n },
+      ],
+      false,
+    ],
+    [
+      'still running: nothing closed, usage open',
+      [
+        launch,
+        ['InstanceStarted', '2026-01-10T00:00:00Z', { instanceType: basic1 }],
+        ['InstanceRebooted', '2026-01-10T00:05:00Z'],
+      ],
+      [],
+      true,
+    ],
+    [
+      'a launch that fails bills nothing',
+      [launch, ['InstanceLaunchFailed', '2026-01-10T00:00:09Z', { step: 'create_container' }]],
+      [],
+      false,
+    ],
+  ])('%s', (_name, events, expected, open) => {
+    const result = run(events);
+    expect(
+      result.pieces.map(({ period, seconds, amount }) => ({ period, seconds, amount })),
+    ).toEqual(expected);
+    expect(result.open !== null).toBe(open);
+    expect(result.resource?.tenantId).toBe(TENANT);
+  });
+
+  it('names the instance and its type, and follows a rename', () => {
+    const r = run([
+      launch,
+      ['InstanceRenamed', '2026-01-10T00:00:01Z', { from: 'web', to: 'api' }],
+      ['InstanceStarted', '2026-01-10T00:00:02Z', { instanceType: basic4 }],
+    ]);
+    expect(r.open?.description).toBe('Instance api (basic-4)');
+    expect(r.open?.unitPrice).toBe(40_000n);
+  });
+
+  it('bills a volume per GB-hour from creation to deletion', () => {
+    const r = run(
+      [
+        ['VolumeCreated', '2026-03-01T00:00:00Z', { tenantId: TENANT, name: 'data', sizeGb: 100 }],
+        ['VolumeAttached', '2026-03-01T00:10:00Z', { instanceId: 'x', mountPath: '/data' }],
+        ['VolumeDeleted', '2026-03-01T02:00:00Z', { sizeGb: 100 }],
+      ],
+      'volumeId',
+    );
+    expect(r.pieces).toEqual([
+      {
+        period: '2026-03',
+        seconds: 7200,
+        price: STORAGE_PRICE_PER_GB_HOUR,
+        quantity: 100,
+        amount: STORAGE_PRICE_PER_GB_HOUR * 100n * 7200n,
+        description: 'Volume data (100 GB)',
+      },
+    ]);
+  });
+
+  it('ignores events of other resources and malformed data', () => {
+    expect(usageFactsOf({ type: 'UserRegistered', data: {}, metadata: meta }, null)).toBeNull();
+    const bad = usageFactsOf(
+      {
+        type: 'InstanceStarted',
+        data: { instanceId: ID, instanceType: { id: 'x' } },
+        metadata: meta,
+      },
+      null,
+    );
+    expect(bad?.facts).toEqual([]);
+  });
+});

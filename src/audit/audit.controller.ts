@@ -1,0 +1,79 @@
+import { Controller, Get, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../common/errors/app-error';
+import { paginate, parsePage } from '../common/pagination';
+import { tenantCallerOf } from '../events/caller';
+import { AUDIT_CATALOG } from './audit-catalog';
+import { AuditQuery } from './audit.dto';
+import { AuditQueries, type AuditFilter, type AuditSortKey } from './audit.queries';
+import type { AuditActionDescription, AuditStatus } from './domain/actions';
+
+const STATUSES: readonly AuditStatus[] = ['success', 'failure', 'denied'];
+
+/** Parses an RFC 3339 instant of a query parameter; anything else is a 400 naming it. */
+export function parseInstantParam(value: string | undefined, path: string): Date | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)
+    ? Date.parse(value)
+    : NaN;
+  if (!Number.isFinite(ms)) {
+    throw AppError.validation(`${path} must be an RFC 3339 instant`, [
+      { path, message: 'expected an RFC 3339 instant such as 2026-01-05T23:00:00Z' },
+    ]);
+  }
+  return new Date(ms);
+}
+
+/**
+ * The audit log of the caller's tenant, read-only: there is no route that edits or deletes it.
+ */
+@ApiTags('audit')
+@Controller('audit')
+export class AuditController {
+  constructor(private readonly queries: AuditQueries) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Audit log of the tenant, newest first (filters, cursor envelope)' })
+  async list(@Req() request: FastifyRequest, @Query() query: AuditQuery): Promise<unknown> {
+    const { tenantId } = tenantCallerOf(request);
+    const page = parsePage<AuditSortKey>(query);
+    const after = page.after;
+    if (
+      after !== null &&
+      !(Array.isArray(after) && after.length === 2 && after.every((x) => typeof x === 'string'))
+    ) {
+      throw AppError.validation('cursor is not valid', [
+        { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
+      ]);
+    }
+    const filter: AuditFilter = { tenantId };
+    const fields: Array<{ path: string; message: string }> = [];
+    if (query.status) {
+      if (!STATUSES.includes(query.status as AuditStatus)) {
+        fields.push({ path: 'status', message: `expected one of ${STATUSES.join(', ')}` });
+      } else filter.status = query.status as AuditStatus;
+    }
+    if (query.action) {
+      if (!AUDIT_CATALOG.actionNames().has(query.action)) {
+        fields.push({ path: 'action', message: 'unknown action; see GET /audit/actions' });
+      } else filter.action = query.action;
+    }
+    if (fields.length > 0) throw AppError.validation('invalid audit filters', fields);
+    if (query.resource) filter.resource = query.resource;
+    filter.from = parseInstantParam(query.from, 'from');
+    filter.to = parseInstantParam(query.to, 'to');
+    if (query.actor) filter.actorIds = await this.queries.actorIdsLabelled(tenantId, query.actor);
+    const rows = await this.queries.list(filter, after, page.limit + 1);
+    const result = paginate(rows, page, (r) => r.key);
+    return Array.isArray(result)
+      ? result.map((r) => r.row)
+      : { ...result, items: result.items.map((r) => r.row) };
+  }
+
+  @Get('actions')
+  @ApiOperation({ summary: 'The catalog of audit actions and the events behind them' })
+  actions(): AuditActionDescription[] {
+    return AUDIT_CATALOG.describe();
+  }
+}

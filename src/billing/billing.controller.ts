@@ -1,0 +1,86 @@
+import { Controller, Get, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../common/errors/app-error';
+import { paginate, parsePage } from '../common/pagination';
+import { tenantCallerOf } from '../events/caller';
+import { LedgerClock } from '../events/ledger-clock';
+import { BillingSummaryQuery, BillingUsageQuery } from './billing.dto';
+import { BillingQueries, presentUsage, usageKeyOf, type UsageSortKey } from './billing.queries';
+import {
+  parsePeriod,
+  periodContaining,
+  RESOURCE_TYPES,
+  toEpochSeconds,
+  type BillingPeriod,
+  type BillingSummaryJson,
+  type ResourceType,
+} from './domain';
+
+@ApiTags('billing')
+@Controller('billing')
+export class BillingController {
+  constructor(
+    private readonly queries: BillingQueries,
+    private readonly clock: LedgerClock,
+  ) {}
+
+  private period(query: { period?: string }, now: number): BillingPeriod {
+    return query.period ? parsePeriod(query.period) : periodContaining(now);
+  }
+
+  @Get('summary')
+  @ApiOperation({ summary: 'Billing summary of a period (YYYY-MM, default: the current month)' })
+  async summary(
+    @Req() request: FastifyRequest,
+    @Query() query: BillingSummaryQuery,
+  ): Promise<BillingSummaryJson> {
+    const { tenantId } = tenantCallerOf(request);
+    const now = toEpochSeconds(this.clock.now());
+    return this.queries.summary(tenantId, this.period(query, now), now);
+  }
+
+  @Get('usage')
+  @ApiOperation({ summary: 'Usage records of a period (cursor envelope with envelope=true)' })
+  async usage(@Req() request: FastifyRequest, @Query() query: BillingUsageQuery): Promise<unknown> {
+    const { tenantId } = tenantCallerOf(request);
+    const now = toEpochSeconds(this.clock.now());
+    const page = parsePage<UsageSortKey>(query);
+    const after = page.after;
+    if (
+      after !== null &&
+      !(
+        Array.isArray(after) &&
+        after.length === 3 &&
+        Number.isSafeInteger(after[0]) &&
+        typeof after[1] === 'string' &&
+        Number.isSafeInteger(after[2])
+      )
+    ) {
+      throw AppError.validation('cursor is not valid', [
+        { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
+      ]);
+    }
+    const resourceType = query.resource_type;
+    if (resourceType !== undefined && !RESOURCE_TYPES.includes(resourceType as ResourceType)) {
+      throw AppError.validation('resource_type is not valid', [
+        { path: 'resource_type', message: `expected one of ${RESOURCE_TYPES.join(', ')}` },
+      ]);
+    }
+    const rows = await this.queries.usage(
+      tenantId,
+      this.period(query, now),
+      now,
+      {
+        resourceId: query.resource_id || undefined,
+        resourceType: resourceType as ResourceType | undefined,
+      },
+      after,
+      page.limit + 1,
+    );
+    const result = paginate(rows, page, usageKeyOf);
+    return Array.isArray(result)
+      ? presentUsage(result)
+      : { ...result, items: presentUsage(result.items) };
+  }
+}
