@@ -1,3 +1,5 @@
+import { auditProjection } from './audit';
+import { billingProjection } from './billing';
 import { IDENTITY_PROJECTIONS } from './identity';
 import type { Projection } from './runtime/projection';
 
@@ -9,4 +11,8 @@ import type { Projection } from './runtime/projection';
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const READ_MODEL_ENTITIES: Function[] = [];
 
-export const ALL_PROJECTIONS: readonly Projection[] = [...IDENTITY_PROJECTIONS];
+export const ALL_PROJECTIONS: readonly Projection[] = [
+  ...IDENTITY_PROJECTIONS,
+  billingProjection,
+  auditProjection,
+];

@@ -1,12 +1,15 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import type { Logger as PinoLogger } from 'pino';
 import type { AppConfig } from './config/config';
+import { DriversModule } from './drivers/drivers.module';
 import { HealthModule } from './health/health.module';
 import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
 import { ALL_SAGAS } from '../sagas';
 import { SagasModule } from '../sagas/runtime/sagas.module';
 import { ProjectionsModule } from '../projections/runtime/projections.module';
+import { AuditModule } from './audit/audit.module';
+import { BillingModule } from './billing/billing.module';
 import { AdminModule } from './admin/admin.module';
 import { IdentityModule } from './identity/identity.module';
 
@@ -18,12 +21,15 @@ import { IdentityModule } from './identity/identity.module';
  */
 export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['imports']> {
   return [
+    DriversModule.forRoot({ modes: { docker: _config.docker, ovs: _config.ovs } }),
     HealthModule,
     MetaModule,
     SagasModule.forRoot({ sagas: ALL_SAGAS }),
     ProjectionsModule.forRoot(),
     IdentityModule,
     AdminModule,
+    BillingModule,
+    AuditModule,
   ];
 }
 
