@@ -102,3 +102,144 @@ export function resetTokenFromOutbox(t: TestApp, email: string): string {
   }
   throw new Error(`no reset mail for ${email} in ${dir}`);
 }
+
+// ---------------------------------------------------------------- walking /openapi.json
+
+export interface OpenApiSchema {
+  $ref?: string;
+  type?: string;
+  format?: string;
+  enum?: unknown[];
+  example?: unknown;
+  items?: OpenApiSchema;
+  properties?: Record<string, OpenApiSchema>;
+  required?: string[];
+  allOf?: OpenApiSchema[];
+  minLength?: number;
+  nullable?: boolean;
+}
+
+export interface OpenApiOperation {
+  method: string;
+  path: string;
+  pathParams: string[];
+  bodySchema: OpenApiSchema | null;
+}
+
+interface OpenApiDocument {
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ in: string; name: string }>;
+        requestBody?: { content?: Record<string, { schema?: OpenApiSchema }> };
+      }
+    >
+  >;
+  components?: { schemas?: Record<string, OpenApiSchema> };
+}
+
+export async function openApiOperations(
+  t: TestApp,
+): Promise<{ operations: OpenApiOperation[]; resolve: (s: OpenApiSchema) => OpenApiSchema }> {
+  const res = await t.http().get('/openapi.json');
+  expect(res.status).toBe(200);
+  const doc = res.body as OpenApiDocument;
+  const resolve = (schema: OpenApiSchema): OpenApiSchema => {
+    let s = schema;
+    for (let i = 0; s.$ref && i < 10; i++) {
+      const name = s.$ref.split('/').pop() ?? '';
+      s = doc.components?.schemas?.[name] ?? {};
+    }
+    if (s.allOf) {
+      const merged: OpenApiSchema = { type: 'object', properties: {}, required: [] };
+      for (const part of s.allOf.map(resolve)) {
+        Object.assign(merged.properties ?? {}, part.properties ?? {});
+        merged.required?.push(...(part.required ?? []));
+      }
+      return merged;
+    }
+    return s;
+  };
+  const operations: OpenApiOperation[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
+      const pathParams = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+      const schema = op.requestBody?.content?.['application/json']?.schema;
+      operations.push({ method, path, pathParams, bodySchema: schema ? resolve(schema) : null });
+    }
+  }
+  return { operations, resolve };
+}
+
+/** A minimal body satisfying `schema` (required properties only, from examples or types). */
+export function minimalValue(
+  schema: OpenApiSchema,
+  resolve: (s: OpenApiSchema) => OpenApiSchema,
+  ids: { uuid: string },
+): unknown {
+  const s = resolve(schema);
+  if (s.example !== undefined) return s.example;
+  if (s.enum && s.enum.length > 0) return s.enum[0];
+  switch (s.type) {
+    case 'object':
+    case undefined: {
+      const out: Record<string, unknown> = {};
+      for (const name of s.required ?? []) {
+        out[name] = minimalValue(s.properties?.[name] ?? { type: 'string' }, resolve, ids);
+      }
+      return out;
+    }
+    case 'array':
+      return [minimalValue(s.items ?? { type: 'string' }, resolve, ids)];
+    case 'integer':
+    case 'number':
+      return 1;
+    case 'boolean':
+      return false;
+    default:
+      if (s.format === 'uuid') return ids.uuid;
+      if (s.format === 'date-time') return new Date(Date.now() + 86_400_000).toISOString();
+      return 'minimal-value';
+  }
+}
+
+/** A value of the wrong JSON type for `schema`. */
+export function wrongTypeValue(
+  schema: OpenApiSchema,
+  resolve: (s: OpenApiSchema) => OpenApiSchema,
+): unknown {
+  const s = resolve(schema);
+  switch (s.type) {
+    case 'string':
+      return 12345;
+    case 'integer':
+    case 'number':
+    case 'boolean':
+      return 'not-a-number';
+    case 'array':
+      return 'not-an-array';
+    case 'object':
+    case undefined:
+      return 'not-an-object';
+    default:
+      return 'not-an-object';
+  }
+}
+
+/**
+ * The kind of resource a path parameter names: `policyId` -> policy; `id` after `policies` ->
+ * policy (the segment before it, singular).
+ */
+export function resourceKindOf(path: string, param: string): string {
+  if (param !== 'id' && /Id$/.test(param)) return param.slice(0, -2).toLowerCase();
+  const segments = path.split('/');
+  const at = segments.indexOf(`{${param}}`);
+  const before = at > 0 ? segments[at - 1] : param;
+  if (before.endsWith('ies')) return `${before.slice(0, -3)}y`;
+  if (before.endsWith('ses')) return before.slice(0, -2);
+  if (before.endsWith('s')) return before.slice(0, -1);
+  return before;
+}

@@ -1,0 +1,167 @@
+/**
+ * Tenant isolation, for every route of the API: walks /openapi.json, and for each operation with a
+ * path parameter calls it as a caller of tenant B with the ids of real resources of tenant A. The
+ * answer must be 404 (403 for operator routes under /admin) and no event may be appended.
+ *
+ * Path parameters are resolved by the kind of resource they name (resourceKindOf: `policyId` ->
+ * policy, `/keys/{id}` -> key). A route whose kind has no fixture fails this test until its
+ * owner adds one to FIXTURES (a function creating that resource in tenant A and returning its
+ * id), so routes added later are covered automatically.
+ *
+ * AccessDenied events (denials recorded for the audit log) are not counted: a denial is not a
+ * change of any resource.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app';
+import {
+  bearer,
+  countEvents,
+  minimalValue,
+  openApiOperations,
+  resourceKindOf,
+  signUp,
+  type Account,
+  type OpenApiOperation,
+  type OpenApiSchema,
+} from './identity.helpers';
+
+interface FixtureContext {
+  t: TestApp;
+  /** The owner of tenant A (their personal tenant). */
+  a: Account;
+}
+
+type Fixture = (ctx: FixtureContext) => Promise<string>;
+
+/** How to create one resource of each kind in tenant A. Add your resource kind here. */
+const FIXTURES: Record<string, Fixture> = {
+  tenant: ({ a }) => Promise.resolve(a.tenantId),
+  user: ({ a }) => Promise.resolve(a.userId),
+  key: async ({ t, a }) => {
+    const res = await t
+      .http()
+      .post('/auth/keys')
+      .set(bearer(a.accessToken))
+      .send({ name: 'A key' });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  },
+  policy: async ({ t, a }) => {
+    const res = await t
+      .http()
+      .post('/iam/policies')
+      .set(bearer(a.accessToken))
+      .send({
+        name: 'APolicy',
+        statements: [{ effect: 'Allow', action: ['storage:list'], resource: ['*'] }],
+      });
+    expect(res.status).toBe(201);
+    const attach = await t
+      .http()
+      .post(`/iam/users/${a.userId}/policies/${res.body.id}`)
+      .set(bearer(a.accessToken));
+    expect(attach.status).toBe(204);
+    return res.body.id as string;
+  },
+};
+
+const IGNORED_EVENT_TYPES = ['AccessDenied'];
+
+describe('tenant isolation over every route of /openapi.json (e2e)', () => {
+  let t: TestApp;
+  let a: Account;
+  let b: Account;
+  const ids = new Map<string, string>();
+  let operations: OpenApiOperation[] = [];
+  let resolve: (s: OpenApiSchema) => OpenApiSchema;
+
+  beforeAll(async () => {
+    t = await startTestApp({ label: 'isolation', config: { authRateLimitPerMinute: 100_000 } });
+    a = await signUp(t, 'tenant-a');
+    b = await signUp(t, 'tenant-b');
+    ({ operations, resolve } = await openApiOperations(t));
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function idOf(kind: string, route: string): Promise<string> {
+    const known = ids.get(kind);
+    if (known) return known;
+    const fixture = FIXTURES[kind];
+    if (!fixture) {
+      throw new Error(
+        `${route}: no isolation fixture for resource kind "${kind}"; add one to FIXTURES in test/e2e/isolation.e2e.spec.ts`,
+      );
+    }
+    const id = await fixture({ t, a });
+    ids.set(kind, id);
+    return id;
+  }
+
+  async function urlOf(op: OpenApiOperation): Promise<string> {
+    let url = op.path;
+    for (const param of op.pathParams) {
+      const id = await idOf(
+        resourceKindOf(op.path, param),
+        `${op.method.toUpperCase()} ${op.path}`,
+      );
+      url = url.replace(`{${param}}`, encodeURIComponent(id));
+    }
+    return url;
+  }
+
+  it('finds the routes with path parameters', () => {
+    const withParams = operations.filter((op) => op.pathParams.length > 0);
+    expect(withParams.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it("answers 404 to tenant B for every route naming tenant A's resources, and appends nothing", async () => {
+    const withParams = operations.filter((op) => op.pathParams.length > 0);
+    // Create every fixture first, so the event counts below only see the calls under test.
+    for (const op of withParams) await urlOf(op);
+    const failures: string[] = [];
+    for (const op of withParams) {
+      const url = await urlOf(op);
+      const body = op.bodySchema
+        ? minimalValue(op.bodySchema, resolve, { uuid: b.userId })
+        : undefined;
+      for (const [label, headers] of [
+        ['JWT', bearer(b.accessToken)],
+        ['API key', { 'x-api-key': b.apiKey }],
+      ] as const) {
+        const before = await countEvents(t, IGNORED_EVENT_TYPES);
+        const agent = t.http();
+        const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';
+        let req = agent[method](url).set(headers);
+        if (body !== undefined) req = req.send(body as object);
+        const res = await req;
+        const after = await countEvents(t, IGNORED_EVENT_TYPES);
+        const expected = op.path.startsWith('/admin/') ? [403] : [404];
+        if (!expected.includes(res.status)) {
+          failures.push(
+            `${op.method.toUpperCase()} ${op.path} as B (${label}): ${res.status} ${JSON.stringify(res.body)}`,
+          );
+        }
+        if (after !== before)
+          failures.push(
+            `${op.method.toUpperCase()} ${op.path} as B (${label}) appended ${after - before} event(s)`,
+          );
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('the same GET routes answer tenant A (the fixtures are real resources)', async () => {
+    const gets = operations.filter(
+      (op) => op.pathParams.length > 0 && op.method === 'get' && !op.path.startsWith('/admin/'),
+    );
+    for (const op of gets) {
+      const res = await t
+        .http()
+        .get(await urlOf(op))
+        .set(bearer(a.accessToken));
+      expect(res.status, `${op.path}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
+  });
+});
