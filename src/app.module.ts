@@ -10,6 +10,7 @@ import { SagasModule } from '../sagas/runtime/sagas.module';
 import { ProjectionsModule } from '../projections/runtime/projections.module';
 import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
+import { TimelineModule } from './timeline/timeline.module';
 import { AdminModule } from './admin/admin.module';
 import { IdentityModule } from './identity/identity.module';
 
@@ -30,6 +31,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     AdminModule,
     BillingModule,
     AuditModule,
+    TimelineModule,
   ];
 }
 

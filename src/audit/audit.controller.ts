@@ -4,26 +4,13 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { tenantCallerOf } from '../events/caller';
+import { parseInstantParam } from '../events/query-params';
 import { AUDIT_CATALOG } from './audit-catalog';
 import { AuditQuery } from './audit.dto';
 import { AuditQueries, type AuditFilter, type AuditSortKey } from './audit.queries';
 import type { AuditActionDescription, AuditStatus } from './domain/actions';
 
 const STATUSES: readonly AuditStatus[] = ['success', 'failure', 'denied'];
-
-/** Parses an RFC 3339 instant of a query parameter; anything else is a 400 naming it. */
-export function parseInstantParam(value: string | undefined, path: string): Date | undefined {
-  if (value === undefined || value === '') return undefined;
-  const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)
-    ? Date.parse(value)
-    : NaN;
-  if (!Number.isFinite(ms)) {
-    throw AppError.validation(`${path} must be an RFC 3339 instant`, [
-      { path, message: 'expected an RFC 3339 instant such as 2026-01-05T23:00:00Z' },
-    ]);
-  }
-  return new Date(ms);
-}
 
 /**
  * The audit log of the caller's tenant, read-only: there is no route that edits or deletes it.

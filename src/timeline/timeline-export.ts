@@ -1,0 +1,160 @@
+/**
+ * Streams a tenant's timeline: reads the event log in batches up to the head as it was when the
+ * export began, keeps the tenant's events inside the requested range, renders each one (actor
+ * label, erased personal data) and chains it. Memory stays bounded by one batch: nothing is
+ * buffered beyond it, and the consumer's back-pressure paces the reads (an async generator only
+ * reads the next batch when the stream asks for more).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { AUDIT_CATALOG } from '../audit/audit-catalog';
+import { ActorDirectory, actorKey, ERASED, type UserIdentity } from '../audit/actor-directory';
+import {
+  comparePositions,
+  EVENT_STORE,
+  type Actor,
+  type EventStore,
+  type RecordedEvent,
+} from '../eventstore/event-store';
+import { LedgerClock } from '../events/ledger-clock';
+import {
+  serializeLine,
+  TimelineChainBuilder,
+  timelineCsvHeader,
+  timelineCsvRow,
+  timelineEntryOf,
+  csvField,
+  lineText,
+} from './domain';
+import { TimelineKeys } from './timeline-keys';
+
+export type TimelineFormat = 'ndjson' | 'csv';
+
+export interface TimelineRange {
+  from: Date | null;
+  to: Date | null;
+}
+
+const BATCH = 2000;
+const PERSONAL = /^pii1\./;
+
+@Injectable()
+export class TimelineExporter {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly actors: ActorDirectory,
+    private readonly keys: TimelineKeys,
+    private readonly clock: LedgerClock,
+  ) {}
+
+  /** Chunks of the export file, in order; the last NDJSON line is the signed manifest. */
+  async *export(
+    tenantId: string,
+    range: TimelineRange,
+    format: TimelineFormat,
+  ): AsyncGenerator<string> {
+    const head = await this.store.headPosition();
+    const builder = new TimelineChainBuilder(tenantId, {
+      from: range.from?.toISOString() ?? null,
+      to: range.to?.toISOString() ?? null,
+    });
+    const fromMs = range.from?.getTime() ?? -Infinity;
+    const toMs = range.to?.getTime() ?? Infinity;
+    const labels = new Map<string, string>();
+    const people = new Map<string, UserIdentity>();
+    if (format === 'csv') yield timelineCsvHeader();
+    let after = null;
+    while (head !== null) {
+      const batch = await this.store.readAll({ after, maxCount: BATCH });
+      if (batch.length === 0) break;
+      after = batch[batch.length - 1].position;
+      const mine: RecordedEvent[] = [];
+      let reachedHead = false;
+      for (const event of batch) {
+        if (comparePositions(event.position, head) > 0) {
+          reachedHead = true;
+          break;
+        }
+        if (event.metadata.tenantId !== tenantId) continue;
+        const at = Date.parse(event.metadata.occurredAt);
+        if (at < fromMs || at >= toMs) continue;
+        mine.push(event);
+      }
+      await this.resolve(mine, labels, people);
+      let chunk = '';
+      for (const event of mine) {
+        const entry = timelineEntryOf(event, AUDIT_CATALOG, {
+          actorLabel: (actor) => labels.get(actorKey(actor)) ?? actor.id,
+          renderData: (e) => renderPersonalData(e.data, people),
+        });
+        const line = builder.append(entry);
+        chunk += format === 'ndjson' ? serializeLine(line) : timelineCsvRow(line);
+      }
+      if (chunk.length > 0) yield chunk;
+      if (reachedHead || comparePositions(after, head) >= 0) break;
+    }
+    const manifest = builder.finish(this.keys.signer, this.clock.now());
+    if (format === 'ndjson') yield serializeLine(manifest);
+    // CSV is for reading; its last row carries the manifest so the file says what it covers.
+    else yield `manifest,,,,,${csvField(lineText(manifest))},,${manifest.final_hash}\r\n`;
+  }
+
+  /** Labels of the batch's actors and the people its events are about, cached for the export. */
+  private async resolve(
+    events: readonly RecordedEvent[],
+    labels: Map<string, string>,
+    people: Map<string, UserIdentity>,
+  ): Promise<void> {
+    const actors = new Map<string, Actor>();
+    const userIds = new Set<string>();
+    for (const e of events) {
+      const key = actorKey(e.metadata.actor);
+      if (!labels.has(key)) actors.set(key, e.metadata.actor);
+      const subject = subjectOf(e.data);
+      if (subject && !people.has(subject) && hasPersonalData(e.data)) userIds.add(subject);
+    }
+    if (actors.size > 0) {
+      for (const [key, label] of await this.actors.labels([...actors.values()])) {
+        labels.set(key, label);
+      }
+    }
+    if (userIds.size > 0) {
+      const found = await this.actors.users([...userIds]);
+      for (const id of userIds) {
+        people.set(id, found.get(id) ?? { id, status: 'erased', email: ERASED, name: ERASED });
+      }
+    }
+  }
+}
+
+function subjectOf(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const id = (data as Record<string, unknown>).userId;
+  return typeof id === 'string' ? id : null;
+}
+
+function hasPersonalData(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null) return false;
+  return Object.values(data as Record<string, unknown>).some(
+    (v) => typeof v === 'string' && PERSONAL.test(v),
+  );
+}
+
+/**
+ * Encrypted personal fields (`pii1.…`) read as the person's current email or name, or
+ * `[erased]` once their key is destroyed (or when the field cannot be attributed).
+ */
+export function renderPersonalData(data: unknown, people: Map<string, UserIdentity>): unknown {
+  if (!hasPersonalData(data)) return data;
+  const record = data as Record<string, unknown>;
+  const person = people.get(subjectOf(data) ?? '');
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (typeof value === 'string' && PERSONAL.test(value)) {
+      if (!person || person.status !== 'active') out[key] = ERASED;
+      else if (key === 'email') out[key] = person.email;
+      else if (key === 'name') out[key] = person.name;
+      else out[key] = ERASED;
+    } else out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { LedgerModule } from '../events/ledger.module';
+import { TimelineController } from './timeline.controller';
+import { TimelineExporter } from './timeline-export';
+import { TimelineKeys } from './timeline-keys';
+
+/** Tenant timeline export, its public key and verification. */
+@Module({
+  imports: [LedgerModule, AuditModule],
+  controllers: [TimelineController],
+  providers: [TimelineKeys, TimelineExporter],
+  exports: [TimelineKeys, TimelineExporter],
+})
+export class TimelineModule {}

@@ -1,0 +1,196 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Pool } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
+import { PG_POOL } from '../../../src/platform/tokens';
+import { verifyTimelineText } from '../../../src/timeline/domain';
+import { runVerifyTimeline } from '../../../scripts/verify-timeline';
+import { startTestApp, type TestApp } from '../../support/app';
+import { signUp, type LedgerAccount } from './accounts';
+import { generateHistory } from './history';
+
+describe('tenant timeline export', () => {
+  let t: TestApp;
+  let alpha: LedgerAccount;
+  let beta: LedgerAccount;
+  let exported: string;
+  let publicKeyPem: string;
+  let tenantEvents: number;
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-timeline-'));
+
+  async function cli(file: string, key?: string): Promise<{ code: number; out: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const argv = key ? [file, '--key', key] : [file];
+    const code = await runVerifyTimeline(argv, {
+      env: { NIMBUS_DATA_DIR: t.config.dataDir },
+      stdout,
+      stderr,
+    });
+    return { code, out };
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      label: 'ledger_timeline',
+      listen: false,
+      config: { authRateLimitPerMinute: 1000 },
+    });
+    alpha = await signUp(t, 'tl-alpha');
+    beta = await signUp(t, 'tl-beta');
+    const start = Date.UTC(2026, 4, 1) / 1000;
+    await generateHistory(t.app.get<EventStore>(EVENT_STORE), {
+      tenants: [alpha.tenantId, beta.tenantId],
+      users: { [alpha.tenantId]: alpha.userId, [beta.tenantId]: beta.userId },
+      instancesPerTenant: 8,
+      volumesPerTenant: 4,
+      start,
+      end: start + 10 * 86_400,
+      operationsPerInstance: 6,
+      seed: 3,
+    });
+    const pool = t.app.get<Pool>(PG_POOL);
+    const { rows } = await pool.query<{ n: string }>(
+      "SELECT count(*) AS n FROM events WHERE metadata->>'tenantId' = $1",
+      [alpha.tenantId],
+    );
+    tenantEvents = Number(rows[0].n);
+    const key = await t.inject({ method: 'GET', url: '/.well-known/nimbus-timeline-key' });
+    expect(key.statusCode).toBe(200);
+    publicKeyPem = key.json<{ public_key_pem: string }>().public_key_pem;
+    const res = await t.inject({
+      method: 'GET',
+      url: `/tenants/${alpha.tenantId}/timeline`,
+      headers: alpha.headers,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toContain('application/x-ndjson');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="timeline-/);
+    exported = res.body;
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exports every event of the tenant in order, and the export verifies', async () => {
+    const lines = exported.trimEnd().split('\n');
+    expect(tenantEvents).toBeGreaterThan(50);
+    expect(lines).toHaveLength(tenantEvents + 1);
+    const verdict = verifyTimelineText(exported, publicKeyPem);
+    expect(verdict).toMatchObject({ ok: true, count: tenantEvents, tenant_id: alpha.tenantId });
+    const first = JSON.parse(lines[0]) as { actor: string; action: string; seq: number };
+    expect(first.seq).toBe(1);
+    const launch = lines.map((l) => JSON.parse(l) as { action: string; actor: string });
+    expect(launch.find((l) => l.action === 'INSTANCE_LAUNCH')?.actor).toBe(alpha.email);
+
+    const api = await t.inject({
+      method: 'POST',
+      url: '/timeline/verify',
+      headers: alpha.headers,
+      payload: { timeline: exported },
+    });
+    expect(api.statusCode, api.body).toBe(200);
+    expect(api.json()).toMatchObject({ ok: true, count: tenantEvents });
+
+    const file = join(dir, 'ok.ndjson');
+    writeFileSync(file, exported);
+    const run = await cli(file);
+    expect(run.code, run.out).toBe(0);
+    expect(run.out).toMatch(/^OK /);
+    const keyFile = join(dir, 'key.pem');
+    writeFileSync(keyFile, publicKeyPem);
+    expect((await cli(file, keyFile)).code).toBe(0);
+  });
+
+  it('names the first bad line when a byte is flipped, a line deleted or two lines swapped', async () => {
+    const lines = exported.trimEnd().split('\n');
+    const flipped = [...lines];
+    flipped[4] = flipped[4].replace('"summary":"', '"summary":"X');
+    const deleted = lines.filter((_, i) => i !== 6);
+    const swapped = [...lines];
+    [swapped[2], swapped[3]] = [swapped[3], swapped[2]];
+    const cases: Array<[string, string[], number]> = [
+      ['flipped', flipped, 5],
+      ['deleted', deleted, 7],
+      ['swapped', swapped, 3],
+    ];
+    for (const [name, content, line] of cases) {
+      const text = `${content.join('\n')}\n`;
+      const verdict = verifyTimelineText(text, publicKeyPem);
+      expect(verdict, name).toMatchObject({ ok: false, line });
+      const api = await t.inject({
+        method: 'POST',
+        url: '/timeline/verify',
+        headers: alpha.headers,
+        payload: { timeline: text },
+      });
+      expect(api.json(), name).toMatchObject({ ok: false, line });
+      const file = join(dir, `${name}.ndjson`);
+      writeFileSync(file, text);
+      const run = await cli(file);
+      expect(run.code, name).toBe(1);
+      expect(run.out).toContain(`FAILED at line ${line} `);
+    }
+    // A truncated file (no manifest) fails too.
+    const truncated = `${lines.slice(0, -1).join('\n')}\n`;
+    expect(verifyTimelineText(truncated, publicKeyPem)).toMatchObject({
+      ok: false,
+      reason: 'manifest_missing',
+    });
+  });
+
+  it('filters by time and exports CSV', async () => {
+    const from = '2026-05-03T00:00:00Z';
+    const to = '2026-05-05T00:00:00Z';
+    const res = await t.inject({
+      method: 'GET',
+      url: `/tenants/${alpha.tenantId}/timeline?from=${from}&to=${to}`,
+      headers: alpha.headers,
+    });
+    const verdict = verifyTimelineText(res.body, publicKeyPem);
+    expect(verdict.ok).toBe(true);
+    const lines = res.body.trimEnd().split('\n').slice(0, -1);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThan(tenantEvents);
+    for (const l of lines) {
+      const time = (JSON.parse(l) as { time: string }).time;
+      expect(time >= from.slice(0, 19) && time < to.slice(0, 19)).toBe(true);
+    }
+    const csv = await t.inject({
+      method: 'GET',
+      url: `/tenants/${alpha.tenantId}/timeline?format=csv`,
+      headers: alpha.headers,
+    });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toContain('text/csv');
+    const rows = csv.body.trimEnd().split('\r\n');
+    expect(rows[0]).toBe('seq,time,actor,action,resource,summary,position,hash');
+    expect(rows).toHaveLength(tenantEvents + 2);
+    expect(rows[rows.length - 1]).toMatch(/^manifest,/);
+  });
+
+  it("another tenant's timeline is not found; bad parameters are 400", async () => {
+    const other = await t.inject({
+      method: 'GET',
+      url: `/tenants/${beta.tenantId}/timeline`,
+      headers: alpha.headers,
+    });
+    expect(other.statusCode).toBe(404);
+    const bad = await t.inject({
+      method: 'GET',
+      url: `/tenants/${alpha.tenantId}/timeline?from=yesterday`,
+      headers: alpha.headers,
+    });
+    expect(bad.statusCode).toBe(400);
+    const anonymous = await t.inject({ method: 'GET', url: `/tenants/${alpha.tenantId}/timeline` });
+    expect(anonymous.statusCode).toBe(401);
+  });
+});
