@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/common/ids';
+import { AccountsService } from '../../src/identity/application/accounts.service';
 import { startTestApp, type TestApp } from '../support/app';
 import {
   PASSWORD,
@@ -12,12 +14,17 @@ import {
   uniqueEmail,
 } from './identity.helpers';
 
+const OPERATOR = 'operator@example.com';
+
 describe('identity (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
     // The per-IP auth limit has its own test file; here every call comes from 127.0.0.1.
-    t = await startTestApp({ label: 'identity', config: { authRateLimitPerMinute: 10_000 } });
+    t = await startTestApp({
+      label: 'identity',
+      config: { authRateLimitPerMinute: 10_000, operatorEmails: [OPERATOR] },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -113,6 +120,8 @@ describe('identity (e2e)', () => {
       tenant: { id: tenant.body.id },
       credential: { type: 'api_key', api_key_id: created.body.id },
     });
+    const afterUse = await t.http().get('/auth/keys').set(inAcme);
+    expect(afterUse.body[0].last_used).toEqual(expect.any(String));
     const usedAsBearer = await t.http().get('/me').set(bearer(key));
     expect(usedAsBearer.status).toBe(200);
 
@@ -237,8 +246,8 @@ describe('identity (e2e)', () => {
   });
 
   it('locks an account after 5 failures (429 account_locked with Retry-After), durably', async () => {
-    const email = uniqueEmail('lock');
-    await register(t, email);
+    const victim = await signUp(t, 'lock');
+    const email = victim.email;
     const unknownEmail = await login(t, uniqueEmail('ghost'), 'whatever-pass-1');
     expect(unknownEmail.status).toBe(401);
     for (let i = 0; i < 5; i++) {
@@ -254,6 +263,66 @@ describe('identity (e2e)', () => {
     expect(locked.body.error.code).toBe('account_locked');
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
     expect((await eventsOfType(t, 'AccountLocked')).length).toBeGreaterThanOrEqual(1);
+    // The lock is visible to the tenant's admins; the live session still works.
+    const members = await t
+      .http()
+      .get(`/tenants/${victim.tenantId}/members`)
+      .set(bearer(victim.accessToken));
+    expect(members.status).toBe(200);
+    expect(members.body).toEqual([
+      expect.objectContaining({
+        user_id: victim.userId,
+        email,
+        role: 'owner',
+        locked_until: expect.any(String),
+      }),
+    ]);
+  });
+
+  it('logout revokes the refresh token family', async () => {
+    const a = await signUp(t, 'logout');
+    expect(
+      (await t.http().post('/auth/logout').send({ refresh_token: a.refreshToken })).status,
+    ).toBe(200);
+    expect(
+      (await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken })).status,
+    ).toBe(401);
+  });
+
+  it('erasure: the key row goes after UserErased, reads show [erased], sessions end, the email is free', async () => {
+    const owner = await signUp(t, 'erase-owner');
+    const person = await signUp(t, 'erase-me');
+    const add = await t
+      .http()
+      .post(`/tenants/${owner.tenantId}/members`)
+      .set(bearer(owner.accessToken))
+      .send({ user_id: person.userId, role: 'member' });
+    expect(add.status).toBe(201);
+    const ctx = {
+      commandId: newId(),
+      tenantId: null,
+      actor: { type: 'system' as const, id: 'test' },
+      requestId: null,
+      sourceIp: null,
+      correlationId: newId(),
+      causationId: null,
+      now: new Date(),
+    };
+    await t.app.get(AccountsService).erase(person.userId, ctx);
+    const members = await t
+      .http()
+      .get(`/tenants/${owner.tenantId}/members`)
+      .set(bearer(owner.accessToken));
+    expect(
+      members.body.find((m: { user_id: string }) => m.user_id === person.userId),
+    ).toMatchObject({
+      email: '[erased]',
+      name: '[erased]',
+    });
+    expect((await t.http().get('/me').set(bearer(person.accessToken))).status).toBe(401);
+    expect((await t.http().get('/me').set('x-api-key', person.apiKey)).status).toBe(401);
+    expect((await login(t, person.email)).status).toBe(401);
+    await register(t, person.email);
   });
 
   it('X-Tenant-ID of a tenant the user is not in is 404; a viewer is denied writes; a Deny policy beats the role', async () => {
@@ -389,6 +458,13 @@ describe('identity (e2e)', () => {
     ).toBe(401);
     const a = await signUp(t, 'notop');
     expect((await t.http().get('/admin/projections').set(bearer(a.accessToken))).status).toBe(403);
+    await register(t, OPERATOR);
+    const op = await login(t, OPERATOR);
+    const status = await t.http().get('/admin/projections').set(bearer(op.body.access_token));
+    expect(status.status).toBe(200);
+    expect(status.body.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['identity.users', 'identity.api_keys']),
+    );
     expect((await t.http().get('/health')).status).toBe(200);
   });
 

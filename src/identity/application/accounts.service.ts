@@ -393,6 +393,34 @@ export class AccountsService {
     };
   }
 
+  /**
+   * Erases a person (for the data-subject requests of a later issue): UserErased first, then the
+   * data key is destroyed (crypto-shredding: every event's email and name become `[erased]`), and
+   * the email claim is released so the address may register again. A crash between the append and
+   * the deletion is finished at start-up (DataKeyStore.destroyKeysOfErasedUsers).
+   */
+  async erase(userId: string, ctx: CommandContext): Promise<void> {
+    const now = this.clock.now();
+    const row = await this.readModel.user(userId);
+    const result = await this.executor.execute(
+      userDecider,
+      userId,
+      { type: 'EraseUser', now },
+      stepContext(ctx, 'erase-user'),
+    );
+    await this.dataKeys.destroy(userId);
+    if (row?.email_lookup_hash) {
+      const claimId = emailClaimId(row.email_lookup_hash);
+      await this.executor.execute(
+        claimDecider,
+        claimId,
+        { type: 'ReleaseValue', claimId, ownerId: userId, now },
+        stepContext(ctx, 'release-email'),
+      );
+    }
+    await this.settle(result.position, [USERS_PROJECTION]);
+  }
+
   /** For handlers that need the write-side state (lockout visible to admins, tests). */
   async userState(userId: string): Promise<UserState> {
     return (await this.executor.load(userDecider, userId)).state;

@@ -264,7 +264,7 @@ export class AuthGuard implements CanActivate {
     if (requested !== undefined && requested !== row.tenant_id) {
       throw AppError.notFound('tenant', requested);
     }
-    this.touch(row.id, now);
+    await this.touch(row.id, now);
     return {
       auth: {
         actor: { type: 'api_key', id: row.id },
@@ -279,12 +279,13 @@ export class AuthGuard implements CanActivate {
   }
 
   /** last_used, at most once a minute per key and process (the UPDATE also checks the minute). */
-  private touch(keyId: string, now: Date): void {
+  private async touch(keyId: string, now: Date): Promise<void> {
     const last = this.lastUsedWrites.get(keyId);
     if (last !== undefined && now.getTime() - last < LAST_USED_THROTTLE_MS) return;
     if (this.lastUsedWrites.size > 100_000) this.lastUsedWrites.clear();
     this.lastUsedWrites.set(keyId, now.getTime());
-    void this.readModel.touchApiKey(keyId, now).catch(() => undefined);
+    // Awaited (one UPDATE per key per minute) so a listing right after a use shows it.
+    await this.readModel.touchApiKey(keyId, now).catch(() => undefined);
   }
 
   private resourceOf(

@@ -258,3 +258,18 @@ export class MeResponse {
   @ApiProperty({ type: [String], example: ['owner'] }) roles!: string[];
   @ApiProperty({ type: MeCredentialResponse }) credential!: MeCredentialResponse;
 }
+
+export class MemberDetailResponse {
+  @ApiProperty({ format: 'uuid' }) user_id!: string;
+  @ApiProperty({ description: '`[erased]` once the person is erased.' }) email!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: TENANT_ROLES }) role!: string;
+  @ApiProperty({ format: 'date-time' }) added_at!: string;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    format: 'date-time',
+    description: 'Set while sign-ins are locked after repeated failures.',
+  })
+  locked_until!: string | null;
+}

@@ -19,7 +19,15 @@ import {
   TenantFromParam,
   requireTenantUser,
 } from '../auth/decorators';
-import { AddMemberDto, CreateTenantDto, MemberResponse, TenantResponse } from './dto';
+import { AccountsService } from '../application/accounts.service';
+import { IdentityClock } from '../identity.tokens';
+import {
+  AddMemberDto,
+  CreateTenantDto,
+  MemberDetailResponse,
+  MemberResponse,
+  TenantResponse,
+} from './dto';
 import { IdentityReadModel } from '../read-model/identity-read-model';
 
 @ApiTags('identity')
@@ -30,6 +38,8 @@ export class TenantsController {
     private readonly tenants: TenantsService,
     private readonly readModel: IdentityReadModel,
     private readonly waiter: ProjectionWaiter,
+    private readonly accounts: AccountsService,
+    private readonly clock: IdentityClock,
   ) {}
 
   @Get()
@@ -87,6 +97,32 @@ export class TenantsController {
     const { userId } = requireTenantUser(auth);
     await this.tenants.switchDefault(userId, id, ctx);
     return this.tenants.view(id, userId);
+  }
+
+  @Get(':id/members')
+  @TenantFromParam('id')
+  @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
+  @ApiOperation({ summary: "The tenant's members, their roles and sign-in lockouts (admins)" })
+  @ApiOkResponse({ type: MemberDetailResponse, isArray: true })
+  @ApiErrors('not_found')
+  async members(@Param('id') id: string): Promise<MemberDetailResponse[]> {
+    const now = this.clock.nowMs();
+    const rows = await this.readModel.membersOf(id);
+    return Promise.all(
+      rows.map(async ({ membership, user }) => {
+        const person = await this.accounts.publicUser(user);
+        const locked =
+          user.locked_until && user.locked_until.getTime() > now ? user.locked_until : null;
+        return {
+          user_id: membership.user_id,
+          email: person.email,
+          name: person.name,
+          role: membership.role,
+          added_at: membership.added_at.toISOString(),
+          locked_until: locked ? locked.toISOString() : null,
+        };
+      }),
+    );
   }
 
   @Post(':id/members')

@@ -118,6 +118,20 @@ export class IdentityReadModel {
     return rows[0] ?? null;
   }
 
+  /** Members of a tenant with their user rows (lockout visible to the tenant's admins). */
+  async membersOf(tenantId: string): Promise<Array<{ membership: MembershipRow; user: UserRow }>> {
+    const rows = await this.rows<MembershipRow & { u: UserRow }>(
+      `SELECT m.tenant_id, m.user_id, m.role, m.added_at, to_jsonb(u) AS u
+         FROM identity_memberships m JOIN identity_users u ON u.id = m.user_id
+        WHERE m.tenant_id = $1 ORDER BY m.added_at, m.user_id`,
+      [tenantId],
+    );
+    return rows.map(({ u, ...membership }) => ({
+      membership,
+      user: { ...u, locked_until: u.locked_until ? new Date(u.locked_until) : null },
+    }));
+  }
+
   async tenant(id: string): Promise<TenantRow | null> {
     return (
       (await this.rows<TenantRow>('SELECT * FROM identity_tenants WHERE id = $1', [id]))[0] ?? null
