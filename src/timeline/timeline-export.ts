@@ -9,12 +9,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AUDIT_CATALOG } from '../audit/audit-catalog';
 import { ActorDirectory, actorKey, ERASED, type UserIdentity } from '../audit/actor-directory';
 import {
-  comparePositions,
   EVENT_STORE,
   type Actor,
   type EventStore,
   type RecordedEvent,
 } from '../eventstore/event-store';
+import { scanTenantEvents } from '../events/tenant-events';
 import { LedgerClock } from '../events/ledger-clock';
 import {
   serializeLine,
@@ -34,7 +34,6 @@ export interface TimelineRange {
   to: Date | null;
 }
 
-const BATCH = 2000;
 const PERSONAL = /^pii1\./;
 
 @Injectable()
@@ -52,33 +51,15 @@ export class TimelineExporter {
     range: TimelineRange,
     format: TimelineFormat,
   ): AsyncGenerator<string> {
-    const head = await this.store.headPosition();
     const builder = new TimelineChainBuilder(tenantId, {
       from: range.from?.toISOString() ?? null,
       to: range.to?.toISOString() ?? null,
     });
-    const fromMs = range.from?.getTime() ?? -Infinity;
-    const toMs = range.to?.getTime() ?? Infinity;
     const labels = new Map<string, string>();
     const people = new Map<string, UserIdentity>();
     if (format === 'csv') yield timelineCsvHeader();
-    let after = null;
-    while (head !== null) {
-      const batch = await this.store.readAll({ after, maxCount: BATCH });
-      if (batch.length === 0) break;
-      after = batch[batch.length - 1].position;
-      const mine: RecordedEvent[] = [];
-      let reachedHead = false;
-      for (const event of batch) {
-        if (comparePositions(event.position, head) > 0) {
-          reachedHead = true;
-          break;
-        }
-        if (event.metadata.tenantId !== tenantId) continue;
-        const at = Date.parse(event.metadata.occurredAt);
-        if (at < fromMs || at >= toMs) continue;
-        mine.push(event);
-      }
+    for await (const mine of scanTenantEvents(this.store, { tenantId, ...range })) {
+      if (mine.length === 0) continue;
       await this.resolve(mine, labels, people);
       let chunk = '';
       for (const event of mine) {
@@ -89,8 +70,7 @@ export class TimelineExporter {
         const line = builder.append(entry);
         chunk += format === 'ndjson' ? serializeLine(line) : timelineCsvRow(line);
       }
-      if (chunk.length > 0) yield chunk;
-      if (reachedHead || comparePositions(after, head) >= 0) break;
+      yield chunk;
     }
     const manifest = builder.finish(this.keys.signer, this.clock.now());
     if (format === 'ndjson') yield serializeLine(manifest);

@@ -12,7 +12,8 @@ import {
   type TimelinePublicKeyDocument,
   type TimelineVerdict,
 } from './domain';
-import { TimelineQuery, VerifyTimelineDto } from './timeline.dto';
+import { PointInTime, type TenantStateJson } from './point-in-time';
+import { StateQuery, TimelineQuery, VerifyTimelineDto } from './timeline.dto';
 import { TimelineExporter } from './timeline-export';
 import { TimelineKeys } from './timeline-keys';
 
@@ -23,7 +24,22 @@ export class TimelineController {
     private readonly exporter: TimelineExporter,
     private readonly keys: TimelineKeys,
     private readonly clock: LedgerClock,
+    private readonly pointInTime: PointInTime,
   ) {}
+
+  @Get('tenants/:id/state')
+  @TenantFromParam('id')
+  @RequireAction('history:describe', {
+    description: "Read the tenant's resources as they were at a past instant",
+    resource: { type: 'tenant', param: 'id' },
+  })
+  @ApiOperation({
+    summary: 'Every resource of the tenant as it was at as_of, replayed from its events',
+  })
+  async state(@Param('id') tenantId: string, @Query() query: StateQuery): Promise<TenantStateJson> {
+    const asOf = parseInstantParam(query.as_of, 'as_of') ?? this.clock.now();
+    return this.pointInTime.stateAt(tenantId, asOf);
+  }
 
   @Get('tenants/:id/timeline')
   @TenantFromParam('id')

@@ -33,3 +33,11 @@ export class VerifyTimelineDto {
   @MaxLength(4096)
   public_key?: string;
 }
+
+export class StateQuery {
+  @ApiPropertyOptional({ description: 'RFC 3339 instant (default: now)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  as_of?: string;
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { LedgerModule } from '../events/ledger.module';
+import { PointInTime } from './point-in-time';
 import { TimelineController } from './timeline.controller';
 import { TimelineExporter } from './timeline-export';
 import { TimelineKeys } from './timeline-keys';
@@ -9,7 +10,7 @@ import { TimelineKeys } from './timeline-keys';
 @Module({
   imports: [LedgerModule, AuditModule],
   controllers: [TimelineController],
-  providers: [TimelineKeys, TimelineExporter],
+  providers: [TimelineKeys, TimelineExporter, PointInTime],
   exports: [TimelineKeys, TimelineExporter],
 })
 export class TimelineModule {}

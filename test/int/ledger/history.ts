@@ -48,6 +48,7 @@ const TYPES = [
   { id: 'standard-1', vcpus: 1, memoryMb: 2048, pricePerHourMicroUsd: 30_000 },
 ];
 const STORAGE_PRICE = 140n;
+const IMAGE_ID = '00000000-0000-4000-8000-00000000b0b0';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -136,7 +137,23 @@ export async function generateHistory(
       let type = TYPES[Math.floor(random() * TYPES.length)];
       let t = options.start + Math.floor(random() * (span / 3));
       const name = `vm-${i}`;
-      push('InstanceLaunchRequested', { tenantId: tenant, name, instanceType: type }, t, true);
+      push(
+        'InstanceLaunchRequested',
+        {
+          tenantId: tenant,
+          name,
+          image: { id: IMAGE_ID, name: 'busybox', dockerImageId: 'sha256:0' },
+          instanceType: type,
+          vpcId: null,
+          subnetId: null,
+          ports: [],
+          volumes: [],
+          userData: null,
+          tags: {},
+        },
+        t,
+        true,
+      );
       t += 5;
       push('InstanceStarted', { cause: 'launch', instanceType: type }, t, false);
       let state: 'RUNNING' | 'PAUSED' | 'STOPPED' = 'RUNNING';

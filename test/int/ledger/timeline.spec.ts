@@ -177,6 +177,56 @@ describe('tenant timeline export', () => {
     expect(rows[rows.length - 1]).toMatch(/^manifest,/);
   });
 
+  it('replays the tenant state at a past instant with the domain evolve functions', async () => {
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const pool = t.app.get<Pool>(PG_POOL);
+    const { rows } = await pool.query<{ stream_id: string }>(
+      `SELECT stream_id FROM events WHERE metadata->>'tenantId' = $1 AND event_type = 'InstancePaused'
+        ORDER BY global_position LIMIT 1`,
+      [alpha.tenantId],
+    );
+    const stream = rows[0].stream_id;
+    const instanceId = stream.slice('instance-'.length);
+    const events = await store.readStream(stream);
+    const at = (type: string) =>
+      (events.find((e) => e.type === type) as { metadata: { occurredAt: string } }).metadata
+        .occurredAt;
+    const state = async (asOf: string) => {
+      const res = await t.inject({
+        method: 'GET',
+        url: `/tenants/${alpha.tenantId}/state?as_of=${asOf}`,
+        headers: alpha.headers,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{
+        tenant: { id: string; members: unknown[] } | null;
+        instances: Array<{ id: string; status: string; instance_type: string }>;
+        volumes: unknown[];
+        api_keys: unknown[];
+      }>();
+    };
+    const launchedAt = at('InstanceLaunchRequested');
+    const before = await state(new Date(Date.parse(launchedAt) - 1000).toISOString());
+    expect(before.instances.find((i) => i.id === instanceId)).toBeUndefined();
+    const launched = await state(launchedAt);
+    expect(launched.instances.find((i) => i.id === instanceId)?.status).toBe('PENDING');
+    const paused = await state(at('InstancePaused'));
+    expect(paused.instances.find((i) => i.id === instanceId)?.status).toBe('PAUSED');
+    const now = await state(new Date().toISOString());
+    expect(now.tenant?.id).toBe(alpha.tenantId);
+    expect(now.tenant?.members).toHaveLength(1);
+    expect(now.instances).toHaveLength(8);
+    expect(now.volumes).toHaveLength(4);
+    const prehistoric = await state('2000-01-01T00:00:00Z');
+    expect(prehistoric).toMatchObject({ tenant: null, instances: [], volumes: [], api_keys: [] });
+    const other = await t.inject({
+      method: 'GET',
+      url: `/tenants/${beta.tenantId}/state`,
+      headers: alpha.headers,
+    });
+    expect(other.statusCode).toBe(404);
+  });
+
   it("another tenant's timeline is not found; bad parameters are 400", async () => {
     const other = await t.inject({
       method: 'GET',

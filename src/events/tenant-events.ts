@@ -1,0 +1,52 @@
+import {
+  comparePositions,
+  type EventStore,
+  type Position,
+  type RecordedEvent,
+} from '../eventstore/event-store';
+
+export interface TenantEventScan {
+  tenantId: string;
+  /** Inclusive lower bound on occurredAt. */
+  from?: Date | null;
+  /** Exclusive upper bound on occurredAt. */
+  to?: Date | null;
+  /** Stop at this position (the head when the scan began, by default). */
+  until?: Position | null;
+  batchSize?: number;
+}
+
+/**
+ * The tenant's events in log order, one batch at a time (each yielded array may be empty when a
+ * batch of the log held none of the tenant's events). Reads `$all` through the port up to the
+ * head as it was when the scan began, so the result is a consistent snapshot; memory is one batch.
+ */
+export async function* scanTenantEvents(
+  store: EventStore,
+  scan: TenantEventScan,
+): AsyncGenerator<RecordedEvent[]> {
+  const head = scan.until ?? (await store.headPosition());
+  if (head === null) return;
+  const fromMs = scan.from?.getTime() ?? -Infinity;
+  const toMs = scan.to?.getTime() ?? Infinity;
+  let after: Position | null = null;
+  for (;;) {
+    const batch = await store.readAll({ after, maxCount: scan.batchSize ?? 2000 });
+    if (batch.length === 0) return;
+    after = batch[batch.length - 1].position;
+    const mine: RecordedEvent[] = [];
+    let reachedHead = false;
+    for (const event of batch) {
+      if (comparePositions(event.position, head) > 0) {
+        reachedHead = true;
+        break;
+      }
+      if (event.metadata.tenantId !== scan.tenantId) continue;
+      const at = Date.parse(event.metadata.occurredAt);
+      if (at < fromMs || at >= toMs) continue;
+      mine.push(event);
+    }
+    yield mine;
+    if (reachedHead || comparePositions(after, head) >= 0) return;
+  }
+}
