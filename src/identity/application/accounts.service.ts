@@ -146,8 +146,10 @@ export class AccountsService {
         stepContext(ctx, 'register', { ...userCtx, tenantId }),
       );
       const tenant = await this.tenants.createPersonalTenant(userId, tenantId, ctx);
-      await this.settle(tenant.position, [TENANTS_PROJECTION]);
-      await this.settle(registered.position, [USERS_PROJECTION]);
+      await Promise.all([
+        this.settle(tenant.position, [TENANTS_PROJECTION]),
+        this.settle(registered.position, [USERS_PROJECTION]),
+      ]);
     } catch (err) {
       // Nothing else may hold this email's claim for a user that was never created.
       const user = await this.executor.load(userDecider, userId);
@@ -213,13 +215,12 @@ export class AccountsService {
       },
       stepContext(ctx, 'login', userCtx),
     );
+    // A failed sign-in answers without waiting for projections: as fast as an unknown email.
     const rejection = userRejection(result.events);
-    if (rejection) {
-      await this.settle(result.position, [USERS_PROJECTION]);
-      throw rejection;
-    }
+    if (rejection) throw rejection;
     const sessionVersion = result.state.sessionVersion;
     let apiKey: string | null = null;
+    let keyPosition: Position | null = null;
     if (tenantId && (await this.readModel.membership(tenantId, userId))) {
       const generated = generateApiKey(this.keys.apiKeyPepper);
       const keyId = derivedId(ctx, 'session-key');
@@ -241,10 +242,14 @@ export class AccountsService {
         },
         stepContext(ctx, 'session-key', userCtx),
       );
-      await this.settle(created.position, [API_KEYS_PROJECTION]);
+      keyPosition = created.position;
       apiKey = generated.key;
     }
-    await this.settle(result.position, [USERS_PROJECTION]);
+    // The session key must work on the next request; both read models are awaited together.
+    await Promise.all([
+      this.settle(keyPosition, [API_KEYS_PROJECTION]),
+      this.settle(result.position, [USERS_PROJECTION]),
+    ]);
     const access = await this.tokens.issue({ userId, sessionVersion });
     return {
       user: await this.publicUser(row),
