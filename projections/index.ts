@@ -1,5 +1,6 @@
 import { auditProjection } from './audit';
 import { billingProjection } from './billing';
+import { COMPUTE_PROJECTIONS } from './compute';
 import { IDENTITY_PROJECTIONS } from './identity';
 import type { Projection } from './runtime/projection';
 
@@ -15,4 +16,5 @@ export const ALL_PROJECTIONS: readonly Projection[] = [
   ...IDENTITY_PROJECTIONS,
   billingProjection,
   auditProjection,
+  ...COMPUTE_PROJECTIONS,
 ];

@@ -12,6 +12,7 @@ import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
 import { TimelineModule } from './timeline/timeline.module';
 import { AdminModule } from './admin/admin.module';
+import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
 
 /**
@@ -31,6 +32,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     AdminModule,
     BillingModule,
     AuditModule,
+    ComputeModule,
     TimelineModule,
   ];
 }

@@ -1,0 +1,323 @@
+import { AppError } from '../../src/common/errors/app-error';
+import { uuidV5 } from '../../src/common/ids';
+import {
+  dockerResourceLimits,
+  instanceDecider,
+  quotaDecider,
+  volumeDecider,
+  type InstanceCommand,
+  type InstanceState,
+  type LaunchStep,
+  type QuotaLimits,
+} from '../../src/compute/domain';
+import { DriverError, type ComputeDriver } from '../../src/drivers/docker/compute-driver';
+import type { CommandContext, CommandExecutor } from '../../src/eventstore/command-executor';
+import type { EventStore } from '../../src/eventstore/event-store';
+import {
+  defineSaga,
+  isPermanentByDefault,
+  PermanentSagaError,
+  sagaStreamId,
+} from '../runtime/definition';
+
+export const INSTANCE_LAUNCH_SAGA = 'instance_launch';
+
+export interface InstanceLaunchInput {
+  instanceId: string;
+  tenantId: string;
+}
+
+/** What the saga's steps need from the application; bound by the compute module at start-up. */
+export interface InstanceLaunchPorts {
+  executor: CommandExecutor;
+  store: EventStore;
+  driver: ComputeDriver;
+  quotaLimits(tenantId: string): Promise<QuotaLimits>;
+  /** CPUs of the Docker host (large types are clamped to it). */
+  hostCpus: number;
+  /** Runs `fn` while holding the tenant's quota lock (the launch handler uses the same lock). */
+  withQuotaLock<T>(tenantId: string, fn: () => Promise<T>): Promise<T>;
+  /** Extra container labels (tests label what they create). */
+  containerLabels?: Record<string, string>;
+}
+
+let bound: InstanceLaunchPorts | undefined;
+
+/** Called by the compute module (or a test harness) before the saga runtime starts. */
+export function bindInstanceLaunchPorts(ports: InstanceLaunchPorts | undefined): void {
+  bound = ports;
+}
+
+function ports(): InstanceLaunchPorts {
+  // Not bound yet (a runtime resuming before the compute module is up): a transient failure,
+  // retried by the runtime.
+  if (!bound) throw new Error('instance launch ports are not bound yet');
+  return bound;
+}
+
+interface Results extends Record<string, unknown> {
+  begin: null;
+  check_quota: { vcpus: number; memoryMb: number };
+  attach_volumes: { volumeIds: string[] };
+  create_container: { containerId: string };
+  attach_network: null;
+  start_container: null;
+}
+
+function systemContext(
+  input: InstanceLaunchInput,
+  name: string,
+  correlationId: string,
+): CommandContext {
+  return {
+    commandId: uuidV5(`${INSTANCE_LAUNCH_SAGA}/${input.instanceId}/${name}`),
+    tenantId: input.tenantId,
+    actor: { type: 'system', id: `saga:${INSTANCE_LAUNCH_SAGA}` },
+    requestId: null,
+    sourceIp: null,
+    correlationId,
+    causationId: null,
+    now: new Date(),
+  };
+}
+
+async function loadInstance(p: InstanceLaunchPorts, instanceId: string): Promise<InstanceState> {
+  const { state, exists } = await p.executor.load(instanceDecider, instanceId);
+  if (!exists) throw new PermanentSagaError(`instance ${instanceId} does not exist`);
+  return state;
+}
+
+async function record(
+  p: InstanceLaunchPorts,
+  input: InstanceLaunchInput,
+  name: string,
+  correlationId: string,
+  command: InstanceCommand,
+): Promise<void> {
+  await p.executor.execute(
+    instanceDecider,
+    input.instanceId,
+    command,
+    systemContext(input, name, correlationId),
+    10,
+  );
+}
+
+const LAUNCH_STEPS: ReadonlySet<string> = new Set<LaunchStep>([
+  'check_quota',
+  'attach_volumes',
+  'create_container',
+  'attach_network',
+  'start_container',
+]);
+
+/** The failed step and its error, from the saga's own stream. */
+async function failureOf(
+  store: EventStore,
+  instanceId: string,
+): Promise<{ step: LaunchStep; reason: string }> {
+  const events = await store.readStream(sagaStreamId(INSTANCE_LAUNCH_SAGA, instanceId));
+  let step: string | null = null;
+  let reason = 'the launch failed';
+  for (const e of events) {
+    if (e.type === 'SagaStepFailed') {
+      const d = e.data as { step: string; error: string };
+      step = d.step;
+      reason = d.error;
+    }
+    if (e.type === 'SagaCompensationStarted') {
+      const d = e.data as { failedStep: string | null };
+      if (d.failedStep) step = d.failedStep;
+    }
+  }
+  return {
+    step: (step !== null && LAUNCH_STEPS.has(step) ? step : 'start_container') as LaunchStep,
+    reason: reason.slice(0, 1000),
+  };
+}
+
+function ignoreSettled(error: unknown): void {
+  // The instance moved on (terminated during the launch, or already recorded): nothing to record.
+  if (error instanceof AppError && (error.code === 'invalid_state' || error.code === 'not_found')) {
+    return;
+  }
+  throw error;
+}
+
+/**
+ * Launch of one instance (`saga_instance_launch-<instanceId>`), started by the launch handler
+ * after it appended InstanceLaunchRequested. Steps, each idempotent:
+ *
+ *   begin            nothing; its compensation (the last to run) records the launch failure
+ *   check_quota      reserve the instance's capacity (a no-op after the handler's reservation)
+ *   attach_volumes   attach the requested volumes to the instance
+ *   create_container create-if-absent `nimbus-<id>` with the type's limits  -> STARTING
+ *   attach_network   no-op until the networking context lands (records a null attachment)
+ *   start_container  start it                                               -> RUNNING
+ *
+ * A failure compensates in reverse: container removed, volumes detached, quota released, and the
+ * instance recorded ERROR with the failed step and its reason.
+ */
+export const instanceLaunchSaga = defineSaga<InstanceLaunchInput, Results>({
+  name: INSTANCE_LAUNCH_SAGA,
+  retry: { maxAttempts: 3, initialBackoffMs: 200, maxBackoffMs: 2000 },
+  compensationRetry: { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 5000 },
+  stepTimeoutMs: 60_000,
+  isPermanent: (error) =>
+    isPermanentByDefault(error) ||
+    (error instanceof DriverError && (error.kind === 'not_found' || error.kind === 'conflict')),
+  steps: [
+    {
+      name: 'begin',
+      execute: () => Promise.resolve(null),
+      async compensate({ input, correlationId }) {
+        const p = ports();
+        const { step, reason } = await failureOf(p.store, input.instanceId);
+        await record(p, input, 'launch_failed', correlationId, {
+          type: 'RecordLaunchFailed',
+          step,
+          reason,
+          now: new Date(),
+        }).catch(ignoreSettled);
+      },
+    },
+    {
+      name: 'check_quota',
+      async execute({ input, correlationId }) {
+        const p = ports();
+        const state = await loadInstance(p, input.instanceId);
+        const type = state.instanceType;
+        if (!type) throw new PermanentSagaError('instance has no type');
+        const limits = await p.quotaLimits(input.tenantId);
+        await p.withQuotaLock(input.tenantId, () =>
+          p.executor.execute(
+            quotaDecider,
+            input.tenantId,
+            {
+              type: 'ReserveInstanceCapacity',
+              tenantId: input.tenantId,
+              instanceId: input.instanceId,
+              vcpus: type.vcpus,
+              memoryMb: type.memoryMb,
+              limits,
+              now: new Date(),
+            },
+            systemContext(input, 'reserve_quota', correlationId),
+            20,
+          ),
+        );
+        return { vcpus: type.vcpus, memoryMb: type.memoryMb };
+      },
+      async compensate({ input, correlationId }) {
+        const p = ports();
+        await p.withQuotaLock(input.tenantId, () =>
+          p.executor.execute(
+            quotaDecider,
+            input.tenantId,
+            {
+              type: 'ReleaseInstanceCapacity',
+              tenantId: input.tenantId,
+              instanceId: input.instanceId,
+              now: new Date(),
+            },
+            systemContext(input, 'release_quota', correlationId),
+            20,
+          ),
+        );
+      },
+    },
+    {
+      name: 'attach_volumes',
+      async execute({ input, correlationId }) {
+        const p = ports();
+        const state = await loadInstance(p, input.instanceId);
+        for (const mount of state.volumes) {
+          await p.executor.execute(
+            volumeDecider,
+            mount.volumeId,
+            {
+              type: 'AttachVolume',
+              instanceId: input.instanceId,
+              mountPath: mount.mountPath,
+              now: new Date(),
+            },
+            systemContext(input, `attach_volume/${mount.volumeId}`, correlationId),
+          );
+        }
+        return { volumeIds: state.volumes.map((v) => v.volumeId) };
+      },
+      async compensate({ input, correlationId, result }) {
+        const p = ports();
+        for (const volumeId of (result as Results['attach_volumes'] | null)?.volumeIds ?? []) {
+          await p.executor
+            .execute(
+              volumeDecider,
+              volumeId,
+              { type: 'DetachVolume', instanceId: input.instanceId, now: new Date() },
+              systemContext(input, `detach_volume/${volumeId}`, correlationId),
+            )
+            .catch(ignoreSettled);
+        }
+      },
+    },
+    {
+      name: 'create_container',
+      async execute({ input, correlationId }) {
+        const p = ports();
+        const state = await loadInstance(p, input.instanceId);
+        if (!state.image || !state.instanceType)
+          throw new PermanentSagaError('instance is incomplete');
+        const limits = dockerResourceLimits(state.instanceType, { hostCpus: p.hostCpus });
+        const { containerId } = await p.driver.createContainer({
+          instanceId: input.instanceId,
+          tenantId: input.tenantId,
+          image: state.image.dockerImageId,
+          limits: {
+            NanoCpus: limits.NanoCpus,
+            Memory: limits.Memory,
+            MemorySwap: limits.MemorySwap,
+          },
+          volumes: state.volumes.map((v) => ({ volumeId: v.volumeId, mountPath: v.mountPath })),
+          userData: state.userData,
+          labels: p.containerLabels,
+        });
+        await record(p, input, 'container_created', correlationId, {
+          type: 'RecordContainerCreated',
+          containerId,
+          now: new Date(),
+        });
+        return { containerId };
+      },
+      async compensate({ input }) {
+        await ports().driver.remove(input.instanceId);
+      },
+    },
+    {
+      name: 'attach_network',
+      async execute({ input, correlationId }) {
+        const p = ports();
+        const state = await loadInstance(p, input.instanceId);
+        await record(p, input, 'network_attached', correlationId, {
+          type: 'RecordNetworkAttached',
+          vpcId: state.vpcId,
+          subnetId: state.subnetId,
+          privateIp: null,
+          now: new Date(),
+        });
+        return null;
+      },
+    },
+    {
+      name: 'start_container',
+      async execute({ input, correlationId }) {
+        const p = ports();
+        await p.driver.start(input.instanceId);
+        await record(p, input, 'started', correlationId, {
+          type: 'RecordInstanceStarted',
+          now: new Date(),
+        });
+        return null;
+      },
+    },
+  ],
+});

@@ -1,0 +1,172 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { bindInstanceLaunchPorts } from '../../../sagas/instance-launch/instance-launch.saga';
+import {
+  ReadinessCheckProvider,
+  type ReadinessCheck,
+  type ReadinessResult,
+} from '../../health/readiness';
+import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import { EVENT_STORE, type EventStore } from '../../eventstore/event-store';
+import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
+import { ComputeQueries } from './compute-queries';
+import { DriftReconciler } from './drift-reconciler';
+import { ImageCommands } from './image-commands';
+import { ComputeLocks, hostCpus, InstanceCommands } from './instance-commands';
+import { LogCollector } from './log-collector';
+
+/**
+ * Start-up and background work of the compute context: binds the launch saga's ports, registers
+ * the public base images, runs the first drift reconcile (readiness waits for it), then follows
+ * the engine's events and runs the reconciler and the console log collector periodically.
+ */
+@Injectable()
+@ReadinessCheckProvider()
+export class ComputeLifecycle
+  implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, ReadinessCheck
+{
+  readonly name = 'compute';
+  private readonly logger = new Logger('compute');
+  private readonly stop = new AbortController();
+  private firstReconcile: 'pending' | 'done' | 'failed' = 'pending';
+  private firstReconcileDetail = 'the start-up reconcile has not run yet';
+  private timers: NodeJS.Timeout[] = [];
+  private background: Array<Promise<unknown>> = [];
+
+  constructor(
+    private readonly executor: CommandExecutor,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
+    @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
+    private readonly locks: ComputeLocks,
+    private readonly instances: InstanceCommands,
+    private readonly images: ImageCommands,
+    private readonly reconciler: DriftReconciler,
+    private readonly collector: LogCollector,
+    private readonly queries: ComputeQueries,
+  ) {}
+
+  onModuleInit(): void {
+    bindInstanceLaunchPorts({
+      executor: this.executor,
+      store: this.store,
+      driver: this.driver,
+      quotaLimits: (tenantId) => this.instances.quotaLimits(tenantId),
+      hostCpus: hostCpus(),
+      withQuotaLock: (tenantId, fn) => this.locks.quota.run(tenantId, fn),
+      containerLabels: this.options.containerLabels,
+    });
+    this.logger.log(`compute driver: ${this.driver.kind}`);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.images.registerSystemImages();
+    } catch (error) {
+      this.logger.error(`registering the base images failed: ${String(error)}`);
+    }
+    // Follow the engine first, so nothing that happens during the first reconcile is missed.
+    this.background.push(this.followEvents());
+    this.background.push(this.startUp());
+  }
+
+  private async startUp(): Promise<void> {
+    try {
+      const changed = await this.reconciler.reconcileAll();
+      await this.resumeImports();
+      this.firstReconcile = 'done';
+      this.firstReconcileDetail = `start-up reconcile done (${changed} instance(s) changed); driver ${this.driver.kind}`;
+    } catch (error) {
+      this.firstReconcile = 'failed';
+      this.firstReconcileDetail = `start-up reconcile failed: ${String(error)}`;
+      this.logger.error(this.firstReconcileDetail);
+    }
+    if (this.stop.signal.aborted) return;
+    this.every(this.options.reconcileIntervalMs, async () => {
+      await this.reconciler.reconcileAll();
+      if (this.firstReconcile === 'failed') {
+        this.firstReconcile = 'done';
+        this.firstReconcileDetail = `reconcile done; driver ${this.driver.kind}`;
+      }
+    });
+    this.every(this.options.logCollectIntervalMs, () => this.collector.collectAll());
+  }
+
+  private async resumeImports(): Promise<void> {
+    for (const image of await this.queries.importingImages()) {
+      if (
+        image.importing?.source === 'url' &&
+        image.importing.url &&
+        image.tenantId &&
+        image.imageId
+      ) {
+        this.images.startUrlImport(
+          image.imageId,
+          image.tenantId,
+          image.importing.url,
+          image.imageId,
+        );
+      }
+    }
+  }
+
+  private every(ms: number, task: () => Promise<unknown>): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running || this.stop.signal.aborted) return;
+      running = true;
+      task()
+        .catch((error: unknown) =>
+          this.logger.warn(`compute background task failed: ${String(error)}`),
+        )
+        .finally(() => (running = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async followEvents(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      try {
+        await this.driver.events((event) => {
+          if (
+            ['die', 'stop', 'kill', 'pause', 'unpause', 'start', 'destroy', 'oom'].includes(
+              event.action,
+            )
+          ) {
+            this.reconciler.schedule(event.instanceId);
+          }
+        }, this.stop.signal);
+      } catch (error) {
+        this.logger.warn(`following the engine's events failed: ${String(error)}`);
+      }
+      if (this.stop.signal.aborted) return;
+      // The stream ended (engine restart): reconcile everything, then follow again.
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      await this.reconciler.reconcileAll().catch(() => undefined);
+    }
+  }
+
+  check(): Promise<ReadinessResult> {
+    return Promise.resolve({
+      status: this.firstReconcile === 'done' ? 'RECONCILED' : this.firstReconcile.toUpperCase(),
+      ok: this.firstReconcile === 'done',
+      detail: this.firstReconcileDetail,
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stop.abort();
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.allSettled(this.background);
+    await this.reconciler.idle();
+    await this.images.idle();
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  allowedActions,
+  formatMicroUsd,
+  formatPorts,
+  type ImageState,
+  type InstanceState,
+  type InstanceStatus,
+  type UserAction,
+  type VolumeState,
+} from '../domain';
+
+/** The API shape of an instance (`GET /instances/:id`). */
+export interface InstanceView {
+  id: string;
+  name: string;
+  status: InstanceStatus;
+  image: string | null;
+  image_id: string | null;
+  instance_type: string | null;
+  vcpus: number | null;
+  memory_mb: number | null;
+  price_per_hour: number | null;
+  vpc_id: string | null;
+  subnet_id: string | null;
+  private_ip: string | null;
+  ports: string;
+  volumes: Array<{ volume_id: string; mount_path: string }>;
+  tags: Record<string, string>;
+  container_id: string | null;
+  error_reason: string | null;
+  exit_code: number | null;
+  allowed_actions: UserAction[];
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export function instanceView(s: InstanceState): InstanceView {
+  const status = s.status === 'NONE' ? 'PENDING' : s.status;
+  return {
+    id: s.instanceId as string,
+    name: s.name,
+    status,
+    image: s.image?.name ?? null,
+    image_id: s.image?.id ?? null,
+    instance_type: s.instanceType?.id ?? null,
+    vcpus: s.instanceType?.vcpus ?? null,
+    memory_mb: s.instanceType?.memoryMb ?? null,
+    price_per_hour: s.instanceType
+      ? Number(formatMicroUsd(s.instanceType.pricePerHourMicroUsd))
+      : null,
+    vpc_id: s.vpcId,
+    subnet_id: s.subnetId,
+    private_ip: s.privateIp,
+    ports: formatPorts(s.ports),
+    volumes: s.volumes.map((v) => ({ volume_id: v.volumeId, mount_path: v.mountPath })),
+    tags: { ...s.tags },
+    container_id: s.containerId,
+    error_reason: s.status === 'ERROR' ? s.errorReason : null,
+    exit_code: s.lastExitCode,
+    allowed_actions: allowedActions(status),
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
+}
+
+/** The API shape of an image (`GET /images/:id`). */
+export interface ImageView {
+  id: string;
+  name: string;
+  description: string | null;
+  os: string | null;
+  version: string | null;
+  /** Every image is a root filesystem imported into the container engine. */
+  format: 'rootfs';
+  size_gb: number | null;
+  size_bytes: number | null;
+  is_public: boolean;
+  system: boolean;
+  status: string;
+  error_reason: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export function imageView(s: ImageState): ImageView {
+  return {
+    id: s.imageId as string,
+    name: s.name,
+    description: s.description,
+    os: s.os,
+    version: s.version,
+    format: 'rootfs',
+    size_gb: s.sizeBytes === null ? null : Math.round((s.sizeBytes / 1024 ** 3) * 1000) / 1000,
+    size_bytes: s.sizeBytes,
+    is_public: s.isPublic,
+    system: s.system,
+    status: s.status,
+    error_reason: s.status === 'ERROR' ? s.errorReason : null,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
+}
+
+/** The API shape of a volume (`GET /volumes/:id`). */
+export interface VolumeView {
+  id: string;
+  name: string;
+  size_gb: number;
+  status: string;
+  instance_id: string | null;
+  mount_path: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export function volumeView(s: VolumeState): VolumeView {
+  return {
+    id: s.volumeId as string,
+    name: s.name,
+    size_gb: s.sizeGb,
+    status: s.status,
+    instance_id: s.attachment?.instanceId ?? null,
+    mount_path: s.attachment?.mountPath ?? null,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
+}

@@ -1,0 +1,62 @@
+import { Module } from '@nestjs/common';
+import type Dockerode from 'dockerode';
+import type { DetectedDrivers } from '../drivers/detection';
+import { COMPUTE_DRIVER, type ComputeDriver } from '../drivers/docker/compute-driver';
+import { DockerDriver } from '../drivers/docker/docker-driver';
+import { SimulatedDockerDriver } from '../drivers/docker/simulated-docker-driver';
+import { BASE_IMAGES } from '../drivers/docker/base-images';
+import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
+import { ComputeLifecycle } from './application/compute-lifecycle';
+import { COMPUTE_OPTIONS, computeOptionsFromEnv } from './application/compute-options';
+import { ComputeQueries } from './application/compute-queries';
+import { DriftReconciler } from './application/drift-reconciler';
+import { ImageCommands } from './application/image-commands';
+import { ComputeLocks, InstanceCommands } from './application/instance-commands';
+import { LogCollector } from './application/log-collector';
+import { VolumeCommands } from './application/volume-commands';
+import { ConsoleGateway, ConsoleTokens } from './http/console';
+import {
+  ImagesController,
+  LogsController,
+  VolumesController,
+} from './http/images-volumes-logs.controller';
+import { InstancesController, InstanceTypesController } from './http/instances.controller';
+
+/**
+ * Compute: instances (Docker containers sized by their type), images, volumes, quotas and logs.
+ * Needs DriversModule (global), ProjectionsModule (global) and SagasModule (the launch saga).
+ */
+@Module({
+  controllers: [
+    InstanceTypesController,
+    InstancesController,
+    ImagesController,
+    VolumesController,
+    LogsController,
+  ],
+  providers: [
+    { provide: COMPUTE_OPTIONS, useFactory: () => computeOptionsFromEnv(process.env) },
+    {
+      provide: COMPUTE_DRIVER,
+      inject: [DETECTED_DRIVERS, DOCKER_CLIENT],
+      useFactory: (drivers: DetectedDrivers, docker: Dockerode): ComputeDriver => {
+        if (drivers.docker.active === 'docker') return new DockerDriver(docker);
+        const simulated = new SimulatedDockerDriver();
+        for (const image of BASE_IMAGES) simulated.addImage(image.reference);
+        return simulated;
+      },
+    },
+    ComputeLocks,
+    ComputeQueries,
+    InstanceCommands,
+    VolumeCommands,
+    ImageCommands,
+    DriftReconciler,
+    LogCollector,
+    ConsoleTokens,
+    ConsoleGateway,
+    ComputeLifecycle,
+  ],
+  exports: [COMPUTE_DRIVER, InstanceCommands, ComputeQueries, DriftReconciler, LogCollector],
+})
+export class ComputeModule {}

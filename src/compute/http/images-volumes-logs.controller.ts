@@ -1,0 +1,316 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Res,
+  UploadedFile,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  FileStreamInterceptor,
+  type MultipartFileStream,
+} from '@nestjs/platform-fastify/multipart';
+import type { FastifyReply } from 'fastify';
+import { IMAGES_PROJECTION, VOLUMES_PROJECTION } from '../../../projections/compute';
+import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
+import { setEtag } from '../../common/etag';
+import { AppError } from '../../common/errors/app-error';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { isUuid } from '../../common/ids';
+import { parsePage } from '../../common/pagination';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../eventstore/command-executor';
+import { ComputeQueries } from '../application/compute-queries';
+import { ImageCommands } from '../application/image-commands';
+import { LogCollector } from '../application/log-collector';
+import { VolumeCommands } from '../application/volume-commands';
+import { PageQuery } from '../../common/pagination';
+import {
+  AttachVolumeDto,
+  CreateVolumeDto,
+  ImportImageDto,
+  LogsQuery,
+  RegisterImageDto,
+  ResourceLogsQuery,
+} from './dto';
+import { ComputeAction, TenantId } from './iam';
+import { afterWrite } from './respond';
+
+@ApiTags('images')
+@Controller('images')
+export class ImagesController {
+  constructor(
+    private readonly commands: ImageCommands,
+    private readonly queries: ComputeQueries,
+    private readonly waiter: ProjectionWaiter,
+  ) {}
+
+  private respond(
+    reply: FastifyReply,
+    tenantId: string,
+    imageId: string,
+    position: Parameters<typeof afterWrite>[0]['position'],
+    status: 200 | 201 | 202,
+  ) {
+    return afterWrite({
+      waiter: this.waiter,
+      reply,
+      position,
+      projection: IMAGES_PROJECTION,
+      location: `/images/${imageId}`,
+      status,
+      read: () => this.queries.image(tenantId, imageId),
+      id: imageId,
+    });
+  }
+
+  @Get()
+  @ComputeAction('image:list', 'List images (own and public)')
+  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+    return this.queries.images(tenantId, parsePage(query));
+  }
+
+  @Post()
+  @ComputeAction('image:create', 'Register an image')
+  @ApiOperation({ summary: 'Register image metadata; upload the root filesystem separately' })
+  @ApiErrors('validation_error')
+  async register(
+    @TenantId() tenantId: string,
+    @Body() body: RegisterImageDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { imageId, position } = await this.commands.register(body, ctx);
+    return this.respond(reply, tenantId, imageId, position, 201);
+  }
+
+  @Post('import')
+  @HttpCode(202)
+  @ComputeAction('image:import', 'Import an image from a URL')
+  @ApiOperation({
+    summary: 'Download a root filesystem tarball and import it (202, PENDING -> ACTIVE | ERROR)',
+  })
+  @ApiErrors('validation_error')
+  async import(
+    @TenantId() tenantId: string,
+    @Body() body: ImportImageDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { imageId, position } = await this.commands.importFromUrl(body, ctx);
+    return this.respond(reply, tenantId, imageId, position, 202);
+  }
+
+  @Get(':id')
+  @ComputeAction('image:get', 'Describe an image', { type: 'image', param: 'id' })
+  @ApiErrors('not_found')
+  async get(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (!isUuid(id)) throw AppError.notFound('image', id);
+    const found = await this.queries.image(tenantId, id);
+    setEtag(reply, found.revision);
+    return found.view;
+  }
+
+  @Post(':id/upload')
+  @HttpCode(200)
+  @UseInterceptors(FileStreamInterceptor('file'))
+  @ComputeAction('image:upload', "Upload an image's root filesystem", {
+    type: 'image',
+    param: 'id',
+  })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } },
+  })
+  @ApiErrors('validation_error', 'not_found', 'invalid_state')
+  async upload(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @UploadedFile() file: MultipartFileStream | undefined,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (!file) {
+      throw AppError.validation('a multipart field "file" is required', [
+        { path: 'file', message: 'is required' },
+      ]);
+    }
+    const { imageId, position } = await this.commands.upload(id, file.stream, ctx);
+    return this.respond(reply, tenantId, imageId, position, 200);
+  }
+
+  @Delete(':id')
+  @ComputeAction('image:delete', 'Delete an image', { type: 'image', param: 'id' })
+  @ApiErrors('not_found', 'dependency_violation', 'forbidden')
+  async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
+    await this.commands.delete(id, ctx);
+    return { message: 'image deleted', id };
+  }
+}
+
+@ApiTags('volumes')
+@Controller('volumes')
+export class VolumesController {
+  constructor(
+    private readonly commands: VolumeCommands,
+    private readonly queries: ComputeQueries,
+    private readonly waiter: ProjectionWaiter,
+  ) {}
+
+  private respond(
+    reply: FastifyReply,
+    tenantId: string,
+    volumeId: string,
+    position: Parameters<typeof afterWrite>[0]['position'],
+    status: 200 | 201,
+  ) {
+    return afterWrite({
+      waiter: this.waiter,
+      reply,
+      position,
+      projection: VOLUMES_PROJECTION,
+      location: `/volumes/${volumeId}`,
+      status,
+      read: () => this.queries.volume(tenantId, volumeId),
+      id: volumeId,
+    });
+  }
+
+  @Get()
+  @ComputeAction('volume:list', 'List volumes')
+  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+    return this.queries.volumes(tenantId, parsePage(query));
+  }
+
+  @Post()
+  @ComputeAction('volume:create', 'Create a volume')
+  @ApiErrors('validation_error', 'quota_exceeded')
+  async create(
+    @TenantId() tenantId: string,
+    @Body() body: CreateVolumeDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { volumeId, position } = await this.commands.create(body.name, body.size_gb, ctx);
+    return this.respond(reply, tenantId, volumeId, position, 201);
+  }
+
+  @Get(':id')
+  @ComputeAction('volume:get', 'Describe a volume', { type: 'volume', param: 'id' })
+  @ApiErrors('not_found')
+  async get(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (!isUuid(id)) throw AppError.notFound('volume', id);
+    const found = await this.queries.volume(tenantId, id);
+    setEtag(reply, found.revision);
+    return found.view;
+  }
+
+  @Post(':id/attach')
+  @HttpCode(200)
+  @ComputeAction('volume:attach', 'Attach a volume to an instance', { type: 'volume', param: 'id' })
+  @ApiOperation({
+    summary:
+      'Attach to an instance; mounted when its container is next created (Docker cannot add mounts to a live container)',
+  })
+  @ApiErrors('validation_error', 'not_found', 'invalid_state')
+  async attach(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: AttachVolumeDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { position } = await this.commands.attach(id, body.instance_id, body.mount_path, ctx);
+    return this.respond(reply, tenantId, id, position, 200);
+  }
+
+  @Post(':id/detach')
+  @HttpCode(200)
+  @ComputeAction('volume:detach', 'Detach a volume', { type: 'volume', param: 'id' })
+  @ApiErrors('not_found')
+  async detach(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { position } = await this.commands.detach(id, ctx);
+    return this.respond(reply, tenantId, id, position, 200);
+  }
+
+  @Delete(':id')
+  @ComputeAction('volume:delete', 'Delete a volume', { type: 'volume', param: 'id' })
+  @ApiErrors('not_found', 'dependency_violation')
+  async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
+    await this.commands.delete(id, ctx);
+    return { message: 'volume deleted', id };
+  }
+}
+
+@ApiTags('logs')
+@Controller('logs')
+export class LogsController {
+  constructor(
+    private readonly queries: ComputeQueries,
+    private readonly collector: LogCollector,
+  ) {}
+
+  @Get()
+  @ComputeAction('logs:list', 'Search the platform and console logs')
+  @ApiOperation({ summary: 'Search logs of instances, images and volumes (newest first)' })
+  async search(@TenantId() tenantId: string, @Query() query: LogsQuery) {
+    if (query.resource_id) await this.collectFor(tenantId, query.resource_id);
+    return this.queries.logs({
+      tenantId,
+      resourceId: query.resource_id,
+      resourceType: query.resource_type,
+      level: query.level,
+      search: query.search,
+      startTime: query.start_time,
+      endTime: query.end_time,
+      limit: query.limit ?? 100,
+      offset: query.offset ?? 0,
+    });
+  }
+
+  @Get(':resource_id')
+  @ComputeAction('logs:get', 'Read the logs of one resource')
+  @ApiErrors('validation_error')
+  async forResource(
+    @TenantId() tenantId: string,
+    @Param('resource_id') resourceId: string,
+    @Query() query: ResourceLogsQuery,
+  ) {
+    if (!isUuid(resourceId)) {
+      throw AppError.validation('resource_id must be a UUID', [
+        { path: 'resource_id', message: 'must be a UUID' },
+      ]);
+    }
+    await this.collectFor(tenantId, resourceId);
+    return this.queries.logs({ tenantId, resourceId, limit: query.limit ?? 100, offset: 0 });
+  }
+
+  /** Console output of an instance is collected on read, so it is never a period behind. */
+  private async collectFor(tenantId: string, resourceId: string): Promise<void> {
+    try {
+      const found = await this.queries.instance(tenantId, resourceId);
+      if (found.view.container_id) await this.collector.collect(resourceId, tenantId);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+    }
+  }
+}

@@ -1,0 +1,311 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { INSTANCES_PROJECTION } from '../../../projections/compute';
+import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
+import { ApiIfMatch, setEtag } from '../../common/etag';
+import { AppError } from '../../common/errors/app-error';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { parsePage } from '../../common/pagination';
+import { Ctx } from '../../common/request-context';
+import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
+import type { CommandContext } from '../../eventstore/command-executor';
+import { INSTANCE_TYPES, instanceTypeView, type InstanceTypeView } from '../domain';
+import { ComputeQueries } from '../application/compute-queries';
+import { InstanceCommands, type CommandOutcome } from '../application/instance-commands';
+import type { InstanceView } from '../application/views';
+import { ConsoleTokens } from './console';
+import { LaunchInstanceDto, ListInstancesQuery, ResizeInstanceDto, UpdateInstanceDto } from './dto';
+import { ComputeAction, TenantId } from './iam';
+
+const ACTION_MESSAGES = {
+  stop: 'instance stopped',
+  start: 'instance started',
+  reboot: 'instance rebooted',
+  pause: 'instance paused',
+  resume: 'instance resumed',
+  resize: 'instance resized',
+} as const;
+
+@ApiTags('compute')
+@Controller()
+export class InstanceTypesController {
+  @Get('instance-types')
+  @ComputeAction('compute:describe', 'List the instance types')
+  @ApiOperation({ summary: 'The instance type catalog' })
+  list(): InstanceTypeView[] {
+    return INSTANCE_TYPES.map(instanceTypeView);
+  }
+}
+
+@ApiTags('compute')
+@Controller('instances')
+export class InstancesController {
+  constructor(
+    private readonly commands: InstanceCommands,
+    private readonly queries: ComputeQueries,
+    private readonly waiter: ProjectionWaiter,
+    private readonly consoleTokens: ConsoleTokens,
+    @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
+  ) {}
+
+  private async respond(
+    reply: FastifyReply,
+    tenantId: string,
+    outcome: CommandOutcome,
+    status: 200 | 202 = 200,
+  ) {
+    const position = outcome.position;
+    const caughtUp =
+      position === null ||
+      (await this.waiter.waitFor(
+        position,
+        [INSTANCES_PROJECTION],
+        this.waiter.readYourWritesTimeoutMs,
+      ));
+    const location = `/instances/${outcome.instanceId}`;
+    if (!caughtUp || status === 202) void reply.header('location', location);
+    if (!caughtUp) {
+      void reply.status(202);
+      return null;
+    }
+    void reply.status(status);
+    const found = await this.queries.instance(tenantId, outcome.instanceId);
+    setEtag(reply, found.revision);
+    return found.view;
+  }
+
+  @Get()
+  @ComputeAction('compute:list', 'List instances')
+  @ApiOperation({ summary: "List the tenant's instances (terminated ones included)" })
+  async list(@TenantId() tenantId: string, @Query() query: ListInstancesQuery) {
+    return this.queries.instances(tenantId, parsePage(query), query.status);
+  }
+
+  @Post()
+  @HttpCode(202)
+  @ComputeAction('compute:launch', 'Launch an instance')
+  @ApiOperation({
+    summary: 'Launch an instance (202: it boots in the background; poll until RUNNING)',
+  })
+  @ApiErrors('validation_error', 'not_found', 'conflict', 'invalid_state', 'quota_exceeded')
+  async launch(
+    @TenantId() tenantId: string,
+    @Body() body: LaunchInstanceDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.launch(body, ctx);
+    const view = await this.respond(reply, tenantId, outcome, 202);
+    return view ?? { id: outcome.instanceId, status: 'PENDING' };
+  }
+
+  @Get(':id')
+  @ComputeAction('compute:get', 'Describe an instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found')
+  async get(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<InstanceView> {
+    const found = await this.queries.instance(tenantId, id);
+    setEtag(reply, found.revision);
+    return found.view;
+  }
+
+  @Patch(':id')
+  @ComputeAction('compute:update', 'Rename or tag an instance', { type: 'instance', param: 'id' })
+  @ApiIfMatch()
+  @ApiErrors('validation_error', 'not_found', 'invalid_state')
+  async update(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: UpdateInstanceDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.update(id, { name: body.name, tags: body.tags }, ctx);
+    return (await this.respond(reply, tenantId, outcome)) ?? { id };
+  }
+
+  @Delete(':id')
+  @ComputeAction('compute:terminate', 'Terminate an instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found', 'invalid_state')
+  async terminate(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.terminate(id, ctx);
+    return (await this.respond(reply, tenantId, outcome)) ?? { id };
+  }
+
+  private async action(
+    action: 'stop' | 'start' | 'reboot' | 'pause' | 'resume',
+    tenantId: string,
+    id: string,
+    ctx: CommandContext,
+    reply: FastifyReply,
+  ) {
+    const outcome =
+      action === 'stop'
+        ? await this.commands.stop(id, ctx)
+        : action === 'start'
+          ? await this.commands.start(id, ctx)
+          : await this.commands.instant(id, action, ctx);
+    const instance = await this.respond(reply, tenantId, outcome);
+    return { message: ACTION_MESSAGES[action], instance };
+  }
+
+  @Post(':id/stop')
+  @HttpCode(200)
+  @ComputeAction('compute:stop', 'Stop an instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found', 'invalid_state')
+  stop(
+    @TenantId() t: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) r: FastifyReply,
+  ) {
+    return this.action('stop', t, id, ctx, r);
+  }
+
+  @Post(':id/start')
+  @HttpCode(200)
+  @ComputeAction('compute:start', 'Start a stopped instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found', 'invalid_state')
+  start(
+    @TenantId() t: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) r: FastifyReply,
+  ) {
+    return this.action('start', t, id, ctx, r);
+  }
+
+  @Post(':id/reboot')
+  @HttpCode(200)
+  @ComputeAction('compute:reboot', 'Reboot an instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found', 'invalid_state')
+  reboot(
+    @TenantId() t: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) r: FastifyReply,
+  ) {
+    return this.action('reboot', t, id, ctx, r);
+  }
+
+  @Post(':id/pause')
+  @HttpCode(200)
+  @ComputeAction('compute:pause', 'Pause a running instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found', 'invalid_state')
+  pause(
+    @TenantId() t: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) r: FastifyReply,
+  ) {
+    return this.action('pause', t, id, ctx, r);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ComputeAction('compute:resume', 'Resume a paused instance', { type: 'instance', param: 'id' })
+  @ApiErrors('not_found', 'invalid_state')
+  resume(
+    @TenantId() t: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) r: FastifyReply,
+  ) {
+    return this.action('resume', t, id, ctx, r);
+  }
+
+  @Post(':id/resize')
+  @HttpCode(200)
+  @ComputeAction('compute:resize', 'Resize an instance', { type: 'instance', param: 'id' })
+  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'quota_exceeded')
+  async resize(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: ResizeInstanceDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.resize(id, body.instance_type, ctx);
+    const instance = await this.respond(reply, tenantId, outcome);
+    return { message: ACTION_MESSAGES.resize, instance };
+  }
+
+  @Get(':id/console')
+  @ComputeAction('compute:connect', 'Open the console of an instance', {
+    type: 'instance',
+    param: 'id',
+  })
+  @ApiOperation({ summary: 'A WebSocket URL attaching an interactive shell (valid for 60 s)' })
+  @ApiOkResponse({ schema: { properties: { console_url: { type: 'string' } } } })
+  @ApiErrors('not_found', 'invalid_state')
+  async console(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+  ) {
+    const state = await this.commands.loadOwned(id, tenantId);
+    if (state.status !== 'RUNNING') {
+      throw AppError.invalidState(`instance is ${state.status}; the console needs RUNNING`, {
+        status: state.status,
+      });
+    }
+    const token = this.consoleTokens.mint(tenantId, id);
+    const host = request.headers.host ?? '127.0.0.1';
+    const scheme = request.protocol === 'https' ? 'wss' : 'ws';
+    return { console_url: `${scheme}://${host}/instances/${id}/console/ws?token=${token}` };
+  }
+
+  @Get(':id/metrics')
+  @ComputeAction('compute:get', 'Describe an instance', { type: 'instance', param: 'id' })
+  @ApiOperation({ summary: 'CPU and memory of the instance, as the engine measures them' })
+  @ApiErrors('not_found', 'invalid_state')
+  async metrics(@TenantId() tenantId: string, @Param('id') id: string) {
+    const state = await this.commands.loadOwned(id, tenantId);
+    if (state.status !== 'RUNNING' && state.status !== 'PAUSED') {
+      return {
+        instance_id: id,
+        status: state.status,
+        cpu_percent: 0,
+        memory_bytes: 0,
+        memory_limit_bytes: (state.instanceType?.memoryMb ?? 0) * 1024 * 1024,
+        memory_percent: 0,
+        timestamp: new Date().toISOString(),
+      };
+    }
+    const stats = await this.driver.stats(id);
+    return {
+      instance_id: id,
+      status: state.status,
+      cpu_percent: stats.cpuPercent,
+      memory_bytes: stats.memoryBytes,
+      memory_limit_bytes: stats.memoryLimitBytes,
+      memory_percent:
+        stats.memoryLimitBytes > 0
+          ? Math.round((stats.memoryBytes / stats.memoryLimitBytes) * 10000) / 100
+          : 0,
+      timestamp: stats.at,
+    };
+  }
+}

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { INSTANCE_LAUNCH_SAGA } from '../../sagas/instance-launch/instance-launch.saga';
+import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
+import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
+import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
+import { INSTANCES_PROJECTION } from '../../projections/compute';
+import { containerNameOf } from '../../src/drivers/docker/compute-driver';
+import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
+import { dockerClient, realDocker } from '../int/drivers/real-backends';
+import { startTestApp, type TestApp } from '../support/app';
+import { signUp, type Account } from './identity.helpers';
+
+const docker = realDocker();
+const client = dockerClient();
+const RUN = `compute-e2e-${randomUUID().slice(0, 8)}`;
+const TEST_LABEL = 'nimbus.test';
+const MIB = 1024 * 1024;
+const QUOTA_INSTANCES = 3;
+
+interface InstanceBody {
+  id: string;
+  status: string;
+  error_reason: string | null;
+  exit_code: number | null;
+  container_id: string | null;
+  instance_type: string;
+}
+
+describe('compute on real Docker (e2e)', () => {
+  let t: TestApp;
+  let account: Account;
+
+  const api = (apiKey: string = account.apiKey) => {
+    const http = t.http();
+    const auth = (req: ReturnType<typeof http.get>) => req.set('x-api-key', apiKey);
+    return {
+      get: (path: string) => auth(http.get(path)),
+      post: (path: string, body?: object) => auth(http.post(path)).send(body ?? {}),
+      patch: (path: string, body: object) => auth(http.patch(path)).send(body),
+      delete: (path: string) => auth(http.delete(path)),
+    };
+  };
+
+  /** Waits for the launch saga to finish, then for the instances read model to show it. */
+  async function launched(id: string, apiKey?: string): Promise<InstanceBody> {
+    const runtime = t.app.get<SagaRuntime>(SAGA_RUNTIME);
+    await runtime.whenSettled(INSTANCE_LAUNCH_SAGA, id, 30_000);
+    await caughtUp();
+    const res = await api(apiKey).get(`/instances/${id}`);
+    expect(res.status).toBe(200);
+    return res.body as InstanceBody;
+  }
+
+  async function caughtUp(): Promise<void> {
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const head = await store.headPosition();
+    if (head) await t.app.get(ProjectionWaiter).waitFor(head, [INSTANCES_PROJECTION], 10_000);
+  }
+
+  /** Polls until the instance reaches `status` (the engine's events arrive asynchronously). */
+  async function eventually(id: string, status: string, timeoutMs = 20_000): Promise<InstanceBody> {
+    const deadline = Date.now() + timeoutMs;
+    let last: InstanceBody | undefined;
+    while (Date.now() < deadline) {
+      const res = await api().get(`/instances/${id}`);
+      last = res.body as InstanceBody;
+      if (last.status === status) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`instance ${id} did not reach ${status}; last: ${JSON.stringify(last)}`);
+  }
+
+  async function launch(name: string, type = 'basic-1', extra: object = {}) {
+    return api().post('/instances', { name, image: 'busybox', instance_type: type, ...extra });
+  }
+
+  const inspect = (id: string) => client.getContainer(containerNameOf(id)).inspect();
+
+  beforeAll(async () => {
+    await docker.probe();
+    if (!(await docker.probe()).reachable) return;
+    process.env.NIMBUS_CONTAINER_LABEL = `${TEST_LABEL}=${RUN}`;
+    process.env.NIMBUS_QUOTA_INSTANCES = String(QUOTA_INSTANCES);
+    t = await startTestApp({
+      label: 'compute_e2e',
+      config: { docker: 'docker', ovs: 'simulated', authRateLimitPerMinute: 10_000 },
+    });
+    account = await signUp(t, 'compute');
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+    const leftovers = await client.listContainers({
+      all: true,
+      filters: { label: [`${TEST_LABEL}=${RUN}`] },
+    });
+    for (const c of leftovers)
+      await client
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    const volumes = await client.listVolumes({ filters: { label: [`${TEST_LABEL}=${RUN}`] } });
+    for (const v of volumes.Volumes ?? [])
+      await client
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
+  });
+
+  it('lists the instance types and the public busybox image', async (ctx) => {
+    docker.require(ctx);
+    const types = await api().get('/instance-types').expect(200);
+    expect(types.body.map((x: { id: string }) => x.id)).toContain('basic-2');
+    expect(types.body.find((x: { id: string }) => x.id === 'basic-2')).toMatchObject({
+      vcpus: 1,
+      memory_mb: 1024,
+      price_per_hour: 0.02,
+      category: 'general-purpose',
+    });
+    const images = await api().get('/images').expect(200);
+    expect(images.body).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'busybox', status: 'ACTIVE', is_public: true }),
+      ]),
+    );
+  });
+
+  it('launch reaches RUNNING with the type limits; pause, resume, resize, stop, start, terminate act on the engine', async (ctx) => {
+    docker.require(ctx);
+    const res = await launch('web-01', 'basic-2', { tags: { team: 'core' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(['PENDING', 'STARTING', 'RUNNING']).toContain(res.body.status);
+    const id = res.body.id as string;
+
+    const running = await launched(id);
+    expect(running.status).toBe('RUNNING');
+    let info = await inspect(id);
+    expect(info.State.Status).toBe('running');
+    expect(info.HostConfig.NanoCpus).toBe(1e9);
+    expect(info.HostConfig.Memory).toBe(1024 * MIB);
+    expect(info.HostConfig.NetworkMode).toBe('none');
+    expect(info.Config.Labels['nimbus.instance']).toBe(id);
+
+    const etag = (await api().get(`/instances/${id}`).expect(200)).headers.etag;
+    expect(etag).toMatch(/^W\/"\d+"$/);
+
+    const paused = await api().post(`/instances/${id}/pause`).expect(200);
+    expect(paused.body).toMatchObject({
+      message: 'instance paused',
+      instance: { status: 'PAUSED' },
+    });
+    expect((await inspect(id)).State.Status).toBe('paused');
+    const again = await api().post(`/instances/${id}/pause`).expect(409);
+    expect(again.body.error.code).toBe('invalid_state');
+    await api().post(`/instances/${id}/resume`).expect(200);
+    expect((await inspect(id)).State.Status).toBe('running');
+
+    const resized = await api()
+      .post(`/instances/${id}/resize`, { instance_type: 'basic-4' })
+      .expect(200);
+    expect(resized.body).toMatchObject({
+      message: 'instance resized',
+      instance: { instance_type: 'basic-4' },
+    });
+    info = await inspect(id);
+    expect([info.HostConfig.NanoCpus, info.HostConfig.Memory]).toEqual([2e9, 2048 * MIB]);
+    expect(info.State.Status).toBe('running');
+    await api().post(`/instances/${id}/resize`, { instance_type: 'nope-9' }).expect(400);
+    await api().post(`/instances/${randomUUID()}/resize`, { instance_type: 'basic-2' }).expect(404);
+
+    const stopped = await api().post(`/instances/${id}/stop`).expect(200);
+    expect(stopped.body.instance.status).toBe('STOPPED');
+    expect((await inspect(id)).State.Status).toBe('exited');
+    const started = await api().post(`/instances/${id}/start`).expect(200);
+    expect(started.body.instance.status).toBe('RUNNING');
+    expect((await inspect(id)).State.Status).toBe('running');
+
+    const renamed = await api().patch(`/instances/${id}`, { name: 'web-02' }).expect(200);
+    expect(renamed.body.name).toBe('web-02');
+
+    const terminated = await api().delete(`/instances/${id}`).expect(200);
+    expect(terminated.body.status).toBe('TERMINATED');
+    await expect(inspect(id)).rejects.toMatchObject({ statusCode: 404 });
+    const list = await api().get('/instances').expect(200);
+    expect(list.body.find((i: InstanceBody) => i.id === id)?.status).toBe('TERMINATED');
+  });
+
+  it('notices a container killed behind its back (STOPPED with exit code) and one removed (ERROR)', async (ctx) => {
+    docker.require(ctx);
+    const a = (await launch('drift-kill')).body.id as string;
+    const b = (await launch('drift-remove')).body.id as string;
+    await launched(a);
+    await launched(b);
+    await client.getContainer(containerNameOf(a)).kill();
+    const killed = await eventually(a, 'STOPPED');
+    expect(killed.exit_code).toBe(137);
+    await client.getContainer(containerNameOf(b)).remove({ force: true });
+    const vanished = await eventually(b, 'ERROR');
+    expect(vanished.error_reason).toMatch(/removed outside Nimbus/);
+    await api().delete(`/instances/${a}`).expect(200);
+    await api().delete(`/instances/${b}`).expect(200);
+  });
+
+  it('a launch whose container cannot be created ends ERROR with nothing left behind', async (ctx) => {
+    docker.require(ctx);
+    // An image whose engine image has gone: the create_container step fails permanently.
+    const image = await api().post('/images', { name: 'doomed-image' }).expect(201);
+    const imageId = image.body.id as string;
+    {
+      // Record the image as imported from an engine image that does not exist.
+      const store = t.app.get<EventStore>(EVENT_STORE);
+      const stream = await store.readStream(`image-${imageId}`);
+      await store.append(
+        `image-${imageId}`,
+        [
+          {
+            id: randomUUID(),
+            type: 'ImageImportStarted',
+            data: { imageId, source: 'upload', url: null, at: new Date().toISOString() },
+            metadata: stream[0].metadata,
+          },
+          {
+            id: randomUUID(),
+            type: 'ImageImported',
+            data: {
+              imageId,
+              dockerImageId: 'nimbus/no-such-image:gone',
+              sizeBytes: 1,
+              at: new Date().toISOString(),
+            },
+            metadata: stream[0].metadata,
+          },
+        ],
+        stream[stream.length - 1].revision,
+      );
+    }
+    const res = await api().post('/instances', {
+      name: 'doomed',
+      image: imageId,
+      instance_type: 'basic-1',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    const failed = await launched(id);
+    expect(failed.status).toBe('ERROR');
+    expect(failed.error_reason).toMatch(/no-such-image|No such image/i);
+    await expect(inspect(id)).rejects.toMatchObject({ statusCode: 404 });
+    // The quota was released: the tenant can still use its whole quota.
+    const logs = await api().get(`/logs/${id}`).expect(200);
+    expect(logs.body.map((l: { message: string }) => l.message).join('\n')).toMatch(
+      /launch failed at create_container/,
+    );
+  });
+
+  it('validation: bad names and ports are 400, unknown image or type 400, another tenant 404', async (ctx) => {
+    docker.require(ctx);
+    for (const name of ['', 'x'.repeat(65), 'bad name', 'émoji😀']) {
+      expect((await launch(name)).status).toBe(400);
+    }
+    expect((await launch('p1', 'basic-1', { ports: '80' })).status).toBe(400);
+    expect((await launch('p2', 'basic-1', { ports: '70000:80' })).status).toBe(400);
+    expect((await launch('p3', 'nope-1')).status).toBe(400);
+    const unknownImage = await api().post('/instances', {
+      name: 'x',
+      image: 'nope',
+      instance_type: 'basic-1',
+    });
+    expect(unknownImage.status).toBe(400);
+    const other = await signUp(t, 'other');
+    const mine = await launch('mine');
+    const id = mine.body.id as string;
+    await launched(id);
+    const theirs = await t.http().get(`/instances/${id}`).set('x-api-key', other.apiKey);
+    expect(theirs.status).toBe(404);
+    const theirStop = await t
+      .http()
+      .post(`/instances/${id}/stop`)
+      .set('x-api-key', other.apiKey)
+      .send({});
+    expect(theirStop.status).toBe(404);
+    await api().delete(`/instances/${id}`).expect(200);
+  });
+
+  it('console: a WebSocket shell in the container', async (ctx) => {
+    docker.require(ctx);
+    const id = (await launch('console')).body.id as string;
+    await launched(id);
+    const res = await api().get(`/instances/${id}/console`).expect(200);
+    const url = (res.body.console_url as string).replace(
+      /^ws:\/\/[^/]+/,
+      t.baseUrl.replace('http', 'ws'),
+    );
+    const ws = new WebSocket(url);
+    let output = '';
+    const seen = new Promise<void>((resolve, reject) => {
+      ws.on('message', (data: Buffer) => {
+        output += data.toString('utf8');
+        if (output.includes('hello-console-42')) resolve();
+      });
+      ws.on('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.on('open', () => resolve());
+      ws.on('error', reject);
+    });
+    ws.send('echo hello-console-$((40+2))\n');
+    await seen;
+    ws.close();
+    const bad = new WebSocket(
+      `${t.baseUrl.replace('http', 'ws')}/instances/${id}/console/ws?token=forged.token`,
+    );
+    await expect(
+      new Promise((resolve, reject) => {
+        bad.on('open', resolve);
+        bad.on('error', reject);
+      }),
+    ).rejects.toThrow(/401/);
+    const metrics = await api().get(`/instances/${id}/metrics`).expect(200);
+    expect(metrics.body.memory_limit_bytes).toBe(512 * MIB);
+    await api().delete(`/instances/${id}`).expect(200);
+  });
+
+  it(`quota: ${QUOTA_INSTANCES + 1} concurrent launches against a quota of ${QUOTA_INSTANCES} -> exactly ${QUOTA_INSTANCES} succeed`, async (ctx) => {
+    docker.require(ctx);
+    const tenant = await signUp(t, 'quota');
+    const results = await Promise.all(
+      Array.from({ length: QUOTA_INSTANCES + 1 }, (_, i) =>
+        t
+          .http()
+          .post('/instances')
+          .set('x-api-key', tenant.apiKey)
+          .send({ name: `q-${i}`, image: 'busybox', instance_type: 'basic-1' }),
+      ),
+    );
+    const accepted = results.filter((r) => r.status === 202);
+    const refused = results.filter((r) => r.status === 403);
+    expect(accepted).toHaveLength(QUOTA_INSTANCES);
+    expect(refused).toHaveLength(1);
+    expect(refused[0].body.error).toMatchObject({
+      code: 'quota_exceeded',
+      details: { resource: 'instances', limit: QUOTA_INSTANCES, current: QUOTA_INSTANCES },
+    });
+    for (const r of accepted) {
+      const body = await launched(r.body.id as string, tenant.apiKey);
+      expect(body.status).toBe('RUNNING');
+      await t.http().delete(`/instances/${body.id}`).set('x-api-key', tenant.apiKey).expect(200);
+    }
+  });
+});
