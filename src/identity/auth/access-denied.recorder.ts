@@ -19,6 +19,7 @@ import { RateLimiter } from './rate-limiter';
 export const ACCESS_DENIED_EVENT = 'AccessDenied';
 export const PER_SOURCE_LIMIT = 10;
 export const GLOBAL_LIMIT = 300;
+const MAX_TRACKED_SOURCES = 10_000;
 
 export interface AccessDenial {
   status: 401 | 403 | 429;
@@ -39,6 +40,7 @@ export interface AccessDenial {
 export class AccessDeniedRecorder {
   private readonly logger = new Logger('AccessDenied');
   private readonly limiter: RateLimiter;
+  /** Suppressed denials per source (at most MAX_TRACKED_SOURCES; the rest count globally). */
   private readonly suppressed = new Map<string, number>();
   private globalSuppressed = 0;
 
@@ -62,11 +64,17 @@ export class AccessDeniedRecorder {
   /** Records the denial (or counts it when over the limits). Returns whether an event was written. */
   async record(denial: AccessDenial): Promise<boolean> {
     const stream = AccessDeniedRecorder.streamOf(denial);
-    const global = this.limiter.hit('*', GLOBAL_LIMIT);
-    const source = this.limiter.hit(stream, PER_SOURCE_LIMIT);
-    if (!global.allowed || !source.allowed) {
-      if (!global.allowed) this.globalSuppressed += 1;
-      else this.suppressed.set(stream, (this.suppressed.get(stream) ?? 0) + 1);
+    if (!this.limiter.hit(stream, PER_SOURCE_LIMIT).allowed) {
+      if (this.suppressed.size >= MAX_TRACKED_SOURCES && !this.suppressed.has(stream)) {
+        this.globalSuppressed += 1;
+      } else {
+        this.suppressed.set(stream, (this.suppressed.get(stream) ?? 0) + 1);
+      }
+      return false;
+    }
+    // Only denials a source may write count against the global budget.
+    if (!this.limiter.hit('*', GLOBAL_LIMIT).allowed) {
+      this.globalSuppressed += 1;
       return false;
     }
     const suppressed = this.suppressed.get(stream) ?? 0;
