@@ -51,6 +51,8 @@ export interface AppConfig {
   apiRateLimitPerMinute: number;
   /** NIMBUS_OPERATORS: emails of the platform operators (admin routes such as /admin/projections). */
   operatorEmails: string[];
+  /** NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS: webhook URLs may point at private, loopback or link-local addresses. */
+  webhooksAllowPrivateTargets: boolean;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +139,7 @@ export const CONFIG_VARIABLES = [
     allowed: 'an integer 1..1000000 (per minute per key or user)',
   },
   { name: 'NIMBUS_OPERATORS', default: '(none)', allowed: 'comma-separated emails' },
+  { name: 'NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS', default: 'false', allowed: 'true | false' },
 ] as const;
 
 /**
@@ -259,6 +262,8 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
       .split(',')
       .map((e) => e.trim().toLowerCase())
       .filter((e) => e.length > 0),
+    webhooksAllowPrivateTargets:
+      oneOf('NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS', 'false', ['true', 'false']) === 'true',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       authRateLimitPerMinute: 5,
       apiRateLimitPerMinute: 1200,
       operatorEmails: [],
+      webhooksAllowPrivateTargets: false,
     });
   });
 
