@@ -63,6 +63,38 @@ const FIXTURES: Record<string, Fixture> = {
     expect(attach.status).toBe(204);
     return res.body.id as string;
   },
+  instance: async ({ t, a }) => {
+    const res = await t
+      .http()
+      .post('/instances')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-instance', image: 'busybox', instance_type: 'basic-1' });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    // Let the launch finish, so its events do not land while the calls below are counted.
+    for (let i = 0; i < 200; i++) {
+      const got = await t.http().get(`/instances/${id}`).set(bearer(a.accessToken));
+      if (got.body.status === 'RUNNING') return id;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`instance fixture ${id} did not reach RUNNING`);
+  },
+  image: async ({ t, a }) => {
+    const res = await t.http().post('/images').set(bearer(a.accessToken)).send({ name: 'a-image' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  },
+  volume: async ({ t, a }) => {
+    const res = await t
+      .http()
+      .post('/volumes')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-volume', size_gb: 1 });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  },
+  // GET /logs/{resource_id}: the logs of one of tenant A's resources.
+  log: (ctx) => FIXTURES.volume(ctx),
 };
 
 const IGNORED_EVENT_TYPES = ['AccessDenied'];
@@ -76,7 +108,11 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
   let resolve: (s: OpenApiSchema) => OpenApiSchema;
 
   beforeAll(async () => {
-    t = await startTestApp({ label: 'isolation', config: { authRateLimitPerMinute: 100_000 } });
+    // The simulated container engine: this test is about the HTTP surface, not the data plane.
+    t = await startTestApp({
+      label: 'isolation',
+      config: { authRateLimitPerMinute: 100_000, docker: 'simulated' },
+    });
     a = await signUp(t, 'tenant-a');
     b = await signUp(t, 'tenant-b');
     ({ operations, resolve } = await openApiOperations(t));

@@ -232,6 +232,19 @@ export class ComputeQueries {
       : mapEnvelope(result, (r) => volumeView(r.state));
   }
 
+  /** Whether the tenant owns a resource with this id (instance, volume, image) or has logs of it. */
+  async ownsResource(tenantId: string, id: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM compute_instances WHERE id = $1 AND tenant_id = $2)
+           OR EXISTS (SELECT 1 FROM compute_volumes WHERE id = $1 AND tenant_id = $2)
+           OR EXISTS (SELECT 1 FROM compute_images WHERE id = $1 AND tenant_id = $2)
+           OR EXISTS (SELECT 1 FROM compute_logs WHERE resource_id = $1 AND tenant_id = $2)
+         AS found`,
+      [id, tenantId],
+    );
+    return rows[0]?.found === true;
+  }
+
   async logs(q: LogQuery): Promise<LogEntryView[]> {
     const params: unknown[] = [q.tenantId];
     const where: string[] = ['tenant_id = $1'];

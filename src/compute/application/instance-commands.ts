@@ -371,10 +371,10 @@ export class InstanceCommands {
 
   async resize(instanceId: string, typeId: string, ctx: CommandContext): Promise<CommandOutcome> {
     const tenantId = tenantOf(ctx);
-    const type = resolveInstanceType(typeId);
-    const command: InstanceCommand = { type: 'ResizeInstance', instanceType: type, now: ctx.now };
     return this.locks.instance.run(instanceId, async () => {
       const state = await this.loadOwned(instanceId, tenantId);
+      const type = resolveInstanceType(typeId);
+      const command: InstanceCommand = { type: 'ResizeInstance', instanceType: type, now: ctx.now };
       if (instanceDecider.decide(command, state).length === 0)
         return { instanceId, position: null };
       const old = state.instanceType;

@@ -1,5 +1,9 @@
 import {
   Body,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
   Controller,
   Delete,
   Get,
@@ -16,7 +20,9 @@ import {
   FileStreamInterceptor,
   type MultipartFileStream,
 } from '@nestjs/platform-fastify/multipart';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Observable } from 'rxjs';
+import { imageOwnedBy } from '../domain';
 import { IMAGES_PROJECTION, VOLUMES_PROJECTION } from '../../../projections/compute';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { setEtag } from '../../common/etag';
@@ -41,6 +47,24 @@ import {
 } from './dto';
 import { ComputeAction, TenantId } from './iam';
 import { afterWrite } from './respond';
+
+/**
+ * Answers 404 for an image the caller does not own before the multipart body is parsed, so
+ * another tenant's image id never gets a parser error instead.
+ */
+@Injectable()
+export class ImageOwnerFirst implements NestInterceptor {
+  constructor(private readonly commands: ImageCommands) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { id: string } }>>();
+    const tenantId = request.auth?.tenantId;
+    if (!tenantId) throw new AppError('unauthorized', 'authentication required');
+    const state = await this.commands.loadVisible(request.params.id, tenantId);
+    if (!imageOwnedBy(state, tenantId)) throw AppError.notFound('image', request.params.id);
+    return next.handle();
+  }
+}
 
 @ApiTags('images')
 @Controller('images')
@@ -123,7 +147,7 @@ export class ImagesController {
 
   @Post(':id/upload')
   @HttpCode(200)
-  @UseInterceptors(FileStreamInterceptor('file'))
+  @UseInterceptors(ImageOwnerFirst, FileStreamInterceptor('file'))
   @ComputeAction('image:upload', "Upload an image's root filesystem", {
     type: 'image',
     param: 'id',
@@ -289,7 +313,7 @@ export class LogsController {
 
   @Get(':resource_id')
   @ComputeAction('logs:get', 'Read the logs of one resource')
-  @ApiErrors('validation_error')
+  @ApiErrors('validation_error', 'not_found')
   async forResource(
     @TenantId() tenantId: string,
     @Param('resource_id') resourceId: string,
@@ -299,6 +323,9 @@ export class LogsController {
       throw AppError.validation('resource_id must be a UUID', [
         { path: 'resource_id', message: 'must be a UUID' },
       ]);
+    }
+    if (!(await this.queries.ownsResource(tenantId, resourceId))) {
+      throw AppError.notFound('resource', resourceId);
     }
     await this.collectFor(tenantId, resourceId);
     return this.queries.logs({ tenantId, resourceId, limit: query.limit ?? 100, offset: 0 });
