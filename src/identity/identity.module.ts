@@ -1,5 +1,11 @@
 import { Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import {
+  APP_GUARD,
+  DiscoveryModule,
+  DiscoveryService,
+  MetadataScanner,
+  Reflector,
+} from '@nestjs/core';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
@@ -13,6 +19,7 @@ import { AccessDeniedRecorder } from './auth/access-denied.recorder';
 import { AccessTokens } from './auth/access-tokens';
 import { AuthRateLimits } from './auth/auth-rate-limits';
 import { AuthGuard } from './auth/auth.guard';
+import { declaredAccessOfRoutes } from './auth/route-access';
 import { ApiKeysController } from './http/api-keys.controller';
 import { AuthController, MeController } from './http/auth.controller';
 import { IamController } from './http/iam.controller';
@@ -28,11 +35,26 @@ const logger = new Logger('identity');
 /** Finishes interrupted erasures (UserErased appended, key row not yet deleted) once projected. */
 @Injectable()
 class IdentityStartup implements OnApplicationBootstrap {
-  constructor(private readonly dataKeys: DataKeyStore) {}
+  constructor(
+    private readonly dataKeys: DataKeyStore,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const destroyed = await this.dataKeys.destroyKeysOfErasedUsers();
     if (destroyed > 0) logger.warn(`destroyed ${destroyed} data key(s) of already erased users`);
+    const undeclared = declaredAccessOfRoutes(this.discovery, this.scanner, this.reflector).filter(
+      (r) => r.access === 'undeclared',
+    );
+    if (undeclared.length > 0) {
+      logger.warn(
+        `routes without @RequireAction/@Public/@Authenticated/@OperatorOnly (authenticated, no IAM check): ${undeclared
+          .map((r) => `${r.method} ${r.path}`)
+          .join(', ')}`,
+      );
+    }
   }
 }
 
@@ -41,6 +63,7 @@ class IdentityStartup implements OnApplicationBootstrap {
  * guard every route of the API goes through (auth/decorators.ts says how routes declare access).
  */
 @Module({
+  imports: [DiscoveryModule],
   controllers: [AuthController, MeController, ApiKeysController, TenantsController, IamController],
   providers: [
     IdentityClock,

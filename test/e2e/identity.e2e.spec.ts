@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/common/ids';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { AccountsService } from '../../src/identity/application/accounts.service';
+import { declaredAccessOfRoutes } from '../../src/identity/auth/route-access';
+import { IAM_ACTIONS } from '../../src/identity/domain/iam-actions';
 import { startTestApp, type TestApp } from '../support/app';
 import {
   PASSWORD,
@@ -466,6 +469,23 @@ describe('identity (e2e)', () => {
       expect.arrayContaining(['identity.users', 'identity.api_keys']),
     );
     expect((await t.http().get('/health')).status).toBe(200);
+  });
+
+  it('every identity route declares its access; declared actions are in GET /iam/actions', () => {
+    const routes = declaredAccessOfRoutes(
+      t.app.get(DiscoveryService),
+      t.app.get(MetadataScanner),
+      t.app.get(Reflector),
+    );
+    const identity = routes.filter((r) =>
+      /^\/(auth|me|tenants|iam|admin|health|meta)(\/|$)/.test(r.path),
+    );
+    expect(identity.filter((r) => r.access === 'undeclared')).toEqual([]);
+    expect(identity.find((r) => r.path === '/iam/policies' && r.method === 'POST')).toMatchObject({
+      access: 'action',
+      action: 'iam:createPolicy',
+    });
+    for (const r of routes) if (r.action) expect(IAM_ACTIONS.has(r.action)).toBe(true);
   });
 
   it('personal data is encrypted in events', async () => {

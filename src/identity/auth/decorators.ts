@@ -3,6 +3,7 @@
  * these; a route without any of them requires a valid credential and a tenant, and no IAM action.
  *
  *   @Public()                              no credential (sign-up, health)
+ *   @Authenticated()                       any signed-in caller, no IAM action (GET /me)
  *   @AuthRateLimited()                     5/min per IP (NIMBUS_AUTH_RATE_LIMIT), with headers
  *   @RequireAction('compute:terminate', {  IAM: role defaults + attached policies, 403 when denied
  *     description: 'Terminate an instance',         (declares the action in IAM_ACTIONS)
@@ -33,9 +34,22 @@ export const REQUIRED_ACTION = 'nimbus:auth:action';
 export const USER_SESSION_REQUIRED = 'nimbus:auth:user-session';
 export const TENANT_PARAM = 'nimbus:auth:tenant-param';
 export const OPERATOR_ONLY = 'nimbus:auth:operator';
+export const AUTHENTICATED_ONLY = 'nimbus:auth:authenticated';
 
 /** No credential needed (the guard still rate-limits when asked to). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
+
+/**
+ * Any authenticated caller, no IAM action (for routes about the caller themselves, such as
+ * GET /me). Declaring it keeps the route out of the start-up list of undeclared routes.
+ */
+export const Authenticated = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(
+    SetMetadata(AUTHENTICATED_ONLY, true),
+    ApiBearerAuth(BEARER_SCHEME),
+    ApiSecurity(API_KEY_SCHEME),
+    ApiErrors('unauthorized', 'rate_limited'),
+  );
 
 /** The per-IP limit of the /auth endpoints: 429 rate_limited with Retry-After and X-RateLimit-*. */
 export const AuthRateLimited = (): MethodDecorator & ClassDecorator =>

@@ -1,5 +1,6 @@
 /** What other bounded contexts use to declare access on their routes. */
 export {
+  Authenticated,
   AuthRateLimited,
   CurrentAuth,
   OperatorOnly,
@@ -12,3 +13,4 @@ export {
   type ResourceSpec,
 } from './decorators';
 export { IAM_ACTIONS } from '../domain/iam-actions';
+export { declaredAccessOfRoutes, type RouteAccess } from './route-access';

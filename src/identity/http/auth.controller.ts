@@ -1,19 +1,11 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiSecurity,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../../common/auth-context';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../eventstore/command-executor';
-import { API_KEY_SCHEME, BEARER_SCHEME } from '../../platform/openapi';
 import { AccountsService, FORGOT_PASSWORD_MESSAGE } from '../application/accounts.service';
-import { AuthRateLimited, CurrentAuth, Public } from '../auth/decorators';
+import { Authenticated, AuthRateLimited, CurrentAuth, Public } from '../auth/decorators';
 import {
   ForgotPasswordDto,
   LoginDto,
@@ -116,8 +108,7 @@ export class MeController {
   constructor(private readonly accounts: AccountsService) {}
 
   @Get()
-  @ApiBearerAuth(BEARER_SCHEME)
-  @ApiSecurity(API_KEY_SCHEME)
+  @Authenticated()
   @ApiOperation({ summary: 'The caller, the active tenant and their roles in it' })
   @ApiOkResponse({ type: MeResponse })
   @ApiErrors('unauthorized')
