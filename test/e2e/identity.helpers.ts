@@ -230,11 +230,12 @@ export function wrongTypeValue(
 }
 
 /**
- * The kind of resource a path parameter names: `policyId` -> policy; `id` after `policies` ->
- * policy (the segment before it, singular).
+ * The kind of resource a path parameter names: `policyId` -> policy, `resource_id` -> resource;
+ * `id` after `policies` -> policy (the segment before it, singular).
  */
 export function resourceKindOf(path: string, param: string): string {
   if (param !== 'id' && /Id$/.test(param)) return param.slice(0, -2).toLowerCase();
+  if (/_id$/.test(param)) return param.slice(0, -3).toLowerCase();
   const segments = path.split('/');
   const at = segments.indexOf(`{${param}}`);
   const before = at > 0 ? segments[at - 1] : param;

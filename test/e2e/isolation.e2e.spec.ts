@@ -4,9 +4,13 @@
  * answer must be 404 (403 for operator routes under /admin) and no event may be appended.
  *
  * Path parameters are resolved by the kind of resource they name (resourceKindOf: `policyId` ->
- * policy, `/keys/{id}` -> key). A route whose kind has no fixture fails this test until its
- * owner adds one to FIXTURES (a function creating that resource in tenant A and returning its
- * id), so routes added later are covered automatically.
+ * policy, `/instances/{id}` -> instance). Each kind gets one real resource of tenant A:
+ *   1. FIXTURES[kind] when there is one (a function creating it in tenant A, returning its id);
+ *   2. otherwise, generically: POST to the collection the parameter belongs to (`/instances` for
+ *      `/instances/{id}/stop`) as A with a minimal body from the OpenAPI schema, and take `id`
+ *      from the answer.
+ * A kind neither way can create fails the test, naming the route, until its owner adds a fixture;
+ * routes added later are covered automatically.
  *
  * AccessDenied events (denials recorded for the audit log) are not counted: a denial is not a
  * change of any resource.
@@ -37,15 +41,7 @@ type Fixture = (ctx: FixtureContext) => Promise<string>;
 const FIXTURES: Record<string, Fixture> = {
   tenant: ({ a }) => Promise.resolve(a.tenantId),
   user: ({ a }) => Promise.resolve(a.userId),
-  key: async ({ t, a }) => {
-    const res = await t
-      .http()
-      .post('/auth/keys')
-      .set(bearer(a.accessToken))
-      .send({ name: 'A key' });
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  },
+  // `key` has no fixture on purpose: the generic POST /auth/keys strategy creates it.
   policy: async ({ t, a }) => {
     const res = await t
       .http()
@@ -124,15 +120,39 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
   async function idOf(kind: string, route: string): Promise<string> {
     const known = ids.get(kind);
     if (known) return known;
-    const fixture = FIXTURES[kind];
+    const fixture = FIXTURES[kind] ?? (await genericFixture(route));
     if (!fixture) {
       throw new Error(
-        `${route}: no isolation fixture for resource kind "${kind}"; add one to FIXTURES in test/e2e/isolation.e2e.spec.ts`,
+        `${route}: cannot create a "${kind}" in tenant A (no POST on its collection answered with an id); add a fixture to FIXTURES in test/e2e/isolation.e2e.spec.ts`,
       );
     }
     const id = await fixture({ t, a });
     ids.set(kind, id);
     return id;
+  }
+
+  /** POST <collection> as A with a minimal body; the created resource's id, if any. */
+  function genericFixture(route: string): Promise<Fixture | null> {
+    const [, path] = route.split(' ');
+    const collection = path.slice(0, path.indexOf('/{'));
+    const create = operations.find((op) => op.method === 'post' && op.path === collection);
+    if (!create || create.pathParams.length > 0) return Promise.resolve(null);
+    return Promise.resolve(async () => {
+      const body = create.bodySchema
+        ? minimalValue(create.bodySchema, resolve, { uuid: a.userId })
+        : {};
+      const res = await t
+        .http()
+        .post(collection)
+        .set(bearer(a.accessToken))
+        .send(body as object);
+      if (![200, 201, 202].includes(res.status) || typeof res.body?.id !== 'string') {
+        throw new Error(
+          `${route}: creating a fixture with POST ${collection} ${JSON.stringify(body)} answered ${res.status} ${JSON.stringify(res.body)}; add a fixture to FIXTURES in test/e2e/isolation.e2e.spec.ts`,
+        );
+      }
+      return res.body.id as string;
+    });
   }
 
   async function urlOf(op: OpenApiOperation): Promise<string> {
