@@ -9,7 +9,7 @@ import type { SagaDefinition } from './runtime/definition';
  * Saga folders import the API from `../runtime/definition` (and `../runtime/sagas.module`),
  * never from this file: this file imports them, and the cycle would hand them undefined.
  */
-export const ALL_SAGAS: readonly SagaDefinition[] = [instanceLaunchSaga as SagaDefinition];
+export const ALL_SAGAS: readonly SagaDefinition[] = [instanceLaunchSaga];
 
 export {
   defineSaga,
