@@ -8,7 +8,6 @@ import {
   INSTANCE_LAUNCH_SAGA,
   instanceLaunchSaga,
 } from '../../../sagas/instance-launch/instance-launch.saga';
-import type { SagaDefinition } from '../../../sagas/runtime/definition';
 import { SagaRuntime } from '../../../sagas/runtime/saga-runtime';
 import {
   DEFAULT_QUOTA_LIMITS,
