@@ -1,7 +1,6 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
   comparePositions,
-  type EventStore,
   type Position,
   type RecordedEvent,
 } from '../../src/eventstore/event-store';
@@ -20,6 +19,7 @@ import {
 } from './checkpoints';
 import type { Projection } from './projection';
 import type { ProjectionProgress } from './progress';
+import type { LogReader } from './shared-log-reader';
 
 export type RunnerState = 'idle' | 'waiting_for_lock' | 'running' | 'error' | 'stopped';
 
@@ -73,6 +73,15 @@ export class ProjectionRunner {
   private currentState: RunnerState = 'idle';
   private lastFailure: Error | null = null;
   private position: Position | null = null;
+  /**
+   * The position last written to the checkpoint row. Batches with nothing for this projection
+   * move `position` without a transaction; the checkpoint catches up with the next batch that
+   * applies something, or when the runner has been idle for `idleWaitMs`. A crash in between only
+   * re-reads batches that are skipped again.
+   */
+  private persistedPosition: Position | null = null;
+  private readonly eventTypes: ReadonlySet<string> | null;
+  private unpersistedEvents = 0;
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
   /** A rebuild: reset the read model under the lock, in the transaction that takes it over. */
@@ -82,13 +91,14 @@ export class ProjectionRunner {
 
   constructor(
     readonly projection: Projection,
-    private readonly store: EventStore,
+    private readonly store: LogReader,
     private readonly dataSource: DataSource,
     private readonly progress?: ProjectionProgress,
     options: RunnerOptions = {},
     private readonly hooks: RunnerHooks = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.eventTypes = projection.eventTypes ? new Set(projection.eventTypes) : null;
   }
 
   get name(): string {
@@ -188,6 +198,10 @@ export class ProjectionRunner {
         );
         await sleep(delay, signal);
       } finally {
+        if (signal.aborted && session && !session.isReleased) {
+          // A graceful stop records how far skipped batches took the runner.
+          await this.persistSkipped(session).catch(() => undefined);
+        }
         await this.release(session);
       }
     }
@@ -258,6 +272,8 @@ export class ProjectionRunner {
       await session.commitTransaction();
       this.resetOnPrepare = false;
       this.position = position;
+      this.persistedPosition = position;
+      this.unpersistedEvents = 0;
       this.progress?.publish({ name, position });
     } catch (err) {
       if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
@@ -274,7 +290,10 @@ export class ProjectionRunner {
   ): Promise<boolean> {
     while (!signal.aborted) {
       if (until !== null && until !== 'head' && this.position !== null) {
-        if (comparePositions(this.position, until) >= 0) return true;
+        if (comparePositions(this.position, until) >= 0) {
+          await this.persistSkipped(session);
+          return true;
+        }
       }
       const batch = await this.store.readAll({
         after: this.position,
@@ -283,11 +302,15 @@ export class ProjectionRunner {
       if (batch.length === 0) {
         if (performance.now() - this.lastMoveCheck >= this.options.idleWaitMs) {
           await this.ensureCheckpointUnmoved(session);
+          await this.persistSkipped(session);
           this.lastMoveCheck = performance.now();
         }
         onSuccess();
         if (this.currentState === 'error') this.setState('running');
-        if (until !== null) return true;
+        if (until !== null) {
+          await this.persistSkipped(session);
+          return true;
+        }
         await this.store.waitForAppends(this.options.idleWaitMs, signal, this.position);
         continue;
       }
@@ -304,40 +327,75 @@ export class ProjectionRunner {
     if (
       !stored ||
       stored.version !== this.projection.version ||
-      !samePosition(stored.position, this.position)
+      !samePosition(stored.position, this.persistedPosition)
     ) {
       throw new CheckpointMovedError(`checkpoint of ${this.name} moved under this runner`);
     }
   }
 
   private async applyBatch(session: QueryRunner, batch: RecordedEvent[]): Promise<void> {
-    const { name, eventTypes } = this.projection;
-    const relevant = eventTypes ? batch.filter((e) => eventTypes.includes(e.type)) : batch;
+    const { name } = this.projection;
+    const types = this.eventTypes;
+    const relevant = types ? batch.filter((e) => types.has(e.type)) : batch;
     const last = batch[batch.length - 1].position;
+    if (relevant.length === 0) {
+      // Nothing to write: no transaction. With a dozen projections in a process, committing a
+      // checkpoint per runner for every event multiplied the database work of each command.
+      this.unpersistedEvents += batch.length;
+      this.advanceTo(last, batch.length, 0);
+      return;
+    }
     await session.startTransaction();
     try {
       const stored = await lockCheckpoint(session, name);
       if (
         !stored ||
         stored.version !== this.projection.version ||
-        !samePosition(stored.position, this.position)
+        !samePosition(stored.position, this.persistedPosition)
       ) {
         throw new CheckpointMovedError(`checkpoint of ${name} moved under this runner`);
       }
-      if (relevant.length > 0) await this.projection.apply(relevant, session.manager);
-      await advanceCheckpoint(session, name, last, batch.length);
+      await this.projection.apply(relevant, session.manager);
+      await advanceCheckpoint(session, name, last, batch.length + this.unpersistedEvents);
       await session.commitTransaction();
     } catch (err) {
       if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
       throw err;
     }
+    this.persistedPosition = last;
+    this.unpersistedEvents = 0;
+    this.advanceTo(last, batch.length, relevant.length);
+  }
+
+  /** Writes the checkpoint of batches that were skipped, so that lag and restarts stay current. */
+  private async persistSkipped(session: QueryRunner): Promise<void> {
+    if (this.position === null || samePosition(this.position, this.persistedPosition)) return;
+    const last = this.position;
+    await session.startTransaction();
+    try {
+      const stored = await lockCheckpoint(session, this.name);
+      if (
+        !stored ||
+        stored.version !== this.projection.version ||
+        !samePosition(stored.position, this.persistedPosition)
+      ) {
+        throw new CheckpointMovedError(`checkpoint of ${this.name} moved under this runner`);
+      }
+      await advanceCheckpoint(session, this.name, last, this.unpersistedEvents);
+      await session.commitTransaction();
+    } catch (err) {
+      if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
+      throw err;
+    }
+    this.persistedPosition = last;
+    this.unpersistedEvents = 0;
+  }
+
+  private advanceTo(last: Position, eventsRead: number, eventsApplied: number): void {
+    const { name } = this.projection;
     this.position = last;
     this.progress?.publish({ name, position: last });
-    this.hooks.onBatch?.({
-      position: last,
-      eventsRead: batch.length,
-      eventsApplied: relevant.length,
-    });
+    this.hooks.onBatch?.({ position: last, eventsRead, eventsApplied });
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from './checkpoints';
 import type { Projection } from './projection';
 import { ProjectionProgress } from './progress';
+import { SharedLogReader } from './shared-log-reader';
 import { ProjectionRunner, type RunnerOptions, type RunnerState } from './projection-runner';
 
 export interface ProjectionRuntimeOptions {
@@ -87,6 +88,8 @@ export class ProjectionRuntime {
   private readonly byName = new Map<string, Projection>();
   private runnerDataSource: DataSource | undefined;
   private started = false;
+  /** One read of the log for all live runners of this runtime (see SharedLogReader). */
+  private readonly log: SharedLogReader;
 
   constructor(
     private readonly store: EventStore,
@@ -99,6 +102,7 @@ export class ProjectionRuntime {
         throw new Error(`two projections are named ${projection.name}`);
       this.byName.set(projection.name, projection);
     }
+    this.log = new SharedLogReader(store);
   }
 
   get projections(): Projection[] {
@@ -122,7 +126,7 @@ export class ProjectionRuntime {
     for (const projection of this.byName.values()) {
       const runner = new ProjectionRunner(
         projection,
-        this.store,
+        this.log,
         dataSource,
         this.progress,
         this.options.runner,

@@ -1,0 +1,116 @@
+import {
+  comparePositions,
+  type EventStore,
+  type Position,
+  type ReadAllOptions,
+  type RecordedEvent,
+} from '../../src/eventstore/event-store';
+
+/** What a projection runner needs of the log. */
+export type LogReader = Pick<EventStore, 'readAll' | 'waitForAppends'>;
+
+/**
+ * One read of `$all` shared by every runner of a process. Without it each of a dozen runners
+ * issued its own query for every new event. The reader keeps a window of the newest events, a
+ * contiguous segment of the log (everything after `segmentStart` up to the newest cached
+ * event), so that a runner whose position lies in the window is served from memory and only
+ * the first runner to reach the window's end reads further; concurrent reads of that same
+ * range share one query. A runner behind the window (a rebuild) reads the store directly.
+ */
+export class SharedLogReader implements LogReader {
+  private window: RecordedEvent[] = [];
+  /** Exclusive start of the window: the window holds exactly the log after this position. */
+  private segmentStart: Position | null | undefined = undefined;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: LogReader,
+    private readonly capacity = 20_000,
+    private readonly fetchSize = 1_000,
+  ) {}
+
+  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    const after = options.after ?? null;
+    if (!this.covers(after)) {
+      if (this.segmentStart !== undefined && this.isBeforeWindow(after)) {
+        return this.store.readAll(options);
+      }
+      // Ahead of the window, or nothing cached yet: start a new window here.
+      this.window = [];
+      this.segmentStart = after;
+    }
+    let served = this.serve(after, options.maxCount);
+    if (served.length > 0) return served;
+    await this.extend();
+    served = this.serve(after, options.maxCount);
+    return served;
+  }
+
+  waitForAppends(timeoutMs: number, signal?: AbortSignal, after?: Position | null): Promise<void> {
+    return this.store.waitForAppends(timeoutMs, signal, after);
+  }
+
+  /** True when `after` lies within the window (from its exclusive start to its last event). */
+  private covers(after: Position | null): boolean {
+    if (this.segmentStart === undefined) return false;
+    return atOrAfter(after, this.segmentStart) && atOrBefore(after, this.end());
+  }
+
+  private isBeforeWindow(after: Position | null): boolean {
+    return this.segmentStart !== undefined && !atOrAfter(after, this.segmentStart);
+  }
+
+  private end(): Position | null {
+    return this.window.length > 0
+      ? this.window[this.window.length - 1].position
+      : (this.segmentStart ?? null);
+  }
+
+  private serve(after: Position | null, maxCount: number): RecordedEvent[] {
+    const from = this.firstIndexAfter(after);
+    return this.window.slice(from, from + maxCount);
+  }
+
+  private firstIndexAfter(after: Position | null): number {
+    if (after === null) return 0;
+    let lo = 0;
+    let hi = this.window.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePositions(this.window[mid].position, after) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Reads what follows the window's end; concurrent callers wait for the same read. */
+  private extend(): Promise<void> {
+    this.inFlight ??= (async () => {
+      try {
+        const batch = await this.store.readAll({ after: this.end(), maxCount: this.fetchSize });
+        this.window.push(...batch);
+        const excess = this.window.length - this.capacity;
+        if (excess > 0) {
+          this.segmentStart = this.window[excess - 1].position;
+          this.window = this.window.slice(excess);
+        }
+      } finally {
+        this.inFlight = null;
+      }
+    })();
+    return this.inFlight;
+  }
+}
+
+function atOrAfter(p: Position | null, q: Position | null): boolean {
+  if (q === null) return true;
+  if (p === null) return false;
+  return comparePositions(p, q) >= 0;
+}
+
+/** `null` is the start of the log, before every position. */
+function atOrBefore(p: Position | null, q: Position | null): boolean {
+  if (p === null) return true;
+  if (q === null) return false;
+  return comparePositions(p, q) <= 0;
+}

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import type { Position, ReadAllOptions, RecordedEvent } from '../../src/eventstore/event-store';
+import { comparePositions } from '../../src/eventstore/event-store';
+import { SharedLogReader, type LogReader } from './shared-log-reader';
+
+/** An in-memory log that counts the reads that reach it. */
+class CountingLog implements LogReader {
+  readonly events: RecordedEvent[] = [];
+  reads = 0;
+
+  append(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const k = BigInt(this.events.length + 1);
+      this.events.push({
+        id: `e${k}`,
+        type: 'T',
+        data: null,
+        metadata: {
+          tenantId: null,
+          actor: { type: 'system', id: 't' },
+          correlationId: 'c',
+          causationId: null,
+          requestId: null,
+          sourceIp: null,
+          occurredAt: '2026-01-01T00:00:00Z',
+          schemaVersion: 1,
+        },
+        streamId: 's',
+        revision: k - 1n,
+        position: { commit: k, prepare: k },
+        recordedAt: new Date(0),
+      });
+    }
+  }
+
+  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    this.reads++;
+    await Promise.resolve();
+    const after = options.after;
+    return this.events
+      .filter((e) => !after || comparePositions(e.position, after) > 0)
+      .slice(0, options.maxCount);
+  }
+
+  async waitForAppends(): Promise<void> {}
+}
+
+const at = (n: number): Position => ({ commit: BigInt(n), prepare: BigInt(n) });
+const ids = (events: RecordedEvent[]): string[] => events.map((e) => e.id);
+
+async function drain(reader: LogReader, after: Position | null, max = 100): Promise<string[]> {
+  const seen: string[] = [];
+  let position = after;
+  for (;;) {
+    const batch = await reader.readAll({ after: position, maxCount: max });
+    if (batch.length === 0) return seen;
+    seen.push(...ids(batch));
+    position = batch[batch.length - 1].position;
+  }
+}
+
+describe('SharedLogReader', () => {
+  it('serves many runners at the head from one read of the store per new range', async () => {
+    const log = new CountingLog();
+    log.append(10);
+    const reader = new SharedLogReader(log);
+    const runners = await Promise.all(Array.from({ length: 12 }, () => drain(reader, null)));
+    for (const seen of runners) expect(seen).toEqual(ids(log.events));
+    const readsAfterCatchUp = log.reads;
+    expect(readsAfterCatchUp).toBeLessThanOrEqual(4);
+
+    log.append(3);
+    const next = await Promise.all(Array.from({ length: 12 }, () => drain(reader, at(10))));
+    for (const seen of next) expect(seen).toEqual(['e11', 'e12', 'e13']);
+    expect(log.reads - readsAfterCatchUp).toBeLessThanOrEqual(3);
+  });
+
+  it('gives a runner positioned ahead of the window exactly the events after it', async () => {
+    const log = new CountingLog();
+    log.append(50);
+    const reader = new SharedLogReader(log, 20_000, 10);
+    expect(await drain(reader, at(45))).toEqual(['e46', 'e47', 'e48', 'e49', 'e50']);
+    expect(await drain(reader, at(48))).toEqual(['e49', 'e50']);
+  });
+
+  it('lets a runner behind the window read the store directly and still see everything', async () => {
+    const log = new CountingLog();
+    log.append(100);
+    const reader = new SharedLogReader(log, 30, 10);
+    expect(await drain(reader, at(60))).toHaveLength(40);
+    // The window now holds at most the newest 30 events; a rebuild from the start is behind it.
+    expect(await drain(reader, null, 7)).toEqual(ids(log.events));
+  });
+
+  it('honours maxCount and never returns an event at or before `after`', async () => {
+    const log = new CountingLog();
+    log.append(25);
+    const reader = new SharedLogReader(log, 100, 10);
+    const first = await reader.readAll({ after: null, maxCount: 4 });
+    expect(ids(first)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    const middle = await reader.readAll({ after: at(4), maxCount: 3 });
+    expect(ids(middle)).toEqual(['e5', 'e6', 'e7']);
+    expect(await drain(reader, at(7), 5)).toEqual(ids(log.events.slice(7)));
+  });
+});
