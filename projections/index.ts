@@ -2,6 +2,7 @@ import { auditProjection } from './audit';
 import { billingProjection } from './billing';
 import { COMPUTE_PROJECTIONS } from './compute';
 import { IDENTITY_PROJECTIONS } from './identity';
+import { eventFeedProjection, webhooksProjection } from './webhooks';
 import type { Projection } from './runtime/projection';
 
 /**
@@ -17,4 +18,6 @@ export const ALL_PROJECTIONS: readonly Projection[] = [
   billingProjection,
   auditProjection,
   ...COMPUTE_PROJECTIONS,
+  eventFeedProjection,
+  webhooksProjection,
 ];

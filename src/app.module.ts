@@ -11,6 +11,7 @@ import { ProjectionsModule } from '../projections/runtime/projections.module';
 import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
 import { TimelineModule } from './timeline/timeline.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
@@ -34,6 +35,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     AuditModule,
     ComputeModule,
     TimelineModule,
+    WebhooksModule,
   ];
 }
 

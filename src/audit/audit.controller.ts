@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { tenantCallerOf } from '../events/caller';
+import { RequireAction } from '../identity/auth/decorators';
 import { parseInstantParam } from '../events/query-params';
 import { AUDIT_CATALOG } from './audit-catalog';
 import { AuditQuery } from './audit.dto';
@@ -21,6 +22,7 @@ export class AuditController {
   constructor(private readonly queries: AuditQueries) {}
 
   @Get()
+  @RequireAction('audit:list', { description: "List the tenant's audit log" })
   @ApiOperation({ summary: 'Audit log of the tenant, newest first (filters, cursor envelope)' })
   async list(@Req() request: FastifyRequest, @Query() query: AuditQuery): Promise<unknown> {
     const { tenantId } = tenantCallerOf(request);
@@ -59,6 +61,7 @@ export class AuditController {
   }
 
   @Get('actions')
+  @RequireAction('audit:describe', { description: 'List the audit action catalog' })
   @ApiOperation({ summary: 'The catalog of audit actions and the events behind them' })
   actions(): AuditActionDescription[] {
     return AUDIT_CATALOG.describe();

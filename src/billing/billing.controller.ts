@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { tenantCallerOf } from '../events/caller';
+import { RequireAction } from '../identity/auth/decorators';
 import { LedgerClock } from '../events/ledger-clock';
 import { BillingSummaryQuery, BillingUsageQuery } from './billing.dto';
 import { BillingQueries, presentUsage, usageKeyOf, type UsageSortKey } from './billing.queries';
@@ -30,6 +31,7 @@ export class BillingController {
   }
 
   @Get('summary')
+  @RequireAction('billing:read', { description: "Read the tenant's billing summary and usage" })
   @ApiOperation({ summary: 'Billing summary of a period (YYYY-MM, default: the current month)' })
   async summary(
     @Req() request: FastifyRequest,
@@ -41,6 +43,7 @@ export class BillingController {
   }
 
   @Get('usage')
+  @RequireAction('billing:read')
   @ApiOperation({ summary: 'Usage records of a period (cursor envelope with envelope=true)' })
   async usage(@Req() request: FastifyRequest, @Query() query: BillingUsageQuery): Promise<unknown> {
     const { tenantId } = tenantCallerOf(request);

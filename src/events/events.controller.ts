@@ -1,0 +1,150 @@
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import type { Pool } from 'pg';
+import { AUDIT_CATALOG } from '../audit/audit-catalog';
+import { COMPUTE_IGNORED, IDENTITY_IGNORED } from '../audit/domain/actions';
+import { AppError } from '../common/errors/app-error';
+import { paginate, parsePage } from '../common/pagination';
+import { RequireAction } from '../identity/auth/decorators';
+import { PG_POOL } from '../platform/tokens';
+import { publicEventData } from '../webhooks/payload';
+import { EventsQuery } from '../webhooks/webhooks.dto';
+import { tenantCallerOf } from './caller';
+import { parseInstantParam } from './query-params';
+
+interface FeedRow {
+  event_id: string;
+  pos_commit: string;
+  pos_prepare: string;
+  event_type: string;
+  resource: string;
+  occurred_at: Date;
+  actor_type: string;
+  actor_id: string;
+  data: unknown;
+}
+
+export interface EventTypeJson {
+  type: string;
+  context: string;
+  audited: boolean;
+  action: string | null;
+  description: string;
+}
+
+/** Newest first by log position: [commit, prepare] as decimal text. */
+type FeedKey = [string, string];
+
+@ApiTags('events')
+@Controller('events')
+export class EventsController {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  @Get()
+  @RequireAction('events:list', { description: "List the tenant's events (the event feed)" })
+  @ApiOperation({ summary: "The tenant's events, newest first (filters type, resource, from, to)" })
+  async list(@Req() request: FastifyRequest, @Query() query: EventsQuery): Promise<unknown> {
+    const { tenantId } = tenantCallerOf(request);
+    const page = parsePage<FeedKey>(query);
+    const after = page.after;
+    if (
+      after !== null &&
+      !(
+        Array.isArray(after) &&
+        after.length === 2 &&
+        after.every((x) => /^\d{1,20}$/.test(String(x)))
+      )
+    ) {
+      throw AppError.validation('cursor is not valid', [
+        { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
+      ]);
+    }
+    const where = ['tenant_id = $1'];
+    const params: unknown[] = [tenantId];
+    const add = (sql: (p: string) => string, value: unknown): void => {
+      params.push(value);
+      where.push(sql(`$${params.length}`));
+    };
+    if (query.type) {
+      if (query.type.endsWith('*'))
+        add((p) => `starts_with(event_type, ${p})`, query.type.slice(0, -1));
+      else add((p) => `event_type = ${p}`, query.type);
+    }
+    if (query.resource) {
+      const r = query.resource;
+      if (r.endsWith('*') || r.endsWith('/')) {
+        add((p) => `starts_with(resource, ${p})`, r.endsWith('*') ? r.slice(0, -1) : r);
+      } else add((p) => `resource = ${p}`, r);
+    }
+    const from = parseInstantParam(query.from, 'from');
+    const to = parseInstantParam(query.to, 'to');
+    if (from) add((p) => `occurred_at >= ${p}`, from);
+    if (to) add((p) => `occurred_at < ${p}`, to);
+    if (after) {
+      params.push(after[0], after[1]);
+      where.push(
+        `(pos_commit, pos_prepare) < ($${params.length - 1}::numeric, $${params.length}::numeric)`,
+      );
+    }
+    params.push(page.limit + 1);
+    let rows: FeedRow[] = [];
+    try {
+      rows = (
+        await this.pool.query<FeedRow>(
+          `SELECT event_id, pos_commit::text, pos_prepare::text, event_type, resource, occurred_at,
+                  actor_type, actor_id, data
+             FROM event_feed WHERE ${where.join(' AND ')}
+            ORDER BY pos_commit DESC, pos_prepare DESC LIMIT $${params.length}`,
+          params,
+        )
+      ).rows;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '42P01') throw err;
+    }
+    const items = rows.map((r) => ({
+      key: [r.pos_commit, r.pos_prepare] as FeedKey,
+      item: {
+        id: r.event_id,
+        type: r.event_type,
+        occurred_at: r.occurred_at.toISOString(),
+        resource: r.resource,
+        actor: { type: r.actor_type, id: r.actor_id },
+        position: `${r.pos_commit}-${r.pos_prepare}`,
+        data: publicEventData(r.data),
+      },
+    }));
+    const result = paginate(items, page, (r) => r.key);
+    return Array.isArray(result)
+      ? result.map((r) => r.item)
+      : { ...result, items: result.items.map((r) => r.item) };
+  }
+
+  @Get('types')
+  @RequireAction('events:describe', { description: 'List the event types (for webhook filters)' })
+  @ApiOperation({ summary: 'Event types, with the audit action each one maps to' })
+  types(): EventTypeJson[] {
+    const out: EventTypeJson[] = [];
+    for (const action of AUDIT_CATALOG.describe()) {
+      for (const t of action.event_types) {
+        out.push({
+          type: t.type,
+          context: action.context,
+          audited: true,
+          action: action.action,
+          description: action.description,
+        });
+      }
+    }
+    for (const ignored of [...IDENTITY_IGNORED, ...COMPUTE_IGNORED]) {
+      out.push({
+        type: ignored.eventType,
+        context: ignored.context,
+        audited: false,
+        action: null,
+        description: ignored.reason,
+      });
+    }
+    return out.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  }
+}
