@@ -4,7 +4,7 @@ import { IdentityClock } from '../../src/identity/identity.tokens';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, eventsOfType, uniqueEmail } from './identity.helpers';
 
-describe('rate limits (e2e)', () => {
+describe('rate limits and expiry, with the identity clock moved instead of sleeping (e2e)', () => {
   let t: TestApp;
   let clock: IdentityClock;
 
@@ -74,5 +74,38 @@ describe('rate limits (e2e)', () => {
     expect(denials.some((d) => d.data.status === 429 && d.data.path === '/me')).toBe(true);
     clock.advance(60_000);
     expect((await t.http().get('/me').set(bearer(signIn.body.access_token))).status).toBe(200);
+  });
+
+  it('keys expire: a key with expires_at, and the session key after NIMBUS_SESSION_KEY_TTL', async () => {
+    t.app.get(AuthRateLimits).clear();
+    const email = uniqueEmail('expiry');
+    const password = 'correct-horse-7-battery';
+    expect(
+      (await t.http().post('/auth/register').send({ email, password, name: 'E' })).status,
+    ).toBe(201);
+    const signIn = await t.http().post('/auth/login').send({ email, password });
+    const sessionKey = signIn.body.api_key as string;
+    const expiresAt = new Date(clock.nowMs() + 3_600_000).toISOString();
+    const created = await t
+      .http()
+      .post('/auth/keys')
+      .set(bearer(signIn.body.access_token))
+      .send({ name: 'one hour', expires_at: expiresAt });
+    expect(created.status).toBe(201);
+    expect(created.body.expires_at).toBe(expiresAt);
+    expect((await t.http().get('/me').set('x-api-key', created.body.key)).status).toBe(200);
+
+    clock.advance(3_600_000);
+    const expired = await t.http().get('/me').set('x-api-key', created.body.key);
+    expect(expired.status).toBe(401);
+    expect(expired.body.error.message).toContain('expired');
+    // The access token (15 min) is over too; the session key lives 30 days.
+    expect((await t.http().get('/me').set(bearer(signIn.body.access_token))).status).toBe(401);
+    const listed = await t.http().get('/auth/keys').set('x-api-key', sessionKey);
+    expect(listed.status).toBe(200);
+    expect(listed.body.map((k: { id: string }) => k.id)).not.toContain(created.body.id);
+
+    clock.advance(30 * 24 * 3_600_000);
+    expect((await t.http().get('/me').set('x-api-key', sessionKey)).status).toBe(401);
   });
 });

@@ -89,7 +89,7 @@ export class ApiKeysService {
 
   async list(auth: AuthContext): Promise<ApiKeyView[]> {
     const { userId, tenantId } = requireTenantUser(auth);
-    return (await this.readModel.apiKeysOf(userId, tenantId)).map(toView);
+    return (await this.readModel.apiKeysOf(userId, tenantId, this.clock.now())).map(toView);
   }
 
   async revoke(auth: AuthContext, keyId: string, ctx: CommandContext): Promise<void> {

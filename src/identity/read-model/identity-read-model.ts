@@ -167,11 +167,14 @@ export class IdentityReadModel {
     );
   }
 
-  async apiKeysOf(userId: string, tenantId: string): Promise<ApiKeyRow[]> {
+  /** The user's live keys in a tenant (revoked and expired ones are gone for the user). */
+  async apiKeysOf(userId: string, tenantId: string, now: Date): Promise<ApiKeyRow[]> {
     return this.rows<ApiKeyRow>(
-      `SELECT * FROM identity_api_keys WHERE user_id = $1 AND tenant_id = $2 AND NOT revoked
+      `SELECT * FROM identity_api_keys
+        WHERE user_id = $1 AND tenant_id = $2 AND NOT revoked
+          AND (expires_at IS NULL OR expires_at > $3)
         ORDER BY created_at, id`,
-      [userId, tenantId],
+      [userId, tenantId, now],
     );
   }
 
