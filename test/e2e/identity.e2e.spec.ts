@@ -428,6 +428,39 @@ describe('identity (e2e)', () => {
     expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(404);
   });
 
+  it('a Deny on one resource ARN blocks that resource only', async () => {
+    const a = await signUp(t, 'arn');
+    const jwt = bearer(a.accessToken);
+    const k1 = (await t.http().post('/auth/keys').set(jwt).send({ name: 'k1' })).body.id as string;
+    const k2 = (await t.http().post('/auth/keys').set(jwt).send({ name: 'k2' })).body.id as string;
+    const policy = await t
+      .http()
+      .post('/iam/policies')
+      .set(jwt)
+      .send({
+        name: 'KeepK1',
+        statements: [
+          {
+            effect: 'Deny',
+            action: ['apikey:revoke'],
+            resource: [`arn:nimbus:apikey:${a.tenantId}:key/${k1}`],
+          },
+        ],
+      });
+    expect(policy.status).toBe(201);
+    expect(
+      (await t.http().post(`/iam/users/${a.userId}/policies/${policy.body.id}`).set(jwt)).status,
+    ).toBe(204);
+    const denied = await t.http().delete(`/auth/keys/${k1}`).set(jwt);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.details.resource).toBe(`arn:nimbus:apikey:${a.tenantId}:key/${k1}`);
+    expect((await t.http().delete(`/auth/keys/${k2}`).set(jwt)).status).toBe(204);
+    const denials = await eventsOfType(t, 'AccessDenied');
+    expect(denials.some((d) => d.data.action === 'apikey:revoke' && d.data.status === 403)).toBe(
+      true,
+    );
+  });
+
   it('switching tenants changes the default scope of JWT calls', async () => {
     const a = await signUp(t, 'switch');
     const jwt = bearer(a.accessToken);
