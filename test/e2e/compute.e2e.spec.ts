@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { INSTANCE_LAUNCH_SAGA } from '../../sagas/instance-launch/instance-launch.saga';
 import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
-import { INSTANCES_PROJECTION } from '../../projections/compute';
+import { IMAGES_PROJECTION, INSTANCES_PROJECTION } from '../../projections/compute';
+import { ImageCommands } from '../../src/compute/application/image-commands';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
@@ -56,7 +58,11 @@ describe('compute on real Docker (e2e)', () => {
   async function caughtUp(): Promise<void> {
     const store = t.app.get<EventStore>(EVENT_STORE);
     const head = await store.headPosition();
-    if (head) await t.app.get(ProjectionWaiter).waitFor(head, [INSTANCES_PROJECTION], 10_000);
+    if (head) {
+      await t.app
+        .get(ProjectionWaiter)
+        .waitFor(head, [INSTANCES_PROJECTION, IMAGES_PROJECTION], 10_000);
+    }
   }
 
   /** Polls until the instance reaches `status` (the engine's events arrive asynchronously). */
@@ -83,6 +89,8 @@ describe('compute on real Docker (e2e)', () => {
     if (!(await docker.probe()).reachable) return;
     process.env.NIMBUS_CONTAINER_LABEL = `${TEST_LABEL}=${RUN}`;
     process.env.NIMBUS_QUOTA_INSTANCES = String(QUOTA_INSTANCES);
+    // The URL import test serves its tarball on loopback.
+    process.env.NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE = 'true';
     t = await startTestApp({
       label: 'compute_e2e',
       config: { docker: 'docker', ovs: 'simulated', authRateLimitPerMinute: 10_000 },
@@ -320,6 +328,140 @@ describe('compute on real Docker (e2e)', () => {
     const metrics = await api().get(`/instances/${id}/metrics`).expect(200);
     expect(metrics.body.memory_limit_bytes).toBe(512 * MIB);
     await api().delete(`/instances/${id}`).expect(200);
+  });
+
+  /** A bootable root filesystem: the busybox image's files, exported from a created container. */
+  async function busyboxRootfs(): Promise<Buffer> {
+    const container = await client.createContainer({
+      Image: 'nimbus/busybox:latest',
+      Cmd: ['true'],
+      Labels: { [TEST_LABEL]: RUN },
+    });
+    try {
+      const stream = await container.export();
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } finally {
+      await container.remove({ force: true });
+    }
+  }
+
+  it('images: upload a rootfs tarball, launch from it; import by URL; delete is 409 while used', async (ctx) => {
+    docker.require(ctx);
+    const rootfs = await busyboxRootfs();
+    const registered = await api().post('/images', { name: 'my-rootfs', os: 'linux' }).expect(201);
+    expect(registered.body).toMatchObject({ status: 'PENDING', is_public: false });
+    const imageId = registered.body.id as string;
+    const uploaded = await t
+      .http()
+      .post(`/images/${imageId}/upload`)
+      .set('x-api-key', account.apiKey)
+      .attach('file', rootfs, 'rootfs.tar');
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(200);
+    expect(uploaded.body, JSON.stringify(uploaded.body)).toMatchObject({
+      id: imageId,
+      status: 'ACTIVE',
+    });
+    expect(uploaded.body.size_bytes).toBeGreaterThan(0);
+    await client.getImage(`nimbus/img-${imageId}:latest`).inspect();
+
+    const launchRes = await api()
+      .post('/instances', { name: 'from-upload', image: imageId, instance_type: 'basic-1' })
+      .expect(202);
+    const instanceId = launchRes.body.id as string;
+    expect((await launched(instanceId)).status).toBe('RUNNING');
+    const inUse = await api().delete(`/images/${imageId}`).expect(409);
+    expect(inUse.body.error.code).toBe('dependency_violation');
+    await api().delete(`/instances/${instanceId}`).expect(200);
+    await api().delete(`/images/${imageId}`).expect(200);
+    await api().get(`/images/${imageId}`).expect(404);
+
+    const server: Server = createServer((req, res) => {
+      if (req.url === '/rootfs.tar') {
+        res.writeHead(200, { 'content-type': 'application/x-tar' });
+        res.end(rootfs);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const imported = await api()
+        .post('/images/import', { name: 'from-url', url: `http://127.0.0.1:${port}/rootfs.tar` })
+        .expect(202);
+      expect(imported.body.status).toBe('PENDING');
+      const missing = await api()
+        .post('/images/import', { name: 'missing', url: `http://127.0.0.1:${port}/nothing.tar` })
+        .expect(202);
+      await t.app.get(ImageCommands).idle();
+      await caughtUp();
+      const active = await api()
+        .get(`/images/${imported.body.id as string}`)
+        .expect(200);
+      expect(active.body.status).toBe('ACTIVE');
+      const failed = await api()
+        .get(`/images/${missing.body.id as string}`)
+        .expect(200);
+      expect(failed.body).toMatchObject({ status: 'ERROR' });
+      expect(failed.body.error_reason).toMatch(/404/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const ftp = await api().post('/images/import', { name: 'ftp', url: 'ftp://127.0.0.1/x.tar' });
+    expect(ftp.status).toBe(400);
+  });
+
+  it('volumes: create, mount at launch, 409 on delete while attached, detach on terminate, logs searchable', async (ctx) => {
+    docker.require(ctx);
+    const volume = await api().post('/volumes', { name: 'data-vol', size_gb: 1 }).expect(201);
+    expect(volume.body).toMatchObject({ status: 'AVAILABLE', size_gb: 1 });
+    const volumeId = volume.body.id as string;
+    const res = await launch('with-volume', 'basic-1', {
+      volumes: [{ volume_id: volumeId, mount_path: '/data' }],
+      user_data: 'echo marker-from-user-data; echo kept > /data/kept.txt',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    expect((await launched(id)).status).toBe('RUNNING');
+    const mounts = (await inspect(id)).Mounts.map((m) => [m.Name, m.Destination]);
+    expect(mounts).toEqual([[`nimbus-vol-${volumeId}`, '/data']]);
+    const attached = await api().get(`/volumes/${volumeId}`).expect(200);
+    expect(attached.body).toMatchObject({ status: 'IN_USE', instance_id: id, mount_path: '/data' });
+    const refused = await api().delete(`/volumes/${volumeId}`).expect(409);
+    expect(refused.body.error.code).toBe('dependency_violation');
+
+    // Console output is collected on read; platform lines come from the events.
+    let found: Array<{ message: string; source: string }> = [];
+    for (let i = 0; i < 50 && !found.some((l) => l.message === 'marker-from-user-data'); i++) {
+      found = (await api().get(`/logs/${id}?limit=50`).expect(200)).body;
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ message: 'marker-from-user-data', source: 'console' }),
+        expect.objectContaining({
+          source: 'platform',
+          message: expect.stringMatching(/instance running/),
+        }),
+      ]),
+    );
+    const searched = await api()
+      .get(`/logs?search=marker-from-user-data&resource_type=instance`)
+      .expect(200);
+    expect(searched.body.map((l: { resource_id: string }) => l.resource_id)).toContain(id);
+    const errors = await api().get(`/logs?resource_id=${id}&level=ERROR`).expect(200);
+    expect(errors.body).toEqual([]);
+
+    await api().delete(`/instances/${id}`).expect(200);
+    await caughtUp();
+    const detached = await api().get(`/volumes/${volumeId}`).expect(200);
+    expect(detached.body).toMatchObject({ status: 'AVAILABLE', instance_id: null });
+    await api().delete(`/volumes/${volumeId}`).expect(200);
+    await expect(client.getVolume(`nimbus-vol-${volumeId}`).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
   });
 
   it(`quota: ${QUOTA_INSTANCES + 1} concurrent launches against a quota of ${QUOTA_INSTANCES} -> exactly ${QUOTA_INSTANCES} succeed`, async (ctx) => {

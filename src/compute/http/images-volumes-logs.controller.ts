@@ -48,6 +48,9 @@ import {
 import { ComputeAction, TenantId } from './iam';
 import { afterWrite } from './respond';
 
+/** Largest root filesystem tarball accepted by `POST /images/:id/upload` (streamed, not buffered). */
+export const MAX_IMAGE_UPLOAD_BYTES = 8 * 1024 ** 3;
+
 /**
  * Answers 404 for an image the caller does not own before the multipart body is parsed, so
  * another tenant's image id never gets a parser error instead.
@@ -147,7 +150,10 @@ export class ImagesController {
 
   @Post(':id/upload')
   @HttpCode(200)
-  @UseInterceptors(ImageOwnerFirst, FileStreamInterceptor('file'))
+  @UseInterceptors(
+    ImageOwnerFirst,
+    FileStreamInterceptor('file', { limits: { fileSize: MAX_IMAGE_UPLOAD_BYTES, files: 1 } }),
+  )
   @ComputeAction('image:upload', "Upload an image's root filesystem", {
     type: 'image',
     param: 'id',
