@@ -455,6 +455,21 @@ describe('identity (e2e)', () => {
     expect(denied.status).toBe(403);
     expect(denied.body.error.details.resource).toBe(`arn:nimbus:apikey:${a.tenantId}:key/${k1}`);
     expect((await t.http().delete(`/auth/keys/${k2}`).set(jwt)).status).toBe(204);
+    // A policy that would stop an owner from detaching policies is refused for owners.
+    const lockout = await t
+      .http()
+      .post('/iam/policies')
+      .set(jwt)
+      .send({
+        name: 'NoIam',
+        statements: [{ effect: 'Deny', action: ['iam:*'], resource: ['*'] }],
+      });
+    const refused = await t
+      .http()
+      .post(`/iam/users/${a.userId}/policies/${lockout.body.id}`)
+      .set(jwt);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('invalid_state');
     const denials = await eventsOfType(t, 'AccessDenied');
     expect(denials.some((d) => d.data.action === 'apikey:revoke' && d.data.status === 403)).toBe(
       true,

@@ -7,7 +7,12 @@ import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter
 import { POLICIES_PROJECTION } from '../../../projections/identity';
 import { policyDecider, type PolicyStatement } from '../domain/policy';
 import { IdentityClock } from '../identity.tokens';
-import { IdentityReadModel, type PolicyRow } from '../read-model/identity-read-model';
+import { actionMatches } from '../domain/iam-patterns';
+import {
+  IdentityReadModel,
+  type MembershipRow,
+  type PolicyRow,
+} from '../read-model/identity-read-model';
 import { derivedId, stepContext } from './context';
 
 export interface PolicyView {
@@ -98,8 +103,20 @@ export class PoliciesService {
     policyId: string,
     ctx: CommandContext,
   ): Promise<void> {
-    await this.memberOf(tenantId, userId);
-    await this.inTenant(tenantId, policyId);
+    const membership = await this.memberOf(tenantId, userId);
+    const policy = await this.inTenant(tenantId, policyId);
+    // An explicit Deny binds owners too: an owner who could no longer detach policies would lock
+    // the tenant's IAM for good. Such a policy is refused for owners.
+    const locksIam = policy.statements.some(
+      (st) =>
+        st.effect === 'Deny' && st.action.some((a) => actionMatches(a, 'iam:detachUserPolicy')),
+    );
+    if (membership.role === 'owner' && locksIam) {
+      throw AppError.invalidState(
+        'this policy denies iam:detachUserPolicy; attached to an owner it could lock the tenant out of IAM',
+        { policy_id: policyId, user_id: userId },
+      );
+    }
     const result = await this.executor.execute(
       policyDecider,
       policyId,
@@ -141,9 +158,10 @@ export class PoliciesService {
     return row;
   }
 
-  private async memberOf(tenantId: string, userId: string): Promise<void> {
-    if (!(await this.readModel.membership(tenantId, userId)))
-      throw AppError.notFound('user', userId);
+  private async memberOf(tenantId: string, userId: string): Promise<MembershipRow> {
+    const membership = await this.readModel.membership(tenantId, userId);
+    if (!membership) throw AppError.notFound('user', userId);
+    return membership;
   }
 }
 
