@@ -12,6 +12,7 @@ import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
 import { TimelineModule } from './timeline/timeline.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { ReportsModule } from './reports/reports.module';
 import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
@@ -36,6 +37,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     ComputeModule,
     TimelineModule,
     WebhooksModule,
+    ReportsModule,
   ];
 }
 

@@ -1,0 +1,251 @@
+/**
+ * Report requests and files. POST appends ReportRequested (audited as REPORT_GENERATE) and a
+ * pending row in `reports`; the worker builds the file in the background and stores it (bytea).
+ * A pending or stale (crashed) generation is picked up again by any process, SKIP LOCKED.
+ */
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Pool } from 'pg';
+import { AppError } from '../common/errors/app-error';
+import { CommandExecutor, type CommandContext } from '../eventstore/command-executor';
+import { LedgerClock } from '../events/ledger-clock';
+import { PG_POOL } from '../platform/tokens';
+import { reportDecider, type ReportFormat, type ReportType } from './report';
+import { ReportBuilders } from './report-builders';
+
+export interface ReportJson {
+  id: string;
+  type: ReportType;
+  format: ReportFormat;
+  period: string;
+  status: 'pending' | 'generating' | 'ready' | 'failed';
+  filename: string | null;
+  content_type: string | null;
+  size_bytes: number | null;
+  error: string | null;
+  created_at: string;
+  completed_at: string | null;
+  download_url: string | null;
+}
+
+interface ReportRow {
+  id: string;
+  tenant_id: string;
+  type: ReportType;
+  format: ReportFormat;
+  period: string;
+  status: ReportJson['status'];
+  filename: string | null;
+  content_type: string | null;
+  size_bytes: number | null;
+  error: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+const COLUMNS =
+  'id, tenant_id, type, format, period, status, filename, content_type, size_bytes, error, created_at, completed_at';
+const STALE_MS = 10 * 60_000;
+const POLL_MS = 1000;
+
+function reportJson(r: ReportRow): ReportJson {
+  return {
+    id: r.id,
+    type: r.type,
+    format: r.format,
+    period: r.period,
+    status: r.status,
+    filename: r.filename,
+    content_type: r.content_type,
+    size_bytes: r.size_bytes,
+    error: r.error,
+    created_at: r.created_at.toISOString(),
+    completed_at: r.completed_at?.toISOString() ?? null,
+    download_url: r.status === 'ready' ? `/reports/${r.id}/download` : null,
+  };
+}
+
+@Injectable()
+export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Reports');
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private running: Promise<number> | null = null;
+  private ready: Promise<void> | null = null;
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    private readonly commands: CommandExecutor,
+    private readonly builders: ReportBuilders,
+    private readonly clock: LedgerClock,
+  ) {}
+
+  private init(): Promise<void> {
+    this.ready ??= this.pool
+      .query(
+        `CREATE TABLE IF NOT EXISTS reports (
+          id uuid PRIMARY KEY,
+          tenant_id text NOT NULL,
+          type text NOT NULL,
+          format text NOT NULL,
+          period text NOT NULL,
+          status text NOT NULL,
+          filename text,
+          content_type text,
+          size_bytes integer,
+          content bytea,
+          error text,
+          created_at timestamptz NOT NULL,
+          started_at timestamptz,
+          completed_at timestamptz
+        );
+        CREATE INDEX IF NOT EXISTS reports_tenant ON reports (tenant_id, created_at DESC, id DESC);`,
+      )
+      .then(() => undefined);
+    return this.ready;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.init();
+    this.schedule();
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((err: unknown) =>
+          this.logger.warn(`report generation failed: ${(err as Error).message}`),
+        )
+        .finally(() => this.schedule());
+    }, POLL_MS);
+    this.timer.unref();
+  }
+
+  async request(
+    tenantId: string,
+    type: ReportType,
+    format: ReportFormat,
+    period: string,
+    ctx: CommandContext,
+  ): Promise<ReportJson> {
+    await this.init();
+    const reportId = ctx.commandId;
+    await this.commands.execute(
+      reportDecider,
+      reportId,
+      { type: 'RequestReport', reportId, tenantId, reportType: type, format, period, now: ctx.now },
+      ctx,
+    );
+    await this.pool.query(
+      `INSERT INTO reports (id, tenant_id, type, format, period, status, created_at)
+       VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (id) DO NOTHING`,
+      [reportId, tenantId, type, format, period, ctx.now],
+    );
+    setImmediate(() => void this.runOnce().catch(() => undefined));
+    return this.get(tenantId, reportId);
+  }
+
+  async list(
+    tenantId: string,
+    format: ReportFormat | undefined,
+    limit: number,
+  ): Promise<ReportJson[]> {
+    await this.init();
+    const { rows } = await this.pool.query<ReportRow>(
+      `SELECT ${COLUMNS} FROM reports WHERE tenant_id = $1 AND ($2::text IS NULL OR format = $2)
+        ORDER BY created_at DESC, id DESC LIMIT $3`,
+      [tenantId, format ?? null, limit],
+    );
+    return rows.map(reportJson);
+  }
+
+  async get(tenantId: string, id: string): Promise<ReportJson> {
+    await this.init();
+    const { rows } = await this.pool.query<ReportRow>(
+      `SELECT ${COLUMNS} FROM reports WHERE tenant_id = $1 AND id::text = $2`,
+      [tenantId, id],
+    );
+    if (!rows[0]) throw AppError.notFound('report', id);
+    return reportJson(rows[0]);
+  }
+
+  async file(
+    tenantId: string,
+    id: string,
+  ): Promise<{ filename: string; contentType: string; content: Buffer }> {
+    const report = await this.get(tenantId, id);
+    if (report.status !== 'ready') {
+      throw AppError.invalidState(`report ${id} is ${report.status}`, { status: report.status });
+    }
+    const { rows } = await this.pool.query<{ content: Buffer }>(
+      'SELECT content FROM reports WHERE id = $1',
+      [id],
+    );
+    return {
+      filename: report.filename as string,
+      contentType: report.content_type as string,
+      content: rows[0].content,
+    };
+  }
+
+  /** Builds every pending report; serialised per process. Returns how many were built. */
+  async runOnce(): Promise<number> {
+    while (this.running) await this.running.catch(() => 0);
+    this.running = this.generatePending();
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async generatePending(): Promise<number> {
+    await this.init();
+    let built = 0;
+    for (;;) {
+      const now = this.clock.now();
+      const { rows } = await this.pool.query<ReportRow>(
+        `UPDATE reports SET status = 'generating', started_at = $1
+          WHERE id = (SELECT id FROM reports
+                       WHERE status = 'pending' OR (status = 'generating' AND started_at < $2)
+                       ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING ${COLUMNS}`,
+        [now, new Date(now.getTime() - STALE_MS)],
+      );
+      const job = rows[0];
+      if (!job) return built;
+      try {
+        const file = await this.builders.build(job.tenant_id, job.type, job.format, job.period);
+        await this.pool.query(
+          `UPDATE reports SET status = 'ready', filename = $2, content_type = $3, size_bytes = $4,
+             content = $5, completed_at = $6, error = NULL WHERE id = $1`,
+          [
+            job.id,
+            file.filename,
+            file.contentType,
+            file.content.length,
+            file.content,
+            this.clock.now(),
+          ],
+        );
+      } catch (err) {
+        await this.pool.query(
+          `UPDATE reports SET status = 'failed', error = $2, completed_at = $3 WHERE id = $1`,
+          [job.id, (err as Error).message, this.clock.now()],
+        );
+      }
+      built += 1;
+    }
+  }
+}
