@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -33,6 +34,7 @@ interface InstanceBody {
 describe('compute on real Docker (e2e)', () => {
   let t: TestApp;
   let account: Account;
+  let restarted: { drop: () => Promise<void>; dataDir: string } | undefined;
 
   const api = (apiKey: string = account.apiKey) => {
     const http = t.http();
@@ -91,6 +93,7 @@ describe('compute on real Docker (e2e)', () => {
     process.env.NIMBUS_QUOTA_INSTANCES = String(QUOTA_INSTANCES);
     // The URL import test serves its tarball on loopback.
     process.env.NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE = 'true';
+    process.env.NIMBUS_QUOTA_MEMORY_MB = '8192';
     t = await startTestApp({
       label: 'compute_e2e',
       config: { docker: 'docker', ovs: 'simulated', authRateLimitPerMinute: 10_000 },
@@ -100,6 +103,10 @@ describe('compute on real Docker (e2e)', () => {
 
   afterAll(async () => {
     await t?.close();
+    if (restarted) {
+      await restarted.drop();
+      rmSync(restarted.dataDir, { recursive: true, force: true });
+    }
     const leftovers = await client.listContainers({
       all: true,
       filters: { label: [`${TEST_LABEL}=${RUN}`] },
@@ -176,6 +183,14 @@ describe('compute on real Docker (e2e)', () => {
     expect([info.HostConfig.NanoCpus, info.HostConfig.Memory]).toEqual([2e9, 2048 * MIB]);
     expect(info.State.Status).toBe('running');
     await api().post(`/instances/${id}/resize`, { instance_type: 'nope-9' }).expect(400);
+    const overQuota = await api()
+      .post(`/instances/${id}/resize`, { instance_type: 'performance-1' })
+      .expect(403);
+    expect(overQuota.body.error).toMatchObject({
+      code: 'quota_exceeded',
+      details: { resource: 'memory_mb', limit: 8192 },
+    });
+    expect((await inspect(id)).HostConfig.Memory).toBe(2048 * MIB);
     await api().post(`/instances/${randomUUID()}/resize`, { instance_type: 'basic-2' }).expect(404);
 
     const stopped = await api().post(`/instances/${id}/stop`).expect(200);
@@ -270,6 +285,9 @@ describe('compute on real Docker (e2e)', () => {
     expect((await launch('p1', 'basic-1', { ports: '80' })).status).toBe(400);
     expect((await launch('p2', 'basic-1', { ports: '70000:80' })).status).toBe(400);
     expect((await launch('p3', 'nope-1')).status).toBe(400);
+    expect((await launch('p4', 'basic-1', { ports: '1:2,'.repeat(11).slice(0, -1) })).status).toBe(
+      400,
+    );
     const unknownImage = await api().post('/instances', {
       name: 'x',
       image: 'nope',
@@ -462,6 +480,35 @@ describe('compute on real Docker (e2e)', () => {
     await expect(client.getVolume(`nimbus-vol-${volumeId}`).inspect()).rejects.toMatchObject({
       statusCode: 404,
     });
+  });
+
+  it('on restart, the first reconcile (before ready) records what happened while the API was down', async (ctx) => {
+    docker.require(ctx);
+    const id = (await launch('while-down')).body.id as string;
+    expect((await launched(id)).status).toBe('RUNNING');
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body.checks.compute).toBe('RECONCILED');
+
+    const database = t.database;
+    const dataDir = t.config.dataDir;
+    // The database and the data dir (server keys) outlive this app; afterAll drops them.
+    restarted = { drop: () => database.drop(), dataDir };
+    await t.app.close();
+    await client.getContainer(containerNameOf(id)).kill();
+    t = await startTestApp({
+      label: 'compute_e2e',
+      database,
+      config: { docker: 'docker', ovs: 'simulated', authRateLimitPerMinute: 10_000, dataDir },
+    });
+    for (let i = 0; i < 100; i++) {
+      const res = await t.http().get('/health/ready');
+      if (res.body.checks?.compute === 'RECONCILED') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await caughtUp();
+    const after = await api().get(`/instances/${id}`).expect(200);
+    expect(after.body).toMatchObject({ status: 'STOPPED', exit_code: 137 });
+    await api().delete(`/instances/${id}`).expect(200);
   });
 
   it(`quota: ${QUOTA_INSTANCES + 1} concurrent launches against a quota of ${QUOTA_INSTANCES} -> exactly ${QUOTA_INSTANCES} succeed`, async (ctx) => {
