@@ -1,22 +1,43 @@
-import type { Reporter, TestModule } from 'vitest/node' with { 'resolution-mode': 'import' };
+import type { Reporter, SerializedError, TestModule } from 'vitest/node' with {
+  'resolution-mode': 'import',
+};
 
 /**
  * Prints one plain closing line, `tests: N passed, N failed, N skipped`, so that any tool reading
  * the end of a CI log can tell how many tests ran without knowing vitest's own format.
+ *
+ * A file that failed outside its tests (a failing beforeAll, an import error) leaves its tests
+ * marked skipped; such a file counts as one failure, and so does an unhandled error, so the line
+ * never says "0 failed" for a run that failed.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+  ): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    let filesFailedOutsideTests = 0;
     for (const mod of testModules) {
+      let failedHere = 0;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
+      failed += failedHere;
+      if (failedHere === 0 && mod.state() === 'failed') filesFailedOutsideTests++;
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    failed += filesFailedOutsideTests + unhandledErrors.length;
+    const notes: string[] = [];
+    if (filesFailedOutsideTests > 0)
+      notes.push(`${filesFailedOutsideTests} file(s) failed outside their tests`);
+    if (unhandledErrors.length > 0) notes.push(`${unhandledErrors.length} unhandled error(s)`);
+    const suffix = notes.length > 0 ? ` (${notes.join('; ')})` : '';
+    process.stdout.write(
+      `\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped${suffix}\n`,
+    );
   }
 }
