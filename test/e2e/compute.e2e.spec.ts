@@ -295,9 +295,12 @@ describe('compute on real Docker (e2e)', () => {
     });
     expect(unknownImage.status).toBe(400);
     const other = await signUp(t, 'other');
-    const mine = await launch('mine');
+    const mine = await launch('mine', 'basic-1', { ports: '18080:80' });
     const id = mine.body.id as string;
     await launched(id);
+    const taken = await launch('same-port', 'basic-1', { ports: '18081:81, 18080:80' });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error).toMatchObject({ code: 'conflict', details: { port: 18080 } });
     const theirs = await t.http().get(`/instances/${id}`).set('x-api-key', other.apiKey);
     expect(theirs.status).toBe(404);
     const theirStop = await t
