@@ -74,9 +74,9 @@ describe('projection runner: live', () => {
     env.runtimes.push(runtime);
     await runtime.start();
     let last = await appendTicks(env.store, 30, { perAppend: 3 });
-    expect(await waiter.waitFor(last, [NAME], 20_000)).toBe(true);
+    expect(await waiter.waitFor(last, [NAME], 45_000)).toBe(true);
     last = await appendTicks(env.store, 45, { prefix: 'more' });
-    expect(await waiter.waitFor(last, [NAME], 20_000)).toBe(true);
+    expect(await waiter.waitFor(last, [NAME], 45_000)).toBe(true);
 
     const checkpoint = await readCheckpointRow(env.dataSource, NAME);
     expect(checkpoint?.position).toBe(encodePosition(last));
@@ -141,7 +141,7 @@ describe('projection runner: failure in the middle of a batch', () => {
     expect(await waiter.waitFor(all, [NAME], 50)).toBe(false);
 
     control.failOn = null;
-    expect(await waiter.waitFor(all, [NAME], 20_000)).toBe(true);
+    expect(await waiter.waitFor(all, [NAME], 45_000)).toBe(true);
     await expectExactlyOnce(env);
   });
 
@@ -165,7 +165,7 @@ describe('projection runner: failure in the middle of a batch', () => {
     const second = newRuntime(env.store, env.dataSource, [tickProjection(newControl())]);
     env.runtimes.push(second.runtime);
     await second.runtime.start();
-    expect(await second.waiter.waitFor(all, [NAME], 20_000)).toBe(true);
+    expect(await second.waiter.waitFor(all, [NAME], 45_000)).toBe(true);
     await expectExactlyOnce(env);
   });
 });
@@ -209,7 +209,7 @@ describe('projection runner: killed mid-batch', () => {
     const second = newRuntime(env.store, env.dataSource, [tickProjection(newControl())]);
     env.runtimes.push(second.runtime);
     await second.runtime.start();
-    expect(await second.waiter.waitFor(all, [NAME], 20_000)).toBe(true);
+    expect(await second.waiter.waitFor(all, [NAME], 45_000)).toBe(true);
     await expectExactlyOnce(env);
   });
 
@@ -224,7 +224,7 @@ describe('projection runner: killed mid-batch', () => {
     await gate.atGate;
     expect(await dropRunnerConnections(env.dataSource)).toBe(1);
     gate.release();
-    expect(await waiter.waitFor(all, [NAME], 20_000)).toBe(true);
+    expect(await waiter.waitFor(all, [NAME], 45_000)).toBe(true);
     await expectExactlyOnce(env);
   });
 });
@@ -252,9 +252,9 @@ describe('projection runner: one active runner per projection', () => {
       });
 
       const first = await appendTicks(env.store, 40, { perAppend: 5 });
-      expect(await a.waiter.waitFor(first, [NAME], 20_000)).toBe(true);
+      expect(await a.waiter.waitFor(first, [NAME], 45_000)).toBe(true);
       // B's waiter learns A's progress from the checkpoint table.
-      expect(await b.waiter.waitFor(first, [NAME], 20_000)).toBe(true);
+      expect(await b.waiter.waitFor(first, [NAME], 45_000)).toBe(true);
       expect(controlA.applied).toBe(40);
       expect(controlB.applied).toBe(0);
       expect((await b.runtime.status())[0].status).toBe('waiting_for_lock');
@@ -265,7 +265,7 @@ describe('projection runner: one active runner per projection', () => {
         interval: 10,
       });
       const second = await appendTicks(env.store, 25, { prefix: 'after' });
-      expect(await b.waiter.waitFor(second, [NAME], 20_000)).toBe(true);
+      expect(await b.waiter.waitFor(second, [NAME], 45_000)).toBe(true);
       expect(controlA.applied).toBe(40);
       expect(controlB.applied).toBe(25);
       await expectExactlyOnce(env);
@@ -287,7 +287,7 @@ describe('projection rebuild', () => {
     let last = await appendTicks(env.store, 35, { perAppend: 2 });
     for (let round = 0; round < 3; round++) {
       last = await appendTicks(env.store, 20 + round, { prefix: `round${round}`, streams: 3 });
-      expect(await live.waiter.waitFor(last, [NAME], 20_000)).toBe(true);
+      expect(await live.waiter.waitFor(last, [NAME], 45_000)).toBe(true);
     }
     const built = await readTicks(env.dataSource);
     await live.runtime.stop();
@@ -297,7 +297,7 @@ describe('projection rebuild', () => {
     ]);
     env.runtimes.push(bumped.runtime);
     await bumped.runtime.start();
-    expect(await bumped.waiter.waitFor(last, [NAME], 20_000)).toBe(true);
+    expect(await bumped.waiter.waitFor(last, [NAME], 45_000)).toBe(true);
     expect(await readTicks(env.dataSource)).toEqual(built);
     expect((await readCheckpointRow(env.dataSource, NAME))?.version).toBe(2);
     await bumped.runtime.stop();
@@ -326,7 +326,7 @@ describe('projection rebuild', () => {
     env.runtimes.push(running.runtime);
     await running.runtime.start();
     const head = await env.store.headPosition();
-    expect(await running.waiter.waitFor(head!, [NAME], 20_000)).toBe(true);
+    expect(await running.waiter.waitFor(head!, [NAME], 45_000)).toBe(true);
 
     const cli = newRuntime(env.store, env.dataSource, [
       tickProjection(newControl(), { version: 2 }),
@@ -348,12 +348,12 @@ describe('projection waiter', () => {
     env.runtimes.push(runtime);
     await runtime.start();
     const reached = await appendTicks(env.store, 10);
-    expect(await waiter.waitFor(reached, [NAME], 20_000)).toBe(true);
+    expect(await waiter.waitFor(reached, [NAME], 45_000)).toBe(true);
     await runtime.stop();
 
     const beyond = await appendTicks(env.store, 3, { prefix: 'unseen' });
     expect(await waiter.waitFor(beyond, [NAME], 300)).toBe(false);
-    expect(await waiter.waitFor(reached, [NAME], 20_000)).toBe(true);
+    expect(await waiter.waitFor(reached, [NAME], 45_000)).toBe(true);
     await expect(waiter.waitFor(reached, ['no.such.projection'], 10)).rejects.toThrow(/unknown/);
 
     const outcome = await waiter.settle({
