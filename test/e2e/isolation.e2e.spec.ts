@@ -89,6 +89,16 @@ const FIXTURES: Record<string, Fixture> = {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body.id as string;
   },
+  // The schema's example URL is a public host; the test app allows a loopback receiver instead.
+  webhook: async ({ t, a }) => {
+    const res = await t
+      .http()
+      .post('/webhooks')
+      .set(bearer(a.accessToken))
+      .send({ url: 'http://127.0.0.1:9/isolation-hook', events: ['InstanceStarted'] });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  },
   // GET /logs/{resource_id}: the logs of one of tenant A's resources.
   log: (ctx) => FIXTURES.volume(ctx),
 };
@@ -110,7 +120,11 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
     // The simulated container engine: this test is about the HTTP surface, not the data plane.
     t = await startTestApp({
       label: 'isolation',
-      config: { authRateLimitPerMinute: 100_000, docker: 'simulated' },
+      config: {
+        authRateLimitPerMinute: 100_000,
+        docker: 'simulated',
+        webhooksAllowPrivateTargets: true,
+      },
     });
     a = await signUp(t, 'tenant-a');
     b = await signUp(t, 'tenant-b');
