@@ -151,6 +151,20 @@ describe('identity (e2e)', () => {
     expect(denials[0].data).toMatchObject({ status: 401, method: 'GET', path: '/me' });
   });
 
+  it('two registrations of one email at once: exactly one wins (claim stream), the other 409', async () => {
+    const email = uniqueEmail('race');
+    const attempts = await Promise.all(
+      [0, 1, 2].map(() =>
+        t.http().post('/auth/register').send({ email, password: PASSWORD, name: 'Racer' }),
+      ),
+    );
+    expect(attempts.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    expect(
+      attempts.filter((r) => r.status === 409).every((r) => r.body.error.code === 'email_taken'),
+    ).toBe(true);
+    expect((await login(t, email)).status).toBe(200);
+  });
+
   it('a user API key cannot manage keys or tenants unless its user is a tenant admin', async () => {
     const owner = await signUp(t, 'keyowner');
     const viewer = await signUp(t, 'keyviewer');
