@@ -13,6 +13,7 @@ import { BillingModule } from './billing/billing.module';
 import { TimelineModule } from './timeline/timeline.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { ReportsModule } from './reports/reports.module';
+import { PrivacyModule } from './privacy/privacy.module';
 import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
@@ -38,6 +39,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     TimelineModule,
     WebhooksModule,
     ReportsModule,
+    PrivacyModule,
   ];
 }
 

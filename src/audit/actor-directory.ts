@@ -3,10 +3,10 @@
  * whose data key was destroyed, `system` for the platform. Resolved when the log is read, from the
  * identity read models (identity_users, identity_api_keys) and the person's data key.
  *
- * Decrypting an email needs the identity context's key store. It is reached through the
- * `PERSONAL_DATA_READER` port; when identity provides no reader, this module reads the wrapped
- * key from `identity_data_keys` and unwraps it with the master key (NIMBUS_MASTER_KEY or
- * `<data dir>/keys/master.key`, identity's convention). An unreadable email shows the user id.
+ * Decrypting an email needs the person's data key: from identity's DataKeyStore (exported by
+ * IdentityModule), or a `PERSONAL_DATA_READER`; without either (a test module without identity)
+ * the wrapped key is read from `identity_data_keys` and unwrapped with the master key
+ * (NIMBUS_MASTER_KEY or `<data dir>/keys/master.key`). An unreadable email shows the user id.
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import {
   unwrapDataKey,
   type MasterKeyring,
 } from '../identity/crypto/personal-data';
+import { DataKeyStore } from '../identity/keys/data-key-store';
 import { APP_CONFIG, PG_POOL } from '../platform/tokens';
 
 export { ERASED };
@@ -51,6 +52,7 @@ export class ActorDirectory {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(PERSONAL_DATA_READER) private readonly reader?: PersonalDataReader,
+    @Optional() private readonly dataKeys?: DataKeyStore,
   ) {}
 
   private async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
@@ -108,16 +110,24 @@ export class ActorDirectory {
       );
     });
     const fromReader = this.reader ? await this.reader.emailsOf(ids) : new Map<string, string>();
+    const keys = this.dataKeys ? await this.dataKeys.getMany(ids) : null;
     for (const row of rows) {
       if (row.status === 'erased' || row.email_enc === null) {
         out.set(row.id, { id: row.id, status: 'erased', email: ERASED, name: ERASED });
         continue;
       }
-      const email =
-        fromReader.get(row.id) ?? this.decrypt(row.id, row.wrapped_key, row.email_enc, 'email');
-      const name = row.name_enc
-        ? this.decrypt(row.id, row.wrapped_key, row.name_enc, 'name')
-        : null;
+      const open = (field: string, fieldName: string): string | null => {
+        if (!keys) return this.decrypt(row.id, row.wrapped_key, field, fieldName);
+        const key = keys.get(row.id) ?? null;
+        if (key === null) return ERASED;
+        try {
+          return decryptPersonalField(key, field, { subjectId: row.id, field: fieldName });
+        } catch {
+          return null;
+        }
+      };
+      const email = fromReader.get(row.id) ?? open(row.email_enc, 'email');
+      const name = row.name_enc ? open(row.name_enc, 'name') : null;
       out.set(row.id, {
         id: row.id,
         status: email === ERASED ? 'erased' : 'active',
