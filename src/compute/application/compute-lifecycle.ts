@@ -22,6 +22,8 @@ import { ImageCommands } from './image-commands';
 import { ComputeLocks, hostCpus, InstanceCommands } from './instance-commands';
 import { LogCollector } from './log-collector';
 
+const START_UP_RECONCILE_WAIT_MS = 20_000;
+
 /**
  * Start-up and background work of the compute context: binds the launch saga's ports, registers
  * the public base images, runs the first drift reconcile (readiness waits for it), then follows
@@ -74,7 +76,18 @@ export class ComputeLifecycle
     }
     // Follow the engine first, so nothing that happens during the first reconcile is missed.
     this.background.push(this.followEvents());
-    this.background.push(this.startUp());
+    const startUp = this.startUp();
+    this.background.push(startUp);
+    // Usually the application is ready when it starts listening; a slow engine or a large fleet
+    // lets start-up go on after a bound, with readiness DEGRADED until the reconcile is done.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      startUp,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, START_UP_RECONCILE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private async startUp(): Promise<void> {
