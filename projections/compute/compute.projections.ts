@@ -21,6 +21,7 @@ export const INSTANCES_PROJECTION = 'compute.instances';
 export const IMAGES_PROJECTION = 'compute.images';
 export const VOLUMES_PROJECTION = 'compute.volumes';
 export const COMPUTE_LOGS_PROJECTION = 'compute.logs';
+export const QUOTA_PROJECTION = 'compute.quota';
 
 export const INSTANCE_EVENT_TYPES: readonly InstanceEvent['type'][] = [
   'InstanceLaunchRequested',
@@ -334,9 +335,82 @@ export const computeLogsProjection = defineProjection({
   },
 });
 
+/**
+ * compute_quota_reservations: one row per reservation held in a tenant's quota stream (instances
+ * and volumes), for usage reports and for the reconciler that releases reservations whose
+ * instance was never recorded (a process that died between the reservation and the launch).
+ */
+export const quotaProjection = defineProjection({
+  name: QUOTA_PROJECTION,
+  version: 1,
+  eventTypes: [
+    'InstanceCapacityReserved',
+    'InstanceCapacityResized',
+    'InstanceCapacityReleased',
+    'VolumeCapacityReserved',
+    'VolumeCapacityReleased',
+  ],
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS compute_quota_reservations (
+      tenant_id uuid NOT NULL,
+      resource_id uuid NOT NULL,
+      kind text NOT NULL,
+      vcpus integer NOT NULL,
+      memory_mb integer NOT NULL,
+      reserved_at timestamptz NOT NULL,
+      PRIMARY KEY (tenant_id, resource_id)
+    )`);
+  },
+  async reset(m) {
+    await m.query('TRUNCATE compute_quota_reservations');
+  },
+  async apply(events, m) {
+    for (const e of events) {
+      const d = e.data as {
+        tenantId: string;
+        instanceId?: string;
+        volumeId?: string;
+        vcpus?: number;
+        memoryMb?: number;
+        to?: { vcpus: number; memoryMb: number };
+        at: string;
+      };
+      switch (e.type) {
+        case 'InstanceCapacityReserved':
+        case 'VolumeCapacityReserved':
+          await m.query(
+            `INSERT INTO compute_quota_reservations VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id, resource_id) DO NOTHING`,
+            [
+              d.tenantId,
+              d.instanceId ?? d.volumeId,
+              e.type === 'VolumeCapacityReserved' ? 'volume' : 'instance',
+              d.vcpus ?? 0,
+              d.memoryMb ?? 0,
+              d.at,
+            ],
+          );
+          break;
+        case 'InstanceCapacityResized':
+          await m.query(
+            'UPDATE compute_quota_reservations SET vcpus = $3, memory_mb = $4 WHERE tenant_id = $1 AND resource_id = $2',
+            [d.tenantId, d.instanceId, d.to?.vcpus ?? 0, d.to?.memoryMb ?? 0],
+          );
+          break;
+        default:
+          await m.query(
+            'DELETE FROM compute_quota_reservations WHERE tenant_id = $1 AND resource_id = $2',
+            [d.tenantId, d.instanceId ?? d.volumeId],
+          );
+      }
+    }
+  },
+});
+
 export const COMPUTE_PROJECTIONS = [
   instancesProjection,
   imagesProjection,
   volumesProjection,
   computeLogsProjection,
+  quotaProjection,
 ] as const;

@@ -4,5 +4,6 @@ export {
   IMAGES_PROJECTION,
   INSTANCES_PROJECTION,
   LOGS_TABLE_SQL,
+  QUOTA_PROJECTION,
   VOLUMES_PROJECTION,
 } from './compute.projections';

@@ -7,7 +7,14 @@ import { INSTANCE_LAUNCH_SAGA } from '../../sagas/instance-launch/instance-launc
 import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
-import { IMAGES_PROJECTION, INSTANCES_PROJECTION } from '../../projections/compute';
+import {
+  IMAGES_PROJECTION,
+  INSTANCES_PROJECTION,
+  QUOTA_PROJECTION,
+} from '../../projections/compute';
+import { DriftReconciler } from '../../src/compute/application/drift-reconciler';
+import { DEFAULT_QUOTA_LIMITS, quotaDecider } from '../../src/compute/domain';
+import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { ImageCommands } from '../../src/compute/application/image-commands';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
@@ -512,6 +519,44 @@ describe('compute on real Docker (e2e)', () => {
     const after = await api().get(`/instances/${id}`).expect(200);
     expect(after.body).toMatchObject({ status: 'STOPPED', exit_code: 137 });
     await api().delete(`/instances/${id}`).expect(200);
+  });
+
+  it('releases a reservation whose instance was never recorded (a crash between reserve and launch)', async (ctx) => {
+    docker.require(ctx);
+    const tenant = await signUp(t, 'orphan');
+    const executor = t.app.get(CommandExecutor);
+    const orphan = randomUUID();
+    const longAgo = new Date(Date.now() - 3_600_000);
+    await executor.execute(
+      quotaDecider,
+      tenant.tenantId,
+      {
+        type: 'ReserveInstanceCapacity',
+        tenantId: tenant.tenantId,
+        instanceId: orphan,
+        vcpus: 1,
+        memoryMb: 512,
+        limits: { ...DEFAULT_QUOTA_LIMITS },
+        now: longAgo,
+      },
+      {
+        commandId: randomUUID(),
+        tenantId: tenant.tenantId,
+        actor: { type: 'system', id: 'test' },
+        requestId: null,
+        sourceIp: null,
+        correlationId: randomUUID(),
+        causationId: null,
+        now: longAgo,
+      },
+    );
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const head = await store.headPosition();
+    if (head) await t.app.get(ProjectionWaiter).waitFor(head, [QUOTA_PROJECTION], 10_000);
+    expect(await t.app.get(DriftReconciler).releaseOrphanReservations()).toBe(1);
+    const { state } = await executor.load(quotaDecider, tenant.tenantId);
+    expect(state.instances[orphan]).toBeUndefined();
+    expect(await t.app.get(DriftReconciler).releaseOrphanReservations()).toBe(0);
   });
 
   it(`quota: ${QUOTA_INSTANCES + 1} concurrent launches against a quota of ${QUOTA_INSTANCES} -> exactly ${QUOTA_INSTANCES} succeed`, async (ctx) => {

@@ -104,6 +104,7 @@ export class ComputeLifecycle
     if (this.stop.signal.aborted) return;
     this.every(this.options.reconcileIntervalMs, async () => {
       await this.reconciler.reconcileAll();
+      await this.reconciler.releaseOrphanReservations();
       if (this.firstReconcile === 'failed') {
         this.firstReconcile = 'done';
         this.firstReconcileDetail = `reconcile done; driver ${this.driver.kind}`;

@@ -232,6 +232,23 @@ export class ComputeQueries {
       : mapEnvelope(result, (r) => volumeView(r.state));
   }
 
+  /** Instance reservations older than `before` (candidates for the orphan check). */
+  async instanceReservationsBefore(
+    before: Date,
+  ): Promise<Array<{ tenantId: string; instanceId: string }>> {
+    const { rows } = await this.pool
+      .query<{ tenant_id: string; resource_id: string }>(
+        `SELECT tenant_id, resource_id FROM compute_quota_reservations
+         WHERE kind = 'instance' AND reserved_at < $1`,
+        [before],
+      )
+      .catch((error: unknown) => {
+        if ((error as { code?: string }).code === '42P01') return { rows: [] };
+        throw error;
+      });
+    return rows.map((r) => ({ tenantId: r.tenant_id, instanceId: r.resource_id }));
+  }
+
   /** Whether the tenant owns a resource with this id (instance, volume, image) or has logs of it. */
   async ownsResource(tenantId: string, id: string): Promise<boolean> {
     const { rows } = await this.pool.query<{ found: boolean }>(

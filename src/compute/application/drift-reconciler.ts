@@ -7,12 +7,14 @@ import {
 } from '../../drivers/docker/compute-driver';
 import { CommandExecutor } from '../../eventstore/command-executor';
 import type { Position } from '../../eventstore/event-store';
-import { driftCommand, instanceDecider, type ContainerObservation } from '../domain';
+import { driftCommand, instanceDecider, quotaDecider, type ContainerObservation } from '../domain';
 import { ComputeQueries } from './compute-queries';
 import { ComputeLocks, InstanceCommands } from './instance-commands';
 import { systemContext } from './system-context';
 
 const ACTOR = 'compute-reconciler';
+/** How long a reservation may exist without its instance before it counts as orphaned. */
+const ORPHAN_GRACE_MS = 5 * 60_000;
 
 export function observationOf(info: ContainerInfo | null): ContainerObservation {
   if (!info) return { state: 'missing' };
@@ -68,6 +70,35 @@ export class DriftReconciler {
       }
     }
     return changed;
+  }
+
+  /**
+   * Releases instance reservations older than `graceMs` whose instance was never recorded: the
+   * process reserved quota and died before appending InstanceLaunchRequested.
+   */
+  async releaseOrphanReservations(graceMs = ORPHAN_GRACE_MS, now = new Date()): Promise<number> {
+    const candidates = await this.queries.instanceReservationsBefore(
+      new Date(now.getTime() - graceMs),
+    );
+    let released = 0;
+    for (const { tenantId, instanceId } of candidates) {
+      const { exists } = await this.executor.load(instanceDecider, instanceId);
+      if (exists) continue;
+      const result = await this.locks.quota.run(tenantId, () =>
+        this.executor.execute(
+          quotaDecider,
+          tenantId,
+          { type: 'ReleaseInstanceCapacity', tenantId, instanceId, now },
+          systemContext(ACTOR, tenantId),
+          30,
+        ),
+      );
+      if (result.events.length > 0) {
+        released++;
+        this.logger.log(`released the quota of instance ${instanceId}, which was never launched`);
+      }
+    }
+    return released;
   }
 
   /** Schedules a reconcile of one instance (engine events); repeated requests coalesce. */
