@@ -53,6 +53,10 @@ export interface AppConfig {
   operatorEmails: string[];
   /** NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS: webhook URLs may point at private, loopback or link-local addresses. */
   webhooksAllowPrivateTargets: boolean;
+  /** NIMBUS_SMTP_URL: smtp:// or smtps:// server that delivers the mail outbox; null: .eml files only. */
+  smtpUrl: string | null;
+  /** NIMBUS_MAIL_FROM: the From of outgoing mail (`Name <address>` or a bare address). */
+  mailFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +79,8 @@ const LOG_LEVELS: readonly LogLevel[] = [
 ];
 const DOCKER_CHOICES: readonly DockerDriverChoice[] = ['auto', 'docker', 'simulated'];
 const OVS_CHOICES: readonly OvsDriverChoice[] = ['auto', 'ovs', 'simulated'];
+
+export const DEFAULT_MAIL_FROM = 'Nimbus <no-reply@localhost>';
 
 /** One row per variable: the README's configuration table is written from this list. */
 export const CONFIG_VARIABLES = [
@@ -140,6 +146,16 @@ export const CONFIG_VARIABLES = [
   },
   { name: 'NIMBUS_OPERATORS', default: '(none)', allowed: 'comma-separated emails' },
   { name: 'NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS', default: 'false', allowed: 'true | false' },
+  {
+    name: 'NIMBUS_SMTP_URL',
+    default: '(unset: .eml files under <data dir>/mail)',
+    allowed: 'an smtp:// or smtps:// URL, optionally with user:password@',
+  },
+  {
+    name: 'NIMBUS_MAIL_FROM',
+    default: DEFAULT_MAIL_FROM,
+    allowed: 'an address or Name <address>',
+  },
 ] as const;
 
 /**
@@ -228,6 +244,13 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     return ms;
   };
 
+  const mailFrom = read('NIMBUS_MAIL_FROM') ?? DEFAULT_MAIL_FROM;
+  if (mailAddressOf(mailFrom) === null) {
+    problems.push(
+      `NIMBUS_MAIL_FROM=${JSON.stringify(mailFrom)} is not allowed: expected an address or Name <address>`,
+    );
+  }
+
   const host = read('HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:_[\]-]+$/.test(host)) {
     problems.push(
@@ -264,9 +287,21 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
       .filter((e) => e.length > 0),
     webhooksAllowPrivateTargets:
       oneOf('NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS', 'false', ['true', 'false']) === 'true',
+    smtpUrl: url('NIMBUS_SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * The address of a From value: `Name <user@host>` or `user@host`; null when it is neither (or
+ * holds a line break, which would let it inject headers).
+ */
+export function mailAddressOf(from: string): string | null {
+  if (/[\r\n]/.test(from)) return null;
+  const m = /^(?:[^<>]*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))$/.exec(from.trim());
+  return m ? (m[1] ?? m[2]) : null;
 }
 
 /** `3600` (seconds), `90s`, `15m`, `12h`, `30d` in milliseconds; null when unreadable. */

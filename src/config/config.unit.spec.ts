@@ -27,7 +27,30 @@ describe('loadConfig', () => {
       apiRateLimitPerMinute: 1200,
       operatorEmails: [],
       webhooksAllowPrivateTargets: false,
+      smtpUrl: null,
+      mailFrom: 'Nimbus <no-reply@localhost>',
     });
+  });
+
+  it('reads the SMTP settings and refuses a bad From or a non-SMTP URL', () => {
+    const config = loadConfig({
+      NIMBUS_SMTP_URL: 'smtps://mailer:secret@127.0.0.1:465',
+      NIMBUS_MAIL_FROM: 'Ops <ops@example.com>',
+    });
+    expect(config.smtpUrl).toBe('smtps://mailer:secret@127.0.0.1:465');
+    expect(config.mailFrom).toBe('Ops <ops@example.com>');
+    expect(loadConfig({ NIMBUS_MAIL_FROM: 'ops@example.com' }).mailFrom).toBe('ops@example.com');
+    const refused = (() => {
+      try {
+        loadConfig({ NIMBUS_SMTP_URL: 'http://u:secret@mail:25', NIMBUS_MAIL_FROM: 'nobody' });
+        return '';
+      } catch (err) {
+        return String(err);
+      }
+    })();
+    expect(refused).toMatch(/NIMBUS_MAIL_FROM="nobody"/);
+    expect(refused).toMatch(/NIMBUS_SMTP_URL="http:\/\/u:\*\*\*@mail:25/);
+    expect(refused).not.toContain('secret');
   });
 
   it('reads identity secrets (hex or base64) and durations', () => {

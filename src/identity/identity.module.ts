@@ -1,4 +1,10 @@
-import { Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import {
   APP_GUARD,
   DiscoveryModule,
@@ -8,7 +14,7 @@ import {
 } from '@nestjs/core';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import type { AppConfig } from '../config/config';
+import { redact, type AppConfig } from '../config/config';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import { APP_CONFIG, PG_POOL } from '../platform/tokens';
 import { AccountsService } from './application/accounts.service';
@@ -28,15 +34,20 @@ import { IdentityClock, SERVER_KEYS } from './identity.tokens';
 import { DataKeyStore } from './keys/data-key-store';
 import { loadServerKeys, type LoadedServerKeys, type ServerKeys } from './keys/server-keys';
 import { MailOutbox } from './mail/mail-outbox';
+import { SmtpMailSender } from './mail/smtp-sender';
 import { IdentityReadModel } from './read-model/identity-read-model';
 
 const logger = new Logger('identity');
 
-/** Finishes interrupted erasures (UserErased appended, key row not yet deleted) once projected. */
+/**
+ * Finishes interrupted erasures (UserErased appended, key row not yet deleted) once projected;
+ * delivers mail left in the outbox by the previous run, and closes the outbox on shutdown.
+ */
 @Injectable()
-class IdentityStartup implements OnApplicationBootstrap {
+class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     private readonly dataKeys: DataKeyStore,
+    private readonly mail: MailOutbox,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
@@ -45,6 +56,7 @@ class IdentityStartup implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const destroyed = await this.dataKeys.destroyKeysOfErasedUsers();
     if (destroyed > 0) logger.warn(`destroyed ${destroyed} data key(s) of already erased users`);
+    this.mail.start();
     const undeclared = declaredAccessOfRoutes(this.discovery, this.scanner, this.reflector).filter(
       (r) => r.access === 'undeclared',
     );
@@ -55,6 +67,10 @@ class IdentityStartup implements OnApplicationBootstrap {
           .join(', ')}`,
       );
     }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.mail.close();
   }
 }
 
@@ -113,8 +129,18 @@ class IdentityStartup implements OnApplicationBootstrap {
     {
       provide: MailOutbox,
       inject: [APP_CONFIG, IdentityClock],
-      useFactory: (config: AppConfig, clock: IdentityClock) =>
-        new MailOutbox(join(config.dataDir, 'mail'), () => clock.now()),
+      useFactory: (config: AppConfig, clock: IdentityClock) => {
+        const mailLogger = new Logger('mail');
+        if (config.smtpUrl)
+          mailLogger.log(`mail is delivered over SMTP (${redact(config.smtpUrl)})`);
+        return new MailOutbox({
+          directory: join(config.dataDir, 'mail'),
+          from: config.mailFrom,
+          now: () => clock.now(),
+          sender: config.smtpUrl ? new SmtpMailSender(config.smtpUrl) : null,
+          logger: mailLogger,
+        });
+      },
     },
     IdentityReadModel,
     AccountsService,
