@@ -29,11 +29,17 @@ export async function* scanTenantEvents(
   if (head === null) return;
   const fromMs = scan.from?.getTime() ?? -Infinity;
   const toMs = scan.to?.getTime() ?? Infinity;
-  let after: Position | null = null;
-  for (;;) {
-    const batch = await store.readAll({ after, maxCount: scan.batchSize ?? 2000 });
+  const batchSize = scan.batchSize ?? 2000;
+  // The next batch is read while the caller works on this one (I/O overlaps CPU).
+  let pending: Promise<RecordedEvent[]> | null = store.readAll({
+    after: null,
+    maxCount: batchSize,
+  });
+  while (pending) {
+    const batch: RecordedEvent[] = await pending;
+    pending = null;
     if (batch.length === 0) return;
-    after = batch[batch.length - 1].position;
+    const after = batch[batch.length - 1].position;
     const mine: RecordedEvent[] = [];
     let reachedHead = false;
     for (const event of batch) {
@@ -46,7 +52,11 @@ export async function* scanTenantEvents(
       if (at < fromMs || at >= toMs) continue;
       mine.push(event);
     }
+    if (!reachedHead && comparePositions(after, head) < 0) {
+      pending = store.readAll({ after, maxCount: batchSize });
+      // A consumer that stops early must not leave a rejection unhandled.
+      pending.catch(() => undefined);
+    }
     yield mine;
-    if (reachedHead || comparePositions(after, head) >= 0) return;
   }
 }

@@ -24,6 +24,7 @@ import {
   timelineEntryOf,
   csvField,
   lineText,
+  type TimelineEntryOptions,
 } from './domain';
 import { TimelineKeys } from './timeline-keys';
 
@@ -57,20 +58,22 @@ export class TimelineExporter {
     });
     const labels = new Map<string, string>();
     const people = new Map<string, UserIdentity>();
+    const options: TimelineEntryOptions = {
+      actorLabel: (actor) => labels.get(actorKey(actor)) ?? actor.id,
+      renderData: (e) => renderPersonalData(e.data, people),
+    };
     if (format === 'csv') yield timelineCsvHeader();
     for await (const mine of scanTenantEvents(this.store, { tenantId, ...range })) {
       if (mine.length === 0) continue;
       await this.resolve(mine, labels, people);
-      let chunk = '';
+      const parts: string[] = [];
       for (const event of mine) {
-        const entry = timelineEntryOf(event, AUDIT_CATALOG, {
-          actorLabel: (actor) => labels.get(actorKey(actor)) ?? actor.id,
-          renderData: (e) => renderPersonalData(e.data, people),
-        });
-        const line = builder.append(entry);
-        chunk += format === 'ndjson' ? serializeLine(line) : timelineCsvRow(line);
+        const entry = timelineEntryOf(event, AUDIT_CATALOG, options);
+        parts.push(
+          format === 'ndjson' ? builder.appendText(entry) : timelineCsvRow(builder.append(entry)),
+        );
       }
-      yield chunk;
+      yield parts.join('');
     }
     const manifest = builder.finish(this.keys.signer, this.clock.now());
     if (format === 'ndjson') yield serializeLine(manifest);

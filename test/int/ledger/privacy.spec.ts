@@ -81,7 +81,7 @@ describe('data-subject requests', () => {
   it('erases the person: [erased] everywhere, bills and audit totals intact, timeline still verifies', async () => {
     const summaryBefore = (await get('/billing/summary?period=2026-06', owner.headers)).json();
     const auditBefore = (await get('/audit?limit=200', owner.headers)).json<
-      Array<{ actor: string }>
+      Array<{ id: string; actor: string }>
     >();
     expect(auditBefore.some((r) => r.actor === person.email)).toBe(true);
 
