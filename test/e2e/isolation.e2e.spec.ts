@@ -99,6 +99,16 @@ const FIXTURES: Record<string, Fixture> = {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body.id as string;
   },
+  // Reports are requested with POST /reports/generate (202), not POST /reports.
+  report: async ({ t, a }) => {
+    const res = await t
+      .http()
+      .post('/reports/generate')
+      .set(bearer(a.accessToken))
+      .send({ type: 'billing', format: 'json' });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return res.body.id as string;
+  },
   // GET /logs/{resource_id}: the logs of one of tenant A's resources.
   log: (ctx) => FIXTURES.volume(ctx),
 };
