@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
 import { PG_POOL } from '../../../src/platform/tokens';
+import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { runVerifyTimeline } from '../../../scripts/verify-timeline';
 import { startTestApp, type TestApp } from '../../support/app';
@@ -225,6 +226,29 @@ describe('tenant timeline export', () => {
       headers: alpha.headers,
     });
     expect(other.statusCode).toBe(404);
+  });
+
+  it('a plain member may not export: 403, recorded in the audit log as denied', async () => {
+    const added = await t.inject({
+      method: 'POST',
+      url: `/tenants/${alpha.tenantId}/members`,
+      headers: alpha.headers,
+      payload: { user_id: beta.userId, role: 'member' },
+    });
+    expect(added.statusCode, added.body).toBe(201);
+    const denied = await t.inject({
+      method: 'GET',
+      url: `/tenants/${alpha.tenantId}/timeline`,
+      headers: { ...beta.headers, 'x-tenant-id': alpha.tenantId },
+    });
+    expect(denied.statusCode).toBe(403);
+    const head = await t.app.get<EventStore>(EVENT_STORE).headPosition();
+    if (head) await t.app.get(ProjectionWaiter).waitFor(head, ['audit.log'], 20_000);
+    const rows = (
+      await t.inject({ method: 'GET', url: '/audit?status=denied', headers: alpha.headers })
+    ).json<Array<{ actor: string; status: string; resource: string }>>();
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows[0]).toMatchObject({ actor: beta.email, status: 'denied' });
   });
 
   it("another tenant's timeline is not found; bad parameters are 400", async () => {
