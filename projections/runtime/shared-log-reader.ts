@@ -22,6 +22,8 @@ export class SharedLogReader implements LogReader {
   /** Exclusive start of the window: the window holds exactly the log after this position. */
   private segmentStart: Position | null | undefined = undefined;
   private inFlight: Promise<void> | null = null;
+  /** Bumped when the window is replaced, so that a read begun for the old one is dropped. */
+  private generation = 0;
 
   constructor(
     private readonly store: LogReader,
@@ -31,19 +33,17 @@ export class SharedLogReader implements LogReader {
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const after = options.after ?? null;
-    if (!this.covers(after)) {
-      if (this.segmentStart !== undefined && this.isBeforeWindow(after)) {
-        return this.store.readAll(options);
+    for (let extended = false; ; extended = true) {
+      if (!this.covers(after)) {
+        if (this.isBeforeWindow(after)) return this.store.readAll(options);
+        // Ahead of the window, or nothing cached yet: start a new window here.
+        this.reset(after);
       }
-      // Ahead of the window, or nothing cached yet: start a new window here.
-      this.window = [];
-      this.segmentStart = after;
+      const served = this.serve(after, options.maxCount);
+      if (served.length > 0 || extended) return served;
+      // Coverage is checked again after the read: the window may have been replaced or trimmed.
+      await this.extend();
     }
-    let served = this.serve(after, options.maxCount);
-    if (served.length > 0) return served;
-    await this.extend();
-    served = this.serve(after, options.maxCount);
-    return served;
   }
 
   waitForAppends(timeoutMs: number, signal?: AbortSignal, after?: Position | null): Promise<void> {
@@ -83,22 +83,34 @@ export class SharedLogReader implements LogReader {
     return lo;
   }
 
+  private reset(after: Position | null): void {
+    this.generation++;
+    this.window = [];
+    this.segmentStart = after;
+    this.inFlight = null;
+  }
+
   /** Reads what follows the window's end; concurrent callers wait for the same read. */
   private extend(): Promise<void> {
-    this.inFlight ??= (async () => {
-      try {
-        const batch = await this.store.readAll({ after: this.end(), maxCount: this.fetchSize });
+    if (this.inFlight) return this.inFlight;
+    const generation = this.generation;
+    const from = this.end();
+    const read: Promise<void> = this.store
+      .readAll({ after: from, maxCount: this.fetchSize })
+      .then((batch) => {
+        if (generation !== this.generation) return;
         this.window.push(...batch);
         const excess = this.window.length - this.capacity;
         if (excess > 0) {
           this.segmentStart = this.window[excess - 1].position;
           this.window = this.window.slice(excess);
         }
-      } finally {
-        this.inFlight = null;
-      }
-    })();
-    return this.inFlight;
+      })
+      .finally(() => {
+        if (this.inFlight === read) this.inFlight = null;
+      });
+    this.inFlight = read;
+    return read;
   }
 }
 

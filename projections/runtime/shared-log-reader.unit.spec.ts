@@ -102,4 +102,29 @@ describe('SharedLogReader', () => {
     expect(ids(middle)).toEqual(['e5', 'e6', 'e7']);
     expect(await drain(reader, at(7), 5)).toEqual(ids(log.events.slice(7)));
   });
+
+  it('drops a read begun for a window that a runner ahead of it replaced meanwhile', async () => {
+    const log = new CountingLog();
+    log.append(40);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow: LogReader = {
+      readAll: async (options) => {
+        // The first read (for the runner at the start) is held back until the window moved on.
+        if (options.after === null) await gate;
+        return log.readAll(options);
+      },
+      waitForAppends: async () => undefined,
+    };
+    const reader = new SharedLogReader(slow, 1_000, 10);
+    const behind = reader.readAll({ after: null, maxCount: 10 });
+    const ahead = await reader.readAll({ after: at(30), maxCount: 10 });
+    expect(ids(ahead)).toEqual(ids(log.events.slice(30, 40)));
+    release();
+    // Its read was dropped; it is now behind the window and is served from the store directly.
+    expect(ids(await behind)).toEqual(ids(log.events.slice(0, 10)));
+    // Later reads from either position see exactly the events after it, with no gap.
+    expect(await drain(reader, null, 10)).toEqual(ids(log.events));
+    expect(await drain(reader, at(35), 10)).toEqual(ids(log.events.slice(35)));
+  });
 });
