@@ -76,7 +76,7 @@ export async function postOnce(args: {
           resolve({
             statusCode: res.statusCode ?? null,
             error: null,
-            retryAfter: (res.headers['retry-after']) ?? null,
+            retryAfter: res.headers['retry-after'] ?? null,
             refused: false,
           }),
         );
