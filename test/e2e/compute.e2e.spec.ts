@@ -301,6 +301,14 @@ describe('compute on real Docker (e2e)', () => {
       instance_type: 'basic-1',
     });
     expect(unknownImage.status).toBe(400);
+    // No VPC exists yet (networking is a later context): any vpc or subnet id is not found.
+    const vpc = await launch('v1', 'basic-1', { vpc_id: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f' });
+    expect(vpc.status).toBe(404);
+    expect(vpc.body.error).toMatchObject({ code: 'not_found', details: { resource: 'vpc' } });
+    const subnet = await launch('v2', 'basic-1', {
+      subnet_id: '6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e40',
+    });
+    expect(subnet.status).toBe(404);
     const other = await signUp(t, 'other');
     const mine = await launch('mine', 'basic-1', { ports: '18080:80' });
     const id = mine.body.id as string;

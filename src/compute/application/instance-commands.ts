@@ -131,6 +131,10 @@ export class InstanceCommands {
     const instanceType = resolveInstanceType(request.instance_type);
     const ports = parsePorts(request.ports ?? null);
     const image = await this.resolveImage(request.image, tenantId);
+    // No VPC or subnet can exist before the networking context lands, so every id names a
+    // resource the caller cannot see: 404, as for another tenant's, rather than storing it.
+    if (request.vpc_id) throw AppError.notFound('vpc', request.vpc_id);
+    if (request.subnet_id) throw AppError.notFound('subnet', request.subnet_id);
     const volumes: VolumeMount[] = [];
     for (const [index, v] of (request.volumes ?? []).entries()) {
       if (!isUuid(v.volume_id)) throw AppError.notFound('volume', v.volume_id);
