@@ -12,7 +12,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { verifyTimelineLines, type TimelineVerdict } from '../src/timeline/domain';
-import { TIMELINE_PUBLIC_KEY_FILE } from '../src/timeline/timeline-keys';
+import { TIMELINE_PUBLIC_KEY_FILE } from '../src/timeline/key-files';
 
 const USAGE = 'usage: npm run verify-timeline -- <file.ndjson> [--key <public-key.pem|jwk.json>]';
 
