@@ -33,8 +33,10 @@ import {
 import { apiKeyDecider } from '../domain/api-key';
 import { claimDecider, emailClaimId } from '../domain/claim';
 import {
+  CURRENT_PASSWORD_INCORRECT,
   isLocked,
   accountLockedError,
+  sessionKeyOfRefreshToken,
   userDecider,
   userRejection,
   type UserState,
@@ -61,6 +63,11 @@ export interface SessionTokens {
 
 export interface LoginResult extends SessionTokens {
   user: { id: string; email: string; name: string };
+  api_key: string | null;
+}
+
+export interface PasswordChangeResult extends SessionTokens {
+  message: string;
   api_key: string | null;
 }
 
@@ -195,6 +202,11 @@ export class AccountsService {
     const familyId = derivedId(ctx, 'refresh-family');
     const tenantId = state.defaultTenantId;
     const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
+    // The session key's id is recorded with the refresh-token family, so logout can end both.
+    const sessionKeyId =
+      verified && (await this.mayMintSessionKey(userId, tenantId))
+        ? derivedId(ctx, 'session-key')
+        : null;
     const result = await this.executor.execute(
       userDecider,
       userId,
@@ -206,6 +218,7 @@ export class AccountsService {
           tokenId: derivedId(ctx, 'refresh-token'),
           tokenHash: refresh.tokenHash,
           expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+          sessionKeyId,
         },
         upgradedPasswordHash:
           verified && needsRehash(state.passwordHash)
@@ -219,46 +232,78 @@ export class AccountsService {
     const rejection = userRejection(result.events);
     if (rejection) throw rejection;
     const sessionVersion = result.state.sessionVersion;
-    let apiKey: string | null = null;
-    let keyPosition: Position | null = null;
-    if (tenantId && (await this.readModel.membership(tenantId, userId))) {
-      const generated = generateApiKey(this.keys.apiKeyPepper);
-      const keyId = derivedId(ctx, 'session-key');
-      const created = await this.executor.execute(
-        apiKeyDecider,
-        keyId,
-        {
-          type: 'CreateApiKey',
-          keyId,
-          userId,
-          tenantId,
-          name: `session ${now.toISOString()}`,
-          prefix: generated.prefix,
-          keyHash: generated.keyHash,
-          kind: 'session',
-          expiresAt: new Date(now.getTime() + this.config.sessionKeyTtlMs),
-          sessionVersion,
-          now,
-        },
-        stepContext(ctx, 'session-key', userCtx),
-      );
-      keyPosition = created.position;
-      apiKey = generated.key;
-    }
+    const sessionKey =
+      sessionKeyId && tenantId
+        ? await this.mintSessionKey(
+            { keyId: sessionKeyId, userId, tenantId, sessionVersion, now },
+            stepContext(ctx, 'session-key', userCtx),
+          )
+        : null;
     // The session key must work on the next request; both read models are awaited together.
     await Promise.all([
-      this.settle(keyPosition, [API_KEYS_PROJECTION]),
+      this.settle(sessionKey?.position ?? null, [API_KEYS_PROJECTION]),
       this.settle(result.position, [USERS_PROJECTION]),
     ]);
     const access = await this.tokens.issue({ userId, sessionVersion });
     return {
       user: await this.publicUser(row),
-      api_key: apiKey,
+      api_key: sessionKey?.key ?? null,
       access_token: access.token,
       refresh_token: refresh.token,
       token_type: 'Bearer',
       expires_in: access.expiresInSeconds,
     };
+  }
+
+  /** A session key is minted in the user's default tenant, if they are still a member there. */
+  private async mayMintSessionKey(userId: string, tenantId: string | null): Promise<boolean> {
+    return tenantId !== null && (await this.readModel.membership(tenantId, userId)) !== null;
+  }
+
+  /** The API key of a session: expires (NIMBUS_SESSION_KEY_TTL) and dies with sessionVersion. */
+  private async mintSessionKey(
+    input: { keyId: string; userId: string; tenantId: string; sessionVersion: number; now: Date },
+    ctx: CommandContext,
+  ): Promise<{ key: string; position: Position | null }> {
+    const generated = generateApiKey(this.keys.apiKeyPepper);
+    const created = await this.executor.execute(
+      apiKeyDecider,
+      input.keyId,
+      {
+        type: 'CreateApiKey',
+        keyId: input.keyId,
+        userId: input.userId,
+        tenantId: input.tenantId,
+        name: `session ${input.now.toISOString()}`,
+        prefix: generated.prefix,
+        keyHash: generated.keyHash,
+        kind: 'session',
+        expiresAt: new Date(input.now.getTime() + this.config.sessionKeyTtlMs),
+        sessionVersion: input.sessionVersion,
+        now: input.now,
+      },
+      ctx,
+    );
+    return { key: generated.key, position: created.position };
+  }
+
+  /**
+   * Revokes the session key of an ended refresh-token family and waits until the keys read model
+   * has it (the key is 401 on the next request). A key already revoked is fine (repeated logout).
+   */
+  private async endSessionKey(keyId: string, userId: string, ctx: CommandContext): Promise<void> {
+    const revoked = await this.executor
+      .execute(
+        apiKeyDecider,
+        keyId,
+        { type: 'RevokeApiKey', reason: 'session_ended', now: this.clock.now() },
+        stepContext(ctx, 'end-session-key', { actor: { type: 'user', id: userId } }),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'not_found') return null;
+        throw err;
+      });
+    if (revoked) await this.settle(revoked.position, [API_KEYS_PROJECTION]);
   }
 
   async refresh(refreshToken: string, ctx: CommandContext): Promise<SessionTokens> {
@@ -283,7 +328,15 @@ export class AccountsService {
       stepContext(ctx, 'refresh', { actor: { type: 'user', id: userId } }),
     );
     const rejection = userRejection(result.events);
-    if (rejection) throw rejection;
+    if (rejection) {
+      // A replayed token revoked its family: the family's session key goes with it.
+      for (const event of result.events) {
+        if (event.type === 'RefreshTokenFamilyRevoked' && event.data.sessionKeyId) {
+          await this.endSessionKey(event.data.sessionKeyId, userId, ctx);
+        }
+      }
+      throw rejection;
+    }
     const access = await this.tokens.issue({ userId, sessionVersion: result.state.sessionVersion });
     return {
       access_token: access.token,
@@ -293,15 +346,102 @@ export class AccountsService {
     };
   }
 
+  /**
+   * Ends the session of a refresh token: its family (RefreshTokenFamilyRevoked) and the API key
+   * minted at that login (ApiKeyRevoked `session_ended`), answering once the key is dead. The
+   * key is looked up in the user's state after the command, so a logout repeated after a crash
+   * between the two appends still revokes it. Only the short-lived JWT outlives the logout.
+   */
   async logout(refreshToken: string, ctx: CommandContext): Promise<void> {
     const parsed = parseOpaqueToken('refresh', refreshToken);
     if (!parsed) return;
-    await this.executor.execute(
+    const userId = parsed.subjectId;
+    const presentedTokenHash = hashOpaqueToken(refreshToken);
+    const result = await this.executor.execute(
       userDecider,
-      parsed.subjectId,
-      { type: 'Logout', presentedTokenHash: hashOpaqueToken(refreshToken), now: this.clock.now() },
-      stepContext(ctx, 'logout', { actor: { type: 'user', id: parsed.subjectId } }),
+      userId,
+      { type: 'Logout', presentedTokenHash, now: this.clock.now() },
+      stepContext(ctx, 'logout', { actor: { type: 'user', id: userId } }),
     );
+    const keyId = sessionKeyOfRefreshToken(result.state, presentedTokenHash);
+    if (keyId) await this.endSessionKey(keyId, userId, ctx);
+  }
+
+  /**
+   * POST /me/password: verifies the current password (a wrong one counts toward the lockout and
+   * is 401), applies the policy to the new one, revokes every session (JWTs, session keys,
+   * refresh tokens) and starts a new one for the caller, returned like a login's. User API keys
+   * (`kind: user`) are not sessions and keep working.
+   */
+  async changePassword(
+    auth: AuthContext,
+    input: { current_password: string; new_password: string },
+    ctx: CommandContext,
+  ): Promise<PasswordChangeResult> {
+    const userId = auth.userId;
+    const row = userId ? await this.readModel.user(userId) : null;
+    if (!userId || !row) throw new AppError('unauthorized', 'the session has ended; sign in again');
+    const email = (await this.publicUser(row)).email;
+    assertPasswordAcceptable(input.new_password, 'new_password', { email });
+    const now = this.clock.now();
+    const state = (await this.executor.load(userDecider, userId)).state;
+    if (state.status !== 'active' || !state.passwordHash) {
+      throw new AppError('unauthorized', 'the session has ended; sign in again');
+    }
+    if (isLocked(state, now)) throw accountLockedError(state, now);
+    const verified = await verifyPassword(input.current_password, state.passwordHash);
+    const tenantId = state.defaultTenantId;
+    const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
+    const refresh = generateOpaqueToken('refresh', userId);
+    const sessionKeyId =
+      verified && (await this.mayMintSessionKey(userId, tenantId))
+        ? derivedId(ctx, 'session-key')
+        : null;
+    const result = await this.executor.execute(
+      userDecider,
+      userId,
+      {
+        type: 'ChangePassword',
+        currentPasswordVerified: verified,
+        newPasswordHash: verified ? await hashPassword(input.new_password) : '',
+        session: {
+          familyId: derivedId(ctx, 'refresh-family'),
+          tokenId: derivedId(ctx, 'refresh-token'),
+          tokenHash: refresh.tokenHash,
+          expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+          sessionKeyId,
+        },
+        now,
+      },
+      stepContext(ctx, 'change-password', userCtx),
+    );
+    if (result.events.some((e) => e.type === 'LoginFailed')) {
+      throw new AppError('unauthorized', CURRENT_PASSWORD_INCORRECT, {
+        fields: [{ path: 'current_password', message: 'is incorrect' }],
+      });
+    }
+    const sessionVersion = result.state.sessionVersion;
+    const sessionKey =
+      sessionKeyId && tenantId
+        ? await this.mintSessionKey(
+            { keyId: sessionKeyId, userId, tenantId, sessionVersion, now },
+            stepContext(ctx, 'session-key', userCtx),
+          )
+        : null;
+    // Old sessions die when the users read model has the new version: wait for it (and the key).
+    await Promise.all([
+      this.settle(sessionKey?.position ?? null, [API_KEYS_PROJECTION]),
+      this.settle(result.position, [USERS_PROJECTION]),
+    ]);
+    const access = await this.tokens.issue({ userId, sessionVersion });
+    return {
+      message: 'password changed; every other session has ended',
+      api_key: sessionKey?.key ?? null,
+      access_token: access.token,
+      refresh_token: refresh.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresInSeconds,
+    };
   }
 
   /** Always succeeds the same way; mails a token only when the account exists and may get one. */

@@ -1,4 +1,7 @@
-/** Tenants: creation (slug claimed first), listing, switching the default, adding members. */
+/**
+ * Tenants: creation (slug claimed first), listing, switching the default, adding members,
+ * changing their roles and removing them.
+ */
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import {
@@ -206,6 +209,50 @@ export class TenantsService {
     );
     await this.waitFor(result.position, [TENANTS_PROJECTION]);
     return { position: result.position, revision: result.revision };
+  }
+
+  /**
+   * A member's new role. The decider refuses demoting the last owner (409 invalid_state) and lets
+   * only owners grant or take away the owner role (403 forbidden); not a member: 404.
+   */
+  async changeMemberRole(
+    tenantId: string,
+    actorUserId: string,
+    memberUserId: string,
+    role: TenantRole,
+    ctx: CommandContext,
+  ): Promise<{ revision: bigint }> {
+    const result = await this.executor.execute(
+      tenantDecider,
+      tenantId,
+      {
+        type: 'ChangeTenantMemberRole',
+        userId: memberUserId,
+        role,
+        actorUserId,
+        now: this.clock.now(),
+      },
+      stepContext(ctx, 'change-member-role'),
+    );
+    // The guard reads roles from this read model: the new role applies from the next request.
+    await this.waitFor(result.position, [TENANTS_PROJECTION]);
+    return { revision: result.revision };
+  }
+
+  /** Removes a member (same owner rules as changeMemberRole); their access ends on answer. */
+  async removeMember(
+    tenantId: string,
+    actorUserId: string,
+    memberUserId: string,
+    ctx: CommandContext,
+  ): Promise<void> {
+    const result = await this.executor.execute(
+      tenantDecider,
+      tenantId,
+      { type: 'RemoveTenantMember', userId: memberUserId, actorUserId, now: this.clock.now() },
+      stepContext(ctx, 'remove-member'),
+    );
+    await this.waitFor(result.position, [TENANTS_PROJECTION]);
   }
 }
 

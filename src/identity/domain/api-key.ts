@@ -53,7 +53,8 @@ export interface RotateApiKey {
 
 export interface RevokeApiKey {
   type: 'RevokeApiKey';
-  reason: 'user_request' | 'admin_request' | 'user_erased';
+  /** `session_ended`: the session it was minted with ended (logout, refresh-token reuse). */
+  reason: 'user_request' | 'admin_request' | 'user_erased' | 'session_ended';
   now: Date;
 }
 

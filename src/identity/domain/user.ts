@@ -21,7 +21,17 @@
  *
  * Sessions: every JWT and session API key carries the user's `sessionVersion`; PasswordChanged,
  * PasswordReset, RevokeSessions and erasure bump it (SessionsRevoked), killing every session at
- * once, and revoke all refresh-token families in the state.
+ * once, and revoke all refresh-token families in the state. A password change may start a new
+ * session for the caller in the same decision (after the revocation), so "every other session".
+ *
+ * A refresh-token family remembers the session API key minted with it (`sessionKeyId`); ending
+ * the family (logout, reuse detected) names that key in RefreshTokenFamilyRevoked, and the handler
+ * revokes it (the key is another aggregate). `sessionKeyOfRefreshToken` finds it again when a
+ * logout is repeated after a crash between the two appends.
+ *
+ * A wrong current password on ChangePassword counts like a failed sign-in (LoginFailed, and
+ * AccountLocked at the fifth), so a stolen session cannot guess the password any faster than a
+ * stranger can at /auth/login; a locked account cannot change its password either.
  */
 import { AppError } from '../../common/errors/app-error';
 import type { Decider } from '../../eventstore/command-executor';
@@ -57,6 +67,12 @@ export interface NewRefreshToken {
   expiresAt: Date;
 }
 
+/** A new refresh-token family, and the session API key minted with it (null when none). */
+export interface NewSession extends NewRefreshToken {
+  familyId: string;
+  sessionKeyId: string | null;
+}
+
 export interface RegisterUser {
   type: 'RegisterUser';
   userId: string;
@@ -78,7 +94,7 @@ export interface Login {
   type: 'Login';
   passwordVerified: boolean;
   /** Starts a new refresh-token family; used only when the login succeeds. */
-  session: NewRefreshToken & { familyId: string };
+  session: NewSession;
   /** A fresh hash when the stored one uses outdated parameters (crypto needsRehash). */
   upgradedPasswordHash?: string;
   now: Date;
@@ -87,7 +103,10 @@ export interface Login {
 export interface ChangePassword {
   type: 'ChangePassword';
   currentPasswordVerified: boolean;
+  /** Hashed only once the current password is verified; ignored otherwise. */
   newPasswordHash: string;
+  /** The caller's own session, started after every other one is revoked. */
+  session?: NewSession | null;
   now: Date;
 }
 
@@ -197,6 +216,8 @@ export type UserEvent =
         tokenId: string;
         tokenHash: string;
         expiresAt: string;
+        /** The family's session API key (absent in events written before it was recorded). */
+        sessionKeyId?: string | null;
         at: string;
       };
     }
@@ -206,7 +227,14 @@ export type UserEvent =
     }
   | {
       type: 'RefreshTokenFamilyRevoked';
-      data: { userId: string; familyId: string; reason: 'reuse_detected' | 'logout'; at: string };
+      data: {
+        userId: string;
+        familyId: string;
+        reason: 'reuse_detected' | 'logout';
+        /** The session API key to revoke with the family (absent in older events). */
+        sessionKeyId?: string | null;
+        at: string;
+      };
     }
   | { type: 'DefaultTenantChanged'; data: { userId: string; tenantId: string; at: string } }
   | { type: 'UserErased'; data: { userId: string; at: string } };
@@ -220,6 +248,8 @@ export interface RefreshTokenRecord {
   expiresAt: number;
   /** rotated: replaced by a newer token (presenting it again is reuse); revoked: family dead. */
   status: 'active' | 'rotated' | 'revoked';
+  /** The session API key minted with the family, if any. */
+  sessionKeyId: string | null;
 }
 
 export interface ResetTokenRecord {
@@ -317,6 +347,10 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       };
     case 'RefreshTokenIssued': {
       const at = millis(event.data.at);
+      const sessionKeyId =
+        event.data.sessionKeyId ??
+        state.refreshTokens.find((t) => t.familyId === event.data.familyId)?.sessionKeyId ??
+        null;
       return {
         ...state,
         refreshTokens: [
@@ -328,6 +362,7 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
             tokenHash: event.data.tokenHash,
             expiresAt: millis(event.data.expiresAt),
             status: 'active',
+            sessionKeyId,
           },
         ],
       };
@@ -427,6 +462,33 @@ function register(command: RegisterUser, state: UserState): UserEvent[] {
   ];
 }
 
+function sessionStarted(userId: string, session: NewSession, at: string): UserEvent {
+  return {
+    type: 'RefreshTokenIssued',
+    data: {
+      userId,
+      familyId: session.familyId,
+      tokenId: session.tokenId,
+      tokenHash: session.tokenHash,
+      expiresAt: iso(session.expiresAt),
+      sessionKeyId: session.sessionKeyId,
+      at,
+    },
+  };
+}
+
+/** LoginFailed, and AccountLocked when this failure is the fifth in a row. */
+function passwordFailure(state: UserState, userId: string, now: Date): UserEvent[] {
+  const at = iso(now);
+  const consecutiveFailures = state.consecutiveFailures + 1;
+  const events: UserEvent[] = [{ type: 'LoginFailed', data: { userId, consecutiveFailures, at } }];
+  if (consecutiveFailures >= MAX_CONSECUTIVE_LOGIN_FAILURES) {
+    const until = iso(new Date(now.getTime() + LOCKOUT_DURATION_MS));
+    events.push({ type: 'AccountLocked', data: { userId, until, at } });
+  }
+  return events;
+}
+
 function login(command: Login, state: UserState): UserEvent[] {
   if (state.status !== 'active' || state.userId === null) {
     throw new AppError('unauthorized', INVALID_CREDENTIALS);
@@ -434,31 +496,11 @@ function login(command: Login, state: UserState): UserEvent[] {
   const userId = state.userId;
   const at = iso(command.now);
   if (isLocked(state, command.now)) throw accountLockedError(state, command.now);
-  if (!command.passwordVerified) {
-    const consecutiveFailures = state.consecutiveFailures + 1;
-    const events: UserEvent[] = [
-      { type: 'LoginFailed', data: { userId, consecutiveFailures, at } },
-    ];
-    if (consecutiveFailures >= MAX_CONSECUTIVE_LOGIN_FAILURES) {
-      const until = iso(new Date(command.now.getTime() + LOCKOUT_DURATION_MS));
-      events.push({ type: 'AccountLocked', data: { userId, until, at } });
-    }
-    return events;
-  }
+  if (!command.passwordVerified) return passwordFailure(state, userId, command.now);
   const { session } = command;
   const events: UserEvent[] = [
     { type: 'LoginSucceeded', data: { userId, familyId: session.familyId, at } },
-    {
-      type: 'RefreshTokenIssued',
-      data: {
-        userId,
-        familyId: session.familyId,
-        tokenId: session.tokenId,
-        tokenHash: session.tokenHash,
-        expiresAt: iso(session.expiresAt),
-        at,
-      },
-    },
+    sessionStarted(userId, session, at),
   ];
   if (command.upgradedPasswordHash) {
     events.push({
@@ -481,18 +523,24 @@ function sessionsRevoked(
   };
 }
 
+/**
+ * A recorded rejection when the current password is wrong (see the header); the handler answers
+ * 401 with `CURRENT_PASSWORD_INCORRECT` after appending.
+ */
 function changePassword(command: ChangePassword, state: UserState): UserEvent[] {
   const userId = requireActive(state);
-  if (!command.currentPasswordVerified) {
-    throw AppError.validation('the current password is incorrect', [
-      { path: 'current_password', message: 'is incorrect' },
-    ]);
+  if (isLocked(state, command.now)) throw accountLockedError(state, command.now);
+  if (!command.currentPasswordVerified) return passwordFailure(state, userId, command.now);
+  if (command.newPasswordHash.length === 0) {
+    throw new Error('ChangePassword needs the new password hash once the current one is verified');
   }
   const at = iso(command.now);
-  return [
+  const events: UserEvent[] = [
     { type: 'PasswordChanged', data: { userId, passwordHash: command.newPasswordHash, at } },
     sessionsRevoked(state, userId, 'password_changed', at),
   ];
+  if (command.session) events.push(sessionStarted(userId, command.session, at));
+  return events;
 }
 
 function issueResetToken(command: IssueResetToken, state: UserState): UserEvent[] {
@@ -549,7 +597,13 @@ function refreshSession(command: RefreshSession, state: UserState): UserEvent[] 
     return [
       {
         type: 'RefreshTokenFamilyRevoked',
-        data: { userId, familyId: token.familyId, reason: 'reuse_detected', at },
+        data: {
+          userId,
+          familyId: token.familyId,
+          reason: 'reuse_detected',
+          sessionKeyId: token.sessionKeyId,
+          at,
+        },
       },
     ];
   }
@@ -572,6 +626,7 @@ function refreshSession(command: RefreshSession, state: UserState): UserEvent[] 
         tokenId: command.next.tokenId,
         tokenHash: command.next.tokenHash,
         expiresAt: iso(command.next.expiresAt),
+        sessionKeyId: token.sessionKeyId,
         at,
       },
     },
@@ -590,6 +645,7 @@ function logout(command: Logout, state: UserState): UserEvent[] {
         userId: state.userId,
         familyId: token.familyId,
         reason: 'logout',
+        sessionKeyId: token.sessionKeyId,
         at: iso(command.now),
       },
     },
@@ -642,6 +698,16 @@ export const userDecider: Decider<UserCommand, UserEvent, UserState> = {
   evolve: evolveUser,
   decide: decideUser,
 };
+
+export const CURRENT_PASSWORD_INCORRECT = 'the current password is incorrect';
+
+/**
+ * The session API key of the family a refresh token belongs to (whatever the family's status), so
+ * a logout repeated after a crash still finds the key to revoke; null when none or unknown.
+ */
+export function sessionKeyOfRefreshToken(state: UserState, tokenHash: string): string | null {
+  return findByHash(state.refreshTokens, tokenHash)?.sessionKeyId ?? null;
+}
 
 /**
  * The error to answer after appending the events of a recorded rejection (a failed login, a

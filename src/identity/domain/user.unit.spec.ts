@@ -5,6 +5,7 @@ import {
   LOCKOUT_DURATION_MS,
   RESET_TOKEN_TTL_MS,
   isLocked,
+  sessionKeyOfRefreshToken,
   userDecider,
   userRejection,
   type Login,
@@ -54,6 +55,7 @@ function login(passwordVerified: boolean, now: Date, n = 1): Login {
       tokenId: `token-${n}-1`,
       tokenHash: hashOpaqueToken(`rt-${n}-1`),
       expiresAt: at(30 * DAY),
+      sessionKeyId: `key-${n}`,
     },
     now,
   };
@@ -73,6 +75,7 @@ const issued = (
   secret: string,
   when: Date,
   expiresAt = at(30 * DAY),
+  sessionKeyId: string | null = `key-${familyId}`,
 ): UserEvent => ({
   type: 'RefreshTokenIssued',
   data: {
@@ -81,6 +84,7 @@ const issued = (
     tokenId,
     tokenHash: hashOpaqueToken(secret),
     expiresAt: expiresAt.toISOString(),
+    sessionKeyId,
     at: when.toISOString(),
   },
 });
@@ -131,7 +135,11 @@ describe('user: Login and lockout', () => {
         expect(events.map((e) => e.type)).toEqual(['LoginSucceeded', 'RefreshTokenIssued']);
         expect(state.consecutiveFailures).toBe(0);
         expect(state.refreshTokens).toHaveLength(1);
-        expect(state.refreshTokens[0]).toMatchObject({ familyId: 'family-1', status: 'active' });
+        expect(state.refreshTokens[0]).toMatchObject({
+          familyId: 'family-1',
+          status: 'active',
+          sessionKeyId: 'key-1',
+        });
         expect(userRejection(events)).toBeNull();
       });
   });
@@ -267,6 +275,7 @@ describe('user: refresh-token rotation and reuse detection', () => {
               userId,
               familyId: 'f1',
               reason: 'reuse_detected',
+              sessionKeyId: 'key-f1',
               at: at(2 * MIN).toISOString(),
             },
           },
@@ -326,13 +335,75 @@ describe('user: refresh-token rotation and reuse detection', () => {
       .then([
         {
           type: 'RefreshTokenFamilyRevoked',
-          data: { userId, familyId: 'f1', reason: 'logout', at: at(5 * MIN).toISOString() },
+          data: {
+            userId,
+            familyId: 'f1',
+            reason: 'logout',
+            sessionKeyId: 'key-f1',
+            at: at(5 * MIN).toISOString(),
+          },
         },
       ]);
     spec(userDecider)
       .given(afterRotation)
       .when({ type: 'Logout', presentedTokenHash: hashOpaqueToken('nope'), now: at(5 * MIN) })
       .then([]);
+  });
+});
+
+describe('user: session API keys of refresh-token families', () => {
+  it('a rotated token keeps its family key; after logout the key is still found (repeated logout)', () => {
+    const history: UserEvent[] = [
+      registered,
+      issued('f1', 'a', 'secret-a', t0),
+      rotated('f1', 'a', 'b', at(MIN)),
+      issued('f1', 'b', 'secret-b', at(MIN)),
+      {
+        type: 'RefreshTokenFamilyRevoked',
+        data: {
+          userId,
+          familyId: 'f1',
+          reason: 'logout',
+          sessionKeyId: 'key-f1',
+          at: at(2 * MIN).toISOString(),
+        },
+      },
+    ];
+    const state = fold(history);
+    expect(sessionKeyOfRefreshToken(state, hashOpaqueToken('secret-a'))).toBe('key-f1');
+    expect(sessionKeyOfRefreshToken(state, hashOpaqueToken('secret-b'))).toBe('key-f1');
+    expect(sessionKeyOfRefreshToken(state, hashOpaqueToken('other'))).toBeNull();
+    // A second logout appends nothing; the handler still revokes the key it finds.
+    spec(userDecider)
+      .given(history)
+      .when({ type: 'Logout', presentedTokenHash: hashOpaqueToken('secret-b'), now: at(3 * MIN) })
+      .then([]);
+  });
+
+  it('events written before keys were recorded: the family has no key, rotations inherit it', () => {
+    const old: UserEvent = {
+      type: 'RefreshTokenIssued',
+      data: {
+        userId,
+        familyId: 'f0',
+        tokenId: 'o',
+        tokenHash: hashOpaqueToken('secret-o'),
+        expiresAt: at(30 * DAY).toISOString(),
+        at: t0.toISOString(),
+      },
+    };
+    expect(sessionKeyOfRefreshToken(fold([registered, old]), hashOpaqueToken('secret-o'))).toBe(
+      null,
+    );
+    const inherited = fold([
+      registered,
+      issued('f1', 'a', 'secret-a', t0),
+      {
+        ...old,
+        data: { ...old.data, familyId: 'f1', tokenId: 'c', tokenHash: hashOpaqueToken('secret-c') },
+      },
+    ]);
+    expect(sessionKeyOfRefreshToken(inherited, hashOpaqueToken('secret-c'))).toBe('key-f1');
   });
 });
 
@@ -367,16 +438,85 @@ describe('user: passwords and sessions', () => {
       });
   });
 
-  it('ChangePassword with a wrong current password is a validation error on current_password', () => {
+  it("ChangePassword with the caller's new session: every other family revoked, the new one live", () => {
     spec(userDecider)
-      .given([registered])
+      .given([registered, issued('f1', 'a', 'secret-a', t0)])
       .when({
         type: 'ChangePassword',
-        currentPasswordVerified: false,
-        newPasswordHash: 'h',
-        now: t0,
+        currentPasswordVerified: true,
+        newPasswordHash: 'new-hash',
+        session: {
+          familyId: 'f2',
+          tokenId: 'n',
+          tokenHash: hashOpaqueToken('secret-n'),
+          expiresAt: at(30 * DAY),
+          sessionKeyId: 'key-f2',
+        },
+        now: at(MIN),
       })
-      .thenThrows('validation_error', /current password/);
+      .thenState((state, events) => {
+        expect(events.map((e) => e.type)).toEqual([
+          'PasswordChanged',
+          'SessionsRevoked',
+          'RefreshTokenIssued',
+        ]);
+        expect(events[2]).toEqual(issued('f2', 'n', 'secret-n', at(MIN), at(30 * DAY)));
+        expect(state.sessionVersion).toBe(2);
+        expect(state.refreshTokens.map((t) => [t.familyId, t.status])).toEqual([
+          ['f1', 'revoked'],
+          ['f2', 'active'],
+        ]);
+      });
+  });
+
+  it('a wrong current password counts as a failed sign-in (recorded, 401), and locks at the fifth', () => {
+    const wrong: UserCommand = {
+      type: 'ChangePassword',
+      currentPasswordVerified: false,
+      newPasswordHash: '',
+      now: at(MIN),
+    };
+    spec(userDecider)
+      .given([registered])
+      .when(wrong)
+      .thenState((state, events) => {
+        expect(events).toEqual([failed(1, at(MIN))]);
+        expect(userRejection(events)?.code).toBe('unauthorized');
+        expect(state.passwordHash).toBe(registered.data.passwordHash);
+      });
+    spec(userDecider)
+      .given([registered, failed(1, t0), failed(2, t0), failed(3, t0), failed(4, t0)])
+      .when(wrong)
+      .then([
+        failed(5, at(MIN)),
+        {
+          type: 'AccountLocked',
+          data: {
+            userId,
+            until: at(MIN + LOCKOUT_DURATION_MS).toISOString(),
+            at: at(MIN).toISOString(),
+          },
+        },
+      ]);
+  });
+
+  it('a locked account cannot change its password, even with the right one', () => {
+    const lockedHistory: UserEvent[] = [
+      registered,
+      {
+        type: 'AccountLocked',
+        data: { userId, until: at(LOCKOUT_DURATION_MS).toISOString(), at: t0.toISOString() },
+      },
+    ];
+    spec(userDecider)
+      .given(lockedHistory)
+      .when({
+        type: 'ChangePassword',
+        currentPasswordVerified: true,
+        newPasswordHash: 'h',
+        now: at(MIN),
+      })
+      .thenThrows('account_locked');
   });
 
   it('RevokeSessions bumps the session version', () => {

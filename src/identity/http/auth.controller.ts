@@ -7,11 +7,13 @@ import type { CommandContext } from '../../eventstore/command-executor';
 import { AccountsService, FORGOT_PASSWORD_MESSAGE } from '../application/accounts.service';
 import { Authenticated, AuthRateLimited, CurrentAuth, Public } from '../auth/decorators';
 import {
+  ChangePasswordDto,
   ForgotPasswordDto,
   LoginDto,
   LoginResponse,
   MeResponse,
   MessageResponse,
+  PasswordChangeResponse,
   RefreshDto,
   RegisterDto,
   RegisterResponse,
@@ -63,7 +65,10 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @AuthRateLimited()
-  @ApiOperation({ summary: "End a session: revokes the refresh token's family" })
+  @ApiOperation({
+    summary:
+      "End a session: revokes the refresh token's family and the API key minted at that login (the access token lives until it expires)",
+  })
   @ApiOkResponse({ type: MessageResponse })
   @ApiErrors('validation_error')
   async logout(@Body() body: RefreshDto, @Ctx() ctx: CommandContext): Promise<MessageResponse> {
@@ -114,5 +119,24 @@ export class MeController {
   @ApiErrors('unauthorized')
   me(@CurrentAuth() auth: AuthContext) {
     return this.accounts.me(auth);
+  }
+
+  // Self-service on the caller's own account, so no IAM action: a viewer (whose role grants only
+  // reads) must still be able to change their password. The current password is the proof.
+  @Post('password')
+  @HttpCode(200)
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Change the password: every other session ends (JWTs, session keys, refresh tokens); the answer carries a new session',
+  })
+  @ApiOkResponse({ type: PasswordChangeResponse })
+  @ApiErrors('validation_error', 'unauthorized', 'account_locked')
+  changePassword(
+    @Body() body: ChangePasswordDto,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ): Promise<PasswordChangeResponse> {
+    return this.accounts.changePassword(auth, body, ctx);
   }
 }

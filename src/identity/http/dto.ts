@@ -113,6 +113,24 @@ export class AddMemberDto {
   role!: TenantRole;
 }
 
+export class ChangeMemberRoleDto {
+  @ApiProperty({ enum: TENANT_ROLES, example: 'admin' })
+  @IsIn(TENANT_ROLES)
+  role!: TenantRole;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty({ example: 'correct-horse-7-battery' })
+  @IsString()
+  @MaxLength(1024)
+  current_password!: string;
+
+  @ApiProperty({ example: 'another-horse-8-battery', description: PASSWORD_POLICY })
+  @IsString()
+  @MaxLength(1024)
+  new_password!: string;
+}
+
 export class PolicyStatementDto {
   @ApiProperty({ enum: ['Allow', 'Deny'] })
   effect!: 'Allow' | 'Deny';
@@ -184,6 +202,16 @@ export class LoginResponse extends SessionTokensResponse {
     type: String,
     nullable: true,
     description: 'A session API key (expires after NIMBUS_SESSION_KEY_TTL, ends with the session).',
+  })
+  api_key!: string | null;
+}
+
+export class PasswordChangeResponse extends SessionTokensResponse {
+  @ApiProperty({ example: 'password changed; every other session has ended' }) message!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "A new session API key replacing the caller's (the old session keys are dead).",
   })
   api_key!: string | null;
 }

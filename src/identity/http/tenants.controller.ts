@@ -1,5 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../../common/auth-context';
 import { setEtag } from '../../common/etag';
@@ -23,6 +29,7 @@ import { AccountsService } from '../application/accounts.service';
 import { IdentityClock } from '../identity.tokens';
 import {
   AddMemberDto,
+  ChangeMemberRoleDto,
   CreateTenantDto,
   MemberDetailResponse,
   MemberResponse,
@@ -142,5 +149,47 @@ export class TenantsController {
     const { revision } = await this.tenants.addMember(id, userId, body, ctx);
     setEtag(reply, revision);
     return { tenant_id: id, user_id: body.user_id, role: body.role };
+  }
+
+  @Patch(':id/members/:userId')
+  @TenantFromParam('id')
+  @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
+  @ApiOperation({
+    summary:
+      "Change a member's role; only owners grant or take away owner, and the last owner stays",
+  })
+  @ApiOkResponse({ type: MemberResponse })
+  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'forbidden')
+  async changeMemberRole(
+    @Param('id') id: string,
+    @Param('userId') memberId: string,
+    @Body() body: ChangeMemberRoleDto,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MemberResponse> {
+    const { userId } = requireTenantUser(auth);
+    const { revision } = await this.tenants.changeMemberRole(id, userId, memberId, body.role, ctx);
+    setEtag(reply, revision);
+    return { tenant_id: id, user_id: memberId, role: body.role };
+  }
+
+  @Delete(':id/members/:userId')
+  @HttpCode(204)
+  @TenantFromParam('id')
+  @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
+  @ApiOperation({
+    summary: 'Remove a member; only owners remove an owner, and the last owner stays',
+  })
+  @ApiNoContentResponse()
+  @ApiErrors('not_found', 'invalid_state', 'forbidden')
+  async removeMember(
+    @Param('id') id: string,
+    @Param('userId') memberId: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ): Promise<void> {
+    const { userId } = requireTenantUser(auth);
+    await this.tenants.removeMember(id, userId, memberId, ctx);
   }
 }
