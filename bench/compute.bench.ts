@@ -50,16 +50,16 @@ async function main(): Promise<void> {
   await docker.ping();
   const db = await freshDatabase('compute');
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-compute-'));
-  process.env.NIMBUS_CONTAINER_LABEL = `${LABEL}=${RUN}`;
-  process.env.NIMBUS_QUOTA_INSTANCES = String(INSTANCES + 10);
-  process.env.NIMBUS_QUOTA_VCPUS = String(INSTANCES + 10);
-  process.env.NIMBUS_QUOTA_MEMORY_MB = String((INSTANCES + 10) * 1024);
   const base = loadConfig({
     LOG_LEVEL: 'silent',
     NIMBUS_DOCKER: 'docker',
     NIMBUS_OVS: 'simulated',
     NIMBUS_AUTH_RATE_LIMIT: '100000',
     NIMBUS_API_RATE_LIMIT: '1000000',
+    NIMBUS_CONTAINER_LABEL: `${LABEL}=${RUN}`,
+    NIMBUS_QUOTA_INSTANCES: String(INSTANCES + 10),
+    NIMBUS_QUOTA_VCPUS: String(INSTANCES + 10),
+    NIMBUS_QUOTA_MEMORY_MB: String((INSTANCES + 10) * 1024),
   });
   const config: AppConfig = { ...base, dataDir, databaseUrl: db.url, host: '127.0.0.1', port: 0 };
   const app = await createApp(config, { logger: createRootLogger('silent') });

@@ -6,8 +6,9 @@ import { DockerDriver } from '../drivers/docker/docker-driver';
 import { SimulatedDockerDriver } from '../drivers/docker/simulated-docker-driver';
 import { BASE_IMAGES } from '../drivers/docker/base-images';
 import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
+import { APP_CONFIG } from '../platform/tokens';
 import { ComputeLifecycle } from './application/compute-lifecycle';
-import { COMPUTE_OPTIONS, computeOptionsFromEnv } from './application/compute-options';
+import { COMPUTE_OPTIONS, computeOptionsFrom } from './application/compute-options';
 import { ComputeQueries } from './application/compute-queries';
 import { DriftReconciler } from './application/drift-reconciler';
 import { ImageCommands } from './application/image-commands';
@@ -35,7 +36,7 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     LogsController,
   ],
   providers: [
-    { provide: COMPUTE_OPTIONS, useFactory: () => computeOptionsFromEnv(process.env) },
+    { provide: COMPUTE_OPTIONS, useFactory: computeOptionsFrom, inject: [APP_CONFIG] },
     {
       provide: COMPUTE_DRIVER,
       inject: [DETECTED_DRIVERS, DOCKER_CLIENT],

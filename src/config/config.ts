@@ -57,6 +57,16 @@ export interface AppConfig {
   smtpUrl: string | null;
   /** NIMBUS_MAIL_FROM: the From of outgoing mail (`Name <address>` or a bare address). */
   mailFrom: string;
+  /** NIMBUS_QUOTA_INSTANCES, _VCPUS, _MEMORY_MB, _VOLUMES: every tenant's default compute limits. */
+  quota: { instances: number; vcpus: number; memoryMb: number; volumes: number };
+  /** NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE: image imports may fetch from private or loopback addresses. */
+  imageImportAllowPrivate: boolean;
+  /** NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS: period of the Docker drift reconcile. */
+  computeReconcileIntervalMs: number;
+  /** NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS: period of the console log collector. */
+  computeLogCollectIntervalMs: number;
+  /** NIMBUS_CONTAINER_LABEL: one extra `key=value` label on every container Nimbus creates. */
+  containerLabel: { key: string; value: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -156,6 +166,22 @@ export const CONFIG_VARIABLES = [
     default: DEFAULT_MAIL_FROM,
     allowed: 'an address or Name <address>',
   },
+  { name: 'NIMBUS_QUOTA_INSTANCES', default: '10', allowed: 'an integer 0..100000' },
+  { name: 'NIMBUS_QUOTA_VCPUS', default: '16', allowed: 'an integer 0..100000' },
+  { name: 'NIMBUS_QUOTA_MEMORY_MB', default: '32768', allowed: 'an integer 0..100000000' },
+  { name: 'NIMBUS_QUOTA_VOLUMES', default: '20', allowed: 'an integer 0..100000' },
+  { name: 'NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE', default: 'false', allowed: 'true | false' },
+  {
+    name: 'NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS',
+    default: '15000',
+    allowed: 'an integer 100..3600000',
+  },
+  {
+    name: 'NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS',
+    default: '10000',
+    allowed: 'an integer 100..3600000',
+  },
+  { name: 'NIMBUS_CONTAINER_LABEL', default: '(none)', allowed: 'key=value' },
 ] as const;
 
 /**
@@ -192,6 +218,18 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
       return fallback;
     }
     return lower as T;
+  };
+
+  const keyValue = (name: string): { key: string; value: string } | null => {
+    const raw = read(name);
+    if (raw === undefined) return null;
+    const eq = raw.indexOf('=');
+    const key = eq > 0 ? raw.slice(0, eq) : '';
+    if (!/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(key)) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not allowed: expected key=value`);
+      return null;
+    }
+    return { key, value: raw.slice(eq + 1) };
   };
 
   const url = (name: string, protocols: readonly string[]): string | null => {
@@ -289,6 +327,22 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
       oneOf('NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS', 'false', ['true', 'false']) === 'true',
     smtpUrl: url('NIMBUS_SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom,
+    quota: {
+      instances: int('NIMBUS_QUOTA_INSTANCES', 10, 0, 100_000),
+      vcpus: int('NIMBUS_QUOTA_VCPUS', 16, 0, 100_000),
+      memoryMb: int('NIMBUS_QUOTA_MEMORY_MB', 32_768, 0, 100_000_000),
+      volumes: int('NIMBUS_QUOTA_VOLUMES', 20, 0, 100_000),
+    },
+    imageImportAllowPrivate:
+      oneOf('NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE', 'false', ['true', 'false']) === 'true',
+    computeReconcileIntervalMs: int('NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS', 15_000, 100, 3_600_000),
+    computeLogCollectIntervalMs: int(
+      'NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS',
+      10_000,
+      100,
+      3_600_000,
+    ),
+    containerLabel: keyValue('NIMBUS_CONTAINER_LABEL'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

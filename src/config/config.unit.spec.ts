@@ -29,6 +29,11 @@ describe('loadConfig', () => {
       webhooksAllowPrivateTargets: false,
       smtpUrl: null,
       mailFrom: 'Nimbus <no-reply@localhost>',
+      quota: { instances: 10, vcpus: 16, memoryMb: 32768, volumes: 20 },
+      imageImportAllowPrivate: false,
+      computeReconcileIntervalMs: 15_000,
+      computeLogCollectIntervalMs: 10_000,
+      containerLabel: null,
     });
   });
 
@@ -149,5 +154,29 @@ describe('loadConfig', () => {
   it('never echoes a password', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secret@h/db' })).toThrow(/\*\*\*/);
     expect(redact('postgres://u:secret@h:5432/db')).toBe('postgres://u:***@h:5432/db');
+  });
+
+  it('reads the compute settings: quotas, private image imports, intervals, container label', () => {
+    const config = loadConfig({
+      NIMBUS_QUOTA_INSTANCES: '3',
+      NIMBUS_QUOTA_MEMORY_MB: '8192',
+      NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE: 'TRUE',
+      NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS: '500',
+      NIMBUS_CONTAINER_LABEL: 'nimbus.test=run-1',
+    });
+    expect(config.quota).toEqual({ instances: 3, vcpus: 16, memoryMb: 8192, volumes: 20 });
+    expect(config.imageImportAllowPrivate).toBe(true);
+    expect(config.computeReconcileIntervalMs).toBe(500);
+    expect(config.computeLogCollectIntervalMs).toBe(10_000);
+    expect(config.containerLabel).toEqual({ key: 'nimbus.test', value: 'run-1' });
+    expect(() =>
+      loadConfig({
+        NIMBUS_QUOTA_VCPUS: '-1',
+        NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE: 'yes',
+        NIMBUS_CONTAINER_LABEL: '=x',
+      }),
+    ).toThrow(
+      /NIMBUS_QUOTA_VCPUS[\s\S]*NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE[\s\S]*NIMBUS_CONTAINER_LABEL/,
+    );
   });
 });

@@ -19,6 +19,7 @@ import { ImageCommands } from '../../src/compute/application/image-commands';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
+import type { AppConfig } from '../../src/config/config';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
 
@@ -93,18 +94,21 @@ describe('compute on real Docker (e2e)', () => {
 
   const inspect = (id: string) => client.getContainer(containerNameOf(id)).inspect();
 
+  /** The settings of this file's application, the same after the restart test's restart. */
+  const appConfig: Partial<AppConfig> = {
+    docker: 'docker',
+    ovs: 'simulated',
+    authRateLimitPerMinute: 10_000,
+    containerLabel: { key: TEST_LABEL, value: RUN },
+    quota: { instances: QUOTA_INSTANCES, vcpus: 16, memoryMb: 8192, volumes: 20 },
+    // The URL import test serves its tarball on loopback.
+    imageImportAllowPrivate: true,
+  };
+
   beforeAll(async () => {
     await docker.probe();
     if (!(await docker.probe()).reachable) return;
-    process.env.NIMBUS_CONTAINER_LABEL = `${TEST_LABEL}=${RUN}`;
-    process.env.NIMBUS_QUOTA_INSTANCES = String(QUOTA_INSTANCES);
-    // The URL import test serves its tarball on loopback.
-    process.env.NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE = 'true';
-    process.env.NIMBUS_QUOTA_MEMORY_MB = '8192';
-    t = await startTestApp({
-      label: 'compute_e2e',
-      config: { docker: 'docker', ovs: 'simulated', authRateLimitPerMinute: 10_000 },
-    });
+    t = await startTestApp({ label: 'compute_e2e', config: appConfig });
     account = await signUp(t, 'compute');
   }, 120_000);
 
@@ -513,11 +517,7 @@ describe('compute on real Docker (e2e)', () => {
     restarted = { drop: () => database.drop(), dataDir };
     await t.app.close();
     await client.getContainer(containerNameOf(id)).kill();
-    t = await startTestApp({
-      label: 'compute_e2e',
-      database,
-      config: { docker: 'docker', ovs: 'simulated', authRateLimitPerMinute: 10_000, dataDir },
-    });
+    t = await startTestApp({ label: 'compute_e2e', database, config: { ...appConfig, dataDir } });
     for (let i = 0; i < 100; i++) {
       const res = await t.http().get('/health/ready');
       if (res.body.checks?.compute === 'RECONCILED') break;

@@ -1,4 +1,5 @@
-import { DEFAULT_QUOTA_LIMITS, resolveQuotaLimits, type QuotaLimits } from '../domain';
+import type { AppConfig } from '../../config/config';
+import { resolveQuotaLimits, type QuotaLimits } from '../domain';
 
 /** Settings of the compute context (environment variables, read once at start-up). */
 export interface ComputeOptions {
@@ -20,35 +21,17 @@ export interface ComputeOptions {
   containerLabels: Record<string, string>;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  }
-  return n;
-}
-
-export function computeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ComputeOptions {
-  const label = env.NIMBUS_CONTAINER_LABEL;
-  const containerLabels: Record<string, string> = {};
-  if (label) {
-    const eq = label.indexOf('=');
-    if (eq > 0) containerLabels[label.slice(0, eq)] = label.slice(eq + 1);
-  }
+/** The compute settings out of the validated application configuration (src/config). */
+export function computeOptionsFrom(config: AppConfig): ComputeOptions {
   return {
-    quotaLimits: resolveQuotaLimits({
-      instances: int(env, 'NIMBUS_QUOTA_INSTANCES', DEFAULT_QUOTA_LIMITS.instances, 0),
-      vcpus: int(env, 'NIMBUS_QUOTA_VCPUS', DEFAULT_QUOTA_LIMITS.vcpus, 0),
-      memoryMb: int(env, 'NIMBUS_QUOTA_MEMORY_MB', DEFAULT_QUOTA_LIMITS.memoryMb, 0),
-      volumes: int(env, 'NIMBUS_QUOTA_VOLUMES', DEFAULT_QUOTA_LIMITS.volumes, 0),
-    }),
-    allowPrivateImageImport: env.NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE === 'true',
-    reconcileIntervalMs: int(env, 'NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS', 15_000, 100),
-    logCollectIntervalMs: int(env, 'NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS', 10_000, 100),
+    quotaLimits: resolveQuotaLimits(config.quota),
+    allowPrivateImageImport: config.imageImportAllowPrivate,
+    reconcileIntervalMs: config.computeReconcileIntervalMs,
+    logCollectIntervalMs: config.computeLogCollectIntervalMs,
     maxConsoleLinesPerInstance: 5_000,
-    containerLabels,
+    containerLabels: config.containerLabel
+      ? { [config.containerLabel.key]: config.containerLabel.value }
+      : {},
   };
 }
 
