@@ -150,6 +150,13 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     IdentityStartup,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [IdentityReadModel, IdentityClock, AuthRateLimits, DataKeyStore, SERVER_KEYS],
+  exports: [
+    IdentityReadModel,
+    IdentityClock,
+    AuthRateLimits,
+    DataKeyStore,
+    SERVER_KEYS,
+    AccountsService,
+  ],
 })
 export class IdentityModule {}

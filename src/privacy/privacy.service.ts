@@ -6,7 +6,6 @@
  * the events, the audit rows and the bills keep their pseudonymous ids and amounts.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { ActorDirectory } from '../audit/actor-directory';
 import { AppError } from '../common/errors/app-error';
@@ -60,7 +59,7 @@ export class PrivacyService {
     private readonly identity: IdentityReadModel,
     private readonly actors: ActorDirectory,
     private readonly clock: LedgerClock,
-    private readonly moduleRef: ModuleRef,
+    private readonly accounts: AccountsService,
   ) {}
 
   async export(userId: string): Promise<PersonalDataExport> {
@@ -151,8 +150,6 @@ export class PrivacyService {
 
   /** Erases the person: their data key is destroyed; the session ends with it. */
   async erase(userId: string, ctx: CommandContext): Promise<void> {
-    // Identity owns erasure; its module does not export AccountsService, so it is looked up here.
-    const accounts = this.moduleRef.get(AccountsService, { strict: false });
-    await accounts.erase(userId, ctx);
+    await this.accounts.erase(userId, ctx);
   }
 }
