@@ -342,7 +342,7 @@ export class DockerDriver implements ComputeDriver {
         Tty: true,
         Env: ['TERM=xterm', 'PS1=# '],
       });
-      return (await exec.start({ hijack: true, stdin: true, Tty: true }));
+      return await exec.start({ hijack: true, stdin: true, Tty: true });
     } catch (error) {
       throw engineError(`opening a shell in ${containerNameOf(instanceId)}`, error);
     }
