@@ -3,18 +3,14 @@
  * from the tenant's events with the owning contexts' own `evolve` functions, presented in the
  * shapes of the live GET routes. Events count when their `occurredAt` is at or before `as_of`.
  *
- * The compute presenters mirror src/compute/application/views.ts field for field (kept here so
- * the ledger does not import compute's application layer; switch to those views once they are
- * exported for reuse).
+ * Compute resources are presented by compute's own views (src/compute/application/views.ts, pure
+ * functions of the decider state), so the as-of shapes cannot drift from the live ones.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  allowedActions,
   evolveImage,
   evolveInstance,
   evolveVolume,
-  formatMicroUsd,
-  formatPorts,
   initialImageState,
   initialInstanceState,
   initialVolumeState,
@@ -25,6 +21,7 @@ import {
   type VolumeEvent,
   type VolumeState,
 } from '../compute/domain';
+import { imageView, instanceView, volumeView } from '../compute/application/views';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '../eventstore/event-store';
 import { scanTenantEvents } from '../events/tenant-events';
 import {
@@ -71,75 +68,17 @@ const KINDS = {
   instance: kind<InstanceState>({
     initial: initialInstanceState,
     evolve: (s, e) => evolveInstance(s, { type: e.type, data: e.data } as InstanceEvent),
-    present: ({ state: s }) => {
-      if (s.status === 'NONE') return null;
-      return {
-        id: s.instanceId,
-        name: s.name,
-        status: s.status,
-        image: s.image?.name ?? null,
-        image_id: s.image?.id ?? null,
-        instance_type: s.instanceType?.id ?? null,
-        vcpus: s.instanceType?.vcpus ?? null,
-        memory_mb: s.instanceType?.memoryMb ?? null,
-        price_per_hour: s.instanceType
-          ? Number(formatMicroUsd(s.instanceType.pricePerHourMicroUsd))
-          : null,
-        vpc_id: s.vpcId,
-        subnet_id: s.subnetId,
-        private_ip: s.privateIp,
-        ports: formatPorts(s.ports),
-        volumes: s.volumes.map((v) => ({ volume_id: v.volumeId, mount_path: v.mountPath })),
-        tags: { ...s.tags },
-        container_id: s.containerId,
-        error_reason: s.status === 'ERROR' ? s.errorReason : null,
-        exit_code: s.lastExitCode,
-        allowed_actions: allowedActions(s.status),
-        created_at: s.createdAt,
-        updated_at: s.updatedAt,
-      };
-    },
+    present: ({ state: s }) => (s.status === 'NONE' ? null : instanceView(s)),
   }),
   volume: kind<VolumeState>({
     initial: initialVolumeState,
     evolve: (s, e) => evolveVolume(s, { type: e.type, data: e.data } as VolumeEvent),
-    present: ({ state: s }) =>
-      s.status === 'NONE'
-        ? null
-        : {
-            id: s.volumeId,
-            name: s.name,
-            size_gb: s.sizeGb,
-            status: s.status,
-            instance_id: s.attachment?.instanceId ?? null,
-            mount_path: s.attachment?.mountPath ?? null,
-            created_at: s.createdAt,
-            updated_at: s.updatedAt,
-          },
+    present: ({ state: s }) => (s.status === 'NONE' ? null : volumeView(s)),
   }),
   image: kind<ImageState>({
     initial: initialImageState,
     evolve: (s, e) => evolveImage(s, { type: e.type, data: e.data } as ImageEvent),
-    present: ({ state: s }) =>
-      s.imageId === null
-        ? null
-        : {
-            id: s.imageId,
-            name: s.name,
-            description: s.description,
-            os: s.os,
-            version: s.version,
-            format: 'rootfs',
-            size_gb:
-              s.sizeBytes === null ? null : Math.round((s.sizeBytes / 1024 ** 3) * 1000) / 1000,
-            size_bytes: s.sizeBytes,
-            is_public: s.isPublic,
-            system: s.system,
-            status: s.status,
-            error_reason: s.status === 'ERROR' ? s.errorReason : null,
-            created_at: s.createdAt,
-            updated_at: s.updatedAt,
-          },
+    present: ({ state: s }) => (s.imageId === null ? null : imageView(s)),
   }),
   apikey: kind<ApiKeyState>({
     initial: initialApiKeyState,
