@@ -6,7 +6,13 @@
  * computed with plain arithmetic on the generator's own timeline (no billing code involved).
  */
 import { randomUUID } from 'node:crypto';
-import type { EventMetadata, EventStore, NewEvent } from '../src/eventstore/event-store';
+import {
+  comparePositions,
+  type EventMetadata,
+  type EventStore,
+  type NewEvent,
+  type Position,
+} from '../src/eventstore/event-store';
 
 export interface HistoryOptions {
   tenants: string[];
@@ -30,6 +36,11 @@ export type ExpectedTotals = Map<string, Map<string, { compute: bigint; storage:
 
 export interface GeneratedHistory {
   events: number;
+  /**
+   * The newest position appended. Wait for this, not for the store's readable head: on a server
+   * shared with other databases the readable head can trail behind these appends.
+   */
+  lastPosition: Position | null;
   expected: ExpectedTotals;
   /** Open usage at the end: per tenant, [start, price per hour (micros), quantity, type]. */
   open: Array<{
@@ -107,10 +118,17 @@ export async function generateHistory(
   const open: GeneratedHistory['open'] = [];
   // Streams are appended as soon as they are built, a few at once, so memory stays small.
   const streams: PendingStream[] = [];
+  let lastPosition: Position | null = null;
   const flush = async (): Promise<void> => {
     const batch = streams.splice(0, streams.length);
-    await Promise.all(batch.map((s) => store.append(s.stream, s.events, 'no_stream')));
+    const results = await Promise.all(
+      batch.map((s) => store.append(s.stream, s.events, 'no_stream')),
+    );
     for (const s of batch) count += s.events.length;
+    for (const r of results) {
+      if (!lastPosition || comparePositions(r.position, lastPosition) > 0)
+        lastPosition = r.position;
+    }
   };
   const leaveOpen = options.leaveOpen ?? 0.2;
   const span = options.end - options.start;
@@ -265,7 +283,7 @@ export async function generateHistory(
     }
   }
   await flush();
-  return { events: count, expected, open };
+  return { events: count, lastPosition, expected, open };
 }
 
 /** Adds the open usage billed up to `now` to the expected totals. */
