@@ -105,6 +105,14 @@ export class ProjectionRunner {
     return this.projection.name;
   }
 
+  /**
+   * Events this runner has read past its stored checkpoint without writing it (batches with
+   * nothing for the projection; see persistedPosition).
+   */
+  get eventsNotYetCheckpointed(): number {
+    return this.unpersistedEvents;
+  }
+
   get state(): RunnerState {
     return this.currentState;
   }
@@ -113,7 +121,7 @@ export class ProjectionRunner {
     return this.lastFailure;
   }
 
-  /** Position of the last batch this runner committed (or loaded), null before the first. */
+  /** Position of the last batch this runner read and handled (committed, or skipped as nothing for it). */
   get checkpoint(): Position | null {
     return this.position;
   }

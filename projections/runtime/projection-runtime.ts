@@ -153,7 +153,17 @@ export class ProjectionRuntime {
     const result: ProjectionStatus[] = [];
     for (const projection of this.byName.values()) {
       const checkpoint = stored.get(projection.name);
-      const position = checkpoint?.position ?? null;
+      // A runner in this process may be ahead of its stored checkpoint (skipped batches are
+      // checkpointed lazily): report where it really is.
+      const live = this.runners.get(projection.name);
+      const livePosition = live?.state === 'running' ? live.checkpoint : null;
+      const ahead =
+        livePosition !== null &&
+        (!checkpoint?.position || comparePositions(livePosition, checkpoint.position) > 0);
+      const position = ahead ? livePosition : (checkpoint?.position ?? null);
+      const eventsProcessed =
+        Number(checkpoint?.eventsProcessed ?? 0n) +
+        (ahead && live ? live.eventsNotYetCheckpointed : 0);
       const key = position ? encodePosition(position) : 'start';
       let lag = lagCache.get(key);
       if (!lag) {
@@ -165,7 +175,7 @@ export class ProjectionRuntime {
         version: projection.version,
         storedVersion: checkpoint?.version ?? null,
         position: position ? encodePosition(position) : null,
-        eventsProcessed: Number(checkpoint?.eventsProcessed ?? 0n),
+        eventsProcessed,
         head: head ? encodePosition(head) : null,
         lag: await lag,
         status: await this.statusOf(projection.name, checkpoint),
