@@ -97,12 +97,13 @@ async function status(resources: Resources, ctx: CliContext): Promise<number> {
 async function rebuild(
   resources: Resources,
   ctx: CliContext,
-  name: string | undefined,
+  requested: string | undefined,
 ): Promise<number> {
   const known = resources.runtime.projections.map((p) => p.name);
-  if (!name || !known.includes(name)) {
+  const name = requested === undefined ? undefined : resolveProjectionName(requested, known);
+  if (!name) {
     ctx.stderr.write(
-      `${name ? `unknown projection "${name}"` : 'rebuild needs a projection name'}; ` +
+      `${requested ? `unknown or ambiguous projection "${requested}"` : 'rebuild needs a projection name'}; ` +
         `known: ${known.length > 0 ? known.join(', ') : '(none)'}\n`,
     );
     return 2;
@@ -190,4 +191,17 @@ if (require.main === module) {
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * The projection a name given on the command line means: its full name (`billing.usage`), or a
+ * bounded context's name (`billing`) when exactly one projection belongs to that context.
+ */
+export function resolveProjectionName(
+  requested: string,
+  known: readonly string[],
+): string | undefined {
+  if (known.includes(requested)) return requested;
+  const inContext = known.filter((n) => n.startsWith(`${requested}.`));
+  return inContext.length === 1 ? inContext[0] : undefined;
 }

@@ -74,6 +74,11 @@ describe('npm run projections (scripts/projections.ts)', () => {
 
     const unknown = await run(['rebuild', 'nope']);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/unknown projection "nope"; known: test\.ticks/);
+    expect(unknown.err).toMatch(/unknown or ambiguous projection "nope"; known: test\.ticks/);
+
+    // A bounded context's name stands for its only projection.
+    const byContext = await run(['rebuild', 'test']);
+    expect(byContext.code).toBe(0);
+    expect(byContext.out).toMatch(/^rebuilt test\.ticks: 301 events/);
   });
 });
