@@ -1,0 +1,181 @@
+/**
+ * The price catalog: one aggregate (stream `pricing-catalog-global`) whose events are the price
+ * of each SKU and when it takes effect. Billing (projections/billing) reads them: usage is billed
+ * at the price in force at each instant, split exactly at `effectiveAt`.
+ *
+ * SKUs: `instance:<type id>` (micro-USD per instance-hour), `storage:gb` (micro-USD per GB-hour).
+ * A price may take effect now or later, never in the past: a change cannot rewrite what was
+ * already billed.
+ */
+import { AppError } from '../../common/errors/app-error';
+import type { Decider } from '../../eventstore/command-executor';
+import { INSTANCE_TYPES } from '../../compute/domain/instance-types';
+import type { Micros } from '../domain/money';
+
+export const PRICING_CATEGORY = 'pricing-catalog';
+export const PRICING_CATALOG_ID = 'global';
+export const STORAGE_SKU = 'storage:gb';
+
+/** 0.000140 USD per GB-hour (about 0.10 USD per GB-month): the storage price at start-up. */
+export const INITIAL_STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
+
+export function instanceSku(typeId: string): string {
+  return `instance:${typeId}`;
+}
+
+export type SkuUnit = 'instance-hour' | 'GB-hour';
+
+/** Every SKU the catalog prices, with its unit and its price when the catalog is first written. */
+export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: Micros }> {
+  return [
+    ...INSTANCE_TYPES.map((t) => ({
+      sku: instanceSku(t.id),
+      unit: 'instance-hour' as const,
+      initialPrice: BigInt(t.pricePerHourMicroUsd),
+    })),
+    { sku: STORAGE_SKU, unit: 'GB-hour', initialPrice: INITIAL_STORAGE_PRICE_PER_GB_HOUR },
+  ];
+}
+
+export function unitOfSku(sku: string): SkuUnit | null {
+  return knownSkus().find((s) => s.sku === sku)?.unit ?? null;
+}
+
+export interface PriceSetData {
+  sku: string;
+  /** Integer micro-USD per unit-hour, as decimal text (bigints are not JSON). */
+  unitPriceMicroUsd: string;
+  /** RFC 3339, whole seconds: from this instant on, usage of the SKU is billed at this price. */
+  effectiveAt: string;
+  reason: string;
+}
+
+export type PricingEvent = { type: 'PriceSet'; data: PriceSetData };
+
+export interface SetPrice {
+  kind: 'SetPrice';
+  sku: string;
+  unitPriceMicroUsd: Micros;
+  /** Null: now. */
+  effectiveAt: Date | null;
+  reason: string;
+  now: Date;
+}
+
+/** Writes the start-up price of every SKU not priced yet (re-running it appends nothing). */
+export interface SeedCatalog {
+  kind: 'SeedCatalog';
+  prices: Array<{ sku: string; unitPriceMicroUsd: Micros }>;
+  now: Date;
+}
+
+export type PricingCommand = SetPrice | SeedCatalog;
+
+export interface PriceChange {
+  sku: string;
+  unitPrice: Micros;
+  /** Epoch seconds. */
+  effectiveAt: number;
+  reason: string;
+}
+
+export interface PricingState {
+  /** Every change in log order. */
+  history: PriceChange[];
+}
+
+function wholeSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+function isoSeconds(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * The price of `sku` in force at `at` (epoch seconds): the change with the latest effectiveAt
+ * not after `at` (the later one in log order on a tie), or null when the SKU had no price yet.
+ */
+export function priceInForce(
+  history: readonly PriceChange[],
+  sku: string,
+  at: number,
+): PriceChange | null {
+  let best: PriceChange | null = null;
+  for (const change of history) {
+    if (change.sku !== sku || change.effectiveAt > at) continue;
+    if (!best || change.effectiveAt >= best.effectiveAt) best = change;
+  }
+  return best;
+}
+
+export function priceChangeOf(data: PriceSetData): PriceChange {
+  return {
+    sku: data.sku,
+    unitPrice: BigInt(data.unitPriceMicroUsd),
+    effectiveAt: Math.floor(Date.parse(data.effectiveAt) / 1000),
+    reason: data.reason,
+  };
+}
+
+export const priceCatalogDecider: Decider<PricingCommand, PricingEvent, PricingState> = {
+  category: PRICING_CATEGORY,
+  initialState: () => ({ history: [] }),
+  evolve(state, event) {
+    if (event.type !== 'PriceSet') return state;
+    return { history: [...state.history, priceChangeOf(event.data)] };
+  },
+  decide(command, state) {
+    const now = wholeSeconds(command.now);
+    switch (command.kind) {
+      case 'SeedCatalog': {
+        const priced = new Set(state.history.map((c) => c.sku));
+        return command.prices
+          .filter((p) => !priced.has(p.sku))
+          .map((p) => ({
+            type: 'PriceSet' as const,
+            data: {
+              sku: p.sku,
+              unitPriceMicroUsd: p.unitPriceMicroUsd.toString(),
+              effectiveAt: isoSeconds(now),
+              reason: 'initial catalog',
+            },
+          }));
+      }
+      case 'SetPrice': {
+        if (unitOfSku(command.sku) === null) {
+          throw new AppError('not_found', `no SKU ${command.sku} in the price catalog`);
+        }
+        if (command.unitPriceMicroUsd < 0n) {
+          throw AppError.validation('unit_price must not be negative', [
+            { path: 'unit_price', message: 'must be a non-negative amount' },
+          ]);
+        }
+        const effectiveAt = command.effectiveAt ? wholeSeconds(command.effectiveAt) : now;
+        if (effectiveAt < now) {
+          throw AppError.validation('effective_at is in the past', [
+            {
+              path: 'effective_at',
+              message: 'a price takes effect now or later; past usage is never repriced',
+            },
+          ]);
+        }
+        return [
+          {
+            type: 'PriceSet',
+            data: {
+              sku: command.sku,
+              unitPriceMicroUsd: command.unitPriceMicroUsd.toString(),
+              effectiveAt: isoSeconds(effectiveAt),
+              reason: command.reason,
+            },
+          },
+        ];
+      }
+      default: {
+        const unreachable: never = command;
+        throw new Error(`unknown pricing command ${JSON.stringify(unreachable)}`);
+      }
+    }
+  },
+};
