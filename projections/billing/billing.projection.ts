@@ -7,8 +7,17 @@ import {
   type OpenUsage,
   type ResourceMeter,
   type ResourceType,
+  type UsageInterval,
 } from '../../src/billing/domain/meter';
+import { toEpochSeconds } from '../../src/billing/domain/period';
 import { splitAtPeriods } from '../../src/billing/domain/statement';
+import {
+  priceChangeOf,
+  priceInForce,
+  type PriceChange,
+  type PriceSetData,
+} from '../../src/billing/pricing/price-catalog';
+import { applyScheduledPrices } from '../../src/billing/pricing/scheduled-prices';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { defineProjection } from '../runtime/projection';
 import {
@@ -20,10 +29,18 @@ import {
 
 export const BILLING_PROJECTION = 'billing.usage';
 
+/** Event types the billing projection reads: lifecycle events and the price catalog's. */
+export const BILLING_EVENT_TYPES = [...BILLED_EVENT_TYPES, 'PriceSet'] as const;
+
 /**
- * Two tables:
- * - `billing_meters`: one row per metered resource (instance, volume): tenant, name, the instant of
- *   its last fact and its open usage (null columns when nothing is open).
+ * Three tables:
+ * - `billing_prices`: every `PriceSet` of the price catalog (src/billing/pricing) in log order:
+ *   the price history. Usage starts at the price in force at its start; price changes effective
+ *   later reach open usage lazily (`applyScheduledPrices`): before a resource's next fact here,
+ *   and up to `now` in the reads (src/billing/billing.queries.ts).
+ * - `billing_meters`: one row per metered resource (instance, volume): tenant, name, the SKU its
+ *   usage is billed under, the instant of its last fact and its open usage (null columns when
+ *   nothing is open).
  * - `billing_usage`: closed usage intervals, split at month boundaries, one row per piece, with
  *   the exact amount in metered units (micro-USD / 3600, see src/billing/domain/money.ts) and the
  *   unit price in micro-USD, both `numeric` (bigints, never floats).
@@ -32,9 +49,20 @@ export const BILLING_PROJECTION = 'billing.usage';
  */
 export const billingProjection = defineProjection({
   name: BILLING_PROJECTION,
-  version: 1,
-  eventTypes: BILLED_EVENT_TYPES,
+  version: 2,
+  eventTypes: BILLING_EVENT_TYPES,
   async setup(manager) {
+    await manager.query(`CREATE TABLE IF NOT EXISTS billing_prices (
+      commit_position numeric NOT NULL,
+      prepare_position numeric NOT NULL,
+      sku text NOT NULL,
+      unit_price numeric NOT NULL,
+      effective_at bigint NOT NULL,
+      reason text NOT NULL,
+      recorded_at bigint NOT NULL,
+      actor text,
+      PRIMARY KEY (commit_position, prepare_position)
+    )`);
     await manager.query(`CREATE TABLE IF NOT EXISTS billing_meters (
       resource_id text PRIMARY KEY,
       tenant_id text,
@@ -47,6 +75,7 @@ export const billingProjection = defineProjection({
       open_unit_price numeric,
       open_start bigint
     )`);
+    await manager.query('ALTER TABLE billing_meters ADD COLUMN IF NOT EXISTS sku text');
     await manager.query(
       `CREATE INDEX IF NOT EXISTS billing_meters_open ON billing_meters (tenant_id) WHERE open_meter IS NOT NULL`,
     );
@@ -71,7 +100,7 @@ export const billingProjection = defineProjection({
     );
   },
   async reset(manager) {
-    await manager.query('TRUNCATE billing_meters, billing_usage');
+    await manager.query('TRUNCATE billing_meters, billing_usage, billing_prices');
   },
   async apply(events, manager) {
     await applyBillingBatch(events, manager);
@@ -89,6 +118,7 @@ interface MeterRow {
   open_quantity: number | null;
   open_unit_price: string | null;
   open_start: string | null;
+  sku: string | null;
 }
 
 interface MeterState {
@@ -117,6 +147,7 @@ function fromRow(row: MeterRow): MeterState {
       kind: row.kind,
       tenantId: row.tenant_id,
       name: row.name,
+      sku: row.sku,
     },
     meter: { open, lastAt: row.last_at === null ? null : Number(row.last_at) },
   };
@@ -137,16 +168,56 @@ interface UsageRow {
   amount: bigint;
 }
 
+interface PriceRowDb {
+  sku: string;
+  unit_price: string;
+  effective_at: string;
+  reason: string;
+}
+
+/** The price history in log order (small: a row per price change). */
+export async function loadPriceHistory(
+  query: <T>(sql: string, params: unknown[]) => Promise<T[]>,
+): Promise<PriceChange[]> {
+  const rows = await query<PriceRowDb>(
+    `SELECT sku, unit_price::text, effective_at::text, reason FROM billing_prices
+      ORDER BY commit_position, prepare_position`,
+    [],
+  );
+  return rows.map((r) => ({
+    sku: r.sku,
+    unitPrice: BigInt(r.unit_price),
+    effectiveAt: Number(r.effective_at),
+    reason: r.reason,
+  }));
+}
+
+function isPriceSet(event: RecordedEvent): event is RecordedEvent<PriceSetData> {
+  if (event.type !== 'PriceSet') return false;
+  const d = event.data as Partial<PriceSetData> | null;
+  return (
+    typeof d?.sku === 'string' &&
+    typeof d.unitPriceMicroUsd === 'string' &&
+    /^\d+$/.test(d.unitPriceMicroUsd) &&
+    typeof d.effectiveAt === 'string' &&
+    Number.isFinite(Date.parse(d.effectiveAt))
+  );
+}
+
 async function applyBillingBatch(
   events: readonly RecordedEvent[],
   manager: EntityManager,
 ): Promise<void> {
   const ids = new Set<string>();
+  let pricing = false;
   for (const e of events) {
     const id = meteredResourceIdOf(e);
     if (id) ids.add(id);
+    if (isPriceSet(e)) pricing = true;
   }
-  if (ids.size === 0) return;
+  if (ids.size === 0 && !pricing) return;
+  const history = await loadPriceHistory((sql, params) => manager.query(sql, params));
+  const priceAt = (sku: string, at: number) => priceInForce(history, sku, at)?.unitPrice ?? null;
   const rows = await manager.query<MeterRow[]>(
     'SELECT * FROM billing_meters WHERE resource_id = ANY($1::text[])',
     [[...ids]],
@@ -154,54 +225,111 @@ async function applyBillingBatch(
   const states = new Map<string, MeterState>(rows.map((r) => [r.resource_id, fromRow(r)]));
   const touched = new Set<string>();
   const usage: UsageRow[] = [];
+  const prices: Array<{ event: RecordedEvent<PriceSetData>; change: PriceChange }> = [];
+
+  const record = (resource: MeteredResource, closed: UsageInterval): void => {
+    for (const piece of splitAtPeriods(closed)) {
+      usage.push({
+        resourceId: piece.resourceId,
+        start: piece.start,
+        end: piece.end,
+        tenantId: resource.tenantId,
+        period: piece.period,
+        resourceType: piece.resourceType,
+        meter: piece.meter,
+        unit: piece.unit,
+        description: piece.description,
+        quantity: piece.quantity,
+        unitPrice: piece.unitPrice,
+        amount: piece.amount,
+      });
+    }
+  };
 
   for (const event of events) {
+    if (isPriceSet(event)) {
+      const change = priceChangeOf(event.data);
+      history.push(change);
+      prices.push({ event, change });
+      // Usage of the SKU that started at or after effectiveAt but came earlier in the log (same
+      // second, clocks of two processes) started at the old price: it takes the new one from its
+      // start. Usage open since before effectiveAt is split lazily (applyScheduledPrices).
+      const late = await manager.query<MeterRow[]>(
+        `SELECT * FROM billing_meters WHERE sku = $1 AND open_meter IS NOT NULL
+            AND open_start >= $2 AND NOT (resource_id = ANY($3::text[]))`,
+        [change.sku, String(change.effectiveAt), [...states.keys()]],
+      );
+      for (const r of late) states.set(r.resource_id, fromRow(r));
+      for (const [id, state] of states) {
+        const open = state.meter.open;
+        if (state.resource.sku !== change.sku || !open || open.start < change.effectiveAt) continue;
+        const price = priceAt(change.sku, open.start);
+        if (price === null || price === open.unitPrice) continue;
+        states.set(id, {
+          ...state,
+          meter: { ...state.meter, open: { ...open, unitPrice: price } },
+        });
+        touched.add(id);
+      }
+      continue;
+    }
     const id = meteredResourceIdOf(event);
     if (!id) continue;
     const state = states.get(id);
-    const step = usageFactsOf(event, state?.resource ?? null);
+    const step = usageFactsOf(event, state?.resource ?? null, priceAt);
     if (!step) continue;
     let meter = state?.meter ?? EMPTY_RESOURCE_METER;
     for (const fact of step.facts) {
       // A stop for a resource with nothing open is noise (stop requested, then stopped).
       if (fact.kind === 'UsageStopped' && meter.open === null) continue;
-      const result = stepMeter(meter, fact);
+      // Price changes that took effect since the resource's last fact split its open usage first.
+      const scheduled = applyScheduledPrices(
+        meter,
+        state?.resource.sku ?? null,
+        history,
+        toEpochSeconds(fact.at),
+      );
+      for (const closed of scheduled.closed) record(step.resource, closed);
+      const result = stepMeter(scheduled.meter, fact);
       meter = result.next;
-      if (result.closed) {
-        for (const piece of splitAtPeriods(result.closed)) {
-          usage.push({
-            resourceId: piece.resourceId,
-            start: piece.start,
-            end: piece.end,
-            tenantId: step.resource.tenantId,
-            period: piece.period,
-            resourceType: piece.resourceType,
-            meter: piece.meter,
-            unit: piece.unit,
-            description: piece.description,
-            quantity: piece.quantity,
-            unitPrice: piece.unitPrice,
-            amount: piece.amount,
-          });
-        }
-      }
+      if (result.closed) record(step.resource, result.closed);
     }
     states.set(id, { resource: step.resource, meter });
     touched.add(id);
+  }
+
+  if (prices.length > 0) {
+    await manager.query(
+      `INSERT INTO billing_prices (commit_position, prepare_position, sku, unit_price,
+         effective_at, reason, recorded_at, actor)
+       SELECT * FROM unnest($1::numeric[], $2::numeric[], $3::text[], $4::numeric[],
+         $5::bigint[], $6::text[], $7::bigint[], $8::text[])
+       ON CONFLICT DO NOTHING`,
+      [
+        prices.map((p) => p.event.position.commit.toString()),
+        prices.map((p) => p.event.position.prepare.toString()),
+        prices.map((p) => p.change.sku),
+        prices.map((p) => p.change.unitPrice.toString()),
+        prices.map((p) => String(p.change.effectiveAt)),
+        prices.map((p) => p.change.reason),
+        prices.map((p) => String(toEpochSeconds(p.event.metadata.occurredAt))),
+        prices.map((p) => `${p.event.metadata.actor.type}:${p.event.metadata.actor.id}`),
+      ],
+    );
   }
 
   if (touched.size > 0) {
     const list = [...touched].map((id) => states.get(id) as MeterState);
     await manager.query(
       `INSERT INTO billing_meters (resource_id, tenant_id, kind, name, last_at, open_meter,
-         open_description, open_quantity, open_unit_price, open_start)
+         open_description, open_quantity, open_unit_price, open_start, sku)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-         $6::text[], $7::text[], $8::integer[], $9::numeric[], $10::bigint[])
+         $6::text[], $7::text[], $8::integer[], $9::numeric[], $10::bigint[], $11::text[])
        ON CONFLICT (resource_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id,
          kind = EXCLUDED.kind, name = EXCLUDED.name, last_at = EXCLUDED.last_at,
          open_meter = EXCLUDED.open_meter, open_description = EXCLUDED.open_description,
          open_quantity = EXCLUDED.open_quantity, open_unit_price = EXCLUDED.open_unit_price,
-         open_start = EXCLUDED.open_start`,
+         open_start = EXCLUDED.open_start, sku = EXCLUDED.sku`,
       [
         list.map((s) => s.resource.resourceId),
         list.map((s) => s.resource.tenantId),
@@ -213,6 +341,7 @@ async function applyBillingBatch(
         list.map((s) => s.meter.open?.quantity ?? null),
         list.map((s) => (s.meter.open ? s.meter.open.unitPrice.toString() : null)),
         list.map((s) => (s.meter.open ? String(s.meter.open.start) : null)),
+        list.map((s) => s.resource.sku),
       ],
     );
   }

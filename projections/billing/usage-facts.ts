@@ -15,14 +15,23 @@
  * | VolumeCreated                                 | UsageStarted gb-hours x size            |
  * | VolumeDeleted                                 | UsageStopped                            |
  *
- * Prices come from the events: an instance's type snapshot carries its price per hour at the time
- * of the start or resize. Volume events carry no price yet, so volumes are billed at
- * `STORAGE_PRICE_PER_GB_HOUR` (the storage catalog's price, until compute puts a price snapshot
- * into VolumeCreated).
+ * Prices come from the price catalog in force at the time (src/billing/pricing, `PriceSet` events),
+ * through `priceAt`: a volume starts at the `storage:gb` price in force at its creation, an
+ * instance at the `instance:<type>` price in force at its start or resize. Before the catalog
+ * priced a SKU (history older than the catalog), an instance uses the price snapshot its event
+ * carries and a volume `STORAGE_PRICE_PER_GB_HOUR`; the initial catalog has the same prices, so
+ * the two agree. Later price changes reach open usage through `applyScheduledPrices`.
  */
 import type { UsageFact } from '../../src/billing/domain/meter';
 import type { Micros } from '../../src/billing/domain/money';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
+import { toEpochSeconds } from '../../src/billing/domain/period';
+import { instanceSku, STORAGE_SKU } from '../../src/billing/pricing/price-catalog';
+
+/** The catalog price of a SKU in force at an instant (epoch seconds), null when not priced yet. */
+export type PriceLookup = (sku: string, at: number) => Micros | null;
+
+const NO_CATALOG: PriceLookup = () => null;
 
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month). */
 export const STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
@@ -57,6 +66,8 @@ export interface MeteredResource {
   kind: 'instance' | 'volume';
   tenantId: string | null;
   name: string;
+  /** The SKU its usage is billed under (`instance:<type>`, `storage:gb`); null before any usage. */
+  sku: string | null;
 }
 
 interface TypeSnapshot {
@@ -108,6 +119,7 @@ export interface UsageStep {
 export function usageFactsOf(
   event: Pick<RecordedEvent, 'type' | 'data' | 'metadata'>,
   resource: MeteredResource | null,
+  priceAt: PriceLookup = NO_CATALOG,
 ): UsageStep | null {
   const data = (event.data ?? {}) as Data;
   const resourceId = meteredResourceIdOf(event);
@@ -119,7 +131,9 @@ export function usageFactsOf(
     kind,
     tenantId: event.metadata.tenantId,
     name: '',
+    sku: null,
   };
+  const catalogPrice = (sku: string): Micros | null => priceAt(sku, toEpochSeconds(at));
 
   switch (event.type) {
     case 'InstanceLaunchRequested':
@@ -135,13 +149,13 @@ export function usageFactsOf(
         return { resource: next, facts: [] };
       }
       return {
-        resource: next,
+        resource: { ...next, sku: STORAGE_SKU },
         facts: [
           {
             kind: 'UsageStarted',
             resourceId,
             meter: 'gb-hours',
-            unitPrice: STORAGE_PRICE_PER_GB_HOUR,
+            unitPrice: catalogPrice(STORAGE_SKU) ?? STORAGE_PRICE_PER_GB_HOUR,
             quantity: sizeGb as number,
             description: volumeDescription(next.name, sizeGb as number),
             at,
@@ -154,14 +168,15 @@ export function usageFactsOf(
     case 'InstanceStarted': {
       const type = typeSnapshot(data.instanceType);
       if (!type) return { resource: current, facts: [] };
+      const sku = instanceSku(type.id);
       return {
-        resource: current,
+        resource: { ...current, sku },
         facts: [
           {
             kind: 'UsageStarted',
             resourceId,
             meter: 'instance-hours',
-            unitPrice: BigInt(type.pricePerHourMicroUsd),
+            unitPrice: catalogPrice(sku) ?? BigInt(type.pricePerHourMicroUsd),
             quantity: 1,
             description: instanceDescription(current.name, type.id),
             at,
@@ -172,13 +187,14 @@ export function usageFactsOf(
     case 'InstanceResized': {
       const type = typeSnapshot(data.to);
       if (!type) return { resource: current, facts: [] };
+      const sku = instanceSku(type.id);
       return {
-        resource: current,
+        resource: { ...current, sku },
         facts: [
           {
             kind: 'UsagePriceChanged',
             resourceId,
-            unitPrice: BigInt(type.pricePerHourMicroUsd),
+            unitPrice: catalogPrice(sku) ?? BigInt(type.pricePerHourMicroUsd),
             description: instanceDescription(current.name, type.id),
             at,
           },

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
-  billOpenUsage,
   METERS,
   presentSummary,
   presentUsageRecord,
@@ -15,6 +14,9 @@ import {
   type UsageRecordJson,
 } from './domain';
 import { PG_POOL } from '../platform/tokens';
+import { loadPriceHistory } from '../../projections/billing/billing.projection';
+import type { PriceChange } from './pricing/price-catalog';
+import { billOpenUsageAtPrices } from './pricing/scheduled-prices';
 
 /** Sort key of a usage record: start, resource id, end (epoch seconds). */
 export type UsageSortKey = [number, string, number];
@@ -45,6 +47,12 @@ interface OpenRowDb {
   open_quantity: number;
   open_unit_price: string;
   open_start: string;
+  sku: string | null;
+}
+
+/** Open usage with the SKU it is billed under (price changes of that SKU split it). */
+export interface OpenUsageOfSku extends OpenUsage {
+  sku: string | null;
 }
 
 function isMissingTable(err: unknown): boolean {
@@ -78,9 +86,35 @@ export class BillingQueries {
     }
   }
 
-  async openUsage(tenantId: string, filter: UsageFilter = {}): Promise<OpenUsage[]> {
+  /** The price history the billing projection has seen, in log order. */
+  async priceHistory(): Promise<PriceChange[]> {
+    return loadPriceHistory((sql, params) => this.rows(sql, params));
+  }
+
+  /**
+   * Open usage billed inside a period up to `now`: split at every price change of its SKU that took
+   * effect by `now` (the same split the projection writes at the resource's next fact).
+   */
+  private async billedOpenUsage(
+    tenantId: string,
+    period: BillingPeriod,
+    now: number,
+    filter: UsageFilter = {},
+  ): Promise<BilledUsage[]> {
+    const open = await this.openUsage(tenantId, filter);
+    if (open.length === 0) return [];
+    const history = await this.priceHistory();
+    const out: BilledUsage[] = [];
+    for (const { sku, ...usage } of open) {
+      out.push(...billOpenUsageAtPrices(usage, sku, history, period, now));
+    }
+    return out;
+  }
+
+  async openUsage(tenantId: string, filter: UsageFilter = {}): Promise<OpenUsageOfSku[]> {
     const rows = await this.rows<OpenRowDb>(
-      `SELECT resource_id, open_meter, open_description, open_quantity, open_unit_price, open_start
+      `SELECT resource_id, open_meter, open_description, open_quantity, open_unit_price, open_start,
+              sku
          FROM billing_meters
         WHERE tenant_id = $1 AND open_meter IS NOT NULL AND ($2::text IS NULL OR resource_id = $2)
         ORDER BY resource_id`,
@@ -97,6 +131,7 @@ export class BillingQueries {
         quantity: r.open_quantity,
         unitPrice: BigInt(r.open_unit_price),
         start: Number(r.open_start),
+        sku: r.sku,
       }))
       .filter((u) => !filter.resourceType || u.resourceType === filter.resourceType);
   }
@@ -111,9 +146,8 @@ export class BillingQueries {
       resourceType: s.resource_type,
       amount: BigInt(s.total),
     }));
-    for (const open of await this.openUsage(tenantId)) {
-      const piece = billOpenUsage(open, period, now);
-      if (piece) items.push({ resourceType: piece.resourceType, amount: piece.amount });
+    for (const piece of await this.billedOpenUsage(tenantId, period, now)) {
+      items.push({ resourceType: piece.resourceType, amount: piece.amount });
     }
     return presentSummary(totalsOf(period, items));
   }
@@ -162,9 +196,8 @@ export class BillingQueries {
       amount: BigInt(r.amount),
       ongoing: false,
     }));
-    for (const open of await this.openUsage(tenantId, filter)) {
-      const piece = billOpenUsage(open, period, now);
-      if (piece && (!after || compareKeys(usageKeyOf(piece), after) > 0)) items.push(piece);
+    for (const piece of await this.billedOpenUsage(tenantId, period, now, filter)) {
+      if (!after || compareKeys(usageKeyOf(piece), after) > 0) items.push(piece);
     }
     return items.sort((a, b) => compareKeys(usageKeyOf(a), usageKeyOf(b))).slice(0, limit);
   }
