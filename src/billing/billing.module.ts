@@ -2,12 +2,17 @@ import { Module } from '@nestjs/common';
 import { LedgerModule } from '../events/ledger.module';
 import { BillingController } from './billing.controller';
 import { BillingQueries } from './billing.queries';
+import { PricingController } from './pricing/pricing.controller';
+import { PricingService } from './pricing/pricing.service';
 
-/** GET /billing/summary and /billing/usage over the billing read model (projections/billing). */
+/**
+ * GET /billing/summary and /billing/usage over the billing read model (projections/billing); the
+ * price catalog (PUT /admin/prices/:sku, GET /billing/prices), written at start-up.
+ */
 @Module({
   imports: [LedgerModule],
-  controllers: [BillingController],
-  providers: [BillingQueries],
-  exports: [BillingQueries],
+  controllers: [BillingController, PricingController],
+  providers: [BillingQueries, PricingService],
+  exports: [BillingQueries, PricingService],
 })
 export class BillingModule {}

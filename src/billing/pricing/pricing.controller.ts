@@ -1,0 +1,77 @@
+import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../eventstore/command-executor';
+import { LedgerClock } from '../../events/ledger-clock';
+import { Authenticated, OperatorOnly } from '../../identity/auth/decorators';
+import { formatInstant, toEpochSeconds } from '../domain/period';
+import { formatMicros, microsFromNumber, microsToNumber, parseMicros } from '../domain/money';
+import { priceChangeOf, unitOfSku, type PriceChange } from './price-catalog';
+import { PriceCatalogJson, PriceJson, SetPriceBody } from './pricing.dto';
+import { PricingService } from './pricing.service';
+
+function present(change: PriceChange): PriceJson {
+  return {
+    sku: change.sku,
+    unit: unitOfSku(change.sku) ?? 'unknown',
+    unit_price: microsToNumber(change.unitPrice),
+    unit_price_exact: formatMicros(change.unitPrice),
+    effective_at: formatInstant(change.effectiveAt),
+    reason: change.reason,
+  };
+}
+
+@ApiTags('billing')
+@Controller()
+export class PricingController {
+  constructor(
+    private readonly pricing: PricingService,
+    private readonly clock: LedgerClock,
+  ) {}
+
+  @Put('admin/prices/:sku')
+  @HttpCode(200)
+  @OperatorOnly()
+  @ApiOperation({
+    summary: 'Set the price of a SKU (instance:<type>, storage:gb) from now or a later instant',
+  })
+  @ApiOkResponse({ type: PriceJson })
+  @ApiErrors('validation_error', 'not_found', 'forbidden', 'concurrency_conflict')
+  async setPrice(
+    @Param('sku') sku: string,
+    @Body() body: SetPriceBody,
+    @Ctx() ctx: CommandContext,
+  ): Promise<PriceJson> {
+    const micros =
+      typeof body.unit_price === 'string'
+        ? parseMicros(body.unit_price)
+        : microsFromNumber(body.unit_price);
+    const effectiveAt = body.effective_at ? new Date(body.effective_at) : null;
+    const data = await this.pricing.setPrice(
+      sku,
+      micros,
+      effectiveAt,
+      body.reason ?? 'price change',
+      ctx,
+    );
+    return present(priceChangeOf(data));
+  }
+
+  @Get('billing/prices')
+  @Authenticated()
+  @ApiOperation({
+    summary: 'The price catalog in force now, the scheduled changes and the history',
+  })
+  @ApiOkResponse({ type: PriceCatalogJson })
+  async prices(): Promise<PriceCatalogJson> {
+    const now = toEpochSeconds(this.clock.now());
+    const view = await this.pricing.catalog(now);
+    return {
+      as_of: formatInstant(now),
+      prices: view.inForce.flatMap((p) => (p.change ? [present(p.change)] : [])),
+      scheduled: view.scheduled.map(present),
+      history: view.history.map(present),
+    };
+  }
+}
