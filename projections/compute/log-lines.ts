@@ -65,6 +65,11 @@ function describe(event: ComputeEvent): { level: LogLevel; message: string } | n
       return { level: 'INFO', message: `renamed from ${event.data.from} to ${event.data.to}` };
     case 'InstanceTagsChanged':
       return { level: 'INFO', message: 'tags changed' };
+    case 'InstanceVolumesChanged':
+      return {
+        level: 'INFO',
+        message: `volumes changed (attached: ${event.data.attached.join(', ') || 'none'}; detached: ${event.data.detached.join(', ') || 'none'})`,
+      };
     case 'InstanceTerminationRequested':
       return { level: 'INFO', message: 'termination requested' };
     case 'InstanceTerminated':

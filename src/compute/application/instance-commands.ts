@@ -72,7 +72,7 @@ export function hostCpus(): number {
 }
 
 /** A driver failure as the API reports it: the container is gone (409) or the engine failed (503). */
-async function engineCall<T>(call: () => Promise<T>): Promise<T> {
+export async function engineCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -4,20 +4,26 @@ import { isUuid, uuidV5 } from '../../common/ids';
 import {
   COMPUTE_DRIVER,
   LABEL_TENANT,
+  snapshotReferenceOf,
   type ComputeDriver,
 } from '../../drivers/docker/compute-driver';
 import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
 import type { Position } from '../../eventstore/event-store';
 import {
+  dockerResourceLimits,
   initialVolumeState,
   instanceDecider,
+  normalizeMountPath,
   quotaDecider,
   volumeDecider,
   volumeVisibleTo,
+  type InstanceState,
+  type InstanceStatus,
+  type VolumeMount,
   type VolumeState,
 } from '../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
-import { ComputeLocks } from './instance-commands';
+import { ComputeLocks, engineCall, hostCpus } from './instance-commands';
 import { derivedContext } from './system-context';
 
 export interface VolumeOutcome {
@@ -25,16 +31,36 @@ export interface VolumeOutcome {
   position: Position | null;
 }
 
+/** Attach/detach re-create the container: the instance must be RUNNING or STOPPED (409). */
+function requireRemountable(instance: InstanceState, action: 'attach' | 'detach'): void {
+  const status = instance.status;
+  if (status !== 'NONE' && REMOUNT_STATUSES.includes(status) && instance.containerId !== null) {
+    return;
+  }
+  throw AppError.invalidState(`instance is ${status}; volume ${action} needs RUNNING or STOPPED`, {
+    status,
+    action,
+    allowed: [...REMOUNT_STATUSES],
+  });
+}
+
 function tenantOf(ctx: CommandContext): string {
   if (!ctx.tenantId) throw new AppError('forbidden', 'this route needs a tenant');
   return ctx.tenantId;
 }
 
+/** Instance states in which attach/detach re-create the container with the new mount set. */
+const REMOUNT_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'STOPPED'];
+/** States in which a detach only records the fact (the container is gone or broken). */
+const RECORD_ONLY_DETACH_STATUSES: readonly InstanceStatus[] = ['ERROR', 'TERMINATED'];
+
 /**
- * Volumes, backed by Docker volumes `nimbus-vol-<id>`. Docker cannot change the mounts of a
- * container, so attaching to (or detaching from) an instance that has a container takes effect
- * when its container is created again; attach at launch (`volumes` of POST /instances) mounts it
- * at once.
+ * Volumes, backed by Docker volumes `nimbus-vol-<id>`. Docker cannot add or remove a mount of an
+ * existing container, so attach/detach on an instance re-create its container with the new mount
+ * set, keeping its root filesystem through a committed snapshot image (see
+ * `ComputeDriver.recreateContainer`), under the instance's lock; the instance then records
+ * `InstanceVolumesChanged` (its whole mount set). Attach at launch (`volumes` of POST /instances)
+ * mounts at creation.
  */
 @Injectable()
 export class VolumeCommands {
@@ -115,34 +141,116 @@ export class VolumeCommands {
     const tenantId = tenantOf(ctx);
     await this.loadOwned(volumeId, tenantId);
     if (!isUuid(instanceId)) throw AppError.notFound('instance', instanceId);
-    const { state: instance } = await this.executor.load(instanceDecider, instanceId);
-    if (instance.status === 'NONE' || instance.tenantId !== tenantId) {
-      throw AppError.notFound('instance', instanceId);
-    }
-    if (instance.status === 'TERMINATING' || instance.status === 'TERMINATED') {
-      throw AppError.invalidState(`instance is ${instance.status}; attach needs a live instance`, {
-        status: instance.status,
-      });
-    }
-    const result = await this.executor.execute(
-      volumeDecider,
-      volumeId,
-      { type: 'AttachVolume', instanceId, mountPath, now: ctx.now },
-      ctx,
-    );
-    return { volumeId, position: result.position };
+    return this.locks.instance.run(instanceId, async () => {
+      const { state: instance } = await this.executor.load(instanceDecider, instanceId);
+      if (instance.status === 'NONE' || instance.tenantId !== tenantId) {
+        throw AppError.notFound('instance', instanceId);
+      }
+      requireRemountable(instance, 'attach');
+      const attach = { type: 'AttachVolume' as const, instanceId, mountPath, now: ctx.now };
+      const path = normalizeMountPath(mountPath);
+      const result = await this.executor.execute(volumeDecider, volumeId, attach, ctx);
+      if (instance.volumes.some((v) => v.volumeId === volumeId && v.mountPath === path)) {
+        return { volumeId, position: result.position };
+      }
+      const mounts: VolumeMount[] = [
+        ...instance.volumes.filter((v) => v.volumeId !== volumeId),
+        { volumeId, mountPath: path },
+      ];
+      try {
+        await this.remount(instance, mounts, ctx);
+      } catch (error) {
+        await this.executor
+          .execute(
+            volumeDecider,
+            volumeId,
+            { type: 'DetachVolume', instanceId, now: new Date() },
+            derivedContext(ctx, 'attach_undo'),
+          )
+          .catch(() => undefined);
+        throw error;
+      }
+      return { volumeId, position: result.position };
+    });
   }
 
   async detach(volumeId: string, ctx: CommandContext): Promise<VolumeOutcome> {
     const tenantId = tenantOf(ctx);
-    await this.loadOwned(volumeId, tenantId);
-    const result = await this.executor.execute(
-      volumeDecider,
-      volumeId,
-      { type: 'DetachVolume', now: ctx.now },
-      ctx,
+    const volume = await this.loadOwned(volumeId, tenantId);
+    const attachment = volume.attachment;
+    if (attachment === null) return { volumeId, position: null };
+    const instanceId = attachment.instanceId;
+    return this.locks.instance.run(instanceId, async () => {
+      const { state: instance } = await this.executor.load(instanceDecider, instanceId);
+      const mounted = instance.volumes.some((v) => v.volumeId === volumeId);
+      const recordOnly =
+        !mounted ||
+        instance.status === 'NONE' ||
+        RECORD_ONLY_DETACH_STATUSES.includes(instance.status);
+      if (!recordOnly) {
+        requireRemountable(instance, 'detach');
+        await this.remount(
+          instance,
+          instance.volumes.filter((v) => v.volumeId !== volumeId),
+          ctx,
+        );
+      }
+      const result = await this.executor.execute(
+        volumeDecider,
+        volumeId,
+        { type: 'DetachVolume', instanceId, now: ctx.now },
+        ctx,
+      );
+      return { volumeId, position: result.position };
+    });
+  }
+
+  /**
+   * Re-creates the instance's container with `mounts`, then records the new set on the instance.
+   * Call with the instance's lock held. A failure tries to bring back the previous mount set.
+   */
+  private async remount(
+    instance: InstanceState,
+    mounts: VolumeMount[],
+    ctx: CommandContext,
+  ): Promise<void> {
+    const instanceId = instance.instanceId as string;
+    const type = instance.instanceType;
+    if (!type || !instance.tenantId) throw AppError.invalidState('instance is incomplete');
+    const limits = dockerResourceLimits(type, { hostCpus: hostCpus() });
+    const spec = (volumes: readonly VolumeMount[]) => ({
+      instanceId,
+      tenantId: instance.tenantId as string,
+      image: instance.image?.dockerImageId ?? '',
+      limits: { NanoCpus: limits.NanoCpus, Memory: limits.Memory, MemorySwap: limits.MemorySwap },
+      volumes,
+      userData: instance.userData,
+      labels: this.options.containerLabels,
+    });
+    // One snapshot per request: a retry of the same request (Idempotency-Key) resumes it.
+    const snapshot = snapshotReferenceOf(
+      instanceId,
+      uuidV5(`remount/${ctx.commandId}`).replace(/-/g, '').slice(0, 16),
     );
-    return { volumeId, position: result.position };
+    const running = instance.status === 'RUNNING';
+    let containerId: string;
+    try {
+      ({ containerId } = await engineCall(() =>
+        this.driver.recreateContainer(spec(mounts), snapshot, running),
+      ));
+    } catch (error) {
+      await this.driver
+        .recreateContainer(spec(instance.volumes), snapshot, running)
+        .catch(() => undefined);
+      throw error;
+    }
+    await this.executor.execute(
+      instanceDecider,
+      instanceId,
+      { type: 'RecordVolumesChanged', volumes: mounts, containerId, now: new Date() },
+      derivedContext(ctx, 'volumes_changed'),
+      10,
+    );
   }
 
   async delete(volumeId: string, ctx: CommandContext): Promise<VolumeOutcome> {

@@ -168,6 +168,16 @@ export interface UpdateInstance extends At {
   tags?: Tags;
 }
 
+/**
+ * The instance's container was re-created with a new mount set (volume attach/detach on an
+ * instance that has a container); `volumes` is the whole new set.
+ */
+export interface RecordVolumesChanged extends At {
+  type: 'RecordVolumesChanged';
+  volumes: VolumeMount[];
+  containerId: string;
+}
+
 export interface TerminateInstance extends At {
   type: 'TerminateInstance';
 }
@@ -218,6 +228,7 @@ export type InstanceCommand =
   | ResumeInstance
   | ResizeInstance
   | UpdateInstance
+  | RecordVolumesChanged
   | TerminateInstance
   | RecordInstanceTerminated
   | RecordOperationFailed
@@ -320,6 +331,18 @@ export type InstanceEvent =
     }
   | { type: 'InstanceRenamed'; data: { instanceId: string; from: string; to: string; at: string } }
   | { type: 'InstanceTagsChanged'; data: { instanceId: string; tags: Tags; at: string } }
+  | {
+      type: 'InstanceVolumesChanged';
+      data: {
+        instanceId: string;
+        /** The whole new mount set, and what changed. */
+        volumes: VolumeMount[];
+        attached: string[];
+        detached: string[];
+        containerId: string;
+        at: string;
+      };
+    }
   | {
       type: 'InstanceTerminationRequested';
       data: {
@@ -461,6 +484,8 @@ export function evolveInstance(state: InstanceState, event: InstanceEvent): Inst
       return { ...s, name: event.data.to };
     case 'InstanceTagsChanged':
       return { ...s, tags: event.data.tags };
+    case 'InstanceVolumesChanged':
+      return { ...s, volumes: event.data.volumes, containerId: event.data.containerId };
     case 'InstanceTerminationRequested':
       return { ...s, status: 'TERMINATING', launching: false };
     case 'InstanceTerminated':
@@ -523,6 +548,8 @@ const RECORD_RULES = {
   'termination completion': { allowed: ['TERMINATING'], noop: ['TERMINATED'] },
   'start failure': { allowed: ['STARTING'], noop: ['ERROR'] },
   'stop failure': { allowed: ['STOPPING'], noop: ['ERROR'] },
+  // The container is re-created with the new mounts; PAUSED is excluded (resume first).
+  'volume change': { allowed: ['RUNNING', 'STOPPED'], noop: [] },
 } as const satisfies Record<string, ActionRule>;
 
 function listOf(statuses: readonly string[]): string {
@@ -793,6 +820,30 @@ function decideExisting(
         events.push({ type: 'InstanceTagsChanged', data: { instanceId, tags: { ...c.tags }, at } });
       }
       return events;
+    }
+
+    case 'RecordVolumesChanged': {
+      requireText(c.containerId, 'containerId');
+      check(status, 'volume change', RECORD_RULES['volume change']);
+      throwIfInvalid(volumeMountProblems(c.volumes, 'volumes'));
+      const volumes = c.volumes.map((v) => ({
+        volumeId: v.volumeId,
+        mountPath: normalizeMountPath(v.mountPath),
+      }));
+      const key = (v: VolumeMount) => `${v.volumeId}:${v.mountPath}`;
+      const before = new Set(state.volumes.map(key));
+      const after = new Set(volumes.map(key));
+      const attached = volumes.filter((v) => !before.has(key(v))).map((v) => v.volumeId);
+      const detached = state.volumes.filter((v) => !after.has(key(v))).map((v) => v.volumeId);
+      if (attached.length === 0 && detached.length === 0 && state.containerId === c.containerId) {
+        return [];
+      }
+      return [
+        {
+          type: 'InstanceVolumesChanged',
+          data: { instanceId, volumes, attached, detached, containerId: c.containerId, at },
+        },
+      ];
     }
 
     // ---- termination

@@ -163,6 +163,15 @@ const COMMANDS: Record<string, InstanceCommand> = {
   ResumeInstance: { type: 'ResumeInstance', now: NOW },
   ResizeInstance: { type: 'ResizeInstance', instanceType: BASIC_4, now: NOW },
   UpdateInstance: { type: 'UpdateInstance', name: 'web-02', now: NOW },
+  RecordVolumesChanged: {
+    type: 'RecordVolumesChanged',
+    volumes: [
+      { volumeId: 'vol-1', mountPath: '/data' },
+      { volumeId: 'vol-2', mountPath: '/logs/' },
+    ],
+    containerId: 'c-2',
+    now: NOW,
+  },
   TerminateInstance: { type: 'TerminateInstance', now: NOW },
   RecordInstanceTerminated: { type: 'RecordInstanceTerminated', now: NOW },
   'RecordOperationFailed(start)': {
@@ -203,6 +212,7 @@ const TABLE: Record<string, Record<StateKey, Cell>> = {
   ResumeInstance:               row(N, I, I, I, I, 'InstanceResumed>RUNNING', I, I, I, I, I),
   ResizeInstance:               row(N, I, I, I, 'InstanceResized>RUNNING', I, I, 'InstanceResized>STOPPED', I, I, I),
   UpdateInstance:               row(N, 'InstanceRenamed>PENDING', 'InstanceRenamed>STARTING', 'InstanceRenamed>STARTING', 'InstanceRenamed>RUNNING', 'InstanceRenamed>PAUSED', 'InstanceRenamed>STOPPING', 'InstanceRenamed>STOPPED', 'InstanceRenamed>TERMINATING', I, 'InstanceRenamed>ERROR'),
+  RecordVolumesChanged:         row(N, I, I, I, 'InstanceVolumesChanged>RUNNING', I, I, 'InstanceVolumesChanged>STOPPED', I, I, I),
   TerminateInstance:            row(N, 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'noop', 'noop', 'InstanceTerminationRequested>TERMINATING'),
   RecordInstanceTerminated:     row(N, I, I, I, I, I, I, I, 'InstanceTerminated>TERMINATED', 'noop', I),
   'RecordOperationFailed(start)': row(N, I, I, 'InstanceFailed>ERROR', I, I, I, I, I, I, 'noop'),
@@ -249,6 +259,7 @@ describe('instance state machine: every (state, command) pair', () => {
       'ResumeInstance',
       'ResizeInstance',
       'UpdateInstance',
+      'RecordVolumesChanged',
       'TerminateInstance',
       'RecordInstanceTerminated',
       'RecordOperationFailed',
@@ -605,6 +616,67 @@ describe('instance decider: given/when/then', () => {
 
   it('commands on an instance that does not exist are 404', () => {
     s.given([]).when({ type: 'StopInstance', now: NOW }).thenThrows('not_found');
+  });
+});
+
+describe('instance decider: volume changes', () => {
+  const s = spec(instanceDecider);
+
+  it('records the whole new mount set and what changed; terminate then names every volume', () => {
+    s.given([...RUNNING])
+      .when({
+        type: 'RecordVolumesChanged',
+        volumes: [{ volumeId: 'vol-2', mountPath: '/logs/' }],
+        containerId: 'c-2',
+        now: NOW,
+      })
+      .then([
+        {
+          type: 'InstanceVolumesChanged',
+          data: {
+            instanceId: ID,
+            volumes: [{ volumeId: 'vol-2', mountPath: '/logs' }],
+            attached: ['vol-2'],
+            detached: ['vol-1'],
+            containerId: 'c-2',
+            at: at(NOW),
+          },
+        },
+      ]);
+    const after = fold([
+      ...RUNNING,
+      {
+        type: 'InstanceVolumesChanged',
+        data: {
+          instanceId: ID,
+          volumes: [{ volumeId: 'vol-2', mountPath: '/logs' }],
+          attached: ['vol-2'],
+          detached: ['vol-1'],
+          containerId: 'c-2',
+          at: at(NOW),
+        },
+      },
+    ]);
+    expect(after.containerId).toBe('c-2');
+    const terminate = instanceDecider.decide({ type: 'TerminateInstance', now: NOW }, after);
+    expect(terminate[0]).toMatchObject({ data: { volumeIds: ['vol-2'], containerId: 'c-2' } });
+  });
+
+  it('the same set on the same container is a no-op (a retried request)', () => {
+    s.given([...RUNNING])
+      .when({
+        type: 'RecordVolumesChanged',
+        volumes: [{ volumeId: 'vol-1', mountPath: '/data' }],
+        containerId: 'c-1',
+        now: NOW,
+      })
+      .then([]);
+  });
+
+  it('PAUSED is 409 invalid_state (resume first)', () => {
+    s.given([...RUNNING, ev.paused])
+      .when({ type: 'RecordVolumesChanged', volumes: [], containerId: 'c-2', now: NOW })
+      .thenThrows('invalid_state');
   });
 });
 

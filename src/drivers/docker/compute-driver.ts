@@ -16,6 +16,13 @@ export const VOLUME_PREFIX = 'nimbus-vol-';
 export const LABEL_TENANT = 'nimbus.tenant';
 export const LABEL_INSTANCE = 'nimbus.instance';
 export const LABEL_VOLUME = 'nimbus.volume';
+/** Repository of the per-instance images a re-created container keeps its root filesystem in. */
+export const SNAPSHOT_REPOSITORY_PREFIX = 'nimbus-snapshot/';
+
+/** `nimbus-snapshot/<instanceId>:<tag>`: the root filesystem of an instance, committed. */
+export function snapshotReferenceOf(instanceId: string, tag: string): string {
+  return `${SNAPSHOT_REPOSITORY_PREFIX}${instanceId}:${tag}`;
+}
 
 export function containerNameOf(instanceId: string): string {
   return `${CONTAINER_PREFIX}${instanceId}`;
@@ -57,6 +64,10 @@ export interface ContainerInfo {
   nanoCpus: number;
   memoryBytes: number;
   labels: Record<string, string>;
+  /** Image id the container was created from, when the adapter knows it. */
+  image?: string;
+  /** Named volumes mounted (Docker volume name and destination), when the adapter knows them. */
+  mounts?: ReadonlyArray<{ name: string; destination: string }>;
 }
 
 export interface ContainerStats {
@@ -96,7 +107,20 @@ export interface ComputeDriver {
   unpause(instanceId: string): Promise<void>;
   restart(instanceId: string, timeoutSeconds?: number): Promise<void>;
   update(instanceId: string, limits: ResourceLimits): Promise<void>;
-  /** Force-remove, delete-if-present. */
+  /**
+   * Re-creates the instance's container with `spec` (its new mount set), keeping its root
+   * filesystem: stop -> commit to `snapshotReference` -> remove -> create from the snapshot with
+   * the same name, limits and labels -> start when `running`. Resumable from any point: a
+   * container already created from the snapshot with the wanted mounts is only (re)started, a
+   * missing container is created from an existing snapshot. Older snapshots of the instance are
+   * removed at the end. `spec.image` is ignored (the snapshot is the image).
+   */
+  recreateContainer(
+    spec: ContainerSpec,
+    snapshotReference: string,
+    running: boolean,
+  ): Promise<{ containerId: string }>;
+  /** Force-remove, delete-if-present; removes the instance's snapshot images too. */
   remove(instanceId: string): Promise<void>;
   inspect(instanceId: string): Promise<ContainerInfo | null>;
   /** Every container labelled as a Nimbus instance. */

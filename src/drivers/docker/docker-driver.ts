@@ -8,6 +8,7 @@ import {
   LABEL_INSTANCE,
   LABEL_TENANT,
   LABEL_VOLUME,
+  SNAPSHOT_REPOSITORY_PREFIX,
   volumeNameOf,
   type ComputeDriver,
   type ContainerEvent,
@@ -213,14 +214,75 @@ export class DockerDriver implements ComputeDriver {
     }
   }
 
-  async remove(instanceId: string): Promise<void> {
+  async recreateContainer(
+    spec: ContainerSpec,
+    snapshotReference: string,
+    running: boolean,
+  ): Promise<{ containerId: string }> {
+    const { instanceId } = spec;
+    const name = containerNameOf(instanceId);
+    const wanted = mountKeys(
+      spec.volumes.map((v) => ({ name: volumeNameOf(v.volumeId), destination: v.mountPath })),
+    );
+    let snapshot = await this.imageInfo(snapshotReference);
+    const current = await this.inspect(instanceId);
+    const done =
+      current !== null &&
+      snapshot !== null &&
+      current.image === snapshot.dockerImageId &&
+      mountKeys(current.mounts ?? []) === wanted;
+    if (current && !done) {
+      await this.stop(instanceId);
+      if (!snapshot) {
+        const [repo, tag] = splitReference(snapshotReference);
+        try {
+          await this.container(instanceId).commit({ repo, tag });
+        } catch (error) {
+          throw engineError(`committing ${name} to ${snapshotReference}`, error);
+        }
+        snapshot = await this.imageInfo(snapshotReference);
+      }
+      await this.remove(instanceId, false);
+    }
+    if (!snapshot) {
+      throw new DriverError(
+        `container ${name} and its snapshot ${snapshotReference} are both missing`,
+        'not_found',
+      );
+    }
+    const { containerId } = await this.createContainer({ ...spec, image: snapshotReference });
+    if (running) await this.start(instanceId);
+    await this.removeSnapshots(instanceId, snapshotReference);
+    return { containerId };
+  }
+
+  /** The instance's snapshot images but `keep` (all of them when null); in use ones stay. */
+  private async removeSnapshots(instanceId: string, keep: string | null): Promise<void> {
+    const repository = `${SNAPSHOT_REPOSITORY_PREFIX}${instanceId}`;
+    let images: Dockerode.ImageInfo[];
+    try {
+      images = await this.docker.listImages({ filters: { reference: [repository] } });
+    } catch (error) {
+      throw engineError(`listing snapshots of ${instanceId}`, error);
+    }
+    for (const image of images) {
+      for (const tag of image.RepoTags ?? []) {
+        if (tag === keep || !tag.startsWith(`${repository}:`)) continue;
+        // Untagging is enough: layers the current snapshot builds on stay until it goes.
+        await tolerant(() => this.docker.getImage(tag).remove({ noprune: false }), [404, 409]);
+      }
+    }
+  }
+
+  async remove(instanceId: string, withSnapshots = true): Promise<void> {
     try {
       await tolerant(() => this.container(instanceId).remove({ force: true, v: false }), [404]);
     } catch (error) {
       // 409 "removal already in progress": someone else is removing it.
-      if (statusOf(error) === 409) return;
-      throw engineError(`removing ${containerNameOf(instanceId)}`, error);
+      if (statusOf(error) !== 409)
+        throw engineError(`removing ${containerNameOf(instanceId)}`, error);
     }
+    if (withSnapshots) await this.removeSnapshots(instanceId, null);
   }
 
   async inspect(instanceId: string): Promise<ContainerInfo | null> {
@@ -428,7 +490,19 @@ function infoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
     nanoCpus: info.HostConfig.NanoCpus ?? 0,
     memoryBytes: info.HostConfig.Memory ?? 0,
     labels,
+    image: info.Image,
+    mounts: (info.Mounts ?? [])
+      .filter((m) => m.Type === 'volume' && typeof m.Name === 'string')
+      .map((m) => ({ name: m.Name as string, destination: m.Destination })),
   };
+}
+
+/** A mount set as a comparable key (order does not matter). */
+function mountKeys(mounts: ReadonlyArray<{ name: string; destination: string }>): string {
+  return mounts
+    .map((m) => `${m.name}:${m.destination}`)
+    .sort()
+    .join('|');
 }
 
 function exitCodeFromStatus(status: string): number | null {

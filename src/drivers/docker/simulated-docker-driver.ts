@@ -4,6 +4,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import {
   containerNameOf,
   DriverError,
+  volumeNameOf,
   LABEL_INSTANCE,
   LABEL_TENANT,
   type ComputeDriver,
@@ -74,9 +75,36 @@ export class SimulatedDockerDriver implements ComputeDriver {
       memoryBytes: spec.limits.Memory,
       labels: { ...spec.labels, [LABEL_TENANT]: spec.tenantId, [LABEL_INSTANCE]: spec.instanceId },
       image: spec.image,
+      mounts: spec.volumes.map((v) => ({
+        name: volumeNameOf(v.volumeId),
+        destination: v.mountPath,
+      })),
       logs: [],
     });
     return Promise.resolve({ containerId: id, created: true });
+  }
+
+  /** The simulated engine keeps the container object and swaps its image and mounts. */
+  async recreateContainer(
+    spec: ContainerSpec,
+    snapshotReference: string,
+    running: boolean,
+  ): Promise<{ containerId: string }> {
+    const current = this.containers.get(spec.instanceId);
+    if (current && current.image !== snapshotReference) {
+      await this.stop(spec.instanceId);
+      if (!this.images.has(snapshotReference)) this.addImage(snapshotReference);
+      this.containers.delete(spec.instanceId);
+      this.emit(spec.instanceId, 'destroy');
+    }
+    const { containerId } = await this.createContainer({ ...spec, image: snapshotReference });
+    const recreated = this.require(spec.instanceId);
+    recreated.mounts = spec.volumes.map((v) => ({
+      name: volumeNameOf(v.volumeId),
+      destination: v.mountPath,
+    }));
+    if (running) await this.start(spec.instanceId);
+    return { containerId };
   }
 
   start(instanceId: string): Promise<void> {
