@@ -111,6 +111,8 @@ const FIXTURES: Record<string, Fixture> = {
   },
   // GET /logs/{resource_id}: the logs of one of tenant A's resources.
   log: (ctx) => FIXTURES.volume(ctx),
+  // PUT /admin/prices/{sku}: the platform's price catalog (operators only), a SKU that exists.
+  price: () => Promise.resolve('storage:gb'),
 };
 
 /** Kinds named differently in some paths: `/logs/{resource_id}` reads an instance's logs. */

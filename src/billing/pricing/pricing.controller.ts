@@ -48,12 +48,13 @@ export class PricingController {
         ? parseMicros(body.unit_price)
         : microsFromNumber(body.unit_price);
     const effectiveAt = body.effective_at ? new Date(body.effective_at) : null;
+    // The catalog is the platform's, not the operator's tenant's: no tenant on its events.
     const data = await this.pricing.setPrice(
       sku,
       micros,
       effectiveAt,
       body.reason ?? 'price change',
-      ctx,
+      { ...ctx, tenantId: null },
     );
     return present(priceChangeOf(data));
   }
