@@ -254,7 +254,7 @@ export class VolumesController {
   @ComputeAction('volume:attach', 'Attach a volume to an instance', { type: 'volume', param: 'id' })
   @ApiOperation({
     summary:
-      'Attach to an instance; mounted when its container is next created (Docker cannot add mounts to a live container)',
+      'Attach to a RUNNING or STOPPED instance: its container is re-created with the volume mounted, keeping its root filesystem (409 in other states)',
   })
   @ApiErrors('validation_error', 'not_found', 'invalid_state')
   async attach(
@@ -271,7 +271,11 @@ export class VolumesController {
   @Post(':id/detach')
   @HttpCode(200)
   @ComputeAction('volume:detach', 'Detach a volume', { type: 'volume', param: 'id' })
-  @ApiErrors('not_found')
+  @ApiOperation({
+    summary:
+      "Detach from its instance: a RUNNING or STOPPED instance's container is re-created without the mount (409 while PAUSED or in transition)",
+  })
+  @ApiErrors('not_found', 'invalid_state')
   async detach(
     @TenantId() tenantId: string,
     @Param('id') id: string,

@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSTANCE_LAUNCH_SAGA } from '../../sagas/instance-launch/instance-launch.saga';
+import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
+import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
+import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
+import { INSTANCES_PROJECTION, VOLUMES_PROJECTION } from '../../projections/compute';
+import {
+  containerNameOf,
+  SNAPSHOT_REPOSITORY_PREFIX,
+} from '../../src/drivers/docker/compute-driver';
+import { demuxLogs } from '../../src/drivers/docker/docker-driver';
+import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
+import type { AppConfig } from '../../src/config/config';
+import { dockerClient, realDocker } from '../int/drivers/real-backends';
+import { startTestApp, type TestApp } from '../support/app';
+import { signUp, type Account } from './identity.helpers';
+
+const docker = realDocker();
+const client = dockerClient();
+const RUN = `compute-volumes-e2e-${randomUUID().slice(0, 8)}`;
+const TEST_LABEL = 'nimbus.test';
+
+interface InstanceBody {
+  id: string;
+  status: string;
+}
+
+/** Runs a command in the instance's container; its stdout. */
+async function execIn(instanceId: string, script: string): Promise<string> {
+  const exec = await client.getContainer(containerNameOf(instanceId)).exec({
+    Cmd: ['sh', '-c', script],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((done, fail) => {
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', done);
+    stream.on('error', fail);
+  });
+  return demuxLogs(Buffer.concat(chunks))
+    .filter((l) => l.stream === 'stdout')
+    .map((l) => l.line)
+    .join('\n');
+}
+
+const mountsOf = async (instanceId: string) =>
+  (await client.getContainer(containerNameOf(instanceId)).inspect()).Mounts.map((m) => [
+    m.Name,
+    m.Destination,
+  ]);
+
+const snapshotsOf = async (instanceId: string) =>
+  (
+    await client.listImages({
+      filters: { reference: [`${SNAPSHOT_REPOSITORY_PREFIX}${instanceId}`] },
+    })
+  ).flatMap((i) => i.RepoTags ?? []);
+
+describe('volume attach/detach on live instances (real Docker, e2e)', () => {
+  let t: TestApp;
+  let account: Account;
+  let other: Account;
+
+  const api = (apiKey: string = account.apiKey) => {
+    const http = t.http();
+    return {
+      get: (path: string) => http.get(path).set('x-api-key', apiKey),
+      post: (path: string, body?: object) =>
+        http
+          .post(path)
+          .set('x-api-key', apiKey)
+          .send(body ?? {}),
+      delete: (path: string) => http.delete(path).set('x-api-key', apiKey),
+    };
+  };
+
+  async function caughtUp(): Promise<void> {
+    const head = await t.app.get<EventStore>(EVENT_STORE).headPosition();
+    if (head) {
+      await t.app
+        .get(ProjectionWaiter)
+        .waitFor(head, [INSTANCES_PROJECTION, VOLUMES_PROJECTION], 10_000);
+    }
+  }
+
+  async function launchRunning(name: string, apiKey?: string): Promise<string> {
+    const res = await api(apiKey).post('/instances', {
+      name,
+      image: 'busybox',
+      instance_type: 'basic-1',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    await t.app.get<SagaRuntime>(SAGA_RUNTIME).whenSettled(INSTANCE_LAUNCH_SAGA, id, 30_000);
+    await caughtUp();
+    expect((await api(apiKey).get(`/instances/${id}`).expect(200)).body.status).toBe('RUNNING');
+    return id;
+  }
+
+  async function instance(id: string): Promise<InstanceBody> {
+    await caughtUp();
+    return (await api().get(`/instances/${id}`).expect(200)).body as InstanceBody;
+  }
+
+  const appConfig: Partial<AppConfig> = {
+    docker: 'docker',
+    ovs: 'simulated',
+    authRateLimitPerMinute: 10_000,
+    containerLabel: { key: TEST_LABEL, value: RUN },
+  };
+
+  beforeAll(async () => {
+    if (!(await docker.probe()).reachable) return;
+    t = await startTestApp({ label: 'compute_volumes_e2e', config: appConfig });
+    account = await signUp(t, 'volumes');
+    other = await signUp(t, 'volumes-other');
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+    const filters = { label: [`${TEST_LABEL}=${RUN}`] };
+    for (const c of await client.listContainers({ all: true, filters }))
+      await client
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    // Snapshot images carry the container's labels (docker commit copies them).
+    for (const i of await client.listImages({ filters }))
+      await client
+        .getImage(i.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    for (const v of (await client.listVolumes({ filters })).Volumes ?? [])
+      await client
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
+  });
+
+  it('attach to a RUNNING instance mounts the volume, keeps the root filesystem and RUNNING; detach unmounts; the data follows the volume to a STOPPED instance', async (ctx) => {
+    docker.require(ctx);
+    const first = await launchRunning('remount-a');
+    await execIn(first, 'echo before-attach > /root-marker.txt');
+    const volumeId = (await api().post('/volumes', { name: 'shared', size_gb: 1 }).expect(201)).body
+      .id as string;
+
+    const attached = await api().post(`/volumes/${volumeId}/attach`, {
+      instance_id: first,
+      mount_path: '/data',
+    });
+    expect(attached.status, JSON.stringify(attached.body)).toBe(200);
+    expect(await mountsOf(first)).toEqual([[`nimbus-vol-${volumeId}`, '/data']]);
+    const state = (await client.getContainer(containerNameOf(first)).inspect()).State;
+    expect(state.Running).toBe(true);
+    expect((await instance(first)).status).toBe('RUNNING');
+    expect(await execIn(first, 'cat /root-marker.txt')).toBe('before-attach');
+    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
+      status: 'IN_USE',
+      instance_id: first,
+      mount_path: '/data',
+    });
+    await execIn(first, 'echo written-in-volume > /data/hello.txt');
+    expect(await snapshotsOf(first)).toHaveLength(1);
+
+    await api().post(`/volumes/${volumeId}/detach`).expect(200);
+    expect(await mountsOf(first)).toEqual([]);
+    expect((await instance(first)).status).toBe('RUNNING');
+    expect(await execIn(first, 'cat /root-marker.txt; ls /data 2>/dev/null | wc -l')).toBe(
+      'before-attach\n0',
+    );
+    // The previous snapshot is gone; only the one the container now runs from stays.
+    expect(await snapshotsOf(first)).toHaveLength(1);
+    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
+      status: 'AVAILABLE',
+      instance_id: null,
+    });
+
+    // A STOPPED instance stays STOPPED; the mount is there when it starts.
+    const second = await launchRunning('remount-b');
+    await api().post(`/instances/${second}/stop`).expect(200);
+    await api()
+      .post(`/volumes/${volumeId}/attach`, { instance_id: second, mount_path: '/mnt/shared' })
+      .expect(200);
+    expect((await instance(second)).status).toBe('STOPPED');
+    expect(await mountsOf(second)).toEqual([[`nimbus-vol-${volumeId}`, '/mnt/shared']]);
+    await api().post(`/instances/${second}/start`).expect(200);
+    expect((await instance(second)).status).toBe('RUNNING');
+    expect(await execIn(second, 'cat /mnt/shared/hello.txt')).toBe('written-in-volume');
+
+    // Terminate detaches what the instance records now, and removes its snapshots.
+    await api().delete(`/instances/${second}`).expect(200);
+    await api().delete(`/instances/${first}`).expect(200);
+    await caughtUp();
+    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
+      status: 'AVAILABLE',
+    });
+    expect(await snapshotsOf(first)).toEqual([]);
+    expect(await snapshotsOf(second)).toEqual([]);
+    await api().delete(`/volumes/${volumeId}`).expect(200);
+  });
+
+  it('attach to a PAUSED instance is 409 invalid_state; another tenant’s volume or instance is 404', async (ctx) => {
+    docker.require(ctx);
+    const id = await launchRunning('remount-paused');
+    const volumeId = (await api().post('/volumes', { name: 'paused-vol', size_gb: 1 }).expect(201))
+      .body.id as string;
+    await api().post(`/instances/${id}/pause`).expect(200);
+    const refused = await api()
+      .post(`/volumes/${volumeId}/attach`, { instance_id: id, mount_path: '/data' })
+      .expect(409);
+    expect(refused.body.error.code).toBe('invalid_state');
+    expect(await mountsOf(id)).toEqual([]);
+    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body.status).toBe('AVAILABLE');
+    await api().post(`/instances/${id}/resume`).expect(200);
+
+    const foreignVolume = (
+      await api(other.apiKey).post('/volumes', { name: 'theirs', size_gb: 1 }).expect(201)
+    ).body.id as string;
+    const foreignInstance = await launchRunning('theirs', other.apiKey);
+    const noVolume = await api()
+      .post(`/volumes/${foreignVolume}/attach`, { instance_id: id, mount_path: '/data' })
+      .expect(404);
+    expect(noVolume.body.error.code).toBe('not_found');
+    await api().post(`/volumes/${foreignVolume}/detach`).expect(404);
+    const noInstance = await api()
+      .post(`/volumes/${volumeId}/attach`, { instance_id: foreignInstance, mount_path: '/data' })
+      .expect(404);
+    expect(noInstance.body.error.code).toBe('not_found');
+    expect(await mountsOf(foreignInstance)).toEqual([]);
+
+    await api().delete(`/instances/${id}`).expect(200);
+    await api(other.apiKey).delete(`/instances/${foreignInstance}`).expect(200);
+  });
+});
