@@ -6,6 +6,8 @@ import {
 } from '../../src/billing/domain/meter';
 import { splitAtPeriods } from '../../src/billing/domain/statement';
 import type { EventMetadata } from '../../src/eventstore/event-store';
+import { priceInForce, type PriceChange } from '../../src/billing/pricing/price-catalog';
+import { applyScheduledPrices } from '../../src/billing/pricing/scheduled-prices';
 import { STORAGE_PRICE_PER_GB_HOUR, usageFactsOf, type MeteredResource } from './usage-facts';
 
 const ID = '11111111-1111-4111-8111-111111111111';
@@ -207,5 +209,95 @@ describe('billing: compute events to usage', () => {
       null,
     );
     expect(bad?.facts).toEqual([]);
+  });
+});
+
+describe('billing: prices from the catalog in force (as the projection folds them)', () => {
+  const catalog: PriceChange[] = [
+    { sku: 'instance:basic-1', unitPrice: 10_000n, effectiveAt: at('2026-01-01T00:00:00Z') },
+    { sku: 'instance:basic-4', unitPrice: 40_000n, effectiveAt: at('2026-01-01T00:00:00Z') },
+    { sku: 'instance:basic-1', unitPrice: 15_000n, effectiveAt: at('2026-01-20T00:00:00Z') },
+    { sku: 'instance:basic-1', unitPrice: 99_000n, effectiveAt: at('2026-01-23T00:00:00Z') },
+    { sku: 'storage:gb', unitPrice: 200n, effectiveAt: at('2026-02-01T00:00:00Z') },
+  ].map((c) => ({ ...c, reason: 'test' }));
+
+  function at(iso: string): number {
+    return Date.parse(iso) / 1000;
+  }
+
+  function runWithCatalog(events: Ev[], key: 'instanceId' | 'volumeId' = 'instanceId') {
+    const priceAt = (sku: string, t: number) => priceInForce(catalog, sku, t)?.unitPrice ?? null;
+    let resource: MeteredResource | null = null;
+    let meter = EMPTY_RESOURCE_METER;
+    const closed: UsageInterval[] = [];
+    for (const [type, when, data] of events) {
+      const event = { type, data: { [key]: ID, at: when, ...data }, metadata: meta };
+      const step = usageFactsOf(event, resource, priceAt);
+      if (!step) continue;
+      for (const fact of step.facts) {
+        if (fact.kind === 'UsageStopped' && meter.open === null) continue;
+        const scheduled = applyScheduledPrices(meter, resource?.sku ?? null, catalog, at(when));
+        closed.push(...scheduled.closed);
+        const r = stepMeter(scheduled.meter, fact);
+        meter = r.next;
+        if (r.closed) closed.push(r.closed);
+      }
+      resource = step.resource;
+    }
+    return {
+      resource,
+      open: meter.open,
+      pieces: closed.map((c) => [c.unitPrice, (c.end - c.start) / 86_400]),
+    };
+  }
+
+  it('a running instance is repriced at effectiveAt; after a resize, changes of the old type miss it', () => {
+    const result = runWithCatalog([
+      launch,
+      ['InstanceStarted', '2026-01-10T00:00:00Z', { instanceType: basic1 }],
+      // basic-1 goes to 15_000 on Jan 20: split there
+      ['InstanceResized', '2026-01-22T00:00:00Z', { from: basic1, to: basic4 }],
+      // basic-1 goes to 99_000 on Jan 23: a basic-4 instance is not affected
+      ['InstanceStopped', '2026-01-25T00:00:00Z'],
+    ]);
+    expect(result.pieces).toEqual([
+      [10_000n, 10],
+      [15_000n, 2],
+      [40_000n, 3],
+    ]);
+    expect(result.resource?.sku).toBe('instance:basic-4');
+  });
+
+  it('an instance starts at the catalog price in force, not the snapshot, once the SKU is priced', () => {
+    const result = runWithCatalog([
+      launch,
+      ['InstanceStarted', '2026-01-21T00:00:00Z', { instanceType: basic1 }],
+    ]);
+    expect(result.open?.unitPrice).toBe(15_000n);
+  });
+
+  it('a volume starts at the storage price in force, or the constant before the SKU was priced', () => {
+    const before = runWithCatalog(
+      [['VolumeCreated', '2026-01-15T00:00:00Z', { tenantId: TENANT, name: 'd', sizeGb: 10 }]],
+      'volumeId',
+    );
+    expect(before.open?.unitPrice).toBe(STORAGE_PRICE_PER_GB_HOUR);
+    const after = runWithCatalog(
+      [['VolumeCreated', '2026-02-02T00:00:00Z', { tenantId: TENANT, name: 'd', sizeGb: 10 }]],
+      'volumeId',
+    );
+    expect(after.open?.unitPrice).toBe(200n);
+    // created before the storage SKU was priced, deleted after: split at Feb 1 at 200
+    const across = runWithCatalog(
+      [
+        ['VolumeCreated', '2026-01-30T00:00:00Z', { tenantId: TENANT, name: 'd', sizeGb: 10 }],
+        ['VolumeDeleted', '2026-02-03T00:00:00Z'],
+      ],
+      'volumeId',
+    );
+    expect(across.pieces).toEqual([
+      [140n, 2],
+      [200n, 2],
+    ]);
   });
 });
