@@ -14,6 +14,7 @@ import { splitAtPeriods } from '../../src/billing/domain/statement';
 import {
   priceChangeOf,
   priceInForce,
+  PRICING_CATEGORY,
   type PriceChange,
   type PriceSetData,
 } from '../../src/billing/pricing/price-catalog';
@@ -76,6 +77,10 @@ export const billingProjection = defineProjection({
       open_start bigint
     )`);
     await manager.query('ALTER TABLE billing_meters ADD COLUMN IF NOT EXISTS sku text');
+    await manager.query(
+      `CREATE INDEX IF NOT EXISTS billing_meters_open_sku ON billing_meters (sku, open_start)
+         WHERE open_meter IS NOT NULL`,
+    );
     await manager.query(
       `CREATE INDEX IF NOT EXISTS billing_meters_open ON billing_meters (tenant_id) WHERE open_meter IS NOT NULL`,
     );
@@ -193,7 +198,9 @@ export async function loadPriceHistory(
 }
 
 function isPriceSet(event: RecordedEvent): event is RecordedEvent<PriceSetData> {
-  if (event.type !== 'PriceSet') return false;
+  if (event.type !== 'PriceSet' || !event.streamId.startsWith(`${PRICING_CATEGORY}-`)) {
+    return false;
+  }
   const d = event.data as Partial<PriceSetData> | null;
   return (
     typeof d?.sku === 'string' &&
