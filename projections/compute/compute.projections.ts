@@ -38,6 +38,7 @@ export const INSTANCE_EVENT_TYPES: readonly InstanceEvent['type'][] = [
   'InstanceResized',
   'InstanceRenamed',
   'InstanceTagsChanged',
+  'InstanceVolumesChangeRequested',
   'InstanceVolumesChanged',
   'InstanceTerminationRequested',
   'InstanceTerminated',

@@ -65,6 +65,8 @@ function describe(event: ComputeEvent): { level: LogLevel; message: string } | n
       return { level: 'INFO', message: `renamed from ${event.data.from} to ${event.data.to}` };
     case 'InstanceTagsChanged':
       return { level: 'INFO', message: 'tags changed' };
+    case 'InstanceVolumesChangeRequested':
+      return { level: 'INFO', message: 'volume change requested (container re-created)' };
     case 'InstanceVolumesChanged':
       return {
         level: 'INFO',

@@ -5,10 +5,15 @@ import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
 import { INSTANCES_PROJECTION, VOLUMES_PROJECTION } from '../../projections/compute';
+import { DriftReconciler } from '../../src/compute/application/drift-reconciler';
+import { ComputeLocks } from '../../src/compute/application/instance-commands';
+import { instanceDecider, volumeDecider } from '../../src/compute/domain';
 import {
   containerNameOf,
   SNAPSHOT_REPOSITORY_PREFIX,
+  snapshotReferenceOf,
 } from '../../src/drivers/docker/compute-driver';
+import { CommandExecutor, type CommandContext } from '../../src/eventstore/command-executor';
 import { demuxLogs } from '../../src/drivers/docker/docker-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import type { AppConfig } from '../../src/config/config';
@@ -233,5 +238,67 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
 
     await api().delete(`/instances/${id}`).expect(200);
     await api(other.apiKey).delete(`/instances/${foreignInstance}`).expect(200);
+  });
+  it('a volume change cut short by a crash (container removed, not yet re-created) is finished by the reconcile', async (ctx) => {
+    docker.require(ctx);
+    const id = await launchRunning('remount-crash');
+    await execIn(id, 'echo survived > /root-marker.txt');
+    const volumeId = (await api().post('/volumes', { name: 'crash-vol', size_gb: 1 }).expect(201))
+      .body.id as string;
+    const executor = t.app.get(CommandExecutor);
+    const system = (): CommandContext => ({
+      commandId: randomUUID(),
+      tenantId: account.tenantId,
+      actor: { type: 'system', id: 'test:crash' },
+      requestId: null,
+      sourceIp: null,
+      correlationId: randomUUID(),
+      causationId: null,
+      now: new Date(),
+    });
+    const snapshot = snapshotReferenceOf(id, 'crashed');
+    const [repo, tag] = snapshot.split(':');
+    // What the attach handler had done when its process died: the attachment and the change
+    // recorded, the container committed and removed, the new one not created yet. The
+    // instance's lock keeps the engine events' reconciles out until the "crash".
+    await t.app.get(ComputeLocks).instance.run(id, async () => {
+      await executor.execute(
+        volumeDecider,
+        volumeId,
+        { type: 'AttachVolume', instanceId: id, mountPath: '/data', now: new Date() },
+        system(),
+      );
+      await executor.execute(
+        instanceDecider,
+        id,
+        {
+          type: 'RequestVolumesChange',
+          volumes: [{ volumeId, mountPath: '/data' }],
+          snapshot,
+          now: new Date(),
+        },
+        system(),
+      );
+      const container = client.getContainer(containerNameOf(id));
+      await container.stop({ t: 1 });
+      await container.commit({ repo, tag });
+      await container.remove({ force: true });
+    });
+    const reconciler = t.app.get(DriftReconciler);
+    await reconciler.reconcile(id);
+    await reconciler.idle();
+
+    expect(await mountsOf(id)).toEqual([[`nimbus-vol-${volumeId}`, '/data']]);
+    expect(await execIn(id, 'cat /root-marker.txt')).toBe('survived');
+    const { state } = await executor.load(instanceDecider, id);
+    expect(state.status).toBe('RUNNING');
+    expect(state.volumeChange).toBeNull();
+    expect(state.volumes).toEqual([{ volumeId, mountPath: '/data' }]);
+    expect((await instance(id)).status).toBe('RUNNING');
+
+    await api().delete(`/instances/${id}`).expect(200);
+    await caughtUp();
+    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body.status).toBe('AVAILABLE');
+    expect(await snapshotsOf(id)).toEqual([]);
   });
 });

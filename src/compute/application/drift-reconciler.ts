@@ -149,8 +149,19 @@ export class DriftReconciler {
           // The launch saga owns the instance until its first start.
           return null;
         case 'RUNNING':
-        case 'PAUSED':
         case 'STOPPED':
+          // A volume change left by a crash: finish it (the container may be mid re-create).
+          if (state.volumeChange !== null) {
+            try {
+              return await this.instances.finishVolumesChange(instanceId, ctx);
+            } catch (error) {
+              this.logger.warn(
+                `finishing the volume change of ${instanceId} failed: ${String(error)}`,
+              );
+            }
+          }
+          break;
+        case 'PAUSED':
         case 'ERROR':
         case 'NONE':
           break;

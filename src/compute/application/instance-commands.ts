@@ -11,7 +11,9 @@ import { isUuid, uuidV5 } from '../../common/ids';
 import {
   COMPUTE_DRIVER,
   DriverError,
+  snapshotReferenceOf,
   type ComputeDriver,
+  type ContainerSpec,
 } from '../../drivers/docker/compute-driver';
 import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
 import type { Position } from '../../eventstore/event-store';
@@ -452,12 +454,115 @@ export class InstanceCommands {
     });
   }
 
+  private containerSpec(state: InstanceState, volumes: readonly VolumeMount[]): ContainerSpec {
+    const type = state.instanceType;
+    if (!type || !state.instanceId || !state.tenantId) {
+      throw AppError.invalidState('instance is incomplete');
+    }
+    const limits = dockerResourceLimits(type, { hostCpus: HOST_CPUS });
+    return {
+      instanceId: state.instanceId,
+      tenantId: state.tenantId,
+      image: state.image?.dockerImageId ?? '',
+      limits: { NanoCpus: limits.NanoCpus, Memory: limits.Memory, MemorySwap: limits.MemorySwap },
+      volumes,
+      userData: state.userData,
+      labels: this.options.containerLabels,
+    };
+  }
+
+  /**
+   * Changes the mount set of a RUNNING or STOPPED instance: records the request
+   * (InstanceVolumesChangeRequested, with a snapshot name derived from the command id, so a
+   * retried request resumes the same change), re-creates the container, records the outcome.
+   * Hold the instance's lock. On failure it tries to bring back the previous mount set; what it
+   * cannot, the reconciler finishes (forward) later.
+   */
+  async changeVolumes(
+    state: InstanceState,
+    volumes: VolumeMount[],
+    ctx: CommandContext,
+  ): Promise<Position | null> {
+    const instanceId = state.instanceId as string;
+    const snapshot = snapshotReferenceOf(
+      instanceId,
+      uuidV5(`volumes_change/${ctx.commandId}`).replace(/-/g, '').slice(0, 16),
+    );
+    await this.record(
+      instanceId,
+      { type: 'RequestVolumesChange', volumes, snapshot, now: new Date() },
+      ctx,
+      'volumes_change',
+    );
+    try {
+      return await this.finishVolumesChange(instanceId, ctx);
+    } catch (error) {
+      try {
+        const { containerId } = await this.driver.recreateContainer(
+          this.containerSpec(state, state.volumes),
+          snapshot,
+          state.status === 'RUNNING',
+        );
+        await this.record(
+          instanceId,
+          {
+            type: 'RecordVolumesChanged',
+            volumes: [...state.volumes],
+            containerId,
+            now: new Date(),
+          },
+          ctx,
+          'volumes_change_undone',
+        );
+      } catch (undo) {
+        this.logger.warn(
+          `instance ${instanceId}: restoring the mounts failed (${String(undo)}); the reconciler retries the change`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A recorded volume change -> container re-created -> InstanceVolumesChanged. Lock held. */
+  async finishVolumesChange(instanceId: string, ctx: CommandContext): Promise<Position | null> {
+    const { state } = await this.executor.load(instanceDecider, instanceId);
+    const pending = state.volumeChange;
+    if (!pending || (state.status !== 'RUNNING' && state.status !== 'STOPPED')) return null;
+    const { containerId } = await engineCall(() =>
+      this.driver.recreateContainer(
+        this.containerSpec(state, pending.volumes),
+        pending.snapshot,
+        pending.running,
+      ),
+    );
+    const done = await this.record(
+      instanceId,
+      { type: 'RecordVolumesChanged', volumes: [...pending.volumes], containerId, now: new Date() },
+      ctx,
+      `volumes_changed/${pending.snapshot}`,
+    );
+    // Volumes no longer mounted are detached (a no-op when the detach handler did it already).
+    const kept = new Set(pending.volumes.map((v) => v.volumeId));
+    for (const v of state.volumes.filter((m) => !kept.has(m.volumeId))) {
+      await this.executor.execute(
+        volumeDecider,
+        v.volumeId,
+        { type: 'DetachVolume', instanceId, now: new Date() },
+        derivedContext(ctx, `volumes_changed/detach/${v.volumeId}`),
+      );
+    }
+    this.logger.log(`instance ${instanceId}: volumes now ${[...kept].join(', ') || 'none'}`);
+    return done.position;
+  }
+
   /** TERMINATING -> container removed, volumes detached, quota released -> TERMINATED. Lock held. */
   async finishTermination(instanceId: string, ctx: CommandContext): Promise<Position | null> {
     const { state } = await this.executor.load(instanceDecider, instanceId);
     if (state.status !== 'TERMINATING' || !state.tenantId) return null;
     await this.driver.remove(instanceId);
-    for (const v of state.volumes) {
+    // With a volume change left unfinished, its volumes may be attached too.
+    const mounted = [...state.volumes, ...(state.volumeChange?.volumes ?? [])];
+    for (const v of mounted) {
       await this.executor
         .execute(
           volumeDecider,

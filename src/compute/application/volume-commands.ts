@@ -4,13 +4,11 @@ import { isUuid, uuidV5 } from '../../common/ids';
 import {
   COMPUTE_DRIVER,
   LABEL_TENANT,
-  snapshotReferenceOf,
   type ComputeDriver,
 } from '../../drivers/docker/compute-driver';
 import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
 import type { Position } from '../../eventstore/event-store';
 import {
-  dockerResourceLimits,
   initialVolumeState,
   instanceDecider,
   normalizeMountPath,
@@ -23,7 +21,7 @@ import {
   type VolumeState,
 } from '../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
-import { ComputeLocks, engineCall, hostCpus } from './instance-commands';
+import { ComputeLocks, InstanceCommands } from './instance-commands';
 import { derivedContext } from './system-context';
 
 export interface VolumeOutcome {
@@ -69,6 +67,7 @@ export class VolumeCommands {
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     private readonly locks: ComputeLocks,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
+    private readonly instances: InstanceCommands,
   ) {}
 
   async loadOwned(volumeId: string, tenantId: string): Promise<VolumeState> {
@@ -158,8 +157,12 @@ export class VolumeCommands {
         { volumeId, mountPath: path },
       ];
       try {
-        await this.remount(instance, mounts, ctx);
+        await this.instances.changeVolumes(instance, mounts, ctx);
       } catch (error) {
+        // Undo the attachment only when the instance is back on its previous mounts (otherwise
+        // the reconciler finishes the change, and the volume is mounted after all).
+        const { state: after } = await this.executor.load(instanceDecider, instanceId);
+        if (after.volumeChange !== null) throw error;
         await this.executor
           .execute(
             volumeDecider,
@@ -189,7 +192,7 @@ export class VolumeCommands {
         RECORD_ONLY_DETACH_STATUSES.includes(instance.status);
       if (!recordOnly) {
         requireRemountable(instance, 'detach');
-        await this.remount(
+        await this.instances.changeVolumes(
           instance,
           instance.volumes.filter((v) => v.volumeId !== volumeId),
           ctx,
@@ -203,54 +206,6 @@ export class VolumeCommands {
       );
       return { volumeId, position: result.position };
     });
-  }
-
-  /**
-   * Re-creates the instance's container with `mounts`, then records the new set on the instance.
-   * Call with the instance's lock held. A failure tries to bring back the previous mount set.
-   */
-  private async remount(
-    instance: InstanceState,
-    mounts: VolumeMount[],
-    ctx: CommandContext,
-  ): Promise<void> {
-    const instanceId = instance.instanceId as string;
-    const type = instance.instanceType;
-    if (!type || !instance.tenantId) throw AppError.invalidState('instance is incomplete');
-    const limits = dockerResourceLimits(type, { hostCpus: hostCpus() });
-    const spec = (volumes: readonly VolumeMount[]) => ({
-      instanceId,
-      tenantId: instance.tenantId as string,
-      image: instance.image?.dockerImageId ?? '',
-      limits: { NanoCpus: limits.NanoCpus, Memory: limits.Memory, MemorySwap: limits.MemorySwap },
-      volumes,
-      userData: instance.userData,
-      labels: this.options.containerLabels,
-    });
-    // One snapshot per request: a retry of the same request (Idempotency-Key) resumes it.
-    const snapshot = snapshotReferenceOf(
-      instanceId,
-      uuidV5(`remount/${ctx.commandId}`).replace(/-/g, '').slice(0, 16),
-    );
-    const running = instance.status === 'RUNNING';
-    let containerId: string;
-    try {
-      ({ containerId } = await engineCall(() =>
-        this.driver.recreateContainer(spec(mounts), snapshot, running),
-      ));
-    } catch (error) {
-      await this.driver
-        .recreateContainer(spec(instance.volumes), snapshot, running)
-        .catch(() => undefined);
-      throw error;
-    }
-    await this.executor.execute(
-      instanceDecider,
-      instanceId,
-      { type: 'RecordVolumesChanged', volumes: mounts, containerId, now: new Date() },
-      derivedContext(ctx, 'volumes_changed'),
-      10,
-    );
   }
 
   async delete(volumeId: string, ctx: CommandContext): Promise<VolumeOutcome> {

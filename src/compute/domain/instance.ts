@@ -17,6 +17,10 @@
  *   `decide` to validate, performs the idempotent driver call, then appends the events at the
  *   revision it read (a concurrent change makes it re-read and re-decide).
  *
+ * Volume changes (attach/detach on a RUNNING or STOPPED instance) re-create the container without
+ * a status change: `RequestVolumesChange` records the new set and the snapshot it is re-created
+ * from (drift is ignored meanwhile, vanished excepted), `RecordVolumesChanged` settles it.
+ *
  * Rename and tags touch no container. Drift commands (`RecordContainer...`) report what the engine
  * shows; they are never rejected for the instance's state, only ignored (`[]`) when they change
  * nothing or when an operation in flight will settle the state itself.
@@ -169,6 +173,17 @@ export interface UpdateInstance extends At {
 }
 
 /**
+ * A change of the mount set is about to re-create the container (from `snapshot`, the committed
+ * root filesystem). Recorded before any engine call, so the reconciler can finish it after a
+ * crash; drift is ignored until `RecordVolumesChanged` settles it.
+ */
+export interface RequestVolumesChange extends At {
+  type: 'RequestVolumesChange';
+  volumes: VolumeMount[];
+  snapshot: string;
+}
+
+/**
  * The instance's container was re-created with a new mount set (volume attach/detach on an
  * instance that has a container); `volumes` is the whole new set.
  */
@@ -228,6 +243,7 @@ export type InstanceCommand =
   | ResumeInstance
   | ResizeInstance
   | UpdateInstance
+  | RequestVolumesChange
   | RecordVolumesChanged
   | TerminateInstance
   | RecordInstanceTerminated
@@ -332,6 +348,17 @@ export type InstanceEvent =
   | { type: 'InstanceRenamed'; data: { instanceId: string; from: string; to: string; at: string } }
   | { type: 'InstanceTagsChanged'; data: { instanceId: string; tags: Tags; at: string } }
   | {
+      type: 'InstanceVolumesChangeRequested';
+      data: {
+        instanceId: string;
+        volumes: VolumeMount[];
+        snapshot: string;
+        /** Whether the re-created container must be started (the instance was RUNNING). */
+        running: boolean;
+        at: string;
+      };
+    }
+  | {
       type: 'InstanceVolumesChanged';
       data: {
         instanceId: string;
@@ -391,6 +418,8 @@ export interface InstanceState {
   containerId: string | null;
   /** True from the launch request until the first start or the launch failure. */
   launching: boolean;
+  /** A mount-set change in flight (container being re-created); null otherwise. */
+  volumeChange: { volumes: readonly VolumeMount[]; snapshot: string; running: boolean } | null;
   errorReason: string | null;
   lastExitCode: number | null;
   createdAt: string | null;
@@ -415,6 +444,7 @@ export function initialInstanceState(): InstanceState {
     tags: {},
     containerId: null,
     launching: false,
+    volumeChange: null,
     errorReason: null,
     lastExitCode: null,
     createdAt: null,
@@ -484,14 +514,28 @@ export function evolveInstance(state: InstanceState, event: InstanceEvent): Inst
       return { ...s, name: event.data.to };
     case 'InstanceTagsChanged':
       return { ...s, tags: event.data.tags };
+    case 'InstanceVolumesChangeRequested':
+      return {
+        ...s,
+        volumeChange: {
+          volumes: event.data.volumes,
+          snapshot: event.data.snapshot,
+          running: event.data.running,
+        },
+      };
     case 'InstanceVolumesChanged':
-      return { ...s, volumes: event.data.volumes, containerId: event.data.containerId };
+      return {
+        ...s,
+        volumes: event.data.volumes,
+        containerId: event.data.containerId,
+        volumeChange: null,
+      };
     case 'InstanceTerminationRequested':
       return { ...s, status: 'TERMINATING', launching: false };
     case 'InstanceTerminated':
       return { ...s, status: 'TERMINATED' };
     case 'InstanceFailed':
-      return { ...s, status: 'ERROR', errorReason: event.data.reason };
+      return { ...s, status: 'ERROR', errorReason: event.data.reason, volumeChange: null };
     default:
       return state;
   }
@@ -626,6 +670,19 @@ function decideLaunch(c: LaunchInstance, state: InstanceState): InstanceEvent[] 
       },
     },
   ];
+}
+
+function normalizedMounts(mounts: readonly VolumeMount[]): VolumeMount[] {
+  return mounts.map((v) => ({ volumeId: v.volumeId, mountPath: normalizeMountPath(v.mountPath) }));
+}
+
+function sameMounts(a: readonly VolumeMount[], b: readonly VolumeMount[]): boolean {
+  const key = (m: readonly VolumeMount[]) =>
+    m
+      .map((v) => `${v.volumeId}:${v.mountPath}`)
+      .sort()
+      .join('|');
+  return key(a) === key(b);
 }
 
 function requireText(value: string, path: string): void {
@@ -822,20 +879,38 @@ function decideExisting(
       return events;
     }
 
+    case 'RequestVolumesChange': {
+      requireText(c.snapshot, 'snapshot');
+      check(status, 'volume change', RECORD_RULES['volume change']);
+      throwIfInvalid(volumeMountProblems(c.volumes, 'volumes'));
+      const volumes = normalizedMounts(c.volumes);
+      const pending = state.volumeChange;
+      if (pending !== null) {
+        if (pending.snapshot === c.snapshot && sameMounts(pending.volumes, volumes)) return [];
+        throw AppError.invalidState('another volume change of this instance is in progress', {
+          status,
+          snapshot: pending.snapshot,
+        });
+      }
+      return [
+        {
+          type: 'InstanceVolumesChangeRequested',
+          data: { instanceId, volumes, snapshot: c.snapshot, running: status === 'RUNNING', at },
+        },
+      ];
+    }
     case 'RecordVolumesChanged': {
       requireText(c.containerId, 'containerId');
       check(status, 'volume change', RECORD_RULES['volume change']);
       throwIfInvalid(volumeMountProblems(c.volumes, 'volumes'));
-      const volumes = c.volumes.map((v) => ({
-        volumeId: v.volumeId,
-        mountPath: normalizeMountPath(v.mountPath),
-      }));
+      const volumes = normalizedMounts(c.volumes);
       const key = (v: VolumeMount) => `${v.volumeId}:${v.mountPath}`;
       const before = new Set(state.volumes.map(key));
       const after = new Set(volumes.map(key));
       const attached = volumes.filter((v) => !before.has(key(v))).map((v) => v.volumeId);
       const detached = state.volumes.filter((v) => !after.has(key(v))).map((v) => v.volumeId);
-      if (attached.length === 0 && detached.length === 0 && state.containerId === c.containerId) {
+      const unchanged = attached.length === 0 && detached.length === 0;
+      if (unchanged && state.containerId === c.containerId && state.volumeChange === null) {
         return [];
       }
       return [
@@ -868,11 +943,16 @@ function decideExisting(
     }
 
     // ---- drift: never rejected, ignored when nothing changes or an operation in flight settles it
+    // While the container is re-created for a volume change its engine state is not the
+    // instance's: the change settles it (a vanished container still fails the instance).
     case 'RecordContainerRunning':
+      if (state.volumeChange !== null) return [];
       return onContainerRunning(state, status, at);
     case 'RecordContainerPaused':
+      if (state.volumeChange !== null) return [];
       return onContainerPaused(state, status, at);
     case 'RecordContainerExited':
+      if (state.volumeChange !== null) return [];
       return onContainerExited(state, status, c.exitCode, at);
     case 'RecordContainerVanished':
       return onContainerVanished(state, status, at);

@@ -163,6 +163,12 @@ const COMMANDS: Record<string, InstanceCommand> = {
   ResumeInstance: { type: 'ResumeInstance', now: NOW },
   ResizeInstance: { type: 'ResizeInstance', instanceType: BASIC_4, now: NOW },
   UpdateInstance: { type: 'UpdateInstance', name: 'web-02', now: NOW },
+  RequestVolumesChange: {
+    type: 'RequestVolumesChange',
+    volumes: [{ volumeId: 'vol-2', mountPath: '/logs' }],
+    snapshot: 'nimbus-snapshot/x:1',
+    now: NOW,
+  },
   RecordVolumesChanged: {
     type: 'RecordVolumesChanged',
     volumes: [
@@ -212,6 +218,7 @@ const TABLE: Record<string, Record<StateKey, Cell>> = {
   ResumeInstance:               row(N, I, I, I, I, 'InstanceResumed>RUNNING', I, I, I, I, I),
   ResizeInstance:               row(N, I, I, I, 'InstanceResized>RUNNING', I, I, 'InstanceResized>STOPPED', I, I, I),
   UpdateInstance:               row(N, 'InstanceRenamed>PENDING', 'InstanceRenamed>STARTING', 'InstanceRenamed>STARTING', 'InstanceRenamed>RUNNING', 'InstanceRenamed>PAUSED', 'InstanceRenamed>STOPPING', 'InstanceRenamed>STOPPED', 'InstanceRenamed>TERMINATING', I, 'InstanceRenamed>ERROR'),
+  RequestVolumesChange:         row(N, I, I, I, 'InstanceVolumesChangeRequested>RUNNING', I, I, 'InstanceVolumesChangeRequested>STOPPED', I, I, I),
   RecordVolumesChanged:         row(N, I, I, I, 'InstanceVolumesChanged>RUNNING', I, I, 'InstanceVolumesChanged>STOPPED', I, I, I),
   TerminateInstance:            row(N, 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'InstanceTerminationRequested>TERMINATING', 'noop', 'noop', 'InstanceTerminationRequested>TERMINATING'),
   RecordInstanceTerminated:     row(N, I, I, I, I, I, I, I, 'InstanceTerminated>TERMINATED', 'noop', I),
@@ -259,6 +266,7 @@ describe('instance state machine: every (state, command) pair', () => {
       'ResumeInstance',
       'ResizeInstance',
       'UpdateInstance',
+      'RequestVolumesChange',
       'RecordVolumesChanged',
       'TerminateInstance',
       'RecordInstanceTerminated',
@@ -671,6 +679,58 @@ describe('instance decider: volume changes', () => {
         now: NOW,
       })
       .then([]);
+  });
+
+  const requested: InstanceEvent = {
+    type: 'InstanceVolumesChangeRequested',
+    data: {
+      instanceId: ID,
+      volumes: [{ volumeId: 'vol-2', mountPath: '/logs' }],
+      snapshot: 'nimbus-snapshot/x:1',
+      running: true,
+      at: at(NOW),
+    },
+  };
+
+  it('a change in flight: the same request is a no-op, another is 409; drift but vanished is ignored', () => {
+    const request = {
+      type: 'RequestVolumesChange' as const,
+      volumes: [{ volumeId: 'vol-2', mountPath: '/logs/' }],
+      snapshot: 'nimbus-snapshot/x:1',
+      now: NOW,
+    };
+    s.given([...RUNNING])
+      .when(request)
+      .then([requested]);
+    s.given([...RUNNING, requested])
+      .when(request)
+      .then([]);
+    s.given([...RUNNING, requested])
+      .when({ ...request, snapshot: 'nimbus-snapshot/x:2' })
+      .thenThrows('invalid_state');
+    s.given([...RUNNING, requested])
+      .when({ type: 'RecordContainerExited', exitCode: 137, now: NOW })
+      .then([]);
+    s.given([...RUNNING, requested])
+      .when({ type: 'RecordContainerVanished', now: NOW })
+      .thenState((state) => {
+        expect(state.status).toBe('ERROR');
+        expect(state.volumeChange).toBeNull();
+      });
+  });
+
+  it('recording the previous set (the change undone) settles the change too', () => {
+    s.given([...RUNNING, requested])
+      .when({
+        type: 'RecordVolumesChanged',
+        volumes: [{ volumeId: 'vol-1', mountPath: '/data' }],
+        containerId: 'c-1',
+        now: NOW,
+      })
+      .thenState((state) => {
+        expect(state.volumeChange).toBeNull();
+        expect(state.volumes).toEqual([{ volumeId: 'vol-1', mountPath: '/data' }]);
+      });
   });
 
   it('PAUSED is 409 invalid_state (resume first)', () => {

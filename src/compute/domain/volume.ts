@@ -15,9 +15,9 @@
  *   not attached to: the compensation of a failed launch only wants "not attached to *this*
  *   instance", and must never detach the volume from someone else.
  *
- * Docker cannot change the mounts of an existing container: attaching to or detaching from an
- * instance that already has a container takes effect when its container is created again. The
- * handler decides whether to require a STOPPED instance; the aggregate only records the facts.
+ * Docker cannot change the mounts of an existing container: the handler re-creates the instance's
+ * container with the new mount set (RUNNING or STOPPED instances only, see the compute README) and
+ * the instance records it (InstanceVolumesChanged); this aggregate only records the facts.
  */
 import { AppError } from '../../common/errors/app-error';
 import { assertUnreachable } from '../../common/errors/error-codes';
