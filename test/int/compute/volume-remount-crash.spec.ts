@@ -1,0 +1,272 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  findInstanceType,
+  instanceDecider,
+  volumeDecider,
+  type InstanceType,
+} from '../../../src/compute/domain';
+import {
+  containerNameOf,
+  SNAPSHOT_REPOSITORY_PREFIX,
+  volumeNameOf,
+} from '../../../src/drivers/docker/compute-driver';
+import { demuxLogs, DockerDriver } from '../../../src/drivers/docker/docker-driver';
+import { CommandExecutor, type CommandContext } from '../../../src/eventstore/command-executor';
+import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
+import { createTestDatabase, type TestDatabase } from '../../support/pg';
+import { forkTypeScript } from '../sagas/fixtures/fork-ts';
+import { dockerClient, realDocker } from '../drivers/real-backends';
+import type { RemountChildMessage } from './fixtures/remount-child';
+
+const docker = realDocker();
+const client = dockerClient();
+const CHILD = resolve('test/int/compute/fixtures/remount-child.ts');
+const LABEL = `remount-crash-${randomUUID().slice(0, 8)}`;
+const WAIT_MS = 60_000;
+const TENANT = randomUUID();
+const MIB = 1024 * 1024;
+
+class ChildRun {
+  private readonly received: RemountChildMessage[] = [];
+  private readonly waiters: Array<() => void> = [];
+  readonly exited: Promise<unknown>;
+
+  constructor(private readonly child: ChildProcess) {
+    child.on('message', (m) => {
+      this.received.push(m as RemountChildMessage);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.exited = new Promise((done) => child.on('exit', done));
+  }
+
+  async next(kind: RemountChildMessage['kind']): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      if (this.received.some((m) => m.kind === kind)) return;
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`the remount child exited before sending "${kind}"`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no "${kind}" from the remount child within ${WAIT_MS} ms`);
+      await new Promise<void>((wake) => {
+        const timer = setTimeout(wake, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          wake();
+        });
+      });
+    }
+  }
+
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async ensureGone(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** A process killed in the middle of re-creating a container for a volume attach. */
+describe('volume attach killed mid re-create (real PostgreSQL and Docker)', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  let executor: CommandExecutor;
+  const driver = new DockerDriver(client);
+  const children: ChildRun[] = [];
+  const instances: string[] = [];
+  const volumes: string[] = [];
+
+  const ctx = (): CommandContext => ({
+    commandId: randomUUID(),
+    tenantId: TENANT,
+    actor: { type: 'user', id: 'int-test' },
+    requestId: null,
+    sourceIp: null,
+    correlationId: randomUUID(),
+    causationId: null,
+    now: new Date(),
+  });
+
+  async function execIn(instanceId: string, script: string): Promise<string> {
+    const exec = await client.getContainer(containerNameOf(instanceId)).exec({
+      Cmd: ['sh', '-c', script],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    await new Promise<void>((done, fail) => {
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', done);
+      stream.on('error', fail);
+    });
+    return demuxLogs(Buffer.concat(chunks))
+      .filter((l) => l.stream === 'stdout')
+      .map((l) => l.line)
+      .join('\n');
+  }
+
+  beforeAll(async () => {
+    await docker.probe();
+    db = await createTestDatabase('compute_remount');
+    store = new PostgresEventStore({ connectionString: db.url, pollIntervalMs: 50 });
+    await store.init();
+    executor = new CommandExecutor(store);
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) await child.ensureGone();
+  });
+
+  afterAll(async () => {
+    for (const id of instances) await driver.remove(id).catch(() => undefined);
+    for (const id of volumes) await driver.removeVolume(id).catch(() => undefined);
+    await store?.close();
+    await db?.drop();
+  });
+
+  /** A RUNNING instance (as the launch saga leaves it) with a file in its root filesystem. */
+  async function runningInstance(): Promise<string> {
+    const instanceId = randomUUID();
+    instances.push(instanceId);
+    const type = findInstanceType('basic-1') as InstanceType;
+    const dockerImageId = (await client.getImage('nimbus/busybox:latest').inspect()).Id;
+    await executor.execute(
+      instanceDecider,
+      instanceId,
+      {
+        type: 'LaunchInstance',
+        instanceId,
+        tenantId: TENANT,
+        name: 'int-remount',
+        image: { id: randomUUID(), name: 'busybox', dockerImageId },
+        instanceType: type,
+        vpcId: null,
+        subnetId: null,
+        ports: [],
+        volumes: [],
+        userData: null,
+        now: new Date(),
+      },
+      ctx(),
+    );
+    const { containerId } = await driver.createContainer({
+      instanceId,
+      tenantId: TENANT,
+      image: dockerImageId,
+      limits: { NanoCpus: 1e9, Memory: 512 * MIB, MemorySwap: 512 * MIB },
+      volumes: [],
+      userData: null,
+      labels: { 'nimbus.test': LABEL },
+    });
+    await driver.start(instanceId);
+    for (const command of [
+      { type: 'RecordContainerCreated' as const, containerId, now: new Date() },
+      {
+        type: 'RecordNetworkAttached' as const,
+        vpcId: null,
+        subnetId: null,
+        privateIp: null,
+        now: new Date(),
+      },
+      { type: 'RecordInstanceStarted' as const, now: new Date() },
+    ]) {
+      await executor.execute(instanceDecider, instanceId, command, ctx());
+    }
+    await execIn(instanceId, 'echo survived > /root-marker.txt');
+    return instanceId;
+  }
+
+  async function newVolume(): Promise<string> {
+    const volumeId = randomUUID();
+    volumes.push(volumeId);
+    await driver.createVolume(volumeId, { 'nimbus.test': LABEL });
+    await executor.execute(
+      volumeDecider,
+      volumeId,
+      { type: 'CreateVolume', volumeId, tenantId: TENANT, name: 'v', sizeGb: 1, now: new Date() },
+      ctx(),
+    );
+    return volumeId;
+  }
+
+  function spawnChild(env: Record<string, string>): ChildRun {
+    const child = new ChildRun(
+      forkTypeScript(CHILD, {
+        REMOUNT_TEST_DB: db.url,
+        REMOUNT_TENANT: TENANT,
+        REMOUNT_LABEL: LABEL,
+        ...env,
+      }),
+    );
+    children.push(child);
+    return child;
+  }
+
+  async function expectMounted(instanceId: string, volumeId: string): Promise<void> {
+    const inspected = await client.getContainer(containerNameOf(instanceId)).inspect();
+    expect(inspected.State.Running).toBe(true);
+    expect(inspected.Mounts.map((m) => [m.Name, m.Destination])).toEqual([
+      [volumeNameOf(volumeId), '/data'],
+    ]);
+    expect(await execIn(instanceId, 'cat /root-marker.txt')).toBe('survived');
+    const { state } = await executor.load(instanceDecider, instanceId);
+    expect(state.status).toBe('RUNNING');
+    expect(state.volumeChange).toBeNull();
+    expect(state.volumes).toEqual([{ volumeId, mountPath: '/data' }]);
+    expect(state.containerId).toBe(inspected.Id);
+    const types = (await store.readStream(`instance-${instanceId}`)).map((e) => e.type);
+    expect(types.filter((t) => t === 'InstanceVolumesChangeRequested')).toHaveLength(1);
+    expect(types.filter((t) => t === 'InstanceVolumesChanged')).toHaveLength(1);
+    const volume = (await executor.load(volumeDecider, volumeId)).state;
+    expect(volume.attachment).toEqual({ instanceId, mountPath: '/data' });
+    const snapshots = await client.listImages({
+      filters: { reference: [`${SNAPSHOT_REPOSITORY_PREFIX}${instanceId}`] },
+    });
+    expect(snapshots).toHaveLength(1);
+  }
+
+  it('killed after removing the old container, the restarted process’s reconcile finishes the change', async (c) => {
+    docker.require(c);
+    const instanceId = await runningInstance();
+    const volumeId = await newVolume();
+    const env = {
+      REMOUNT_INSTANCE: instanceId,
+      REMOUNT_VOLUME: volumeId,
+      REMOUNT_COMMAND: randomUUID(),
+    };
+    const first = spawnChild({ ...env, REMOUNT_MODE: 'attach', REMOUNT_PAUSE: 'after:remove' });
+    await first.next('paused');
+    await first.kill();
+    expect(await driver.inspect(instanceId)).toBeNull();
+    expect((await executor.load(instanceDecider, instanceId)).state.volumeChange).not.toBeNull();
+
+    const second = spawnChild({ ...env, REMOUNT_MODE: 'reconcile' });
+    await second.next('done');
+    await expectMounted(instanceId, volumeId);
+  });
+
+  it('killed after creating the new container, the retried request finishes the change', async (c) => {
+    docker.require(c);
+    const instanceId = await runningInstance();
+    const volumeId = await newVolume();
+    const env = {
+      REMOUNT_INSTANCE: instanceId,
+      REMOUNT_VOLUME: volumeId,
+      REMOUNT_COMMAND: randomUUID(),
+    };
+    const first = spawnChild({ ...env, REMOUNT_MODE: 'attach', REMOUNT_PAUSE: 'after:create' });
+    await first.next('paused');
+    await first.kill();
+    expect((await driver.inspect(instanceId))?.state).toBe('created');
+
+    const second = spawnChild({ ...env, REMOUNT_MODE: 'attach' });
+    await second.next('done');
+    await expectMounted(instanceId, volumeId);
+  });
+});
