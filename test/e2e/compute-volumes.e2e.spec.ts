@@ -29,6 +29,7 @@ const TEST_LABEL = 'nimbus.test';
 interface InstanceBody {
   id: string;
   status: string;
+  volumes: Array<{ volume_id: string; mount_path: string }>;
 }
 
 /** Runs a command in the instance's container; its stdout. */
@@ -160,7 +161,10 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     expect(await mountsOf(first)).toEqual([[`nimbus-vol-${volumeId}`, '/data']]);
     const state = (await client.getContainer(containerNameOf(first)).inspect()).State;
     expect(state.Running).toBe(true);
-    expect((await instance(first)).status).toBe('RUNNING');
+    expect(await instance(first)).toMatchObject({
+      status: 'RUNNING',
+      volumes: [{ volume_id: volumeId, mount_path: '/data' }],
+    });
     expect(await execIn(first, 'cat /root-marker.txt')).toBe('before-attach');
     expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
       status: 'IN_USE',
@@ -172,7 +176,7 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
 
     await api().post(`/volumes/${volumeId}/detach`).expect(200);
     expect(await mountsOf(first)).toEqual([]);
-    expect((await instance(first)).status).toBe('RUNNING');
+    expect(await instance(first)).toMatchObject({ status: 'RUNNING', volumes: [] });
     expect(await execIn(first, 'cat /root-marker.txt; ls /data 2>/dev/null | wc -l')).toBe(
       'before-attach\n0',
     );
