@@ -262,5 +262,7 @@ function infoOf(c: SimContainer): ContainerInfo {
     nanoCpus: c.nanoCpus,
     memoryBytes: c.memoryBytes,
     labels: { ...c.labels },
+    image: c.image,
+    mounts: [...(c.mounts ?? [])],
   };
 }
