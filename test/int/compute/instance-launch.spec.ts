@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Pool } from 'pg';
@@ -25,6 +24,7 @@ import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-ev
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { forkTypeScript } from '../sagas/fixtures/fork-ts';
 import { dockerClient, realDocker } from '../drivers/real-backends';
+import { ChildRun } from './fixtures/child-run';
 import type { LaunchChildMessage } from './fixtures/launch-child';
 
 const docker = realDocker();
@@ -34,58 +34,13 @@ const LABEL = `launch-int-${randomUUID().slice(0, 8)}`;
 const WAIT_MS = 60_000;
 const TENANT = randomUUID();
 
-class LaunchProcess {
-  private readonly received: LaunchChildMessage[] = [];
-  private readonly waiters: Array<() => void> = [];
-  readonly exited: Promise<unknown>;
-
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (m) => {
-      this.received.push(m as LaunchChildMessage);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.exited = new Promise((done) => child.on('exit', done));
-  }
-
-  async next<K extends LaunchChildMessage['kind']>(
-    kind: K,
-  ): Promise<Extract<LaunchChildMessage, { kind: K }>> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const found = this.received.find((m) => m.kind === kind);
-      if (found) return found as Extract<LaunchChildMessage, { kind: K }>;
-      if (this.child.exitCode !== null || this.child.signalCode !== null)
-        throw new Error(`the launch child exited before sending "${kind}"`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${kind}" from the launch child within ${WAIT_MS} ms`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          wake();
-        });
-      });
-    }
-  }
-
-  async kill(): Promise<void> {
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  async ensureGone(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
-
 describe('instance launch saga (real PostgreSQL and Docker)', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
   let pool: Pool;
   let executor: CommandExecutor;
   const driver = new DockerDriver(client);
-  const children: LaunchProcess[] = [];
+  const children: ChildRun<LaunchChildMessage>[] = [];
   const instances: string[] = [];
   let busyboxId = '';
 
@@ -184,8 +139,8 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
     return instanceId in state.instances && usageOf(state).instances > 0;
   }
 
-  function spawnChild(instanceId: string, pause = ''): LaunchProcess {
-    const child = new LaunchProcess(
+  function spawnChild(instanceId: string, pause = ''): ChildRun<LaunchChildMessage> {
+    const child = new ChildRun<LaunchChildMessage>(
       forkTypeScript(CHILD, {
         LAUNCH_TEST_DB: db.url,
         LAUNCH_PAUSE: pause,
@@ -193,6 +148,8 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
         LAUNCH_TENANT: TENANT,
         LAUNCH_LABEL: LABEL,
       }),
+      'launch',
+      WAIT_MS,
     );
     children.push(child);
     return child;

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-ev
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { forkTypeScript } from '../sagas/fixtures/fork-ts';
 import { dockerClient, realDocker } from '../drivers/real-backends';
+import { ChildRun } from './fixtures/child-run';
 import type { RemountChildMessage } from './fixtures/remount-child';
 
 const docker = realDocker();
@@ -29,55 +29,13 @@ const WAIT_MS = 60_000;
 const TENANT = randomUUID();
 const MIB = 1024 * 1024;
 
-class ChildRun {
-  private readonly received: RemountChildMessage[] = [];
-  private readonly waiters: Array<() => void> = [];
-  readonly exited: Promise<unknown>;
-
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (m) => {
-      this.received.push(m as RemountChildMessage);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    this.exited = new Promise((done) => child.on('exit', done));
-  }
-
-  async next(kind: RemountChildMessage['kind']): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      if (this.received.some((m) => m.kind === kind)) return;
-      if (this.child.exitCode !== null || this.child.signalCode !== null)
-        throw new Error(`the remount child exited before sending "${kind}"`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no "${kind}" from the remount child within ${WAIT_MS} ms`);
-      await new Promise<void>((wake) => {
-        const timer = setTimeout(wake, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          wake();
-        });
-      });
-    }
-  }
-
-  async kill(): Promise<void> {
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  async ensureGone(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
-
 /** A process killed in the middle of re-creating a container for a volume attach. */
 describe('volume attach killed mid re-create (real PostgreSQL and Docker)', () => {
   let db: TestDatabase;
   let store: PostgresEventStore;
   let executor: CommandExecutor;
   const driver = new DockerDriver(client);
-  const children: ChildRun[] = [];
+  const children: ChildRun<RemountChildMessage>[] = [];
   const instances: string[] = [];
   const volumes: string[] = [];
 
@@ -195,14 +153,16 @@ describe('volume attach killed mid re-create (real PostgreSQL and Docker)', () =
     return volumeId;
   }
 
-  function spawnChild(env: Record<string, string>): ChildRun {
-    const child = new ChildRun(
+  function spawnChild(env: Record<string, string>): ChildRun<RemountChildMessage> {
+    const child = new ChildRun<RemountChildMessage>(
       forkTypeScript(CHILD, {
         REMOUNT_TEST_DB: db.url,
         REMOUNT_TENANT: TENANT,
         REMOUNT_LABEL: LABEL,
         ...env,
       }),
+      'remount',
+      WAIT_MS,
     );
     children.push(child);
     return child;
