@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { EventStore, Position, RecordedEvent, SubscribeOptions } from './event-store';
 
 /**
@@ -21,4 +22,26 @@ export async function* subscribeByPolling(
     }
     if (batch.length < batchSize) await store.waitForAppends(pollIntervalMs, signal, position);
   }
+}
+
+/**
+ * Resolves on the next `appended` event of `emitter`, after `timeoutMs`, or when `signal` aborts,
+ * whichever comes first; removes its listeners either way.
+ */
+export function wakeOnAppend(
+  emitter: EventEmitter,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      emitter.off('appended', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    emitter.once('appended', done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

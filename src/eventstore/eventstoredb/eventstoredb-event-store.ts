@@ -24,6 +24,7 @@ import {
   type SubscribeOptions,
 } from '../event-store';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
+import { wakeOnAppend } from '../subscription';
 import { UpcasterRegistry } from '../upcasting';
 import {
   fromDbRecordedEvent,
@@ -241,17 +242,7 @@ export class EventStoreDbEventStore implements EventStore {
       const head = await this.headPosition().catch(() => null);
       if (head && isAfter(head, after)) return;
     }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.appended.off('appended', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.appended.once('appended', done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    await wakeOnAppend(this.appended, timeoutMs, signal);
   }
 
   /**

@@ -15,7 +15,7 @@ import {
   type SubscribeOptions,
 } from '../event-store';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
-import { subscribeByPolling } from '../subscription';
+import { subscribeByPolling, wakeOnAppend } from '../subscription';
 import { UpcasterRegistry } from '../upcasting';
 import { EVENT_STORE_SCHEMA } from './schema';
 
@@ -301,17 +301,7 @@ export class PostgresEventStore implements EventStore {
       return;
     }
     await this.ensureListening();
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.appended.off('appended', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.appended.once('appended', done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    await wakeOnAppend(this.appended, timeoutMs, signal);
   }
 
   subscribeToAll(options: SubscribeOptions = {}): AsyncIterable<RecordedEvent> {
