@@ -71,6 +71,24 @@ export interface PasswordChangeResult extends SessionTokens {
   api_key: string | null;
 }
 
+/** The tokens of a newly opened session: access and refresh tokens and the session API key. */
+interface OpenedSession extends SessionTokens {
+  api_key: string | null;
+}
+
+/** What a sign-in or password change asks the user decider to record, before it is opened. */
+interface SessionDraft {
+  refreshToken: string;
+  sessionKeyId: string | null;
+  session: {
+    familyId: string;
+    tokenId: string;
+    tokenHash: string;
+    expiresAt: Date;
+    sessionKeyId: string | null;
+  };
+}
+
 export interface PublicUser {
   id: string;
   email: string;
@@ -198,28 +216,16 @@ export class AccountsService {
     // Locked: no scrypt, no count; the answer is the same 429 whatever the password.
     if (isLocked(state, now)) throw accountLockedError(state, now);
     const verified = await verifyPassword(input.password, state.passwordHash);
-    const refresh = generateOpaqueToken('refresh', userId);
-    const familyId = derivedId(ctx, 'refresh-family');
     const tenantId = state.defaultTenantId;
     const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
-    // The session key's id is recorded with the refresh-token family, so logout can end both.
-    const sessionKeyId =
-      verified && (await this.mayMintSessionKey(userId, tenantId))
-        ? derivedId(ctx, 'session-key')
-        : null;
+    const draft = await this.draftSession(ctx, userId, tenantId, verified, now);
     const result = await this.executor.execute(
       userDecider,
       userId,
       {
         type: 'Login',
         passwordVerified: verified,
-        session: {
-          familyId,
-          tokenId: derivedId(ctx, 'refresh-token'),
-          tokenHash: refresh.tokenHash,
-          expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
-          sessionKeyId,
-        },
+        session: draft.session,
         upgradedPasswordHash:
           verified && needsRehash(state.passwordHash)
             ? await hashPassword(input.password)
@@ -231,25 +237,73 @@ export class AccountsService {
     // A failed sign-in answers without waiting for projections: as fast as an unknown email.
     const rejection = userRejection(result.events);
     if (rejection) throw rejection;
-    const sessionVersion = result.state.sessionVersion;
+    const session = await this.openSession(draft, result, { userId, tenantId, now, userCtx, ctx });
+    return { user: await this.publicUser(row), ...session };
+  }
+
+  /**
+   * The new session a sign-in or password change asks the user decider to record: a refresh-token
+   * family, and the id of the session API key when one may be minted (recorded with the family,
+   * so that logout can end both).
+   */
+  private async draftSession(
+    ctx: CommandContext,
+    userId: string,
+    tenantId: string | null,
+    verified: boolean,
+    now: Date,
+  ): Promise<SessionDraft> {
+    const refresh = generateOpaqueToken('refresh', userId);
+    const sessionKeyId =
+      verified && (await this.mayMintSessionKey(userId, tenantId))
+        ? derivedId(ctx, 'session-key')
+        : null;
+    return {
+      refreshToken: refresh.token,
+      sessionKeyId,
+      session: {
+        familyId: derivedId(ctx, 'refresh-family'),
+        tokenId: derivedId(ctx, 'refresh-token'),
+        tokenHash: refresh.tokenHash,
+        expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
+        sessionKeyId,
+      },
+    };
+  }
+
+  /**
+   * Mints the session key, waits until the key and the user's new session version are in the read
+   * models (so both work on the very next request), then issues the access token.
+   */
+  private async openSession(
+    draft: SessionDraft,
+    recorded: { state: { sessionVersion: number }; position: Position | null },
+    at: {
+      userId: string;
+      tenantId: string | null;
+      now: Date;
+      userCtx: { actor: { type: 'user'; id: string }; tenantId: string | null };
+      ctx: CommandContext;
+    },
+  ): Promise<OpenedSession> {
+    const { userId, tenantId, now, userCtx, ctx } = at;
+    const sessionVersion = recorded.state.sessionVersion;
     const sessionKey =
-      sessionKeyId && tenantId
+      draft.sessionKeyId && tenantId
         ? await this.mintSessionKey(
-            { keyId: sessionKeyId, userId, tenantId, sessionVersion, now },
+            { keyId: draft.sessionKeyId, userId, tenantId, sessionVersion, now },
             stepContext(ctx, 'session-key', userCtx),
           )
         : null;
-    // The session key must work on the next request; both read models are awaited together.
     await Promise.all([
       this.settle(sessionKey?.position ?? null, [API_KEYS_PROJECTION]),
-      this.settle(result.position, [USERS_PROJECTION]),
+      this.settle(recorded.position, [USERS_PROJECTION]),
     ]);
     const access = await this.tokens.issue({ userId, sessionVersion });
     return {
-      user: await this.publicUser(row),
       api_key: sessionKey?.key ?? null,
       access_token: access.token,
-      refresh_token: refresh.token,
+      refresh_token: draft.refreshToken,
       token_type: 'Bearer',
       expires_in: access.expiresInSeconds,
     };
@@ -392,11 +446,7 @@ export class AccountsService {
     const verified = await verifyPassword(input.current_password, state.passwordHash);
     const tenantId = state.defaultTenantId;
     const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
-    const refresh = generateOpaqueToken('refresh', userId);
-    const sessionKeyId =
-      verified && (await this.mayMintSessionKey(userId, tenantId))
-        ? derivedId(ctx, 'session-key')
-        : null;
+    const draft = await this.draftSession(ctx, userId, tenantId, verified, now);
     const result = await this.executor.execute(
       userDecider,
       userId,
@@ -404,13 +454,7 @@ export class AccountsService {
         type: 'ChangePassword',
         currentPasswordVerified: verified,
         newPasswordHash: verified ? await hashPassword(input.new_password) : '',
-        session: {
-          familyId: derivedId(ctx, 'refresh-family'),
-          tokenId: derivedId(ctx, 'refresh-token'),
-          tokenHash: refresh.tokenHash,
-          expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_MS),
-          sessionKeyId,
-        },
+        session: draft.session,
         now,
       },
       stepContext(ctx, 'change-password', userCtx),
@@ -420,28 +464,9 @@ export class AccountsService {
         fields: [{ path: 'current_password', message: 'is incorrect' }],
       });
     }
-    const sessionVersion = result.state.sessionVersion;
-    const sessionKey =
-      sessionKeyId && tenantId
-        ? await this.mintSessionKey(
-            { keyId: sessionKeyId, userId, tenantId, sessionVersion, now },
-            stepContext(ctx, 'session-key', userCtx),
-          )
-        : null;
-    // Old sessions die when the users read model has the new version: wait for it (and the key).
-    await Promise.all([
-      this.settle(sessionKey?.position ?? null, [API_KEYS_PROJECTION]),
-      this.settle(result.position, [USERS_PROJECTION]),
-    ]);
-    const access = await this.tokens.issue({ userId, sessionVersion });
-    return {
-      message: 'password changed; every other session has ended',
-      api_key: sessionKey?.key ?? null,
-      access_token: access.token,
-      refresh_token: refresh.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresInSeconds,
-    };
+    // Old sessions die once the users read model has the new session version: openSession waits.
+    const session = await this.openSession(draft, result, { userId, tenantId, now, userCtx, ctx });
+    return { message: 'password changed; every other session has ended', ...session };
   }
 
   /** Always succeeds the same way; mails a token only when the account exists and may get one. */
