@@ -285,26 +285,11 @@ export class InstanceCommands {
   }
 
   /** STOPPING -> the container stopped -> STOPPED (or ERROR). Call with the instance lock held. */
-  async finishStop(instanceId: string, ctx: CommandContext): Promise<Position | null> {
-    try {
+  finishStop(instanceId: string, ctx: CommandContext): Promise<Position | null> {
+    return this.finishOperation(instanceId, ctx, 'stop', async () => {
       const { exitCode } = await this.driver.stop(instanceId);
-      const done = await this.record(
-        instanceId,
-        { type: 'RecordInstanceStopped', exitCode, now: new Date() },
-        ctx,
-        'stopped',
-      );
-      return done.position;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const failed = await this.record(
-        instanceId,
-        { type: 'RecordOperationFailed', operation: 'stop', reason, now: new Date() },
-        ctx,
-        'stop_failed',
-      );
-      return failed.position;
-    }
+      return { type: 'RecordInstanceStopped', exitCode, now: new Date() };
+    });
   }
 
   async start(instanceId: string, ctx: CommandContext): Promise<CommandOutcome> {
@@ -325,23 +310,34 @@ export class InstanceCommands {
   }
 
   /** STARTING (not a launch) -> the container started -> RUNNING (or ERROR). Lock held. */
-  async finishStart(instanceId: string, ctx: CommandContext): Promise<Position | null> {
-    try {
+  finishStart(instanceId: string, ctx: CommandContext): Promise<Position | null> {
+    return this.finishOperation(instanceId, ctx, 'start', async () => {
       await this.driver.start(instanceId);
-      const done = await this.record(
-        instanceId,
-        { type: 'RecordInstanceStarted', now: new Date() },
-        ctx,
-        'started',
-      );
-      return done.position;
+      return { type: 'RecordInstanceStarted', now: new Date() };
+    });
+  }
+
+  /**
+   * Runs the driver call of a requested stop or start and records what came of it: the outcome
+   * command it returns, or the operation's failure (the instance goes to ERROR with the reason).
+   */
+  private async finishOperation(
+    instanceId: string,
+    ctx: CommandContext,
+    operation: 'stop' | 'start',
+    run: () => Promise<InstanceCommand>,
+  ): Promise<Position | null> {
+    const step = operation === 'stop' ? 'stopped' : 'started';
+    try {
+      const outcome = await run();
+      return (await this.record(instanceId, outcome, ctx, step)).position;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const failed = await this.record(
         instanceId,
-        { type: 'RecordOperationFailed', operation: 'start', reason, now: new Date() },
+        { type: 'RecordOperationFailed', operation, reason, now: new Date() },
         ctx,
-        'start_failed',
+        `${operation}_failed`,
       );
       return failed.position;
     }
