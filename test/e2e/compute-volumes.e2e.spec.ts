@@ -14,12 +14,12 @@ import {
   snapshotReferenceOf,
 } from '../../src/drivers/docker/compute-driver';
 import { CommandExecutor, type CommandContext } from '../../src/eventstore/command-executor';
-import { demuxLogs } from '../../src/drivers/docker/docker-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import type { AppConfig } from '../../src/config/config';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
+import { execIn as execInContainer } from '../int/compute/fixtures/exec-in';
 
 const docker = realDocker();
 const client = dockerClient();
@@ -32,25 +32,8 @@ interface InstanceBody {
   volumes: Array<{ volume_id: string; mount_path: string }>;
 }
 
-/** Runs a command in the instance's container; its stdout. */
-async function execIn(instanceId: string, script: string): Promise<string> {
-  const exec = await client.getContainer(containerNameOf(instanceId)).exec({
-    Cmd: ['sh', '-c', script],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((done, fail) => {
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', done);
-    stream.on('error', fail);
-  });
-  return demuxLogs(Buffer.concat(chunks))
-    .filter((l) => l.stream === 'stdout')
-    .map((l) => l.line)
-    .join('\n');
-}
+const execIn = (instanceId: string, script: string): Promise<string> =>
+  execInContainer(client, instanceId, script);
 
 const mountsOf = async (instanceId: string) =>
   (await client.getContainer(containerNameOf(instanceId)).inspect()).Mounts.map((m) => [

@@ -12,7 +12,7 @@ import {
   SNAPSHOT_REPOSITORY_PREFIX,
   volumeNameOf,
 } from '../../../src/drivers/docker/compute-driver';
-import { demuxLogs, DockerDriver } from '../../../src/drivers/docker/docker-driver';
+import { DockerDriver } from '../../../src/drivers/docker/docker-driver';
 import { CommandExecutor, type CommandContext } from '../../../src/eventstore/command-executor';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
@@ -20,6 +20,7 @@ import { forkTypeScript } from '../sagas/fixtures/fork-ts';
 import { dockerClient, realDocker } from '../drivers/real-backends';
 import { ChildRun } from './fixtures/child-run';
 import type { RemountChildMessage } from './fixtures/remount-child';
+import { execIn as execInContainer } from './fixtures/exec-in';
 
 const docker = realDocker();
 const client = dockerClient();
@@ -50,24 +51,8 @@ describe('volume attach killed mid re-create (real PostgreSQL and Docker)', () =
     now: new Date(),
   });
 
-  async function execIn(instanceId: string, script: string): Promise<string> {
-    const exec = await client.getContainer(containerNameOf(instanceId)).exec({
-      Cmd: ['sh', '-c', script],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    await new Promise<void>((done, fail) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', done);
-      stream.on('error', fail);
-    });
-    return demuxLogs(Buffer.concat(chunks))
-      .filter((l) => l.stream === 'stdout')
-      .map((l) => l.line)
-      .join('\n');
-  }
+  const execIn = (instanceId: string, script: string): Promise<string> =>
+    execInContainer(client, instanceId, script);
 
   beforeAll(async () => {
     await docker.probe();

@@ -8,8 +8,9 @@ import {
   snapshotReferenceOf,
   volumeNameOf,
 } from '../../../src/drivers/docker/compute-driver';
-import { demuxLogs, DockerDriver } from '../../../src/drivers/docker/docker-driver';
+import { DockerDriver } from '../../../src/drivers/docker/docker-driver';
 import { dockerClient, realDocker } from '../drivers/real-backends';
+import { execIn as execInContainer } from './fixtures/exec-in';
 
 const docker = realDocker();
 const client = dockerClient();
@@ -38,24 +39,8 @@ describe('DockerDriver.recreateContainer (real Docker)', () => {
     labels: { [TEST_LABEL]: run },
   });
 
-  async function execIn(instanceId: string, script: string): Promise<string> {
-    const exec = await client.getContainer(containerNameOf(instanceId)).exec({
-      Cmd: ['sh', '-c', script],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
-    await new Promise<void>((done, fail) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', done);
-      stream.on('error', fail);
-    });
-    return demuxLogs(Buffer.concat(chunks))
-      .filter((l) => l.stream === 'stdout')
-      .map((l) => l.line)
-      .join('\n');
-  }
+  const execIn = (instanceId: string, script: string): Promise<string> =>
+    execInContainer(client, instanceId, script);
 
   /** A running instance with a file in its root filesystem and a fresh volume. */
   async function prepared(): Promise<{ id: string; volumeId: string }> {
