@@ -1,4 +1,5 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
 import type { Logger as PinoLogger } from 'pino';
 import type { AppConfig } from './config/config';
 import { DriversModule } from './drivers/drivers.module';
@@ -26,6 +27,7 @@ import { IdentityModule } from './identity/identity.module';
  */
 export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['imports']> {
   return [
+    CqrsModule.forRoot(),
     DriversModule.forRoot({ modes: { docker: _config.docker, ovs: _config.ovs } }),
     HealthModule,
     MetaModule,

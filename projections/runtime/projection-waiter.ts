@@ -1,4 +1,5 @@
 import { comparePositions, type Position } from '../../src/eventstore/event-store';
+import type { ReadYourWrites, Written } from '../../src/platform/commands/use-case';
 import { readCheckpoints, type SqlRunner } from './checkpoints';
 import type { ProjectionRuntime } from './projection-runtime';
 
@@ -36,7 +37,7 @@ export interface ReplyLike {
  * (no polling); checkpoints of projections run elsewhere are read from `projection_checkpoints`
  * every `pollIntervalMs`, and only while someone waits for them.
  */
-export class ProjectionWaiter {
+export class ProjectionWaiter implements ReadYourWrites {
   readonly readYourWritesTimeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly pending = new Set<PendingWait>();
@@ -90,6 +91,20 @@ export class ProjectionWaiter {
         projectionNames.some((n) => !this.runsLocally(n)) ? 0 : this.pollIntervalMs,
       );
     });
+  }
+
+  /**
+   * Read-your-writes of a command (every use case's answer comes through here): true when every
+   * write's projections have applied it within NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS. Past the bound
+   * the writes still stand; the caller answers 202 with a Location.
+   */
+  async reached(written: readonly Written[]): Promise<boolean> {
+    const waits = written.flatMap((w) =>
+      w.position !== null && w.projections.length > 0
+        ? [this.waitFor(w.position, w.projections, this.readYourWritesTimeoutMs)]
+        : [],
+    );
+    return (await Promise.all(waits)).every(Boolean);
   }
 
   /** Waits up to the configured bound and decides the response: 201/200, else 202 + Location. */

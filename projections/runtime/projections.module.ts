@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
+import { READ_YOUR_WRITES } from '../../src/platform/commands/use-case';
 import { APP_CONFIG } from '../../src/platform/tokens';
 import type { AppConfig } from '../../src/config/config';
 import { ALL_PROJECTIONS } from '../index';
@@ -83,9 +84,10 @@ export class ProjectionsModule {
                 options.readYourWritesTimeoutMs ?? config?.readYourWritesTimeoutMs ?? 2000,
             }),
         },
+        { provide: READ_YOUR_WRITES, useExisting: ProjectionWaiter },
         ProjectionsLifecycle,
       ],
-      exports: [ProjectionRuntime, ProjectionWaiter, PROJECTION_DEFINITIONS],
+      exports: [ProjectionRuntime, ProjectionWaiter, READ_YOUR_WRITES, PROJECTION_DEFINITIONS],
     };
   }
 }

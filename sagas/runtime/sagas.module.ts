@@ -84,6 +84,8 @@ export class SagasModule {
   static forRoot(options: SagasModuleOptions): DynamicModule {
     return {
       module: SagasModule,
+      // Global: the command handlers that start sagas inject SagaLauncher from any context.
+      global: true,
       providers: [
         {
           provide: SAGA_RUNTIME,

@@ -12,7 +12,7 @@ import { COMPUTE_OPTIONS, computeOptionsFrom } from './application/compute-optio
 import { ComputeQueries } from './application/compute-queries';
 import { DriftReconciler } from './application/drift-reconciler';
 import { ImageCommands } from './application/image-commands';
-import { ComputeLocks, InstanceCommands } from './application/instance-commands';
+import { ComputeLocks, INSTANCE_USE_CASES, InstanceOperations } from './application/instances';
 import { LogCollector } from './application/log-collector';
 import { VolumeCommands } from './application/volume-commands';
 import { ConsoleGateway, ConsoleTokens } from './http/console';
@@ -49,7 +49,8 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     },
     ComputeLocks,
     ComputeQueries,
-    InstanceCommands,
+    InstanceOperations,
+    ...INSTANCE_USE_CASES,
     VolumeCommands,
     ImageCommands,
     DriftReconciler,
@@ -58,6 +59,6 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     ConsoleGateway,
     ComputeLifecycle,
   ],
-  exports: [COMPUTE_DRIVER, InstanceCommands, ComputeQueries, DriftReconciler, LogCollector],
+  exports: [COMPUTE_DRIVER, InstanceOperations, ComputeQueries, DriftReconciler, LogCollector],
 })
 export class ComputeModule {}

@@ -6,7 +6,7 @@ import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
 import { INSTANCES_PROJECTION, VOLUMES_PROJECTION } from '../../projections/compute';
 import { DriftReconciler } from '../../src/compute/application/drift-reconciler';
-import { ComputeLocks } from '../../src/compute/application/instance-commands';
+import { ComputeLocks } from '../../src/compute/application/instances/instance-operations';
 import { instanceDecider, volumeDecider } from '../../src/compute/domain';
 import {
   containerNameOf,

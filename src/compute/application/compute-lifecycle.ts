@@ -19,7 +19,7 @@ import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
 import { ComputeQueries } from './compute-queries';
 import { DriftReconciler } from './drift-reconciler';
 import { ImageCommands } from './image-commands';
-import { ComputeLocks, hostCpus, InstanceCommands } from './instance-commands';
+import { ComputeLocks, hostCpus, InstanceOperations } from './instances/instance-operations';
 import { LogCollector } from './log-collector';
 
 const START_UP_RECONCILE_WAIT_MS = 20_000;
@@ -48,7 +48,7 @@ export class ComputeLifecycle
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
     private readonly locks: ComputeLocks,
-    private readonly instances: InstanceCommands,
+    private readonly instances: InstanceOperations,
     private readonly images: ImageCommands,
     private readonly reconciler: DriftReconciler,
     private readonly collector: LogCollector,

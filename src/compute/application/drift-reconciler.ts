@@ -9,7 +9,7 @@ import { CommandExecutor } from '../../eventstore/command-executor';
 import type { Position } from '../../eventstore/event-store';
 import { driftCommand, instanceDecider, quotaDecider, type ContainerObservation } from '../domain';
 import { ComputeQueries } from './compute-queries';
-import { ComputeLocks, InstanceCommands } from './instance-commands';
+import { ComputeLocks, InstanceOperations } from './instances/instance-operations';
 import { systemContext } from './system-context';
 
 const ACTOR = 'compute-reconciler';
@@ -55,7 +55,7 @@ export class DriftReconciler {
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     private readonly queries: ComputeQueries,
     private readonly locks: ComputeLocks,
-    private readonly instances: InstanceCommands,
+    private readonly instances: InstanceOperations,
   ) {}
 
   /** Reconciles every live instance of the read model. */

@@ -21,7 +21,7 @@ import {
   type VolumeState,
 } from '../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
-import { ComputeLocks, InstanceCommands } from './instance-commands';
+import { ComputeLocks, InstanceOperations } from './instances/instance-operations';
 import { derivedContext } from './system-context';
 
 export interface VolumeOutcome {
@@ -67,7 +67,7 @@ export class VolumeCommands {
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     private readonly locks: ComputeLocks,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
-    private readonly instances: InstanceCommands,
+    private readonly instances: InstanceOperations,
   ) {}
 
   async loadOwned(volumeId: string, tenantId: string): Promise<VolumeState> {

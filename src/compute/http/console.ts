@@ -11,7 +11,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
-import { InstanceCommands } from '../application/instance-commands';
+import { InstanceOperations } from '../application/instances/instance-operations';
 
 const TOKEN_TTL_MS = 60_000;
 const PATH_RE = /^\/instances\/([0-9a-f-]{36})\/console\/ws$/;
@@ -72,7 +72,7 @@ export class ConsoleGateway implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly tokens: ConsoleTokens,
-    private readonly instances: InstanceCommands,
+    private readonly instances: InstanceOperations,
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
   ) {}
 

@@ -12,10 +12,9 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { INSTANCES_PROJECTION } from '../../../projections/compute';
-import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { ApiIfMatch, setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
 import { ApiErrors } from '../../common/errors/error-envelope';
@@ -25,7 +24,20 @@ import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute
 import type { CommandContext } from '../../eventstore/command-executor';
 import { INSTANCE_TYPES, instanceTypeView, type InstanceTypeView } from '../domain';
 import { ComputeQueries } from '../application/compute-queries';
-import { InstanceCommands, type CommandOutcome } from '../application/instance-commands';
+import type { Outcome } from '../../platform/commands/use-case';
+import {
+  InstanceOperations,
+  LaunchInstance,
+  PauseInstance,
+  RebootInstance,
+  ResizeInstance,
+  ResumeInstance,
+  StartInstance,
+  StopInstance,
+  TerminateInstance,
+  UpdateInstance,
+  type InstanceChanged,
+} from '../application/instances';
 import type { InstanceView } from '../application/views';
 import { ConsoleTokens } from './console';
 import { LaunchInstanceDto, ListInstancesQuery, ResizeInstanceDto, UpdateInstanceDto } from './dto';
@@ -55,35 +67,29 @@ export class InstanceTypesController {
 @Controller('instances')
 export class InstancesController {
   constructor(
-    private readonly commands: InstanceCommands,
+    private readonly commands: CommandBus,
+    private readonly instances: InstanceOperations,
     private readonly queries: ComputeQueries,
-    private readonly waiter: ProjectionWaiter,
     private readonly consoleTokens: ConsoleTokens,
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
   ) {}
 
+  /** The instance as the read model shows it once it has the command's writes; else 202 + Location. */
   private async respond(
     reply: FastifyReply,
     tenantId: string,
-    outcome: CommandOutcome,
+    outcome: Outcome<InstanceChanged>,
     status: 200 | 202 = 200,
   ) {
-    const position = outcome.position;
-    const caughtUp =
-      position === null ||
-      (await this.waiter.waitFor(
-        position,
-        [INSTANCES_PROJECTION],
-        this.waiter.readYourWritesTimeoutMs,
-      ));
-    const location = `/instances/${outcome.instanceId}`;
-    if (!caughtUp || status === 202) void reply.header('location', location);
-    if (!caughtUp) {
+    const { instanceId } = outcome.result;
+    const location = `/instances/${instanceId}`;
+    if (!outcome.caughtUp || status === 202) void reply.header('location', location);
+    if (!outcome.caughtUp) {
       void reply.status(202);
       return null;
     }
     void reply.status(status);
-    const found = await this.queries.instance(tenantId, outcome.instanceId);
+    const found = await this.queries.instance(tenantId, instanceId);
     setEtag(reply, found.revision);
     return found.view;
   }
@@ -108,9 +114,9 @@ export class InstancesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const outcome = await this.commands.launch(body, ctx);
+    const outcome = await this.commands.execute(new LaunchInstance(body, ctx));
     const view = await this.respond(reply, tenantId, outcome, 202);
-    return view ?? { id: outcome.instanceId, status: 'PENDING' };
+    return view ?? { id: outcome.result.instanceId, status: 'PENDING' };
   }
 
   @Get(':id')
@@ -137,7 +143,9 @@ export class InstancesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const outcome = await this.commands.update(id, { name: body.name, tags: body.tags }, ctx);
+    const outcome = await this.commands.execute(
+      new UpdateInstance(id, { name: body.name, tags: body.tags }, ctx),
+    );
     return (await this.respond(reply, tenantId, outcome)) ?? { id };
   }
 
@@ -150,7 +158,7 @@ export class InstancesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const outcome = await this.commands.terminate(id, ctx);
+    const outcome = await this.commands.execute(new TerminateInstance(id, ctx));
     return (await this.respond(reply, tenantId, outcome)) ?? { id };
   }
 
@@ -161,12 +169,14 @@ export class InstancesController {
     ctx: CommandContext,
     reply: FastifyReply,
   ) {
-    const outcome =
-      action === 'stop'
-        ? await this.commands.stop(id, ctx)
-        : action === 'start'
-          ? await this.commands.start(id, ctx)
-          : await this.commands.instant(id, action, ctx);
+    const Action = {
+      stop: StopInstance,
+      start: StartInstance,
+      reboot: RebootInstance,
+      pause: PauseInstance,
+      resume: ResumeInstance,
+    }[action];
+    const outcome = await this.commands.execute(new Action(id, ctx));
     const instance = await this.respond(reply, tenantId, outcome);
     return { message: ACTION_MESSAGES[action], instance };
   }
@@ -247,7 +257,7 @@ export class InstancesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const outcome = await this.commands.resize(id, body.instance_type, ctx);
+    const outcome = await this.commands.execute(new ResizeInstance(id, body.instance_type, ctx));
     const instance = await this.respond(reply, tenantId, outcome);
     return { message: ACTION_MESSAGES.resize, instance };
   }
@@ -265,7 +275,7 @@ export class InstancesController {
     @Param('id') id: string,
     @Req() request: FastifyRequest,
   ) {
-    const state = await this.commands.loadOwned(id, tenantId);
+    const state = await this.instances.loadOwned(id, tenantId);
     if (state.status !== 'RUNNING') {
       throw AppError.invalidState(`instance is ${state.status}; the console needs RUNNING`, {
         status: state.status,
@@ -282,7 +292,7 @@ export class InstancesController {
   @ApiOperation({ summary: 'CPU and memory of the instance, as the engine measures them' })
   @ApiErrors('not_found', 'invalid_state')
   async metrics(@TenantId() tenantId: string, @Param('id') id: string) {
-    const state = await this.commands.loadOwned(id, tenantId);
+    const state = await this.instances.loadOwned(id, tenantId);
     if (state.status !== 'RUNNING' && state.status !== 'PAUSED') {
       return {
         instance_id: id,

@@ -1,0 +1,106 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler } from '@nestjs/cqrs';
+import { INSTANCES_PROJECTION } from '../../../../projections/compute';
+import { COMPUTE_DRIVER, type ComputeDriver } from '../../../drivers/docker/compute-driver';
+import { CommandExecutor, type CommandContext } from '../../../eventstore/command-executor';
+import {
+  UseCaseCommand,
+  UseCaseHandler,
+  written,
+  type Handled,
+  type Written,
+} from '../../../platform/commands/use-case';
+import {
+  dockerResourceLimits,
+  instanceDecider,
+  quotaDecider,
+  resolveInstanceType,
+  type InstanceCommand,
+} from '../../domain';
+import { derivedContext } from '../system-context';
+import {
+  ComputeLocks,
+  engineCall,
+  hostCpus,
+  InstanceOperations,
+  QUOTA_ATTEMPTS,
+  tenantOf,
+  type InstanceChanged,
+} from './instance-operations';
+
+/** POST /instances/:id/resize: quota for the new type, the container's limits updated live. */
+export class ResizeInstance extends UseCaseCommand<InstanceChanged> {
+  constructor(
+    readonly instanceId: string,
+    readonly instanceType: string,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+@CommandHandler(ResizeInstance)
+export class ResizeInstanceHandler extends UseCaseHandler<ResizeInstance, InstanceChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly locks: ComputeLocks,
+    private readonly instances: InstanceOperations,
+    @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
+  ) {
+    super();
+  }
+
+  protected handle({
+    instanceId,
+    instanceType,
+    ctx,
+  }: ResizeInstance): Promise<Handled<InstanceChanged>> {
+    const tenantId = tenantOf(ctx);
+    const done = (position: Written['position']): Handled<InstanceChanged> => ({
+      result: { instanceId },
+      written: [written(position, INSTANCES_PROJECTION)],
+    });
+    return this.locks.instance.run(instanceId, async () => {
+      const state = await this.instances.loadOwned(instanceId, tenantId);
+      const type = resolveInstanceType(instanceType);
+      const command: InstanceCommand = { type: 'ResizeInstance', instanceType: type, now: ctx.now };
+      if (instanceDecider.decide(command, state).length === 0) return done(null);
+      const old = state.instanceType;
+      const limits = await this.instances.quotaLimits(tenantId);
+      const reserve = (vcpus: number, memoryMb: number, purpose: string) =>
+        this.locks.quota.run(tenantId, () =>
+          this.executor.execute(
+            quotaDecider,
+            tenantId,
+            {
+              type: 'ReserveInstanceCapacity',
+              tenantId,
+              instanceId,
+              vcpus,
+              memoryMb,
+              limits,
+              now: new Date(),
+            },
+            derivedContext(ctx, purpose),
+            QUOTA_ATTEMPTS,
+          ),
+        );
+      await reserve(type.vcpus, type.memoryMb, 'resize_quota');
+      try {
+        const next = dockerResourceLimits(type, { hostCpus: hostCpus() });
+        await engineCall(() =>
+          this.driver.update(instanceId, {
+            NanoCpus: next.NanoCpus,
+            Memory: next.Memory,
+            MemorySwap: next.MemorySwap,
+          }),
+        );
+      } catch (error) {
+        if (old) await reserve(old.vcpus, old.memoryMb, 'resize_quota_undo').catch(() => undefined);
+        throw error;
+      }
+      const result = await this.executor.execute(instanceDecider, instanceId, command, ctx);
+      return done(result.position);
+    });
+  }
+}
