@@ -17,6 +17,12 @@ import { AppError } from '../common/errors/app-error';
 import { REQUEST_ID_HEADER, isValidRequestId } from '../common/request-context';
 import type { AppConfig } from '../config/config';
 import { createRootLogger, PinoNestLogger } from './logging';
+import {
+  jsonNestsDeeperThan,
+  jsonTooDeepError,
+  MAX_JSON_DEPTH,
+  registerInputGuards,
+} from './http/input-guards';
 import { buildOpenApiDocument } from './openapi';
 
 export interface CreateAppOptions extends AppExtras {
@@ -75,8 +81,14 @@ function configureHttp(fastify: FastifyInstance, rootLogger: PinoLogger): void {
       done(null, undefined);
       return;
     }
-    void parseJson(request, text.toString('utf8'), done);
+    const json = text.toString('utf8');
+    if (jsonNestsDeeperThan(json, MAX_JSON_DEPTH)) {
+      done(jsonTooDeepError(), undefined);
+      return;
+    }
+    void parseJson(request, json, done);
   });
+  registerInputGuards(fastify);
 
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);

@@ -351,29 +351,38 @@ describe('platform HTTP conventions (e2e)', () => {
   });
 
   describe('ETag and If-Match through the command executor', () => {
+    // Id path parameters are UUIDs on every route (the platform's input guard).
+    const C1 = '00000000-0000-4000-8000-0000000000c1';
+    const C2 = '00000000-0000-4000-8000-0000000000c2';
     it('sets W/"<revision>" and answers 412 precondition_failed on a stale If-Match', async () => {
-      const first = await t.http().post('/test/counters/c1/increment').expect(201);
+      const first = await t.http().post(`/test/counters/${C1}/increment`).expect(201);
       expect(first.headers.etag).toBe('W/"0"');
       const second = await t
         .http()
-        .post('/test/counters/c1/increment')
+        .post(`/test/counters/${C1}/increment`)
         .set('if-match', 'W/"0"')
         .expect(201);
       expect(second.headers.etag).toBe('W/"1"');
-      const stale = await t.http().post('/test/counters/c1/increment').set('if-match', 'W/"0"');
+      const stale = await t.http().post(`/test/counters/${C1}/increment`).set('if-match', 'W/"0"');
       expect(stale.status).toBe(412);
       expect(stale.body.error.code).toBe('precondition_failed');
       const store = t.app.get<EventStore>(EVENT_STORE);
-      expect(await store.readStream('testcounter-c1')).toHaveLength(2);
+      expect(await store.readStream(`testcounter-${C1}`)).toHaveLength(2);
     });
 
     it('a replayed Idempotency-Key appends nothing', async () => {
-      const a = await t.http().post('/test/counters/c2/increment').set('idempotency-key', 'inc-1');
-      const b = await t.http().post('/test/counters/c2/increment').set('idempotency-key', 'inc-1');
+      const a = await t
+        .http()
+        .post(`/test/counters/${C2}/increment`)
+        .set('idempotency-key', 'inc-1');
+      const b = await t
+        .http()
+        .post(`/test/counters/${C2}/increment`)
+        .set('idempotency-key', 'inc-1');
       expect(b.body).toEqual(a.body);
       expect(b.headers.etag).toBe('W/"0"');
       const store = t.app.get<EventStore>(EVENT_STORE);
-      expect(await store.readStream('testcounter-c2')).toHaveLength(1);
+      expect(await store.readStream(`testcounter-${C2}`)).toHaveLength(1);
     });
   });
 

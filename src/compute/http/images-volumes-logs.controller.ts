@@ -29,6 +29,7 @@ import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { isUuid } from '../../common/ids';
+import { parseInstantParam } from '../../common/instant-param';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../eventstore/command-executor';
@@ -314,8 +315,9 @@ export class LogsController {
       resourceType: query.resource_type,
       level: query.level,
       search: query.search,
-      startTime: query.start_time,
-      endTime: query.end_time,
+      // Normalised to UTC: PostgreSQL refuses offsets past ±15:59 that RFC 3339 allows.
+      startTime: parseInstantParam(query.start_time, 'start_time')?.toISOString(),
+      endTime: parseInstantParam(query.end_time, 'end_time')?.toISOString(),
       limit: query.limit ?? 100,
       offset: query.offset ?? 0,
     });
