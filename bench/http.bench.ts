@@ -16,10 +16,24 @@ import { loadConfig, type AppConfig } from '../src/config/config';
 import { createApp } from '../src/platform/create-app';
 import { createRootLogger } from '../src/platform/logging';
 import { PG_POOL } from '../src/platform/tokens';
+import { AuthGuard } from '../src/identity/auth/auth.guard';
+import { CommandExecutor } from '../src/eventstore/command-executor';
+import { ProjectionWaiter } from '../projections/runtime/projection-waiter';
+import { ProjectionRunner } from '../projections/runtime/projection-runner';
+import {
+  countStatements,
+  printProfile,
+  startProfile,
+  stopProfile,
+  timeStage,
+  type ProfileReport,
+} from './profile';
 import { environment, fmt, freshDatabase, serverSettings, writeResults } from './support';
 
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 64);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+/** BENCH_PROFILE=1: one more run of the command that counts SQL statements and times stages. */
+const PROFILE = process.env.BENCH_PROFILE === '1';
 
 interface LoadResult {
   requestsPerSecond: number;
@@ -105,7 +119,16 @@ async function countEvents(app: NestFastifyApplication, type: string): Promise<n
   return Number(res.rows[0].n);
 }
 
+function instrument(): void {
+  countStatements();
+  timeStage(AuthGuard.prototype, 'canActivate', 'guard');
+  timeStage(CommandExecutor.prototype, 'execute', 'load+decide+append');
+  timeStage(ProjectionWaiter.prototype, 'waitFor', 'read-your-writes wait');
+  timeStage(ProjectionRunner.prototype, 'applyBatch', 'projection batch (all runners)');
+}
+
 async function main(): Promise<void> {
+  if (PROFILE) instrument();
   const db = await freshDatabase('http');
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-http-'));
   const base = loadConfig({
@@ -168,6 +191,17 @@ async function main(): Promise<void> {
     const ratio = create.requestsPerSecond / health.requestsPerSecond;
     console.log(`commands / health ceiling = ${ratio.toFixed(3)}`);
 
+    let profile: ProfileReport | undefined;
+    if (PROFILE) {
+      const profiledBefore = await countEvents(app, 'PolicyCreated');
+      startProfile();
+      await autocannon(`${url}/iam/policies`, post, Math.max(2, Math.round(SECONDS / 2)));
+      const profiled = (await countEvents(app, 'PolicyCreated')) - profiledBefore;
+      profile = stopProfile(profiled);
+      console.log(`profile of a further run (${profiled} commands):`);
+      printProfile(profile);
+    }
+
     const file = writeResults('http', {
       bench: 'http',
       at: new Date().toISOString(),
@@ -182,6 +216,7 @@ async function main(): Promise<void> {
         eventsAppended: appended,
       },
       ratioToHealth: ratio,
+      ...(profile ? { profile } : {}),
     });
     console.log(`results written to ${file}`);
   } finally {
