@@ -40,31 +40,55 @@ export const policiesProjection = defineProjection({
     await manager.query('TRUNCATE identity_policies, identity_policy_attachments');
   },
   async apply(events, manager) {
-    for (const event of events) await applyPolicyEvent(event, manager);
+    // Creations are most of the traffic and touch no existing row: each run of consecutive
+    // PolicyCreated events is one multi-row INSERT. The rarer changes keep their order, one by one.
+    let created: RecordedEvent[] = [];
+    for (const event of events) {
+      if (event.type === 'PolicyCreated') {
+        created.push(event);
+        continue;
+      }
+      await insertCreatedPolicies(created, manager);
+      created = [];
+      await applyPolicyEvent(event, manager);
+    }
+    await insertCreatedPolicies(created, manager);
   },
 });
+
+async function insertCreatedPolicies(
+  events: readonly RecordedEvent[],
+  m: EntityManager,
+): Promise<void> {
+  if (events.length === 0) return;
+  const created = events.map((e) => ({
+    data: e.data as Extract<PolicyEvent, { type: 'PolicyCreated' }>['data'],
+    revision: e.revision.toString(),
+  }));
+  await m.query(
+    `INSERT INTO identity_policies (id, tenant_id, name, description, statements, created_at, revision)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[],
+       $6::timestamptz[], $7::bigint[])
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      created.map((c) => c.data.policyId),
+      created.map((c) => c.data.tenantId),
+      created.map((c) => c.data.name),
+      created.map((c) => c.data.description),
+      created.map((c) => JSON.stringify(c.data.statements)),
+      created.map((c) => c.data.createdAt),
+      created.map((c) => c.revision),
+    ],
+  );
+}
 
 async function applyPolicyEvent(recorded: RecordedEvent, m: EntityManager): Promise<void> {
   const event = { type: recorded.type, data: recorded.data } as PolicyEvent;
   const rev = recorded.revision.toString();
   switch (event.type) {
-    case 'PolicyCreated': {
-      const d = event.data;
-      await m.query(
-        `INSERT INTO identity_policies (id, tenant_id, name, description, statements, created_at, revision)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-        [
-          d.policyId,
-          d.tenantId,
-          d.name,
-          d.description,
-          JSON.stringify(d.statements),
-          d.createdAt,
-          rev,
-        ],
-      );
+    case 'PolicyCreated':
+      await insertCreatedPolicies([recorded], m);
       return;
-    }
     case 'PolicyDeleted':
       await m.query('UPDATE identity_policies SET deleted = true, revision = $2 WHERE id = $1', [
         event.data.policyId,

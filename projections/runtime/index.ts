@@ -18,4 +18,4 @@ export {
   type ReplyLike,
   type WriteOutcome,
 } from './projection-waiter';
-export { ProjectionProgress } from './progress';
+export { ProjectionProgress, type ReadModelChange } from './progress';

@@ -1,10 +1,20 @@
 import { EventEmitter } from 'node:events';
-import type { Position } from '../../src/eventstore/event-store';
+import type { Position, RecordedEvent } from '../../src/eventstore/event-store';
 
 export interface ProjectionProgressUpdate {
   name: string;
   /** Checkpoint after the committed batch; null after a reset to the start. */
   position: Position | null;
+}
+
+/**
+ * What a runner of this process changed in its read model: the events of a committed batch, or
+ * `unknown` when the tables may have changed in ways this process did not see (the runner
+ * started, stopped, lost its lock or reset its read model).
+ */
+export interface ReadModelChange {
+  name: string;
+  events: readonly RecordedEvent[] | 'unknown';
 }
 
 /**
@@ -28,6 +38,21 @@ export class ProjectionProgress {
   /** Last position published for `name` in this process, undefined when none was. */
   lastKnown(name: string): Position | null | undefined {
     return this.known.get(name);
+  }
+
+  /**
+   * Published by a runner right after its batch committed and before its checkpoint is
+   * published: a cache invalidated here is fresh before any read-your-writes wait ends.
+   */
+  publishChange(change: ReadModelChange): void {
+    this.emitter.emit('change', change);
+  }
+
+  subscribeChanges(listener: (change: ReadModelChange) => void): () => void {
+    this.emitter.on('change', listener);
+    return () => {
+      this.emitter.off('change', listener);
+    };
   }
 
   subscribe(listener: (update: ProjectionProgressUpdate) => void): () => void {

@@ -159,6 +159,7 @@ export class ProjectionRunner {
   private setState(state: RunnerState): void {
     if (this.currentState === state) return;
     this.currentState = state;
+    this.progress?.publishChange({ name: this.name, events: 'unknown' });
     this.hooks.onStateChange?.(state);
   }
 
@@ -278,6 +279,7 @@ export class ProjectionRunner {
         position = null;
       }
       await session.commitTransaction();
+      this.progress?.publishChange({ name, events: 'unknown' });
       this.resetOnPrepare = false;
       this.position = position;
       this.persistedPosition = position;
@@ -370,6 +372,7 @@ export class ProjectionRunner {
       if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
       throw err;
     }
+    this.progress?.publishChange({ name, events: relevant });
     this.persistedPosition = last;
     this.unpersistedEvents = 0;
     this.advanceTo(last, batch.length, relevant.length);

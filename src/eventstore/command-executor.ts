@@ -56,6 +56,18 @@ export interface LoadedAggregate<TState> {
 
 const DEFAULT_ATTEMPTS = 5;
 
+export interface ExecuteOptions {
+  /** How many times the read-decide-append cycle runs when other writers get there first. */
+  attempts?: number;
+  /**
+   * The command creates its aggregate under a fresh id (derived from the command id): decide on
+   * the initial state and append with expected revision `no_stream`, without reading the stream
+   * first. If the stream exists after all, the append is refused and the command runs the usual
+   * read-decide-append cycle, so the outcome is the same, one round trip cheaper when new.
+   */
+  expectNew?: boolean;
+}
+
 export function streamName(category: string, id: string): string {
   return `${category}-${id}`;
 }
@@ -84,11 +96,18 @@ export class CommandExecutor {
     id: string,
     command: C,
     context: CommandContext,
-    attempts = DEFAULT_ATTEMPTS,
+    /** The attempts alone, or ExecuteOptions. */
+    options: ExecuteOptions | number = {},
   ): Promise<ExecutionResult<E, S>> {
+    const { attempts = DEFAULT_ATTEMPTS, expectNew = false } =
+      typeof options === 'number' ? { attempts: options } : options;
     const stream = streamName(decider.category, id);
+    const assumeNew = expectNew && context.ifMatch === undefined;
     for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await this.load(decider, id);
+      const { state, revision } =
+        assumeNew && attempt === 1
+          ? { state: decider.initialState(), revision: -1n }
+          : await this.load(decider, id);
       if (context.ifMatch !== undefined && context.ifMatch !== revision) {
         throw new AppError(
           'precondition_failed',
@@ -132,7 +151,7 @@ export class CommandExecutor {
             },
           );
         }
-        if (attempt >= attempts) {
+        if (attempt >= attempts && !(assumeNew && attempt === 1)) {
           throw new AppError(
             'concurrency_conflict',
             `${decider.category} ${id} is being changed by other requests; retry`,

@@ -25,6 +25,7 @@ import { AccessDeniedRecorder } from './auth/access-denied.recorder';
 import { AccessTokens } from './auth/access-tokens';
 import { AuthRateLimits } from './auth/auth-rate-limits';
 import { AuthGuard } from './auth/auth.guard';
+import { PrincipalCache } from './auth/principal-cache';
 import { declaredAccessOfRoutes } from './auth/route-access';
 import { ApiKeysController } from './http/api-keys.controller';
 import { AuthController, MeController } from './http/auth.controller';
@@ -143,6 +144,7 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
       },
     },
     IdentityReadModel,
+    PrincipalCache,
     AccountsService,
     TenantsService,
     ApiKeysService,

@@ -145,4 +145,52 @@ describe('CommandExecutor on PostgreSQL', () => {
     expect(again.nextExpectedRevision).toBe(1n);
     expect(await store.readStream(`counter-${id}`)).toHaveLength(2);
   });
+
+  describe('a create with expectNew', () => {
+    it('appends to a new stream without reading it first', async () => {
+      const id = randomUUID();
+      let reads = 0;
+      const counting = new CommandExecutor({
+        ...store,
+        append: store.append.bind(store),
+        readStream: (...args: Parameters<PostgresEventStore['readStream']>) => {
+          reads++;
+          return store.readStream(...args);
+        },
+      } as PostgresEventStore);
+      const r = await counting.execute(counter, id, { kind: 'open', limit: 3 }, ctx(), {
+        expectNew: true,
+      });
+      expect(reads).toBe(0);
+      expect(r.revision).toBe(0n);
+      expect(r.state).toEqual({ open: true, value: 0, limit: 3 });
+      expect(await store.readStream(`counter-${id}`)).toHaveLength(1);
+    });
+
+    it('decides on the stored state when the stream exists after all', async () => {
+      const id = randomUUID();
+      await executor.execute(counter, id, { kind: 'open', limit: 3 }, ctx());
+      await executor.execute(counter, id, { kind: 'increment', by: 3 }, ctx());
+      const r = await executor.execute(counter, id, { kind: 'open', limit: 9 }, ctx(), {
+        expectNew: true,
+      });
+      expect(r.position).toBeNull();
+      expect(r.state).toEqual({ open: true, value: 3, limit: 3 });
+      expect(await store.readStream(`counter-${id}`)).toHaveLength(2);
+    });
+
+    it('answers a retried create (same command id) with the first outcome, appending once', async () => {
+      const id = randomUUID();
+      const c = ctx();
+      const first = await executor.execute(counter, id, { kind: 'open', limit: 3 }, c, {
+        expectNew: true,
+      });
+      const again = await executor.execute(counter, id, { kind: 'open', limit: 3 }, c, {
+        expectNew: true,
+      });
+      expect(again.revision).toBe(first.revision);
+      expect(again.position).toEqual(first.position);
+      expect(await store.readStream(`counter-${id}`)).toHaveLength(1);
+    });
+  });
 });

@@ -48,7 +48,7 @@ export class PoliciesService {
     tenantId: string,
     body: { name: string; description?: string; statements: unknown },
     ctx: CommandContext,
-  ): Promise<{ id: string; position: Position | null }> {
+  ): Promise<{ id: string; position: Position | null; view: PolicyView }> {
     if (await this.readModel.policyByName(tenantId, body.name)) {
       throw new AppError('conflict', `a policy named ${body.name} already exists in this tenant`, {
         field: 'name',
@@ -69,8 +69,21 @@ export class PoliciesService {
         now: this.clock.now(),
       },
       stepContext(ctx, 'create-policy'),
+      { expectNew: true },
     );
-    return { id: policyId, position: result.position };
+    // The answer comes from the decided event, not from a read-back of the read model.
+    const created = result.events.find((e) => e.type === 'PolicyCreated');
+    if (!created) throw new Error(`policy ${policyId} was not created`);
+    const view: PolicyView = {
+      id: policyId,
+      tenant_id: created.data.tenantId,
+      name: created.data.name,
+      description: created.data.description,
+      statements: created.data.statements,
+      created_at: new Date(created.data.createdAt).toISOString(),
+      revision: String(result.revision),
+    };
+    return { id: policyId, position: result.position, view };
   }
 
   async list(tenantId: string): Promise<PolicyView[]> {

@@ -34,6 +34,7 @@ import { IdentityReadModel, type UserRow } from '../read-model/identity-read-mod
 import { AccessDeniedRecorder } from './access-denied.recorder';
 import { AccessTokens } from './access-tokens';
 import { AuthRateLimits } from './auth-rate-limits';
+import { PrincipalCache } from './principal-cache';
 import {
   AUTH_RATE_LIMITED,
   OPERATOR_ONLY,
@@ -69,6 +70,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly readModel: IdentityReadModel,
+    private readonly principals: PrincipalCache,
     private readonly tokens: AccessTokens,
     private readonly limits: AuthRateLimits,
     private readonly recorder: AccessDeniedRecorder,
@@ -200,7 +202,7 @@ export class AuthGuard implements CanActivate {
     sessionVersion: number,
     requested: string | undefined,
   ): Promise<Authenticated> {
-    const user = await this.readModel.user(userId);
+    const user = await this.principals.user(userId);
     if (
       !user ||
       user.status !== 'active' ||
@@ -208,7 +210,7 @@ export class AuthGuard implements CanActivate {
     ) {
       throw new AppError('unauthorized', 'the session has ended; sign in again');
     }
-    const memberships = await this.readModel.memberships(userId);
+    const memberships = await this.principals.memberships(userId);
     const list = memberships.map((m) => ({ tenantId: m.tenant_id, role: m.role }));
     let tenantId: string | null;
     let role: TenantRole | null;
@@ -234,12 +236,12 @@ export class AuthGuard implements CanActivate {
     const invalid = (why: string) => new AppError('unauthorized', `the API key ${why}`);
     const parsed = parseApiKey(presented);
     if (!parsed) throw invalid('is not valid');
-    const row = await this.readModel.apiKeyByPrefix(parsed.prefix);
+    const row = await this.principals.apiKeyByPrefix(parsed.prefix);
     if (!row || !verifyApiKey(presented, row.key_hash, this.keys.apiKeyPepper)) {
       throw invalid('is not valid');
     }
     const now = this.clock.now();
-    const user = await this.readModel.user(row.user_id);
+    const user = await this.principals.user(row.user_id);
     const usability = apiKeyUsability(
       {
         revoked: row.revoked,
@@ -259,7 +261,7 @@ export class AuthGuard implements CanActivate {
             : 'belongs to a session that has ended',
       );
     }
-    const membership = await this.readModel.membership(row.tenant_id, row.user_id);
+    const membership = await this.principals.membership(row.tenant_id, row.user_id);
     if (!membership) throw invalid("belongs to a user who left the key's tenant");
     if (requested !== undefined && requested !== row.tenant_id) {
       throw AppError.notFound('tenant', requested);
@@ -311,7 +313,7 @@ export class AuthGuard implements CanActivate {
     if (!auth.tenantId || !auth.userId || role === null) {
       throw new AppError('forbidden', `${action} needs a tenant the caller belongs to`, { action });
     }
-    const policies = await this.readModel.attachedPolicies(auth.userId, auth.tenantId);
+    const policies = await this.principals.attachedPolicies(auth.userId, auth.tenantId);
     const result = evaluate({
       roles: [role],
       policies: policies.map((p) => ({ policyId: p.id, name: p.name, statements: p.statements })),

@@ -46,7 +46,7 @@ export class IamController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { tenantId } = requireTenantUser(auth);
-    const { id, position } = await this.policies.create(tenantId, body, ctx);
+    const { id, position, view } = await this.policies.create(tenantId, body, ctx);
     const caughtUp = await this.policies.waitFor(position);
     applyWriteOutcome(reply, {
       status: caughtUp ? 201 : 202,
@@ -54,7 +54,6 @@ export class IamController {
       location: `/iam/policies/${id}`,
     });
     if (!caughtUp) return { id };
-    const view = await this.policies.get(tenantId, id);
     setEtag(reply, view.revision);
     return view;
   }
