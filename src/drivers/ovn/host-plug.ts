@@ -1,0 +1,140 @@
+/**
+ * A NIC on this host: a veth pair whose inner end is moved into a network namespace (a
+ * container's, or one made with `ip netns add`) and carries the logical port's MAC, IP and
+ * default route, and whose host end sits on the integration bridge with
+ * `external_ids:iface-id=<logical port>`, which is how ovn-controller binds it.
+ *
+ * TX checksum offload is turned off on both ends: with Open vSwitch's userspace datapath, TCP
+ * otherwise hangs on bad checksums while ping works.
+ *
+ * Every step checks what is there first, so a plug interrupted anywhere finishes on the next
+ * call; the host end is never given an address or a route (the host's root namespace is left as
+ * it was).
+ */
+import type { NetnsRef, PlugSpec } from '../../network/ports/network-fabric';
+import { ExecError, type Exec } from '../exec';
+import { checkId, EXT, hostDevices, macAddressOf } from './ovn-names';
+import { mapColumn, parseOvsdbTable, quotedPair, stringColumn } from './ovsdb-json';
+
+const COMMAND_TIMEOUT_MS = 15_000;
+const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
+
+export interface HostPort {
+  nicId: string;
+  device: string;
+}
+
+/** Where a namespace's file lives, for `nsenter --net=<path>`. */
+export function netnsPath(netns: NetnsRef): string {
+  if (netns.kind === 'named') {
+    if (!NETNS_NAME.test(netns.name)) throw new Error(`bad namespace name ${netns.name}`);
+    return `/var/run/netns/${netns.name}`;
+  }
+  if (!Number.isInteger(netns.pid) || netns.pid <= 0) throw new Error(`bad pid ${netns.pid}`);
+  return `/proc/${netns.pid}/ns/net`;
+}
+
+/** What `ip link set ... netns` takes: the namespace's name, or the process id. */
+function netnsArgument(netns: NetnsRef): string {
+  return netns.kind === 'named' ? netns.name : String(netns.pid);
+}
+
+export class HostPlumbing {
+  constructor(
+    private readonly exec: Exec,
+    private readonly bridge: string,
+    private readonly owner: string,
+  ) {}
+
+  async plug(spec: PlugSpec, logicalPort: string): Promise<void> {
+    const nicId = checkId('NIC', spec.nicId);
+    const hostEnd = hostDevices.hostEnd(nicId);
+    const innerEnd = hostDevices.innerEnd(nicId);
+    const inner = spec.interfaceName ?? 'eth0';
+    if (!IFNAME.test(inner)) throw new Error(`bad interface name ${inner}`);
+    const mac = spec.mac ?? macAddressOf(nicId);
+    const path = netnsPath(spec.netns);
+    const inside = (args: string[]) => this.run('nsenter', [`--net=${path}`, ...args]);
+
+    if (!(await this.linkExists(hostEnd))) {
+      // A lone inner end in the root namespace is a pair cut short: start over.
+      if (await this.linkExists(innerEnd)) await this.run('ip', ['link', 'del', 'dev', innerEnd]);
+      await this.run('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', innerEnd]);
+    }
+    if (await this.linkExists(innerEnd)) {
+      await this.run('ip', ['link', 'set', 'dev', innerEnd, 'netns', netnsArgument(spec.netns)]);
+    }
+    if (await this.linkExists(innerEnd, path)) {
+      await inside(['ip', 'link', 'set', 'dev', innerEnd, 'down']);
+      await inside(['ip', 'link', 'set', 'dev', innerEnd, 'name', inner]);
+    }
+    await inside(['ip', 'link', 'set', 'dev', inner, 'address', mac]);
+    await inside(['ethtool', '-K', inner, 'tx', 'off']);
+    await inside(['ip', 'link', 'set', 'dev', 'lo', 'up']);
+    await inside(['ip', 'link', 'set', 'dev', inner, 'up']);
+    await inside(['ip', 'addr', 'replace', `${spec.ip}/${spec.prefixLength}`, 'dev', inner]);
+    await inside(['ip', 'route', 'replace', 'default', 'via', spec.gatewayIp, 'dev', inner]);
+
+    await this.run('ethtool', ['-K', hostEnd, 'tx', 'off']);
+    await this.run('ip', ['link', 'set', 'dev', hostEnd, 'up']);
+    await this.run('ovs-vsctl', [
+      '--timeout=10',
+      '--may-exist',
+      'add-port',
+      this.bridge,
+      hostEnd,
+      '--',
+      'set',
+      'interface',
+      hostEnd,
+      quotedPair('external_ids:iface-id', logicalPort),
+      quotedPair(`external_ids:${EXT.nic}`, nicId),
+      quotedPair(`external_ids:${EXT.owner}`, this.owner),
+    ]);
+  }
+
+  /** Deleting the host end deletes the inner end with it, wherever it is. */
+  async unplug(nicId: string): Promise<void> {
+    const hostEnd = hostDevices.hostEnd(checkId('NIC', nicId));
+    const innerEnd = hostDevices.innerEnd(nicId);
+    await this.run('ovs-vsctl', ['--timeout=10', '--if-exists', 'del-port', this.bridge, hostEnd]);
+    if (await this.linkExists(hostEnd)) await this.run('ip', ['link', 'del', 'dev', hostEnd]);
+    if (await this.linkExists(innerEnd)) await this.run('ip', ['link', 'del', 'dev', innerEnd]);
+  }
+
+  /** The host ends this owner put on the bridge (for reconcile and cleanup). */
+  async list(): Promise<HostPort[]> {
+    const { stdout } = await this.run('ovs-vsctl', [
+      '--timeout=10',
+      '--format=json',
+      '--columns=name,external_ids',
+      'find',
+      'interface',
+      quotedPair(`external_ids:${EXT.owner}`, this.owner),
+    ]);
+    return parseOvsdbTable(stdout).flatMap((row) => {
+      const nicId = mapColumn(row, 'external_ids')[EXT.nic];
+      return nicId ? [{ nicId, device: stringColumn(row, 'name') }] : [];
+    });
+  }
+
+  private async linkExists(device: string, inNetnsPath?: string): Promise<boolean> {
+    const args = ['-o', 'link', 'show', 'dev', device];
+    try {
+      if (inNetnsPath) await this.run('nsenter', [`--net=${inNetnsPath}`, 'ip', ...args]);
+      else await this.run('ip', args);
+      return true;
+    } catch (error: unknown) {
+      // `ip` exits 1 for a device that does not exist; anything else is a real failure.
+      if (error instanceof ExecError && error.failure === 'exit' && error.exitCode === 1) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  private run(file: string, args: string[]) {
+    return this.exec(file, args, { timeoutMs: COMMAND_TIMEOUT_MS });
+  }
+}
