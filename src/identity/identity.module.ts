@@ -24,6 +24,7 @@ import { TenantsService } from './application/tenants.service';
 import { AccessDeniedRecorder } from './auth/access-denied.recorder';
 import { AccessTokens } from './auth/access-tokens';
 import { AuthRateLimits } from './auth/auth-rate-limits';
+import { SignInThrottle } from './auth/sign-in-throttle';
 import { AuthGuard } from './auth/auth.guard';
 import { PrincipalCache } from './auth/principal-cache';
 import { declaredAccessOfRoutes } from './auth/route-access';
@@ -122,6 +123,11 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
         ),
     },
     {
+      provide: SignInThrottle,
+      inject: [IdentityClock],
+      useFactory: (clock: IdentityClock) => new SignInThrottle(() => clock.nowMs()),
+    },
+    {
       provide: AccessDeniedRecorder,
       inject: [EVENT_STORE, IdentityClock],
       useFactory: (store: EventStore, clock: IdentityClock) =>
@@ -156,6 +162,7 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     IdentityReadModel,
     IdentityClock,
     AuthRateLimits,
+    SignInThrottle,
     DataKeyStore,
     SERVER_KEYS,
     AccountsService,

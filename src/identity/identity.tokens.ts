@@ -2,7 +2,7 @@
 export const SERVER_KEYS = Symbol('IDENTITY_SERVER_KEYS');
 
 /**
- * The identity context's clock (rate-limit windows, token expiry, lockouts). Injectable so tests
+ * The identity context's clock (rate-limit windows, token expiry, sign-in throttling). Injectable so tests
  * move time instead of sleeping: `app.get(IdentityClock).advance(60_000)`.
  */
 export class IdentityClock {

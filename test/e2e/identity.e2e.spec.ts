@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/common/ids';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { AccountsService } from '../../src/identity/application/accounts.service';
+import { IdentityClock } from '../../src/identity/identity.tokens';
 import { declaredAccessOfRoutes } from '../../src/identity/auth/route-access';
 import { IAM_ACTIONS } from '../../src/identity/domain/iam-actions';
 import { startTestApp, type TestApp } from '../support/app';
@@ -262,38 +263,99 @@ describe('identity (e2e)', () => {
     expect((await login(t, a.email, newPassword)).status).toBe(200);
   });
 
-  it('locks an account after 5 failures (429 account_locked with Retry-After), durably', async () => {
-    const victim = await signUp(t, 'lock');
-    const email = victim.email;
-    const unknownEmail = await login(t, uniqueEmail('ghost'), 'whatever-pass-1');
-    expect(unknownEmail.status).toBe(401);
-    for (let i = 0; i < 5; i++) {
-      const wrong = await login(t, email, 'wrong-password-1');
-      expect(wrong.status).toBe(401);
-      expect(wrong.body.error).toMatchObject({
-        code: 'unauthorized',
-        message: unknownEmail.body.error.message,
+  describe('sign-in throttling: per account and address, never a lockout', () => {
+    /** A sign-in from a given client address (Fastify's inject sets the socket's address). */
+    const loginFrom = async (address: string, email: string, password = PASSWORD) => {
+      const res = await t.inject({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email, password },
+        remoteAddress: address,
       });
+      const body = res.json<{ error?: { code: string; message: string } }>();
+      return {
+        status: res.statusCode,
+        code: body.error?.code ?? null,
+        message: body.error?.message ?? null,
+        retryAfter: res.headers['retry-after'] ?? null,
+      };
+    };
+    const clock = () => t.app.get(IdentityClock);
+
+    /** Wrong passwords from `address`, waiting out each Retry-After (clock moved, no sleeping). */
+    async function guess(address: string, email: string, attempts: number) {
+      const answers: Array<Awaited<ReturnType<typeof loginFrom>>> = [];
+      for (let i = 0; i < attempts; i++) {
+        const answer = await loginFrom(address, email, `wrong-password-${i}`);
+        answers.push(answer);
+        if (answer.status === 429) clock().advance(Number(answer.retryAfter) * 1000);
+      }
+      return answers;
     }
-    const locked = await login(t, email);
-    expect(locked.status).toBe(429);
-    expect(locked.body.error.code).toBe('account_locked');
-    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
-    expect((await eventsOfType(t, 'AccountLocked')).length).toBeGreaterThanOrEqual(1);
-    // The lock is visible to the tenant's admins; the live session still works.
-    const members = await t
-      .http()
-      .get(`/tenants/${victim.tenantId}/members`)
-      .set(bearer(victim.accessToken));
-    expect(members.status).toBe(200);
-    expect(members.body).toEqual([
-      expect.objectContaining({
-        user_id: victim.userId,
-        email,
-        role: 'owner',
-        locked_until: expect.any(String),
-      }),
-    ]);
+
+    it("an attacker's failures from address X never block the owner from address Y, and X's backoff grows", async () => {
+      const victim = await signUp(t, 'throttle');
+      const attacker = '203.0.113.10';
+      const answers = await guess(attacker, victim.email, 9);
+      expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429, 401, 429, 401, 429, 401]);
+      expect(answers.filter((a) => a.status === 429).map((a) => a.retryAfter)).toEqual([
+        '1',
+        '2',
+        '4',
+      ]);
+      expect(answers[3]).toMatchObject({ code: 'sign_in_throttled' });
+      // Checked before the password: even the right one waits at X, 8 s now.
+      expect(await loginFrom(attacker, victim.email)).toMatchObject({
+        status: 429,
+        retryAfter: '8',
+      });
+      // The owner, from another address, signs in at once.
+      expect((await loginFrom('198.51.100.10', victim.email)).status).toBe(200);
+      expect((await eventsOfType(t, 'AccountLocked')).length).toBe(0);
+    });
+
+    it('an unknown email answers exactly like a known one, throttled the same way', async () => {
+      const known = await signUp(t, 'throttle-known');
+      const unknownEmail = uniqueEmail('throttle-ghost');
+      const onKnown = await guess('203.0.113.20', known.email, 7);
+      const onUnknown = await guess('203.0.113.21', unknownEmail, 7);
+      expect(onUnknown).toEqual(onKnown);
+      expect(onKnown.map((a) => a.status)).toEqual([401, 401, 401, 429, 401, 429, 401]);
+      expect(onKnown[0]).toMatchObject({
+        code: 'unauthorized',
+        message: 'invalid email or password',
+      });
+    });
+
+    it('many addresses slow the account (a new address waits), yet the right password gets in after the wait', async () => {
+      const victim = await signUp(t, 'throttle-ceiling');
+      // Twenty failures from ten addresses: the per-account ceiling.
+      for (let n = 0; n < 10; n++) await guess(`203.0.113.${100 + n}`, victim.email, 2);
+      const fromNewAddress = await loginFrom('198.51.100.30', victim.email);
+      expect(fromNewAddress).toMatchObject({ status: 429, code: 'sign_in_throttled' });
+      expect(Number(fromNewAddress.retryAfter)).toBeGreaterThan(0);
+      // The attack goes on meanwhile; it does not stretch the new address's wait.
+      const wait = Number(fromNewAddress.retryAfter) * 1000;
+      clock().advance(wait - 1000);
+      expect((await loginFrom('203.0.113.100', victim.email, 'still-guessing-1')).status).toBe(401);
+      clock().advance(1000);
+      expect((await loginFrom('198.51.100.30', victim.email)).status).toBe(200);
+      // Administrators see the failures, not a lock.
+      const members = await t
+        .http()
+        .get(`/tenants/${victim.tenantId}/members`)
+        .set(bearer(victim.accessToken));
+      expect(members.status).toBe(200);
+      expect(members.body).toEqual([
+        expect.objectContaining({
+          user_id: victim.userId,
+          email: victim.email,
+          role: 'owner',
+          failed_sign_ins: 21,
+          sign_ins_slowed: true,
+        }),
+      ]);
+    });
   });
 
   it('logout revokes the refresh token family', async () => {

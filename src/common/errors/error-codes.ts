@@ -21,7 +21,7 @@ export const ERROR_CODES = [
   'idempotency_key_reused',
   'quota_exceeded',
   'rate_limited',
-  'account_locked',
+  'sign_in_throttled',
   'internal_error',
   'service_unavailable',
 ] as const;
@@ -57,7 +57,7 @@ export function httpStatusOf(code: ErrorCode): number {
       return 415;
     case 'idempotency_key_reused':
       return 422;
-    case 'account_locked':
+    case 'sign_in_throttled':
     case 'rate_limited':
       return 429;
     case 'internal_error':
@@ -91,7 +91,8 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   quota_exceeded:
     "The tenant's quota does not allow this; details carry the limit and current use.",
   rate_limited: 'Too many requests; retry after the number of seconds in Retry-After.',
-  account_locked: 'Too many failed sign-in attempts; the account is locked for a while.',
+  sign_in_throttled:
+    'Too many failed sign-in attempts for this account from this address (or from many addresses); retry after the number of seconds in Retry-After.',
   internal_error: 'An unexpected error occurred; the request id identifies it in the logs.',
   service_unavailable: 'A dependency the request needs is unavailable.',
 };

@@ -3,7 +3,7 @@
  * key), refresh rotation with reuse detection, password reset through the mail outbox, sign-out
  * and "who am I". Thin orchestration around the user, tenant, claim and API key deciders.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import type { AuthContext } from '../../common/auth-context';
 import type { AppConfig } from '../../config/config';
@@ -34,8 +34,7 @@ import { apiKeyDecider } from '../domain/api-key';
 import { claimDecider, emailClaimId } from '../domain/claim';
 import {
   CURRENT_PASSWORD_INCORRECT,
-  isLocked,
-  accountLockedError,
+  INVALID_CREDENTIALS,
   sessionKeyOfRefreshToken,
   userDecider,
   userRejection,
@@ -43,6 +42,7 @@ import {
 } from '../domain/user';
 import { isValidEmail, normalizeEmail } from '../domain/validation';
 import { AccessTokens } from '../auth/access-tokens';
+import { SignInThrottle } from '../auth/sign-in-throttle';
 import { IdentityClock, SERVER_KEYS } from '../identity.tokens';
 import { DataKeyStore } from '../keys/data-key-store';
 import type { ServerKeys } from '../keys/server-keys';
@@ -97,6 +97,8 @@ export interface PublicUser {
 
 @Injectable()
 export class AccountsService {
+  private readonly logger = new Logger('identity');
+
   constructor(
     private readonly executor: CommandExecutor,
     private readonly readModel: IdentityReadModel,
@@ -106,6 +108,7 @@ export class AccountsService {
     private readonly waiter: ProjectionWaiter,
     private readonly mail: MailOutbox,
     private readonly clock: IdentityClock,
+    private readonly throttle: SignInThrottle,
     @Inject(SERVER_KEYS) private readonly keys: ServerKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -193,50 +196,52 @@ export class AccountsService {
     return { userId };
   }
 
+  /**
+   * Sign-in, throttled per (email, client address) before any password is checked (see
+   * domain/sign-in-throttle.ts). An unknown email takes the same steps, costs the same scrypt,
+   * counts in the throttle the same way and gets the same answers as a wrong password; the
+   * LoginFailed of a known account is appended after the answer, so that no write tells them apart.
+   */
   async login(
     input: { email: string; password: string },
     ctx: CommandContext,
   ): Promise<LoginResult> {
     const email = normalizeEmail(input.email);
-    const row = isValidEmail(email)
-      ? await this.readModel.activeUserByEmailHash(this.lookupHash(email))
-      : null;
-    if (!row) {
+    const account = this.lookupHash(email);
+    this.throttle.admit(account, ctx.sourceIp);
+    const row = isValidEmail(email) ? await this.readModel.activeUserByEmailHash(account) : null;
+    const now = this.clock.now();
+    const loaded = await this.executor.load(userDecider, row?.id ?? derivedId(ctx, 'no-user'));
+    const state = loaded.state;
+    if (!row || state.status !== 'active' || !state.passwordHash) {
       await verifyPasswordForUnknownUser(input.password);
-      throw new AppError('unauthorized', 'invalid email or password');
+      this.throttle.failed(account, ctx.sourceIp);
+      throw new AppError('unauthorized', INVALID_CREDENTIALS);
     }
     const userId = row.id;
-    const now = this.clock.now();
-    const loaded = await this.executor.load(userDecider, userId);
-    const state = loaded.state;
-    if (state.status !== 'active' || !state.passwordHash) {
-      await verifyPasswordForUnknownUser(input.password);
-      throw new AppError('unauthorized', 'invalid email or password');
-    }
-    // Locked: no scrypt, no count; the answer is the same 429 whatever the password.
-    if (isLocked(state, now)) throw accountLockedError(state, now);
     const verified = await verifyPassword(input.password, state.passwordHash);
     const tenantId = state.defaultTenantId;
     const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
     const draft = await this.draftSession(ctx, userId, tenantId, verified, now);
-    const result = await this.executor.execute(
-      userDecider,
-      userId,
-      {
-        type: 'Login',
-        passwordVerified: verified,
-        session: draft.session,
-        upgradedPasswordHash:
-          verified && needsRehash(state.passwordHash)
-            ? await hashPassword(input.password)
-            : undefined,
-        now,
-      },
-      stepContext(ctx, 'login', userCtx),
+    const login = (passwordVerified: boolean, upgradedPasswordHash?: string) =>
+      this.executor.execute(
+        userDecider,
+        userId,
+        { type: 'Login', passwordVerified, session: draft.session, upgradedPasswordHash, now },
+        stepContext(ctx, 'login', userCtx),
+      );
+    if (!verified) {
+      this.throttle.failed(account, ctx.sourceIp);
+      login(false).catch((err: unknown) =>
+        this.logger.warn(`a failed sign-in of user ${userId} was not recorded: ${String(err)}`),
+      );
+      throw new AppError('unauthorized', INVALID_CREDENTIALS);
+    }
+    this.throttle.succeeded(account, ctx.sourceIp);
+    const result = await login(
+      true,
+      needsRehash(state.passwordHash) ? await hashPassword(input.password) : undefined,
     );
-    // A failed sign-in answers without waiting for projections: as fast as an unknown email.
-    const rejection = userRejection(result.events);
-    if (rejection) throw rejection;
     const session = await this.openSession(draft, result, { userId, tenantId, now, userCtx, ctx });
     return { user: await this.publicUser(row), ...session };
   }
@@ -422,8 +427,8 @@ export class AccountsService {
   }
 
   /**
-   * POST /me/password: verifies the current password (a wrong one counts toward the lockout and
-   * is 401), applies the policy to the new one, revokes every session (JWTs, session keys,
+   * POST /me/password: verifies the current password (throttled like a sign-in; a wrong one is
+   * 401, LoginFailed, and counts in the sign-in throttle), applies the policy to the new one, revokes every session (JWTs, session keys,
    * refresh tokens) and starts a new one for the caller, returned like a login's. User API keys
    * (`kind: user`) are not sessions and keep working.
    */
@@ -442,8 +447,11 @@ export class AccountsService {
     if (state.status !== 'active' || !state.passwordHash) {
       throw new AppError('unauthorized', 'the session has ended; sign in again');
     }
-    if (isLocked(state, now)) throw accountLockedError(state, now);
+    const account = this.lookupHash(normalizeEmail(email));
+    this.throttle.admit(account, ctx.sourceIp);
     const verified = await verifyPassword(input.current_password, state.passwordHash);
+    if (verified) this.throttle.succeeded(account, ctx.sourceIp);
+    else this.throttle.failed(account, ctx.sourceIp);
     const tenantId = state.defaultTenantId;
     const userCtx = { actor: { type: 'user' as const, id: userId }, tenantId };
     const draft = await this.draftSession(ctx, userId, tenantId, verified, now);
@@ -591,8 +599,15 @@ export class AccountsService {
     await this.settle(result.position, [USERS_PROJECTION]);
   }
 
-  /** For handlers that need the write-side state (lockout visible to admins, tests). */
+  /** For handlers that need the write-side state (tests). */
   async userState(userId: string): Promise<UserState> {
     return (await this.executor.load(userDecider, userId)).state;
+  }
+
+  /** What administrators see of a member's sign-ins (GET /tenants/:id/members). */
+  signInActivity(row: UserRow): { failures: number; slowed: boolean } {
+    return row.email_lookup_hash
+      ? this.throttle.accountView(row.email_lookup_hash)
+      : { failures: 0, slowed: false };
   }
 }

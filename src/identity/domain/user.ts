@@ -1,5 +1,5 @@
 /**
- * The user aggregate (stream `user-<userId>`): credentials, lockout, password reset, refresh-token
+ * The user aggregate (stream `user-<userId>`): credentials, password reset, refresh-token
  * families, default tenant and erasure.
  *
  * Everything slow, secret or random happens outside `decide` and enters through the command:
@@ -11,13 +11,14 @@
  * erasing the user (UserErased) is followed, outside, by destroying that key (crypto-shredding).
  * The state keeps only what decisions need, never personal data.
  *
- * Recorded rejections: a failed login (LoginFailed, maybe AccountLocked) and a replayed refresh
+ * Recorded rejections: a failed login (LoginFailed) and a replayed refresh
  * token (RefreshTokenFamilyRevoked 'reuse_detected') must be stored *and* answered 401. Since a
  * throwing `decide` stores nothing, these commands return the events; the handler appends them
  * and then throws `userRejection(events)`.
  *
- * A lockout blocks logins only: refreshing a live session keeps working, so a stranger guessing
- * passwords cannot sign the real user out.
+ * Failed sign-ins lock nothing: throttling (domain/sign-in-throttle.ts) slows the guessing address,
+ * outside this aggregate, so a stranger cannot lock the owner out. `AccountLocked` events written
+ * by earlier versions are history only and no longer block anything.
  *
  * Sessions: every JWT and session API key carries the user's `sessionVersion`; PasswordChanged,
  * PasswordReset, RevokeSessions and erasure bump it (SessionsRevoked), killing every session at
@@ -29,9 +30,9 @@
  * revokes it (the key is another aggregate). `sessionKeyOfRefreshToken` finds it again when a
  * logout is repeated after a crash between the two appends.
  *
- * A wrong current password on ChangePassword counts like a failed sign-in (LoginFailed, and
- * AccountLocked at the fifth), so a stolen session cannot guess the password any faster than a
- * stranger can at /auth/login; a locked account cannot change its password either.
+ * A wrong current password on ChangePassword counts like a failed sign-in (LoginFailed here, and
+ * in the sign-in throttle), so a stolen session cannot guess the password any faster than a
+ * stranger can at /auth/login.
  */
 import { AppError } from '../../common/errors/app-error';
 import type { Decider } from '../../eventstore/command-executor';
@@ -48,8 +49,6 @@ import {
 } from './validation';
 
 export const USER_CATEGORY = 'user';
-export const MAX_CONSECUTIVE_LOGIN_FAILURES = 5;
-export const LOCKOUT_DURATION_MS = 15 * 60 * 1000;
 export const RESET_TOKEN_TTL_MS = 30 * 60 * 1000;
 /**
  * At most this many unexpired reset tokens at once; further requests record nothing (the handler
@@ -187,6 +186,7 @@ export type UserEvent =
     }
   | { type: 'LoginSucceeded'; data: { userId: string; familyId: string; at: string } }
   | { type: 'LoginFailed'; data: { userId: string; consecutiveFailures: number; at: string } }
+  /** Written by earlier versions (a lockout); kept readable, no longer decided or enforced. */
   | { type: 'AccountLocked'; data: { userId: string; until: string; at: string } }
   | { type: 'PasswordHashUpgraded'; data: { userId: string; passwordHash: string; at: string } }
   | { type: 'PasswordChanged'; data: { userId: string; passwordHash: string; at: string } }
@@ -264,9 +264,8 @@ export interface UserState {
   /** The encoded scrypt hash the login handler verifies against. */
   passwordHash: string | null;
   defaultTenantId: string | null;
+  /** Failed password checks since the last success (history for administrators, no lock). */
   consecutiveFailures: number;
-  /** Epoch milliseconds; null when not locked. */
-  lockedUntil: number | null;
   sessionVersion: number;
   resetTokens: readonly ResetTokenRecord[];
   refreshTokens: readonly RefreshTokenRecord[];
@@ -279,16 +278,10 @@ export function initialUserState(): UserState {
     passwordHash: null,
     defaultTenantId: null,
     consecutiveFailures: 0,
-    lockedUntil: null,
     sessionVersion: 1,
     resetTokens: [],
     refreshTokens: [],
   };
-}
-
-/** Whether the account is locked at `now` (for a login handler that wants to skip scrypt). */
-export function isLocked(state: UserState, now: Date): boolean {
-  return state.lockedUntil !== null && now.getTime() < state.lockedUntil;
 }
 
 function revokeAllFamilies(tokens: readonly RefreshTokenRecord[]): RefreshTokenRecord[] {
@@ -306,12 +299,11 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
         defaultTenantId: event.data.defaultTenantId,
       };
     case 'LoginSucceeded':
-      return { ...state, consecutiveFailures: 0, lockedUntil: null };
+      return { ...state, consecutiveFailures: 0 };
     case 'LoginFailed':
       return { ...state, consecutiveFailures: event.data.consecutiveFailures };
     case 'AccountLocked':
-      // A new count starts with the lock: after it expires, five more failures lock again.
-      return { ...state, consecutiveFailures: 0, lockedUntil: millis(event.data.until) };
+      return state;
     case 'PasswordHashUpgraded':
       return { ...state, passwordHash: event.data.passwordHash };
     case 'PasswordChanged':
@@ -331,13 +323,12 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
       };
     }
     case 'PasswordReset':
-      // Proving control of the mailbox also lifts a lockout; every outstanding token dies.
+      // Every outstanding token dies.
       return {
         ...state,
         passwordHash: event.data.passwordHash,
         resetTokens: [],
         consecutiveFailures: 0,
-        lockedUntil: null,
       };
     case 'SessionsRevoked':
       return {
@@ -397,25 +388,13 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
 
 // ---------------------------------------------------------------- decisions
 
-const INVALID_CREDENTIALS = 'invalid email or password';
+export const INVALID_CREDENTIALS = 'invalid email or password';
 
 function requireActive(state: UserState): string {
   if (state.status !== 'active' || state.userId === null) {
     throw AppError.notFound('user', state.userId ?? 'unknown');
   }
   return state.userId;
-}
-
-/** 429 account_locked with the unlock time and Retry-After (whole seconds). */
-export function accountLockedError(state: UserState, now: Date): AppError {
-  const until = new Date(state.lockedUntil ?? 0);
-  const retryAfter = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new AppError(
-    'account_locked',
-    `too many failed sign-in attempts; the account is locked until ${iso(until)}`,
-    { locked_until: iso(until) },
-    { 'Retry-After': String(retryAfter) },
-  );
 }
 
 function findByHash<T extends { tokenHash: string }>(
@@ -477,16 +456,10 @@ function sessionStarted(userId: string, session: NewSession, at: string): UserEv
   };
 }
 
-/** LoginFailed, and AccountLocked when this failure is the fifth in a row. */
+/** LoginFailed with the count since the last success; it locks nothing. */
 function passwordFailure(state: UserState, userId: string, now: Date): UserEvent[] {
-  const at = iso(now);
   const consecutiveFailures = state.consecutiveFailures + 1;
-  const events: UserEvent[] = [{ type: 'LoginFailed', data: { userId, consecutiveFailures, at } }];
-  if (consecutiveFailures >= MAX_CONSECUTIVE_LOGIN_FAILURES) {
-    const until = iso(new Date(now.getTime() + LOCKOUT_DURATION_MS));
-    events.push({ type: 'AccountLocked', data: { userId, until, at } });
-  }
-  return events;
+  return [{ type: 'LoginFailed', data: { userId, consecutiveFailures, at: iso(now) } }];
 }
 
 function login(command: Login, state: UserState): UserEvent[] {
@@ -495,7 +468,6 @@ function login(command: Login, state: UserState): UserEvent[] {
   }
   const userId = state.userId;
   const at = iso(command.now);
-  if (isLocked(state, command.now)) throw accountLockedError(state, command.now);
   if (!command.passwordVerified) return passwordFailure(state, userId, command.now);
   const { session } = command;
   const events: UserEvent[] = [
@@ -529,7 +501,6 @@ function sessionsRevoked(
  */
 function changePassword(command: ChangePassword, state: UserState): UserEvent[] {
   const userId = requireActive(state);
-  if (isLocked(state, command.now)) throw accountLockedError(state, command.now);
   if (!command.currentPasswordVerified) return passwordFailure(state, userId, command.now);
   if (command.newPasswordHash.length === 0) {
     throw new Error('ChangePassword needs the new password hash once the current one is verified');

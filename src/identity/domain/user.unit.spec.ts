@@ -2,9 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spec } from '../../../test/support/decider-spec';
 import { hashOpaqueToken } from '../crypto/opaque-tokens';
 import {
-  LOCKOUT_DURATION_MS,
   RESET_TOKEN_TTL_MS,
-  isLocked,
   sessionKeyOfRefreshToken,
   userDecider,
   userRejection,
@@ -155,59 +153,38 @@ describe('user: Login and lockout', () => {
       });
   });
 
-  const fourFailures = [registered, failed(1, t0), failed(2, t0), failed(3, t0), failed(4, t0)];
-  const locked: UserEvent = {
-    type: 'AccountLocked',
-    data: { userId, until: at(MIN + LOCKOUT_DURATION_MS).toISOString(), at: at(MIN).toISOString() },
-  };
+  const fiveFailures = [
+    registered,
+    failed(1, t0),
+    failed(2, t0),
+    failed(3, t0),
+    failed(4, t0),
+    failed(5, t0),
+  ];
 
-  it('the fifth consecutive failure locks the account for 15 minutes', () => {
+  it('failures lock nothing: the sixth failure is one more LoginFailed, the right password still signs in', () => {
     spec(userDecider)
-      .given(fourFailures)
+      .given(fiveFailures)
       .when(login(false, at(MIN)))
-      .then([failed(5, at(MIN)), locked]);
-  });
-
-  it('a sixth attempt while locked is rejected account_locked, even with the right password, without counting', () => {
-    const history = [...fourFailures, failed(5, at(MIN)), locked];
+      .then([failed(6, at(MIN))]);
     spec(userDecider)
-      .given(history)
-      .when(login(false, at(2 * MIN)))
-      .thenThrows('account_locked');
-    spec(userDecider)
-      .given(history)
-      .when(login(true, at(2 * MIN)))
-      .thenThrows('account_locked');
-    let caught: unknown;
-    try {
-      userDecider.decide(login(true, at(2 * MIN)), fold(history));
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toMatchObject({
-      code: 'account_locked',
-      details: { locked_until: at(MIN + LOCKOUT_DURATION_MS).toISOString() },
-      headers: { 'Retry-After': String((LOCKOUT_DURATION_MS - MIN) / 1000) },
-    });
-    expect(fold(history).consecutiveFailures).toBe(0);
-  });
-
-  it('after 15 minutes logins are allowed again and five new failures are needed to lock again', () => {
-    const history = [...fourFailures, failed(5, at(MIN)), locked];
-    const unlockedAt = at(MIN + LOCKOUT_DURATION_MS);
-    expect(isLocked(fold(history), at(MIN + LOCKOUT_DURATION_MS - 1))).toBe(true);
-    expect(isLocked(fold(history), unlockedAt)).toBe(false);
-    spec(userDecider)
-      .given(history)
-      .when(login(true, unlockedAt))
+      .given(fiveFailures)
+      .when(login(true, at(MIN)))
       .thenState((state, events) => {
         expect(events[0].type).toBe('LoginSucceeded');
-        expect(state.lockedUntil).toBeNull();
+        expect(state.consecutiveFailures).toBe(0);
       });
+  });
+
+  it('an AccountLocked written by an earlier version no longer blocks a sign-in', () => {
+    const legacyLock: UserEvent = {
+      type: 'AccountLocked',
+      data: { userId, until: at(15 * MIN).toISOString(), at: t0.toISOString() },
+    };
     spec(userDecider)
-      .given(history)
-      .when(login(false, unlockedAt))
-      .then([failed(1, unlockedAt)]);
+      .given([...fiveFailures, legacyLock])
+      .when(login(true, at(MIN)))
+      .thenState((_state, events) => expect(events[0].type).toBe('LoginSucceeded'));
   });
 
   it('upgrades an outdated password hash on success', () => {
@@ -469,7 +446,7 @@ describe('user: passwords and sessions', () => {
       });
   });
 
-  it('a wrong current password counts as a failed sign-in (recorded, 401), and locks at the fifth', () => {
+  it('a wrong current password counts as a failed sign-in (recorded, 401), and locks nothing', () => {
     const wrong: UserCommand = {
       type: 'ChangePassword',
       currentPasswordVerified: false,
@@ -487,36 +464,7 @@ describe('user: passwords and sessions', () => {
     spec(userDecider)
       .given([registered, failed(1, t0), failed(2, t0), failed(3, t0), failed(4, t0)])
       .when(wrong)
-      .then([
-        failed(5, at(MIN)),
-        {
-          type: 'AccountLocked',
-          data: {
-            userId,
-            until: at(MIN + LOCKOUT_DURATION_MS).toISOString(),
-            at: at(MIN).toISOString(),
-          },
-        },
-      ]);
-  });
-
-  it('a locked account cannot change its password, even with the right one', () => {
-    const lockedHistory: UserEvent[] = [
-      registered,
-      {
-        type: 'AccountLocked',
-        data: { userId, until: at(LOCKOUT_DURATION_MS).toISOString(), at: t0.toISOString() },
-      },
-    ];
-    spec(userDecider)
-      .given(lockedHistory)
-      .when({
-        type: 'ChangePassword',
-        currentPasswordVerified: true,
-        newPasswordHash: 'h',
-        now: at(MIN),
-      })
-      .thenThrows('account_locked');
+      .then([failed(5, at(MIN))]);
   });
 
   it('RevokeSessions bumps the session version', () => {
@@ -613,7 +561,7 @@ describe('user: password reset tokens', () => {
       });
   });
 
-  it('a valid token resets the password, revokes sessions and lifts a lockout', () => {
+  it('a valid token resets the password, revokes sessions and resets the failure count', () => {
     const lockedHistory: UserEvent[] = [
       registered,
       resetIssued,
@@ -642,7 +590,7 @@ describe('user: password reset tokens', () => {
           },
         ]);
         expect(state.passwordHash).toBe('reset-hash');
-        expect(state.lockedUntil).toBeNull();
+        expect(state.consecutiveFailures).toBe(0);
         expect(state.resetTokens).toEqual([]);
       });
   });

@@ -43,7 +43,7 @@ export class AuthController {
   @AuthRateLimited()
   @ApiOperation({ summary: 'Sign in: access + refresh token and a session API key' })
   @ApiOkResponse({ type: LoginResponse })
-  @ApiErrors('validation_error', 'unauthorized', 'account_locked')
+  @ApiErrors('validation_error', 'unauthorized', 'sign_in_throttled')
   login(@Body() body: LoginDto, @Ctx() ctx: CommandContext) {
     return this.accounts.login(body, ctx);
   }
@@ -131,7 +131,7 @@ export class MeController {
       'Change the password: every other session ends (JWTs, session keys, refresh tokens); the answer carries a new session',
   })
   @ApiOkResponse({ type: PasswordChangeResponse })
-  @ApiErrors('validation_error', 'unauthorized', 'account_locked')
+  @ApiErrors('validation_error', 'unauthorized', 'sign_in_throttled')
   changePassword(
     @Body() body: ChangePasswordDto,
     @CurrentAuth() auth: AuthContext,

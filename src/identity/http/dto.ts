@@ -293,11 +293,14 @@ export class MemberDetailResponse {
   @ApiProperty() name!: string;
   @ApiProperty({ enum: TENANT_ROLES }) role!: string;
   @ApiProperty({ format: 'date-time' }) added_at!: string;
-  @ApiPropertyOptional({
-    type: String,
-    nullable: true,
-    format: 'date-time',
-    description: 'Set while sign-ins are locked after repeated failures.',
+  @ApiProperty({
+    description:
+      'Failed password checks for this account in the last hour, from any address (sign-ins are throttled per address; nothing locks the account).',
   })
-  locked_until!: string | null;
+  failed_sign_ins!: number;
+  @ApiProperty({
+    description:
+      'True while the account is slowed by many failures from many addresses: a new address waits a few seconds before its first attempt.',
+  })
+  sign_ins_slowed!: boolean;
 }

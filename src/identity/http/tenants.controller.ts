@@ -26,7 +26,6 @@ import {
   requireTenantUser,
 } from '../auth/decorators';
 import { AccountsService } from '../application/accounts.service';
-import { IdentityClock } from '../identity.tokens';
 import {
   AddMemberDto,
   ChangeMemberRoleDto,
@@ -46,7 +45,6 @@ export class TenantsController {
     private readonly readModel: IdentityReadModel,
     private readonly waiter: ProjectionWaiter,
     private readonly accounts: AccountsService,
-    private readonly clock: IdentityClock,
   ) {}
 
   @Get()
@@ -109,24 +107,25 @@ export class TenantsController {
   @Get(':id/members')
   @TenantFromParam('id')
   @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
-  @ApiOperation({ summary: "The tenant's members, their roles and sign-in lockouts (admins)" })
+  @ApiOperation({
+    summary: "The tenant's members, their roles and recent failed sign-ins (admins)",
+  })
   @ApiOkResponse({ type: MemberDetailResponse, isArray: true })
   @ApiErrors('not_found')
   async members(@Param('id') id: string): Promise<MemberDetailResponse[]> {
-    const now = this.clock.nowMs();
     const rows = await this.readModel.membersOf(id);
     return Promise.all(
       rows.map(async ({ membership, user }) => {
         const person = await this.accounts.publicUser(user);
-        const locked =
-          user.locked_until && user.locked_until.getTime() > now ? user.locked_until : null;
+        const signIns = this.accounts.signInActivity(user);
         return {
           user_id: membership.user_id,
           email: person.email,
           name: person.name,
           role: membership.role,
           added_at: membership.added_at.toISOString(),
-          locked_until: locked ? locked.toISOString() : null,
+          failed_sign_ins: signIns.failures,
+          sign_ins_slowed: signIns.slowed,
         };
       }),
     );
