@@ -6,13 +6,8 @@
  * computed with plain arithmetic on the generator's own timeline (no billing code involved).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  comparePositions,
-  type EventMetadata,
-  type EventStore,
-  type NewEvent,
-  type Position,
-} from '../src/eventstore/event-store';
+import { type EventMetadata, type EventStore, type NewEvent } from '../src/eventstore/event-store';
+import { comparePositions, type Position } from '../src/kernel/position';
 
 export interface HistoryOptions {
   tenants: string[];

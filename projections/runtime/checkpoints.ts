@@ -1,4 +1,4 @@
-import type { Position } from '../../src/eventstore/event-store';
+import type { Position } from '../../src/kernel/position';
 
 /**
  * Anything that runs SQL: a TypeORM DataSource, EntityManager or QueryRunner all fit. TypeORM

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Position, RecordedEvent } from '../../src/eventstore/event-store';
+import type { RecordedEvent } from '../../src/eventstore/event-store';
+import type { Position } from '../../src/kernel/position';
 
 export interface ProjectionProgressUpdate {
   name: string;

@@ -1,9 +1,6 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import {
-  comparePositions,
-  type Position,
-  type RecordedEvent,
-} from '../../src/eventstore/event-store';
+import { type RecordedEvent } from '../../src/eventstore/event-store';
+import { comparePositions, type Position } from '../../src/kernel/position';
 import {
   advanceCheckpoint,
   ensureCheckpointTable,

@@ -1,10 +1,6 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import {
-  comparePositions,
-  encodePosition,
-  type EventStore,
-  type Position,
-} from '../../src/eventstore/event-store';
+import { type EventStore } from '../../src/eventstore/event-store';
+import { comparePositions, encodePosition, type Position } from '../../src/kernel/position';
 import {
   ensureCheckpointTable,
   insertCheckpointIfAbsent,

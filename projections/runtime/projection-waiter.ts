@@ -1,4 +1,4 @@
-import { comparePositions, type Position } from '../../src/eventstore/event-store';
+import { comparePositions, type Position } from '../../src/kernel/position';
 import type { ReadYourWrites, Written } from '../../src/platform/commands/use-case';
 import { readCheckpoints, type SqlRunner } from './checkpoints';
 import type { ProjectionRuntime } from './projection-runtime';

@@ -1,10 +1,9 @@
 import {
-  comparePositions,
   type EventStore,
-  type Position,
   type ReadAllOptions,
   type RecordedEvent,
 } from '../../src/eventstore/event-store';
+import { comparePositions, type Position } from '../../src/kernel/position';
 
 /** What a projection runner needs of the log. */
 export type LogReader = Pick<EventStore, 'readAll' | 'waitForAppends'>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Position, ReadAllOptions, RecordedEvent } from '../../src/eventstore/event-store';
-import { comparePositions } from '../../src/eventstore/event-store';
+import type { ReadAllOptions, RecordedEvent } from '../../src/eventstore/event-store';
+import type { Position } from '../../src/kernel/position';
+import { comparePositions } from '../../src/kernel/position';
 import { SharedLogReader, type LogReader } from './shared-log-reader';
 
 /** An in-memory log that counts the reads that reach it. */

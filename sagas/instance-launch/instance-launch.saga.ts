@@ -11,7 +11,8 @@ import {
   type QuotaLimits,
 } from '../../src/compute/domain';
 import { DriverError, type ComputeDriver } from '../../src/drivers/docker/compute-driver';
-import type { CommandContext, CommandExecutor } from '../../src/eventstore/command-executor';
+import type { CommandExecutor } from '../../src/eventstore/command-executor';
+import type { CommandContext } from '../../src/kernel/command-context';
 import type { EventStore } from '../../src/eventstore/event-store';
 import {
   defineSaga,

@@ -5,9 +5,9 @@ import type {
   EventMetadata,
   EventStore,
   NewEvent,
-  Position,
   RecordedEvent,
 } from '../../src/eventstore/event-store';
+import type { Position } from '../../src/kernel/position';
 import { WrongExpectedRevisionError } from '../../src/eventstore/errors';
 import { sagaStreamId, type SagaDefinition, type StepContext } from './definition';
 import {

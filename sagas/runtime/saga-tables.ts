@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Position } from '../../src/eventstore/event-store';
+import type { Position } from '../../src/kernel/position';
 import type { DesiredTimer, SagaTimerKind } from './saga-decider';
 import type { SagaStatus } from './saga-state';
 

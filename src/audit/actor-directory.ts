@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
-import type { Actor } from '../eventstore/event-store';
+import type { Actor } from '../kernel/command-context';
 import {
   decryptPersonalField,
   ERASED,

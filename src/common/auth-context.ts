@@ -1,4 +1,4 @@
-import type { Actor } from '../eventstore/event-store';
+import type { Actor } from '../kernel/command-context';
 
 /**
  * Who is calling, as the identity module's auth guard resolves it. The guard sets

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import type { CommandContext } from '../eventstore/command-executor';
+import type { CommandContext } from '../kernel/command-context';
 import { ANONYMOUS_ACTOR } from './auth-context';
 import { parseIfMatch } from './etag';
 import { AppError } from './errors/app-error';

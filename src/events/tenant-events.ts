@@ -1,9 +1,5 @@
-import {
-  comparePositions,
-  type EventStore,
-  type Position,
-  type RecordedEvent,
-} from '../eventstore/event-store';
+import { type EventStore, type RecordedEvent } from '../eventstore/event-store';
+import { comparePositions, type Position } from '../kernel/position';
 
 export interface TenantEventScan {
   tenantId: string;

@@ -1,43 +1,13 @@
 import { AppError } from '../common/errors/app-error';
 import { eventIdFor } from '../common/ids';
-import type { Actor, EventMetadata, EventStore, NewEvent, Position } from './event-store';
+import type { CommandContext } from '../kernel/command-context';
+import { streamName, type Decider, type DomainEvent } from '../kernel/decider';
+import type { EventMetadata, EventStore, NewEvent, Position } from './event-store';
 import { WrongExpectedRevisionError } from './errors';
 
-/** A domain event as deciders produce it: a past-tense type and its data. */
-export interface DomainEvent<TType extends string = string, TData = unknown> {
-  type: TType;
-  data: TData;
-}
-
-/**
- * One aggregate in the decider style: pure functions, no I/O. `decide` throws AppError to reject
- * a command; time and ids enter through the command, so the same inputs give the same events.
- */
-export interface Decider<TCommand, TEvent extends DomainEvent, TState> {
-  /** Stream category: the aggregate with id X lives in stream `<category>-<X>`. */
-  readonly category: string;
-  initialState(): TState;
-  evolve(state: TState, event: TEvent): TState;
-  decide(command: TCommand, state: TState): TEvent[];
-  /** Schema version of each event type this decider writes; 1 when absent. */
-  readonly schemaVersions?: Partial<Record<TEvent['type'], number>>;
-}
-
-/** Who asks, on whose behalf, from where: becomes the metadata of every event the command appends. */
-export interface CommandContext {
-  /** Unique per command; a retried command reuses it so its events keep their ids. */
-  commandId: string;
-  tenantId: string | null;
-  actor: Actor;
-  requestId: string | null;
-  sourceIp: string | null;
-  correlationId: string;
-  causationId: string | null;
-  /** When the command was accepted; stamped on every event as occurredAt. */
-  now: Date;
-  /** The revision the caller last saw (If-Match); a mismatch is 412 and appends nothing. */
-  ifMatch?: bigint;
-}
+export type { CommandContext } from '../kernel/command-context';
+export type { Decider, DomainEvent } from '../kernel/decider';
+export { streamName } from '../kernel/decider';
 
 export interface ExecutionResult<TEvent, TState> {
   events: TEvent[];
@@ -66,10 +36,6 @@ export interface ExecuteOptions {
    * read-decide-append cycle, so the outcome is the same, one round trip cheaper when new.
    */
   expectNew?: boolean;
-}
-
-export function streamName(category: string, id: string): string {
-  return `${category}-${id}`;
 }
 
 /**

@@ -5,12 +5,12 @@
  * Revisions follow EventStoreDB: a stream's first event has revision 0n.
  */
 
-export type ActorType = 'user' | 'api_key' | 'system';
+import type { Actor } from '../kernel/command-context';
+import type { Position } from '../kernel/position';
 
-export interface Actor {
-  type: ActorType;
-  id: string;
-}
+export type { Actor, ActorType } from '../kernel/command-context';
+export type { Position } from '../kernel/position';
+export { START, comparePositions, decodePosition, encodePosition } from '../kernel/position';
 
 /** Metadata every event carries; the audit log, billing meter and timeline derive from it. */
 export interface EventMetadata {
@@ -31,15 +31,6 @@ export interface NewEvent<TData = unknown> {
   type: string;
   data: TData;
   metadata: EventMetadata;
-}
-
-/**
- * A point in the global order. Opaque to callers: compare with `comparePositions`, serialise with
- * `encodePosition`. PostgreSQL: (transaction id, global sequence); EventStoreDB: (commit, prepare).
- */
-export interface Position {
-  readonly commit: bigint;
-  readonly prepare: bigint;
 }
 
 export interface RecordedEvent<TData = unknown> {
@@ -105,21 +96,3 @@ export interface EventStore {
 }
 
 export const EVENT_STORE = Symbol('EVENT_STORE');
-
-export const START: Position = Object.freeze({ commit: 0n, prepare: 0n });
-
-export function comparePositions(a: Position, b: Position): number {
-  if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
-  if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
-  return 0;
-}
-
-export function encodePosition(p: Position): string {
-  return `${p.commit.toString()}-${p.prepare.toString()}`;
-}
-
-export function decodePosition(text: string): Position | null {
-  const m = /^(\d{1,20})-(\d{1,20})$/.exec(text);
-  if (!m) return null;
-  return { commit: BigInt(m[1]), prepare: BigInt(m[2]) };
-}

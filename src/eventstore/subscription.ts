@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
-import type { EventStore, Position, RecordedEvent, SubscribeOptions } from './event-store';
+import type { EventStore, RecordedEvent, SubscribeOptions } from './event-store';
+import type { Position } from '../kernel/position';
 
 /**
  * A catch-up subscription built on `readAll` and `waitForAppends`: reads in batches from the

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Ctx } from '../common/request-context';
-import type { CommandContext } from '../eventstore/command-executor';
+import type { CommandContext } from '../kernel/command-context';
 import { userCallerOf } from '../events/caller';
 import { Authenticated } from '../identity/auth/decorators';
 import { PrivacyService, type PersonalDataExport } from './privacy.service';

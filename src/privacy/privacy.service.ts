@@ -9,7 +9,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { ActorDirectory } from '../audit/actor-directory';
 import { AppError } from '../common/errors/app-error';
-import type { CommandContext } from '../eventstore/command-executor';
+import type { CommandContext } from '../kernel/command-context';
 import { LedgerClock } from '../events/ledger-clock';
 import { AccountsService } from '../identity/application/accounts.service';
 import { IdentityReadModel } from '../identity/read-model/identity-read-model';

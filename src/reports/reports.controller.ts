@@ -4,7 +4,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Ctx } from '../common/request-context';
-import type { CommandContext } from '../eventstore/command-executor';
+import type { CommandContext } from '../kernel/command-context';
 import { tenantCallerOf } from '../events/caller';
 import { LedgerClock } from '../events/ledger-clock';
 import { RequireAction } from '../identity/auth/decorators';

@@ -12,7 +12,8 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
-import { CommandExecutor, type CommandContext } from '../eventstore/command-executor';
+import { CommandExecutor } from '../eventstore/command-executor';
+import type { CommandContext } from '../kernel/command-context';
 import { LedgerClock } from '../events/ledger-clock';
 import { PG_POOL } from '../platform/tokens';
 import { reportDecider, type ReportFormat, type ReportType } from './report';

@@ -8,12 +8,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AUDIT_CATALOG } from '../audit/audit-catalog';
 import { ActorDirectory, actorKey, ERASED, type UserIdentity } from '../audit/actor-directory';
-import {
-  EVENT_STORE,
-  type Actor,
-  type EventStore,
-  type RecordedEvent,
-} from '../eventstore/event-store';
+import { EVENT_STORE, type EventStore, type RecordedEvent } from '../eventstore/event-store';
+import type { Actor } from '../kernel/command-context';
 import { scanTenantEvents } from '../events/tenant-events';
 import { LedgerClock } from '../events/ledger-clock';
 import {

@@ -1,5 +1,6 @@
 import { streamEntityId } from '../audit/domain/actions';
-import { encodePosition, type RecordedEvent } from '../eventstore/event-store';
+import { type RecordedEvent } from '../eventstore/event-store';
+import { encodePosition } from '../kernel/position';
 
 const SECRET_FIELD = /password|secret|token|hash|cipher|wrapped|private|enc$/i;
 const PERSONAL = /^pii1\./;

@@ -4,7 +4,7 @@
  * failures. Pure decide/evolve.
  */
 import { AppError } from '../common/errors/app-error';
-import type { Decider } from '../eventstore/command-executor';
+import type { Decider } from '../kernel/decider';
 
 export const WEBHOOK_CATEGORY = 'webhook';
 

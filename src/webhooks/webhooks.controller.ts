@@ -15,7 +15,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { Ctx } from '../common/request-context';
-import type { CommandContext } from '../eventstore/command-executor';
+import type { CommandContext } from '../kernel/command-context';
 import { tenantCallerOf } from '../events/caller';
 import { RequireAction } from '../identity/auth/decorators';
 import { applyWriteOutcome, ProjectionWaiter } from '../../projections/runtime/projection-waiter';

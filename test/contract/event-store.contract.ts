@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  comparePositions,
-  decodePosition,
-  encodePosition,
   type EventMetadata,
   type EventStore,
   type NewEvent,
   type RecordedEvent,
 } from '../../src/eventstore/event-store';
+import { comparePositions, decodePosition, encodePosition } from '../../src/kernel/position';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../src/eventstore/errors';
 import { UpcasterRegistry } from '../../src/eventstore/upcasting';
 

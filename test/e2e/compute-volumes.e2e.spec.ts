@@ -13,7 +13,8 @@ import {
   SNAPSHOT_REPOSITORY_PREFIX,
   snapshotReferenceOf,
 } from '../../src/drivers/docker/compute-driver';
-import { CommandExecutor, type CommandContext } from '../../src/eventstore/command-executor';
+import { CommandExecutor } from '../../src/eventstore/command-executor';
+import type { CommandContext } from '../../src/kernel/command-context';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import type { AppConfig } from '../../src/config/config';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';

@@ -10,11 +10,9 @@ import { ERROR_CODES } from '../../src/common/errors/error-codes';
 import { ApiErrors } from '../../src/common/errors/error-envelope';
 import { PageQuery, paginate, parsePage } from '../../src/common/pagination';
 import { Ctx } from '../../src/common/request-context';
-import {
-  CommandExecutor,
-  type CommandContext,
-  type Decider,
-} from '../../src/eventstore/command-executor';
+import { CommandExecutor } from '../../src/eventstore/command-executor';
+import type { CommandContext } from '../../src/kernel/command-context';
+import type { Decider } from '../../src/kernel/decider';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { startTestApp, type TestApp } from '../support/app';
 

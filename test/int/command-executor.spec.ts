@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/common/errors/app-error';
-import {
-  CommandExecutor,
-  type CommandContext,
-  type Decider,
-} from '../../src/eventstore/command-executor';
+import { CommandExecutor } from '../../src/eventstore/command-executor';
+import type { CommandContext } from '../../src/kernel/command-context';
+import type { Decider } from '../../src/kernel/decider';
 import { PostgresEventStore } from '../../src/eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 

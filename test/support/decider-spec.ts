@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { AppError } from '../../src/common/errors/app-error';
 import type { ErrorCode } from '../../src/common/errors/error-codes';
-import type { Decider, DomainEvent } from '../../src/eventstore/command-executor';
+import type { Decider, DomainEvent } from '../../src/kernel/decider';
 
 /**
  * Given/when/then for deciders, without I/O:

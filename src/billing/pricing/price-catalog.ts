@@ -8,7 +8,7 @@
  * already billed.
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { INSTANCE_TYPES } from '../../compute/domain/instance-types';
 import type { Micros } from '../domain/money';
 

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import { LedgerClock } from '../../events/ledger-clock';
 import { Authenticated, OperatorOnly } from '../../identity/auth/decorators';
 import { formatInstant, toEpochSeconds } from '../domain/period';

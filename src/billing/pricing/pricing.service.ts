@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { uuidV5 } from '../../common/ids';
-import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import type { Micros } from '../domain/money';
 import {
   knownSkus,

@@ -6,7 +6,7 @@ import {
   type ContainerInfo,
 } from '../../drivers/docker/compute-driver';
 import { CommandExecutor } from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import type { Position } from '../../kernel/position';
 import { driftCommand, instanceDecider, quotaDecider, type ContainerObservation } from '../domain';
 import { ComputeQueries } from './compute-queries';
 import { ComputeLocks, InstanceOperations } from './instances/instance-operations';

@@ -4,8 +4,9 @@ import { AppError } from '../../common/errors/app-error';
 import { isUuid, uuidV5 } from '../../common/ids';
 import { BASE_IMAGES } from '../../drivers/docker/base-images';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
-import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Position } from '../../kernel/position';
 import {
   imageDecider,
   imageOwnedBy,

@@ -1,5 +1,5 @@
 import { newId } from '../../common/ids';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 
 /** The context of a command Nimbus issues itself (reconciler, importer, termination worker). */
 export function systemContext(

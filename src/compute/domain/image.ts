@@ -18,7 +18,7 @@
 import { AppError } from '../../common/errors/app-error';
 import { assertUnreachable } from '../../common/errors/error-codes';
 import { uuidV5 } from '../../common/ids';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import type { LaunchImage } from './instance';
 import {
   imageNameProblems,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../common/errors/app-error';
-import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import { PostgresEventStore } from '../../eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/pg';
 import { quotaDecider, usageOf, type QuotaLimits } from './quota';

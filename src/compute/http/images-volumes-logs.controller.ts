@@ -32,7 +32,7 @@ import { isUuid } from '../../common/ids';
 import { parseInstantParam } from '../../common/instant-param';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import { ComputeQueries } from '../application/compute-queries';
 import { ImageCommands } from '../application/image-commands';
 import { LogCollector } from '../application/log-collector';

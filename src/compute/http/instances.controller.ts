@@ -21,7 +21,7 @@ import { ApiErrors } from '../../common/errors/error-envelope';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import { INSTANCE_TYPES, instanceTypeView, type InstanceTypeView } from '../domain';
 import { ComputeQueries } from '../application/compute-queries';
 import type { Outcome } from '../../platform/commands/use-case';

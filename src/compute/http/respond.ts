@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { setEtag } from '../../common/etag';
-import type { Position } from '../../eventstore/event-store';
+import type { Position } from '../../kernel/position';
 import type { Found } from '../application/compute-queries';
 
 /**

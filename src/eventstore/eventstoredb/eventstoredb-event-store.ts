@@ -12,17 +12,16 @@ import {
   type ReadPosition,
 } from '@eventstore/db-client';
 import {
-  comparePositions,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
-  type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type SubscribeOptions,
 } from '../event-store';
+import { comparePositions, type Position } from '../../kernel/position';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
 import { wakeOnAppend } from '../subscription';
 import { UpcasterRegistry } from '../upcasting';

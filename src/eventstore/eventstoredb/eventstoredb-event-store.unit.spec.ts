@@ -31,12 +31,8 @@ import {
 
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  comparePositions,
-  type EventMetadata,
-  type NewEvent,
-  type RecordedEvent,
-} from '../event-store';
+import { type EventMetadata, type NewEvent, type RecordedEvent } from '../event-store';
+import { comparePositions } from '../../kernel/position';
 import { WrongExpectedRevisionError } from '../errors';
 import { UpcasterRegistry } from '../upcasting';
 import { EventStoreDbEventStore, type EventStoreDbClientApi } from './eventstoredb-event-store';

@@ -16,13 +16,12 @@ import {
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import {
-  comparePositions,
   type EventMetadata,
   type ExpectedRevision,
   type NewEvent,
-  type Position,
   type RecordedEvent,
 } from '../event-store';
+import { comparePositions, type Position } from '../../kernel/position';
 import { WrongExpectedRevisionError } from '../errors';
 
 export function toDbExpectedRevision(expected: ExpectedRevision): AppendExpectedRevision {

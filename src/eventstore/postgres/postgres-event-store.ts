@@ -1,19 +1,17 @@
 import { EventEmitter } from 'node:events';
 import { Client, Pool, type PoolConfig } from 'pg';
 import {
-  comparePositions,
-  START,
   type AppendResult,
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
-  type Position,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type SubscribeOptions,
 } from '../event-store';
+import { comparePositions, START, type Position } from '../../kernel/position';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../errors';
 import { subscribeByPolling, wakeOnAppend } from '../subscription';
 import { UpcasterRegistry } from '../upcasting';

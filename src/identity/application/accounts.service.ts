@@ -7,8 +7,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import type { AuthContext } from '../../common/auth-context';
 import type { AppConfig } from '../../config/config';
-import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Position } from '../../kernel/position';
 import { APP_CONFIG } from '../../platform/tokens';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import {

@@ -2,8 +2,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthContext } from '../../common/auth-context';
 import { AppError } from '../../common/errors/app-error';
-import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Position } from '../../kernel/position';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { API_KEYS_PROJECTION } from '../../../projections/identity';
 import { requireTenantUser } from '../auth/decorators';

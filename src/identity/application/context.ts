@@ -1,5 +1,5 @@
 import { uuidV5 } from '../../common/ids';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 
 /**
  * The context of one step of a request that writes several streams: its own command id (derived,

@@ -1,8 +1,9 @@
 /** IAM policies of a tenant: create, list, read, delete, attach to and detach from members. */
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
-import { CommandExecutor, type CommandContext } from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Position } from '../../kernel/position';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { POLICIES_PROJECTION } from '../../../projections/identity';
 import { policyDecider, type PolicyStatement } from '../domain/policy';

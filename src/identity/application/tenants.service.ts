@@ -4,12 +4,9 @@
  */
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
-import {
-  CommandExecutor,
-  type CommandContext,
-  type ExecutionResult,
-} from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import { CommandExecutor, type ExecutionResult } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Position } from '../../kernel/position';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { TENANTS_PROJECTION, USERS_PROJECTION } from '../../../projections/identity';
 import { claimDecider, tenantSlugClaimId } from '../domain/claim';

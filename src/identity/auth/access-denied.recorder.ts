@@ -13,7 +13,8 @@ import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ANONYMOUS_ACTOR } from '../../common/auth-context';
 import { newId } from '../../common/ids';
-import type { Actor, EventStore } from '../../eventstore/event-store';
+import type { EventStore } from '../../eventstore/event-store';
+import type { Actor } from '../../kernel/command-context';
 import { RateLimiter } from './rate-limiter';
 
 export const ACCESS_DENIED_EVENT = 'AccessDenied';

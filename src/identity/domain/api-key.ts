@@ -20,7 +20,7 @@
  * the read model before it sends the command. `last_used` lives only in the read side.
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { iso, millis, nameProblem, throwIfInvalid, type FieldProblem } from './validation';
 
 export const APIKEY_CATEGORY = 'apikey';

@@ -13,7 +13,7 @@
  * handler releases it (or retries the creation with the same ids).
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { iso } from './validation';
 
 export const CLAIM_CATEGORY = 'claim';

@@ -16,7 +16,7 @@
  * (a new version is a new policy), which keeps the audit trail of "who could do what" simple.
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { ACTION_FORMAT, RESOURCE_FORMAT, isActionPattern, isResourcePattern } from './iam-patterns';
 import { iso, throwIfInvalid, type FieldProblem } from './validation';
 

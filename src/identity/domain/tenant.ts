@@ -16,7 +16,7 @@
  * handles a single event type for every member.
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { iso, nameProblem, throwIfInvalid, type FieldProblem } from './validation';
 
 export const TENANT_CATEGORY = 'tenant';

@@ -35,7 +35,7 @@
  * stranger can at /auth/login.
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { constantTimeEqual } from '../crypto/encoding';
 import type { EncryptedField } from '../crypto/personal-data';
 import {

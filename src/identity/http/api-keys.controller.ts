@@ -11,7 +11,7 @@ import type { AuthContext } from '../../common/auth-context';
 import { setEtag } from '../../common/etag';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import { ApiKeysService } from '../application/api-keys.service';
 import { CurrentAuth, RequireAction, RequireUserSession } from '../auth/decorators';
 import { ApiKeyResponse, ApiKeyWithSecretResponse, CreateApiKeyDto } from './dto';

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import type { AuthContext } from '../../common/auth-context';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
-import type { CommandContext } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
 import { AccountsService, FORGOT_PASSWORD_MESSAGE } from '../application/accounts.service';
 import { Authenticated, AuthRateLimited, CurrentAuth, Public } from '../auth/decorators';
 import {

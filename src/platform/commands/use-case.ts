@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, type ICommandHandler } from '@nestjs/cqrs';
-import type { CommandContext } from '../../eventstore/command-executor';
-import type { Position } from '../../eventstore/event-store';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Position } from '../../kernel/position';
 
 /** Something a use case appended that the caller's next read depends on. */
 export interface Written {

@@ -14,7 +14,7 @@ import {
   type AuditActionCatalog,
   type AuditMappingOptions,
 } from '../../audit/domain/actions';
-import { encodePosition, type Position } from '../../eventstore/event-store';
+import { encodePosition, type Position } from '../../kernel/position';
 import { summarizeChange, type TimelineEntry, type TimelineLine } from './chain';
 
 export interface TimelineEvent extends AuditableEvent {

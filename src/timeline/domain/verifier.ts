@@ -21,7 +21,7 @@
  * | content_after_manifest | anything after the manifest                                        |
  */
 
-import { comparePositions, decodePosition, type Position } from '../../eventstore/event-store';
+import { comparePositions, decodePosition, type Position } from '../../kernel/position';
 import { canonicalJson } from './canonical-json';
 import {
   GENESIS_HASH,

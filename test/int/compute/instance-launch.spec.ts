@@ -19,7 +19,8 @@ import {
 } from '../../../src/compute/domain';
 import { containerNameOf } from '../../../src/drivers/docker/compute-driver';
 import { DockerDriver } from '../../../src/drivers/docker/docker-driver';
-import { CommandExecutor, type CommandContext } from '../../../src/eventstore/command-executor';
+import { CommandExecutor } from '../../../src/eventstore/command-executor';
+import type { CommandContext } from '../../../src/kernel/command-context';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { forkTypeScript } from '../sagas/fixtures/fork-ts';

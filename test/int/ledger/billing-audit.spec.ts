@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  comparePositions,
-  EVENT_STORE,
-  type EventStore,
-} from '../../../src/eventstore/event-store';
+import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
+import { comparePositions } from '../../../src/kernel/position';
 import { LedgerClock } from '../../../src/events/ledger-clock';
 import { ProjectionRuntime } from '../../../projections/runtime/projection-runtime';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';

@@ -13,8 +13,8 @@ import {
   EVENT_STORE,
   type EventMetadata,
   type EventStore,
-  type Position,
 } from '../../../src/eventstore/event-store';
+import type { Position } from '../../../src/kernel/position';
 import { LedgerClock } from '../../../src/events/ledger-clock';
 import { PG_POOL } from '../../../src/platform/tokens';
 import { startTestApp, type TestApp } from '../../support/app';

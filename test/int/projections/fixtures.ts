@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import {
-  comparePositions,
-  type EventStore,
-  type Position,
-  type RecordedEvent,
-} from '../../../src/eventstore/event-store';
+import { type EventStore, type RecordedEvent } from '../../../src/eventstore/event-store';
+import { comparePositions, type Position } from '../../../src/kernel/position';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { defineProjection, type Projection } from '../../../projections/runtime/projection';
 import {

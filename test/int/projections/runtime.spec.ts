@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { encodePosition } from '../../../src/eventstore/event-store';
+import { encodePosition } from '../../../src/kernel/position';
 import type { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import type { ProjectionRuntime } from '../../../projections/runtime/projection-runtime';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';

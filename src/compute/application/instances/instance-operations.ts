@@ -9,8 +9,9 @@ import {
   type ComputeDriver,
   type ContainerSpec,
 } from '../../../drivers/docker/compute-driver';
-import { CommandExecutor, type CommandContext } from '../../../eventstore/command-executor';
-import type { Position } from '../../../eventstore/event-store';
+import { CommandExecutor } from '../../../eventstore/command-executor';
+import type { CommandContext } from '../../../kernel/command-context';
+import type { Position } from '../../../kernel/position';
 import {
   dockerResourceLimits,
   instanceDecider,

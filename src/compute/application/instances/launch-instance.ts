@@ -7,8 +7,9 @@ import {
 import { SagaLauncher } from '../../../../sagas/runtime/sagas.module';
 import { AppError } from '../../../common/errors/app-error';
 import { isUuid, uuidV5 } from '../../../common/ids';
-import { CommandExecutor, type CommandContext } from '../../../eventstore/command-executor';
-import type { Position } from '../../../eventstore/event-store';
+import { CommandExecutor } from '../../../eventstore/command-executor';
+import type { CommandContext } from '../../../kernel/command-context';
+import type { Position } from '../../../kernel/position';
 import {
   UseCaseCommand,
   UseCaseHandler,

@@ -1,6 +1,6 @@
 import { CommandHandler } from '@nestjs/cqrs';
 import { INSTANCES_PROJECTION } from '../../../../projections/compute';
-import type { CommandContext } from '../../../eventstore/command-executor';
+import type { CommandContext } from '../../../kernel/command-context';
 import {
   UseCaseCommand,
   UseCaseHandler,

@@ -2,7 +2,8 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler } from '@nestjs/cqrs';
 import { INSTANCES_PROJECTION } from '../../../../projections/compute';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../../drivers/docker/compute-driver';
-import { CommandExecutor, type CommandContext } from '../../../eventstore/command-executor';
+import { CommandExecutor } from '../../../eventstore/command-executor';
+import type { CommandContext } from '../../../kernel/command-context';
 import {
   UseCaseCommand,
   UseCaseHandler,

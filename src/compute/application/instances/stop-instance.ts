@@ -1,6 +1,7 @@
 import { CommandHandler } from '@nestjs/cqrs';
 import { INSTANCES_PROJECTION } from '../../../../projections/compute';
-import { CommandExecutor, type CommandContext } from '../../../eventstore/command-executor';
+import { CommandExecutor } from '../../../eventstore/command-executor';
+import type { CommandContext } from '../../../kernel/command-context';
 import {
   UseCaseCommand,
   UseCaseHandler,
