@@ -16,7 +16,7 @@ import { INSTANCE_LAUNCH_SAGA } from '../sagas/instance-launch/instance-launch.s
 import type { SagaRuntime } from '../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../sagas/runtime/sagas.module';
 import { loadConfig, type AppConfig } from '../src/config/config';
-import { createApp } from '../src/platform/create-app';
+import { createApp } from '../src/create-app';
 import { createRootLogger } from '../src/platform/logging';
 import { environment, freshDatabase, serverSettings, writeResults } from './support';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Pool } from 'pg';
 import { loadConfig, type AppConfig } from '../src/config/config';
-import { createApp } from '../src/platform/create-app';
+import { createApp } from '../src/create-app';
 import { createRootLogger } from '../src/platform/logging';
 import { PG_POOL } from '../src/platform/tokens';
 import { AuthGuard } from '../src/identity/auth/auth.guard';

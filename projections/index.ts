@@ -6,12 +6,11 @@ import { eventFeedProjection, webhooksProjection } from './webhooks';
 import type { Projection } from './runtime/projection';
 
 /**
- * Every read model of the application. The platform module builds its TypeORM DataSource from
- * `READ_MODEL_ENTITIES`; the projections module starts one runner per entry of `ALL_PROJECTIONS`.
- * A bounded context adds its projection folder's entities and definition here.
+ * Every read model of the application: the app module hands this list to
+ * `ProjectionsModule.forRoot`, which starts one runner per entry. Read models are plain SQL tables
+ * written through the runner's EntityManager (no TypeORM entities). A bounded context adds its
+ * projection folder's definitions here.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const READ_MODEL_ENTITIES: Function[] = [];
 
 export const ALL_PROJECTIONS: readonly Projection[] = [
   ...IDENTITY_PROJECTIONS,

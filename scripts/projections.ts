@@ -7,7 +7,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { DataSource } from 'typeorm';
-import { ALL_PROJECTIONS, READ_MODEL_ENTITIES } from '../projections';
+import { ALL_PROJECTIONS } from '../projections';
 import type { Projection } from '../projections/runtime/projection';
 import {
   ProjectionRuntime,
@@ -49,7 +49,7 @@ async function open(config: AppConfig, ctx: CliContext): Promise<Resources> {
   const dataSource = new DataSource({
     type: 'postgres',
     url: db.url,
-    entities: READ_MODEL_ENTITIES,
+    entities: [],
     synchronize: false,
     applicationName: 'nimbus-projections-cli',
   });

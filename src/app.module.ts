@@ -8,6 +8,7 @@ import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
 import { ALL_SAGAS } from '../sagas';
 import { SagasModule } from '../sagas/runtime/sagas.module';
+import { ALL_PROJECTIONS } from '../projections';
 import { ProjectionsModule } from '../projections/runtime/projections.module';
 import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
@@ -32,7 +33,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     HealthModule,
     MetaModule,
     SagasModule.forRoot({ sagas: ALL_SAGAS }),
-    ProjectionsModule.forRoot(),
+    ProjectionsModule.forRoot({ projections: ALL_PROJECTIONS }),
     IdentityModule,
     AdminModule,
     BillingModule,

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/config';
-import { createApp } from './platform/create-app';
+import { createApp } from './create-app';
 import { createRootLogger } from './platform/logging';
 
 async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { AUDIT_CATALOG, AUDITED_EVENT_TYPES } from '../../src/audit/audit-catalog';
+import { AUDIT_CATALOG, AUDITED_EVENT_TYPES } from '../../src/audit/domain/audit-catalog';
 import { defaultActorLabel, toAuditRecord, type AuditRecord } from '../../src/audit/domain/actions';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { defineProjection } from '../runtime/projection';

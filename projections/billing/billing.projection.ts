@@ -17,8 +17,8 @@ import {
   PRICING_CATEGORY,
   type PriceChange,
   type PriceSetData,
-} from '../../src/billing/pricing/price-catalog';
-import { applyScheduledPrices } from '../../src/billing/pricing/scheduled-prices';
+} from '../../src/billing/domain/price-catalog';
+import { applyScheduledPrices } from '../../src/billing/domain/scheduled-prices';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { defineProjection } from '../runtime/projection';
 import {

@@ -26,7 +26,7 @@ import type { UsageFact } from '../../src/billing/domain/meter';
 import type { Micros } from '../../src/billing/domain/money';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { toEpochSeconds } from '../../src/billing/domain/period';
-import { instanceSku, STORAGE_SKU } from '../../src/billing/pricing/price-catalog';
+import { instanceSku, STORAGE_SKU } from '../../src/billing/domain/price-catalog';
 
 /** The catalog price of a SKU in force at an instant (epoch seconds), null when not priced yet. */
 export type PriceLookup = (sku: string, at: number) => Micros | null;

@@ -6,8 +6,8 @@ import {
 } from '../../src/billing/domain/meter';
 import { splitAtPeriods } from '../../src/billing/domain/statement';
 import type { EventMetadata } from '../../src/eventstore/event-store';
-import { priceInForce, type PriceChange } from '../../src/billing/pricing/price-catalog';
-import { applyScheduledPrices } from '../../src/billing/pricing/scheduled-prices';
+import { priceInForce, type PriceChange } from '../../src/billing/domain/price-catalog';
+import { applyScheduledPrices } from '../../src/billing/domain/scheduled-prices';
 import { STORAGE_PRICE_PER_GB_HOUR, usageFactsOf, type MeteredResource } from './usage-facts';
 
 const ID = '11111111-1111-4111-8111-111111111111';

@@ -13,7 +13,6 @@ import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { READ_YOUR_WRITES } from '../../src/platform/commands/use-case';
 import { APP_CONFIG } from '../../src/platform/tokens';
 import type { AppConfig } from '../../src/config/config';
-import { ALL_PROJECTIONS } from '../index';
 import type { Projection } from './projection';
 import { ProjectionRuntime, type ProjectionRuntimeOptions } from './projection-runtime';
 import { ProjectionWaiter } from './projection-waiter';
@@ -21,8 +20,8 @@ import { ProjectionWaiter } from './projection-waiter';
 export const PROJECTION_DEFINITIONS = Symbol('PROJECTION_DEFINITIONS');
 
 export interface ProjectionsModuleOptions {
-  /** Defaults to ALL_PROJECTIONS (projections/index.ts). */
-  projections?: readonly Projection[];
+  /** The application passes ALL_PROJECTIONS (projections/index.ts); tests pass their own. */
+  projections: readonly Projection[];
   runtime?: ProjectionRuntimeOptions;
   /** Defaults to the AppConfig's readYourWritesTimeoutMs, else 2000. */
   readYourWritesTimeoutMs?: number;
@@ -55,16 +54,16 @@ class ProjectionsLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
  * shutdown, and provides `ProjectionWaiter` (read-your-writes) and `ProjectionRuntime` (status,
  * rebuild) to every module. Needs EVENT_STORE and the TypeORM DataSource from PlatformModule.
  *
- *   imports: [ProjectionsModule.forRoot()]
+ *   imports: [ProjectionsModule.forRoot({ projections: ALL_PROJECTIONS })]
  */
 @Global()
 @Module({})
 export class ProjectionsModule {
-  static forRoot(options: ProjectionsModuleOptions = {}): DynamicModule {
+  static forRoot(options: ProjectionsModuleOptions): DynamicModule {
     return {
       module: ProjectionsModule,
       providers: [
-        { provide: PROJECTION_DEFINITIONS, useValue: options.projections ?? ALL_PROJECTIONS },
+        { provide: PROJECTION_DEFINITIONS, useValue: options.projections },
         {
           provide: ProjectionRuntime,
           inject: [EVENT_STORE, DataSource, PROJECTION_DEFINITIONS],

@@ -1,5 +1,5 @@
 import { defineProjection } from '../runtime/projection';
-import { resourceOfStream } from '../../src/webhooks/payload';
+import { resourceOfStream } from '../../src/webhooks/domain/payload';
 
 export const EVENT_FEED_PROJECTION = 'events.feed';
 

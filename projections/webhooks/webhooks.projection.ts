@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { uuidV5 } from '../../src/common/ids';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
-import { eventPayload } from '../../src/webhooks/payload';
-import { subscribes, type WebhookEvent } from '../../src/webhooks/webhook';
+import { eventPayload } from '../../src/webhooks/domain/payload';
+import { subscribes, type WebhookEvent } from '../../src/webhooks/domain/webhook';
 import { defineProjection } from '../runtime/projection';
 
 export const WEBHOOKS_PROJECTION = 'webhooks.deliveries';

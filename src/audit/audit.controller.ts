@@ -6,7 +6,7 @@ import { paginate, parsePage } from '../common/pagination';
 import { tenantCallerOf } from '../events/caller';
 import { RequireAction } from '../identity/auth/decorators';
 import { parseInstantParam } from '../events/query-params';
-import { AUDIT_CATALOG } from './audit-catalog';
+import { AUDIT_CATALOG } from './domain/audit-catalog';
 import { AuditQuery } from './audit.dto';
 import { AuditQueries, type AuditFilter, type AuditSortKey } from './audit.queries';
 import type { AuditActionDescription, AuditStatus } from './domain/actions';

@@ -15,8 +15,8 @@ import {
 } from './domain';
 import { PG_POOL } from '../platform/tokens';
 import { loadPriceHistory } from '../../projections/billing/billing.projection';
-import type { PriceChange } from './pricing/price-catalog';
-import { billOpenUsageAtPrices } from './pricing/scheduled-prices';
+import type { PriceChange } from './domain/price-catalog';
+import { billOpenUsageAtPrices } from './domain/scheduled-prices';
 
 /** Sort key of a usage record: start, resource id, end (epoch seconds). */
 export type UsageSortKey = [number, string, number];

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ReadinessService, type ReadinessReport } from './readiness';
-import { Public } from '../identity/auth/decorators';
+import { Public } from '../common/public-route';
 
 const READINESS_SCHEMA = {
   type: 'object',

@@ -11,7 +11,7 @@ import {
   exampleEnvelope,
   type ErrorEnvelope,
 } from '../common/errors/error-envelope';
-import { Public } from '../identity/auth/decorators';
+import { Public } from '../common/public-route';
 
 export interface ErrorModel {
   envelope: {

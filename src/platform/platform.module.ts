@@ -14,7 +14,6 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import type { Logger as PinoLogger } from 'pino';
 import { DataSource } from 'typeorm';
-import { READ_MODEL_ENTITIES } from '../../projections';
 import { redact, type AppConfig } from '../config/config';
 import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
@@ -32,9 +31,6 @@ import { createValidationPipe } from './http/validation';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
 import { APP_CONFIG, DATABASE_INFO, PG_POOL, ROOT_LOGGER } from './tokens';
-
-/** TypeORM entities of the read models (projections/index.ts). */
-const ENTITIES = READ_MODEL_ENTITIES;
 
 const logger = new Logger('platform');
 
@@ -157,7 +153,7 @@ export class PlatformModule {
           useFactory: (db: DatabaseInfo) => ({
             type: 'postgres' as const,
             url: db.url,
-            entities: ENTITIES,
+            entities: [],
             synchronize: false,
             retryAttempts: 1,
             retryDelay: 500,

@@ -6,7 +6,7 @@
  * reads the next batch when the stream asks for more).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { AUDIT_CATALOG } from '../audit/audit-catalog';
+import { AUDIT_CATALOG } from '../audit/domain/audit-catalog';
 import { ActorDirectory, actorKey, ERASED, type UserIdentity } from '../audit/actor-directory';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '../eventstore/event-store';
 import type { Actor } from '../kernel/command-context';

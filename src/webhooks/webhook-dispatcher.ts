@@ -29,7 +29,7 @@ import {
 } from './domain';
 import { postOnce } from './webhook-http';
 import { WebhookSecrets } from './webhook-secrets';
-import { webhookDecider } from './webhook';
+import { webhookDecider } from './domain/webhook';
 
 export const WEBHOOK_SECRETS = Symbol('WEBHOOK_SECRETS');
 export const WEBHOOK_RETRY_POLICY = Symbol('WEBHOOK_RETRY_POLICY');

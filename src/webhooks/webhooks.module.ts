@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EventsController } from '../events/events.controller';
+import { EventsController } from './event-feed.controller';
 import { LedgerModule } from '../events/ledger.module';
 import { IdentityModule } from '../identity/identity.module';
 import type { ServerKeys } from '../identity/keys/server-keys';

@@ -12,7 +12,7 @@ import { APP_CONFIG, PG_POOL } from '../platform/tokens';
 import { WEBHOOK_SECRETS, WebhookDispatcher } from './webhook-dispatcher';
 import { resolveTarget } from './webhook-http';
 import { WebhookSecrets } from './webhook-secrets';
-import { webhookDecider } from './webhook';
+import { webhookDecider } from './domain/webhook';
 import type { CreateWebhookDto } from './webhooks.dto';
 
 export interface WebhookJson {

@@ -6,7 +6,7 @@ import type { InjectOptions, Response as InjectResponse } from 'light-my-request
 import supertest from 'supertest';
 import type { AppExtras } from '../../src/app.module';
 import { loadConfig, type AppConfig } from '../../src/config/config';
-import { createApp } from '../../src/platform/create-app';
+import { createApp } from '../../src/create-app';
 import { createRootLogger } from '../../src/platform/logging';
 import { createTestDatabase, type TestDatabase } from './pg';
 

@@ -7,7 +7,7 @@ import { LedgerClock } from '../../events/ledger-clock';
 import { Authenticated, OperatorOnly } from '../../identity/auth/decorators';
 import { formatInstant, toEpochSeconds } from '../domain/period';
 import { formatMicros, microsFromNumber, microsToNumber, parseMicros } from '../domain/money';
-import { priceChangeOf, unitOfSku, type PriceChange } from './price-catalog';
+import { priceChangeOf, unitOfSku, type PriceChange } from '../domain/price-catalog';
 import { PriceCatalogJson, PriceJson, SetPriceBody } from './pricing.dto';
 import { PricingService } from './pricing.service';
 

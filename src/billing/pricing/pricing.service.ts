@@ -10,7 +10,7 @@ import {
   priceInForce,
   type PriceChange,
   type PriceSetData,
-} from './price-catalog';
+} from '../domain/price-catalog';
 
 const logger = new Logger('pricing');
 

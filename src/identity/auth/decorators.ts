@@ -28,7 +28,6 @@ import { ApiErrors } from '../../common/errors/error-envelope';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../../platform/openapi';
 import { IAM_ACTIONS } from '../domain/iam-actions';
 
-export const PUBLIC_ROUTE = 'nimbus:auth:public';
 export const AUTH_RATE_LIMITED = 'nimbus:auth:rate-limited';
 export const REQUIRED_ACTION = 'nimbus:auth:action';
 export const USER_SESSION_REQUIRED = 'nimbus:auth:user-session';
@@ -36,8 +35,7 @@ export const TENANT_PARAM = 'nimbus:auth:tenant-param';
 export const OPERATOR_ONLY = 'nimbus:auth:operator';
 export const AUTHENTICATED_ONLY = 'nimbus:auth:authenticated';
 
-/** No credential needed (the guard still rate-limits when asked to). */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_ROUTE, true);
+export { Public, PUBLIC_ROUTE } from '../../common/public-route';
 
 /**
  * Any authenticated caller, no IAM action (for routes about the caller themselves, such as

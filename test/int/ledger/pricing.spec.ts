@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRuntime } from '../../../projections/runtime/projection-runtime';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
-import { knownSkus } from '../../../src/billing/pricing/price-catalog';
+import { knownSkus } from '../../../src/billing/domain/price-catalog';
 import { PricingService } from '../../../src/billing/pricing/pricing.service';
 import {
   EVENT_STORE,

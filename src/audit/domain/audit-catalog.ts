@@ -1,4 +1,4 @@
-import { defaultAuditCatalog, type AuditActionCatalog } from './domain/actions';
+import { defaultAuditCatalog, type AuditActionCatalog } from './actions';
 
 /** The catalog the audit projection and GET /audit/actions share. */
 export const AUDIT_CATALOG: AuditActionCatalog = defaultAuditCatalog();

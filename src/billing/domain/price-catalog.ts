@@ -10,7 +10,7 @@
 import { AppError } from '../../common/errors/app-error';
 import type { Decider } from '../../kernel/decider';
 import { INSTANCE_TYPES } from '../../compute/domain/instance-types';
-import type { Micros } from '../domain/money';
+import type { Micros } from './money';
 
 export const PRICING_CATEGORY = 'pricing-catalog';
 export const PRICING_CATALOG_ID = 'global';

@@ -2,16 +2,16 @@ import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
-import { AUDIT_CATALOG } from '../audit/audit-catalog';
+import { AUDIT_CATALOG } from '../audit/domain/audit-catalog';
 import { COMPUTE_IGNORED, IDENTITY_IGNORED } from '../audit/domain/actions';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { RequireAction } from '../identity/auth/decorators';
 import { PG_POOL } from '../platform/tokens';
-import { publicEventData } from '../webhooks/payload';
-import { EventsQuery } from '../webhooks/webhooks.dto';
-import { tenantCallerOf } from './caller';
-import { parseInstantParam } from './query-params';
+import { publicEventData } from './domain/payload';
+import { EventsQuery } from './webhooks.dto';
+import { tenantCallerOf } from '../events/caller';
+import { parseInstantParam } from '../events/query-params';
 
 interface FeedRow {
   event_id: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { stepMeter, type OpenUsage, type UsageInterval } from '../domain/meter';
-import { parsePeriod } from '../domain/period';
-import { splitAtPeriods, type BilledUsage } from '../domain/statement';
+import { stepMeter, type OpenUsage, type UsageInterval } from './meter';
+import { parsePeriod } from './period';
+import { splitAtPeriods, type BilledUsage } from './statement';
 import type { PriceChange } from './price-catalog';
 import { applyScheduledPrices, billOpenUsageAtPrices } from './scheduled-prices';
 

@@ -1,6 +1,6 @@
-import { streamEntityId } from '../audit/domain/actions';
-import { type RecordedEvent } from '../eventstore/event-store';
-import { encodePosition } from '../kernel/position';
+import { streamEntityId } from '../../audit/domain/actions';
+import { type RecordedEvent } from '../../eventstore/event-store';
+import { encodePosition } from '../../kernel/position';
 
 const SECRET_FIELD = /password|secret|token|hash|cipher|wrapped|private|enc$/i;
 const PERSONAL = /^pii1\./;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { spec } from '../../test/support/decider-spec';
+import { spec } from '../../../test/support/decider-spec';
 import { subscribes, webhookDecider, type WebhookEvent } from './webhook';
-import { WebhookSecrets } from './webhook-secrets';
+import { WebhookSecrets } from '../webhook-secrets';
 
 const now = new Date('2026-03-01T00:00:00Z');
 const at = now.toISOString();

@@ -9,9 +9,9 @@
  * Changes effective at or before the open usage's start are already in its price (usage starts at
  * the price in force at its start), so only changes effective strictly after it apply.
  */
-import type { BillingPeriod } from '../domain/period';
-import { billOpenUsage, clipToPeriod, type BilledUsage } from '../domain/statement';
-import { stepMeter, type OpenUsage, type ResourceMeter, type UsageInterval } from '../domain/meter';
+import type { BillingPeriod } from './period';
+import { billOpenUsage, clipToPeriod, type BilledUsage } from './statement';
+import { stepMeter, type OpenUsage, type ResourceMeter, type UsageInterval } from './meter';
 import { priceInForce, type PriceChange } from './price-catalog';
 
 export interface ScheduledPricesResult {

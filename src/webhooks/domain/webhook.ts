@@ -3,8 +3,8 @@
  * and encrypted secret; deleted by its tenant; disabled by the dispatcher after repeated delivery
  * failures. Pure decide/evolve.
  */
-import { AppError } from '../common/errors/app-error';
-import type { Decider } from '../kernel/decider';
+import { AppError } from '../../common/errors/app-error';
+import type { Decider } from '../../kernel/decider';
 
 export const WEBHOOK_CATEGORY = 'webhook';
 

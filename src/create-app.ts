@@ -12,18 +12,18 @@ import {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
-import { AppModule, type AppExtras } from '../app.module';
-import { AppError } from '../common/errors/app-error';
-import { REQUEST_ID_HEADER, isValidRequestId } from '../common/request-context';
-import type { AppConfig } from '../config/config';
-import { createRootLogger, PinoNestLogger } from './logging';
+import { AppModule, type AppExtras } from './app.module';
+import { AppError } from './common/errors/app-error';
+import { REQUEST_ID_HEADER, isValidRequestId } from './common/request-context';
+import type { AppConfig } from './config/config';
+import { createRootLogger, PinoNestLogger } from './platform/logging';
+import { buildOpenApiDocument } from './platform/openapi';
 import {
   jsonNestsDeeperThan,
   jsonTooDeepError,
   MAX_JSON_DEPTH,
   registerInputGuards,
-} from './http/input-guards';
-import { buildOpenApiDocument } from './openapi';
+} from './platform/http/input-guards';
 
 export interface CreateAppOptions extends AppExtras {
   /** Defaults to a pino logger at config.logLevel on stdout. */
