@@ -24,7 +24,7 @@ function statementKey(arg: unknown): string {
     typeof arg === 'string'
       ? arg
       : typeof arg === 'object' && arg !== null && 'text' in arg
-        ? String((arg).text)
+        ? String(arg.text)
         : '?';
   return text.replace(/\s+/g, ' ').trim().slice(0, 90);
 }
