@@ -11,10 +11,10 @@ import { ComputeLifecycle } from './application/compute-lifecycle';
 import { COMPUTE_OPTIONS, computeOptionsFrom } from './application/compute-options';
 import { ComputeQueries } from './application/compute-queries';
 import { DriftReconciler } from './application/drift-reconciler';
-import { ImageCommands } from './application/image-commands';
+import { IMAGE_USE_CASES, ImageImports } from './application/images';
 import { ComputeLocks, INSTANCE_USE_CASES, InstanceOperations } from './application/instances';
 import { LogCollector } from './application/log-collector';
-import { VolumeCommands } from './application/volume-commands';
+import { VOLUME_USE_CASES, VolumeAccess } from './application/volumes';
 import { ConsoleGateway, ConsoleTokens } from './http/console';
 import {
   ImagesController,
@@ -51,8 +51,10 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     ComputeQueries,
     InstanceOperations,
     ...INSTANCE_USE_CASES,
-    VolumeCommands,
-    ImageCommands,
+    VolumeAccess,
+    ...VOLUME_USE_CASES,
+    ImageImports,
+    ...IMAGE_USE_CASES,
     DriftReconciler,
     LogCollector,
     ConsoleTokens,

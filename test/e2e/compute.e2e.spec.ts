@@ -15,7 +15,7 @@ import {
 import { DriftReconciler } from '../../src/compute/application/drift-reconciler';
 import { DEFAULT_QUOTA_LIMITS, quotaDecider } from '../../src/compute/domain';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
-import { ImageCommands } from '../../src/compute/application/image-commands';
+import { ImageImports } from '../../src/compute/application/images/image-imports';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
@@ -435,7 +435,7 @@ describe('compute on real Docker (e2e)', () => {
       const missing = await api()
         .post('/images/import', { name: 'missing', url: `http://127.0.0.1:${port}/nothing.tar` })
         .expect(202);
-      await t.app.get(ImageCommands).idle();
+      await t.app.get(ImageImports).idle();
       await caughtUp();
       const active = await api()
         .get(`/images/${imported.body.id as string}`)

@@ -18,7 +18,7 @@ import { EVENT_STORE, type EventStore } from '../../eventstore/event-store';
 import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
 import { ComputeQueries } from './compute-queries';
 import { DriftReconciler } from './drift-reconciler';
-import { ImageCommands } from './image-commands';
+import { ImageImports } from './images/image-imports';
 import { ComputeLocks, hostCpus, InstanceOperations } from './instances/instance-operations';
 import { LogCollector } from './log-collector';
 
@@ -49,7 +49,7 @@ export class ComputeLifecycle
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
     private readonly locks: ComputeLocks,
     private readonly instances: InstanceOperations,
-    private readonly images: ImageCommands,
+    private readonly images: ImageImports,
     private readonly reconciler: DriftReconciler,
     private readonly collector: LogCollector,
     private readonly queries: ComputeQueries,

@@ -15,6 +15,7 @@ import {
   UploadedFile,
   UseInterceptors,
 } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   FileStreamInterceptor,
@@ -23,8 +24,6 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { imageOwnedBy } from '../domain';
-import { IMAGES_PROJECTION, VOLUMES_PROJECTION } from '../../../projections/compute';
-import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
 import { ApiErrors } from '../../common/errors/error-envelope';
@@ -34,9 +33,23 @@ import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import { ComputeQueries } from '../application/compute-queries';
-import { ImageCommands } from '../application/image-commands';
+import {
+  DeleteImage,
+  ImageImports,
+  ImportImage,
+  RegisterImage,
+  UploadImage,
+  type ImageChanged,
+} from '../application/images';
 import { LogCollector } from '../application/log-collector';
-import { VolumeCommands } from '../application/volume-commands';
+import {
+  AttachVolume,
+  CreateVolume,
+  DeleteVolume,
+  DetachVolume,
+  type VolumeChanged,
+} from '../application/volumes';
+import type { Outcome } from '../../platform/commands/use-case';
 import { PageQuery } from '../../common/pagination';
 import {
   AttachVolumeDto,
@@ -58,13 +71,13 @@ export const MAX_IMAGE_UPLOAD_BYTES = 8 * 1024 ** 3;
  */
 @Injectable()
 export class ImageOwnerFirst implements NestInterceptor {
-  constructor(private readonly commands: ImageCommands) {}
+  constructor(private readonly images: ImageImports) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { id: string } }>>();
     const tenantId = request.auth?.tenantId;
     if (!tenantId) throw new AppError('unauthorized', 'authentication required');
-    const state = await this.commands.loadVisible(request.params.id, tenantId);
+    const state = await this.images.loadVisible(request.params.id, tenantId);
     if (!imageOwnedBy(state, tenantId)) throw AppError.notFound('image', request.params.id);
     return next.handle();
   }
@@ -74,23 +87,20 @@ export class ImageOwnerFirst implements NestInterceptor {
 @Controller('images')
 export class ImagesController {
   constructor(
-    private readonly commands: ImageCommands,
+    private readonly commands: CommandBus,
     private readonly queries: ComputeQueries,
-    private readonly waiter: ProjectionWaiter,
   ) {}
 
   private respond(
     reply: FastifyReply,
     tenantId: string,
-    imageId: string,
-    position: Parameters<typeof afterWrite>[0]['position'],
+    outcome: Outcome<ImageChanged>,
     status: 200 | 201 | 202,
   ) {
+    const { imageId } = outcome.result;
     return afterWrite({
-      waiter: this.waiter,
       reply,
-      position,
-      projection: IMAGES_PROJECTION,
+      outcome,
       location: `/images/${imageId}`,
       status,
       read: () => this.queries.image(tenantId, imageId),
@@ -114,8 +124,8 @@ export class ImagesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { imageId, position } = await this.commands.register(body, ctx);
-    return this.respond(reply, tenantId, imageId, position, 201);
+    const outcome = await this.commands.execute(new RegisterImage(body, ctx));
+    return this.respond(reply, tenantId, outcome, 201);
   }
 
   @Post('import')
@@ -131,8 +141,8 @@ export class ImagesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { imageId, position } = await this.commands.importFromUrl(body, ctx);
-    return this.respond(reply, tenantId, imageId, position, 202);
+    const outcome = await this.commands.execute(new ImportImage(body, ctx));
+    return this.respond(reply, tenantId, outcome, 202);
   }
 
   @Get(':id')
@@ -176,15 +186,15 @@ export class ImagesController {
         { path: 'file', message: 'is required' },
       ]);
     }
-    const { imageId, position } = await this.commands.upload(id, file.stream, ctx);
-    return this.respond(reply, tenantId, imageId, position, 200);
+    const outcome = await this.commands.execute(new UploadImage(id, file.stream, ctx));
+    return this.respond(reply, tenantId, outcome, 200);
   }
 
   @Delete(':id')
   @ComputeAction('image:delete', 'Delete an image', { type: 'image', param: 'id' })
   @ApiErrors('not_found', 'dependency_violation', 'forbidden')
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
-    await this.commands.delete(id, ctx);
+    await this.commands.execute(new DeleteImage(id, ctx));
     return { message: 'image deleted', id };
   }
 }
@@ -193,23 +203,20 @@ export class ImagesController {
 @Controller('volumes')
 export class VolumesController {
   constructor(
-    private readonly commands: VolumeCommands,
+    private readonly commands: CommandBus,
     private readonly queries: ComputeQueries,
-    private readonly waiter: ProjectionWaiter,
   ) {}
 
   private respond(
     reply: FastifyReply,
     tenantId: string,
-    volumeId: string,
-    position: Parameters<typeof afterWrite>[0]['position'],
+    outcome: Outcome<VolumeChanged>,
     status: 200 | 201,
   ) {
+    const { volumeId } = outcome.result;
     return afterWrite({
-      waiter: this.waiter,
       reply,
-      position,
-      projection: VOLUMES_PROJECTION,
+      outcome,
       location: `/volumes/${volumeId}`,
       status,
       read: () => this.queries.volume(tenantId, volumeId),
@@ -232,8 +239,8 @@ export class VolumesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { volumeId, position } = await this.commands.create(body.name, body.size_gb, ctx);
-    return this.respond(reply, tenantId, volumeId, position, 201);
+    const outcome = await this.commands.execute(new CreateVolume(body.name, body.size_gb, ctx));
+    return this.respond(reply, tenantId, outcome, 201);
   }
 
   @Get(':id')
@@ -265,8 +272,10 @@ export class VolumesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { position } = await this.commands.attach(id, body.instance_id, body.mount_path, ctx);
-    return this.respond(reply, tenantId, id, position, 200);
+    const outcome = await this.commands.execute(
+      new AttachVolume(id, body.instance_id, body.mount_path, ctx),
+    );
+    return this.respond(reply, tenantId, outcome, 200);
   }
 
   @Post(':id/detach')
@@ -283,15 +292,15 @@ export class VolumesController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { position } = await this.commands.detach(id, ctx);
-    return this.respond(reply, tenantId, id, position, 200);
+    const outcome = await this.commands.execute(new DetachVolume(id, ctx));
+    return this.respond(reply, tenantId, outcome, 200);
   }
 
   @Delete(':id')
   @ComputeAction('volume:delete', 'Delete a volume', { type: 'volume', param: 'id' })
   @ApiErrors('not_found', 'dependency_violation')
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
-    await this.commands.delete(id, ctx);
+    await this.commands.execute(new DeleteVolume(id, ctx));
     return { message: 'volume deleted', id };
   }
 }

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, type ICommandHandler } from '@nestjs/cqrs';
 import type { CommandContext } from '../../kernel/command-context';
 import type { Position } from '../../kernel/position';
+import { AppError } from '../../common/errors/app-error';
 
 /** Something a use case appended that the caller's next read depends on. */
 export interface Written {
@@ -68,4 +69,10 @@ export abstract class UseCaseHandler<C extends UseCaseCommand<T>, T> implements 
 /** One write to read back: `written(result.position, INSTANCES_PROJECTION)`. */
 export function written(position: Position | null, ...projections: string[]): Written {
   return { position, projections };
+}
+
+/** The tenant a command acts in; a caller without one (a user between tenants) is 403. */
+export function tenantOf(ctx: CommandContext): string {
+  if (!ctx.tenantId) throw new AppError('forbidden', 'this route needs a tenant');
+  return ctx.tenantId;
 }

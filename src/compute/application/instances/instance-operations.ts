@@ -23,6 +23,7 @@ import {
 } from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { KeyedMutex } from '../keyed-mutex';
+import { tenantOf } from '../../../platform/commands/use-case';
 import { derivedContext } from '../system-context';
 
 /** Per-process locks shared by handlers, the saga's ports and the reconciler. */
@@ -59,11 +60,6 @@ export async function engineCall<T>(call: () => Promise<T>): Promise<T> {
       engine: error.kind,
     });
   }
-}
-
-export function tenantOf(ctx: CommandContext): string {
-  if (!ctx.tenantId) throw new AppError('forbidden', 'this route needs a tenant');
-  return ctx.tenantId;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   UseCaseCommand,
   UseCaseHandler,
   written,
+  tenantOf,
   type Handled,
 } from '../../../platform/commands/use-case';
 import {
@@ -36,7 +37,6 @@ import {
   ComputeLocks,
   InstanceOperations,
   QUOTA_ATTEMPTS,
-  tenantOf,
   type InstanceChanged,
 } from './instance-operations';
 

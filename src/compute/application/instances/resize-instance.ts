@@ -8,6 +8,7 @@ import {
   UseCaseCommand,
   UseCaseHandler,
   written,
+  tenantOf,
   type Handled,
   type Written,
 } from '../../../platform/commands/use-case';
@@ -25,7 +26,6 @@ import {
   hostCpus,
   InstanceOperations,
   QUOTA_ATTEMPTS,
-  tenantOf,
   type InstanceChanged,
 } from './instance-operations';
 

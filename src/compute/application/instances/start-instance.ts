@@ -6,15 +6,11 @@ import {
   UseCaseCommand,
   UseCaseHandler,
   written,
+  tenantOf,
   type Handled,
 } from '../../../platform/commands/use-case';
 import { instanceDecider } from '../../domain';
-import {
-  ComputeLocks,
-  InstanceOperations,
-  tenantOf,
-  type InstanceChanged,
-} from './instance-operations';
+import { ComputeLocks, InstanceOperations, type InstanceChanged } from './instance-operations';
 
 /** POST /instances/:id/start: STARTING, the container started, RUNNING (or ERROR). */
 export class StartInstance extends UseCaseCommand<InstanceChanged> {

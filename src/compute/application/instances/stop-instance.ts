@@ -6,15 +6,11 @@ import {
   UseCaseCommand,
   UseCaseHandler,
   written,
+  tenantOf,
   type Handled,
 } from '../../../platform/commands/use-case';
 import { instanceDecider } from '../../domain';
-import {
-  ComputeLocks,
-  InstanceOperations,
-  tenantOf,
-  type InstanceChanged,
-} from './instance-operations';
+import { ComputeLocks, InstanceOperations, type InstanceChanged } from './instance-operations';
 
 /** POST /instances/:id/stop: STOPPING, the container stopped, STOPPED (or ERROR). */
 export class StopInstance extends UseCaseCommand<InstanceChanged> {

@@ -6,15 +6,11 @@ import {
   UseCaseCommand,
   UseCaseHandler,
   written,
+  tenantOf,
   type Handled,
 } from '../../../platform/commands/use-case';
 import { instanceDecider } from '../../domain';
-import {
-  ComputeLocks,
-  InstanceOperations,
-  tenantOf,
-  type InstanceChanged,
-} from './instance-operations';
+import { ComputeLocks, InstanceOperations, type InstanceChanged } from './instance-operations';
 
 /** DELETE /instances/:id: TERMINATING, container removed, volumes detached, quota released. */
 export class TerminateInstance extends UseCaseCommand<InstanceChanged> {

@@ -6,10 +6,11 @@ import {
   UseCaseCommand,
   UseCaseHandler,
   written,
+  tenantOf,
   type Handled,
 } from '../../../platform/commands/use-case';
 import { instanceDecider, type Tags } from '../../domain';
-import { InstanceOperations, tenantOf, type InstanceChanged } from './instance-operations';
+import { InstanceOperations, type InstanceChanged } from './instance-operations';
 
 /** PATCH /instances/:id: rename, retag (If-Match honoured). */
 export class UpdateInstance extends UseCaseCommand<InstanceChanged> {
