@@ -12,7 +12,7 @@
  */
 import { AppError } from '../../common/errors/app-error';
 import { assertUnreachable } from '../../common/errors/error-codes';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { notFound } from './rules';
 
 export const NAT_GATEWAY_CATEGORY = 'nat-gateway';

@@ -15,7 +15,7 @@
  */
 import { AppError } from '../../common/errors/app-error';
 import { assertUnreachable } from '../../common/errors/error-codes';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { parseCidr } from './cidr';
 import {
   dependencyViolation,

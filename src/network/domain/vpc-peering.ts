@@ -18,7 +18,7 @@
  */
 import { AppError } from '../../common/errors/app-error';
 import { assertUnreachable } from '../../common/errors/error-codes';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { peeringCidrProblem } from './cidr';
 import { notAllowedIn, notFound, throwIfInvalid, type FieldProblem } from './rules';
 

@@ -9,7 +9,7 @@
  * the handler reads the dependents from the read models and passes them in the command.
  */
 import { AppError } from '../../common/errors/app-error';
-import type { Decider } from '../../eventstore/command-executor';
+import type { Decider } from '../../kernel/decider';
 import { DEFAULT_VPC_CIDR, vpcCidrProblem } from './cidr';
 import {
   dependencyViolation,
