@@ -189,6 +189,29 @@ export async function recordCheckpointError(
   );
 }
 
+/** Which of the given projections' runner locks are held by the given sessions (backend pids). */
+export async function runnerLocksHeldBy(
+  runner: SqlRunner,
+  holders: ReadonlyArray<{ name: string; pid: number }>,
+): Promise<Set<string>> {
+  const rows = await queryRows<{ name: string }>(
+    runner,
+    `SELECT h.name FROM unnest($1::text[], $2::text[], $3::int[]) AS h(name, key, pid)
+      WHERE EXISTS (
+        SELECT 1 FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = h.pid
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid::bigint = ((hashtextextended(h.key, 0) >> 32) & 4294967295)
+           AND l.objid::bigint = (hashtextextended(h.key, 0) & 4294967295))`,
+    [
+      holders.map((h) => h.name),
+      holders.map((h) => runnerLockKey(h.name)),
+      holders.map((h) => h.pid),
+    ],
+  );
+  return new Set(rows.map((r) => r.name));
+}
+
 /** Whether some session (in any process) holds the projection's runner lock right now. */
 export async function isRunnerLockHeld(
   runner: SqlRunner,
@@ -212,4 +235,47 @@ export async function isRunnerLockHeld(
 export function samePosition(a: Position | null, b: Position | null): boolean {
   if (a === null || b === null) return a === b;
   return a.commit === b.commit && a.prepare === b.prepare;
+}
+
+/** The stored checkpoint is not where its runner left it (a rebuild elsewhere): reload. */
+export class CheckpointMovedError extends Error {}
+
+/**
+ * Inside a transaction: several checkpoint rows, locked in name order (two transactions that
+ * lock overlapping sets can then never wait for each other in a cycle).
+ */
+export async function lockCheckpoints(
+  runner: SqlRunner,
+  names: readonly string[],
+): Promise<Map<string, StoredCheckpoint>> {
+  const rows = await queryRows<CheckpointRow>(
+    runner,
+    `SELECT ${CHECKPOINT_COLUMNS} FROM projection_checkpoints
+      WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+    [names],
+  );
+  return new Map(rows.map((row) => [row.name, toCheckpoint(row)]));
+}
+
+/** `advanceCheckpoint` for several projections in one statement. */
+export async function advanceCheckpoints(
+  runner: SqlRunner,
+  advances: ReadonlyArray<{ name: string; position: Position; eventsRead: number }>,
+): Promise<void> {
+  if (advances.length === 0) return;
+  await runner.query(
+    `UPDATE projection_checkpoints c
+        SET position_commit = a.position_commit, position_prepare = a.position_prepare,
+            events_processed = c.events_processed + a.events_read, updated_at = now(),
+            last_error = NULL, last_error_at = NULL
+       FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::bigint[])
+         AS a(name, position_commit, position_prepare, events_read)
+      WHERE c.name = a.name`,
+    [
+      advances.map((a) => a.name),
+      advances.map((a) => a.position.commit.toString()),
+      advances.map((a) => a.position.prepare.toString()),
+      advances.map((a) => a.eventsRead),
+    ],
+  );
 }

@@ -3,6 +3,7 @@ import { type RecordedEvent } from '../../src/eventstore/event-store';
 import { comparePositions, type Position } from '../../src/kernel/position';
 import {
   advanceCheckpoint,
+  CheckpointMovedError,
   ensureCheckpointTable,
   insertCheckpointIfAbsent,
   lockCheckpoint,
@@ -14,6 +15,7 @@ import {
   samePosition,
   SCHEMA_LOCK_KEY,
 } from './checkpoints';
+import type { BatchCommitter } from './batch-committer';
 import type { Projection } from './projection';
 import type { ProjectionProgress } from './progress';
 import type { LogReader } from './shared-log-reader';
@@ -52,9 +54,6 @@ const DEFAULTS: Required<RunnerOptions> = {
   maxBackoffMs: 30_000,
 };
 
-/** The stored checkpoint is not where this runner left it (a rebuild elsewhere): reload. */
-class CheckpointMovedError extends Error {}
-
 /**
  * Runs one projection: takes the projection's advisory lock on a dedicated connection, then
  * reads `$all` after the checkpoint and applies each batch together with the new checkpoint in
@@ -83,6 +82,8 @@ export class ProjectionRunner {
   private abort: AbortController | undefined;
   /** A rebuild: reset the read model under the lock, in the transaction that takes it over. */
   private resetOnPrepare = false;
+  /** Backend pid of the session holding this runner's lock. */
+  private lockHolder = 0;
   /** When the idle runner last checked that nobody reset its checkpoint (see consume). */
   private lastMoveCheck = 0;
 
@@ -93,6 +94,8 @@ export class ProjectionRunner {
     private readonly progress?: ProjectionProgress,
     options: RunnerOptions = {},
     private readonly hooks: RunnerHooks = {},
+    /** Commits batches together with the other runners of the process; else one transaction each. */
+    private readonly committer?: BatchCommitter,
   ) {
     this.options = { ...DEFAULTS, ...options };
     this.eventTypes = projection.eventTypes ? new Set(projection.eventTypes) : null;
@@ -219,12 +222,15 @@ export class ProjectionRunner {
       const session = this.dataSource.createQueryRunner();
       try {
         await session.connect();
-        const rows = await queryRows<{ locked: boolean }>(
+        const rows = await queryRows<{ locked: boolean; pid: number }>(
           session,
-          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked, pg_backend_pid() AS pid',
           [runnerLockKey(this.name)],
         );
-        if (rows[0]?.locked) return session;
+        if (rows[0]?.locked) {
+          this.lockHolder = rows[0].pid;
+          return session;
+        }
       } catch (err) {
         await session.release().catch(() => undefined);
         throw err;
@@ -352,6 +358,31 @@ export class ProjectionRunner {
       this.advanceTo(last, batch.length, 0);
       return;
     }
+    if (this.committer) {
+      await this.committer.commit({
+        projection: this.projection,
+        events: relevant,
+        persisted: this.persistedPosition,
+        position: last,
+        eventsRead: batch.length + this.unpersistedEvents,
+        lockHolder: this.lockHolder,
+      });
+    } else {
+      await this.commitAlone(session, relevant, last, batch.length + this.unpersistedEvents);
+    }
+    this.progress?.publishChange({ name, events: relevant });
+    this.persistedPosition = last;
+    this.unpersistedEvents = 0;
+    this.advanceTo(last, batch.length, relevant.length);
+  }
+
+  private async commitAlone(
+    session: QueryRunner,
+    relevant: readonly RecordedEvent[],
+    last: Position,
+    eventsRead: number,
+  ): Promise<void> {
+    const { name } = this.projection;
     await session.startTransaction();
     try {
       const stored = await lockCheckpoint(session, name);
@@ -363,16 +394,12 @@ export class ProjectionRunner {
         throw new CheckpointMovedError(`checkpoint of ${name} moved under this runner`);
       }
       await this.projection.apply(relevant, session.manager);
-      await advanceCheckpoint(session, name, last, batch.length + this.unpersistedEvents);
+      await advanceCheckpoint(session, name, last, eventsRead);
       await session.commitTransaction();
     } catch (err) {
       if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
       throw err;
     }
-    this.progress?.publishChange({ name, events: relevant });
-    this.persistedPosition = last;
-    this.unpersistedEvents = 0;
-    this.advanceTo(last, batch.length, relevant.length);
   }
 
   /** Writes the checkpoint of batches that were skipped, so that lag and restarts stay current. */

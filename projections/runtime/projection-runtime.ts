@@ -14,6 +14,7 @@ import {
 } from './checkpoints';
 import type { Projection } from './projection';
 import { ProjectionProgress } from './progress';
+import { BatchCommitter } from './batch-committer';
 import { SharedLogReader } from './shared-log-reader';
 import { ProjectionRunner, type RunnerOptions, type RunnerState } from './projection-runner';
 
@@ -119,6 +120,7 @@ export class ProjectionRuntime {
     this.started = true;
     await this.ensureTables();
     const dataSource = await this.sessionDataSource();
+    const committer = new BatchCommitter(dataSource);
     for (const projection of this.byName.values()) {
       const runner = new ProjectionRunner(
         projection,
@@ -126,6 +128,8 @@ export class ProjectionRuntime {
         dataSource,
         this.progress,
         this.options.runner,
+        {},
+        committer,
       );
       this.runners.set(projection.name, runner);
       runner.start();
@@ -333,7 +337,8 @@ export class ProjectionRuntime {
     if (base.type !== 'postgres') return this.dataSource;
     const options: DataSourceOptions = {
       ...base,
-      poolSize: this.byName.size + 2,
+      // A lock session per runner, the batch committer's session, and room for status reads.
+      poolSize: this.byName.size + 3,
       applicationName: 'nimbus-projections',
     };
     const own = new DataSource(options);
