@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import type Dockerode from 'dockerode';
+import type { AppConfig } from '../config/config';
 import type { DetectedDrivers } from '../drivers/detection';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../drivers/docker/compute-driver';
 import { DockerDriver } from '../drivers/docker/docker-driver';
+import { installationIdOf } from '../drivers/installation-id';
 import { SimulatedDockerDriver } from '../drivers/docker/simulated-docker-driver';
 import { BASE_IMAGES } from '../drivers/docker/base-images';
 import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
@@ -39,9 +41,15 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     { provide: COMPUTE_OPTIONS, useFactory: computeOptionsFrom, inject: [APP_CONFIG] },
     {
       provide: COMPUTE_DRIVER,
-      inject: [DETECTED_DRIVERS, DOCKER_CLIENT],
-      useFactory: (drivers: DetectedDrivers, docker: Dockerode): ComputeDriver => {
-        if (drivers.docker.active === 'docker') return new DockerDriver(docker);
+      inject: [DETECTED_DRIVERS, DOCKER_CLIENT, APP_CONFIG],
+      useFactory: (
+        drivers: DetectedDrivers,
+        docker: Dockerode,
+        config: AppConfig,
+      ): ComputeDriver => {
+        if (drivers.docker.active === 'docker') {
+          return new DockerDriver(docker, installationIdOf(config.dataDir));
+        }
         const simulated = new SimulatedDockerDriver();
         for (const image of BASE_IMAGES) simulated.addImage(image.reference);
         return simulated;

@@ -16,6 +16,12 @@ export const VOLUME_PREFIX = 'nimbus-vol-';
 export const LABEL_TENANT = 'nimbus.tenant';
 export const LABEL_INSTANCE = 'nimbus.instance';
 export const LABEL_VOLUME = 'nimbus.volume';
+/**
+ * The installation (one data directory) a container or volume belongs to. Several installations
+ * may share one Docker engine; each one's driver sees, changes and removes only its own (and
+ * unlabelled ones created before the label existed).
+ */
+export const LABEL_INSTALLATION = 'nimbus.installation';
 /** Repository of the per-instance images a re-created container keeps its root filesystem in. */
 export const SNAPSHOT_REPOSITORY_PREFIX = 'nimbus-snapshot/';
 
@@ -123,7 +129,7 @@ export interface ComputeDriver {
   /** Force-remove, delete-if-present; removes the instance's snapshot images too. */
   remove(instanceId: string): Promise<void>;
   inspect(instanceId: string): Promise<ContainerInfo | null>;
-  /** Every container labelled as a Nimbus instance. */
+  /** Every container labelled as an instance of this installation. */
   list(): Promise<ContainerInfo[]>;
   stats(instanceId: string): Promise<ContainerStats>;
   logs(

@@ -5,6 +5,7 @@ import {
   bootCommand,
   containerNameOf,
   DriverError,
+  LABEL_INSTALLATION,
   LABEL_INSTANCE,
   LABEL_TENANT,
   LABEL_VOLUME,
@@ -98,12 +99,37 @@ export function demuxLogs(buffer: Buffer): ContainerLogLine[] {
 /**
  * The Docker adapter, on dockerode over the engine's socket. Containers run with no network
  * (`NetworkMode: none`; the networking context plugs them into OVS), the type's CPU and memory
- * limits, labels naming tenant and instance, and the instance's Docker volumes mounted.
+ * limits, labels naming tenant, instance and installation, and the instance's Docker volumes
+ * mounted.
+ *
+ * Another installation's containers and volumes on the same engine (another
+ * `nimbus.installation` label) do not exist for this driver: inspect answers null, list and
+ * events leave them out, remove, logs and the rest do not touch them.
  */
 export class DockerDriver implements ComputeDriver {
   readonly kind = 'docker' as const;
 
-  constructor(private readonly docker: Dockerode) {}
+  constructor(
+    private readonly docker: Dockerode,
+    readonly installationId: string,
+  ) {}
+
+  /** Ours: labelled with this installation, or unlabelled (created before the label). */
+  private ours(labels: Record<string, string> | null | undefined): boolean {
+    const owner = labels?.[LABEL_INSTALLATION];
+    return owner === undefined || owner === this.installationId;
+  }
+
+  /** Whether a container with the instance's name exists and belongs to another installation. */
+  private async foreign(instanceId: string): Promise<boolean> {
+    try {
+      const info = await this.container(instanceId).inspect();
+      return !this.ours(info.Config.Labels);
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw engineError(`inspecting ${containerNameOf(instanceId)}`, error);
+    }
+  }
 
   private container(instanceId: string): Dockerode.Container {
     return this.docker.getContainer(containerNameOf(instanceId));
@@ -124,6 +150,7 @@ export class DockerDriver implements ComputeDriver {
           ...spec.labels,
           [LABEL_TENANT]: spec.tenantId,
           [LABEL_INSTANCE]: spec.instanceId,
+          [LABEL_INSTALLATION]: this.installationId,
         },
         Tty: false,
         OpenStdin: false,
@@ -193,6 +220,7 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async restart(instanceId: string, timeoutSeconds = 10): Promise<void> {
+    await this.requireInspect(instanceId);
     try {
       await this.container(instanceId).restart({ t: timeoutSeconds });
     } catch (error) {
@@ -275,6 +303,7 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async remove(instanceId: string, withSnapshots = true): Promise<void> {
+    if (await this.foreign(instanceId)) return;
     try {
       await tolerant(() => this.container(instanceId).remove({ force: true, v: false }), [404]);
     } catch (error) {
@@ -288,7 +317,7 @@ export class DockerDriver implements ComputeDriver {
   async inspect(instanceId: string): Promise<ContainerInfo | null> {
     try {
       const info = await this.container(instanceId).inspect();
-      return infoOf(info);
+      return this.ours(info.Config.Labels) ? infoOf(info) : null;
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw engineError(`inspecting ${containerNameOf(instanceId)}`, error);
@@ -307,19 +336,22 @@ export class DockerDriver implements ComputeDriver {
       all: true,
       filters: { label: [LABEL_INSTANCE] },
     });
-    return rows.map((row) => ({
-      id: row.Id,
-      instanceId: row.Labels[LABEL_INSTANCE] ?? null,
-      tenantId: row.Labels[LABEL_TENANT] ?? null,
-      state: (RUN_STATES.has(row.State) ? row.State : 'dead') as ContainerRunState,
-      exitCode: exitCodeFromStatus(row.Status),
-      nanoCpus: 0,
-      memoryBytes: 0,
-      labels: row.Labels,
-    }));
+    return rows
+      .filter((row) => this.ours(row.Labels))
+      .map((row) => ({
+        id: row.Id,
+        instanceId: row.Labels[LABEL_INSTANCE] ?? null,
+        tenantId: row.Labels[LABEL_TENANT] ?? null,
+        state: (RUN_STATES.has(row.State) ? row.State : 'dead') as ContainerRunState,
+        exitCode: exitCodeFromStatus(row.Status),
+        nanoCpus: 0,
+        memoryBytes: 0,
+        labels: row.Labels,
+      }));
   }
 
   async stats(instanceId: string): Promise<ContainerStats> {
+    await this.requireInspect(instanceId);
     try {
       const s = await this.container(instanceId).stats({ stream: false, 'one-shot': false });
       const cpuDelta = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
@@ -343,6 +375,7 @@ export class DockerDriver implements ComputeDriver {
     instanceId: string,
     options: { sinceSeconds?: number; tail?: number } = {},
   ): Promise<ContainerLogLine[]> {
+    if (await this.foreign(instanceId)) return [];
     try {
       const buffer = await this.container(instanceId).logs({
         stdout: true,
@@ -385,7 +418,7 @@ export class DockerDriver implements ComputeDriver {
           pending = pending.slice(nl + 1);
           nl = pending.indexOf('\n');
           if (line === '') continue;
-          const event = parseEvent(line);
+          const event = parseEvent(line, (labels) => this.ours(labels));
           if (event) onEvent(event);
         }
       });
@@ -395,6 +428,7 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async shell(instanceId: string): Promise<Duplex> {
+    await this.requireInspect(instanceId);
     try {
       const exec = await this.container(instanceId).exec({
         Cmd: ['sh'],
@@ -415,7 +449,7 @@ export class DockerDriver implements ComputeDriver {
       // Creating an existing volume with the same name is a no-op in the engine.
       await this.docker.createVolume({
         Name: volumeNameOf(volumeId),
-        Labels: { ...labels, [LABEL_VOLUME]: volumeId },
+        Labels: { ...labels, [LABEL_VOLUME]: volumeId, [LABEL_INSTALLATION]: this.installationId },
       });
     } catch (error) {
       throw engineError(`creating volume ${volumeNameOf(volumeId)}`, error);
@@ -423,6 +457,11 @@ export class DockerDriver implements ComputeDriver {
   }
 
   async removeVolume(volumeId: string): Promise<void> {
+    const volume = await this.docker
+      .getVolume(volumeNameOf(volumeId))
+      .inspect()
+      .catch(() => null);
+    if (volume && !this.ours(volume.Labels)) return;
     try {
       await tolerant(() => this.docker.getVolume(volumeNameOf(volumeId)).remove(), [404]);
     } catch (error) {
@@ -510,7 +549,10 @@ function exitCodeFromStatus(status: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function parseEvent(line: string): ContainerEvent | null {
+function parseEvent(
+  line: string,
+  ours: (labels: Record<string, string>) => boolean,
+): ContainerEvent | null {
   try {
     const raw = JSON.parse(line) as {
       Action?: string;
@@ -522,7 +564,7 @@ function parseEvent(line: string): ContainerEvent | null {
     const attributes = raw.Actor?.Attributes ?? {};
     const instanceId = attributes[LABEL_INSTANCE];
     const action = raw.Action ?? raw.status;
-    if (!instanceId || !action) return null;
+    if (!instanceId || !action || !ours(attributes)) return null;
     const exit = attributes.exitCode;
     return {
       instanceId,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { containerNameOf, volumeNameOf } from '../../../src/drivers/docker/compute-driver';
 import { DockerDriver } from '../../../src/drivers/docker/docker-driver';
-import { dockerClient, realDocker } from '../drivers/real-backends';
+import { dockerClient, realDocker, TEST_INSTALLATION_ID } from '../drivers/real-backends';
 
 const docker = realDocker();
 const client = dockerClient();
@@ -18,7 +18,7 @@ const limits = (cpus: number, mib: number) => ({
 });
 
 describe('DockerDriver (real Docker)', () => {
-  const driver = new DockerDriver(client);
+  const driver = new DockerDriver(client, TEST_INSTALLATION_ID);
   const run = `driver-${randomUUID().slice(0, 8)}`;
   const instances: string[] = [];
   const volumes: string[] = [];
@@ -196,5 +196,82 @@ describe('DockerDriver (real Docker)', () => {
     await client.getContainer(containerNameOf(id)).kill();
     expect(await died).toBe(137);
     expect(await driver.inspect(id)).toMatchObject({ state: 'exited', exitCode: 137 });
+  });
+});
+
+describe('two installations on one Docker engine (real Docker)', () => {
+  const a = new DockerDriver(client, randomUUID());
+  const b = new DockerDriver(client, randomUUID());
+  const run = `installations-${randomUUID().slice(0, 8)}`;
+  const ofA = randomUUID();
+  const ofB = randomUUID();
+  const volumeOfA = randomUUID();
+  const spec = (instanceId: string) => ({
+    instanceId,
+    tenantId: 'tenant-installations-test',
+    image: BUSYBOX,
+    limits: limits(1, 64),
+    volumes: [],
+    userData: 'echo hello from A',
+    labels: { [TEST_LABEL]: run },
+  });
+
+  beforeAll(async () => {
+    await docker.probe();
+  });
+  afterAll(async () => {
+    await a.remove(ofA).catch(() => undefined);
+    await b.remove(ofB).catch(() => undefined);
+    await a.removeVolume(volumeOfA).catch(() => undefined);
+  });
+
+  it("each one lists, inspects, follows and reads only its own; removals and stops leave the other's alone", async (ctx) => {
+    docker.require(ctx);
+    await a.createContainer(spec(ofA));
+    await a.start(ofA);
+    await a.createVolume(volumeOfA, {});
+    const labels = (await client.getContainer(containerNameOf(ofA)).inspect()).Config.Labels;
+    expect(labels['nimbus.installation']).toBe(a.installationId);
+
+    expect((await a.list()).map((c) => c.instanceId)).toContain(ofA);
+    expect((await b.list()).map((c) => c.instanceId)).not.toContain(ofA);
+    expect(await b.inspect(ofA)).toBeNull();
+    expect(await b.logs(ofA)).toEqual([]);
+    await expect(b.stats(ofA)).rejects.toMatchObject({ kind: 'not_found' });
+    // What a reconciler or clean-up of B would do to a container it does not know: nothing.
+    expect(await b.stop(ofA)).toEqual({ exitCode: null });
+    await b.remove(ofA);
+    await b.removeVolume(volumeOfA);
+    expect(await a.inspect(ofA)).toMatchObject({ state: 'running' });
+    expect((await client.getVolume(volumeNameOf(volumeOfA)).inspect()).Name).toBe(
+      volumeNameOf(volumeOfA),
+    );
+    // B cannot take the name over either.
+    await expect(b.createContainer(spec(ofA))).rejects.toThrow(/creating container/);
+
+    // Engine events: B hears of its own container, never of A's.
+    const controller = new AbortController();
+    const heardByB: string[] = [];
+    let connected!: () => void;
+    const live = new Promise<void>((resolve) => (connected = resolve));
+    const ownStarted = new Promise<void>((resolve) => {
+      void b.events(
+        (event) => {
+          heardByB.push(event.instanceId);
+          if (event.instanceId === ofB && event.action === 'start') resolve();
+        },
+        controller.signal,
+        connected,
+      );
+    });
+    await live;
+    await a.restart(ofA, 0);
+    await b.createContainer(spec(ofB));
+    await b.start(ofB);
+    await ownStarted;
+    controller.abort();
+    expect(heardByB).not.toContain(ofA);
+    expect(heardByB).toContain(ofB);
+    expect((await a.list()).map((c) => c.instanceId)).not.toContain(ofB);
   });
 });

@@ -24,7 +24,7 @@ import type { CommandContext } from '../../../src/kernel/command-context';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { forkTypeScript } from '../sagas/fixtures/fork-ts';
-import { dockerClient, realDocker } from '../drivers/real-backends';
+import { dockerClient, realDocker, TEST_INSTALLATION_ID } from '../drivers/real-backends';
 import { ChildRun } from './fixtures/child-run';
 import type { LaunchChildMessage } from './fixtures/launch-child';
 
@@ -40,7 +40,7 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
   let store: PostgresEventStore;
   let pool: Pool;
   let executor: CommandExecutor;
-  const driver = new DockerDriver(client);
+  const driver = new DockerDriver(client, TEST_INSTALLATION_ID);
   const children: ChildRun<LaunchChildMessage>[] = [];
   const instances: string[] = [];
   let busyboxId = '';

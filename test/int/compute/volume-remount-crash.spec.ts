@@ -18,7 +18,7 @@ import type { CommandContext } from '../../../src/kernel/command-context';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { forkTypeScript } from '../sagas/fixtures/fork-ts';
-import { dockerClient, realDocker } from '../drivers/real-backends';
+import { dockerClient, realDocker, TEST_INSTALLATION_ID } from '../drivers/real-backends';
 import { ChildRun } from './fixtures/child-run';
 import type { RemountChildMessage } from './fixtures/remount-child';
 import { execIn as execInContainer } from './fixtures/exec-in';
@@ -36,7 +36,7 @@ describe('volume attach killed mid re-create (real PostgreSQL and Docker)', () =
   let db: TestDatabase;
   let store: PostgresEventStore;
   let executor: CommandExecutor;
-  const driver = new DockerDriver(client);
+  const driver = new DockerDriver(client, TEST_INSTALLATION_ID);
   const children: ChildRun<RemountChildMessage>[] = [];
   const instances: string[] = [];
   const volumes: string[] = [];

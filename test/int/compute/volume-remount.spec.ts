@@ -9,7 +9,7 @@ import {
   volumeNameOf,
 } from '../../../src/drivers/docker/compute-driver';
 import { DockerDriver } from '../../../src/drivers/docker/docker-driver';
-import { dockerClient, realDocker } from '../drivers/real-backends';
+import { dockerClient, realDocker, TEST_INSTALLATION_ID } from '../drivers/real-backends';
 import { execIn as execInContainer } from './fixtures/exec-in';
 
 const docker = realDocker();
@@ -24,7 +24,7 @@ const MIB = 1024 * 1024;
  * calls, as the driver makes them), then runs the whole re-create again.
  */
 describe('DockerDriver.recreateContainer (real Docker)', () => {
-  const driver = new DockerDriver(client);
+  const driver = new DockerDriver(client, TEST_INSTALLATION_ID);
   const run = `remount-${randomUUID().slice(0, 8)}`;
   const instances: string[] = [];
   const volumes: string[] = [];

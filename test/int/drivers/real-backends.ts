@@ -58,3 +58,6 @@ export function realDocker(): RealBackend {
 export function realOvs(): RealBackend {
   return new RealBackend('ovs', () => probeOvs());
 }
+
+/** The installation the integration tests' Docker drivers act as (parents and crash children). */
+export const TEST_INSTALLATION_ID = '00000000-0000-4000-8000-00000000c0de';
