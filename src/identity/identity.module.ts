@@ -17,7 +17,7 @@ import type { Pool } from 'pg';
 import { redact, type AppConfig } from '../config/config';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import { APP_CONFIG, PG_POOL } from '../platform/tokens';
-import { AccountsService } from './application/accounts.service';
+import { ACCOUNT_USE_CASES, AccountDirectory, Sessions } from './application/accounts';
 import { ApiKeysService } from './application/api-keys.service';
 import { PoliciesService } from './application/policies.service';
 import { TenantsService } from './application/tenants.service';
@@ -151,7 +151,9 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     },
     IdentityReadModel,
     PrincipalCache,
-    AccountsService,
+    AccountDirectory,
+    Sessions,
+    ...ACCOUNT_USE_CASES,
     TenantsService,
     ApiKeysService,
     PoliciesService,
@@ -165,7 +167,7 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     SignInThrottle,
     DataKeyStore,
     SERVER_KEYS,
-    AccountsService,
+    AccountDirectory,
   ],
 })
 export class IdentityModule {}

@@ -1,6 +1,6 @@
 /**
  * Data-subject requests: everything held about a person (GET /me/export) and erasure
- * (POST /me/delete) by crypto-shredding. Erasure goes through identity's AccountsService.erase
+ * (POST /me/delete) by crypto-shredding. Erasure is identity's ErasePerson command
  * (UserErased, then the person's data key destroyed, then the email claim released): their email
  * and name read `[erased]` in every view that decrypts (audit actor labels, timeline, /me), while
  * the events, the audit rows and the bills keep their pseudonymous ids and amounts.
@@ -11,7 +11,8 @@ import { ActorDirectory } from '../audit/actor-directory';
 import { AppError } from '../common/errors/app-error';
 import type { CommandContext } from '../kernel/command-context';
 import { LedgerClock } from '../events/ledger-clock';
-import { AccountsService } from '../identity/application/accounts.service';
+import { CommandBus } from '@nestjs/cqrs';
+import { ErasePerson } from '../identity/application/accounts/erase-person';
 import { IdentityReadModel } from '../identity/read-model/identity-read-model';
 import { PG_POOL } from '../platform/tokens';
 
@@ -59,7 +60,7 @@ export class PrivacyService {
     private readonly identity: IdentityReadModel,
     private readonly actors: ActorDirectory,
     private readonly clock: LedgerClock,
-    private readonly accounts: AccountsService,
+    private readonly commands: CommandBus,
   ) {}
 
   async export(userId: string): Promise<PersonalDataExport> {
@@ -150,6 +151,6 @@ export class PrivacyService {
 
   /** Erases the person: their data key is destroyed; the session ends with it. */
   async erase(userId: string, ctx: CommandContext): Promise<void> {
-    await this.accounts.erase(userId, ctx);
+    await this.commands.execute(new ErasePerson(userId, ctx));
   }
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/common/ids';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { AccountsService } from '../../src/identity/application/accounts.service';
+import { CommandBus } from '@nestjs/cqrs';
+import { ErasePerson } from '../../src/identity/application/accounts';
 import { IdentityClock } from '../../src/identity/identity.tokens';
 import { declaredAccessOfRoutes } from '../../src/identity/auth/route-access';
 import { IAM_ACTIONS } from '../../src/identity/domain/iam-actions';
@@ -387,7 +388,7 @@ describe('identity (e2e)', () => {
       causationId: null,
       now: new Date(),
     };
-    await t.app.get(AccountsService).erase(person.userId, ctx);
+    await t.app.get(CommandBus).execute(new ErasePerson(person.userId, ctx));
     const members = await t
       .http()
       .get(`/tenants/${owner.tenantId}/members`)

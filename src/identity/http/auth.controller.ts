@@ -1,10 +1,21 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../../common/auth-context';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
-import { AccountsService, FORGOT_PASSWORD_MESSAGE } from '../application/accounts.service';
+import {
+  AccountDirectory,
+  ChangePassword,
+  FORGOT_PASSWORD_MESSAGE,
+  RefreshSession,
+  RegisterAccount,
+  RequestPasswordReset,
+  ResetPassword,
+  SignIn,
+  SignOut,
+} from '../application/accounts';
 import { Authenticated, AuthRateLimited, CurrentAuth, Public } from '../auth/decorators';
 import {
   ChangePasswordDto,
@@ -24,7 +35,7 @@ import {
 @ApiTags('identity')
 @Controller('auth')
 export class AuthController {
-  constructor(private readonly accounts: AccountsService) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post('register')
   @Public()
@@ -33,7 +44,7 @@ export class AuthController {
   @ApiResponse({ status: 201, type: RegisterResponse })
   @ApiErrors('validation_error', 'email_taken')
   async register(@Body() body: RegisterDto, @Ctx() ctx: CommandContext): Promise<RegisterResponse> {
-    const { userId } = await this.accounts.register(body, ctx);
+    const { userId } = (await this.commands.execute(new RegisterAccount(body, ctx))).result;
     return { message: 'user created successfully', user_id: userId };
   }
 
@@ -44,8 +55,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Sign in: access + refresh token and a session API key' })
   @ApiOkResponse({ type: LoginResponse })
   @ApiErrors('validation_error', 'unauthorized', 'sign_in_throttled')
-  login(@Body() body: LoginDto, @Ctx() ctx: CommandContext) {
-    return this.accounts.login(body, ctx);
+  async login(@Body() body: LoginDto, @Ctx() ctx: CommandContext) {
+    return (await this.commands.execute(new SignIn(body, ctx))).result;
   }
 
   @Post('refresh')
@@ -57,8 +68,8 @@ export class AuthController {
   })
   @ApiOkResponse({ type: SessionTokensResponse })
   @ApiErrors('validation_error', 'unauthorized')
-  refresh(@Body() body: RefreshDto, @Ctx() ctx: CommandContext) {
-    return this.accounts.refresh(body.refresh_token, ctx);
+  async refresh(@Body() body: RefreshDto, @Ctx() ctx: CommandContext) {
+    return (await this.commands.execute(new RefreshSession(body.refresh_token, ctx))).result;
   }
 
   @Post('logout')
@@ -72,7 +83,7 @@ export class AuthController {
   @ApiOkResponse({ type: MessageResponse })
   @ApiErrors('validation_error')
   async logout(@Body() body: RefreshDto, @Ctx() ctx: CommandContext): Promise<MessageResponse> {
-    await this.accounts.logout(body.refresh_token, ctx);
+    await this.commands.execute(new SignOut(body.refresh_token, ctx));
     return { message: 'signed out' };
   }
 
@@ -87,7 +98,7 @@ export class AuthController {
     @Body() body: ForgotPasswordDto,
     @Ctx() ctx: CommandContext,
   ): Promise<MessageResponse> {
-    await this.accounts.forgotPassword(body.email, ctx);
+    await this.commands.execute(new RequestPasswordReset(body.email, ctx));
     return { message: FORGOT_PASSWORD_MESSAGE };
   }
 
@@ -102,7 +113,7 @@ export class AuthController {
     @Body() body: ResetPasswordDto,
     @Ctx() ctx: CommandContext,
   ): Promise<MessageResponse> {
-    await this.accounts.resetPassword(body.token, body.new_password, ctx);
+    await this.commands.execute(new ResetPassword(body.token, body.new_password, ctx));
     return { message: 'password updated successfully' };
   }
 }
@@ -110,7 +121,10 @@ export class AuthController {
 @ApiTags('identity')
 @Controller('me')
 export class MeController {
-  constructor(private readonly accounts: AccountsService) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly accounts: AccountDirectory,
+  ) {}
 
   @Get()
   @Authenticated()
@@ -132,11 +146,11 @@ export class MeController {
   })
   @ApiOkResponse({ type: PasswordChangeResponse })
   @ApiErrors('validation_error', 'unauthorized', 'sign_in_throttled')
-  changePassword(
+  async changePassword(
     @Body() body: ChangePasswordDto,
     @CurrentAuth() auth: AuthContext,
     @Ctx() ctx: CommandContext,
   ): Promise<PasswordChangeResponse> {
-    return this.accounts.changePassword(auth, body, ctx);
+    return (await this.commands.execute(new ChangePassword(auth, body, ctx))).result;
   }
 }

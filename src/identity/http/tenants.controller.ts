@@ -25,7 +25,7 @@ import {
   TenantFromParam,
   requireTenantUser,
 } from '../auth/decorators';
-import { AccountsService } from '../application/accounts.service';
+import { AccountDirectory } from '../application/accounts';
 import {
   AddMemberDto,
   ChangeMemberRoleDto,
@@ -44,7 +44,7 @@ export class TenantsController {
     private readonly tenants: TenantsService,
     private readonly readModel: IdentityReadModel,
     private readonly waiter: ProjectionWaiter,
-    private readonly accounts: AccountsService,
+    private readonly accounts: AccountDirectory,
   ) {}
 
   @Get()

@@ -19,11 +19,13 @@ export interface Outcome<T> {
   readonly caughtUp: boolean;
 }
 
-/** What a handler's `handle` returns: its result and the writes to read back before answering. */
-export interface Handled<T> {
-  result: T;
-  written: readonly Written[];
-}
+/**
+ * What a handler's `handle` returns: its result and the writes to read back before answering; or
+ * a rejection to throw once its writes are readable (a reused refresh token: the revocation must
+ * hold on the very next request, and the answer is still 401).
+ */
+export type Handled<T> =
+  { result: T; written: readonly Written[] } | { rejected: Error; written: readonly Written[] };
 
 /** Waits (bounded by NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS) until the named projections have the writes. */
 export interface ReadYourWrites {
@@ -58,9 +60,10 @@ export abstract class UseCaseHandler<C extends UseCaseCommand<T>, T> implements 
   @Inject(READ_YOUR_WRITES) private readonly readYourWrites!: ReadYourWrites;
 
   async execute(command: C): Promise<Outcome<T>> {
-    const { result, written } = await this.handle(command);
-    const caughtUp = await this.readYourWrites.reached(written);
-    return { result, caughtUp };
+    const handled = await this.handle(command);
+    const caughtUp = await this.readYourWrites.reached(handled.written);
+    if ('rejected' in handled) throw handled.rejected;
+    return { result: handled.result, caughtUp };
   }
 
   protected abstract handle(command: C): Promise<Handled<T>>;
