@@ -19,6 +19,7 @@ import { PrivacyModule } from './privacy/privacy.module';
 import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
+import { NetworkModule } from './network/network.module';
 
 /**
  * The application's feature modules, one per bounded context (plus drivers, projections and
@@ -39,6 +40,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     BillingModule,
     AuditModule,
     ComputeModule,
+    NetworkModule,
     TimelineModule,
     WebhooksModule,
     ReportsModule,

@@ -1,4 +1,4 @@
-import type { DockerDriverMode, DriverModes, OvsDriverMode } from './driver-modes';
+import type { DockerDriverMode, DriverModes, OvnDriverMode, OvsDriverMode } from './driver-modes';
 
 /** What a probe of a real backend found. */
 export interface ProbeResult {
@@ -9,12 +9,18 @@ export interface ProbeResult {
   detail: string;
 }
 
-export type DriverKind = 'docker' | 'ovs';
+export type DriverKind = 'docker' | 'ovs' | 'ovn';
+
+type RequestedMode<K extends DriverKind> = K extends 'docker'
+  ? DockerDriverMode
+  : K extends 'ovs'
+    ? OvsDriverMode
+    : OvnDriverMode;
 
 export interface DriverSelection<K extends DriverKind = DriverKind> {
   kind: K;
   /** What the configuration asked for. */
-  requested: K extends 'docker' ? DockerDriverMode : OvsDriverMode;
+  requested: RequestedMode<K>;
   /** What runs: the real backend or the simulation. */
   active: K | 'simulated';
   /** Why `active` was chosen, announced in the log and in /health/ready. */
@@ -25,12 +31,18 @@ export interface DriverSelection<K extends DriverKind = DriverKind> {
 export interface DetectedDrivers {
   docker: DriverSelection<'docker'>;
   ovs: DriverSelection<'ovs'>;
+  /** The network fabric: OVN on Open vSwitch, or simulated. */
+  ovn: DriverSelection<'ovn'>;
 }
 
-const VARIABLE: Record<DriverKind, string> = { docker: 'NIMBUS_DOCKER', ovs: 'NIMBUS_OVS' };
-const LABEL: Record<DriverKind, string> = { docker: 'Docker', ovs: 'Open vSwitch' };
+const VARIABLE: Record<DriverKind, string> = {
+  docker: 'NIMBUS_DOCKER',
+  ovs: 'NIMBUS_OVS',
+  ovn: 'NIMBUS_OVN',
+};
+const LABEL: Record<DriverKind, string> = { docker: 'Docker', ovs: 'Open vSwitch', ovn: 'OVN' };
 
-/** An explicit real driver (NIMBUS_DOCKER=docker, NIMBUS_OVS=ovs) whose backend does not answer. */
+/** An explicit real driver (NIMBUS_DOCKER=docker, NIMBUS_OVS=ovs, NIMBUS_OVN=ovn) whose backend does not answer. */
 export class DriverUnavailableError extends Error {
   constructor(
     readonly kind: DriverKind,
@@ -83,6 +95,7 @@ export function chooseDriver<K extends DriverKind>(
 export interface DriverProbes {
   docker(): Promise<ProbeResult>;
   ovs(): Promise<ProbeResult>;
+  ovn(): Promise<ProbeResult>;
 }
 
 /**
@@ -93,13 +106,15 @@ export async function detectDrivers(
   modes: DriverModes,
   probes: DriverProbes,
 ): Promise<DetectedDrivers> {
-  const [dockerProbe, ovsProbe] = await Promise.all([
+  const [dockerProbe, ovsProbe, ovnProbe] = await Promise.all([
     modes.docker === 'simulated' ? null : probes.docker(),
     modes.ovs === 'simulated' ? null : probes.ovs(),
+    modes.ovn === 'simulated' ? null : probes.ovn(),
   ]);
   return {
     docker: chooseDriver('docker', modes.docker, dockerProbe),
     ovs: chooseDriver('ovs', modes.ovs, ovsProbe),
+    ovn: chooseDriver('ovn', modes.ovn, ovnProbe),
   };
 }
 

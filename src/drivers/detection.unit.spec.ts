@@ -65,7 +65,7 @@ describe('detectDrivers', () => {
   it('probes only what is not simulated', async () => {
     const probed: string[] = [];
     const detected = await detectDrivers(
-      { docker: 'simulated', ovs: 'auto' },
+      { docker: 'simulated', ovs: 'auto', ovn: 'simulated' },
       {
         docker: async () => {
           probed.push('docker');
@@ -75,20 +75,50 @@ describe('detectDrivers', () => {
           probed.push('ovs');
           return { reachable: true, version: '3.1.0', detail: 'Open vSwitch 3.1.0' };
         },
+        ovn: async () => {
+          probed.push('ovn');
+          return up;
+        },
       },
     );
     expect(probed).toEqual(['ovs']);
     expect(detected.docker.active).toBe('simulated');
     expect(detected.ovs).toMatchObject({ active: 'ovs', version: '3.1.0' });
+    expect(detected.ovn).toMatchObject({ active: 'simulated', reason: 'NIMBUS_OVN=simulated' });
   });
 
   it('rejects when an explicitly requested backend is missing', async () => {
     await expect(
       detectDrivers(
-        { docker: 'auto', ovs: 'ovs' },
-        { docker: async () => up, ovs: async () => ({ reachable: false, detail: 'no db.sock' }) },
+        { docker: 'auto', ovs: 'ovs', ovn: 'auto' },
+        {
+          docker: async () => up,
+          ovs: async () => ({ reachable: false, detail: 'no db.sock' }),
+          ovn: async () => up,
+        },
       ),
     ).rejects.toThrow(/^NIMBUS_OVS=ovs but Open vSwitch is not reachable: no db.sock/);
+  });
+});
+
+describe('OVN selection', () => {
+  it('NIMBUS_OVN=ovn whose OVN does not answer is an error naming the variable', async () => {
+    await expect(
+      detectDrivers(
+        { docker: 'simulated', ovs: 'simulated', ovn: 'ovn' },
+        {
+          docker: async () => up,
+          ovs: async () => up,
+          ovn: async () => ({ reachable: false, detail: 'ovn-nbctl is not installed' }),
+        },
+      ),
+    ).rejects.toThrow(/^NIMBUS_OVN=ovn but OVN is not reachable: ovn-nbctl is not installed/);
+  });
+
+  it('auto falls back to the simulated fabric and says why', () => {
+    expect(
+      describeSelection(chooseDriver('ovn', 'auto', { reachable: false, detail: 'no chassis' })),
+    ).toBe('OVN driver: simulated (NIMBUS_OVN=auto and OVN is not reachable (no chassis))');
   });
 });
 

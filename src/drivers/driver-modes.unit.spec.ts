@@ -4,22 +4,25 @@ import { driverModesFromEnv, DriverModeError } from './driver-modes';
 
 describe('driverModesFromEnv', () => {
   it('defaults to auto', () => {
-    expect(driverModesFromEnv({})).toEqual({ docker: 'auto', ovs: 'auto' });
-    expect(driverModesFromEnv({ NIMBUS_DOCKER: ' ', NIMBUS_OVS: '' })).toEqual({
+    expect(driverModesFromEnv({})).toEqual({ docker: 'auto', ovs: 'auto', ovn: 'auto' });
+    expect(driverModesFromEnv({ NIMBUS_DOCKER: ' ', NIMBUS_OVS: '', NIMBUS_OVN: '' })).toEqual({
       docker: 'auto',
       ovs: 'auto',
+      ovn: 'auto',
     });
   });
 
   it('accepts each mode, in any case', () => {
-    expect(driverModesFromEnv({ NIMBUS_DOCKER: 'Docker', NIMBUS_OVS: 'SIMULATED' })).toEqual({
-      docker: 'docker',
-      ovs: 'simulated',
-    });
-    expect(driverModesFromEnv({ NIMBUS_DOCKER: 'simulated', NIMBUS_OVS: 'ovs' })).toEqual({
-      docker: 'simulated',
-      ovs: 'ovs',
-    });
+    expect(
+      driverModesFromEnv({ NIMBUS_DOCKER: 'Docker', NIMBUS_OVS: 'SIMULATED', NIMBUS_OVN: 'Ovn' }),
+    ).toEqual({ docker: 'docker', ovs: 'simulated', ovn: 'ovn' });
+    expect(
+      driverModesFromEnv({
+        NIMBUS_DOCKER: 'simulated',
+        NIMBUS_OVS: 'ovs',
+        NIMBUS_OVN: 'simulated',
+      }),
+    ).toEqual({ docker: 'simulated', ovs: 'ovs', ovn: 'simulated' });
   });
 
   it('rejects a bad value, naming the variable and what it accepts', () => {
@@ -29,6 +32,9 @@ describe('driverModesFromEnv', () => {
     );
     expect(() => driverModesFromEnv({ NIMBUS_OVS: 'docker' })).toThrow(
       'NIMBUS_OVS="docker" is not allowed: expected one of auto, ovs, simulated',
+    );
+    expect(() => driverModesFromEnv({ NIMBUS_OVN: 'ovs' })).toThrow(
+      'NIMBUS_OVN="ovs" is not allowed: expected one of auto, ovn, simulated',
     );
   });
 });

@@ -10,6 +10,7 @@ import { BaseImagesService } from './base-images.service';
 import type { DetectedDrivers } from './detection';
 import { probeDocker } from './docker/docker-probe';
 import type { Exec } from './exec';
+import { probeOvn } from './ovn/ovn-probe';
 import { probeOvs } from './ovs/ovs-probe';
 import { DETECTED_DRIVERS, DOCKER_CLIENT, DRIVERS_OPTIONS, EXEC } from './tokens';
 import type { DriversModuleOptions } from './drivers.options';
@@ -68,6 +69,32 @@ export class OvsReadiness implements ReadinessCheck {
       return { status: 'SIMULATED', ok: true, detail: selection.reason };
     }
     const probe = await probeOvs(this.exec);
+    return probe.reachable
+      ? { status: 'CONNECTED', ok: true, detail: probe.detail }
+      : { status: 'DISCONNECTED', ok: false, detail: probe.detail };
+  }
+}
+
+/**
+ * `ovn` in /health/ready: CONNECTED (databases, northd, controller and this host's chassis
+ * answer), SIMULATED or DISCONNECTED.
+ */
+@Injectable()
+@ReadinessCheckProvider()
+export class OvnReadiness implements ReadinessCheck {
+  readonly name = 'ovn';
+
+  constructor(
+    @Inject(DETECTED_DRIVERS) private readonly drivers: DetectedDrivers,
+    @Inject(EXEC) private readonly exec: Exec,
+  ) {}
+
+  async check(): Promise<ReadinessResult> {
+    const selection = this.drivers.ovn;
+    if (selection.active === 'simulated') {
+      return { status: 'SIMULATED', ok: true, detail: selection.reason };
+    }
+    const probe = await probeOvn(this.exec);
     return probe.reachable
       ? { status: 'CONNECTED', ok: true, detail: probe.detail }
       : { status: 'DISCONNECTED', ok: false, detail: probe.detail };

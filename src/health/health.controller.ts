@@ -22,6 +22,7 @@ const READINESS_SCHEMA = {
         eventstore: 'CONNECTED',
         docker: 'SIMULATED',
         ovs: 'SIMULATED',
+        ovn: 'SIMULATED',
       },
     },
     details: { type: 'object', additionalProperties: { type: 'string' } },

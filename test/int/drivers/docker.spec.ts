@@ -8,6 +8,7 @@ import {
   ensureBaseImages,
   inspectBaseImages,
 } from '../../../src/drivers/docker/base-images';
+import { probeOvn } from '../../../src/drivers/ovn/ovn-probe';
 import { probeOvs } from '../../../src/drivers/ovs/ovs-probe';
 import Dockerode from 'dockerode';
 import { dockerClient, realDocker } from './real-backends';
@@ -36,8 +37,8 @@ describe('Docker driver foundations (real Docker)', () => {
   it('detection picks the real Docker in auto mode and names its version', async (ctx) => {
     docker.require(ctx);
     const detected = await detectDrivers(
-      { docker: 'auto', ovs: 'simulated' },
-      { docker: () => probeDocker(client), ovs: () => probeOvs() },
+      { docker: 'auto', ovs: 'simulated', ovn: 'simulated' },
+      { docker: () => probeDocker(client), ovs: () => probeOvs(), ovn: () => probeOvn() },
     );
     expect(detected.docker.active).toBe('docker');
     expect(detected.docker.version).toMatch(/^\d+\.\d+/);
@@ -51,10 +52,11 @@ describe('Docker driver foundations (real Docker)', () => {
     const nowhere = `/tmp/nimbus-no-docker-${testId}.sock`;
     await expect(
       detectDrivers(
-        { docker: 'docker', ovs: 'simulated' },
+        { docker: 'docker', ovs: 'simulated', ovn: 'simulated' },
         {
           docker: () => probeDocker(new Dockerode({ socketPath: nowhere }), nowhere),
           ovs: () => probeOvs(),
+          ovn: () => probeOvn(),
         },
       ),
     ).rejects.toThrow(DriverUnavailableError);

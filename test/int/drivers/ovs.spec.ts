@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectDrivers } from '../../../src/drivers/detection';
 import { probeDocker } from '../../../src/drivers/docker/docker-probe';
 import { ExecError, execCommand } from '../../../src/drivers/exec';
+import { probeOvn } from '../../../src/drivers/ovn/ovn-probe';
 import { probeOvs } from '../../../src/drivers/ovs/ovs-probe';
 import { dockerClient, realOvs } from './real-backends';
 
@@ -26,8 +27,12 @@ describe('Open vSwitch driver foundations (real OVS)', () => {
   it('detection picks the real Open vSwitch in auto mode and names its version', async (ctx) => {
     ovs.require(ctx);
     const detected = await detectDrivers(
-      { docker: 'simulated', ovs: 'auto' },
-      { docker: () => probeDocker(dockerClient()), ovs: () => probeOvs() },
+      { docker: 'simulated', ovs: 'auto', ovn: 'simulated' },
+      {
+        docker: () => probeDocker(dockerClient()),
+        ovs: () => probeOvs(),
+        ovn: () => probeOvn(),
+      },
     );
     expect(detected.ovs.active).toBe('ovs');
     expect(detected.ovs.version).toMatch(/^\d+\.\d+/);

@@ -3,15 +3,17 @@ import type { TestContext } from 'vitest';
 
 import type { ProbeResult } from '../../../src/drivers/detection';
 import { DEFAULT_DOCKER_SOCKET, probeDocker } from '../../../src/drivers/docker/docker-probe';
+import { probeOvn } from '../../../src/drivers/ovn/ovn-probe';
 import { probeOvs } from '../../../src/drivers/ovs/ovs-probe';
 
 export const isCI = process.env.CI === 'true' || process.env.CI === '1';
 
-type BackendKind = 'docker' | 'ovs';
+type BackendKind = 'docker' | 'ovs' | 'ovn';
 
 const HOW_TO_START: Record<BackendKind, string> = {
   docker: 'dockerd --iptables=false --bridge=none --storage-driver=vfs &  (as .ci/run does)',
   ovs: '/usr/share/openvswitch/scripts/ovs-ctl start --system-id=random  (as .ci/run does)',
+  ovn: 'the "ovn" section of .ci/run (ovn-ctl start_northd, start_controller, br-int)',
 };
 
 /**
@@ -61,3 +63,7 @@ export function realOvs(): RealBackend {
 
 /** The installation the integration tests' Docker drivers act as (parents and crash children). */
 export const TEST_INSTALLATION_ID = '00000000-0000-4000-8000-00000000c0de';
+
+export function realOvn(): RealBackend {
+  return new RealBackend('ovn', () => probeOvn());
+}
