@@ -21,6 +21,8 @@ export class SharedLogReader implements LogReader {
   /** Exclusive start of the window: the window holds exactly the log after this position. */
   private segmentStart: Position | null | undefined = undefined;
   private inFlight: Promise<void> | null = null;
+  /** The one wait for appends past the window's end that runners there share. */
+  private headWait: Promise<void> | null = null;
   /** Bumped when the window is replaced, so that a read begun for the old one is dropped. */
   private generation = 0;
 
@@ -45,8 +47,24 @@ export class SharedLogReader implements LogReader {
     }
   }
 
+  /**
+   * Runners at the window's end share one wait on the store (one timer, one wake-up, then one
+   * read that serves them all); a runner with events still ahead of it in the window does not
+   * wait at all, and one elsewhere waits on the store by itself.
+   */
   waitForAppends(timeoutMs: number, signal?: AbortSignal, after?: Position | null): Promise<void> {
-    return this.store.waitForAppends(timeoutMs, signal, after);
+    const position = after ?? null;
+    if (!this.covers(position)) return this.store.waitForAppends(timeoutMs, signal, after);
+    if (this.firstIndexAfter(position) < this.window.length) return Promise.resolve();
+    if (!this.headWait) {
+      const wait: Promise<void> = this.store
+        .waitForAppends(timeoutMs, undefined, this.end())
+        .finally(() => {
+          if (this.headWait === wait) this.headWait = null;
+        });
+      this.headWait = wait;
+    }
+    return untilFirst(this.headWait, timeoutMs, signal);
   }
 
   /** True when `after` lies within the window (from its exclusive start to its last event). */
@@ -111,6 +129,25 @@ export class SharedLogReader implements LogReader {
     this.inFlight = read;
     return read;
   }
+}
+
+/** Resolves with `promise`, after `timeoutMs`, or on abort, whichever comes first. */
+function untilFirst(
+  promise: Promise<void>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    signal?.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
 }
 
 function atOrAfter(p: Position | null, q: Position | null): boolean {

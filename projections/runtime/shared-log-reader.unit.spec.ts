@@ -129,3 +129,61 @@ describe('SharedLogReader', () => {
     expect(await drain(reader, at(35), 10)).toEqual(ids(log.events.slice(35)));
   });
 });
+
+describe('SharedLogReader waiting for appends', () => {
+  /** A log whose waits resolve when the test says so, counting them. */
+  class WaitingLog extends CountingLog {
+    waits = 0;
+    private wake: (() => void) | null = null;
+    override waitForAppends(): Promise<void> {
+      this.waits++;
+      return new Promise((resolve) => (this.wake = resolve));
+    }
+    wakeUp(): void {
+      this.wake?.();
+    }
+  }
+
+  it('given runners at the end of the window, when they wait, then they share one wait and one read', async () => {
+    const log = new WaitingLog();
+    log.append(3);
+    const reader = new SharedLogReader(log);
+    await drain(reader, null);
+    const readsBefore = log.reads;
+    const waits = [1, 2, 3].map(() => reader.waitForAppends(10_000, undefined, at(3)));
+    expect(log.waits).toBe(1);
+    log.append(2);
+    log.wakeUp();
+    await Promise.all(waits);
+    const batches = await Promise.all(
+      [1, 2, 3].map(() => reader.readAll({ after: at(3), maxCount: 10 })),
+    );
+    expect(batches.map(ids)).toEqual([
+      ['e4', 'e5'],
+      ['e4', 'e5'],
+      ['e4', 'e5'],
+    ]);
+    expect(log.reads - readsBefore).toBe(1);
+  });
+
+  it('given a runner with events ahead of it in the window, then it does not wait', async () => {
+    const log = new WaitingLog();
+    log.append(3);
+    const reader = new SharedLogReader(log);
+    await drain(reader, null);
+    await reader.waitForAppends(10_000, undefined, at(1));
+    expect(log.waits).toBe(0);
+  });
+
+  it('given an aborted runner, then its wait ends while the shared one goes on', async () => {
+    const log = new WaitingLog();
+    log.append(1);
+    const reader = new SharedLogReader(log);
+    await drain(reader, null);
+    const abort = new AbortController();
+    const waiting = reader.waitForAppends(10_000, abort.signal, at(1));
+    abort.abort();
+    await waiting;
+    expect(log.waits).toBe(1);
+  });
+});

@@ -12,10 +12,11 @@ import {
   openDataSource,
   openStore,
   readCheckpointRow,
+  waitUntilReadable,
 } from './fixtures';
 
 /** One row per Ticked event in its own table; a duplicate application breaks the primary key. */
-function rowsProjection(table: string, failOn: { id: string | null }): Projection {
+function rowsProjection(table: string, failOn: { streamPrefix: string | null }): Projection {
   return defineProjection({
     name: `test.${table}`,
     version: 1,
@@ -27,7 +28,10 @@ function rowsProjection(table: string, failOn: { id: string | null }): Projectio
       await manager.query(`TRUNCATE ${table}`);
     },
     async apply(events: readonly RecordedEvent[], manager: EntityManager) {
-      if (events.some((e) => e.id === failOn.id)) throw new Error(`injected failure in ${table}`);
+      const prefix = failOn.streamPrefix;
+      if (prefix !== null && events.some((e) => e.streamId.startsWith(prefix))) {
+        throw new Error(`injected failure in ${table}`);
+      }
       await manager.query(`INSERT INTO ${table} SELECT * FROM unnest($1::uuid[])`, [
         events.map((e) => e.id),
       ]);
@@ -58,9 +62,9 @@ describe('runners of one process committing their batches together', () => {
   });
 
   it('keep going while one projection fails, which then catches up exactly once', async () => {
-    const failing = { id: null as string | null };
+    const failing = { streamPrefix: null as string | null };
     const { runtime, waiter } = newRuntime(store, dataSource, [
-      rowsProjection('group_a', { id: null }),
+      rowsProjection('group_a', { streamPrefix: null }),
       rowsProjection('group_b', failing),
     ]);
     try {
@@ -68,9 +72,10 @@ describe('runners of one process committing their batches together', () => {
       const first = await appendTicks(store, 20, { perAppend: 4 });
       expect(await waiter.waitFor(first, ['test.group_a', 'test.group_b'], 45_000)).toBe(true);
 
+      failing.streamPrefix = 'poisoned-';
       const poisoned = await appendTicks(store, 20, { perAppend: 4, prefix: 'poisoned' });
+      await waitUntilReadable(store, poisoned);
       const ticks = await expectedTicks(store);
-      failing.id = ticks.eventIds[ticks.eventIds.length - 1];
       expect(await waiter.waitFor(poisoned, ['test.group_a'], 45_000)).toBe(true);
       await vi.waitFor(
         async () => {
@@ -83,7 +88,7 @@ describe('runners of one process committing their batches together', () => {
       );
       expect(await waiter.waitFor(poisoned, ['test.group_b'], 10)).toBe(false);
 
-      failing.id = null;
+      failing.streamPrefix = null;
       expect(await waiter.waitFor(poisoned, ['test.group_b'], 45_000)).toBe(true);
       const all = [...ticks.eventIds].sort();
       expect(await eventIdsIn(dataSource, 'group_a')).toEqual(all);
