@@ -19,27 +19,27 @@ export const DEFAULT_ROOTS = ['src', 'projections', 'sagas', 'scripts'];
  * Cruises `roots` (relative to `baseDir`) with the project's rules and returns the violations as
  * lines of text, empty when the layers hold.
  */
-export async function checkLayers({ baseDir = PROJECT_ROOT, roots = DEFAULT_ROOTS, tsConfig } = {}) {
+export async function checkLayers({
+  baseDir = PROJECT_ROOT,
+  roots = DEFAULT_ROOTS,
+  tsConfig,
+} = {}) {
   const config = require(resolve(PROJECT_ROOT, '.dependency-cruiser.cjs'));
   const { tsConfig: tsConfigOption, ...options } = config.options;
   const tsConfigFile = tsConfig ?? resolve(PROJECT_ROOT, tsConfigOption.fileName);
-  const cwd = process.cwd();
-  process.chdir(baseDir);
-  try {
-    const result = await cruise(
-      roots,
-      { ...options, validate: true, ruleSet: { forbidden: config.forbidden } },
-      undefined,
-      tsConfig === false ? {} : { tsConfig: extractTSConfig(tsConfigFile) },
-    );
-    return result.output.summary.violations.map(describe);
-  } finally {
-    process.chdir(cwd);
-  }
+  const result = await cruise(
+    roots,
+    { ...options, baseDir, validate: true, ruleSet: { forbidden: config.forbidden } },
+    undefined,
+    tsConfig === false ? {} : { tsConfig: extractTSConfig(tsConfigFile) },
+  );
+  return result.output.summary.violations.map(describe);
 }
 
 function describe(v) {
-  const cycle = v.cycle?.length ? ` (cycle: ${[v.from, ...v.cycle.map((c) => c.name)].join(' -> ')})` : '';
+  const cycle = v.cycle?.length
+    ? ` (cycle: ${[v.from, ...v.cycle.map((c) => c.name)].join(' -> ')})`
+    : '';
   return `${v.rule.name}: ${v.from} -> ${v.to}${cycle}`;
 }
 

@@ -4,12 +4,13 @@ import { IdentityModule } from '../identity/identity.module';
 import { ActorDirectory } from './actor-directory';
 import { AuditController } from './audit.controller';
 import { AuditQueries } from './audit.queries';
+import { AUDIT_READS } from './ports/audit-reads';
 
 /** GET /audit and /audit/actions over the audit read model (projections/audit). */
 @Module({
   imports: [LedgerModule, IdentityModule],
   controllers: [AuditController],
-  providers: [ActorDirectory, AuditQueries],
-  exports: [ActorDirectory, AuditQueries],
+  providers: [ActorDirectory, AuditQueries, { provide: AUDIT_READS, useExisting: AuditQueries }],
+  exports: [ActorDirectory, AuditQueries, AUDIT_READS],
 })
 export class AuditModule {}

@@ -2,22 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../platform/tokens';
 import { ActorDirectory, actorKey } from './actor-directory';
-import type { AuditRowJson, AuditStatus } from './domain/actions';
+import type { AuditStatus } from './domain/actions';
+import type { AuditFilter, AuditReads, AuditRowWithKey, AuditSortKey } from './ports/audit-reads';
 
-export interface AuditFilter {
-  tenantId?: string;
-  /** Actor ids (a user id, an API key id, `system`...). */
-  actorIds?: string[];
-  action?: string;
-  /** Exact resource, or a prefix when it ends with `/` or `*`. */
-  resource?: string;
-  status?: AuditStatus;
-  from?: Date;
-  to?: Date;
-}
-
-/** Newest first: (timestamp, id) descending. */
-export type AuditSortKey = [string, string];
+export type { AuditFilter, AuditRowWithKey, AuditSortKey } from './ports/audit-reads';
 
 interface AuditRowDb {
   id: string;
@@ -32,13 +20,8 @@ interface AuditRowDb {
   request_id: string | null;
 }
 
-export interface AuditRowWithKey {
-  row: AuditRowJson;
-  key: AuditSortKey;
-}
-
 @Injectable()
-export class AuditQueries {
+export class AuditQueries implements AuditReads {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly actors: ActorDirectory,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { LedgerModule } from '../events/ledger.module';
 import { BillingController } from './billing.controller';
 import { BillingQueries } from './billing.queries';
+import { BILLING_READS } from './ports/billing-reads';
 import { PricingController } from './pricing/pricing.controller';
 import { PricingService } from './pricing/pricing.service';
 
@@ -12,7 +13,11 @@ import { PricingService } from './pricing/pricing.service';
 @Module({
   imports: [LedgerModule],
   controllers: [BillingController, PricingController],
-  providers: [BillingQueries, PricingService],
-  exports: [BillingQueries, PricingService],
+  providers: [
+    BillingQueries,
+    PricingService,
+    { provide: BILLING_READS, useExisting: BillingQueries },
+  ],
+  exports: [BillingQueries, PricingService, BILLING_READS],
 })
 export class BillingModule {}

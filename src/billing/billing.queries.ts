@@ -14,6 +14,7 @@ import {
   type UsageRecordJson,
 } from './domain';
 import { PG_POOL } from '../platform/tokens';
+import type { BillingReads } from './ports/billing-reads';
 import { loadPriceHistory } from '../../projections/billing/billing.projection';
 import type { PriceChange } from './domain/price-catalog';
 import { billOpenUsageAtPrices } from './domain/scheduled-prices';
@@ -74,7 +75,7 @@ export function usageKeyOf(u: BilledUsage): UsageSortKey {
  * open usage from `billing_meters` billed up to `now`.
  */
 @Injectable()
-export class BillingQueries {
+export class BillingQueries implements BillingReads {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   private async rows<T>(sql: string, params: unknown[]): Promise<T[]> {

@@ -12,7 +12,7 @@ import { AppError } from '../common/errors/app-error';
 import type { CommandContext } from '../kernel/command-context';
 import { LedgerClock } from '../events/ledger-clock';
 import { CommandBus } from '@nestjs/cqrs';
-import { ErasePerson } from '../identity/application/accounts/erase-person';
+import { ErasePerson } from '../identity/ports/commands';
 import { IdentityReadModel } from '../identity/read-model/identity-read-model';
 import { PG_POOL } from '../platform/tokens';
 

@@ -2,10 +2,10 @@
  * The report files: billing (summary, usage, daily cost), audit (the period's entries) and
  * timeline (the signed export), each as JSON, CSV or PDF.
  */
-import { Injectable } from '@nestjs/common';
-import { AuditQueries } from '../audit/audit.queries';
+import { Inject, Injectable } from '@nestjs/common';
+import { AUDIT_READS, type AuditReads } from '../audit/ports/audit-reads';
 import type { AuditRowJson } from '../audit/domain/actions';
-import { BillingQueries } from '../billing/billing.queries';
+import { BILLING_READS, type BillingReads } from '../billing/ports/billing-reads';
 import {
   formatCents,
   formatInstant,
@@ -47,8 +47,8 @@ const money = (cents: bigint): string => formatCents(cents);
 @Injectable()
 export class ReportBuilders {
   constructor(
-    private readonly billing: BillingQueries,
-    private readonly audit: AuditQueries,
+    @Inject(BILLING_READS) private readonly billing: BillingReads,
+    @Inject(AUDIT_READS) private readonly audit: AuditReads,
     private readonly timeline: TimelineExporter,
     private readonly clock: LedgerClock,
   ) {}
