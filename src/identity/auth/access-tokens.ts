@@ -15,7 +15,17 @@ export interface AccessTokenClaims {
   sessionVersion: number;
 }
 
+/** Verified tokens remembered (a full map starts over). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class AccessTokens {
+  /**
+   * Tokens whose signature, issuer and audience were checked, with their expiry (seconds): a
+   * signed token cannot change, so a client's next request with it skips the HMAC and only the
+   * expiry is checked again. The guard still checks the session version on every request.
+   */
+  private readonly verified = new Map<string, { claims: AccessTokenClaims; exp: number }>();
+
   constructor(
     private readonly secret: Uint8Array,
     readonly ttlMs: number,
@@ -39,6 +49,13 @@ export class AccessTokens {
 
   /** The claims of a valid, unexpired token; null for anything else. */
   async verify(token: string): Promise<AccessTokenClaims | null> {
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const known = this.verified.get(token);
+    if (known) {
+      if (nowSeconds < known.exp) return known.claims;
+      this.verified.delete(token);
+      return null;
+    }
     try {
       const { payload } = await jwtVerify(token, this.secret, {
         algorithms: [JWT_ALGORITHM],
@@ -48,7 +65,12 @@ export class AccessTokens {
         requiredClaims: ['sub', 'exp', 'sv'],
       });
       if (typeof payload.sub !== 'string' || !Number.isInteger(payload.sv)) return null;
-      return { userId: payload.sub, sessionVersion: payload.sv as number };
+      const claims = { userId: payload.sub, sessionVersion: payload.sv as number };
+      if (typeof payload.exp === 'number') {
+        if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+        this.verified.set(token, { claims, exp: payload.exp });
+      }
+      return claims;
     } catch {
       return null;
     }
