@@ -24,6 +24,8 @@ import {
   MAX_JSON_DEPTH,
   registerInputGuards,
 } from './platform/http/input-guards';
+import { sendError } from './platform/http/error-filter';
+import { collectRoutes } from './platform/http/route-table';
 
 export interface CreateAppOptions extends AppExtras {
   /** Defaults to a pino logger at config.logLevel on stdout. */
@@ -45,6 +47,10 @@ export async function createApp(
     // Requests are logged once, at completion, by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // The router refuses an over-long path segment (414) or a malformed percent-encoding (400)
+    // before any hook runs: answer those with the envelope and X-Request-ID too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(reply, request, error),
     genReqId: (raw: IncomingMessage) => {
       const header = raw.headers[REQUEST_ID_HEADER];
       const value = Array.isArray(header) ? header[0] : header;
@@ -57,6 +63,7 @@ export async function createApp(
     { logger: new PinoNestLogger(rootLogger), bodyParser: false, abortOnError: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
+  collectRoutes(fastify);
   configureHttp(fastify, rootLogger);
 
   const document = buildOpenApiDocument(app, packageVersion());

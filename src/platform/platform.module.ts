@@ -27,6 +27,7 @@ import {
 } from '../health/readiness';
 import { openDatabase, type DatabaseInfo } from './database';
 import { ErrorEnvelopeFilter } from './http/error-filter';
+import { MediaTypeInterceptor } from './http/media-type.interceptor';
 import { createValidationPipe } from './http/validation';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyStore } from './idempotency/idempotency.store';
@@ -211,6 +212,7 @@ export class PlatformModule {
         PlatformShutdown,
         { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_INTERCEPTOR, useClass: MediaTypeInterceptor },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
       exports: [

@@ -167,4 +167,75 @@ describe('input the database cannot store (e2e)', () => {
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     }
   });
+
+  describe('requests the router or the media type refuses', () => {
+    it('an over-long path segment is 414 with the envelope and X-Request-ID, without the path', async () => {
+      const long = 'x'.repeat(300);
+      const res = await t.http().get(`/instances/${long}`).set(bearer(a.accessToken));
+      expect(res.status).toBe(414);
+      expect(res.body.error.code).toBe('uri_too_long');
+      expect(res.body.error.request_id).toBe(res.headers['x-request-id']);
+      expect(res.headers['x-request-id']).toBeTruthy();
+      expect(JSON.stringify(res.body)).not.toContain(long);
+    });
+
+    it('a malformed percent-encoding is 400 with the envelope', async () => {
+      const res = await t.http().get('/instances/%E0%A4%A').set(bearer(a.accessToken));
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_error');
+      expect(res.headers['x-request-id']).toBeTruthy();
+    });
+
+    it('a known path with a wrong method is 405 with Allow; an unknown path stays 404', async () => {
+      const res = await t
+        .http()
+        .put(`/instances/${SOME_UUID}`)
+        .set(bearer(a.accessToken))
+        .send({ name: 'x' });
+      expect(res.status, JSON.stringify(res.body)).toBe(405);
+      expect(res.body.error.code).toBe('method_not_allowed');
+      expect(res.headers.allow).toBe('DELETE, GET, HEAD, PATCH');
+      const post = await t.http().post('/health').send({});
+      expect(post.status).toBe(405);
+      expect(post.headers.allow).toBe('GET, HEAD');
+      const unknown = await t.http().put('/no-such-thing');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('route_not_found');
+    });
+
+    it('a multipart body on a JSON route is 415; JSON on the upload route too', async () => {
+      const before = await countEvents(t, ['AccessDenied']);
+      const policies = await t
+        .http()
+        .post('/iam/policies')
+        .set(bearer(a.accessToken))
+        .field('name', 'Multipart')
+        .field('statements', '[]');
+      expect(policies.status, JSON.stringify(policies.body)).toBe(415);
+      expect(policies.body.error.code).toBe('unsupported_media_type');
+      const image = await post('/images', { name: 'media-type-image' });
+      expect(image.status).toBe(201);
+      const imageId = (image.body as { id: string }).id;
+      const stop = await t
+        .http()
+        .post(`/images/${imageId}/upload`)
+        .set(bearer(a.accessToken))
+        .send({ file: 'not a file' });
+      expect(stop.status, JSON.stringify(stop.body)).toBe(415);
+      const delImage = await t
+        .http()
+        .delete(`/images/${imageId}`)
+        .set(bearer(a.accessToken))
+        .field('x', '1');
+      expect(delImage.status).toBe(415);
+      const text = await t
+        .http()
+        .post('/iam/policies')
+        .set(bearer(a.accessToken))
+        .set('content-type', 'text/plain')
+        .send('name=x');
+      expect(text.status).toBe(415);
+      expect(await countEvents(t, ['AccessDenied'])).toBe(before + 1);
+    });
+  });
 });

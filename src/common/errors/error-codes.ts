@@ -6,6 +6,7 @@ export const ERROR_CODES = [
   'validation_error',
   'malformed_json',
   'payload_too_large',
+  'uri_too_long',
   'unsupported_media_type',
   'unauthorized',
   'forbidden',
@@ -53,6 +54,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 412;
     case 'payload_too_large':
       return 413;
+    case 'uri_too_long':
+      return 414;
     case 'unsupported_media_type':
       return 415;
     case 'idempotency_key_reused':
@@ -74,6 +77,7 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
     'The request body, query or path failed validation; details.fields names each offending field path.',
   malformed_json: 'The request body is not valid JSON.',
   payload_too_large: 'The request body exceeds the size limit.',
+  uri_too_long: 'A segment of the request path is longer than the router accepts (100 characters).',
   unsupported_media_type: 'The request body has a content type this route does not accept.',
   unauthorized: 'No valid credential (JWT or API key) was presented.',
   forbidden: 'The caller is authenticated but not allowed to perform this action.',

@@ -9,6 +9,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../common/errors/app-error';
 import { httpStatusOf, type ErrorCode } from '../../common/errors/error-codes';
 import { errorEnvelope } from '../../common/errors/error-envelope';
+import { REQUEST_ID_HEADER } from '../../common/request-context';
+import { routeTableOf } from './route-table';
 
 interface RenderedError {
   status: number;
@@ -25,6 +27,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_error',
   FST_ERR_NOT_FOUND: 'route_not_found',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+  FST_ERR_BAD_URL: 'validation_error',
 };
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -36,6 +40,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   409: 'conflict',
   412: 'precondition_failed',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   422: 'validation_error',
   429: 'rate_limited',
@@ -67,7 +72,7 @@ export function renderError(exception: unknown): RenderedError {
       return {
         status,
         code: 'route_not_found',
-        message: `no route for ${exception.message.slice(7)}`,
+        message: `no route for ${shortened(exception.message.slice(7))}`,
       };
     }
     if (status < 500) {
@@ -79,6 +84,28 @@ export function renderError(exception: unknown): RenderedError {
     }
   }
   return { status: 500, code: 'internal_error', message: 'an unexpected error occurred' };
+}
+
+/** A request line as it may be shown in a message: at most 200 characters. */
+export function shortened(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+}
+
+/**
+ * A known path asked with a method none of its routes takes: 405 with `Allow`, instead of the
+ * 404 of a path that does not exist.
+ */
+function methodNotAllowed(rendered: RenderedError, request: FastifyRequest | undefined) {
+  if (rendered.code !== 'route_not_found' || !request) return rendered;
+  const allowed = routeTableOf(request.server)?.allowedMethods(request.url) ?? [];
+  if (allowed.length === 0) return rendered;
+  return {
+    status: 405,
+    code: 'method_not_allowed' as const,
+    message: `${request.method} is not allowed here; this path takes ${allowed.join(', ')}`,
+    details: { allowed },
+    headers: { allow: allowed.join(', ') },
+  };
 }
 
 function fastifyCodeOf(exception: unknown): string | undefined {
@@ -94,13 +121,37 @@ function fastifyCodeOf(exception: unknown): string | undefined {
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
   malformed_json: 'the request body is not valid JSON',
   payload_too_large: 'the request body exceeds the size limit',
+  uri_too_long: 'a segment of the request path is longer than 100 characters',
   unsupported_media_type: 'the request body must be application/json',
 };
 
 function messageFor(code: ErrorCode, exception: unknown): string {
+  // Fastify's own messages quote the whole path; never echo it.
+  if (fastifyCodeOf(exception) === 'FST_ERR_BAD_URL') {
+    return 'the request path is not valid (malformed percent-encoding)';
+  }
   return (
     FIXED_MESSAGES[code] ?? (exception instanceof Error ? exception.message : String(exception))
   );
+}
+
+/** Sends the envelope of `exception`, with X-Request-ID (also for errors raised before routing). */
+export function sendError(reply: FastifyReply, request: FastifyRequest, exception: unknown): void {
+  sendRendered(reply, request, methodNotAllowed(renderError(exception), request));
+}
+
+function sendRendered(
+  reply: FastifyReply,
+  request: FastifyRequest | undefined,
+  rendered: RenderedError,
+): void {
+  const requestId = request?.id ? String(request.id) : null;
+  if (rendered.headers) void reply.headers(rendered.headers);
+  if (requestId) void reply.header(REQUEST_ID_HEADER, requestId);
+  void reply
+    .status(rendered.status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(errorEnvelope(rendered.code, rendered.message, rendered.details, requestId));
 }
 
 /**
@@ -115,7 +166,7 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const rendered = renderError(exception);
+    const rendered = methodNotAllowed(renderError(exception), request);
     const requestId = request?.id ? String(request.id) : null;
     if (rendered.status >= 500) {
       this.logger.error({
@@ -127,10 +178,6 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
       });
     }
     if (reply.sent) return;
-    if (rendered.headers) void reply.headers(rendered.headers);
-    void reply
-      .status(rendered.status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(errorEnvelope(rendered.code, rendered.message, rendered.details, requestId));
+    sendRendered(reply, request, rendered);
   }
 }

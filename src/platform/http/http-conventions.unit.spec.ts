@@ -5,6 +5,7 @@ import { AppError } from '../../common/errors/app-error';
 import { isValidIdempotencyKey, isValidRequestId } from '../../common/request-context';
 import { canonicalJson, requestHashOf } from '../idempotency/idempotency.interceptor';
 import { renderError } from './error-filter';
+import { RouteTable } from './route-table';
 import { fieldErrorsOf } from './validation';
 
 describe('renderError', () => {
@@ -109,5 +110,17 @@ describe('request hash', () => {
     expect(requestHashOf('POST', '/vpcs', { a: 2, b: { c: [1, 2], d: null } })).not.toBe(h);
     expect(requestHashOf('POST', '/subnets', { a: 1, b: { c: [1, 2], d: null } })).not.toBe(h);
     expect(canonicalJson(undefined)).toBe('');
+  });
+});
+
+describe('RouteTable', () => {
+  it('lists the methods of the routes matching a concrete path', () => {
+    const table = new RouteTable();
+    table.add('/instances/:id', ['GET', 'HEAD']);
+    table.add('/instances/:id', 'PATCH');
+    table.add('/instances/:id/stop', 'POST');
+    expect(table.allowedMethods('/instances/abc?x=1')).toEqual(['GET', 'HEAD', 'PATCH']);
+    expect(table.allowedMethods('/instances/abc/stop')).toEqual(['POST']);
+    expect(table.allowedMethods('/instances/abc/nope')).toEqual([]);
   });
 });
