@@ -66,6 +66,8 @@ export const ovnNames = {
   subnetRouterPort: (subnetId: string) => `nimbus-rp-${checkId('subnet', subnetId)}`,
   subnetSwitchPort: (subnetId: string) => `nimbus-rsp-${checkId('subnet', subnetId)}`,
   nic: (nicId: string) => `nimbus-nic-${checkId('NIC', nicId)}`,
+  /** The value of a static route's `route_table` and of a router port's `options:route_table`. */
+  routeTable: (routeTableId: string) => `nimbus-rtb-${checkId('route table', routeTableId)}`,
   portGroup: (groupId: string) =>
     `nimbus_sg_${checkId('security group', groupId).replace(/-/g, '_')}`,
   gatewayRouterPort: (gatewayId: string) => `nimbus-gw-${checkId('internet gateway', gatewayId)}`,

@@ -311,10 +311,27 @@ export class OvnNetworkFabric implements NetworkFabric {
       return;
     }
     const hop = await this.resolveTarget(spec.vpcId, spec.target);
-    await this.createStaticRoute(spec.vpcId, spec.destinationCidr, hop, {
-      [EXT.route]: spec.routeId,
-      [EXT.vpc]: spec.vpcId,
-    });
+    await this.createStaticRoute(
+      spec.vpcId,
+      spec.destinationCidr,
+      hop,
+      { [EXT.route]: spec.routeId, [EXT.vpc]: spec.vpcId },
+      spec.routeTableId === null ? null : ovnNames.routeTable(spec.routeTableId),
+    );
+  }
+
+  async setSubnetRouteTable(subnetId: string, routeTableId: string | null): Promise<void> {
+    const port = ovnNames.subnetRouterPort(subnetId);
+    await this.nbctl(
+      routeTableId === null
+        ? ['--if-exists', 'remove', 'logical_router_port', port, 'options', 'route_table']
+        : [
+            'set',
+            'logical_router_port',
+            port,
+            quotedPair('options:route_table', ovnNames.routeTable(routeTableId)),
+          ],
+    );
   }
 
   async removeStaticRoute(vpcId: string, routeId: string): Promise<void> {
@@ -730,6 +747,7 @@ export class OvnNetworkFabric implements NetworkFabric {
     destinationCidr: string,
     hop: { nextHop: string; port: string },
     ids: Ext,
+    routeTable: string | null = null,
   ): Promise<void> {
     await this.nbctl([
       '--',
@@ -739,6 +757,7 @@ export class OvnNetworkFabric implements NetworkFabric {
       quotedPair('ip_prefix', checkedCidr(destinationCidr)),
       quotedPair('nexthop', checkedIp(hop.nextHop)),
       quotedPair('output_port', hop.port),
+      ...(routeTable === null ? [] : [quotedPair('route_table', routeTable)]),
       ...this.externalIdPairs(ids),
       '--',
       'add',

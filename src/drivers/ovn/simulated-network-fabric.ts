@@ -39,6 +39,7 @@ export class SimulatedNetworkFabric implements NetworkFabric {
   private readonly elasticIps = new Map<string, ElasticIpSpec>();
   private readonly natGateways = new Map<string, NatGatewaySpec>();
   private readonly peerings = new Map<string, PeeringSpec>();
+  private readonly subnetRouteTables = new Map<string, string>();
 
   async ensureRouter(spec: RouterSpec): Promise<void> {
     ovnNames.router(spec.vpcId);
@@ -70,6 +71,7 @@ export class SimulatedNetworkFabric implements NetworkFabric {
 
   async removeSwitch(subnetId: string): Promise<void> {
     this.switches.delete(subnetId);
+    this.subnetRouteTables.delete(subnetId);
     for (const [id, nic] of this.nics) if (nic.subnetId === subnetId) this.deleteNic(id);
   }
 
@@ -144,6 +146,17 @@ export class SimulatedNetworkFabric implements NetworkFabric {
     this.requireRouter(spec.vpcId);
     this.requireTarget(spec.vpcId, spec.target);
     this.routes.set(spec.routeId, { ...spec });
+  }
+
+  async setSubnetRouteTable(subnetId: string, routeTableId: string | null): Promise<void> {
+    if (!this.switches.has(subnetId)) throw new Error(`subnet ${subnetId} has no switch`);
+    if (routeTableId === null) this.subnetRouteTables.delete(subnetId);
+    else this.subnetRouteTables.set(subnetId, ovnNames.routeTable(routeTableId));
+  }
+
+  /** The route table a subnet's traffic is routed by (for tests). */
+  routeTableOf(subnetId: string): string | null {
+    return this.subnetRouteTables.get(subnetId) ?? null;
   }
 
   async removeStaticRoute(_vpcId: string, routeId: string): Promise<void> {

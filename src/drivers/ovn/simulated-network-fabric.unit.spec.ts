@@ -48,6 +48,7 @@ describe('SimulatedNetworkFabric', () => {
       fabric.ensureStaticRoute({
         routeId: 'r1',
         vpcId: 'v1',
+        routeTableId: null,
         destinationCidr: '0.0.0.0/0',
         target: { kind: 'gateway', gatewayId: 'igw1' },
       }),
@@ -81,6 +82,7 @@ describe('SimulatedNetworkFabric', () => {
     await fabric.ensureStaticRoute({
       routeId: 'r1',
       vpcId: 'v1',
+      routeTableId: 'rtb-1',
       destinationCidr: '0.0.0.0/0',
       target: { kind: 'gateway', gatewayId: 'igw1' },
     });
@@ -111,6 +113,15 @@ describe('SimulatedNetworkFabric', () => {
       [],
       [],
     ]);
+  });
+
+  it('keeps the route table each subnet is routed by', async () => {
+    const fabric = await withSubnet();
+    await fabric.setSubnetRouteTable('s1', 'rtb-1');
+    expect(fabric.routeTableOf('s1')).toBe('nimbus-rtb-rtb-1');
+    await fabric.setSubnetRouteTable('s1', null);
+    expect(fabric.routeTableOf('s1')).toBeNull();
+    await expect(fabric.setSubnetRouteTable('missing', 'rtb-1')).rejects.toThrow(/has no switch/);
   });
 
   it('reports plugged NICs as host ports and realizes at once', async () => {

@@ -7,7 +7,8 @@
  *
  *   VPC -> router, subnet -> switch + router port + DHCP options, NIC -> switch port (addresses
  *   and port security) plugged as a veth into a network namespace, security group -> port group
- *   + ACLs, route -> static route or policy, internet gateway -> gateway port on the external
+ *   + ACLs, route table -> an OVN route table (its routes, and the subnets whose router ports
+ *   use it), route -> static route (or policy), internet gateway -> gateway port on the external
  *   network, elastic IP -> dnat_and_snat, NAT gateway -> snat, peering -> two linked router ports
  *   + a static route on each side for exactly the other side's CIDR.
  *
@@ -97,10 +98,15 @@ export interface SecurityRuleSpec {
 export type RouteTarget =
   { kind: 'gateway'; gatewayId: string } | { kind: 'peering'; peeringId: string };
 
-/** A route of the whole VPC (a static route on its router). */
+/**
+ * A static route on the VPC's router. In a route table, it applies only to the traffic of the
+ * subnets that use that table (`setSubnetRouteTable`); without one (null) it applies to every
+ * subnet. The subnets' own blocks (the `local` route) are always reachable.
+ */
 export interface StaticRouteSpec {
   routeId: string;
   vpcId: string;
+  routeTableId: string | null;
   destinationCidr: string;
   target: RouteTarget;
 }
@@ -198,6 +204,11 @@ export interface NetworkFabric {
   removeSecurityRule(groupId: string, ruleId: string): Promise<void>;
 
   ensureStaticRoute(spec: StaticRouteSpec): Promise<void>;
+  /**
+   * Routes the subnet's traffic by the routes of `routeTableId` (the main table or the one it is
+   * associated with); null leaves it with the VPC-wide routes only.
+   */
+  setSubnetRouteTable(subnetId: string, routeTableId: string | null): Promise<void>;
   removeStaticRoute(vpcId: string, routeId: string): Promise<void>;
   ensureRoutePolicy(spec: RoutePolicySpec): Promise<void>;
   removeRoutePolicy(vpcId: string, policyId: string): Promise<void>;

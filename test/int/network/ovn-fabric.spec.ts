@@ -25,6 +25,8 @@ import {
 
 const OWNER = 'nimbus-int-ovn';
 const EXTERNAL_SWITCH = 'nimbus-int-ovn-ext';
+/** Held by the outside namespace behind its 100.64.0.1: reached only through a default route. */
+const INTERNET = '198.18.0.1';
 // Collection needs a synchronous answer: OVN is there when its northbound database's socket is.
 // beforeAll then probes it fully (databases, northd, controller, this host's chassis).
 const ovnPresent = existsSync('/var/run/ovn/ovnnb_db.sock');
@@ -55,14 +57,23 @@ describe.skipIf(!ovnPresent && !isCI)('OVN network fabric (real OVN, namespaces)
     a: { subnetId: randomUUID(), vpc: vpcA, cidr: '10.81.1.0/24', gatewayIp: '10.81.1.1' },
     b: { subnetId: randomUUID(), vpc: vpcB, cidr: '10.82.1.0/24', gatewayIp: '10.82.1.1' },
     c: { subnetId: randomUUID(), vpc: vpcC, cidr: '10.83.1.0/24', gatewayIp: '10.83.1.1' },
+    /** A second subnet of VPC A, on the main route table (no route out). */
+    a3: { subnetId: randomUUID(), vpc: vpcA, cidr: '10.81.2.0/24', gatewayIp: '10.81.2.1' },
   };
-  const nics: Record<'a1' | 'a2' | 'b1' | 'c1', Nic> = {
+  const nics: Record<'a1' | 'a2' | 'a3' | 'b1' | 'c1', Nic> = {
+    a3: { nicId: randomUUID(), ip: '10.81.2.10', netns: '' },
     a1: { nicId: randomUUID(), ip: '10.81.1.10', netns: '' },
     a2: { nicId: randomUUID(), ip: '10.81.1.11', netns: '' },
     b1: { nicId: randomUUID(), ip: '10.82.1.10', netns: '' },
     c1: { nicId: randomUUID(), ip: '10.83.1.10', netns: '' },
   };
-  const subnetOf = { a1: subnets.a, a2: subnets.a, b1: subnets.b, c1: subnets.c } as const;
+  const subnetOf = {
+    a1: subnets.a,
+    a2: subnets.a,
+    a3: subnets.a3,
+    b1: subnets.b,
+    c1: subnets.c,
+  } as const;
   let outside = { netns: '', hostEnd: '' };
 
   const realized = async () => {
@@ -107,6 +118,8 @@ describe.skipIf(!ovnPresent && !isCI)('OVN network fabric (real OVN, namespaces)
       });
     }
     outside = await addOutsideNetns('br-ex', OWNER, '100.64.0.1/10');
+    // An "internet" address beyond the upstream router, reachable only through a route.
+    await execCommand('ip', ['-n', outside.netns, 'addr', 'add', `${INTERNET}/32`, 'dev', 'lo']);
     namespaces.push(outside.netns);
     await realized();
   });
@@ -243,10 +256,37 @@ describe.skipIf(!ovnPresent && !isCI)('OVN network fabric (real OVN, namespaces)
     expect((await fabric.inventory()).securityGroups).toEqual([]);
   });
 
-  it('SNAT through a NAT gateway: the outside sees the public IP as the source', async () => {
+  it('routes between the subnets of a VPC; a drop policy cuts exactly what it matches', async () => {
+    expect(await eventually(() => pings(nics.a3.netns, nics.a1.ip))).toBe(true);
+    expect(
+      await eventually(() => tcpConnects(nics.a1.netns, nics.a3.netns, nics.a3.ip, 7115)),
+    ).toBe(true);
+    const policyId = randomUUID();
+    await fabric.ensureRoutePolicy({
+      policyId,
+      vpcId: vpcA.vpcId,
+      priority: 1000,
+      sourceCidr: subnets.a3.cidr,
+      destinationCidr: subnets.a.cidr,
+      action: { kind: 'drop' },
+    });
+    await realized();
+    expect(await pings(nics.a3.netns, nics.a1.ip)).toBe(false);
+    expect(await pings(nics.a3.netns, subnets.a3.gatewayIp)).toBe(true);
+    await fabric.removeRoutePolicy(vpcA.vpcId, policyId);
+    await realized();
+    expect(await eventually(() => pings(nics.a3.netns, nics.a1.ip))).toBe(true);
+    expect((await fabric.inventory()).policies).toEqual([]);
+  });
+
+  it('SNAT through a NAT gateway, for the subnets whose route table sends 0.0.0.0/0 there', async () => {
     const gatewayId = randomUUID();
     const routeId = randomUUID();
     const natGatewayId = randomUUID();
+    const mainTableId = randomUUID();
+    const natTableId = randomUUID();
+    await fabric.setSubnetRouteTable(subnets.a.subnetId, natTableId);
+    await fabric.setSubnetRouteTable(subnets.a3.subnetId, mainTableId);
     await fabric.attachGateway({
       gatewayId,
       vpcId: vpcA.vpcId,
@@ -256,38 +296,51 @@ describe.skipIf(!ovnPresent && !isCI)('OVN network fabric (real OVN, namespaces)
       nextHop: '100.64.0.1',
     });
     await realized();
-    // Without NAT the outside cannot answer: it has no route to the VPC's addresses.
-    expect(await pings(nics.a1.netns, '100.64.0.1')).toBe(false);
+    // No route out yet.
+    expect(await pings(nics.a1.netns, INTERNET)).toBe(false);
 
-    await fabric.ensureStaticRoute({
+    const route = {
       routeId,
       vpcId: vpcA.vpcId,
+      routeTableId: natTableId,
       destinationCidr: '0.0.0.0/0',
-      target: { kind: 'gateway', gatewayId },
-    });
-    await fabric.ensureNatGateway({
+      target: { kind: 'gateway' as const, gatewayId },
+    };
+    await fabric.ensureStaticRoute(route);
+    await fabric.ensureStaticRoute(route);
+    const nat = {
       natGatewayId,
       vpcId: vpcA.vpcId,
       publicIp: '100.64.0.10',
-      sourceCidrs: [subnets.a.cidr],
-    });
-    await fabric.ensureNatGateway({
-      natGatewayId,
-      vpcId: vpcA.vpcId,
-      publicIp: '100.64.0.10',
-      sourceCidrs: [subnets.a.cidr],
-    });
+      sourceCidrs: [subnets.a.cidr, subnets.a3.cidr],
+    };
+    await fabric.ensureNatGateway(nat);
+    await fabric.ensureNatGateway(nat);
     await realized();
-    expect(await eventually(() => pings(nics.a1.netns, '100.64.0.1'))).toBe(true);
-    expect(await sourceAddressSeen(nics.a1.netns, outside.netns, '100.64.0.1', 7109)).toBe(
+    expect(await eventually(() => pings(nics.a1.netns, INTERNET))).toBe(true);
+    expect(await sourceAddressSeen(nics.a1.netns, outside.netns, INTERNET, 7109)).toBe(
       '100.64.0.10',
     );
+    // The other subnet's table has no route out: the NAT's snat rule alone does not carry it.
+    expect(await pings(nics.a3.netns, INTERNET)).toBe(false);
+    expect(await sourceAddressSeen(nics.a3.netns, outside.netns, INTERNET, 7116)).toBe(null);
+    // Narrowing the NAT gateway to one subnet removes the other's rule only.
+    await fabric.ensureNatGateway({ ...nat, sourceCidrs: [subnets.a.cidr] });
+    const snat = await execCommand('ovn-nbctl', [
+      '--timeout=10',
+      'lr-nat-list',
+      `nimbus-vpc-${vpcA.vpcId}`,
+    ]);
+    expect(snat.stdout).toContain(subnets.a.cidr);
+    expect(snat.stdout).not.toContain(subnets.a3.cidr);
 
     await fabric.removeNatGateway(vpcA.vpcId, natGatewayId);
     await realized();
-    expect(await sourceAddressSeen(nics.a1.netns, outside.netns, '100.64.0.1', 7110)).toBe(null);
+    expect(await sourceAddressSeen(nics.a1.netns, outside.netns, INTERNET, 7110)).toBe(null);
     expect((await fabric.inventory()).natGateways).toEqual([]);
     await fabric.removeStaticRoute(vpcA.vpcId, routeId);
+    await fabric.setSubnetRouteTable(subnets.a.subnetId, null);
+    await fabric.setSubnetRouteTable(subnets.a3.subnetId, null);
     await fabric.detachGateway(gatewayId);
   });
 
@@ -318,11 +371,12 @@ describe.skipIf(!ovnPresent && !isCI)('OVN network fabric (real OVN, namespaces)
     await fabric.ensureStaticRoute({
       routeId,
       vpcId: vpcA.vpcId,
+      routeTableId: null,
       destinationCidr: '0.0.0.0/0',
       target: { kind: 'gateway', gatewayId },
     });
     await realized();
-    expect(await sourceAddressSeen(nics.a2.netns, outside.netns, '100.64.0.1', 7113)).toBe(
+    expect(await sourceAddressSeen(nics.a2.netns, outside.netns, INTERNET, 7113)).toBe(
       '100.64.0.11',
     );
 
