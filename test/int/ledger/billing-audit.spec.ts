@@ -6,7 +6,8 @@ import { ProjectionRuntime } from '../../../projections/runtime/projection-runti
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { PG_POOL } from '../../../src/platform/tokens';
 import type { Pool } from 'pg';
-import { startTestApp, type TestApp } from '../../support/app';
+import type { TestApp } from '../../support/app';
+import { startLedgerApp } from './app';
 import { centsHalfEven, generateHistory, withOpenUsage, type GeneratedHistory } from './history';
 import { signUp, type LedgerAccount } from './accounts';
 
@@ -35,6 +36,15 @@ describe('billing and audit read models over a generated month of history', () =
     if (!head) return;
     const ok = await t.app.get(ProjectionWaiter).waitFor(head, LEDGER_PROJECTIONS, 60_000);
     expect(ok).toBe(true);
+  }
+
+  /**
+   * Events appended after the generated history, as `type stream occurredAt`. None: every
+   * response compared here must come from the history alone (see startLedgerApp).
+   */
+  async function appendedAfterHistory(): Promise<string[]> {
+    const events = await store.readAll({ after: history.lastPosition, maxCount: 20 });
+    return events.map((e) => `${e.type} ${e.streamId} ${e.metadata.occurredAt}`);
   }
 
   async function get(url: string, tenant: string): Promise<{ status: number; body: unknown }> {
@@ -72,11 +82,7 @@ describe('billing and audit read models over a generated month of history', () =
   }
 
   beforeAll(async () => {
-    t = await startTestApp({
-      label: 'ledger',
-      listen: false,
-      config: { authRateLimitPerMinute: 1000 },
-    });
+    t = await startLedgerApp('ledger');
     accounts = [await signUp(t, 'alpha'), await signUp(t, 'beta')];
     tenants = accounts.map((a) => a.tenantId);
     t.app.get(LedgerClock).set(NOW);
@@ -104,6 +110,7 @@ describe('billing and audit read models over a generated month of history', () =
   });
 
   it('bills each tenant and period exactly as an independent tally of the history', async () => {
+    expect(await appendedAfterHistory()).toEqual([]);
     const expected = withOpenUsage(history, Math.floor(NOW.getTime() / 1000));
     for (const tenant of tenants) {
       for (const period of ['2026-02', '2026-03', '2026-04']) {
@@ -239,6 +246,7 @@ describe('billing and audit read models over a generated month of history', () =
     await runtime.start();
     await caughtUp();
     const after = await snapshot();
+    expect(await appendedAfterHistory()).toEqual([]);
     expect(after).toEqual(before);
     expect(JSON.stringify(after)).toBe(JSON.stringify(before));
   }, 120_000);

@@ -3,7 +3,8 @@ import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-stor
 import { LedgerClock } from '../../../src/events/ledger-clock';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
-import { startTestApp, type TestApp } from '../../support/app';
+import type { TestApp } from '../../support/app';
+import { startLedgerApp } from './app';
 import { signUp, type LedgerAccount } from './accounts';
 import { generateHistory } from './history';
 
@@ -17,11 +18,7 @@ describe('data-subject requests', () => {
     t.inject({ method: 'GET', url, headers });
 
   beforeAll(async () => {
-    t = await startTestApp({
-      label: 'ledger_privacy',
-      listen: false,
-      config: { authRateLimitPerMinute: 1000 },
-    });
+    t = await startLedgerApp('ledger_privacy');
     t.app.get(LedgerClock).set(new Date('2026-07-01T00:00:00Z'));
     owner = await signUp(t, 'dsar-owner');
     person = await signUp(t, 'dsar-person');

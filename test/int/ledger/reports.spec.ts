@@ -4,7 +4,8 @@ import { LedgerClock } from '../../../src/events/ledger-clock';
 import { ReportsService } from '../../../src/reports/reports.service';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
-import { startTestApp, type TestApp } from '../../support/app';
+import type { TestApp } from '../../support/app';
+import { startLedgerApp } from './app';
 import { signUp, type LedgerAccount } from './accounts';
 import { generateHistory } from './history';
 
@@ -47,11 +48,7 @@ describe('reports', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestApp({
-      label: 'ledger_reports',
-      listen: false,
-      config: { authRateLimitPerMinute: 1000 },
-    });
+    t = await startLedgerApp('ledger_reports');
     t.app.get(LedgerClock).set(new Date('2026-04-02T00:00:00Z'));
     alpha = await signUp(t, 'rp-alpha');
     const store = t.app.get<EventStore>(EVENT_STORE);

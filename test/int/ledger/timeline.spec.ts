@@ -9,7 +9,8 @@ import { PG_POOL } from '../../../src/platform/tokens';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { runVerifyTimeline } from '../../../scripts/verify-timeline';
-import { startTestApp, type TestApp } from '../../support/app';
+import type { TestApp } from '../../support/app';
+import { startLedgerApp } from './app';
 import { signUp, type LedgerAccount } from './accounts';
 import { generateHistory } from './history';
 
@@ -38,11 +39,7 @@ describe('tenant timeline export', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestApp({
-      label: 'ledger_timeline',
-      listen: false,
-      config: { authRateLimitPerMinute: 1000 },
-    });
+    t = await startLedgerApp('ledger_timeline');
     alpha = await signUp(t, 'tl-alpha');
     beta = await signUp(t, 'tl-beta');
     const start = Date.UTC(2026, 4, 1) / 1000;
