@@ -1,10 +1,9 @@
 import type { DataSource } from 'typeorm';
 import type { Position, RecordedEvent } from '../../src/eventstore/event-store';
 import {
-  advanceCheckpoints,
+  advanceCheckpointsOfLockHolders,
   CheckpointMovedError,
   lockCheckpoints,
-  runnerLocksHeldBy,
   samePosition,
 } from './checkpoints';
 import type { Projection } from './projection';
@@ -103,11 +102,17 @@ export class BatchCommitter {
         await pending.submission.projection.apply(pending.submission.events, session.manager);
       }
       current = undefined;
-      const held = await runnerLocksHeldBy(
+      // Advanced only where the runner's session still holds its lock (checked in the statement).
+      const advanced = await advanceCheckpointsOfLockHolders(
         session,
-        applying.map(({ submission: s }) => ({ name: s.projection.name, pid: s.lockHolder })),
+        applying.map(({ submission: s }) => ({
+          name: s.projection.name,
+          position: s.position,
+          eventsRead: s.eventsRead,
+          pid: s.lockHolder,
+        })),
       );
-      const lost = applying.filter((p) => !held.has(p.submission.projection.name));
+      const lost = applying.filter((p) => !advanced.has(p.submission.projection.name));
       if (lost.length > 0) {
         await session.rollbackTransaction();
         for (const pending of lost) {
@@ -116,14 +121,6 @@ export class BatchCommitter {
         }
         return group.filter((p) => !lost.includes(p));
       }
-      await advanceCheckpoints(
-        session,
-        applying.map(({ submission: s }) => ({
-          name: s.projection.name,
-          position: s.position,
-          eventsRead: s.eventsRead,
-        })),
-      );
       await session.commitTransaction();
       for (const pending of moved) {
         const name = pending.submission.projection.name;

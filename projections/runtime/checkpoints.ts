@@ -189,29 +189,6 @@ export async function recordCheckpointError(
   );
 }
 
-/** Which of the given projections' runner locks are held by the given sessions (backend pids). */
-export async function runnerLocksHeldBy(
-  runner: SqlRunner,
-  holders: ReadonlyArray<{ name: string; pid: number }>,
-): Promise<Set<string>> {
-  const rows = await queryRows<{ name: string }>(
-    runner,
-    `SELECT h.name FROM unnest($1::text[], $2::text[], $3::int[]) AS h(name, key, pid)
-      WHERE EXISTS (
-        SELECT 1 FROM pg_locks l
-         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = h.pid
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND l.classid::bigint = ((hashtextextended(h.key, 0) >> 32) & 4294967295)
-           AND l.objid::bigint = (hashtextextended(h.key, 0) & 4294967295))`,
-    [
-      holders.map((h) => h.name),
-      holders.map((h) => runnerLockKey(h.name)),
-      holders.map((h) => h.pid),
-    ],
-  );
-  return new Set(rows.map((r) => r.name));
-}
-
 /** Whether some session (in any process) holds the projection's runner lock right now. */
 export async function isRunnerLockHeld(
   runner: SqlRunner,
@@ -257,25 +234,44 @@ export async function lockCheckpoints(
   return new Map(rows.map((row) => [row.name, toCheckpoint(row)]));
 }
 
-/** `advanceCheckpoint` for several projections in one statement. */
-export async function advanceCheckpoints(
+/**
+ * `advanceCheckpoint` for several projections in one statement, each only while its runner's
+ * lock is held by the given session (backend pid). Returns the names it advanced: a name
+ * missing from the answer lost its lock, and the caller must not commit.
+ */
+export async function advanceCheckpointsOfLockHolders(
   runner: SqlRunner,
-  advances: ReadonlyArray<{ name: string; position: Position; eventsRead: number }>,
-): Promise<void> {
-  if (advances.length === 0) return;
-  await runner.query(
-    `UPDATE projection_checkpoints c
+  advances: ReadonlyArray<{ name: string; position: Position; eventsRead: number; pid: number }>,
+): Promise<Set<string>> {
+  if (advances.length === 0) return new Set();
+  const rows = await queryRows<{ name: string }>(
+    runner,
+    // As a CTE so that every driver answers with the RETURNING rows (TypeORM turns a bare
+    // UPDATE's result into [rows, count]).
+    `WITH advanced AS (
+     UPDATE projection_checkpoints c
         SET position_commit = a.position_commit, position_prepare = a.position_prepare,
             events_processed = c.events_processed + a.events_read, updated_at = now(),
             last_error = NULL, last_error_at = NULL
-       FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::bigint[])
-         AS a(name, position_commit, position_prepare, events_read)
-      WHERE c.name = a.name`,
+       FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::bigint[], $5::text[], $6::int[])
+         AS a(name, position_commit, position_prepare, events_read, lock_key, pid)
+      WHERE c.name = a.name
+        AND EXISTS (
+          SELECT 1 FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = a.pid
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid::bigint = ((hashtextextended(a.lock_key, 0) >> 32) & 4294967295)
+             AND l.objid::bigint = (hashtextextended(a.lock_key, 0) & 4294967295))
+      RETURNING c.name)
+     SELECT name FROM advanced`,
     [
       advances.map((a) => a.name),
       advances.map((a) => a.position.commit.toString()),
       advances.map((a) => a.position.prepare.toString()),
       advances.map((a) => a.eventsRead),
+      advances.map((a) => runnerLockKey(a.name)),
+      advances.map((a) => a.pid),
     ],
   );
+  return new Set(rows.map((r) => r.name));
 }
