@@ -596,6 +596,42 @@ describe('identity (e2e)', () => {
     expect((await t.http().get('/health')).status).toBe(200);
   });
 
+  it('every credential presented is checked: an invalid one is 401, two that disagree are 401', async () => {
+    const a = await signUp(t, 'creds-a');
+    const b = await signUp(t, 'creds-b');
+    const me = (headers: Record<string, string>) => t.http().get('/me').set(headers);
+    const before = await countEvents(t, ['AccessDenied']);
+    const refused = async (headers: Record<string, string>, message: RegExp) => {
+      const res = await me(headers);
+      expect(res.status, JSON.stringify(res.body)).toBe(401);
+      expect(res.body.error.code).toBe('unauthorized');
+      expect(res.body.error.message).toMatch(message);
+    };
+    // A valid key with an invalid bearer token, or a valid token with an invalid key.
+    await refused(
+      { 'x-api-key': a.apiKey, authorization: 'Bearer garbage' },
+      /access token is invalid/,
+    );
+    await refused(
+      {
+        ...bearer(a.accessToken),
+        'x-api-key': 'nimbus_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB',
+      },
+      /API key is not valid/,
+    );
+    await refused({ 'x-api-key': a.apiKey, authorization: 'Basic YTpi' }, /must be "Bearer/);
+    // Two valid credentials of different users, whichever carries which.
+    await refused({ ...bearer(a.accessToken), 'x-api-key': b.apiKey }, /credentials disagree/);
+    await refused({ ...bearer(b.apiKey), 'x-api-key': a.apiKey }, /credentials disagree/);
+    expect(await countEvents(t, ['AccessDenied'])).toBe(before);
+    // Two credentials of the same user and tenant are fine; so is each one alone.
+    const agreeing = await me({ ...bearer(a.accessToken), 'x-api-key': a.apiKey });
+    expect(agreeing.status).toBe(200);
+    expect(agreeing.body.user.id).toBe(a.userId);
+    expect((await me({ 'x-api-key': a.apiKey })).status).toBe(200);
+    expect((await me(bearer(b.accessToken))).status).toBe(200);
+  });
+
   it('every identity route declares its access; declared actions are in GET /iam/actions', () => {
     const routes = declaredAccessOfRoutes(
       t.app.get(DiscoveryService),

@@ -12,6 +12,9 @@
  * A kind neither way can create fails the test, naming the route, until its owner adds a fixture;
  * routes added later are covered automatically.
  *
+ * The same routes, called with two credentials that disagree (A's and B's) or with a valid
+ * credential of A beside an invalid one, must answer 401 and append nothing.
+ *
  * AccessDenied events (denials recorded for the audit log) are not counted: a denial is not a
  * change of any resource.
  */
@@ -234,6 +237,46 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
     }
     expect(failures).toEqual([]);
   });
+
+  it("answers 401 to conflicting credentials on every route naming tenant A's resources, and appends nothing", async () => {
+    const withParams = operations.filter((op) => op.pathParams.length > 0);
+    for (const op of withParams) await urlOf(op);
+    const invalidKey = 'nimbus_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
+    // Each holds a valid credential of A, so none may act as A.
+    const conflicts: ReadonlyArray<readonly [string, Record<string, string>]> = [
+      ["A's JWT + B's key", { ...bearer(a.accessToken), 'x-api-key': b.apiKey }],
+      ["B's JWT + A's key", { ...bearer(b.accessToken), 'x-api-key': a.apiKey }],
+      ["B's key as bearer + A's key", { ...bearer(b.apiKey), 'x-api-key': a.apiKey }],
+      ["A's key + an invalid bearer", { authorization: 'Bearer garbage', 'x-api-key': a.apiKey }],
+      ["A's JWT + an invalid key", { ...bearer(a.accessToken), 'x-api-key': invalidKey }],
+      [
+        "A's key + a non-Bearer Authorization",
+        { authorization: 'Basic YTpi', 'x-api-key': a.apiKey },
+      ],
+    ];
+    const failures: string[] = [];
+    const before = await countEvents(t, IGNORED_EVENT_TYPES);
+    for (const op of withParams) {
+      const url = await urlOf(op);
+      const body = op.bodySchema
+        ? minimalValue(op.bodySchema, resolve, { uuid: a.userId })
+        : undefined;
+      for (const [label, headers] of conflicts) {
+        const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';
+        let req = t.http()[method](url).set(headers);
+        if (body !== undefined) req = req.send(body as object);
+        const res = await req;
+        if (res.status !== 401 || res.body?.error?.code !== 'unauthorized') {
+          failures.push(
+            `${op.method.toUpperCase()} ${op.path} with ${label}: ${res.status} ${JSON.stringify(res.body)}`,
+          );
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // Counted once for the whole walk (a 401 from the guard reaches no handler).
+    expect(await countEvents(t, IGNORED_EVENT_TYPES)).toBe(before);
+  }, 300_000);
 
   it('the same GET routes answer tenant A (the fixtures are real resources)', async () => {
     const gets = operations.filter(

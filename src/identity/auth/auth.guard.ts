@@ -2,8 +2,11 @@
  * The one guard of the API (APP_GUARD): authenticates, scopes to a tenant, rate-limits, and
  * evaluates the route's IAM action. See decorators.ts for what routes declare.
  *
- * Credentials, in order: `Authorization: Bearer <jwt>`; else an API key from
- * `Authorization: Bearer nimbus_...` or `X-API-Key` (also when the bearer JWT was invalid).
+ * Credentials: `Authorization: Bearer <jwt>` or `Authorization: Bearer nimbus_...` (an API key),
+ * and `X-API-Key`. Every credential presented is checked: any invalid one is 401 even when
+ * another is valid, and two valid ones must name the same user and tenant (else 401, "the
+ * credentials disagree"); then the Authorization one acts. An Authorization header that is not
+ * `Bearer <token>` is 401 too.
  *  - JWT: HS256 signature, issuer, audience, expiry, and its session version against the users
  *    read model (a reset or erasure ends it). Tenant: the route's tenant parameter, else
  *    X-Tenant-ID, else the user's default tenant; a tenant the user is not a member of is 404.
@@ -156,24 +159,71 @@ export class AuthGuard implements CanActivate {
     tenantParam: string | undefined,
   ): Promise<Authenticated> {
     const authorization = headerValue(request, 'authorization');
-    const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
-    const headerKey = headerValue(request, 'x-api-key')?.trim();
+    const headerKey = headerValue(request, 'x-api-key');
     const requested = this.requestedTenant(request, tenantParam);
-
-    let jwtRejected = false;
-    if (bearer && !looksLikeApiKey(bearer)) {
-      const claims = await this.tokens.verify(bearer);
-      if (claims) return this.authenticateUser(claims.userId, claims.sessionVersion, requested);
-      jwtRejected = true;
+    const presented: Array<{
+      name: string;
+      check: (tenant: string | undefined) => Promise<Authenticated>;
+    }> = [];
+    if (authorization !== undefined) {
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+      if (!bearer) {
+        throw new AppError(
+          'unauthorized',
+          'the Authorization header must be "Bearer <access token or API key>"',
+        );
+      }
+      presented.push(
+        looksLikeApiKey(bearer)
+          ? {
+              name: 'the API key in Authorization',
+              check: (tenant) => this.authenticateKey(bearer, tenant),
+            }
+          : { name: 'the access token', check: (tenant) => this.authenticateJwt(bearer, tenant) },
+      );
     }
-    const presentedKey = bearer && looksLikeApiKey(bearer) ? bearer : headerKey;
-    if (presentedKey) return this.authenticateKey(presentedKey, requested);
-    throw new AppError(
-      'unauthorized',
-      jwtRejected
-        ? 'the access token is invalid or has expired'
-        : 'authentication required: send Authorization: Bearer <token> or X-API-Key',
-    );
+    if (headerKey !== undefined) {
+      const key = headerKey.trim();
+      presented.push({ name: 'X-API-Key', check: (tenant) => this.authenticateKey(key, tenant) });
+    }
+    if (presented.length === 0) {
+      throw new AppError(
+        'unauthorized',
+        'authentication required: send Authorization: Bearer <token> or X-API-Key',
+      );
+    }
+    if (presented.length === 1) return presented[0].check(requested);
+    // Several: each is checked (any invalid one is 401) and they must name the same user, and
+    // keys the same tenant, before the tenant the request asks for is looked at (so a mismatch is
+    // 401 on every route, tenant routes included); then each is scoped to that tenant.
+    const identified: Authenticated[] = [];
+    for (const credential of presented) identified.push(await credential.check(undefined));
+    const [first, ...others] = identified;
+    const disagree = (i: number) =>
+      new AppError(
+        'unauthorized',
+        `the credentials disagree: ${presented[0].name} and ${presented[i].name} belong to different users or tenants; send one credential`,
+      );
+    others.forEach((other, i) => {
+      const keysDisagree =
+        first.auth.apiKeyId !== undefined &&
+        other.auth.apiKeyId !== undefined &&
+        first.auth.tenantId !== other.auth.tenantId;
+      if (other.auth.userId !== first.auth.userId || keysDisagree) throw disagree(i + 1);
+    });
+    const scoped: Authenticated[] = [];
+    for (const credential of presented) scoped.push(await credential.check(requested));
+    // A JWT's tenant (asked for, else the default) must be the one its companion key is bound to.
+    scoped.forEach((other, i) => {
+      if (other.auth.tenantId !== scoped[0].auth.tenantId) throw disagree(i);
+    });
+    return scoped[0];
+  }
+
+  private async authenticateJwt(token: string, requested: string | undefined) {
+    const claims = await this.tokens.verify(token);
+    if (!claims) throw new AppError('unauthorized', 'the access token is invalid or has expired');
+    return this.authenticateUser(claims.userId, claims.sessionVersion, requested);
   }
 
   /** The tenant the request names (route parameter or X-Tenant-ID); undefined when none. */
