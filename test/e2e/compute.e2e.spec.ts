@@ -13,7 +13,7 @@ import {
   QUOTA_PROJECTION,
 } from '../../projections/compute';
 import { DriftReconciler } from '../../src/compute/application/drift-reconciler';
-import { DEFAULT_QUOTA_LIMITS, quotaDecider } from '../../src/compute/domain';
+import { DEFAULT_QUOTA_LIMITS, quotaDecider, systemImageId } from '../../src/compute/domain';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { ImageImports } from '../../src/compute/application/images/image-imports';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
@@ -21,7 +21,7 @@ import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import type { AppConfig } from '../../src/config/config';
 import { startTestApp, type TestApp } from '../support/app';
-import { signUp, type Account } from './identity.helpers';
+import { countEvents, signUp, type Account } from './identity.helpers';
 
 const docker = realDocker();
 const client = dockerClient();
@@ -386,6 +386,76 @@ describe('compute on real Docker (e2e)', () => {
       await container.remove({ force: true });
     }
   }
+
+  it("image names: a system image's name is reserved; a name several tenants publish is ambiguous", async (ctx) => {
+    docker.require(ctx);
+    // Tenant A cannot take the name of a system image, neither by registering nor importing.
+    const before = await countEvents(t, ['AccessDenied']);
+    const hijack = await api().post('/images', { name: 'busybox', is_public: true }).expect(409);
+    expect(hijack.body.error.code).toBe('conflict');
+    expect(hijack.body.error.message).toMatch(/"busybox" is reserved: a system image has it/);
+    const hijackByUrl = await api()
+      .post('/images/import', { name: 'busybox', url: 'http://127.0.0.1:9/rootfs.tar' })
+      .expect(409);
+    expect(hijackByUrl.body.error.code).toBe('conflict');
+    expect(await countEvents(t, ['AccessDenied'])).toBe(before);
+
+    // Two tenants publish an image under one name; a third tenant launching by that name gets
+    // 409 listing both, and launches by id instead.
+    const rootfs = await busyboxRootfs();
+    const name = `shared-${RUN}`;
+    const publishers = [await signUp(t, 'publisher-1'), await signUp(t, 'publisher-2')];
+    const ids: string[] = [];
+    for (const publisher of publishers) {
+      const registered = await api(publisher.apiKey)
+        .post('/images', { name, is_public: true })
+        .expect(201);
+      const uploaded = await t
+        .http()
+        .post(`/images/${registered.body.id as string}/upload`)
+        .set('x-api-key', publisher.apiKey)
+        .attach('file', rootfs, 'rootfs.tar');
+      expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(200);
+      ids.push(registered.body.id as string);
+    }
+    await caughtUp();
+    const caller = await signUp(t, 'image-caller');
+    const ambiguous = await api(caller.apiKey)
+      .post('/instances', { name: 'by-name', image: name, instance_type: 'basic-1' })
+      .expect(409);
+    expect(ambiguous.body.error.code).toBe('ambiguous_image');
+    expect([...ambiguous.body.error.details.candidates].sort()).toEqual([...ids].sort());
+    expect(ambiguous.body.error.message).toContain('launch by image id');
+    // Each publisher's own image wins for the publisher; the system name boots the system image.
+    const own = await api(publishers[0].apiKey)
+      .post('/instances', { name: 'own', image: name, instance_type: 'basic-1' })
+      .expect(202);
+    const byId = await api(caller.apiKey)
+      .post('/instances', { name: 'by-id', image: ids[1], instance_type: 'basic-1' })
+      .expect(202);
+    const system = await api(caller.apiKey)
+      .post('/instances', { name: 'system', image: 'busybox', instance_type: 'basic-1' })
+      .expect(202);
+    expect((await launched(own.body.id as string, publishers[0].apiKey)).status).toBe('RUNNING');
+    const views = [
+      await launched(byId.body.id as string, caller.apiKey),
+      await launched(system.body.id as string, caller.apiKey),
+    ];
+    expect(views.map((v) => v.status)).toEqual(['RUNNING', 'RUNNING']);
+    const ownView = await api(publishers[0].apiKey).get(`/instances/${own.body.id as string}`);
+    expect(ownView.body.image_id).toBe(ids[0]);
+    expect(views[0]).toMatchObject({ image_id: ids[1] });
+    expect(views[1]).toMatchObject({ image_id: systemImageId('busybox') });
+    await api(publishers[0].apiKey)
+      .delete(`/instances/${own.body.id as string}`)
+      .expect(200);
+    await api(caller.apiKey)
+      .delete(`/instances/${byId.body.id as string}`)
+      .expect(200);
+    await api(caller.apiKey)
+      .delete(`/instances/${system.body.id as string}`)
+      .expect(200);
+  });
 
   it('images: upload a rootfs tarball, launch from it; import by URL; delete is 409 while used', async (ctx) => {
     docker.require(ctx);

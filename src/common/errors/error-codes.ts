@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'route_not_found',
   'method_not_allowed',
   'conflict',
+  'ambiguous_image',
   'email_taken',
   'invalid_state',
   'dependency_violation',
@@ -45,6 +46,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'method_not_allowed':
       return 405;
     case 'conflict':
+    case 'ambiguous_image':
     case 'email_taken':
     case 'invalid_state':
     case 'dependency_violation':
@@ -86,6 +88,8 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   method_not_allowed: 'The route exists but not for this HTTP method.',
   conflict:
     'The request conflicts with existing state (for example a name or port already in use).',
+  ambiguous_image:
+    'The image name matches public images of several other tenants; details.candidates lists their ids: launch by id.',
   email_taken: 'An account with this email already exists.',
   invalid_state: 'The resource is not in a state that allows this action.',
   dependency_violation: 'Other resources still depend on this one; remove them first.',

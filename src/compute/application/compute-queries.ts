@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { AppError } from '../../common/errors/app-error';
 import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
-import type { ImageState, InstanceState, VolumeState } from '../domain';
+import type { ImageNameCandidate, ImageState, InstanceState, VolumeState } from '../domain';
 import {
   imageView,
   instanceView,
@@ -165,15 +165,25 @@ export class ComputeQueries {
     return { view: imageView(row.state), revision: row.revision };
   }
 
-  /** An image id for a launch's `image` given by name (own images first, then public ones). */
-  async imageIdByName(tenantId: string, name: string): Promise<string | null> {
-    const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM compute_images
+  /** The ACTIVE images visible to the tenant with this name (own, public, system). */
+  async imagesNamed(tenantId: string, name: string): Promise<ImageNameCandidate[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      tenant_id: string | null;
+      system: boolean;
+      created_at: Date;
+    }>(
+      `SELECT id, tenant_id, system, created_at FROM compute_images
        WHERE name = $1 AND status = 'ACTIVE' AND (tenant_id = $2 OR is_public)
-       ORDER BY (tenant_id = $2) DESC NULLS LAST, created_at DESC LIMIT 1`,
+       ORDER BY system DESC, (tenant_id = $2) DESC NULLS LAST, created_at DESC, id LIMIT 50`,
       [name, tenantId],
     );
-    return rows[0]?.id ?? null;
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      system: r.system,
+      createdAt: r.created_at,
+    }));
   }
 
   async images(

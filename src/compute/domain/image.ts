@@ -464,3 +464,45 @@ export function launchImageFrom(state: ImageState, tenantId: string, field = 'im
   }
   return { id: state.imageId as string, name: state.name, dockerImageId: state.dockerImageId };
 }
+
+/** An ACTIVE image visible to the caller whose name matched a launch's `image`. */
+export interface ImageNameCandidate {
+  id: string;
+  tenantId: string | null;
+  system: boolean;
+  createdAt: Date;
+}
+
+export type ImageNameResolution =
+  { kind: 'found'; id: string } | { kind: 'ambiguous'; ids: string[] } | { kind: 'unknown' };
+
+/**
+ * Which image a launch by name boots, in this order: the system image of that name (system names
+ * are reserved, so no tenant can take one); else the caller's own image (the newest when several);
+ * else the one public image of another tenant, and when several tenants publish that name the
+ * launch is ambiguous (the caller launches by id instead).
+ */
+export function resolveImageName(
+  candidates: readonly ImageNameCandidate[],
+  tenantId: string,
+): ImageNameResolution {
+  const system = candidates.find((c) => c.system);
+  if (system) return { kind: 'found', id: system.id };
+  const newestFirst = (a: ImageNameCandidate, b: ImageNameCandidate) =>
+    b.createdAt.getTime() - a.createdAt.getTime() || a.id.localeCompare(b.id);
+  const own = candidates.filter((c) => c.tenantId === tenantId).sort(newestFirst);
+  if (own.length > 0) return { kind: 'found', id: own[0].id };
+  const others = candidates.filter((c) => c.tenantId !== tenantId).sort(newestFirst);
+  if (others.length === 1) return { kind: 'found', id: others[0].id };
+  if (others.length > 1) return { kind: 'ambiguous', ids: others.map((c) => c.id) };
+  return { kind: 'unknown' };
+}
+
+/** 409 when a tenant names an image like a system image (system names are reserved). */
+export function reservedImageNameError(name: string): AppError {
+  return new AppError(
+    'conflict',
+    `the image name "${name}" is reserved: a system image has it (launching by that name boots the system image); choose another name`,
+    { name },
+  );
+}

@@ -6,6 +6,8 @@ import {
   imageOwnedBy,
   imageVisibleTo,
   launchImageFrom,
+  reservedImageNameError,
+  resolveImageName,
   systemImageId,
   type ImageCommand,
   type ImageEvent,
@@ -301,5 +303,69 @@ describe('image visibility and launch', () => {
         expect((err as AppError).message).toMatch(message);
       }
     }
+  });
+});
+
+describe('launch by image name: resolveImageName', () => {
+  const caller = 'tenant-caller';
+  const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
+  const system = { id: 'sys', tenantId: null, system: true, createdAt: at(0) };
+  const own = (id: string, minute: number) => ({
+    id,
+    tenantId: caller,
+    system: false,
+    createdAt: at(minute),
+  });
+  const publicOf = (id: string, tenantId: string, minute = 1) => ({
+    id,
+    tenantId,
+    system: false,
+    createdAt: at(minute),
+  });
+
+  it('given a system image and a public image of another tenant with its name, then the system image', () => {
+    expect(resolveImageName([publicOf('hijack', 'tenant-a', 5), system], caller)).toEqual({
+      kind: 'found',
+      id: 'sys',
+    });
+  });
+
+  it("given the system image and one of the caller's own with its name, then still the system image", () => {
+    expect(resolveImageName([own('mine', 9), system], caller)).toEqual({
+      kind: 'found',
+      id: 'sys',
+    });
+  });
+
+  it("given the caller's own images and public ones of others, then the caller's newest own image", () => {
+    expect(
+      resolveImageName([publicOf('theirs', 'tenant-a', 9), own('old', 1), own('new', 2)], caller),
+    ).toEqual({ kind: 'found', id: 'new' });
+  });
+
+  it('given exactly one public image of another tenant, then that one', () => {
+    expect(resolveImageName([publicOf('theirs', 'tenant-a')], caller)).toEqual({
+      kind: 'found',
+      id: 'theirs',
+    });
+  });
+
+  it('given public images of several other tenants, then ambiguous, listing every id', () => {
+    expect(
+      resolveImageName([publicOf('of-a', 'tenant-a', 1), publicOf('of-b', 'tenant-b', 2)], caller),
+    ).toEqual({ kind: 'ambiguous', ids: ['of-b', 'of-a'] });
+  });
+
+  it('given no candidate, then unknown', () => {
+    expect(resolveImageName([], caller)).toEqual({ kind: 'unknown' });
+  });
+
+  it('a reserved name is 409 conflict naming it', () => {
+    expect(reservedImageNameError('busybox')).toMatchObject({
+      code: 'conflict',
+      status: 409,
+      details: { name: 'busybox' },
+    });
+    expect(reservedImageNameError('busybox').message).toMatch(/"busybox" is reserved/);
   });
 });

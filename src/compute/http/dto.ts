@@ -55,7 +55,8 @@ export class LaunchInstanceDto {
   name!: string;
 
   @ApiProperty({
-    description: 'Image id, or the name of an ACTIVE image you can see',
+    description:
+      "Image id, or the name of an ACTIVE image you can see. A name resolves in this order: the system image of that name (system names are reserved: no tenant can register one); else your own image (the newest when several); else the one public image of another tenant with that name. When several other tenants' public images have the name, the answer is 409 `ambiguous_image` with their ids in `details.candidates`: launch by id.",
     example: 'busybox',
   })
   @IsString()

@@ -6,7 +6,13 @@ import { BASE_IMAGES } from '../../../drivers/docker/base-images';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../../drivers/docker/compute-driver';
 import { CommandExecutor } from '../../../eventstore/command-executor';
 import type { Position } from '../../../kernel/position';
-import { imageDecider, imageVisibleTo, systemImageId, type ImageState } from '../../domain';
+import {
+  imageDecider,
+  imageVisibleTo,
+  reservedImageNameError,
+  systemImageId,
+  type ImageState,
+} from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { checkImportTarget, download, ImportTargetRefused } from '../image-download';
 import { systemContext } from '../system-context';
@@ -44,6 +50,14 @@ export class ImageImports {
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
   ) {}
+
+  /** 409 when `name` is a system image's: system names are reserved (launch by name boots it). */
+  async assertNameNotReserved(name: string): Promise<void> {
+    const { state } = await this.executor.load(imageDecider, systemImageId(name));
+    if (state.system && state.status !== 'NONE' && state.status !== 'DELETED') {
+      throw reservedImageNameError(name);
+    }
+  }
 
   async loadVisible(imageId: string, tenantId: string): Promise<ImageState> {
     if (!isUuid(imageId)) throw AppError.notFound('image', imageId);

@@ -40,6 +40,7 @@ export class ImportImageHandler extends UseCaseHandler<ImportImage, ImageChanged
   protected async handle({ request, ctx }: ImportImage): Promise<Handled<ImageChanged>> {
     const tenantId = tenantOf(ctx);
     throwIfInvalid(importUrlProblems(request.url, 'url'));
+    await this.images.assertNameNotReserved(request.name);
     try {
       await checkImportTarget(request.url, this.options.allowPrivateImageImport);
     } catch (error) {

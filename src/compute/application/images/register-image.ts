@@ -11,7 +11,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { imageDecider } from '../../domain';
-import type { ImageChanged, ImageMetadataRequest } from './image-imports';
+import { ImageImports, type ImageChanged, type ImageMetadataRequest } from './image-imports';
 
 /** POST /images: the image's metadata (PENDING until its root filesystem is uploaded). */
 export class RegisterImage extends UseCaseCommand<ImageChanged> {
@@ -25,12 +25,16 @@ export class RegisterImage extends UseCaseCommand<ImageChanged> {
 
 @CommandHandler(RegisterImage)
 export class RegisterImageHandler extends UseCaseHandler<RegisterImage, ImageChanged> {
-  constructor(private readonly executor: CommandExecutor) {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly images: ImageImports,
+  ) {
     super();
   }
 
   protected async handle({ request, ctx }: RegisterImage): Promise<Handled<ImageChanged>> {
     const tenantId = tenantOf(ctx);
+    await this.images.assertNameNotReserved(request.name);
     const imageId = uuidV5(`image/${ctx.commandId}`);
     const result = await this.executor.execute(
       imageDecider,

@@ -24,6 +24,7 @@ import {
   launchImageFrom,
   parsePorts,
   quotaDecider,
+  resolveImageName,
   resolveInstanceType,
   volumeDecider,
   volumeVisibleTo,
@@ -167,7 +168,7 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     if (typeof image !== 'string' || image.trim() === '') {
       throw AppError.validation('image is required', [{ path: 'image', message: 'is required' }]);
     }
-    const id = isUuid(image) ? image : await this.queries.imageIdByName(tenantId, image);
+    const id = isUuid(image) ? image : await this.imageIdByName(image, tenantId);
     if (!id) {
       throw AppError.validation(`unknown image "${image}"`, [
         { path: 'image', message: 'unknown image' },
@@ -175,5 +176,18 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     }
     const { state } = await this.executor.load(imageDecider, id);
     return launchImageFrom(state, tenantId);
+  }
+
+  /** See resolveImageName: system image, else own, else the only public one of that name. */
+  private async imageIdByName(name: string, tenantId: string): Promise<string | null> {
+    const resolved = resolveImageName(await this.queries.imagesNamed(tenantId, name), tenantId);
+    if (resolved.kind === 'ambiguous') {
+      throw new AppError(
+        'ambiguous_image',
+        `the image name "${name}" matches public images of several tenants (${resolved.ids.join(', ')}); launch by image id`,
+        { name, candidates: resolved.ids },
+      );
+    }
+    return resolved.kind === 'found' ? resolved.id : null;
   }
 }
