@@ -11,11 +11,5 @@ export {
   type RebuildResult,
 } from './projection-runtime';
 export { ProjectionRunner, type RunnerOptions, type RunnerState } from './projection-runner';
-export {
-  applyWriteOutcome,
-  ProjectionWaiter,
-  type ProjectionWaiterOptions,
-  type ReplyLike,
-  type WriteOutcome,
-} from './projection-waiter';
+export { ProjectionWaiter, type ProjectionWaiterOptions } from './projection-waiter';
 export { ProjectionProgress, type ReadModelChange } from './progress';

@@ -4,7 +4,7 @@ import { readCheckpoints, type SqlRunner } from './checkpoints';
 import type { ProjectionRuntime } from './projection-runtime';
 
 export interface ProjectionWaiterOptions {
-  /** Default bound of `settle` (NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS). */
+  /** Bound of `reached`, the read-your-writes wait of every use case (NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS). */
   readYourWritesTimeoutMs?: number;
   /** How often checkpoints of projections run by other processes are read while someone waits. */
   pollIntervalMs?: number;
@@ -14,21 +14,6 @@ interface PendingWait {
   target: Position;
   remaining: Set<string>;
   finish: (caughtUp: boolean) => void;
-}
-
-/** What a command endpoint answers after waiting for its read models. */
-export interface WriteOutcome {
-  /** 201 (created) or 200 when the projections caught up in time, else 202. */
-  status: 200 | 201 | 202;
-  caughtUp: boolean;
-  /** Where the client reads the result; set on 201 and 202, null on 200. */
-  location: string | null;
-}
-
-/** The bit of a Fastify (or any) reply `applyWriteOutcome` needs. */
-export interface ReplyLike {
-  status(code: number): unknown;
-  header(name: string, value: string): unknown;
 }
 
 /**
@@ -107,26 +92,6 @@ export class ProjectionWaiter implements ReadYourWrites {
     return (await Promise.all(waits)).every(Boolean);
   }
 
-  /** Waits up to the configured bound and decides the response: 201/200, else 202 + Location. */
-  async settle(args: {
-    position: Position;
-    projections: readonly string[];
-    /** The new or changed resource's URL, sent as `Location` on 201 and 202. */
-    location: string;
-    created: boolean;
-    timeoutMs?: number;
-  }): Promise<WriteOutcome> {
-    const caughtUp = await this.waitFor(
-      args.position,
-      args.projections,
-      args.timeoutMs ?? this.readYourWritesTimeoutMs,
-    );
-    if (!caughtUp) return { status: 202, caughtUp, location: args.location };
-    return args.created
-      ? { status: 201, caughtUp, location: args.location }
-      : { status: 200, caughtUp, location: null };
-  }
-
   /** Stops polling and resolves every pending wait with false (application shutdown). */
   close(): void {
     for (const wait of [...this.pending]) wait.finish(false);
@@ -199,10 +164,4 @@ export class ProjectionWaiter implements ReadYourWrites {
 
 function reached(position: Position | null | undefined, target: Position): boolean {
   return position !== null && position !== undefined && comparePositions(position, target) >= 0;
-}
-
-/** Sets the status and, when there is one, the `Location` header of a command's reply. */
-export function applyWriteOutcome(reply: ReplyLike, outcome: WriteOutcome): void {
-  reply.status(outcome.status);
-  if (outcome.location !== null) reply.header('Location', outcome.location);
 }

@@ -18,9 +18,9 @@ import { redact, type AppConfig } from '../config/config';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import { APP_CONFIG, PG_POOL } from '../platform/tokens';
 import { ACCOUNT_USE_CASES, AccountDirectory, Sessions } from './application/accounts';
-import { ApiKeysService } from './application/api-keys.service';
-import { PoliciesService } from './application/policies.service';
-import { TenantsService } from './application/tenants.service';
+import { API_KEY_USE_CASES, ApiKeysService } from './application/api-keys';
+import { POLICY_USE_CASES, PoliciesService } from './application/policies';
+import { TENANT_USE_CASES, TenantsService } from './application/tenants';
 import { AccessDeniedRecorder } from './auth/access-denied.recorder';
 import { AccessTokens } from './auth/access-tokens';
 import { AuthRateLimits } from './auth/auth-rate-limits';
@@ -155,8 +155,11 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     Sessions,
     ...ACCOUNT_USE_CASES,
     TenantsService,
+    ...TENANT_USE_CASES,
     ApiKeysService,
+    ...API_KEY_USE_CASES,
     PoliciesService,
+    ...POLICY_USE_CASES,
     IdentityStartup,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],

@@ -10,6 +10,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
@@ -18,8 +19,8 @@ import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
 import { tenantCallerOf } from '../events/caller';
 import { RequireAction } from '../identity/auth/decorators';
-import { applyWriteOutcome, ProjectionWaiter } from '../../projections/runtime/projection-waiter';
-import { WEBHOOKS_PROJECTION } from '../../projections/webhooks';
+import { CreateWebhook } from './use-cases/create-webhook';
+import { DeleteWebhook } from './use-cases/delete-webhook';
 import { CreateWebhookDto, DeliveriesQuery } from './webhooks.dto';
 import { WebhooksService, type DeliveryJson, type WebhookJson } from './webhooks.service';
 
@@ -27,8 +28,8 @@ import { WebhooksService, type DeliveryJson, type WebhookJson } from './webhooks
 @Controller('webhooks')
 export class WebhooksController {
   constructor(
+    private readonly commands: CommandBus,
     private readonly webhooks: WebhooksService,
-    private readonly waiter: ProjectionWaiter,
   ) {}
 
   @Get()
@@ -48,20 +49,11 @@ export class WebhooksController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookJson | { id: string; secret?: string }> {
     const { tenantId } = tenantCallerOf(request);
-    const { id, position, generatedSecret } = await this.webhooks.create(body, ctx, tenantId);
+    const { result, caughtUp } = await this.commands.execute(new CreateWebhook(body, ctx));
+    const { id, generatedSecret } = result;
     const secret = generatedSecret ? { secret: generatedSecret } : {};
-    if (!position) {
-      reply.status(201);
-      return { ...(await this.webhooks.get(tenantId, id)), ...secret };
-    }
-    const outcome = await this.waiter.settle({
-      position,
-      projections: [WEBHOOKS_PROJECTION],
-      location: `/webhooks/${id}`,
-      created: true,
-    });
-    applyWriteOutcome(reply, outcome);
-    if (!outcome.caughtUp) return { id, ...secret };
+    void reply.status(caughtUp ? 201 : 202).header('Location', `/webhooks/${id}`);
+    if (!caughtUp) return { id, ...secret };
     return { ...(await this.webhooks.get(tenantId, id)), ...secret };
   }
 
@@ -79,8 +71,8 @@ export class WebhooksController {
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
   ): Promise<void> {
-    const position = await this.webhooks.delete(tenantCallerOf(request).tenantId, id, ctx);
-    if (position) await this.waiter.waitFor(position, [WEBHOOKS_PROJECTION], 2000);
+    tenantCallerOf(request);
+    await this.commands.execute(new DeleteWebhook(id, ctx));
   }
 
   @Post(':id/test')

@@ -1,3 +1,5 @@
+import { CreateWebhookHandler } from './use-cases/create-webhook';
+import { DeleteWebhookHandler } from './use-cases/delete-webhook';
 import { Module } from '@nestjs/common';
 import { EventsController } from './event-feed.controller';
 import { LedgerModule } from '../events/ledger.module';
@@ -23,6 +25,8 @@ import { WebhooksService } from './webhooks.service';
     { provide: WEBHOOK_RETRY_POLICY, useValue: DEFAULT_RETRY_POLICY },
     WebhookDispatcher,
     WebhooksService,
+    CreateWebhookHandler,
+    DeleteWebhookHandler,
   ],
   exports: [WebhookDispatcher, WebhooksService],
 })

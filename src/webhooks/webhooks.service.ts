@@ -1,19 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
 import { newId } from '../common/ids';
-import type { AppConfig } from '../config/config';
-import { CommandExecutor } from '../eventstore/command-executor';
-import type { CommandContext } from '../kernel/command-context';
-import type { Position } from '../kernel/position';
 import { LedgerClock } from '../events/ledger-clock';
-import { APP_CONFIG, PG_POOL } from '../platform/tokens';
-import { WEBHOOK_SECRETS, WebhookDispatcher } from './webhook-dispatcher';
-import { resolveTarget } from './webhook-http';
-import { WebhookSecrets } from './webhook-secrets';
-import { webhookDecider } from './domain/webhook';
-import type { CreateWebhookDto } from './webhooks.dto';
+import { PG_POOL } from '../platform/tokens';
+import { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface WebhookJson {
   id: string;
@@ -99,9 +90,6 @@ export function deliveryJson(r: DeliveryRow): DeliveryJson {
 export class WebhooksService {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(WEBHOOK_SECRETS) private readonly secrets: WebhookSecrets,
-    private readonly commands: CommandExecutor,
     private readonly dispatcher: WebhookDispatcher,
     private readonly clock: LedgerClock,
   ) {}
@@ -113,39 +101,6 @@ export class WebhooksService {
       if ((err as { code?: string }).code === '42P01') return [];
       throw err;
     }
-  }
-
-  async create(
-    dto: CreateWebhookDto,
-    ctx: CommandContext,
-    tenantId: string,
-  ): Promise<{ id: string; position: Position | null; generatedSecret: string | null }> {
-    const target = await resolveTarget(dto.url, this.config.webhooksAllowPrivateTargets);
-    if (!target.ok) {
-      throw AppError.validation(`url is not allowed: ${target.message}`, [
-        { path: 'url', message: target.message },
-      ]);
-    }
-    const generatedSecret = dto.secret ? null : `whsec_${randomBytes(24).toString('base64url')}`;
-    const secret = dto.secret ?? (generatedSecret as string);
-    // The id follows the command id, so a retried request (Idempotency-Key) names the same webhook.
-    const webhookId = ctx.commandId;
-    const result = await this.commands.execute(
-      webhookDecider,
-      webhookId,
-      {
-        type: 'CreateWebhook',
-        webhookId,
-        tenantId,
-        url: target.url.toString(),
-        events: [...new Set(dto.events)],
-        isActive: dto.is_active ?? true,
-        secretEnc: this.secrets.encrypt(webhookId, secret),
-        now: ctx.now,
-      },
-      ctx,
-    );
-    return { id: webhookId, position: result.position, generatedSecret };
   }
 
   async list(tenantId: string): Promise<WebhookJson[]> {
@@ -165,17 +120,6 @@ export class WebhooksService {
     );
     if (!rows[0]) throw AppError.notFound('webhook', id);
     return webhookJson(rows[0]);
-  }
-
-  async delete(tenantId: string, id: string, ctx: CommandContext): Promise<Position | null> {
-    await this.get(tenantId, id);
-    const result = await this.commands.execute(
-      webhookDecider,
-      id,
-      { type: 'DeleteWebhook', now: ctx.now },
-      ctx,
-    );
-    return result.position;
   }
 
   /** Sends one test payload now and returns the delivery as recorded. */

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -12,17 +13,44 @@ import { setEtag } from '../../common/etag';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
-import { ApiKeysService } from '../application/api-keys.service';
+import { AppError } from '../../common/errors/app-error';
+import type { Outcome } from '../../platform/commands/use-case';
+import {
+  ApiKeysService,
+  CreateApiKey,
+  RevokeApiKey,
+  RotateApiKey,
+  type ApiKeyWithSecret,
+  type IssuedKey,
+} from '../application/api-keys';
 import { CurrentAuth, RequireAction, RequireUserSession } from '../auth/decorators';
 import { ApiKeyResponse, ApiKeyWithSecretResponse, CreateApiKeyDto } from './dto';
 
 const KEY = { type: 'key', param: 'id' };
 
+/** A key change must be in force before the answer (the guard reads it next): else 503, retry. */
+function inForce(outcome: Outcome<unknown>): void {
+  if (!outcome.caughtUp) {
+    throw new AppError(
+      'service_unavailable',
+      'the key change is recorded but not yet effective; retry shortly',
+    );
+  }
+}
+
 @ApiTags('identity')
 @Controller('auth/keys')
 @RequireUserSession()
 export class ApiKeysController {
-  constructor(private readonly keys: ApiKeysService) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  private async withSecret(outcome: Outcome<IssuedKey>): Promise<ApiKeyWithSecret> {
+    inForce(outcome);
+    return { ...(await this.keys.view(outcome.result.keyId)), key: outcome.result.key };
+  }
 
   @Post()
   @RequireAction('apikey:create', { resource: { type: 'key' } })
@@ -37,7 +65,9 @@ export class ApiKeysController {
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const created = await this.keys.create(auth, body, ctx);
+    const created = await this.withSecret(
+      await this.commands.execute(new CreateApiKey(auth, body, ctx)),
+    );
     void reply.header('Location', `/auth/keys/${created.id}`);
     setEtag(reply, created.revision);
     return created;
@@ -62,7 +92,7 @@ export class ApiKeysController {
     @CurrentAuth() auth: AuthContext,
     @Ctx() ctx: CommandContext,
   ) {
-    await this.keys.revoke(auth, id, ctx);
+    inForce(await this.commands.execute(new RevokeApiKey(auth, id, ctx)));
   }
 
   @Post(':id/rotate')
@@ -71,8 +101,12 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Replace the secret of an API key; the old key stops working at once' })
   @ApiOkResponse({ type: ApiKeyWithSecretResponse })
   @ApiErrors('not_found', 'invalid_state')
-  rotate(@Param('id') id: string, @CurrentAuth() auth: AuthContext, @Ctx() ctx: CommandContext) {
-    return this.keys.rotate(auth, id, ctx);
+  async rotate(
+    @Param('id') id: string,
+    @CurrentAuth() auth: AuthContext,
+    @Ctx() ctx: CommandContext,
+  ) {
+    return this.withSecret(await this.commands.execute(new RotateApiKey(auth, id, ctx)));
   }
 
   @Post(':id/regenerate')
@@ -81,11 +115,11 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Alias of rotate' })
   @ApiOkResponse({ type: ApiKeyWithSecretResponse })
   @ApiErrors('not_found', 'invalid_state')
-  regenerate(
+  async regenerate(
     @Param('id') id: string,
     @CurrentAuth() auth: AuthContext,
     @Ctx() ctx: CommandContext,
   ) {
-    return this.keys.rotate(auth, id, ctx);
+    return this.withSecret(await this.commands.execute(new RotateApiKey(auth, id, ctx)));
   }
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -12,11 +13,16 @@ import { setEtag } from '../../common/etag';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
-import { PoliciesService } from '../application/policies.service';
+import {
+  AttachPolicy,
+  CreatePolicy,
+  DeletePolicy,
+  DetachPolicy,
+  PoliciesService,
+} from '../application/policies';
 import { CurrentAuth, RequireAction, requireTenantUser } from '../auth/decorators';
 import { IAM_ACTIONS } from '../domain/iam-actions';
 import { CreatePolicyDto, DeletePolicyQuery, IamActionResponse, PolicyResponse } from './dto';
-import { applyWriteOutcome } from '../../../projections/runtime/projection-waiter';
 
 const POLICY = { type: 'policy', param: 'id' };
 const USER_POLICY = { type: 'policy', param: 'policyId' };
@@ -24,7 +30,10 @@ const USER_POLICY = { type: 'policy', param: 'policyId' };
 @ApiTags('identity')
 @Controller('iam')
 export class IamController {
-  constructor(private readonly policies: PoliciesService) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly policies: PoliciesService,
+  ) {}
 
   @Get('policies')
   @RequireAction('iam:listPolicies', { resource: { type: 'policy' } })
@@ -46,14 +55,11 @@ export class IamController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { tenantId } = requireTenantUser(auth);
-    const { id, position, view } = await this.policies.create(tenantId, body, ctx);
-    const caughtUp = await this.policies.waitFor(position);
-    applyWriteOutcome(reply, {
-      status: caughtUp ? 201 : 202,
-      caughtUp,
-      location: `/iam/policies/${id}`,
-    });
-    if (!caughtUp) return { id };
+    const { result: view, caughtUp } = await this.commands.execute(
+      new CreatePolicy(tenantId, body, ctx),
+    );
+    void reply.status(caughtUp ? 201 : 202).header('Location', `/iam/policies/${view.id}`);
+    if (!caughtUp) return { id: view.id };
     setEtag(reply, view.revision);
     return view;
   }
@@ -87,7 +93,8 @@ export class IamController {
     @CurrentAuth() auth: AuthContext,
     @Ctx() ctx: CommandContext,
   ) {
-    await this.policies.delete(requireTenantUser(auth).tenantId, id, query.force === true, ctx);
+    const { tenantId } = requireTenantUser(auth);
+    await this.commands.execute(new DeletePolicy(tenantId, id, query.force === true, ctx));
   }
 
   @Post('users/:userId/policies/:policyId')
@@ -102,7 +109,8 @@ export class IamController {
     @CurrentAuth() auth: AuthContext,
     @Ctx() ctx: CommandContext,
   ) {
-    await this.policies.attach(requireTenantUser(auth).tenantId, userId, policyId, ctx);
+    const { tenantId } = requireTenantUser(auth);
+    await this.commands.execute(new AttachPolicy(tenantId, userId, policyId, ctx));
   }
 
   @Delete('users/:userId/policies/:policyId')
@@ -117,7 +125,8 @@ export class IamController {
     @CurrentAuth() auth: AuthContext,
     @Ctx() ctx: CommandContext,
   ) {
-    await this.policies.detach(requireTenantUser(auth).tenantId, userId, policyId, ctx);
+    const { tenantId } = requireTenantUser(auth);
+    await this.commands.execute(new DetachPolicy(tenantId, userId, policyId, ctx));
   }
 
   @Get('users/:userId/policies')

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -13,11 +14,13 @@ import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import {
-  ProjectionWaiter,
-  applyWriteOutcome,
-} from '../../../projections/runtime/projection-waiter';
-import { TENANTS_PROJECTION } from '../../../projections/identity';
-import { TenantsService } from '../application/tenants.service';
+  AddMember,
+  ChangeMemberRole,
+  CreateTenant,
+  RemoveMember,
+  SwitchTenant,
+  TenantsService,
+} from '../application/tenants';
 import {
   CurrentAuth,
   RequireAction,
@@ -41,9 +44,9 @@ import { IdentityReadModel } from '../read-model/identity-read-model';
 @RequireUserSession()
 export class TenantsController {
   constructor(
+    private readonly commands: CommandBus,
     private readonly tenants: TenantsService,
     private readonly readModel: IdentityReadModel,
-    private readonly waiter: ProjectionWaiter,
     private readonly accounts: AccountDirectory,
   ) {}
 
@@ -69,17 +72,10 @@ export class TenantsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { userId } = requireTenantUser(auth);
-    const { tenantId, position } = await this.tenants.createForUser(userId, body, ctx);
-    const outcome = position
-      ? await this.waiter.settle({
-          position,
-          projections: [TENANTS_PROJECTION],
-          location: `/tenants/${tenantId}`,
-          created: true,
-        })
-      : { status: 201 as const, caughtUp: true, location: `/tenants/${tenantId}` };
-    applyWriteOutcome(reply, outcome);
-    if (!outcome.caughtUp) return { id: tenantId };
+    const { result, caughtUp } = await this.commands.execute(new CreateTenant(userId, body, ctx));
+    const { tenantId } = result;
+    void reply.status(caughtUp ? 201 : 202).header('Location', `/tenants/${tenantId}`);
+    if (!caughtUp) return { id: tenantId };
     const view = await this.tenants.view(tenantId, userId);
     setEtag(reply, view.revision);
     return view;
@@ -100,7 +96,7 @@ export class TenantsController {
     @Ctx() ctx: CommandContext,
   ) {
     const { userId } = requireTenantUser(auth);
-    await this.tenants.switchDefault(userId, id, ctx);
+    await this.commands.execute(new SwitchTenant(userId, id, ctx));
     return this.tenants.view(id, userId);
   }
 
@@ -145,7 +141,7 @@ export class TenantsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { userId } = requireTenantUser(auth);
-    const { revision } = await this.tenants.addMember(id, userId, body, ctx);
+    const { revision } = (await this.commands.execute(new AddMember(id, userId, body, ctx))).result;
     setEtag(reply, revision);
     return { tenant_id: id, user_id: body.user_id, role: body.role };
   }
@@ -168,7 +164,9 @@ export class TenantsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MemberResponse> {
     const { userId } = requireTenantUser(auth);
-    const { revision } = await this.tenants.changeMemberRole(id, userId, memberId, body.role, ctx);
+    const { revision } = (
+      await this.commands.execute(new ChangeMemberRole(id, userId, memberId, body.role, ctx))
+    ).result;
     setEtag(reply, revision);
     return { tenant_id: id, user_id: memberId, role: body.role };
   }
@@ -189,6 +187,6 @@ export class TenantsController {
     @Ctx() ctx: CommandContext,
   ): Promise<void> {
     const { userId } = requireTenantUser(auth);
-    await this.tenants.removeMember(id, userId, memberId, ctx);
+    await this.commands.execute(new RemoveMember(id, userId, memberId, ctx));
   }
 }

@@ -65,13 +65,7 @@ describe('ProjectionsModule and GET /admin/projections', () => {
     expect(runtime.isStarted).toBe(true);
     const last = await appendTicks(store, 12);
     const waiter = app.get(ProjectionWaiter);
-    const outcome = await waiter.settle({
-      position: last,
-      projections: ['test.ticks'],
-      location: '/ticks/1',
-      created: false,
-    });
-    expect(outcome).toEqual({ status: 200, caughtUp: true, location: null });
+    expect(await waiter.reached([{ position: last, projections: ['test.ticks'] }])).toBe(true);
 
     const res = await app.getHttpAdapter().getInstance().inject({
       method: 'GET',

@@ -18,7 +18,7 @@ import { isValidEmail, normalizeEmail } from '../../domain/validation';
 import { IdentityClock } from '../../identity.tokens';
 import { DataKeyStore } from '../../keys/data-key-store';
 import { derivedId, stepContext } from '../context';
-import { TenantsService } from '../tenants.service';
+import { TenantsService } from '../tenants/tenants.service';
 import { AccountDirectory } from './account-directory';
 
 /** POST /auth/register: the email claimed, the user registered, their personal tenant created. */

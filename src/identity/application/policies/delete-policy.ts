@@ -1,0 +1,48 @@
+import { CommandHandler } from '@nestjs/cqrs';
+import { POLICIES_PROJECTION } from '../../../../projections/identity';
+import { CommandExecutor } from '../../../eventstore/command-executor';
+import type { CommandContext } from '../../../kernel/command-context';
+import {
+  UseCaseCommand,
+  UseCaseHandler,
+  written,
+  type Handled,
+} from '../../../platform/commands/use-case';
+import { policyDecider } from '../../domain/policy';
+import { IdentityClock } from '../../identity.tokens';
+import { stepContext } from '../context';
+import { PoliciesService } from './policies.service';
+
+/** DELETE /iam/policies/:id (409 dependency_violation while attached, unless forced). */
+export class DeletePolicy extends UseCaseCommand<void> {
+  constructor(
+    readonly tenantId: string,
+    readonly policyId: string,
+    readonly force: boolean,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+@CommandHandler(DeletePolicy)
+export class DeletePolicyHandler extends UseCaseHandler<DeletePolicy, void> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly policies: PoliciesService,
+    private readonly clock: IdentityClock,
+  ) {
+    super();
+  }
+
+  protected async handle({ tenantId, policyId, force, ctx }: DeletePolicy): Promise<Handled<void>> {
+    await this.policies.inTenant(tenantId, policyId);
+    const result = await this.executor.execute(
+      policyDecider,
+      policyId,
+      { type: 'DeletePolicy', force, now: this.clock.now() },
+      stepContext(ctx, 'delete-policy'),
+    );
+    return { result: undefined, written: [written(result.position, POLICIES_PROJECTION)] };
+  }
+}
