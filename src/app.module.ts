@@ -24,13 +24,15 @@ import { NetworkModule } from './network/network.module';
 /**
  * The application's feature modules, one per bounded context (plus drivers, projections and
  * sagas). A context adds its module here, configured from `config` when it needs to be
- * (`DriversModule.forRoot({ modes: { docker: config.docker, ovs: config.ovs } })`).
+ * (`DriversModule.forRoot({ modes: { docker: config.docker, ovs: config.ovs, ovn: config.ovn } })`).
  * PlatformModule is global and comes first.
  */
 export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['imports']> {
   return [
     CqrsModule.forRoot(),
-    DriversModule.forRoot({ modes: { docker: _config.docker, ovs: _config.ovs } }),
+    DriversModule.forRoot({
+      modes: { docker: _config.docker, ovs: _config.ovs, ovn: _config.ovn },
+    }),
     HealthModule,
     MetaModule,
     SagasModule.forRoot({ sagas: ALL_SAGAS }),

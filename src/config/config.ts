@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 export type DriverChoice = 'auto' | 'simulated';
 export type DockerDriverChoice = DriverChoice | 'docker';
 export type OvsDriverChoice = DriverChoice | 'ovs';
+export type OvnDriverChoice = DriverChoice | 'ovn';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** The application's configuration, read once from the environment at start-up. */
@@ -25,6 +26,8 @@ export interface AppConfig {
   docker: DockerDriverChoice;
   /** NIMBUS_OVS */
   ovs: OvsDriverChoice;
+  /** NIMBUS_OVN: the network fabric (OVN on Open vSwitch, or simulated). */
+  ovn: OvnDriverChoice;
   /** LOG_LEVEL */
   logLevel: LogLevel;
   /** NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS: how long a command response waits for projections. */
@@ -89,6 +92,7 @@ const LOG_LEVELS: readonly LogLevel[] = [
 ];
 const DOCKER_CHOICES: readonly DockerDriverChoice[] = ['auto', 'docker', 'simulated'];
 const OVS_CHOICES: readonly OvsDriverChoice[] = ['auto', 'ovs', 'simulated'];
+const OVN_CHOICES: readonly OvnDriverChoice[] = ['auto', 'ovn', 'simulated'];
 
 export const DEFAULT_MAIL_FROM = 'Nimbus <no-reply@localhost>';
 
@@ -110,6 +114,7 @@ export const CONFIG_VARIABLES = [
   { name: 'NIMBUS_DATA_DIR', default: '.nimbus', allowed: 'a directory path' },
   { name: 'NIMBUS_DOCKER', default: 'auto', allowed: DOCKER_CHOICES.join(' | ') },
   { name: 'NIMBUS_OVS', default: 'auto', allowed: OVS_CHOICES.join(' | ') },
+  { name: 'NIMBUS_OVN', default: 'auto', allowed: OVN_CHOICES.join(' | ') },
   { name: 'LOG_LEVEL', default: 'info', allowed: LOG_LEVELS.join(' | ') },
   { name: 'NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS', default: '2000', allowed: 'an integer 0..60000' },
   {
@@ -307,6 +312,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     dataDir: isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw),
     docker: oneOf('NIMBUS_DOCKER', 'auto', DOCKER_CHOICES),
     ovs: oneOf('NIMBUS_OVS', 'auto', OVS_CHOICES),
+    ovn: oneOf('NIMBUS_OVN', 'auto', OVN_CHOICES),
     logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     readYourWritesTimeoutMs: int('NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS', 2000, 0, 60_000),
     bodyLimitBytes: int('NIMBUS_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -25,8 +25,8 @@ import { DETECTED_DRIVERS, DOCKER_CLIENT, DRIVERS_OPTIONS, EXEC } from './tokens
 export class DriversModule {
   static forRoot(options: DriversModuleOptions): DynamicModule {
     const socketPath = options.dockerSocketPath ?? DEFAULT_DOCKER_SOCKET;
-    const modes: DriverModes = { ...options.modes, ovn: options.modes.ovn ?? 'auto' };
-    const resolved: DriversModuleOptions = { ...options, modes, dockerSocketPath: socketPath };
+    const modes: DriverModes = options.modes;
+    const resolved: DriversModuleOptions = { ...options, dockerSocketPath: socketPath };
     return {
       module: DriversModule,
       global: true,

@@ -50,6 +50,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: process.env.NIMBUS_TEST_LOG_LEVEL ?? 'silent',
     NIMBUS_DOCKER: process.env.NIMBUS_DOCKER,
     NIMBUS_OVS: process.env.NIMBUS_OVS,
+    NIMBUS_OVN: process.env.NIMBUS_OVN,
     EVENTSTORE_URL: process.env.NIMBUS_TEST_EVENTSTORE_URL,
   });
   const config: AppConfig = {
