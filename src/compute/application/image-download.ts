@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { classifyAddress } from '../../webhooks/domain/url-safety';
+import { classifyAddress, parseIp } from '../../webhooks/domain/url-safety';
 
 export interface CheckedTarget {
   url: URL;
@@ -32,8 +32,9 @@ export async function checkImportTarget(
     throw new ImportTargetRefused('the URL must use http or https');
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host)
-    ? [{ address: host, family: isIP(host) as 4 | 6 }]
+  const literal = parseIp(host);
+  const addresses = literal
+    ? [{ address: host, family: literal.version }]
     : (await lookup(host, { all: true })).map((a) => ({
         address: a.address,
         family: a.family as 4 | 6,

@@ -16,6 +16,8 @@
  * DNS answer that changes between check and connect (rebinding) would bypass the check.
  */
 
+import ipaddr from 'ipaddr.js';
+
 export type AddressClass =
   | 'public'
   | 'private'
@@ -35,126 +37,102 @@ export interface ParsedIp {
   value: bigint;
 }
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-function parseIpv4(text: string): bigint | null {
-  if (!IPV4_RE.test(text)) return null;
-  return text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n);
-}
-
-function parseIpv6(text: string): bigint | null {
-  let body = text;
-  let tail: bigint | null = null;
-  // an embedded dotted IPv4 tail counts as the last two groups
-  const lastColon = body.lastIndexOf(':');
-  if (lastColon !== -1 && body.includes('.', lastColon)) {
-    tail = parseIpv4(body.slice(lastColon + 1));
-    if (tail === null) return null;
-    body = `${body.slice(0, lastColon + 1)}0:0`;
+/**
+ * Parses an IP literal with ipaddr.js: strict dotted-quad IPv4 (no octal, hexadecimal or short
+ * forms, which ipaddr.js would otherwise accept) or IPv6 (brackets and a zone allowed).
+ */
+function parseAddress(text: string): Address | null {
+  let t = text.trim();
+  if (t.startsWith('[') && t.endsWith(']')) t = t.slice(1, -1);
+  if (ipaddr.IPv4.isValidFourPartDecimal(t)) return ipaddr.IPv4.parse(t);
+  if (!t.includes(':')) return null;
+  // ipaddr.js reads `::a.b.c.d` (IPv4-compatible, deprecated) as `::ffff:a.b.c.d` (mapped): write
+  // a dotted tail as its two hex groups first, so every form means what the RFCs say.
+  const tail = /:(\d+\.\d+\.\d+\.\d+)(%.*)?$/.exec(t);
+  if (tail) {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(tail[1])) return null;
+    const [a, b, c, d] = ipaddr.IPv4.parse(tail[1]).octets;
+    const groups = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    t = `${t.slice(0, tail.index + 1)}${groups}${tail[2] ?? ''}`;
   }
-  const halves = body.split('::');
-  if (halves.length > 2) return null;
-  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const head = groupsOf(halves[0]);
-  const rest = halves.length === 2 ? groupsOf(halves[1]) : [];
-  const missing = 8 - head.length - rest.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
-  let value = 0n;
-  for (const group of groups) {
-    if (!/^[0-9a-f]{1,4}$/i.test(group)) return null;
-    value = (value << 16n) | BigInt(parseInt(group, 16));
-  }
-  if (tail !== null) value = (value & ~0xffffffffn) | tail;
-  return value;
+  if (!ipaddr.IPv6.isValid(t)) return null;
+  return ipaddr.IPv6.parse(t);
 }
 
 /** Parses an IP literal: dotted-quad IPv4 (no octal or short forms) or IPv6 (brackets and zone ok). */
 export function parseIp(text: string): ParsedIp | null {
-  let t = text.trim();
-  if (t.startsWith('[') && t.endsWith(']')) t = t.slice(1, -1);
-  const v4 = parseIpv4(t);
-  if (v4 !== null) return { version: 4, value: v4 };
-  const zone = t.indexOf('%');
-  if (zone !== -1) t = t.slice(0, zone);
-  if (!t.includes(':')) return null;
-  const v6 = parseIpv6(t);
-  return v6 === null ? null : { version: 6, value: v6 };
-}
-
-interface Range {
-  base: bigint;
-  prefix: number;
-  class: AddressClass;
-}
-
-function range(version: 4 | 6, cidr: string, cls: AddressClass): Range {
-  const [address, prefix] = cidr.split('/');
-  const parsed = version === 4 ? parseIpv4(address) : parseIpv6(address);
-  if (parsed === null) throw new Error(`bad range ${cidr}`);
-  return { base: parsed, prefix: Number(prefix), class: cls };
-}
-
-function inRange(value: bigint, bits: number, r: Range): boolean {
-  const shift = BigInt(bits - r.prefix);
-  return value >> shift === r.base >> shift;
+  const address = parseAddress(text);
+  if (!address) return null;
+  const value = address.toByteArray().reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+  return { version: address.kind() === 'ipv4' ? 4 : 6, value };
 }
 
 // Order matters: the first match wins (the broadcast address before 240/4).
-const IPV4_RANGES: Range[] = [
-  range(4, '0.0.0.0/8', 'unspecified'),
-  range(4, '10.0.0.0/8', 'private'),
-  range(4, '100.64.0.0/10', 'cgnat'),
-  range(4, '127.0.0.0/8', 'loopback'),
-  range(4, '169.254.0.0/16', 'link_local'),
-  range(4, '172.16.0.0/12', 'private'),
-  range(4, '192.0.0.0/24', 'reserved'),
-  range(4, '192.0.2.0/24', 'reserved'),
-  range(4, '192.88.99.0/24', 'reserved'),
-  range(4, '192.168.0.0/16', 'private'),
-  range(4, '198.18.0.0/15', 'reserved'),
-  range(4, '198.51.100.0/24', 'reserved'),
-  range(4, '203.0.113.0/24', 'reserved'),
-  range(4, '224.0.0.0/4', 'multicast'),
-  range(4, '255.255.255.255/32', 'broadcast'),
-  range(4, '240.0.0.0/4', 'reserved'),
-];
+const IPV4_RANGES: ReadonlyArray<[[ipaddr.IPv4, number], AddressClass]> = (
+  [
+    ['0.0.0.0/8', 'unspecified'],
+    ['10.0.0.0/8', 'private'],
+    ['100.64.0.0/10', 'cgnat'],
+    ['127.0.0.0/8', 'loopback'],
+    ['169.254.0.0/16', 'link_local'],
+    ['172.16.0.0/12', 'private'],
+    ['192.0.0.0/24', 'reserved'],
+    ['192.0.2.0/24', 'reserved'],
+    ['192.88.99.0/24', 'reserved'],
+    ['192.168.0.0/16', 'private'],
+    ['198.18.0.0/15', 'reserved'],
+    ['198.51.100.0/24', 'reserved'],
+    ['203.0.113.0/24', 'reserved'],
+    ['224.0.0.0/4', 'multicast'],
+    ['255.255.255.255/32', 'broadcast'],
+    ['240.0.0.0/4', 'reserved'],
+  ] as const
+).map(([cidr, cls]) => [ipaddr.IPv4.parseCIDR(cidr), cls]);
 
-const IPV6_RANGES: Range[] = [
-  range(6, '::/128', 'unspecified'),
-  range(6, '::1/128', 'loopback'),
-  range(6, '100::/64', 'reserved'),
-  range(6, '2001:db8::/32', 'reserved'),
-  range(6, '2001::/32', 'reserved'),
-  range(6, 'fc00::/7', 'unique_local'),
-  range(6, 'fe80::/10', 'link_local'),
-  range(6, 'fec0::/10', 'reserved'),
-  range(6, 'ff00::/8', 'multicast'),
-];
+const IPV6_RANGES: ReadonlyArray<[[ipaddr.IPv6, number], AddressClass]> = (
+  [
+    ['::/128', 'unspecified'],
+    ['::1/128', 'loopback'],
+    ['100::/64', 'reserved'],
+    ['2001:db8::/32', 'reserved'],
+    ['2001::/32', 'reserved'],
+    ['fc00::/7', 'unique_local'],
+    ['fe80::/10', 'link_local'],
+    ['fec0::/10', 'reserved'],
+    ['ff00::/8', 'multicast'],
+  ] as const
+).map(([cidr, cls]) => [ipaddr.IPv6.parseCIDR(cidr), cls]);
 
-const MAPPED = range(6, '::ffff:0:0/96', 'reserved');
-const NAT64 = range(6, '64:ff9b::/96', 'reserved');
-const SIX_TO_FOUR = range(6, '2002::/16', 'reserved');
-const GLOBAL_UNICAST = range(6, '2000::/3', 'public');
+const NAT64 = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
+const SIX_TO_FOUR = ipaddr.IPv6.parseCIDR('2002::/16');
+const GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR('2000::/3');
 
-function classifyIpv4(value: bigint): AddressClass {
-  for (const r of IPV4_RANGES) if (inRange(value, 32, r)) return r.class;
+/** The IPv4 address held in two 16-bit IPv6 groups. */
+function ipv4Of(high: number, low: number): ipaddr.IPv4 {
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+function classifyIpv4(address: ipaddr.IPv4): AddressClass {
+  for (const [range, cls] of IPV4_RANGES) if (address.match(range)) return cls;
   return 'public';
 }
 
-function classifyIpv6(value: bigint): AddressClass {
-  if (inRange(value, 128, MAPPED) || inRange(value, 128, NAT64)) {
-    return classifyIpv4(value & 0xffffffffn);
-  }
-  if (inRange(value, 128, SIX_TO_FOUR)) return classifyIpv4((value >> 80n) & 0xffffffffn);
-  for (const r of IPV6_RANGES) if (inRange(value, 128, r)) return r.class;
-  return inRange(value, 128, GLOBAL_UNICAST) ? 'public' : 'reserved';
+function classifyIpv6(address: ipaddr.IPv6): AddressClass {
+  if (address.isIPv4MappedAddress()) return classifyIpv4(address.toIPv4Address());
+  if (address.match(NAT64)) return classifyIpv4(ipv4Of(address.parts[6], address.parts[7]));
+  if (address.match(SIX_TO_FOUR)) return classifyIpv4(ipv4Of(address.parts[1], address.parts[2]));
+  for (const [range, cls] of IPV6_RANGES) if (address.match(range)) return cls;
+  return address.match(GLOBAL_UNICAST) ? 'public' : 'reserved';
 }
 
 export function classifyAddress(address: string): AddressClass {
-  const ip = parseIp(address);
-  if (!ip) return 'invalid';
-  return ip.version === 4 ? classifyIpv4(ip.value) : classifyIpv6(ip.value);
+  const parsed = parseAddress(address);
+  if (!parsed) return 'invalid';
+  return parsed.kind() === 'ipv4'
+    ? classifyIpv4(parsed as ipaddr.IPv4)
+    : classifyIpv6(parsed as ipaddr.IPv6);
 }
 
 export type TargetRefusal =
