@@ -168,7 +168,7 @@ async function main(): Promise<void> {
 
     const body = JSON.stringify({
       name: 'bench-[<id>]',
-      statements: [{ effect: 'Allow', action: ['storage:list'], resource: ['*'] }],
+      statements: [{ effect: 'Allow', action: ['compute:list'], resource: ['*'] }],
     });
     const post = [
       '-m',

@@ -1,8 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../common/errors/app-error';
+import { isUuid } from '../common/ids';
+import { PageQuery, paginate, parsePage } from '../common/pagination';
 import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
 import { tenantCallerOf } from '../events/caller';
@@ -27,19 +29,25 @@ export class GenerateReportDto {
   period?: string;
 }
 
-export class ListReportsQuery {
+export class ListReportsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: REPORT_FORMATS })
   @IsOptional()
-  @IsIn(REPORT_FORMATS)
+  @IsIn(REPORT_FORMATS, { message: `format must be one of ${REPORT_FORMATS.join(', ')}` })
   format?: ReportFormat;
+}
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
+/** Newest first: [created_at, id]. */
+type ReportKey = [string, string];
+
+function isReportKey(value: unknown): value is ReportKey {
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    typeof value[0] === 'string' &&
+    Number.isFinite(Date.parse(value[0])) &&
+    typeof value[1] === 'string' &&
+    isUuid(value[1])
+  );
 }
 
 @ApiTags('reports')
@@ -70,8 +78,21 @@ export class ReportsController {
 
   @Get()
   @RequireAction('reports:list', { description: "List the tenant's reports" })
-  list(@Req() request: FastifyRequest, @Query() query: ListReportsQuery): Promise<ReportJson[]> {
-    return this.reports.list(tenantCallerOf(request).tenantId, query.format, query.limit ?? 50);
+  @ApiOperation({ summary: "The tenant's reports, newest first (cursor envelope)" })
+  async list(@Req() request: FastifyRequest, @Query() query: ListReportsQuery): Promise<unknown> {
+    const page = parsePage<ReportKey>(query);
+    if (page.after !== null && !isReportKey(page.after)) {
+      throw AppError.validation('cursor is not valid', [
+        { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
+      ]);
+    }
+    const rows = await this.reports.list(
+      tenantCallerOf(request).tenantId,
+      query.format,
+      page.after,
+      page.limit + 1,
+    );
+    return paginate(rows, page, (r): ReportKey => [r.created_at, r.id]);
   }
 
   @Get(':id')

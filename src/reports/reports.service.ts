@@ -160,13 +160,15 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
   async list(
     tenantId: string,
     format: ReportFormat | undefined,
+    after: [createdAt: string, id: string] | null,
     limit: number,
   ): Promise<ReportJson[]> {
     await this.init();
     const { rows } = await this.pool.query<ReportRow>(
       `SELECT ${COLUMNS} FROM reports WHERE tenant_id = $1 AND ($2::text IS NULL OR format = $2)
-        ORDER BY created_at DESC, id DESC LIMIT $3`,
-      [tenantId, format ?? null, limit],
+          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
+        ORDER BY created_at DESC, id DESC LIMIT $5`,
+      [tenantId, format ?? null, after?.[0] ?? null, after?.[1] ?? null, limit],
     );
     return rows.map(reportJson);
   }

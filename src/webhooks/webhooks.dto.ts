@@ -16,6 +16,10 @@ export class CreateWebhookDto {
   @ApiProperty({ example: 'https://example.com/nimbus-webhook' })
   @IsString()
   @MaxLength(2048)
+  // A URL parser silently drops tabs and line breaks; refuse them rather than deliver elsewhere.
+  @Matches(/^[^\s\p{Cc}]+$/u, {
+    message: 'url must not contain spaces or control characters (such as CR or LF)',
+  })
   url!: string;
 
   @ApiProperty({

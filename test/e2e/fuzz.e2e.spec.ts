@@ -560,7 +560,7 @@ describe('OpenAPI-driven fuzzing of every operation (e2e)', () => {
       policy: [
         await created('/iam/policies', {
           name: 'FuzzPolicy',
-          statements: [{ effect: 'Allow', action: ['storage:list'], resource: ['*'] }],
+          statements: [{ effect: 'Allow', action: ['compute:list'], resource: ['*'] }],
         }),
       ],
       webhook: [await created('/webhooks', { url: LOOPBACK_URL, events: ['*'] })],

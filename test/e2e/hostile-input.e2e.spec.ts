@@ -49,7 +49,7 @@ describe('input the database cannot store (e2e)', () => {
 
   it('a NUL in a body string is 400 naming the field', async () => {
     const before = await countEvents(t, ['AccessDenied']);
-    const statements = [{ effect: 'Allow', action: ['storage:list'], resource: ['*'] }];
+    const statements = [{ effect: 'Allow', action: ['compute:list'], resource: ['*'] }];
     expectRejectedField(await post('/iam/policies', { name: `bad${NUL}name`, statements }), 'name');
     expectRejectedField(
       await post('/iam/policies', { name: 'Fine', description: `x${NUL}`, statements }),
@@ -58,7 +58,7 @@ describe('input the database cannot store (e2e)', () => {
     expectRejectedField(
       await post('/iam/policies', {
         name: 'Fine',
-        statements: [{ effect: 'Allow', action: [`storage:li${NUL}st`], resource: ['*'] }],
+        statements: [{ effect: 'Allow', action: [`compute:li${NUL}st`], resource: ['*'] }],
       }),
       'statements.0.action.0',
     );
@@ -146,7 +146,7 @@ describe('input the database cannot store (e2e)', () => {
     const res = await post('/iam/policies', {
       name: 'Brackets',
       description: '['.repeat(500),
-      statements: [{ effect: 'Allow', action: ['storage:list'], resource: ['*'] }],
+      statements: [{ effect: 'Allow', action: ['compute:list'], resource: ['*'] }],
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   });

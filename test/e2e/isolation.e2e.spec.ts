@@ -52,7 +52,7 @@ const FIXTURES: Record<string, Fixture> = {
       .set(bearer(a.accessToken))
       .send({
         name: 'APolicy',
-        statements: [{ effect: 'Allow', action: ['storage:list'], resource: ['*'] }],
+        statements: [{ effect: 'Allow', action: ['compute:list'], resource: ['*'] }],
       });
     expect(res.status).toBe(201);
     const attach = await t

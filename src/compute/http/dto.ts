@@ -23,6 +23,8 @@ import { PageQuery } from '../../common/pagination';
 import {
   IMAGE_NAME_MAX_LENGTH,
   IMPORT_URL_MAX_LENGTH,
+  INSTANCE_STATUSES,
+  type InstanceStatus,
   MAX_VOLUME_MOUNTS,
   MAX_VOLUME_SIZE_GB,
   MIN_VOLUME_SIZE_GB,
@@ -130,11 +132,12 @@ export class ResizeInstanceDto {
 }
 
 export class ListInstancesQuery extends PageQuery {
-  @ApiPropertyOptional({ example: 'RUNNING' })
+  @ApiPropertyOptional({ enum: INSTANCE_STATUSES, description: 'Exact (upper-case) status' })
   @IsOptional()
-  @IsString()
-  @MaxLength(16)
-  status?: string;
+  @IsIn(INSTANCE_STATUSES, {
+    message: `status must be one of ${INSTANCE_STATUSES.join(', ')} (upper-case)`,
+  })
+  status?: InstanceStatus;
 }
 
 export class RegisterImageDto {

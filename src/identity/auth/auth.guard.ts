@@ -314,7 +314,14 @@ export class AuthGuard implements CanActivate {
     const membership = await this.principals.membership(row.tenant_id, row.user_id);
     if (!membership) throw invalid("belongs to a user who left the key's tenant");
     if (requested !== undefined && requested !== row.tenant_id) {
-      throw AppError.notFound('tenant', requested);
+      // Still 404 (the key shows nothing of other tenants), but the message says why: a key
+      // works in the one tenant it was created in, even for a tenant its owner just created.
+      throw new AppError(
+        'not_found',
+        `tenant ${requested} not found for this API key: the key is bound to tenant ` +
+          `${row.tenant_id}; use a key created in that tenant, or a JWT`,
+        { resource: 'tenant', id: requested, api_key_tenant_id: row.tenant_id },
+      );
     }
     await this.touch(row.id, now);
     return {

@@ -12,9 +12,13 @@ import {
   IsUUID,
   MaxLength,
   MinLength,
+  ValidateBy,
+  type ValidationOptions,
 } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { PASSWORD_POLICY } from '../crypto/password-policy';
+import { IAM_ACTIONS } from '../domain/iam-actions';
+import { actionMatches, isActionPattern } from '../domain/iam-patterns';
 import { MAX_STATEMENTS } from '../domain/policy';
 import { SLUG_RULE, TENANT_ROLES, type TenantRole } from '../domain/tenant';
 
@@ -131,11 +135,49 @@ export class ChangePasswordDto {
   new_password!: string;
 }
 
+/**
+ * The action patterns of statements (`statements[i].action[j]`) that match no action the API
+ * declares (GET /iam/actions): a typo such as `compute:lauch` or `nosuch:action` would otherwise
+ * be stored and silently never apply. Wildcards (`*`, `compute:*`) match declared actions.
+ * Malformed statements are left to the policy decider, which names each bad part.
+ */
+export function unknownStatementActions(statements: unknown): string[] {
+  if (!Array.isArray(statements)) return [];
+  const declared = IAM_ACTIONS.list().map((e) => e.action);
+  const unknown: string[] = [];
+  statements.forEach((statement: unknown, i) => {
+    const actions = (statement as { action?: unknown } | null)?.action;
+    if (!Array.isArray(actions)) return;
+    actions.forEach((pattern: unknown, j) => {
+      if (typeof pattern !== 'string' || !isActionPattern(pattern)) return;
+      if (!declared.some((action) => actionMatches(pattern, action))) {
+        unknown.push(`statements[${i}].action[${j}] "${pattern}"`);
+      }
+    });
+  });
+  return unknown;
+}
+
+function OnlyKnownActions(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'onlyKnownActions',
+      validator: {
+        validate: (value: unknown) => unknownStatementActions(value).length === 0,
+        defaultMessage: (args) =>
+          `${unknownStatementActions(args?.value).join(', ')} matches no action of the API ` +
+          '(GET /iam/actions lists them; wildcards such as "compute:*" are allowed)',
+      },
+    },
+    options,
+  );
+}
+
 export class PolicyStatementDto {
   @ApiProperty({ enum: ['Allow', 'Deny'] })
   effect!: 'Allow' | 'Deny';
 
-  @ApiProperty({ type: [String], example: ['storage:list', 'storage:get'] })
+  @ApiProperty({ type: [String], example: ['compute:list', 'compute:get'] })
   action!: string[];
 
   @ApiProperty({ type: [String], example: ['*'] })
@@ -143,12 +185,12 @@ export class PolicyStatementDto {
 }
 
 export class CreatePolicyDto {
-  @ApiProperty({ example: 'ReadOnlyS3' })
+  @ApiProperty({ example: 'ReadOnlyInstances' })
   @IsString()
   @MaxLength(128)
   name!: string;
 
-  @ApiPropertyOptional({ example: 'Read-only access to storage' })
+  @ApiPropertyOptional({ example: 'Read-only access to instances' })
   @IsOptional()
   @IsString()
   @MaxLength(1000)
@@ -160,6 +202,7 @@ export class CreatePolicyDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_STATEMENTS)
   @IsObject({ each: true })
+  @OnlyKnownActions()
   statements!: Array<Record<string, unknown>>;
 }
 
