@@ -96,98 +96,221 @@ const OVN_CHOICES: readonly OvnDriverChoice[] = ['auto', 'ovn', 'simulated'];
 
 export const DEFAULT_MAIL_FROM = 'Nimbus <no-reply@localhost>';
 
-/** One row per variable: the README's configuration table is written from this list. */
-export const CONFIG_VARIABLES = [
-  { name: 'PORT', default: '8080', allowed: 'an integer 0..65535' },
-  { name: 'HOST', default: '127.0.0.1', allowed: 'a host name or IP address' },
+/** One environment variable: the README's configuration table is generated from these rows. */
+export interface ConfigVariable {
+  name: string;
+  /** The README's default column (Markdown). */
+  default: string;
+  /** What the variable accepts, as error messages and the docs say it. */
+  allowed: string;
+  /** The README's "what it does" column (Markdown). */
+  doc: string;
+}
+
+/**
+ * Every variable Nimbus reads, declared once: `npm run docs:config` writes the README's table from
+ * this list and scripts/check-readme-config.sh (run by CI) fails when the README differs.
+ */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  {
+    name: 'PORT',
+    default: '`8080`',
+    allowed: 'an integer 0..65535',
+    doc: 'TCP port of the API (0..65535)',
+  },
+  {
+    name: 'HOST',
+    default: '`127.0.0.1`',
+    allowed: 'a host name or IP address',
+    doc: 'address the API binds to (`0.0.0.0` to listen on every interface)',
+  },
   {
     name: 'DATABASE_URL',
-    default: '(unset: embedded PostgreSQL)',
+    default: 'unset: embedded PostgreSQL',
     allowed: 'a postgres:// or postgresql:// URL',
+    doc: '`postgres://` URL of the PostgreSQL that holds events (by default), read models, checkpoints and sagas',
   },
-  { name: 'NIMBUS_EMBEDDED_PG_PORT', default: '54329', allowed: 'an integer 1..65535' },
+  {
+    name: 'NIMBUS_EMBEDDED_PG_PORT',
+    default: '`54329`',
+    allowed: 'an integer 1..65535',
+    doc: 'port of the embedded PostgreSQL, used only when `DATABASE_URL` is unset',
+  },
   {
     name: 'EVENTSTORE_URL',
-    default: '(unset: events in PostgreSQL)',
+    default: 'unset: events in PostgreSQL',
     allowed: 'an esdb:// or esdb+discover:// connection string',
+    doc: '`esdb://` connection string: store events in EventStoreDB instead (e.g. `esdb://127.0.0.1:2113?tls=false`)',
   },
-  { name: 'NIMBUS_DATA_DIR', default: '.nimbus', allowed: 'a directory path' },
-  { name: 'NIMBUS_DOCKER', default: 'auto', allowed: DOCKER_CHOICES.join(' | ') },
-  { name: 'NIMBUS_OVS', default: 'auto', allowed: OVS_CHOICES.join(' | ') },
-  { name: 'NIMBUS_OVN', default: 'auto', allowed: OVN_CHOICES.join(' | ') },
-  { name: 'LOG_LEVEL', default: 'info', allowed: LOG_LEVELS.join(' | ') },
-  { name: 'NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS', default: '2000', allowed: 'an integer 0..60000' },
+  {
+    name: 'NIMBUS_DATA_DIR',
+    default: '`.nimbus`',
+    allowed: 'a directory path',
+    doc: 'where Nimbus keeps its own files (the embedded PostgreSQL under `pg/`)',
+  },
+  {
+    name: 'NIMBUS_DOCKER',
+    default: '`auto`',
+    allowed: DOCKER_CHOICES.join(' | '),
+    doc: '`auto` (Docker when it answers, else simulated), `docker` (required), `simulated`',
+  },
+  {
+    name: 'NIMBUS_OVS',
+    default: '`auto`',
+    allowed: OVS_CHOICES.join(' | '),
+    doc: '`auto` (Open vSwitch when it answers, else simulated), `ovs` (required), `simulated`',
+  },
+  {
+    name: 'NIMBUS_OVN',
+    default: '`auto`',
+    allowed: OVN_CHOICES.join(' | '),
+    doc: '`auto` (OVN, the network fabric, when it answers, else simulated), `ovn` (required), `simulated`',
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: '`info`',
+    allowed: LOG_LEVELS.join(' | '),
+    doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`; logs are JSON lines on stdout',
+  },
+  {
+    name: 'NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS',
+    default: '`2000`',
+    allowed: 'an integer 0..60000',
+    doc: "how long a command's response waits for the projections to reach its events (then 202 with `Location`)",
+  },
   {
     name: 'NIMBUS_BODY_LIMIT_BYTES',
-    default: '1048576',
+    default: '`1048576`',
     allowed: 'an integer 1024..1073741824',
+    doc: 'largest accepted request body',
   },
-  { name: 'NIMBUS_PG_POOL_SIZE', default: '10', allowed: 'an integer 1..500' },
-  { name: 'NIMBUS_IDEMPOTENCY_TTL_HOURS', default: '24', allowed: 'an integer 1..720' },
+  {
+    name: 'NIMBUS_PG_POOL_SIZE',
+    default: '`10`',
+    allowed: 'an integer 1..500',
+    doc: "connections in the API's PostgreSQL pool",
+  },
+  {
+    name: 'NIMBUS_IDEMPOTENCY_TTL_HOURS',
+    default: '`24`',
+    allowed: 'an integer 1..720',
+    doc: 'how long an `Idempotency-Key` and its response are remembered',
+  },
   {
     name: 'NIMBUS_JWT_SECRET',
-    default: '(unset: generated in <data dir>/keys)',
+    default: 'generated in `keys/`',
     allowed: 'at least 32 bytes, hex or base64',
+    doc: 'HS256 secret of access tokens (at least 32 bytes, hex or base64); generated with mode 0600 when unset',
   },
   {
     name: 'NIMBUS_MASTER_KEY',
-    default: '(unset: generated in <data dir>/keys)',
+    default: 'generated in `keys/`',
     allowed: 'exactly 32 bytes, hex or base64',
+    doc: "32-byte master key (hex or base64) wrapping each user's personal-data key (crypto-shredding)",
   },
   {
     name: 'NIMBUS_API_KEY_PEPPER',
-    default: '(unset: generated in <data dir>/keys)',
+    default: 'generated in `keys/`',
     allowed: 'at least 32 bytes, hex or base64',
+    doc: 'HMAC pepper of API key hashes and email lookup hashes (at least 32 bytes)',
   },
   {
     name: 'NIMBUS_SESSION_KEY_TTL',
-    default: '30d',
+    default: '`30d`',
     allowed: 'a duration: 3600, 90s, 15m, 12h, 30d',
+    doc: 'lifetime of the API key minted at login (`3600`, `90s`, `15m`, `12h`, `30d`)',
   },
   {
     name: 'NIMBUS_ACCESS_TOKEN_TTL',
-    default: '15m',
+    default: '`15m`',
     allowed: 'a duration: 3600, 90s, 15m, 12h, 30d',
+    doc: 'lifetime of a JWT access token',
   },
   {
     name: 'NIMBUS_AUTH_RATE_LIMIT',
-    default: '5',
+    default: '`5`',
     allowed: 'an integer 1..100000 (per minute per IP)',
+    doc: 'requests per minute per client address on the `/auth` endpoints (in-process counter)',
   },
   {
     name: 'NIMBUS_API_RATE_LIMIT',
-    default: '1200',
+    default: '`1200`',
     allowed: 'an integer 1..1000000 (per minute per key or user)',
+    doc: 'requests per minute per API key or user on every other route (in-process counter)',
   },
-  { name: 'NIMBUS_OPERATORS', default: '(none)', allowed: 'comma-separated emails' },
-  { name: 'NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS', default: 'false', allowed: 'true | false' },
+  {
+    name: 'NIMBUS_OPERATORS',
+    default: 'none',
+    allowed: 'comma-separated emails',
+    doc: 'comma-separated emails of platform operators (admin routes such as `GET /admin/projections`)',
+  },
+  {
+    name: 'NIMBUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS',
+    default: '`false`',
+    allowed: 'true | false',
+    doc: '`true` lets webhook URLs point at private, loopback or link-local addresses (tests, closed networks)',
+  },
   {
     name: 'NIMBUS_SMTP_URL',
-    default: '(unset: .eml files under <data dir>/mail)',
+    default: 'unset: `.eml` files',
     allowed: 'an smtp:// or smtps:// URL, optionally with user:password@',
+    doc: '`smtp://user:pass@host:587` or `smtps://...`: deliver the mail outbox (`<data dir>/mail/`) over SMTP',
   },
   {
     name: 'NIMBUS_MAIL_FROM',
-    default: DEFAULT_MAIL_FROM,
+    default: 'see right',
     allowed: 'an address or Name <address>',
+    doc: 'the From of outgoing mail (`Name <address>`); default `Nimbus <no-reply@localhost>`',
   },
-  { name: 'NIMBUS_QUOTA_INSTANCES', default: '10', allowed: 'an integer 0..100000' },
-  { name: 'NIMBUS_QUOTA_VCPUS', default: '16', allowed: 'an integer 0..100000' },
-  { name: 'NIMBUS_QUOTA_MEMORY_MB', default: '32768', allowed: 'an integer 0..100000000' },
-  { name: 'NIMBUS_QUOTA_VOLUMES', default: '20', allowed: 'an integer 0..100000' },
-  { name: 'NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE', default: 'false', allowed: 'true | false' },
+  {
+    name: 'NIMBUS_QUOTA_INSTANCES',
+    default: '`10`',
+    allowed: 'an integer 0..100000',
+    doc: "every tenant's limit of live instances",
+  },
+  {
+    name: 'NIMBUS_QUOTA_VCPUS',
+    default: '`16`',
+    allowed: 'an integer 0..100000',
+    doc: "every tenant's limit of vCPUs across live instances",
+  },
+  {
+    name: 'NIMBUS_QUOTA_MEMORY_MB',
+    default: '`32768`',
+    allowed: 'an integer 0..100000000',
+    doc: "every tenant's limit of memory (MiB) across live instances",
+  },
+  {
+    name: 'NIMBUS_QUOTA_VOLUMES',
+    default: '`20`',
+    allowed: 'an integer 0..100000',
+    doc: "every tenant's limit of volumes",
+  },
+  {
+    name: 'NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE',
+    default: '`false`',
+    allowed: 'true | false',
+    doc: '`true` lets `POST /images/import` fetch from private or loopback addresses (tests, closed networks)',
+  },
   {
     name: 'NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS',
-    default: '15000',
+    default: '`15000`',
     allowed: 'an integer 100..3600000',
+    doc: 'period of the drift reconcile between the instances and the Docker engine',
   },
   {
     name: 'NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS',
-    default: '10000',
+    default: '`10000`',
     allowed: 'an integer 100..3600000',
+    doc: 'period of the console-output collector behind `GET /logs`',
   },
-  { name: 'NIMBUS_CONTAINER_LABEL', default: '(none)', allowed: 'key=value' },
-] as const;
+  {
+    name: 'NIMBUS_CONTAINER_LABEL',
+    default: 'none',
+    allowed: 'key=value',
+    doc: 'one extra `key=value` label on every container Nimbus creates (tests use it to clean up)',
+  },
+];
 
 /**
  * Reads and validates the configuration. Pure: the same environment gives the same result, and
