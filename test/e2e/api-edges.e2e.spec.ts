@@ -132,4 +132,22 @@ describe('API edges (e2e)', () => {
     expect(res.body.error.code).toBe('not_found');
     expect(res.body.error.message).toContain(`bound to tenant ${a.tenantId}`);
   });
+
+  it('detaching a volume that is not attached is 409 invalid_state and appends nothing', async () => {
+    const created = await t
+      .http()
+      .post('/volumes')
+      .set(bearer(a.accessToken))
+      .send({ name: 'loose-volume', size_gb: 1 });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const before = await countEvents(t, ['AccessDenied']);
+    const res = await t
+      .http()
+      .post(`/volumes/${created.body.id}/detach`)
+      .set(bearer(a.accessToken));
+    expect(res.status, JSON.stringify(res.body)).toBe(409);
+    expect(res.body.error.code).toBe('invalid_state');
+    expect(res.body.error.message).toContain('not attached');
+    expect(await countEvents(t, ['AccessDenied'])).toBe(before);
+  });
 });

@@ -11,9 +11,10 @@
  *   gone: every command on it is 404.
  * - Attach repeated with the same instance and path is a no-op (the launch saga re-running a step);
  *   attach to another instance, or at another path, is 409 `invalid_state`.
- * - Detach of an AVAILABLE volume is a no-op, and so is a detach naming an instance the volume is
- *   not attached to: the compensation of a failed launch only wants "not attached to *this*
- *   instance", and must never detach the volume from someone else.
+ * - Detach (the caller's intent, no instance named) of a volume that is not attached is 409
+ *   `invalid_state`. A detach naming an instance the volume is not attached to is a no-op: the
+ *   compensation of a failed launch only wants "not attached to *this* instance", and must never
+ *   detach the volume from someone else.
  *
  * Docker cannot change the mounts of an existing container: the handler re-creates the instance's
  * container with the new mount set (RUNNING or STOPPED instances only, see the compute README) and
@@ -188,7 +189,13 @@ export function decideVolume(command: VolumeCommand, state: VolumeState): Volume
       ];
     }
     case 'DetachVolume': {
-      if (attachment === null) return [];
+      if (attachment === null) {
+        if (command.instanceId !== undefined) return [];
+        throw AppError.invalidState(`volume ${volumeId} is not attached to any instance`, {
+          volume_id: volumeId,
+          status: 'AVAILABLE',
+        });
+      }
       if (command.instanceId !== undefined && command.instanceId !== attachment.instanceId) {
         return [];
       }

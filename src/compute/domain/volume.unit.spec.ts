@@ -62,7 +62,7 @@ const TABLE: Record<string, Record<string, string>> = {
   CreateVolume:              { NONE: 'VolumeCreated>AVAILABLE', AVAILABLE: 'conflict', IN_USE: 'conflict', 'AVAILABLE(after detach)': 'conflict', DELETED: 'conflict' },
   'AttachVolume(i-1 /data)': { NONE: 'not_found', AVAILABLE: 'VolumeAttached>IN_USE', IN_USE: 'noop', 'AVAILABLE(after detach)': 'VolumeAttached>IN_USE', DELETED: 'not_found' },
   'AttachVolume(i-2)':       { NONE: 'not_found', AVAILABLE: 'VolumeAttached>IN_USE', IN_USE: 'invalid_state', 'AVAILABLE(after detach)': 'VolumeAttached>IN_USE', DELETED: 'not_found' },
-  DetachVolume:              { NONE: 'not_found', AVAILABLE: 'noop', IN_USE: 'VolumeDetached>AVAILABLE', 'AVAILABLE(after detach)': 'noop', DELETED: 'not_found' },
+  DetachVolume:              { NONE: 'not_found', AVAILABLE: 'invalid_state', IN_USE: 'VolumeDetached>AVAILABLE', 'AVAILABLE(after detach)': 'invalid_state', DELETED: 'not_found' },
   'DetachVolume(from i-2)':  { NONE: 'not_found', AVAILABLE: 'noop', IN_USE: 'noop', 'AVAILABLE(after detach)': 'noop', DELETED: 'not_found' },
   DeleteVolume:              { NONE: 'not_found', AVAILABLE: 'VolumeDeleted>DELETED', IN_USE: 'dependency_violation', 'AVAILABLE(after detach)': 'VolumeDeleted>DELETED', DELETED: 'not_found' },
 };
@@ -139,6 +139,15 @@ describe('volume decider: given/when/then', () => {
     s.given([created, attached])
       .when({ type: 'DetachVolume', instanceId: 'i-1', now: NOW })
       .then([detached]);
+  });
+
+  it('detaching a volume that is not attached is 409 invalid_state (the compensation is a no-op)', () => {
+    s.given([created])
+      .when({ type: 'DetachVolume', now: NOW })
+      .thenThrows('invalid_state', /not attached/);
+    s.given([created, attached, detached])
+      .when({ type: 'DetachVolume', instanceId: 'i-1', now: NOW })
+      .then([]);
   });
 
   it('delete while attached is 409 dependency_violation naming the instance', () => {

@@ -46,6 +46,15 @@ export class DetachVolumeHandler extends UseCaseHandler<DetachVolume, VolumeChan
     const tenantId = tenantOf(ctx);
     const volume = await this.volumes.loadOwned(volumeId, tenantId);
     const attachment = volume.attachment;
+    if (attachment === null) {
+      // Not attached: the decider answers 409 invalid_state (and appends nothing).
+      await this.executor.execute(
+        volumeDecider,
+        volumeId,
+        { type: 'DetachVolume', now: ctx.now },
+        ctx,
+      );
+    }
     const position =
       attachment === null
         ? null
