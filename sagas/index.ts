@@ -1,16 +1,11 @@
-import { instanceLaunchSaga } from './instance-launch/instance-launch.saga';
-import type { SagaDefinition } from './runtime/definition';
-
 /**
- * Every saga of the application. The app module imports `SagasModule.forRoot({ sagas: ALL_SAGAS })`,
- * which resumes and runs them. A bounded context adds its saga folder's definition
- * (`sagas/instance-launch/...`) here.
+ * The saga runtime and the saga folders. A bounded context registers each of its sagas, built with
+ * the ports it needs, as a provider of its own module: `provideSaga({ inject, useFactory })`
+ * (`runtime/sagas.module.ts`); the app module imports `SagasModule.forRoot()` once.
  *
  * Saga folders import the API from `../runtime/definition` (and `../runtime/sagas.module`),
- * never from this file: this file imports them, and the cycle would hand them undefined.
+ * never from this file.
  */
-export const ALL_SAGAS: readonly SagaDefinition[] = [instanceLaunchSaga];
-
 export {
   defineSaga,
   PermanentSagaError,
@@ -21,4 +16,4 @@ export {
   type StepContext,
 } from './runtime/definition';
 export { SagaRuntime, type Clock, type SagaRuntimeOptions } from './runtime/saga-runtime';
-export { SagaLauncher, SagasModule, SAGA_RUNTIME } from './runtime/sagas.module';
+export { provideSaga, SagaLauncher, SagasModule, SAGA_RUNTIME } from './runtime/sagas.module';

@@ -6,7 +6,6 @@ import { DriversModule } from './drivers/drivers.module';
 import { HealthModule } from './health/health.module';
 import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
-import { ALL_SAGAS } from '../sagas';
 import { SagasModule } from '../sagas/runtime/sagas.module';
 import { ALL_PROJECTIONS } from '../projections';
 import { ProjectionsModule } from '../projections/runtime/projections.module';
@@ -35,7 +34,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     }),
     HealthModule,
     MetaModule,
-    SagasModule.forRoot({ sagas: ALL_SAGAS }),
+    SagasModule.forRoot(),
     ProjectionsModule.forRoot({ projections: ALL_PROJECTIONS }),
     IdentityModule,
     AdminModule,

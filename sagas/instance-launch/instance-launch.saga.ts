@@ -19,6 +19,7 @@ import {
   isPermanentByDefault,
   PermanentSagaError,
   sagaStreamId,
+  type SagaDefinition,
 } from '../runtime/definition';
 
 export const INSTANCE_LAUNCH_SAGA = 'instance_launch';
@@ -28,7 +29,7 @@ export interface InstanceLaunchInput {
   tenantId: string;
 }
 
-/** What the saga's steps need from the application; bound by the compute module at start-up. */
+/** What the saga's steps need from the application; the compute module provides them (`provideSaga`). */
 export interface InstanceLaunchPorts {
   executor: CommandExecutor;
   store: EventStore;
@@ -40,20 +41,6 @@ export interface InstanceLaunchPorts {
   withQuotaLock<T>(tenantId: string, fn: () => Promise<T>): Promise<T>;
   /** Extra container labels (tests label what they create). */
   containerLabels?: Record<string, string>;
-}
-
-let bound: InstanceLaunchPorts | undefined;
-
-/** Called by the compute module (or a test harness) before the saga runtime starts. */
-export function bindInstanceLaunchPorts(ports: InstanceLaunchPorts | undefined): void {
-  bound = ports;
-}
-
-function ports(): InstanceLaunchPorts {
-  // Not bound yet (a runtime resuming before the compute module is up): a transient failure,
-  // retried by the runtime.
-  if (!bound) throw new Error('instance launch ports are not bound yet');
-  return bound;
 }
 
 interface Results extends Record<string, unknown> {
@@ -159,166 +146,160 @@ function ignoreSettled(error: unknown): void {
  * A failure compensates in reverse: container removed, volumes detached, quota released, and the
  * instance recorded ERROR with the failed step and its reason.
  */
-export const instanceLaunchSaga = defineSaga<InstanceLaunchInput, Results>({
-  name: INSTANCE_LAUNCH_SAGA,
-  retry: { maxAttempts: 3, initialBackoffMs: 200, maxBackoffMs: 2000 },
-  compensationRetry: { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 5000 },
-  stepTimeoutMs: 60_000,
-  isPermanent: (error) =>
-    isPermanentByDefault(error) ||
-    (error instanceof DriverError && (error.kind === 'not_found' || error.kind === 'conflict')),
-  steps: [
-    {
-      name: 'begin',
-      execute: () => Promise.resolve(null),
-      async compensate({ input, correlationId }) {
-        const p = ports();
-        const { step, reason } = await failureOf(p.store, input.instanceId);
-        await record(p, input, 'launch_failed', correlationId, {
-          type: 'RecordLaunchFailed',
-          step,
-          reason,
-          now: new Date(),
-        }).catch(ignoreSettled);
+export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<InstanceLaunchInput> {
+  return defineSaga<InstanceLaunchInput, Results>({
+    name: INSTANCE_LAUNCH_SAGA,
+    retry: { maxAttempts: 3, initialBackoffMs: 200, maxBackoffMs: 2000 },
+    compensationRetry: { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    stepTimeoutMs: 60_000,
+    isPermanent: (error) =>
+      isPermanentByDefault(error) ||
+      (error instanceof DriverError && (error.kind === 'not_found' || error.kind === 'conflict')),
+    steps: [
+      {
+        name: 'begin',
+        execute: () => Promise.resolve(null),
+        async compensate({ input, correlationId }) {
+          const { step, reason } = await failureOf(p.store, input.instanceId);
+          await record(p, input, 'launch_failed', correlationId, {
+            type: 'RecordLaunchFailed',
+            step,
+            reason,
+            now: new Date(),
+          }).catch(ignoreSettled);
+        },
       },
-    },
-    {
-      name: 'check_quota',
-      async execute({ input, correlationId }) {
-        const p = ports();
-        const state = await loadInstance(p, input.instanceId);
-        const type = state.instanceType;
-        if (!type) throw new PermanentSagaError('instance has no type');
-        const limits = await p.quotaLimits(input.tenantId);
-        await p.withQuotaLock(input.tenantId, () =>
-          p.executor.execute(
-            quotaDecider,
-            input.tenantId,
-            {
-              type: 'ReserveInstanceCapacity',
-              tenantId: input.tenantId,
-              instanceId: input.instanceId,
-              vcpus: type.vcpus,
-              memoryMb: type.memoryMb,
-              limits,
-              now: new Date(),
-            },
-            systemContext(input, 'reserve_quota', correlationId),
-            20,
-          ),
-        );
-        return { vcpus: type.vcpus, memoryMb: type.memoryMb };
-      },
-      async compensate({ input, correlationId }) {
-        const p = ports();
-        await p.withQuotaLock(input.tenantId, () =>
-          p.executor.execute(
-            quotaDecider,
-            input.tenantId,
-            {
-              type: 'ReleaseInstanceCapacity',
-              tenantId: input.tenantId,
-              instanceId: input.instanceId,
-              now: new Date(),
-            },
-            systemContext(input, 'release_quota', correlationId),
-            20,
-          ),
-        );
-      },
-    },
-    {
-      name: 'attach_volumes',
-      async execute({ input, correlationId }) {
-        const p = ports();
-        const state = await loadInstance(p, input.instanceId);
-        for (const mount of state.volumes) {
-          await p.executor.execute(
-            volumeDecider,
-            mount.volumeId,
-            {
-              type: 'AttachVolume',
-              instanceId: input.instanceId,
-              mountPath: mount.mountPath,
-              now: new Date(),
-            },
-            systemContext(input, `attach_volume/${mount.volumeId}`, correlationId),
+      {
+        name: 'check_quota',
+        async execute({ input, correlationId }) {
+          const state = await loadInstance(p, input.instanceId);
+          const type = state.instanceType;
+          if (!type) throw new PermanentSagaError('instance has no type');
+          const limits = await p.quotaLimits(input.tenantId);
+          await p.withQuotaLock(input.tenantId, () =>
+            p.executor.execute(
+              quotaDecider,
+              input.tenantId,
+              {
+                type: 'ReserveInstanceCapacity',
+                tenantId: input.tenantId,
+                instanceId: input.instanceId,
+                vcpus: type.vcpus,
+                memoryMb: type.memoryMb,
+                limits,
+                now: new Date(),
+              },
+              systemContext(input, 'reserve_quota', correlationId),
+              20,
+            ),
           );
-        }
-        return { volumeIds: state.volumes.map((v) => v.volumeId) };
+          return { vcpus: type.vcpus, memoryMb: type.memoryMb };
+        },
+        async compensate({ input, correlationId }) {
+          await p.withQuotaLock(input.tenantId, () =>
+            p.executor.execute(
+              quotaDecider,
+              input.tenantId,
+              {
+                type: 'ReleaseInstanceCapacity',
+                tenantId: input.tenantId,
+                instanceId: input.instanceId,
+                now: new Date(),
+              },
+              systemContext(input, 'release_quota', correlationId),
+              20,
+            ),
+          );
+        },
       },
-      async compensate({ input, correlationId, result }) {
-        const p = ports();
-        for (const volumeId of (result as Results['attach_volumes'] | null)?.volumeIds ?? []) {
-          await p.executor
-            .execute(
+      {
+        name: 'attach_volumes',
+        async execute({ input, correlationId }) {
+          const state = await loadInstance(p, input.instanceId);
+          for (const mount of state.volumes) {
+            await p.executor.execute(
               volumeDecider,
-              volumeId,
-              { type: 'DetachVolume', instanceId: input.instanceId, now: new Date() },
-              systemContext(input, `detach_volume/${volumeId}`, correlationId),
-            )
-            .catch(ignoreSettled);
-        }
+              mount.volumeId,
+              {
+                type: 'AttachVolume',
+                instanceId: input.instanceId,
+                mountPath: mount.mountPath,
+                now: new Date(),
+              },
+              systemContext(input, `attach_volume/${mount.volumeId}`, correlationId),
+            );
+          }
+          return { volumeIds: state.volumes.map((v) => v.volumeId) };
+        },
+        async compensate({ input, correlationId, result }) {
+          for (const volumeId of (result as Results['attach_volumes'] | null)?.volumeIds ?? []) {
+            await p.executor
+              .execute(
+                volumeDecider,
+                volumeId,
+                { type: 'DetachVolume', instanceId: input.instanceId, now: new Date() },
+                systemContext(input, `detach_volume/${volumeId}`, correlationId),
+              )
+              .catch(ignoreSettled);
+          }
+        },
       },
-    },
-    {
-      name: 'create_container',
-      async execute({ input, correlationId }) {
-        const p = ports();
-        const state = await loadInstance(p, input.instanceId);
-        if (!state.image || !state.instanceType)
-          throw new PermanentSagaError('instance is incomplete');
-        const limits = dockerResourceLimits(state.instanceType, { hostCpus: p.hostCpus });
-        const { containerId } = await p.driver.createContainer({
-          instanceId: input.instanceId,
-          tenantId: input.tenantId,
-          image: state.image.dockerImageId,
-          limits: {
-            NanoCpus: limits.NanoCpus,
-            Memory: limits.Memory,
-            MemorySwap: limits.MemorySwap,
-          },
-          volumes: state.volumes.map((v) => ({ volumeId: v.volumeId, mountPath: v.mountPath })),
-          userData: state.userData,
-          labels: p.containerLabels,
-        });
-        await record(p, input, 'container_created', correlationId, {
-          type: 'RecordContainerCreated',
-          containerId,
-          now: new Date(),
-        });
-        return { containerId };
+      {
+        name: 'create_container',
+        async execute({ input, correlationId }) {
+          const state = await loadInstance(p, input.instanceId);
+          if (!state.image || !state.instanceType)
+            throw new PermanentSagaError('instance is incomplete');
+          const limits = dockerResourceLimits(state.instanceType, { hostCpus: p.hostCpus });
+          const { containerId } = await p.driver.createContainer({
+            instanceId: input.instanceId,
+            tenantId: input.tenantId,
+            image: state.image.dockerImageId,
+            limits: {
+              NanoCpus: limits.NanoCpus,
+              Memory: limits.Memory,
+              MemorySwap: limits.MemorySwap,
+            },
+            volumes: state.volumes.map((v) => ({ volumeId: v.volumeId, mountPath: v.mountPath })),
+            userData: state.userData,
+            labels: p.containerLabels,
+          });
+          await record(p, input, 'container_created', correlationId, {
+            type: 'RecordContainerCreated',
+            containerId,
+            now: new Date(),
+          });
+          return { containerId };
+        },
+        async compensate({ input }) {
+          await p.driver.remove(input.instanceId);
+        },
       },
-      async compensate({ input }) {
-        await ports().driver.remove(input.instanceId);
+      {
+        name: 'attach_network',
+        async execute({ input, correlationId }) {
+          const state = await loadInstance(p, input.instanceId);
+          await record(p, input, 'network_attached', correlationId, {
+            type: 'RecordNetworkAttached',
+            vpcId: state.vpcId,
+            subnetId: state.subnetId,
+            privateIp: null,
+            now: new Date(),
+          });
+          return null;
+        },
       },
-    },
-    {
-      name: 'attach_network',
-      async execute({ input, correlationId }) {
-        const p = ports();
-        const state = await loadInstance(p, input.instanceId);
-        await record(p, input, 'network_attached', correlationId, {
-          type: 'RecordNetworkAttached',
-          vpcId: state.vpcId,
-          subnetId: state.subnetId,
-          privateIp: null,
-          now: new Date(),
-        });
-        return null;
+      {
+        name: 'start_container',
+        async execute({ input, correlationId }) {
+          await p.driver.start(input.instanceId);
+          await record(p, input, 'started', correlationId, {
+            type: 'RecordInstanceStarted',
+            now: new Date(),
+          });
+          return null;
+        },
       },
-    },
-    {
-      name: 'start_container',
-      async execute({ input, correlationId }) {
-        const p = ports();
-        await p.driver.start(input.instanceId);
-        await record(p, input, 'started', correlationId, {
-          type: 'RecordInstanceStarted',
-          now: new Date(),
-        });
-        return null;
-      },
-    },
-  ],
-});
+    ],
+  });
+}

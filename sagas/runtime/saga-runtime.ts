@@ -149,11 +149,18 @@ export class SagaRuntime {
     this.tables = new SagaTables(options.pool);
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
-    for (const saga of options.sagas) {
-      if (this.sagas.has(saga.name)) throw new Error(`saga ${saga.name} is registered twice`);
-      this.sagas.set(saga.name, saga);
-    }
+    for (const saga of options.sagas) this.register(saga);
     this.events.setMaxListeners(0);
+  }
+
+  /**
+   * Adds a saga before the runtime starts (a context registers its sagas, built with their ports,
+   * through dependency injection: see `provideSaga` in sagas.module.ts).
+   */
+  register(saga: SagaDefinition): void {
+    if (this.running) throw new Error(`saga ${saga.name} registered after the runtime started`);
+    if (this.sagas.has(saga.name)) throw new Error(`saga ${saga.name} is registered twice`);
+    this.sagas.set(saga.name, saga);
   }
 
   get sagaNames(): string[] {

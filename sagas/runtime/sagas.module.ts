@@ -4,6 +4,7 @@ import {
   Logger,
   Module,
   type DynamicModule,
+  type FactoryProvider,
   type InjectionToken,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
@@ -24,7 +25,8 @@ export const SAGA_RUNTIME = Symbol('SAGA_RUNTIME');
 export interface SagasModuleOptions {
   /** The token of the application's `pg` Pool; PlatformModule's PG_POOL by default. */
   poolToken?: InjectionToken;
-  sagas: readonly SagaDefinition[];
+  /** Sagas that need no ports; contexts register theirs with `provideSaga`. */
+  sagas?: readonly SagaDefinition[];
   /** Defaults to EVENT_STORE. */
   eventStoreToken?: InjectionToken;
 }
@@ -77,11 +79,14 @@ function nestLogger(): SagaLogger {
  * stops it when the module is destroyed (before the pool and event store close, as long as the
  * platform closes them in `onApplicationShutdown` or later).
  *
- *   SagasModule.forRoot({ sagas: ALL_SAGAS })
+ *   SagasModule.forRoot()
+ *
+ * A bounded context registers each of its sagas, built with the ports it needs, as a provider of
+ * its own module (`provideSaga`); the runtime (global) has them all before it starts.
  */
 @Module({})
 export class SagasModule {
-  static forRoot(options: SagasModuleOptions): DynamicModule {
+  static forRoot(options: SagasModuleOptions = {}): DynamicModule {
     return {
       module: SagasModule,
       // Global: the command handlers that start sagas inject SagaLauncher from any context.
@@ -91,7 +96,7 @@ export class SagasModule {
           provide: SAGA_RUNTIME,
           inject: [options.eventStoreToken ?? EVENT_STORE, options.poolToken ?? PG_POOL],
           useFactory: (store: EventStore, pool: Pool) =>
-            new SagaRuntime({ store, pool, sagas: options.sagas, logger: nestLogger() }),
+            new SagaRuntime({ store, pool, sagas: options.sagas ?? [], logger: nestLogger() }),
         },
         SagaLauncher,
         SagaRuntimeLifecycle,
@@ -99,4 +104,26 @@ export class SagasModule {
       exports: [SagaLauncher, SAGA_RUNTIME],
     };
   }
+}
+
+/**
+ * A provider that builds a context's saga from its ports (injected like any dependency) and
+ * registers it with the application's saga runtime before the runtime starts:
+ *
+ *   providers: [provideSaga({ inject: [InstanceLaunchPortsProvider], useFactory: instanceLaunchSaga })]
+ */
+export function provideSaga<TDeps extends unknown[]>(saga: {
+  inject: { [K in keyof TDeps]: InjectionToken };
+  useFactory: (...deps: TDeps) => SagaDefinition;
+}): FactoryProvider {
+  const token = Symbol('SAGA_REGISTRATION');
+  return {
+    provide: token,
+    inject: [SAGA_RUNTIME, ...saga.inject],
+    useFactory: (runtime: SagaRuntime, ...deps: unknown[]) => {
+      const definition = saga.useFactory(...(deps as TDeps));
+      runtime.register(definition);
+      return definition;
+    },
+  };
 }

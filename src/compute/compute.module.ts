@@ -10,11 +10,24 @@ import { BASE_IMAGES } from '../drivers/docker/base-images';
 import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
 import { APP_CONFIG } from '../platform/tokens';
 import { ComputeLifecycle } from './application/compute-lifecycle';
-import { COMPUTE_OPTIONS, computeOptionsFrom } from './application/compute-options';
+import {
+  COMPUTE_OPTIONS,
+  computeOptionsFrom,
+  type ComputeOptions,
+} from './application/compute-options';
 import { ComputeQueries } from './application/compute-queries';
 import { DriftReconciler } from './application/drift-reconciler';
 import { IMAGE_USE_CASES, ImageImports } from './application/images';
-import { ComputeLocks, INSTANCE_USE_CASES, InstanceOperations } from './application/instances';
+import { instanceLaunchSaga } from '../../sagas/instance-launch/instance-launch.saga';
+import { provideSaga } from '../../sagas/runtime/sagas.module';
+import { CommandExecutor } from '../eventstore/command-executor';
+import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
+import {
+  ComputeLocks,
+  hostCpus,
+  INSTANCE_USE_CASES,
+  InstanceOperations,
+} from './application/instances';
 import { LogCollector } from './application/log-collector';
 import { VOLUME_USE_CASES, VolumeAccess } from './application/volumes';
 import { ConsoleGateway, ConsoleTokens } from './http/console';
@@ -27,7 +40,8 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
 
 /**
  * Compute: instances (Docker containers sized by their type), images, volumes, quotas and logs.
- * Needs DriversModule (global), ProjectionsModule (global) and SagasModule (the launch saga).
+ * Needs DriversModule (global), ProjectionsModule (global) and SagasModule (global); registers
+ * the launch saga with its ports (provideSaga).
  */
 @Module({
   controllers: [
@@ -68,6 +82,33 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     ConsoleTokens,
     ConsoleGateway,
     ComputeLifecycle,
+    provideSaga({
+      inject: [
+        CommandExecutor,
+        EVENT_STORE,
+        COMPUTE_DRIVER,
+        COMPUTE_OPTIONS,
+        ComputeLocks,
+        InstanceOperations,
+      ],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        driver: ComputeDriver,
+        options: ComputeOptions,
+        locks: ComputeLocks,
+        instances: InstanceOperations,
+      ) =>
+        instanceLaunchSaga({
+          executor,
+          store,
+          driver,
+          quotaLimits: (tenantId) => instances.quotaLimits(tenantId),
+          hostCpus: hostCpus(),
+          withQuotaLock: (tenantId, fn) => locks.quota.run(tenantId, fn),
+          containerLabels: options.containerLabels,
+        }),
+    }),
   ],
   exports: [COMPUTE_DRIVER, InstanceOperations, ComputeQueries, DriftReconciler, LogCollector],
 })

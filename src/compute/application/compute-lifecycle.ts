@@ -6,26 +6,22 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { bindInstanceLaunchPorts } from '../../../sagas/instance-launch/instance-launch.saga';
 import {
   ReadinessCheckProvider,
   type ReadinessCheck,
   type ReadinessResult,
 } from '../../health/readiness';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
-import { CommandExecutor } from '../../eventstore/command-executor';
-import { EVENT_STORE, type EventStore } from '../../eventstore/event-store';
 import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
 import { ComputeQueries } from './compute-queries';
 import { DriftReconciler } from './drift-reconciler';
 import { ImageImports } from './images/image-imports';
-import { ComputeLocks, hostCpus, InstanceOperations } from './instances/instance-operations';
 import { LogCollector } from './log-collector';
 
 const START_UP_RECONCILE_WAIT_MS = 20_000;
 
 /**
- * Start-up and background work of the compute context: binds the launch saga's ports, registers
+ * Start-up and background work of the compute context: registers
  * the public base images, runs the first drift reconcile (readiness waits for it), then follows
  * the engine's events and runs the reconciler and the console log collector periodically.
  */
@@ -43,12 +39,8 @@ export class ComputeLifecycle
   private background: Array<Promise<unknown>> = [];
 
   constructor(
-    private readonly executor: CommandExecutor,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
-    private readonly locks: ComputeLocks,
-    private readonly instances: InstanceOperations,
     private readonly images: ImageImports,
     private readonly reconciler: DriftReconciler,
     private readonly collector: LogCollector,
@@ -56,15 +48,6 @@ export class ComputeLifecycle
   ) {}
 
   onModuleInit(): void {
-    bindInstanceLaunchPorts({
-      executor: this.executor,
-      store: this.store,
-      driver: this.driver,
-      quotaLimits: (tenantId) => this.instances.quotaLimits(tenantId),
-      hostCpus: hostCpus(),
-      withQuotaLock: (tenantId, fn) => this.locks.quota.run(tenantId, fn),
-      containerLabels: this.options.containerLabels,
-    });
     this.logger.log(`compute driver: ${this.driver.kind}`);
   }
 

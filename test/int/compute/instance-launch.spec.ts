@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bindInstanceLaunchPorts,
   INSTANCE_LAUNCH_SAGA,
   instanceLaunchSaga,
 } from '../../../sagas/instance-launch/instance-launch.saga';
@@ -158,21 +157,16 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
 
   it('a launch with a missing image ends ERROR and leaves nothing behind', async (c) => {
     docker.require(c);
-    const runtime = new SagaRuntime({
-      store,
-      pool,
-      sagas: [instanceLaunchSaga],
-      subscribe: false,
-    });
-    bindInstanceLaunchPorts({
+    const launchSaga = instanceLaunchSaga({
       executor,
       store,
       driver,
       quotaLimits: () => Promise.resolve({ ...DEFAULT_QUOTA_LIMITS }),
       hostCpus: 2,
-      withQuotaLock: (_t, fn) => fn(),
+      withQuotaLock: <T>(_t: string, fn: () => Promise<T>) => fn(),
       containerLabels: { 'nimbus.test': LABEL },
     });
+    const runtime = new SagaRuntime({ store, pool, sagas: [launchSaga], subscribe: false });
     await runtime.start();
     try {
       const volumeId = await createVolume();
@@ -193,7 +187,6 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
       expect(events.at(-1)?.data).toMatchObject({ step: 'create_container' });
     } finally {
       await runtime.stop();
-      bindInstanceLaunchPorts(undefined);
     }
   });
 
