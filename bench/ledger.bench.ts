@@ -22,6 +22,7 @@ import { billingProjection } from '../projections/billing';
 import { ProjectionRuntime } from '../projections/runtime/projection-runtime';
 import { ActorDirectory } from '../src/audit/actor-directory';
 import { loadConfig } from '../src/config/config';
+import { APP_RESOURCE_CATALOG } from '../src/resource-kinds';
 import { PostgresEventStore } from '../src/eventstore/postgres/postgres-event-store';
 import { LedgerClock } from '../src/events/ledger-clock';
 import { verifyTimelineLines } from '../src/timeline/domain';
@@ -148,6 +149,7 @@ async function exportMain(url: string, tenant: string, dataDir: string): Promise
       new ActorDirectory(pool, config),
       keys,
       new LedgerClock(),
+      APP_RESOURCE_CATALOG,
     );
     const file = join(dataDir, 'timeline.ndjson');
     const out = createWriteStream(file);

@@ -19,6 +19,7 @@ import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
 import { NetworkModule } from './network/network.module';
+import { ResourceCatalogModule } from './resource-kinds';
 
 /**
  * The application's feature modules, one per bounded context (plus drivers, projections and
@@ -32,6 +33,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     DriversModule.forRoot({
       modes: { docker: _config.docker, ovs: _config.ovs, ovn: _config.ovn },
     }),
+    ResourceCatalogModule,
     HealthModule,
     MetaModule,
     SagasModule.forRoot(),

@@ -1,10 +1,13 @@
 import type { EntityManager } from 'typeorm';
-import { AUDIT_CATALOG, AUDITED_EVENT_TYPES } from '../../src/audit/domain/audit-catalog';
 import { defaultActorLabel, toAuditRecord, type AuditRecord } from '../../src/audit/domain/actions';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
+import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 import { defineProjection } from '../runtime/projection';
 
 export const AUDIT_PROJECTION = 'audit.log';
+
+/** The audit catalog the contexts' resource-kind descriptors declare. */
+const AUDIT_CATALOG = APP_RESOURCE_CATALOG.audit;
 
 /**
  * `audit_log`: one row per audited event, id = event id (a rebuild gives the same rows). The
@@ -15,8 +18,9 @@ export const AUDIT_PROJECTION = 'audit.log';
  */
 export const auditProjection = defineProjection({
   name: AUDIT_PROJECTION,
-  version: 1,
-  eventTypes: AUDITED_EVENT_TYPES,
+  // 2: renames, tag changes, reboots, image uploads and imports and price changes are audited.
+  version: 2,
+  eventTypes: APP_RESOURCE_CATALOG.auditedEventTypes(),
   async setup(manager) {
     await manager.query(`CREATE TABLE IF NOT EXISTS audit_log (
       id uuid PRIMARY KEY,

@@ -15,6 +15,10 @@
  * | VolumeCreated                                 | UsageStarted gb-hours x size            |
  * | VolumeDeleted                                 | UsageStopped                            |
  *
+ * Which events the meter reads, and what each means for it (`open`, `rename`, `start`, `reprice`,
+ * `stop`), is declared by the owning context's resource-kind descriptor (`billing`, e.g.
+ * src/compute/resources.ts); the facts above are what those roles mean for each meter.
+ *
  * Prices come from the price catalog in force at the time (src/billing/pricing, `PriceSet` events),
  * through `priceAt`: a volume starts at the `storage:gb` price in force at its creation, an
  * instance at the `instance:<type>` price in force at its start or resize. Before the catalog
@@ -25,6 +29,8 @@
 import type { UsageFact } from '../../src/billing/domain/meter';
 import type { Micros } from '../../src/billing/domain/money';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
+import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
+import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 import { toEpochSeconds } from '../../src/billing/domain/period';
 import { instanceSku, STORAGE_SKU } from '../../src/billing/domain/price-catalog';
 
@@ -36,29 +42,13 @@ const NO_CATALOG: PriceLookup = () => null;
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month). */
 export const STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
 
-export const BILLED_EVENT_TYPES = [
-  'InstanceLaunchRequested',
-  'InstanceRenamed',
-  'InstanceStarted',
-  'InstanceResized',
-  'InstanceStopRequested',
-  'InstanceStopped',
-  'InstanceTerminationRequested',
-  'InstanceTerminated',
-  'InstanceFailed',
-  'InstanceLaunchFailed',
-  'VolumeCreated',
-  'VolumeDeleted',
-] as const;
+/** How the meter reads an event type (undefined: not billed); the descriptors' by default. */
+export type MeteringLookup = (eventType: string) => MeteredEventType | undefined;
 
-const STOP_EVENTS = new Set<string>([
-  'InstanceStopRequested',
-  'InstanceStopped',
-  'InstanceTerminationRequested',
-  'InstanceTerminated',
-  'InstanceFailed',
-  'InstanceLaunchFailed',
-]);
+const DESCRIBED: MeteringLookup = (type) => APP_RESOURCE_CATALOG.meteringOf(type);
+
+/** The event types the billing meter reads. */
+export const BILLED_EVENT_TYPES: readonly string[] = APP_RESOURCE_CATALOG.meteredEventTypes();
 
 /** What the projection remembers about a resource besides its meter. */
 export interface MeteredResource {
@@ -91,11 +81,12 @@ function typeSnapshot(value: unknown): TypeSnapshot | null {
 }
 
 /** The instance or volume an event is about, or null for events billing does not meter. */
-export function meteredResourceIdOf(event: Pick<RecordedEvent, 'type' | 'data'>): string | null {
-  const data = (event.data ?? {}) as Data;
-  if (event.type.startsWith('Instance')) return text(data, 'instanceId');
-  if (event.type.startsWith('Volume')) return text(data, 'volumeId');
-  return null;
+export function meteredResourceIdOf(
+  event: Pick<RecordedEvent, 'type' | 'data'>,
+  metering: MeteringLookup = DESCRIBED,
+): string | null {
+  const how = metering(event.type);
+  return how ? text((event.data ?? {}) as Data, how.resourceIdField) : null;
 }
 
 export function instanceDescription(name: string, typeId: string): string {
@@ -120,12 +111,14 @@ export function usageFactsOf(
   event: Pick<RecordedEvent, 'type' | 'data' | 'metadata'>,
   resource: MeteredResource | null,
   priceAt: PriceLookup = NO_CATALOG,
+  metering: MeteringLookup = DESCRIBED,
 ): UsageStep | null {
   const data = (event.data ?? {}) as Data;
-  const resourceId = meteredResourceIdOf(event);
-  if (!resourceId) return null;
+  const how = metering(event.type);
+  const resourceId = how ? text(data, how.resourceIdField) : null;
+  if (!how || !resourceId) return null;
   const at = text(data, 'at') ?? event.metadata.occurredAt;
-  const kind = event.type.startsWith('Instance') ? 'instance' : 'volume';
+  const kind = how.meter === 'gb-hours' ? 'volume' : 'instance';
   const current: MeteredResource = resource ?? {
     resourceId,
     kind,
@@ -135,15 +128,14 @@ export function usageFactsOf(
   };
   const catalogPrice = (sku: string): Micros | null => priceAt(sku, toEpochSeconds(at));
 
-  switch (event.type) {
-    case 'InstanceLaunchRequested':
-    case 'VolumeCreated': {
+  switch (how.role) {
+    case 'open': {
       const next: MeteredResource = {
         ...current,
         tenantId: text(data, 'tenantId') ?? current.tenantId,
         name: text(data, 'name') ?? current.name,
       };
-      if (event.type === 'InstanceLaunchRequested') return { resource: next, facts: [] };
+      if (how.meter !== 'gb-hours') return { resource: next, facts: [] };
       const sizeGb = data.sizeGb;
       if (!Number.isSafeInteger(sizeGb) || (sizeGb as number) < 0) {
         return { resource: next, facts: [] };
@@ -163,9 +155,9 @@ export function usageFactsOf(
         ],
       };
     }
-    case 'InstanceRenamed':
+    case 'rename':
       return { resource: { ...current, name: text(data, 'to') ?? current.name }, facts: [] };
-    case 'InstanceStarted': {
+    case 'start': {
       const type = typeSnapshot(data.instanceType);
       if (!type) return { resource: current, facts: [] };
       const sku = instanceSku(type.id);
@@ -184,7 +176,7 @@ export function usageFactsOf(
         ],
       };
     }
-    case 'InstanceResized': {
+    case 'reprice': {
       const type = typeSnapshot(data.to);
       if (!type) return { resource: current, facts: [] };
       const sku = instanceSku(type.id);
@@ -201,12 +193,7 @@ export function usageFactsOf(
         ],
       };
     }
-    case 'VolumeDeleted':
+    case 'stop':
       return { resource: current, facts: [{ kind: 'UsageStopped', resourceId, at }] };
-    default:
-      if (STOP_EVENTS.has(event.type)) {
-        return { resource: current, facts: [{ kind: 'UsageStopped', resourceId, at }] };
-      }
-      return null;
   }
 }

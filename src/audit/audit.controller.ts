@@ -1,12 +1,12 @@
-import { Controller, Get, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { tenantCallerOf } from '../events/caller';
 import { RequireAction } from '../identity/auth/decorators';
+import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resource-catalog';
 import { parseInstantParam } from '../events/query-params';
-import { AUDIT_CATALOG } from './domain/audit-catalog';
 import { AuditQuery } from './audit.dto';
 import { AuditQueries, type AuditFilter, type AuditSortKey } from './audit.queries';
 import type { AuditActionDescription, AuditStatus } from './domain/actions';
@@ -19,7 +19,10 @@ const STATUSES: readonly AuditStatus[] = ['success', 'failure', 'denied'];
 @ApiTags('audit')
 @Controller('audit')
 export class AuditController {
-  constructor(private readonly queries: AuditQueries) {}
+  constructor(
+    private readonly queries: AuditQueries,
+    @Inject(RESOURCE_CATALOG) private readonly resources: ResourceCatalog,
+  ) {}
 
   @Get()
   @RequireAction('audit:list', { description: "List the tenant's audit log" })
@@ -44,7 +47,7 @@ export class AuditController {
       } else filter.status = query.status as AuditStatus;
     }
     if (query.action) {
-      if (!AUDIT_CATALOG.actionNames().has(query.action)) {
+      if (!this.resources.audit.actionNames().has(query.action)) {
         fields.push({ path: 'action', message: 'unknown action; see GET /audit/actions' });
       } else filter.action = query.action;
     }
@@ -64,6 +67,6 @@ export class AuditController {
   @RequireAction('audit:describe', { description: 'List the audit action catalog' })
   @ApiOperation({ summary: 'The catalog of audit actions and the events behind them' })
   actions(): AuditActionDescription[] {
-    return AUDIT_CATALOG.describe();
+    return this.resources.audit.describe();
   }
 }

@@ -6,11 +6,11 @@
  * reads the next batch when the stream asks for more).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { AUDIT_CATALOG } from '../audit/domain/audit-catalog';
 import { ActorDirectory, actorKey, ERASED, type UserIdentity } from '../audit/actor-directory';
 import { EVENT_STORE, type EventStore, type RecordedEvent } from '../eventstore/event-store';
 import type { Actor } from '../kernel/command-context';
 import { scanTenantEvents } from '../events/tenant-events';
+import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resource-catalog';
 import { LedgerClock } from '../events/ledger-clock';
 import {
   serializeLine,
@@ -40,6 +40,7 @@ export class TimelineExporter {
     private readonly actors: ActorDirectory,
     private readonly keys: TimelineKeys,
     private readonly clock: LedgerClock,
+    @Inject(RESOURCE_CATALOG) private readonly resources: ResourceCatalog,
   ) {}
 
   /** Chunks of the export file, in order; the last NDJSON line is the signed manifest. */
@@ -57,6 +58,7 @@ export class TimelineExporter {
     const options: TimelineEntryOptions = {
       actorLabel: (actor) => labels.get(actorKey(actor)) ?? actor.id,
       renderData: (e) => renderPersonalData(e.data, people),
+      resourceOfStream: (streamId) => this.resources.resourceOfStream(streamId),
     };
     if (format === 'csv') yield timelineCsvHeader();
     for await (const mine of scanTenantEvents(this.store, { tenantId, ...range })) {
@@ -64,7 +66,7 @@ export class TimelineExporter {
       await this.resolve(mine, labels, people);
       const parts: string[] = [];
       for (const event of mine) {
-        const entry = timelineEntryOf(event, AUDIT_CATALOG, options);
+        const entry = timelineEntryOf(event, this.resources.audit, options);
         parts.push(
           format === 'ndjson' ? builder.appendText(entry) : timelineCsvRow(builder.append(entry)),
         );

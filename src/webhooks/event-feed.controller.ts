@@ -2,11 +2,14 @@ import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
-import { AUDIT_CATALOG } from '../audit/domain/audit-catalog';
-import { COMPUTE_IGNORED, IDENTITY_IGNORED } from '../audit/domain/actions';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { RequireAction } from '../identity/auth/decorators';
+import {
+  RESOURCE_CATALOG,
+  ResourceCatalog,
+  type EventTypeDescription,
+} from '../platform/resources/resource-catalog';
 import { PG_POOL } from '../platform/tokens';
 import { publicEventData } from './domain/payload';
 import { EventsQuery } from './webhooks.dto';
@@ -25,21 +28,16 @@ interface FeedRow {
   data: unknown;
 }
 
-export interface EventTypeJson {
-  type: string;
-  context: string;
-  audited: boolean;
-  action: string | null;
-  description: string;
-}
-
 /** Newest first by log position: [commit, prepare] as decimal text. */
 type FeedKey = [string, string];
 
 @ApiTags('events')
 @Controller('events')
 export class EventsController {
-  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(RESOURCE_CATALOG) private readonly resources: ResourceCatalog,
+  ) {}
 
   @Get()
   @RequireAction('events:list', { description: "List the tenant's events (the event feed)" })
@@ -122,29 +120,10 @@ export class EventsController {
 
   @Get('types')
   @RequireAction('events:describe', { description: 'List the event types (for webhook filters)' })
-  @ApiOperation({ summary: 'Event types, with the audit action each one maps to' })
-  types(): EventTypeJson[] {
-    const out: EventTypeJson[] = [];
-    for (const action of AUDIT_CATALOG.describe()) {
-      for (const t of action.event_types) {
-        out.push({
-          type: t.type,
-          context: action.context,
-          audited: true,
-          action: action.action,
-          description: action.description,
-        });
-      }
-    }
-    for (const ignored of [...IDENTITY_IGNORED, ...COMPUTE_IGNORED]) {
-      out.push({
-        type: ignored.eventType,
-        context: ignored.context,
-        audited: false,
-        action: null,
-        description: ignored.reason,
-      });
-    }
-    return out.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  @ApiOperation({
+    summary: 'Every event type the contexts emit, with the audit action each one maps to',
+  })
+  types(): EventTypeDescription[] {
+    return this.resources.eventTypes();
   }
 }

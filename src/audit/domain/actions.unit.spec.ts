@@ -2,11 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   AuditActionCatalog,
   AuditCatalogError,
-  defaultAuditCatalog,
   presentAuditRow,
   toAuditRecord,
   type AuditableEvent,
 } from './actions';
+import { COMPUTE_RESOURCE_KINDS } from '../../compute/resources';
+import { IDENTITY_RESOURCE_KINDS } from '../../identity/resources';
+import { ResourceCatalog } from '../../platform/resources/resource-catalog';
+
+/** The catalog as identity and compute declare it in their resource-kind descriptors. */
+const defaultAuditCatalog = (): AuditActionCatalog =>
+  new ResourceCatalog([...IDENTITY_RESOURCE_KINDS, ...COMPUTE_RESOURCE_KINDS]).audit;
 
 const event = (overrides: Partial<AuditableEvent> = {}): AuditableEvent => ({
   id: '0b8f3a2e-1c4d-5e6f-8a9b-0c1d2e3f4a5b',
@@ -103,8 +109,8 @@ describe('audit action catalog', () => {
       context: 'identity',
       resource_kind: 'user',
       event_types: [
-        { type: 'LoginFailed', status: 'failure', confirmed: false },
-        { type: 'LoginSucceeded', status: 'success', confirmed: false },
+        { type: 'LoginFailed', status: 'failure', confirmed: true },
+        { type: 'LoginSucceeded', status: 'success', confirmed: true },
       ],
     });
     const names = described.map((d) => d.action);

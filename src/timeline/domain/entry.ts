@@ -3,7 +3,8 @@
  *
  * The timeline shows every event of the tenant, audited or not: the action and resource come from
  * the audit catalog when it knows the event type, otherwise the action is the event type itself
- * and the resource is taken from the stream name (`instance-<id>` reads `instance/<id>`).
+ * and the resource is taken from the stream name (`instance-<id>` reads `instance/<id>`, or as the
+ * family owning the stream's category names it: `resourceOfStream`).
  */
 
 import {
@@ -27,6 +28,8 @@ export interface TimelineEntryOptions extends AuditMappingOptions {
    * person's key is destroyed. Defaults to the data as stored.
    */
   renderData?: (event: TimelineEvent) => unknown;
+  /** The resource of an event the audit log leaves out; by default `<category>/<id>`. */
+  resourceOfStream?: (streamId: string) => string;
 }
 
 export function timelineEntryOf(
@@ -44,7 +47,11 @@ export function timelineEntryOf(
     time: event.metadata.occurredAt,
     actor: audit?.actor ?? (options.actorLabel ?? defaultActorLabel)(event.metadata.actor),
     action: audit?.action ?? event.type,
-    resource: audit?.resource ?? `${category}/${streamEntityId(event.streamId)}`,
+    resource:
+      audit?.resource ??
+      (options.resourceOfStream
+        ? options.resourceOfStream(event.streamId)
+        : `${category}/${streamEntityId(event.streamId)}`),
     summary: summarizeChange(event.type, data),
   };
 }

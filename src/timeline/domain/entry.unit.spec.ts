@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { defaultAuditCatalog } from '../../audit/domain/actions';
+import { COMPUTE_RESOURCE_KINDS } from '../../compute/resources';
+import { IDENTITY_RESOURCE_KINDS } from '../../identity/resources';
+import { ResourceCatalog } from '../../platform/resources/resource-catalog';
 import { ERASED, TimelineChainBuilder } from './chain';
 import {
   csvField,
@@ -26,7 +28,8 @@ const event = (overrides: Partial<TimelineEvent> = {}): TimelineEvent => ({
 });
 
 describe('timeline entries', () => {
-  const catalog = defaultAuditCatalog();
+  const catalog = new ResourceCatalog([...IDENTITY_RESOURCE_KINDS, ...COMPUTE_RESOURCE_KINDS])
+    .audit;
 
   it('uses the audit action and resource when the catalog knows the event', () => {
     expect(timelineEntryOf(event(), catalog, { actorLabel: () => 'ann@example.com' })).toEqual({

@@ -1,0 +1,171 @@
+/**
+ * Networking's resource families: what the audit log, the timeline and the event feed know about
+ * VPCs, subnets, security groups, route tables, internet gateways, elastic IPs, NAT gateways and
+ * peerings. Each `events` table names every event type of its decider (the type system checks it).
+ * Billing (eip-hours, natgw-hours) and point-in-time folds come with the networking routes.
+ */
+import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
+import {
+  elasticIpDecider,
+  internetGatewayDecider,
+  natGatewayDecider,
+  routeTableDecider,
+  securityGroupDecider,
+  subnetDecider,
+  vpcDecider,
+  vpcPeeringDecider,
+} from './domain';
+
+const context = 'network';
+const PROVISIONED = 'outcome of the request, recorded when the fabric has applied it';
+
+export const VPCS = resourceKind(vpcDecider, {
+  context,
+  family: 'vpc',
+  readModel: null,
+  actions: { VPC_CREATE: 'A VPC was created.', VPC_DELETE: 'A VPC was deleted.' },
+  events: { VpcCreated: audited('VPC_CREATE'), VpcDeleted: audited('VPC_DELETE') },
+});
+
+export const SUBNETS = resourceKind(subnetDecider, {
+  context,
+  family: 'subnet',
+  readModel: null,
+  actions: { SUBNET_CREATE: 'A subnet was created.', SUBNET_DELETE: 'A subnet was deleted.' },
+  events: {
+    SubnetCreated: audited('SUBNET_CREATE'),
+    SubnetAddressAllocated: notAudited('address bookkeeping of the launch or NIC that asked'),
+    SubnetAddressReleased: notAudited('address bookkeeping of the launch or NIC that asked'),
+    SubnetDeleted: audited('SUBNET_DELETE'),
+  },
+});
+
+export const SECURITY_GROUPS = resourceKind(securityGroupDecider, {
+  context,
+  family: 'security_group',
+  readModel: null,
+  actions: {
+    SECURITY_GROUP_CREATE: 'A security group was created.',
+    SECURITY_GROUP_RULE_ADD: 'A rule was added to a security group.',
+    SECURITY_GROUP_RULE_REMOVE: 'A rule was removed from a security group.',
+    SECURITY_GROUP_ATTACH: 'A security group was attached to an instance.',
+    SECURITY_GROUP_DETACH: 'A security group was detached from an instance.',
+    SECURITY_GROUP_DELETE: 'A security group was deleted.',
+  },
+  events: {
+    SecurityGroupCreated: audited('SECURITY_GROUP_CREATE'),
+    SecurityGroupRuleAdded: audited('SECURITY_GROUP_RULE_ADD'),
+    SecurityGroupRuleRemoved: audited('SECURITY_GROUP_RULE_REMOVE'),
+    SecurityGroupAttached: audited('SECURITY_GROUP_ATTACH'),
+    SecurityGroupDetached: audited('SECURITY_GROUP_DETACH'),
+    SecurityGroupDeleted: audited('SECURITY_GROUP_DELETE'),
+  },
+});
+
+export const ROUTE_TABLES = resourceKind(routeTableDecider, {
+  context,
+  family: 'route_table',
+  readModel: null,
+  actions: {
+    ROUTE_TABLE_CREATE: 'A route table was created.',
+    ROUTE_ADD: 'A route was added to a route table.',
+    ROUTE_REMOVE: 'A route was removed from a route table.',
+    ROUTE_TABLE_ASSOCIATE: 'A subnet was associated with a route table.',
+    ROUTE_TABLE_DISASSOCIATE: 'A subnet was disassociated from a route table.',
+    ROUTE_TABLE_DELETE: 'A route table was deleted.',
+  },
+  events: {
+    RouteTableCreated: audited('ROUTE_TABLE_CREATE'),
+    RouteAdded: audited('ROUTE_ADD'),
+    RouteRemoved: audited('ROUTE_REMOVE'),
+    SubnetAssociated: audited('ROUTE_TABLE_ASSOCIATE'),
+    SubnetDisassociated: audited('ROUTE_TABLE_DISASSOCIATE'),
+    RouteTableDeleted: audited('ROUTE_TABLE_DELETE'),
+  },
+});
+
+export const INTERNET_GATEWAYS = resourceKind(internetGatewayDecider, {
+  context,
+  family: 'internet_gateway',
+  readModel: null,
+  actions: {
+    INTERNET_GATEWAY_CREATE: 'An internet gateway was created.',
+    INTERNET_GATEWAY_ATTACH: 'An internet gateway was attached to a VPC.',
+    INTERNET_GATEWAY_DETACH: 'An internet gateway was detached from a VPC.',
+    INTERNET_GATEWAY_DELETE: 'An internet gateway was deleted.',
+  },
+  events: {
+    InternetGatewayCreated: audited('INTERNET_GATEWAY_CREATE'),
+    InternetGatewayAttached: audited('INTERNET_GATEWAY_ATTACH'),
+    InternetGatewayDetached: audited('INTERNET_GATEWAY_DETACH'),
+    InternetGatewayDeleted: audited('INTERNET_GATEWAY_DELETE'),
+  },
+});
+
+export const ELASTIC_IPS = resourceKind(elasticIpDecider, {
+  context,
+  family: 'elastic_ip',
+  readModel: null,
+  actions: {
+    ELASTIC_IP_ALLOCATE: 'An elastic IP was allocated.',
+    ELASTIC_IP_ASSOCIATE: 'An elastic IP was associated with an instance.',
+    ELASTIC_IP_DISASSOCIATE: 'An elastic IP was disassociated.',
+    ELASTIC_IP_RELEASE: 'An elastic IP was released.',
+  },
+  events: {
+    ElasticIpAllocated: audited('ELASTIC_IP_ALLOCATE'),
+    ElasticIpAssociated: audited('ELASTIC_IP_ASSOCIATE'),
+    ElasticIpDisassociated: audited('ELASTIC_IP_DISASSOCIATE'),
+    ElasticIpReleased: audited('ELASTIC_IP_RELEASE'),
+  },
+});
+
+export const NAT_GATEWAYS = resourceKind(natGatewayDecider, {
+  context,
+  family: 'nat_gateway',
+  readModel: null,
+  actions: {
+    NAT_GATEWAY_CREATE: 'A NAT gateway was requested (or failed).',
+    NAT_GATEWAY_DELETE: 'A NAT gateway was asked to be deleted.',
+  },
+  events: {
+    NatGatewayCreated: audited('NAT_GATEWAY_CREATE'),
+    NatGatewayActivated: notAudited(PROVISIONED),
+    NatGatewayFailed: audited('NAT_GATEWAY_CREATE', 'failure'),
+    NatGatewayDeletionStarted: audited('NAT_GATEWAY_DELETE'),
+    NatGatewayDeleted: notAudited(PROVISIONED),
+  },
+});
+
+export const VPC_PEERINGS = resourceKind(vpcPeeringDecider, {
+  context,
+  family: 'vpc_peering',
+  readModel: null,
+  actions: {
+    VPC_PEERING_REQUEST: 'A VPC peering was requested (or failed).',
+    VPC_PEERING_ACCEPT: 'A VPC peering request was accepted.',
+    VPC_PEERING_REJECT: 'A VPC peering request was rejected.',
+    VPC_PEERING_DELETE: 'A VPC peering was asked to be deleted.',
+  },
+  events: {
+    VpcPeeringRequested: audited('VPC_PEERING_REQUEST'),
+    VpcPeeringAccepted: audited('VPC_PEERING_ACCEPT'),
+    VpcPeeringRejected: audited('VPC_PEERING_REJECT'),
+    VpcPeeringExpired: notAudited('an unanswered request lapsed (time, not a caller)'),
+    VpcPeeringActivated: notAudited(PROVISIONED),
+    VpcPeeringFailed: audited('VPC_PEERING_REQUEST', 'failure'),
+    VpcPeeringDeletionStarted: audited('VPC_PEERING_DELETE'),
+    VpcPeeringDeleted: notAudited(PROVISIONED),
+  },
+});
+
+export const NETWORK_RESOURCE_KINDS = [
+  VPCS,
+  SUBNETS,
+  SECURITY_GROUPS,
+  ROUTE_TABLES,
+  INTERNET_GATEWAYS,
+  ELASTIC_IPS,
+  NAT_GATEWAYS,
+  VPC_PEERINGS,
+];
