@@ -75,6 +75,21 @@ describe('compute on real Docker (e2e)', () => {
     }
   }
 
+  /**
+   * The `action:status` of the audit rows of a resource, once they include `expected` (the audit
+   * log is a projection: polled until it has them, or until the wait ends).
+   */
+  async function auditedActions(resource: string, expected: string[]): Promise<string[]> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await api().get(`/audit?resource=${resource}&limit=200`).expect(200);
+      const rows = res.body as Array<{ action: string; status: string }>;
+      const actions = rows.map((r) => `${r.action}:${r.status}`);
+      if (expected.every((a) => actions.includes(a)) || Date.now() > deadline) return actions;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Polls until the instance reaches `status` (the engine's events arrive asynchronously). */
   async function eventually(id: string, status: string, timeoutMs = 20_000): Promise<InstanceBody> {
     const deadline = Date.now() + timeoutMs;
@@ -211,8 +226,29 @@ describe('compute on real Docker (e2e)', () => {
     expect(started.body.instance.status).toBe('RUNNING');
     expect((await inspect(id)).State.Status).toBe('running');
 
-    const renamed = await api().patch(`/instances/${id}`, { name: 'web-02' }).expect(200);
-    expect(renamed.body.name).toBe('web-02');
+    await api().post(`/instances/${id}/reboot`).expect(200);
+    expect((await inspect(id)).State.Status).toBe('running');
+
+    const renamed = await api()
+      .patch(`/instances/${id}`, { name: 'web-02', tags: { team: 'edge' } })
+      .expect(200);
+    expect(renamed.body).toMatchObject({ name: 'web-02', tags: { team: 'edge' } });
+
+    // Every request above is in the audit log, renames, tag changes and reboots included.
+    const audited = [
+      'INSTANCE_LAUNCH:success',
+      'INSTANCE_PAUSE:success',
+      'INSTANCE_RESUME:success',
+      'INSTANCE_RESIZE:success',
+      'INSTANCE_STOP:success',
+      'INSTANCE_START:success',
+      'INSTANCE_REBOOT:success',
+      'INSTANCE_RENAME:success',
+      'INSTANCE_TAGS_CHANGE:success',
+    ];
+    expect(await auditedActions(`instance/${id}`, audited)).toEqual(
+      expect.arrayContaining(audited),
+    );
 
     const terminated = await api().delete(`/instances/${id}`).expect(200);
     expect(terminated.body.status).toBe('TERMINATED');
@@ -486,6 +522,10 @@ describe('compute on real Docker (e2e)', () => {
     await api().delete(`/instances/${instanceId}`).expect(200);
     await api().delete(`/images/${imageId}`).expect(200);
     await api().get(`/images/${imageId}`).expect(404);
+    const uploadAudit = ['IMAGE_REGISTER:success', 'IMAGE_IMPORT:success', 'IMAGE_DELETE:success'];
+    expect(await auditedActions(`image/${imageId}`, uploadAudit)).toEqual(
+      expect.arrayContaining(uploadAudit),
+    );
 
     const server: Server = createServer((req, res) => {
       if (req.url === '/rootfs.tar') {
@@ -516,6 +556,14 @@ describe('compute on real Docker (e2e)', () => {
         .expect(200);
       expect(failed.body).toMatchObject({ status: 'ERROR' });
       expect(failed.body.error_reason).toMatch(/404/);
+      // The import by URL is audited; a failed one twice: requested, then failed.
+      expect(
+        await auditedActions(`image/${imported.body.id as string}`, ['IMAGE_IMPORT:success']),
+      ).toContain('IMAGE_IMPORT:success');
+      const failedImport = ['IMAGE_IMPORT:success', 'IMAGE_IMPORT:failure'];
+      expect(await auditedActions(`image/${missing.body.id as string}`, failedImport)).toEqual(
+        expect.arrayContaining(failedImport),
+      );
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
