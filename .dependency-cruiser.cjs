@@ -86,11 +86,7 @@ module.exports = {
       from: { path: `^src/((?!(${SHARED_RE})/)[^/]+)/` },
       to: {
         path: APPLICATION_OR_HTTP,
-        pathNot: [
-          '^src/$1/',
-          // Until the resource descriptors (issue 15, item 2) publish each family's view.
-          '^src/compute/application/views\\.ts$',
-        ],
+        pathNot: '^src/$1/',
       },
     },
     {

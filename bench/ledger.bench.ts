@@ -59,7 +59,10 @@ async function main(): Promise<void> {
     const genSeconds = (performance.now() - genStart) / 1000;
     console.log(`[ledger] generated ${fmt(history.events)} events in ${genSeconds.toFixed(1)} s`);
 
-    const runtime = new ProjectionRuntime(store, dataSource, [billingProjection, auditProjection]);
+    const runtime = new ProjectionRuntime(store, dataSource, [
+      billingProjection(APP_RESOURCE_CATALOG),
+      auditProjection(APP_RESOURCE_CATALOG),
+    ]);
     await runtime.ensureTables();
     const rebuild: Record<
       string,

@@ -3,20 +3,23 @@ import { billingProjection } from './billing';
 import { COMPUTE_PROJECTIONS } from './compute';
 import { IDENTITY_PROJECTIONS } from './identity';
 import { eventFeedProjection, webhooksProjection } from './webhooks';
+import type { ResourceCatalog } from '../src/platform/resources/resource-catalog';
 import type { Projection } from './runtime/projection';
 
 /**
  * Every read model of the application: the app module hands this list to
  * `ProjectionsModule.forRoot`, which starts one runner per entry. Read models are plain SQL tables
  * written through the runner's EntityManager (no TypeORM entities). A bounded context adds its
- * projection folder's definitions here.
+ * projection folder's definitions here. The audit log and the billing meter classify events as
+ * the contexts' resource-kind descriptors declare (`resources`, src/resource-kinds.ts).
  */
-
-export const ALL_PROJECTIONS: readonly Projection[] = [
-  ...IDENTITY_PROJECTIONS,
-  billingProjection,
-  auditProjection,
-  ...COMPUTE_PROJECTIONS,
-  eventFeedProjection,
-  webhooksProjection,
-];
+export function allProjections(resources: ResourceCatalog): readonly Projection[] {
+  return [
+    ...IDENTITY_PROJECTIONS,
+    billingProjection(resources),
+    auditProjection(resources),
+    ...COMPUTE_PROJECTIONS,
+    eventFeedProjection,
+    webhooksProjection,
+  ];
+}

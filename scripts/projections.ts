@@ -7,7 +7,8 @@
  */
 import { SingleBar } from 'cli-progress';
 import { DataSource } from 'typeorm';
-import { ALL_PROJECTIONS } from '../projections';
+import { allProjections } from '../projections';
+import { APP_RESOURCE_CATALOG } from '../src/resource-kinds';
 import type { Projection } from '../projections/runtime/projection';
 import {
   ProjectionRuntime,
@@ -179,7 +180,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 if (require.main === module) {
   runCli(process.argv.slice(2), {
     env: process.env,
-    projections: ALL_PROJECTIONS,
+    projections: allProjections(APP_RESOURCE_CATALOG),
     stdout: process.stdout,
     stderr: process.stderr,
   }).then(

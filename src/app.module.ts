@@ -7,7 +7,7 @@ import { HealthModule } from './health/health.module';
 import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
 import { SagasModule } from '../sagas/runtime/sagas.module';
-import { ALL_PROJECTIONS } from '../projections';
+import { allProjections } from '../projections';
 import { ProjectionsModule } from '../projections/runtime/projections.module';
 import { AuditModule } from './audit/audit.module';
 import { BillingModule } from './billing/billing.module';
@@ -19,7 +19,7 @@ import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
 import { NetworkModule } from './network/network.module';
-import { ResourceCatalogModule } from './resource-kinds';
+import { APP_RESOURCE_CATALOG, ResourceCatalogModule } from './resource-kinds';
 
 /**
  * The application's feature modules, one per bounded context (plus drivers, projections and
@@ -37,7 +37,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     HealthModule,
     MetaModule,
     SagasModule.forRoot(),
-    ProjectionsModule.forRoot({ projections: ALL_PROJECTIONS }),
+    ProjectionsModule.forRoot({ projections: allProjections(APP_RESOURCE_CATALOG) }),
     IdentityModule,
     AdminModule,
     BillingModule,

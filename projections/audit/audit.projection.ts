@@ -1,13 +1,15 @@
 import type { EntityManager } from 'typeorm';
-import { defaultActorLabel, toAuditRecord, type AuditRecord } from '../../src/audit/domain/actions';
+import {
+  defaultActorLabel,
+  toAuditRecord,
+  type AuditActionCatalog,
+  type AuditRecord,
+} from '../../src/audit/domain/actions';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
-import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
-import { defineProjection } from '../runtime/projection';
+import type { ResourceCatalog } from '../../src/platform/resources/resource-catalog';
+import { defineProjection, type Projection } from '../runtime/projection';
 
 export const AUDIT_PROJECTION = 'audit.log';
-
-/** The audit catalog the contexts' resource-kind descriptors declare. */
-const AUDIT_CATALOG = APP_RESOURCE_CATALOG.audit;
 
 /**
  * `audit_log`: one row per audited event, id = event id (a rebuild gives the same rows). The
@@ -16,11 +18,19 @@ const AUDIT_CATALOG = APP_RESOURCE_CATALOG.audit;
  * depend on the identity read models' progress. `actor` keeps the pseudonymous default label.
  * Rows are only ever inserted: no route updates or deletes them.
  */
-export const auditProjection = defineProjection({
+export function auditProjection(resources: ResourceCatalog): Projection {
+  return defineProjection({
+    ...auditLog,
+    // The audit catalog the contexts' resource-kind descriptors declare.
+    eventTypes: resources.auditedEventTypes(),
+    apply: (events, manager) => insertAuditRows(events, manager, resources.audit),
+  });
+}
+
+const auditLog: Omit<Projection, 'eventTypes' | 'apply'> = {
   name: AUDIT_PROJECTION,
   // 2: renames, tag changes, reboots, image uploads and imports and price changes are audited.
   version: 2,
-  eventTypes: APP_RESOURCE_CATALOG.auditedEventTypes(),
   async setup(manager) {
     await manager.query(`CREATE TABLE IF NOT EXISTS audit_log (
       id uuid PRIMARY KEY,
@@ -46,18 +56,16 @@ export const auditProjection = defineProjection({
   async reset(manager) {
     await manager.query('TRUNCATE audit_log');
   },
-  async apply(events, manager) {
-    await insertAuditRows(events, manager);
-  },
-});
+};
 
 async function insertAuditRows(
   events: readonly RecordedEvent[],
   manager: EntityManager,
+  catalog: AuditActionCatalog,
 ): Promise<void> {
   const rows: AuditRecord[] = [];
   for (const event of events) {
-    const record = toAuditRecord(event, AUDIT_CATALOG, { actorLabel: defaultActorLabel });
+    const record = toAuditRecord(event, catalog, { actorLabel: defaultActorLabel });
     if (record) rows.push(record);
   }
   if (rows.length === 0) return;

@@ -20,18 +20,16 @@ import {
 } from '../../src/billing/domain/price-catalog';
 import { applyScheduledPrices } from '../../src/billing/domain/scheduled-prices';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
-import { defineProjection } from '../runtime/projection';
+import { defineProjection, type Projection } from '../runtime/projection';
+import type { ResourceCatalog } from '../../src/platform/resources/resource-catalog';
 import {
-  BILLED_EVENT_TYPES,
   meteredResourceIdOf,
   usageFactsOf,
   type MeteredResource,
+  type MeteringLookup,
 } from './usage-facts';
 
 export const BILLING_PROJECTION = 'billing.usage';
-
-/** Event types the billing projection reads: lifecycle events and the price catalog's. */
-export const BILLING_EVENT_TYPES = [...BILLED_EVENT_TYPES, 'PriceSet'] as const;
 
 /**
  * Three tables:
@@ -48,10 +46,19 @@ export const BILLING_EVENT_TYPES = [...BILLED_EVENT_TYPES, 'PriceSet'] as const;
  * Instants are epoch seconds (`bigint`). A batch reads the meters it touches once, steps them in
  * memory and writes everything back with two multi-row statements.
  */
-export const billingProjection = defineProjection({
+export function billingProjection(resources: ResourceCatalog): Projection {
+  const metering: MeteringLookup = (type) => resources.meteringOf(type);
+  return defineProjection({
+    ...billingTables,
+    // The lifecycle events the families' descriptors meter, and the price catalog's.
+    eventTypes: [...resources.meteredEventTypes(), 'PriceSet'],
+    apply: (events, manager) => applyBillingBatch(events, manager, metering),
+  });
+}
+
+const billingTables: Omit<Projection, 'eventTypes' | 'apply'> = {
   name: BILLING_PROJECTION,
   version: 2,
-  eventTypes: BILLING_EVENT_TYPES,
   async setup(manager) {
     await manager.query(`CREATE TABLE IF NOT EXISTS billing_prices (
       commit_position numeric NOT NULL,
@@ -107,10 +114,7 @@ export const billingProjection = defineProjection({
   async reset(manager) {
     await manager.query('TRUNCATE billing_meters, billing_usage, billing_prices');
   },
-  async apply(events, manager) {
-    await applyBillingBatch(events, manager);
-  },
-});
+};
 
 interface MeterRow {
   resource_id: string;
@@ -214,11 +218,12 @@ function isPriceSet(event: RecordedEvent): event is RecordedEvent<PriceSetData> 
 async function applyBillingBatch(
   events: readonly RecordedEvent[],
   manager: EntityManager,
+  metering: MeteringLookup,
 ): Promise<void> {
   const ids = new Set<string>();
   let pricing = false;
   for (const e of events) {
-    const id = meteredResourceIdOf(e);
+    const id = meteredResourceIdOf(e, metering);
     if (id) ids.add(id);
     if (isPriceSet(e)) pricing = true;
   }
@@ -280,10 +285,10 @@ async function applyBillingBatch(
       }
       continue;
     }
-    const id = meteredResourceIdOf(event);
+    const id = meteredResourceIdOf(event, metering);
     if (!id) continue;
     const state = states.get(id);
-    const step = usageFactsOf(event, state?.resource ?? null, priceAt);
+    const step = usageFactsOf(event, state?.resource ?? null, metering, priceAt);
     if (!step) continue;
     let meter = state?.meter ?? EMPTY_RESOURCE_METER;
     for (const fact of step.facts) {

@@ -30,7 +30,6 @@ import type { UsageFact } from '../../src/billing/domain/meter';
 import type { Micros } from '../../src/billing/domain/money';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
-import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 import { toEpochSeconds } from '../../src/billing/domain/period';
 import { instanceSku, STORAGE_SKU } from '../../src/billing/domain/price-catalog';
 
@@ -42,13 +41,8 @@ const NO_CATALOG: PriceLookup = () => null;
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month). */
 export const STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
 
-/** How the meter reads an event type (undefined: not billed); the descriptors' by default. */
+/** How the meter reads an event type (undefined: not billed): `ResourceCatalog.meteringOf`. */
 export type MeteringLookup = (eventType: string) => MeteredEventType | undefined;
-
-const DESCRIBED: MeteringLookup = (type) => APP_RESOURCE_CATALOG.meteringOf(type);
-
-/** The event types the billing meter reads. */
-export const BILLED_EVENT_TYPES: readonly string[] = APP_RESOURCE_CATALOG.meteredEventTypes();
 
 /** What the projection remembers about a resource besides its meter. */
 export interface MeteredResource {
@@ -83,7 +77,7 @@ function typeSnapshot(value: unknown): TypeSnapshot | null {
 /** The instance or volume an event is about, or null for events billing does not meter. */
 export function meteredResourceIdOf(
   event: Pick<RecordedEvent, 'type' | 'data'>,
-  metering: MeteringLookup = DESCRIBED,
+  metering: MeteringLookup,
 ): string | null {
   const how = metering(event.type);
   return how ? text((event.data ?? {}) as Data, how.resourceIdField) : null;
@@ -110,8 +104,8 @@ export interface UsageStep {
 export function usageFactsOf(
   event: Pick<RecordedEvent, 'type' | 'data' | 'metadata'>,
   resource: MeteredResource | null,
+  metering: MeteringLookup,
   priceAt: PriceLookup = NO_CATALOG,
-  metering: MeteringLookup = DESCRIBED,
 ): UsageStep | null {
   const data = (event.data ?? {}) as Data;
   const how = metering(event.type);

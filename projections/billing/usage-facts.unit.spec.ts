@@ -8,7 +8,16 @@ import { splitAtPeriods } from '../../src/billing/domain/statement';
 import type { EventMetadata } from '../../src/eventstore/event-store';
 import { priceInForce, type PriceChange } from '../../src/billing/domain/price-catalog';
 import { applyScheduledPrices } from '../../src/billing/domain/scheduled-prices';
-import { STORAGE_PRICE_PER_GB_HOUR, usageFactsOf, type MeteredResource } from './usage-facts';
+import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
+import {
+  STORAGE_PRICE_PER_GB_HOUR,
+  usageFactsOf,
+  type MeteredResource,
+  type MeteringLookup,
+} from './usage-facts';
+
+/** The billing classification the contexts' resource-kind descriptors declare. */
+const METERING: MeteringLookup = (type) => APP_RESOURCE_CATALOG.meteringOf(type);
 
 const ID = '11111111-1111-4111-8111-111111111111';
 const TENANT = 'tenant-a';
@@ -34,7 +43,11 @@ function run(events: Ev[], key: 'instanceId' | 'volumeId' = 'instanceId') {
   let meter = EMPTY_RESOURCE_METER;
   const closed: UsageInterval[] = [];
   for (const [type, at, data] of events) {
-    const step = usageFactsOf({ type, data: { [key]: ID, at, ...data }, metadata: meta }, resource);
+    const step = usageFactsOf(
+      { type, data: { [key]: ID, at, ...data }, metadata: meta },
+      resource,
+      METERING,
+    );
     if (!step) continue;
     resource = step.resource;
     for (const fact of step.facts) {
@@ -199,7 +212,9 @@ describe('billing: compute events to usage', () => {
   });
 
   it('ignores events of other resources and malformed data', () => {
-    expect(usageFactsOf({ type: 'UserRegistered', data: {}, metadata: meta }, null)).toBeNull();
+    expect(
+      usageFactsOf({ type: 'UserRegistered', data: {}, metadata: meta }, null, METERING),
+    ).toBeNull();
     const bad = usageFactsOf(
       {
         type: 'InstanceStarted',
@@ -207,6 +222,7 @@ describe('billing: compute events to usage', () => {
         metadata: meta,
       },
       null,
+      METERING,
     );
     expect(bad?.facts).toEqual([]);
   });
@@ -232,7 +248,7 @@ describe('billing: prices from the catalog in force (as the projection folds the
     const closed: UsageInterval[] = [];
     for (const [type, when, data] of events) {
       const event = { type, data: { [key]: ID, at: when, ...data }, metadata: meta };
-      const step = usageFactsOf(event, resource, priceAt);
+      const step = usageFactsOf(event, resource, METERING, priceAt);
       if (!step) continue;
       for (const fact of step.facts) {
         if (fact.kind === 'UsageStopped' && meter.open === null) continue;

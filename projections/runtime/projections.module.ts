@@ -20,7 +20,7 @@ import { ProjectionWaiter } from './projection-waiter';
 export const PROJECTION_DEFINITIONS = Symbol('PROJECTION_DEFINITIONS');
 
 export interface ProjectionsModuleOptions {
-  /** The application passes ALL_PROJECTIONS (projections/index.ts); tests pass their own. */
+  /** The application passes allProjections(...) (projections/index.ts); tests pass their own. */
   projections: readonly Projection[];
   runtime?: ProjectionRuntimeOptions;
   /** Defaults to the AppConfig's readYourWritesTimeoutMs, else 2000. */
@@ -54,7 +54,7 @@ class ProjectionsLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
  * shutdown, and provides `ProjectionWaiter` (read-your-writes) and `ProjectionRuntime` (status,
  * rebuild) to every module. Needs EVENT_STORE and the TypeORM DataSource from PlatformModule.
  *
- *   imports: [ProjectionsModule.forRoot({ projections: ALL_PROJECTIONS })]
+ *   imports: [ProjectionsModule.forRoot({ projections: allProjections(APP_RESOURCE_CATALOG) })]
  */
 @Global()
 @Module({})
