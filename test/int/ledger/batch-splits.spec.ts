@@ -3,12 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import type { EventStore, NewEvent, RecordedEvent } from '../../../src/eventstore/event-store';
 import { knownSkus, type PriceSetData } from '../../../src/billing/domain/price-catalog';
-import { auditProjection } from '../../../projections/audit/audit.projection';
-import { billingProjection } from '../../../projections/billing/billing.projection';
+import { auditProjection as auditProjectionOf } from '../../../projections/audit/audit.projection';
+import { billingProjection as billingProjectionOf } from '../../../projections/billing/billing.projection';
+import { APP_RESOURCE_CATALOG } from '../../../src/resource-kinds';
 import type { Projection } from '../../../projections/runtime/projection';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { openDataSource } from '../projections/fixtures';
 import { generateHistory } from './history';
+
+const billingProjection = billingProjectionOf(APP_RESOURCE_CATALOG);
+const auditProjection = auditProjectionOf(APP_RESOURCE_CATALOG);
 
 /**
  * A projection's read model depends on the log only, never on how the runtime cut it into
