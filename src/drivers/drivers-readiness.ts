@@ -64,14 +64,7 @@ export class OvsReadiness implements ReadinessCheck {
   ) {}
 
   async check(): Promise<ReadinessResult> {
-    const selection = this.drivers.ovs;
-    if (selection.active === 'simulated') {
-      return { status: 'SIMULATED', ok: true, detail: selection.reason };
-    }
-    const probe = await probeOvs(this.exec);
-    return probe.reachable
-      ? { status: 'CONNECTED', ok: true, detail: probe.detail }
-      : { status: 'DISCONNECTED', ok: false, detail: probe.detail };
+    return probedReadiness(this.drivers.ovs, () => probeOvs(this.exec));
   }
 }
 
@@ -90,13 +83,20 @@ export class OvnReadiness implements ReadinessCheck {
   ) {}
 
   async check(): Promise<ReadinessResult> {
-    const selection = this.drivers.ovn;
-    if (selection.active === 'simulated') {
-      return { status: 'SIMULATED', ok: true, detail: selection.reason };
-    }
-    const probe = await probeOvn(this.exec);
-    return probe.reachable
-      ? { status: 'CONNECTED', ok: true, detail: probe.detail }
-      : { status: 'DISCONNECTED', ok: false, detail: probe.detail };
+    return probedReadiness(this.drivers.ovn, () => probeOvn(this.exec));
   }
+}
+
+/** A simulated selection is SIMULATED; otherwise the probe decides CONNECTED or DISCONNECTED. */
+async function probedReadiness(
+  selection: { active: string; reason: string },
+  probe: () => Promise<{ reachable: boolean; detail: string }>,
+): Promise<ReadinessResult> {
+  if (selection.active === 'simulated') {
+    return { status: 'SIMULATED', ok: true, detail: selection.reason };
+  }
+  const result = await probe();
+  return result.reachable
+    ? { status: 'CONNECTED', ok: true, detail: result.detail }
+    : { status: 'DISCONNECTED', ok: false, detail: result.detail };
 }
