@@ -14,7 +14,11 @@ export interface ExecutionResult<TEvent, TState> {
   state: TState;
   /** The stream's revision after the command (the resource's ETag); -1n for a stream never written. */
   revision: bigint;
-  /** Global position of the last appended event; null when the command changed nothing. */
+  /**
+   * Global position of the last event the answer rests on: the last appended one, or, when the
+   * command changed nothing, the stream's last event (another writer may have made the change
+   * this command asked for, and read-your-writes must wait for that); null for no stream.
+   */
   position: Position | null;
 }
 
@@ -22,6 +26,8 @@ export interface LoadedAggregate<TState> {
   state: TState;
   revision: bigint;
   exists: boolean;
+  /** Global position of the stream's last event; null for a stream never written. */
+  position: Position | null;
 }
 
 const DEFAULT_ATTEMPTS = 5;
@@ -53,8 +59,13 @@ export class CommandExecutor {
     const events = await this.store.readStream(streamName(decider.category, id));
     let state = decider.initialState();
     for (const e of events) state = decider.evolve(state, { type: e.type, data: e.data } as E);
-    const revision = events.length > 0 ? events[events.length - 1].revision : -1n;
-    return { state, revision, exists: events.length > 0 };
+    const last = events.at(-1);
+    return {
+      state,
+      revision: last?.revision ?? -1n,
+      exists: last !== undefined,
+      position: last?.position ?? null,
+    };
   }
 
   async execute<C, E extends DomainEvent, S>(
@@ -70,9 +81,9 @@ export class CommandExecutor {
     const stream = streamName(decider.category, id);
     const assumeNew = expectNew && context.ifMatch === undefined;
     for (let attempt = 1; ; attempt++) {
-      const { state, revision } =
+      const { state, revision, position } =
         assumeNew && attempt === 1
-          ? { state: decider.initialState(), revision: -1n }
+          ? { state: decider.initialState(), revision: -1n, position: null }
           : await this.load(decider, id);
       if (context.ifMatch !== undefined && context.ifMatch !== revision) {
         throw new AppError(
@@ -85,7 +96,7 @@ export class CommandExecutor {
         );
       }
       const events = decider.decide(command, state);
-      if (events.length === 0) return { events, state, revision, position: null };
+      if (events.length === 0) return { events, state, revision, position };
 
       const toAppend: NewEvent[] = events.map((e, index) => ({
         id: eventIdFor(context.commandId, index),

@@ -158,7 +158,9 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     await execIn(first, 'echo written-in-volume > /data/hello.txt');
     expect(await snapshotsOf(first)).toHaveLength(1);
 
-    await api().post(`/volumes/${volumeId}/detach`).expect(200);
+    // The answer already shows the detachment (read your writes), not the state before it.
+    const detached = await api().post(`/volumes/${volumeId}/detach`).expect(200);
+    expect(detached.body).toMatchObject({ status: 'AVAILABLE', instance_id: null });
     expect(await mountsOf(first)).toEqual([]);
     expect(await instance(first)).toMatchObject({ status: 'RUNNING', volumes: [] });
     expect(await execIn(first, 'cat /root-marker.txt; ls /data 2>/dev/null | wc -l')).toBe(
