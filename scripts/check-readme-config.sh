@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when README.md's configuration table differs from the one generated from
-# src/config/config.ts (CONFIG_VARIABLES): run `npm run docs:config` to rewrite it.
+# the configuration schema in src/config/config.ts (CONFIG_SCHEMA): run `npm run docs:config` to rewrite it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,12 +1,11 @@
 /**
  * `npm run docs:config`: writes the README's configuration table (between the config-table markers)
- * from CONFIG_VARIABLES in src/config/config.ts. With `--check` it writes nothing and exits 1 when
+ * from the configuration schema in src/config/config.ts (CONFIG_SCHEMA and its CONFIG_DOCS). With `--check` it writes nothing and exits 1 when
  * the README's table differs from the generated one (scripts/check-readme-config.sh, run by CI).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 import { transformFile } from '@swc/core';
 import { format } from 'prettier';
 
@@ -15,24 +14,24 @@ const readmePath = join(root, 'README.md');
 const START = '<!-- config-table:start -->';
 const END = '<!-- config-table:end -->';
 
-async function configVariables() {
-  const { code } = await transformFile(join(root, 'src/config/config.ts'), {
+/** Compiles src/config/config.ts in memory and loads it as a module of its own folder (so it finds zod). */
+async function configTableRows() {
+  const filename = join(root, 'src/config/config.ts');
+  const { code } = await transformFile(filename, {
     jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
     module: { type: 'commonjs' },
   });
-  const dir = mkdtempSync(join(tmpdir(), 'nimbus-docs-config-'));
-  try {
-    writeFileSync(join(dir, 'config.cjs'), code);
-    return createRequire(import.meta.url)(join(dir, 'config.cjs')).CONFIG_VARIABLES;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const mod = new Module(filename);
+  mod.filename = filename;
+  mod.paths = Module._nodeModulePaths(dirname(filename));
+  mod._compile(code, filename);
+  return mod.exports.configTableRows();
 }
 
 const cell = (text) => text.replace(/\|/g, '\\|');
 
 async function generatedTable() {
-  const rows = (await configVariables()).map(
+  const rows = (await configTableRows()).map(
     (v) => `| \`${v.name}\` | ${cell(v.default)} | ${cell(v.doc)} |`,
   );
   const table = ['| variable | default | what it does |', '| --- | --- | --- |', ...rows].join(
@@ -54,7 +53,7 @@ const wanted = await generatedTable();
 if (process.argv.includes('--check')) {
   if (current !== wanted) {
     console.error(
-      "check-readme-config: README.md's configuration table differs from src/config/config.ts (CONFIG_VARIABLES); run npm run docs:config",
+      "check-readme-config: README.md's configuration table differs from src/config/config.ts (CONFIG_SCHEMA); run npm run docs:config",
     );
     process.exit(1);
   }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redact } from './config';
+import {
+  CONFIG_DOCS,
+  CONFIG_SCHEMA,
+  ConfigError,
+  configTableRows,
+  loadConfig,
+  redact,
+} from './config';
 
 describe('loadConfig', () => {
   it('has defaults for an empty environment', () => {
@@ -145,14 +152,35 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
-  it('reports every problem at once', () => {
+  it('reports every problem at once, in one line', () => {
     try {
       loadConfig({ PORT: 'x', LOG_LEVEL: 'y' });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).problems).toHaveLength(2);
+      expect((err as ConfigError).problems).toEqual([
+        'PORT="x" is not allowed: expected an integer 0..65535',
+        'LOG_LEVEL="y" is not allowed: expected one of fatal, error, warn, info, debug, trace, silent',
+      ]);
+      expect((err as ConfigError).message).not.toContain('\n');
     }
+  });
+
+  it('never echoes a secret it refuses', () => {
+    expect(() => loadConfig({ NIMBUS_JWT_SECRET: 'short-secret' })).toThrow(
+      /^invalid configuration: NIMBUS_JWT_SECRET is not allowed: expected at least 32 bytes, hex or base64$/,
+    );
+  });
+
+  it('documents every variable of the schema, defaults taken from the schema', () => {
+    const rows = configTableRows();
+    expect(rows.map((r) => r.name)).toEqual(Object.keys(CONFIG_SCHEMA.shape));
+    for (const schema of Object.values(CONFIG_SCHEMA.shape)) {
+      expect(CONFIG_DOCS.get(schema)?.doc).toBeTruthy();
+    }
+    expect(rows.find((r) => r.name === 'PORT')?.default).toBe('`8080`');
+    expect(rows.find((r) => r.name === 'NIMBUS_SESSION_KEY_TTL')?.default).toBe('`30d`');
+    expect(rows.find((r) => r.name === 'DATABASE_URL')?.default).toBe('unset: embedded PostgreSQL');
   });
 
   it('never echoes a password', () => {

@@ -261,6 +261,18 @@ describe('npm start as a user starts', () => {
       }
     }, 120_000);
 
+    it('a variable has a bad value', async () => {
+      const { code, stderr } = await runToExit(
+        userEnv({ PORT: '0', NIMBUS_PG_POOL_SIZE: 'many', NIMBUS_JWT_SECRET: 'too-short' }),
+      );
+      expect(code).toBe(2);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBe(
+        'nimbus: cannot start: invalid configuration: NIMBUS_PG_POOL_SIZE="many" is not allowed: expected an integer 1..500; NIMBUS_JWT_SECRET is not allowed: expected at least 32 bytes, hex or base64',
+      );
+    }, 120_000);
+
     it('the data directory cannot be created', async () => {
       const file = join(tempRoot, 'not-a-directory');
       writeFileSync(file, 'a file where the data directory should be\n');
