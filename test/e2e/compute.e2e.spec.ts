@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -59,7 +63,15 @@ describe('compute on real Docker (e2e)', () => {
   async function launched(id: string, apiKey?: string): Promise<InstanceBody> {
     const runtime = t.app.get<SagaRuntime>(SAGA_RUNTIME);
     await runtime.whenSettled(INSTANCE_LAUNCH_SAGA, id, 30_000);
-    await caughtUp();
+    // The instance's own last event, not the store's head: the head is the position below which
+    // every transaction has committed, and it lags while any older transaction is still open.
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const last = (await store.readStream(`instance-${id}`)).at(-1);
+    if (last) {
+      expect(
+        await t.app.get(ProjectionWaiter).waitFor(last.position, [INSTANCES_PROJECTION], 10_000),
+      ).toBe(true);
+    }
     const res = await api(apiKey).get(`/instances/${id}`);
     expect(res.status).toBe(200);
     return res.body as InstanceBody;
@@ -322,6 +334,41 @@ describe('compute on real Docker (e2e)', () => {
     expect(logs.body.map((l: { message: string }) => l.message).join('\n')).toMatch(
       /launch failed at create_container/,
     );
+  });
+
+  it("a container the engine cannot start ends the launch in ERROR with the engine's reason, not as removed outside Nimbus", async (ctx) => {
+    docker.require(ctx);
+    // A root filesystem without a shell imports fine, but the engine cannot start its command.
+    const dir = mkdtempSync(join(tmpdir(), 'nimbus-noshell-'));
+    writeFileSync(join(dir, 'README'), 'no shell in here\n');
+    const { stdout: rootfs } = await promisify(execFile)('tar', ['-cf', '-', '-C', dir, '.'], {
+      encoding: 'buffer',
+    });
+    rmSync(dir, { recursive: true, force: true });
+    const registered = await api().post('/images', { name: 'no-shell' }).expect(201);
+    const imageId = registered.body.id as string;
+    const uploaded = await t
+      .http()
+      .post(`/images/${imageId}/upload`)
+      .set('x-api-key', account.apiKey)
+      .attach('file', rootfs, 'rootfs.tar');
+    expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(200);
+
+    const res = await api().post('/instances', {
+      name: 'cannot-start',
+      image: imageId,
+      instance_type: 'basic-1',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    const failed = await launched(id);
+    expect(failed.status).toBe('ERROR');
+    // The engine's own error, recorded by the launch's compensation; removing the container
+    // while compensating is not a container "removed outside Nimbus".
+    expect(failed.error_reason).not.toMatch(/outside Nimbus/);
+    expect(failed.error_reason).toMatch(/start_container|executable file not found|no such file/i);
+    await expect(inspect(id)).rejects.toMatchObject({ statusCode: 404 });
+    await api().delete(`/instances/${id}`).expect(200);
   });
 
   it('validation: bad names and ports are 400, unknown image or type 400, another tenant 404', async (ctx) => {

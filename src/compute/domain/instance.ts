@@ -1059,8 +1059,9 @@ function onContainerVanished(
     case 'PAUSED':
     case 'STOPPING':
     case 'STOPPED':
-      // During a launch before the container exists there is nothing to vanish.
-      if (state.launching && state.containerId === null) return [];
+      // During a launch the launch saga owns the container: a start that fails is removed by
+      // the saga's compensation, which then records the failure with the engine's reason.
+      if (state.launching) return [];
       return [
         {
           type: 'InstanceFailed',

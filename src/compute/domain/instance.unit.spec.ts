@@ -227,7 +227,7 @@ const TABLE: Record<string, Record<StateKey, Cell>> = {
   RecordContainerRunning:       row(N, 'noop', 'InstanceStarted>RUNNING', 'InstanceStarted>RUNNING', 'noop', 'InstanceResumed>RUNNING', 'noop', 'InstanceStarted>RUNNING', 'noop', 'noop', 'noop'),
   RecordContainerPaused:        row(N, 'noop', 'noop', 'noop', 'InstancePaused>PAUSED', 'noop', 'noop', 'noop', 'noop', 'noop', 'noop'),
   RecordContainerExited:        row(N, 'noop', 'noop', 'noop', 'InstanceStopped>STOPPED', 'InstanceStopped>STOPPED', 'InstanceStopped>STOPPED', 'noop', 'noop', 'noop', 'noop'),
-  RecordContainerVanished:      row(N, 'noop', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'noop', 'noop', 'noop'),
+  RecordContainerVanished:      row(N, 'noop', 'noop', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'InstanceFailed>ERROR', 'noop', 'noop', 'noop'),
 };
 
 function row(...cells: Cell[]): Record<StateKey, Cell> {
@@ -609,6 +609,14 @@ describe('instance decider: given/when/then', () => {
         expect(state.status).toBe('ERROR');
         expect(state.errorReason).toMatch(/removed outside Nimbus/);
       });
+  });
+
+  it('a container gone during a launch is left to the launch saga, which records why it failed', () => {
+    // The saga removes a container that would not start while compensating; the engine's
+    // "destroy" event must not turn that into "removed outside Nimbus".
+    s.given(HISTORIES['STARTING(launch)'])
+      .when({ type: 'RecordContainerVanished', now: NOW })
+      .then([]);
   });
 
   it('a container started behind our back is recorded as started by the engine', () => {
