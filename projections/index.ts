@@ -1,6 +1,7 @@
 import { auditProjection } from './audit';
 import { billingProjection } from './billing';
 import { COMPUTE_PROJECTIONS } from './compute';
+import { EDGE_PROJECTIONS } from './network/edge.projections';
 import { IDENTITY_PROJECTIONS } from './identity';
 import { eventFeedProjection, webhooksProjection } from './webhooks';
 import type { ResourceCatalog } from '../src/platform/resources/resource-catalog';
@@ -19,6 +20,7 @@ export function allProjections(resources: ResourceCatalog): readonly Projection[
     billingProjection(resources),
     auditProjection(resources),
     ...COMPUTE_PROJECTIONS,
+    ...EDGE_PROJECTIONS,
     eventFeedProjection,
     webhooksProjection,
   ];

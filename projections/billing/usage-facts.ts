@@ -14,6 +14,8 @@
  * | InstanceFailed, InstanceLaunchFailed          |                                         |
  * | VolumeCreated                                 | UsageStarted gb-hours x size            |
  * | VolumeDeleted                                 | UsageStopped                            |
+ * | ElasticIpAllocated / ElasticIpReleased        | UsageStarted eip-hours / UsageStopped   |
+ * | NatGatewayActivated / Failed, DeletionStarted | UsageStarted natgw-hours / UsageStopped |
  *
  * Which events the meter reads, and what each means for it (`open`, `rename`, `start`, `reprice`,
  * `stop`), is declared by the owning context's resource-kind descriptor (`billing`, e.g.
@@ -26,12 +28,19 @@
  * carries and a volume `STORAGE_PRICE_PER_GB_HOUR`; the initial catalog has the same prices, so
  * the two agree. Later price changes reach open usage through `applyScheduledPrices`.
  */
-import type { UsageFact } from '../../src/billing/domain/meter';
+import type { MeterName, UsageFact } from '../../src/billing/domain/meter';
 import type { Micros } from '../../src/billing/domain/money';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
 import { toEpochSeconds } from '../../src/billing/domain/period';
-import { instanceSku, STORAGE_SKU } from '../../src/billing/domain/price-catalog';
+import {
+  ELASTIC_IP_SKU,
+  INITIAL_ELASTIC_IP_PRICE_PER_HOUR,
+  INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
+  instanceSku,
+  NAT_GATEWAY_SKU,
+  STORAGE_SKU,
+} from '../../src/billing/domain/price-catalog';
 
 /** The catalog price of a SKU in force at an instant (epoch seconds), null when not priced yet. */
 export type PriceLookup = (sku: string, at: number) => Micros | null;
@@ -47,7 +56,7 @@ export type MeteringLookup = (eventType: string) => MeteredEventType | undefined
 /** What the projection remembers about a resource besides its meter. */
 export interface MeteredResource {
   resourceId: string;
-  kind: 'instance' | 'volume';
+  kind: 'instance' | 'volume' | 'elastic_ip' | 'nat_gateway';
   tenantId: string | null;
   name: string;
   /** The SKU its usage is billed under (`instance:<type>`, `storage:gb`); null before any usage. */
@@ -83,6 +92,34 @@ export function meteredResourceIdOf(
   return how ? text((event.data ?? {}) as Data, how.resourceIdField) : null;
 }
 
+const KIND_OF_METER: Record<MeterName, MeteredResource['kind']> = {
+  'instance-hours': 'instance',
+  'gb-hours': 'volume',
+  'eip-hours': 'elastic_ip',
+  'natgw-hours': 'nat_gateway',
+};
+
+/**
+ * Meters billed at one flat price per hour of their SKU (no type snapshot): the event that
+ * starts usage names the resource in `nameField` (an elastic IP by its address).
+ */
+const FLAT_RATE_METERS: Partial<
+  Record<MeterName, { sku: string; initialPrice: Micros; label: string; nameField: string }>
+> = {
+  'eip-hours': {
+    sku: ELASTIC_IP_SKU,
+    initialPrice: INITIAL_ELASTIC_IP_PRICE_PER_HOUR,
+    label: 'Elastic IP',
+    nameField: 'publicIp',
+  },
+  'natgw-hours': {
+    sku: NAT_GATEWAY_SKU,
+    initialPrice: INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
+    label: 'NAT gateway',
+    nameField: 'publicIp',
+  },
+};
+
 export function instanceDescription(name: string, typeId: string): string {
   return `Instance ${name} (${typeId})`;
 }
@@ -112,7 +149,7 @@ export function usageFactsOf(
   const resourceId = how ? text(data, how.resourceIdField) : null;
   if (!how || !resourceId) return null;
   const at = text(data, 'at') ?? event.metadata.occurredAt;
-  const kind = how.meter === 'gb-hours' ? 'volume' : 'instance';
+  const kind = KIND_OF_METER[how.meter];
   const current: MeteredResource = resource ?? {
     resourceId,
     kind,
@@ -152,6 +189,24 @@ export function usageFactsOf(
     case 'rename':
       return { resource: { ...current, name: text(data, 'to') ?? current.name }, facts: [] };
     case 'start': {
+      const flat = FLAT_RATE_METERS[how.meter];
+      if (flat) {
+        const name = current.name || (text(data, flat.nameField) ?? resourceId);
+        return {
+          resource: { ...current, name, sku: flat.sku },
+          facts: [
+            {
+              kind: 'UsageStarted',
+              resourceId,
+              meter: how.meter,
+              unitPrice: catalogPrice(flat.sku) ?? flat.initialPrice,
+              quantity: 1,
+              description: `${flat.label} ${name}`,
+              at,
+            },
+          ],
+        };
+      }
       const type = typeSnapshot(data.instanceType);
       if (!type) return { resource: current, facts: [] };
       const sku = instanceSku(type.id);

@@ -103,6 +103,21 @@ const keyValue = () =>
       value: raw.slice(raw.indexOf('=') + 1),
     }));
 
+/** `a.b.c.d/n` with n in range (that it is a network address, the networking module checks). */
+const ipv4Block = (minPrefix: number, maxPrefix: number) =>
+  z.string().refine(
+    (raw) => {
+      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw);
+      return (
+        m !== null &&
+        m.slice(1, 5).every((octet) => Number(octet) <= 255 && String(Number(octet)) === octet) &&
+        Number(m[5]) >= minPrefix &&
+        Number(m[5]) <= maxPrefix
+      );
+    },
+    { error: `an IPv4 block a.b.c.d/n, /${minPrefix} to /${maxPrefix}` },
+  );
+
 const DRIVER_DOC = (what: string, word: string) =>
   `\`auto\` (${what} when it answers, else simulated), \`${word}\` (required), \`simulated\``;
 
@@ -241,6 +256,12 @@ export const CONFIG_SCHEMA = z.object({
     default: 'none',
     doc: 'one extra `key=value` label on every container Nimbus creates (tests use it to clean up)',
   }),
+  NIMBUS_EIP_POOL: ipv4Block(8, 29).prefault('100.64.0.0/10').register(CONFIG_DOCS, {
+    doc: 'the external network: elastic IPs and internet gateway ports take their addresses from it; its first address is the upstream router',
+  }),
+  NIMBUS_PEERING_EXPIRY: duration().prefault('7d').register(CONFIG_DOCS, {
+    doc: 'how long a VPC peering request waits for acceptance before it is `expired`',
+  }),
 });
 
 type ConfigVariables = z.output<typeof CONFIG_SCHEMA>;
@@ -292,6 +313,10 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     computeReconcileIntervalMs: v.NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS,
     computeLogCollectIntervalMs: v.NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS,
     containerLabel: v.NIMBUS_CONTAINER_LABEL ?? null,
+    /** The external network (elastic IPs, gateway ports); its first address is the upstream. */
+    eipPool: v.NIMBUS_EIP_POOL,
+    /** How long a VPC peering request waits for acceptance, in milliseconds. */
+    peeringExpiryMs: v.NIMBUS_PEERING_EXPIRY,
   };
 }
 

@@ -42,7 +42,19 @@ describe('loadConfig', () => {
       computeReconcileIntervalMs: 15_000,
       computeLogCollectIntervalMs: 10_000,
       containerLabel: null,
+      eipPool: '100.64.0.0/10',
+      peeringExpiryMs: 7 * 86_400_000,
     });
+  });
+
+  it('reads the networking settings: the elastic IP pool and the peering expiry', () => {
+    const config = loadConfig({ NIMBUS_EIP_POOL: '198.19.0.0/24', NIMBUS_PEERING_EXPIRY: '90s' });
+    expect(config.eipPool).toBe('198.19.0.0/24');
+    expect(config.peeringExpiryMs).toBe(90_000);
+    for (const bad of ['100.64.0.0/30', '100.64.0.256/24', '100.64.0.0', 'pool']) {
+      expect(() => loadConfig({ NIMBUS_EIP_POOL: bad })).toThrow(/NIMBUS_EIP_POOL/);
+    }
+    expect(() => loadConfig({ NIMBUS_PEERING_EXPIRY: 'soon' })).toThrow(/NIMBUS_PEERING_EXPIRY/);
   });
 
   it('reads the SMTP settings and refuses a bad From or a non-SMTP URL', () => {

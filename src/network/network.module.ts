@@ -4,13 +4,23 @@ import type { DetectedDrivers } from '../drivers/detection';
 import { OvnNetworkFabric } from '../drivers/ovn/ovn-network-fabric';
 import { SimulatedNetworkFabric } from '../drivers/ovn/simulated-network-fabric';
 import { DETECTED_DRIVERS } from '../drivers/tokens';
+import { APP_CONFIG } from '../platform/tokens';
+import { EdgeAccess } from './application/edge-access';
+import { EdgeQueries } from './application/edge-queries';
+import { ELASTIC_IP_USE_CASES } from './application/elastic-ips';
+import { INTERNET_GATEWAY_USE_CASES } from './application/internet-gateways';
+import { NETWORK_OPTIONS, networkOptionsFrom } from './application/network-options';
+import { ElasticIpsController } from './http/elastic-ips.controller';
+import { InternetGatewaysController } from './http/internet-gateways.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
 
 /**
- * Networking: so far the network fabric its handlers and sagas will drive, OVN when the drivers
- * detection chose it (NIMBUS_OVN), otherwise the simulation. Needs DriversModule (global).
+ * Networking: the network fabric its handlers and sagas drive (OVN when the drivers detection
+ * chose it, NIMBUS_OVN, otherwise the simulation), and the routes of each family. Needs
+ * DriversModule (global), ProjectionsModule (global) and SagasModule (global).
  */
 @Module({
+  controllers: [InternetGatewaysController, ElasticIpsController],
   providers: [
     {
       provide: NETWORK_FABRIC,
@@ -18,6 +28,11 @@ import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
       useFactory: (drivers: DetectedDrivers): NetworkFabric =>
         drivers.ovn.active === 'ovn' ? new OvnNetworkFabric() : new SimulatedNetworkFabric(),
     },
+    { provide: NETWORK_OPTIONS, useFactory: networkOptionsFrom, inject: [APP_CONFIG] },
+    EdgeAccess,
+    EdgeQueries,
+    ...INTERNET_GATEWAY_USE_CASES,
+    ...ELASTIC_IP_USE_CASES,
   ],
   exports: [NETWORK_FABRIC],
 })

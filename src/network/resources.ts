@@ -2,13 +2,14 @@
  * Networking's resource families: what the audit log, the timeline and the event feed know about
  * VPCs, subnets, security groups, route tables, internet gateways, elastic IPs, NAT gateways and
  * peerings. Each `events` table names every event type of its decider (the type system checks it).
- * Billing (eip-hours, natgw-hours) and point-in-time folds come with the networking routes.
+ * Elastic IPs are billed while allocated (eip-hours), NAT gateways while active (natgw-hours).
  */
 import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
 import {
   elasticIpDecider,
   internetGatewayDecider,
   natGatewayDecider,
+  publicAddressPoolDecider,
   routeTableDecider,
   securityGroupDecider,
   subnetDecider,
@@ -87,7 +88,7 @@ export const ROUTE_TABLES = resourceKind(routeTableDecider, {
 export const INTERNET_GATEWAYS = resourceKind(internetGatewayDecider, {
   context,
   family: 'internet_gateway',
-  readModel: null,
+  readModel: 'network_internet_gateways',
   actions: {
     INTERNET_GATEWAY_CREATE: 'An internet gateway was created.',
     INTERNET_GATEWAY_ATTACH: 'An internet gateway was attached to a VPC.',
@@ -105,7 +106,7 @@ export const INTERNET_GATEWAYS = resourceKind(internetGatewayDecider, {
 export const ELASTIC_IPS = resourceKind(elasticIpDecider, {
   context,
   family: 'elastic_ip',
-  readModel: null,
+  readModel: 'network_elastic_ips',
   actions: {
     ELASTIC_IP_ALLOCATE: 'An elastic IP was allocated.',
     ELASTIC_IP_ASSOCIATE: 'An elastic IP was associated with an instance.',
@@ -117,6 +118,11 @@ export const ELASTIC_IPS = resourceKind(elasticIpDecider, {
     ElasticIpAssociated: audited('ELASTIC_IP_ASSOCIATE'),
     ElasticIpDisassociated: audited('ELASTIC_IP_DISASSOCIATE'),
     ElasticIpReleased: audited('ELASTIC_IP_RELEASE'),
+  },
+  billing: {
+    meter: 'eip-hours',
+    resourceIdField: 'eipId',
+    events: { ElasticIpAllocated: 'start', ElasticIpReleased: 'stop' },
   },
 });
 
@@ -134,6 +140,15 @@ export const NAT_GATEWAYS = resourceKind(natGatewayDecider, {
     NatGatewayFailed: audited('NAT_GATEWAY_CREATE', 'failure'),
     NatGatewayDeletionStarted: audited('NAT_GATEWAY_DELETE'),
     NatGatewayDeleted: notAudited(PROVISIONED),
+  },
+  billing: {
+    meter: 'natgw-hours',
+    resourceIdField: 'natGatewayId',
+    events: {
+      NatGatewayActivated: 'start',
+      NatGatewayFailed: 'stop',
+      NatGatewayDeletionStarted: 'stop',
+    },
   },
 });
 
@@ -159,6 +174,21 @@ export const VPC_PEERINGS = resourceKind(vpcPeeringDecider, {
   },
 });
 
+export const PUBLIC_ADDRESS_POOL = resourceKind(publicAddressPoolDecider, {
+  context,
+  family: 'public_address_pool',
+  readModel: null,
+  actions: {},
+  events: {
+    PublicAddressReserved: notAudited(
+      'address bookkeeping of the elastic IP or gateway that asked',
+    ),
+    PublicAddressReleased: notAudited(
+      'address bookkeeping of the elastic IP or gateway that asked',
+    ),
+  },
+});
+
 export const NETWORK_RESOURCE_KINDS = [
   VPCS,
   SUBNETS,
@@ -168,4 +198,5 @@ export const NETWORK_RESOURCE_KINDS = [
   ELASTIC_IPS,
   NAT_GATEWAYS,
   VPC_PEERINGS,
+  PUBLIC_ADDRESS_POOL,
 ];

@@ -11,8 +11,7 @@
  * | instance resized while RUNNING or PAUSED            | UsagePriceChanged (new price)   |
  * | instance leaves RUNNING/PAUSED (stop, terminate...) | UsageStopped                    |
  * | volume created / deleted                            | UsageStarted gb-hours / Stopped |
- * | elastic IP allocated or disassociated               | UsageStarted eip-hours          |
- * | elastic IP associated or released                   | UsageStopped                    |
+ * | elastic IP allocated / released                     | UsageStarted eip-hours / Stop   |
  * | NAT gateway active / deleted or failed              | UsageStarted natgw-hours / Stop |
  * | catalog price of a type changed                     | UsagePriceChanged per open use  |
  *

@@ -3,7 +3,8 @@
  * of each SKU and when it takes effect. Billing (projections/billing) reads them: usage is billed
  * at the price in force at each instant, split exactly at `effectiveAt`.
  *
- * SKUs: `instance:<type id>` (micro-USD per instance-hour), `storage:gb` (micro-USD per GB-hour).
+ * SKUs: `instance:<type id>` (micro-USD per instance-hour), `storage:gb` (micro-USD per GB-hour),
+ * `network:eip` (per elastic IP hour) and `network:natgw` (per NAT gateway hour).
  * A price may take effect now or later, never in the past: a change cannot rewrite what was
  * already billed.
  */
@@ -15,6 +16,15 @@ import type { Micros } from './money';
 export const PRICING_CATEGORY = 'pricing-catalog';
 export const PRICING_CATALOG_ID = 'global';
 export const STORAGE_SKU = 'storage:gb';
+/** An elastic IP, per hour while it is allocated. */
+export const ELASTIC_IP_SKU = 'network:eip';
+/** A NAT gateway, per hour while it is active. */
+export const NAT_GATEWAY_SKU = 'network:natgw';
+
+/** 0.005 USD per elastic IP hour: the elastic IP price at start-up. */
+export const INITIAL_ELASTIC_IP_PRICE_PER_HOUR: Micros = 5_000n;
+/** 0.045 USD per NAT gateway hour: the NAT gateway price at start-up. */
+export const INITIAL_NAT_GATEWAY_PRICE_PER_HOUR: Micros = 45_000n;
 
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month): the storage price at start-up. */
 export const INITIAL_STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
@@ -23,7 +33,7 @@ export function instanceSku(typeId: string): string {
   return `instance:${typeId}`;
 }
 
-export type SkuUnit = 'instance-hour' | 'GB-hour';
+export type SkuUnit = 'instance-hour' | 'GB-hour' | 'IP-hour' | 'gateway-hour';
 
 /** Every SKU the catalog prices, with its unit and its price when the catalog is first written. */
 export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: Micros }> {
@@ -34,6 +44,12 @@ export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: M
       initialPrice: BigInt(t.pricePerHourMicroUsd),
     })),
     { sku: STORAGE_SKU, unit: 'GB-hour', initialPrice: INITIAL_STORAGE_PRICE_PER_GB_HOUR },
+    { sku: ELASTIC_IP_SKU, unit: 'IP-hour', initialPrice: INITIAL_ELASTIC_IP_PRICE_PER_HOUR },
+    {
+      sku: NAT_GATEWAY_SKU,
+      unit: 'gateway-hour',
+      initialPrice: INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
+    },
   ];
 }
 

@@ -9,3 +9,4 @@ export * from './internet-gateway';
 export * from './elastic-ip';
 export * from './nat-gateway';
 export * from './vpc-peering';
+export * from './public-address-pool';

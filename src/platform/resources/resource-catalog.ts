@@ -180,6 +180,11 @@ export class ResourceCatalog {
         confirmed: true,
         actionOf: kind.audit?.actionOf,
         resourceOf: kind.audit?.resourceOf,
+        // The id after the family's category, which may hold dashes (`elastic-ip-<id>`).
+        resourceId: (event: { streamId: string }) =>
+          event.streamId.startsWith(`${kind.category}-`)
+            ? event.streamId.slice(kind.category.length + 1)
+            : event.streamId.slice(event.streamId.indexOf('-') + 1),
       });
     }
     const unused = Object.keys(kind.actions).filter((a) => !used.has(a));

@@ -1,0 +1,286 @@
+/**
+ * Read models of the VPC's edge: internet gateways, elastic IPs, NAT gateways and VPC peerings,
+ * each folded with its domain's own `evolve` (the read model never disagrees with the aggregate),
+ * the full state kept as jsonb and the columns lists filter on derived from it. Plus
+ * `network_route_targets`: the routes that point at a gateway, a NAT gateway or a peering (what
+ * detaching or deleting one checks).
+ */
+import type { EntityManager } from 'typeorm';
+
+import {
+  ELASTIC_IP_CATEGORY,
+  INTERNET_GATEWAY_CATEGORY,
+  ROUTE_TABLE_CATEGORY,
+  evolveElasticIp,
+  evolveInternetGateway,
+  initialElasticIpState,
+  initialInternetGatewayState,
+  type ElasticIpEvent,
+  type ElasticIpState,
+  type InternetGatewayEvent,
+  type InternetGatewayState,
+  type Route,
+  type RouteTableEvent,
+} from '../../src/network/domain';
+import type { RecordedEvent } from '../../src/eventstore/event-store';
+import { defineProjection } from '../runtime/projection';
+
+export const INTERNET_GATEWAYS_PROJECTION = 'network.internet_gateways';
+export const ELASTIC_IPS_PROJECTION = 'network.elastic_ips';
+export const ROUTE_TARGETS_PROJECTION = 'network.route_targets';
+
+export const INTERNET_GATEWAY_EVENT_TYPES: readonly InternetGatewayEvent['type'][] = [
+  'InternetGatewayCreated',
+  'InternetGatewayAttached',
+  'InternetGatewayDetached',
+  'InternetGatewayDeleted',
+];
+
+export const ELASTIC_IP_EVENT_TYPES: readonly ElasticIpEvent['type'][] = [
+  'ElasticIpAllocated',
+  'ElasticIpAssociated',
+  'ElasticIpDisassociated',
+  'ElasticIpReleased',
+];
+
+const ROUTE_TARGET_EVENT_TYPES: readonly RouteTableEvent['type'][] = [
+  'RouteAdded',
+  'RouteRemoved',
+  'RouteTableDeleted',
+];
+
+/** A row's state with the times the API shows. */
+export interface Folded<S> {
+  state: S;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+/** The id inside a stream `<category>-<id>` whose category itself may hold dashes. */
+export function idInStream(category: string, streamId: string): string {
+  return streamId.startsWith(`${category}-`) ? streamId.slice(category.length + 1) : '';
+}
+
+function atOf(event: RecordedEvent): string {
+  const at = (event.data as { at?: unknown } | null)?.at;
+  return typeof at === 'string' ? at : event.metadata.occurredAt;
+}
+
+/**
+ * Folds a batch into one row per resource: the stored fold (or the initial state), each event
+ * through `evolve`, then `write` once per resource with its last revision.
+ */
+async function foldInto<S>(
+  events: readonly RecordedEvent[],
+  m: EntityManager,
+  table: string,
+  idOf: (event: RecordedEvent) => string,
+  initial: () => S,
+  evolve: (state: S, event: RecordedEvent) => S,
+  write: (id: string, folded: Folded<S>, revision: string, m: EntityManager) => Promise<void>,
+): Promise<void> {
+  const rows = new Map<string, { folded: Folded<S>; revision: string }>();
+  for (const event of events) {
+    const id = idOf(event);
+    if (id === '') continue;
+    let entry = rows.get(id);
+    if (!entry) {
+      const found = await m.query<Array<{ state: S; created_at: Date; updated_at: Date }>>(
+        `SELECT state, created_at, updated_at FROM ${table} WHERE id = $1`,
+        [id],
+      );
+      const row = found[0];
+      entry = {
+        folded: row
+          ? {
+              state: row.state,
+              createdAt: row.created_at.toISOString(),
+              updatedAt: row.updated_at.toISOString(),
+            }
+          : { state: initial(), createdAt: null, updatedAt: null },
+        revision: '-1',
+      };
+      rows.set(id, entry);
+    }
+    const at = atOf(event);
+    entry.folded = {
+      state: evolve(entry.folded.state, event),
+      createdAt: entry.folded.createdAt ?? at,
+      updatedAt: at,
+    };
+    entry.revision = event.revision.toString();
+  }
+  for (const [id, { folded, revision }] of rows) await write(id, folded, revision, m);
+}
+
+export const internetGatewaysProjection = defineProjection({
+  name: INTERNET_GATEWAYS_PROJECTION,
+  version: 1,
+  eventTypes: INTERNET_GATEWAY_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_internet_gateways (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      status text NOT NULL,
+      vpc_id uuid,
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_internet_gateways_tenant ON network_internet_gateways (tenant_id, created_at, id)',
+    );
+    await m.query(
+      "CREATE INDEX IF NOT EXISTS network_internet_gateways_vpc ON network_internet_gateways (vpc_id) WHERE status = 'attached'",
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_internet_gateways');
+  },
+  async apply(events, manager) {
+    await foldInto<InternetGatewayState>(
+      events,
+      manager,
+      'network_internet_gateways',
+      (e) => idInStream(INTERNET_GATEWAY_CATEGORY, e.streamId),
+      initialInternetGatewayState,
+      (s, e) => evolveInternetGateway(s, { type: e.type, data: e.data } as InternetGatewayEvent),
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
+        if (s.status === 'none' || s.tenantId === null) return;
+        await m.query(
+          `INSERT INTO network_internet_gateways (id, tenant_id, status, vpc_id, state, revision,
+             created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, vpc_id = EXCLUDED.vpc_id,
+             state = EXCLUDED.state, revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [id, s.tenantId, s.status, s.vpcId, JSON.stringify(s), revision, createdAt, updatedAt],
+        );
+      },
+    );
+  },
+});
+
+export const elasticIpsProjection = defineProjection({
+  name: ELASTIC_IPS_PROJECTION,
+  version: 1,
+  eventTypes: ELASTIC_IP_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_elastic_ips (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      status text NOT NULL,
+      public_ip text NOT NULL,
+      target_kind text,
+      target_id uuid,
+      vpc_id uuid,
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_elastic_ips_tenant ON network_elastic_ips (tenant_id, created_at, id)',
+    );
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_elastic_ips_target ON network_elastic_ips (target_id) WHERE target_id IS NOT NULL',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_elastic_ips');
+  },
+  async apply(events, manager) {
+    await foldInto<ElasticIpState>(
+      events,
+      manager,
+      'network_elastic_ips',
+      (e) => idInStream(ELASTIC_IP_CATEGORY, e.streamId),
+      initialElasticIpState,
+      (s, e) => evolveElasticIp(s, { type: e.type, data: e.data } as ElasticIpEvent),
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
+        if (s.status === 'none' || s.tenantId === null || s.publicIp === null) return;
+        await m.query(
+          `INSERT INTO network_elastic_ips (id, tenant_id, status, public_ip, target_kind,
+             target_id, vpc_id, state, revision, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
+             target_kind = EXCLUDED.target_kind, target_id = EXCLUDED.target_id,
+             vpc_id = EXCLUDED.vpc_id, state = EXCLUDED.state, revision = EXCLUDED.revision,
+             updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.tenantId,
+            s.status,
+            s.publicIp,
+            s.association?.target.kind ?? null,
+            s.association?.target.id ?? null,
+            s.association?.vpcId ?? null,
+            JSON.stringify(s),
+            revision,
+            createdAt,
+            updatedAt,
+          ],
+        );
+      },
+    );
+  },
+});
+
+/** Routes whose target is a gateway, a NAT gateway or a peering (never `local`). */
+export const routeTargetsProjection = defineProjection({
+  name: ROUTE_TARGETS_PROJECTION,
+  version: 1,
+  eventTypes: ROUTE_TARGET_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_route_targets (
+      route_table_id uuid NOT NULL,
+      route_id text NOT NULL,
+      destination_cidr text NOT NULL,
+      target_type text NOT NULL,
+      target_id text NOT NULL,
+      PRIMARY KEY (route_table_id, route_id)
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_route_targets_target ON network_route_targets (target_type, target_id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_route_targets');
+  },
+  async apply(events, m) {
+    for (const event of events) {
+      const routeTableId = idInStream(ROUTE_TABLE_CATEGORY, event.streamId);
+      if (routeTableId === '') continue;
+      if (event.type === 'RouteTableDeleted') {
+        await m.query('DELETE FROM network_route_targets WHERE route_table_id = $1', [
+          routeTableId,
+        ]);
+        continue;
+      }
+      const route = (event.data as { route?: Route }).route;
+      if (!route || route.targetId === null || route.targetType === 'local') continue;
+      if (event.type === 'RouteAdded') {
+        await m.query(
+          `INSERT INTO network_route_targets (route_table_id, route_id, destination_cidr,
+             target_type, target_id) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (route_table_id, route_id) DO UPDATE SET
+             destination_cidr = EXCLUDED.destination_cidr, target_type = EXCLUDED.target_type,
+             target_id = EXCLUDED.target_id`,
+          [routeTableId, route.routeId, route.destinationCidr, route.targetType, route.targetId],
+        );
+      } else if (event.type === 'RouteRemoved') {
+        await m.query(
+          'DELETE FROM network_route_targets WHERE route_table_id = $1 AND route_id = $2',
+          [routeTableId, route.routeId],
+        );
+      }
+    }
+  },
+});
+
+/** The edge's read models (ProjectionsModule starts one runner per entry). */
+export const EDGE_PROJECTIONS = [
+  internetGatewaysProjection,
+  elasticIpsProjection,
+  routeTargetsProjection,
+];

@@ -1,0 +1,143 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+
+import { AppError } from '../../common/errors/app-error';
+import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
+import { PG_POOL } from '../../platform/tokens';
+import type { ElasticIpState, InternetGatewayState } from '../domain';
+import {
+  elasticIpView,
+  internetGatewayView,
+  type ElasticIpView,
+  type InternetGatewayView,
+  type RowTimes,
+} from './edge-views';
+
+/** Sort key of list pages: creation time, then id. */
+type CreatedKey = [string, string];
+
+interface StateRow<S> {
+  id: string;
+  state: S;
+  revision: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface Found<V> {
+  view: V;
+  revision: string;
+}
+
+const timesOf = (row: { created_at: Date; updated_at: Date }): RowTimes => ({
+  createdAt: row.created_at.toISOString(),
+  updatedAt: row.updated_at.toISOString(),
+});
+
+function keyOf(row: { created_at: Date; id: string }): CreatedKey {
+  return [row.created_at.toISOString(), row.id];
+}
+
+function afterClause(page: PageRequest<CreatedKey>, params: unknown[]): string {
+  if (!page.after) return '';
+  const after = page.after;
+  if (
+    !Array.isArray(after) ||
+    after.length !== 2 ||
+    typeof after[0] !== 'string' ||
+    typeof after[1] !== 'string' ||
+    Number.isNaN(Date.parse(after[0])) ||
+    !/^[0-9a-f-]{36}$/i.test(after[1])
+  ) {
+    throw AppError.validation('cursor is not valid', [
+      { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
+    ]);
+  }
+  params.push(after[0], after[1]);
+  return ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+}
+
+/**
+ * Reads of the edge's read models (internet gateways, elastic IPs, NAT gateways, peerings).
+ * Another tenant's rows are invisible: a single one is 404, lists leave them out.
+ */
+@Injectable()
+export class EdgeQueries {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  private async one<S, V>(
+    sql: string,
+    params: unknown[],
+    resource: string,
+    id: string,
+    view: (state: S, times: RowTimes) => V,
+  ): Promise<Found<V>> {
+    const { rows } = await this.pool.query<StateRow<S>>(sql, params);
+    const row = rows[0];
+    if (!row) throw AppError.notFound(resource, id);
+    return { view: view(row.state, timesOf(row)), revision: row.revision };
+  }
+
+  private async page<S, V>(
+    table: string,
+    where: string,
+    params: unknown[],
+    page: PageRequest<CreatedKey>,
+    view: (state: S, times: RowTimes) => V,
+  ): Promise<V[] | PageEnvelope<V>> {
+    const clause = where + afterClause(page, params);
+    params.push(fetchSize(page));
+    const { rows } = await this.pool.query<StateRow<S>>(
+      `SELECT id, state, revision, created_at, updated_at FROM ${table} WHERE ${clause}
+       ORDER BY created_at, id LIMIT $${params.length}`,
+      params,
+    );
+    const result = paginate(rows, page, keyOf);
+    const toView = (r: StateRow<S>) => view(r.state, timesOf(r));
+    return Array.isArray(result)
+      ? result.map(toView)
+      : { items: result.items.map(toView), page: result.page };
+  }
+
+  internetGateway(tenantId: string, id: string): Promise<Found<InternetGatewayView>> {
+    return this.one<InternetGatewayState, InternetGatewayView>(
+      `SELECT id, state, revision, created_at, updated_at FROM network_internet_gateways
+       WHERE id = $1 AND tenant_id = $2 AND status <> 'deleted'`,
+      [id, tenantId],
+      'internet_gateway',
+      id,
+      internetGatewayView,
+    );
+  }
+
+  internetGateways(tenantId: string, page: PageRequest<CreatedKey>) {
+    return this.page<InternetGatewayState, InternetGatewayView>(
+      'network_internet_gateways',
+      "tenant_id = $1 AND status <> 'deleted'",
+      [tenantId],
+      page,
+      internetGatewayView,
+    );
+  }
+
+  elasticIp(tenantId: string, id: string): Promise<Found<ElasticIpView>> {
+    return this.one<ElasticIpState, ElasticIpView>(
+      `SELECT id, state, revision, created_at, updated_at FROM network_elastic_ips
+       WHERE id = $1 AND tenant_id = $2 AND status <> 'released'`,
+      [id, tenantId],
+      'elastic_ip',
+      id,
+      elasticIpView,
+    );
+  }
+
+  elasticIps(tenantId: string, page: PageRequest<CreatedKey>) {
+    return this.page<ElasticIpState, ElasticIpView>(
+      'network_elastic_ips',
+      "tenant_id = $1 AND status <> 'released'",
+      [tenantId],
+      page,
+      elasticIpView,
+    );
+  }
+}

@@ -1,0 +1,63 @@
+import type { ElasticIpState, InternetGatewayState } from '../domain';
+
+/** `arn:nimbus:vpc:local:<tenant>:<type>/<id>`, the ARN networking resources show. */
+export function networkArn(tenantId: string, type: string, id: string): string {
+  return `arn:nimbus:vpc:local:${tenantId}:${type}/${id}`;
+}
+
+/** Creation and last change of a read-model row. */
+export interface RowTimes {
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The API shape of an internet gateway (`GET /internet-gateways/:id`). */
+export interface InternetGatewayView {
+  id: string;
+  status: 'detached' | 'attached';
+  vpc_id: string | null;
+  arn: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function internetGatewayView(s: InternetGatewayState, times: RowTimes): InternetGatewayView {
+  return {
+    id: s.igwId as string,
+    status: s.status === 'attached' ? 'attached' : 'detached',
+    vpc_id: s.vpcId,
+    arn: networkArn(s.tenantId as string, 'igw', s.igwId as string),
+    created_at: times.createdAt,
+    updated_at: times.updatedAt,
+  };
+}
+
+/** The API shape of an elastic IP (`GET /elastic-ips/:id`). */
+export interface ElasticIpView {
+  id: string;
+  public_ip: string;
+  status: 'allocated' | 'associated';
+  instance_id: string | null;
+  nat_gateway_id: string | null;
+  vpc_id: string | null;
+  private_ip: string | null;
+  arn: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function elasticIpView(s: ElasticIpState, times: RowTimes): ElasticIpView {
+  const target = s.association?.target ?? null;
+  return {
+    id: s.eipId as string,
+    public_ip: s.publicIp as string,
+    status: s.status === 'associated' ? 'associated' : 'allocated',
+    instance_id: target?.kind === 'instance' ? target.id : null,
+    nat_gateway_id: target?.kind === 'nat_gateway' ? target.id : null,
+    vpc_id: s.association?.vpcId ?? null,
+    private_ip: s.association?.privateIp ?? null,
+    arn: networkArn(s.tenantId as string, 'eip', s.eipId as string),
+    created_at: times.createdAt,
+    updated_at: times.updatedAt,
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * Internet gateways and elastic IPs over HTTP: status codes, error codes, tenant walls, cursor
+ * pagination, audit rows and the EIP meter. The fabric is the simulated one here (the data plane
+ * is checked with real packets on OVN in test/int/network/edge-traffic.spec.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { uuidV5 } from '../../src/common/ids';
+import { CommandExecutor } from '../../src/eventstore/command-executor';
+import { vpcDecider } from '../../src/network/domain';
+import { startTestApp, type TestApp } from '../support/app';
+import { countEvents, signUp, type Account } from './identity.helpers';
+
+describe('internet gateways and elastic IPs (e2e)', () => {
+  let t: TestApp;
+  let alice: Account;
+  let bob: Account;
+
+  const api = (account: Account) => {
+    const http = t.http();
+    return {
+      get: (path: string) => http.get(path).set('x-api-key', account.apiKey),
+      post: (path: string, body?: object) =>
+        http
+          .post(path)
+          .set('x-api-key', account.apiKey)
+          .send(body ?? {}),
+      delete: (path: string) => http.delete(path).set('x-api-key', account.apiKey),
+    };
+  };
+
+  /** A VPC as its decider records it (the VPC routes are another family's). */
+  async function vpcOf(account: Account, cidrBlock = '10.20.0.0/16'): Promise<string> {
+    const vpcId = randomUUID();
+    await t.app.get(CommandExecutor).execute(
+      vpcDecider,
+      vpcId,
+      {
+        type: 'CreateVpc',
+        vpcId,
+        tenantId: account.tenantId,
+        name: 'edge-test',
+        cidrBlock,
+        mainRouteTableId: uuidV5(`main/${vpcId}`),
+        defaultSecurityGroupId: uuidV5(`sg/${vpcId}`),
+        now: new Date(),
+      },
+      {
+        commandId: randomUUID(),
+        tenantId: account.tenantId,
+        actor: { type: 'user', id: account.userId },
+        requestId: null,
+        sourceIp: null,
+        correlationId: randomUUID(),
+        causationId: null,
+        now: new Date(),
+      },
+    );
+    return vpcId;
+  }
+
+  async function auditedActions(account: Account, resource: string, expected: string[]) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await api(account).get(`/audit?resource=${resource}&limit=200`).expect(200);
+      const actions = (res.body as Array<{ action: string; status: string }>).map(
+        (r) => `${r.action}:${r.status}`,
+      );
+      if (expected.every((a) => actions.includes(a)) || Date.now() > deadline) return actions;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  beforeAll(async () => {
+    t = await startTestApp({ label: 'network-edge', config: { ovn: 'simulated' } });
+    alice = await signUp(t, 'edge-alice');
+    bob = await signUp(t, 'edge-bob');
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('an internet gateway is created detached, attaches to one VPC and detaches', async () => {
+    const vpcId = await vpcOf(alice);
+    const created = await api(alice).post('/internet-gateways').expect(201);
+    const igw = created.body as { id: string; status: string; vpc_id: null; arn: string };
+    expect(igw.status).toBe('detached');
+    expect(igw.vpc_id).toBeNull();
+    expect(igw.arn).toBe(`arn:nimbus:vpc:local:${alice.tenantId}:igw/${igw.id}`);
+    expect(created.headers.location).toBe(`/internet-gateways/${igw.id}`);
+
+    const attached = await api(alice)
+      .post(`/internet-gateways/${igw.id}/attach`, { vpc_id: vpcId })
+      .expect(200);
+    expect(attached.body).toMatchObject({ id: igw.id, status: 'attached', vpc_id: vpcId });
+    // Attaching again to the same VPC changes nothing.
+    await api(alice).post(`/internet-gateways/${igw.id}/attach`, { vpc_id: vpcId }).expect(200);
+
+    // A second gateway for the same VPC: 409 conflict, nothing appended.
+    const second = (await api(alice).post('/internet-gateways').expect(201)).body as { id: string };
+    const otherVpc = await vpcOf(alice, '10.21.0.0/16');
+    const before = await countEvents(t);
+    const refused = await api(alice)
+      .post(`/internet-gateways/${second.id}/attach`, { vpc_id: vpcId })
+      .expect(409);
+    expect(refused.body.error.code).toBe('conflict');
+    // The attached one elsewhere: 409 invalid_state.
+    const elsewhere = await api(alice)
+      .post(`/internet-gateways/${igw.id}/attach`, { vpc_id: otherVpc })
+      .expect(409);
+    expect(elsewhere.body.error.code).toBe('invalid_state');
+    // Delete while attached: 409 dependency_violation naming the VPC.
+    const busy = await api(alice).delete(`/internet-gateways/${igw.id}`).expect(409);
+    expect(busy.body.error.code).toBe('dependency_violation');
+    expect(busy.body.error.message).toContain(vpcId);
+    expect(await countEvents(t)).toBe(before);
+
+    const detached = await api(alice).post(`/internet-gateways/${igw.id}/detach`).expect(200);
+    expect(detached.body).toMatchObject({ status: 'detached', vpc_id: null });
+    await api(alice).post(`/internet-gateways/${igw.id}/detach`).expect(200);
+    await api(alice).delete(`/internet-gateways/${igw.id}`).expect(200);
+    await api(alice).get(`/internet-gateways/${igw.id}`).expect(404);
+    await api(alice).delete(`/internet-gateways/${second.id}`).expect(200);
+
+    expect(
+      await auditedActions(alice, `internet_gateway/${igw.id}`, [
+        'INTERNET_GATEWAY_DELETE:success',
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        'INTERNET_GATEWAY_CREATE:success',
+        'INTERNET_GATEWAY_ATTACH:success',
+        'INTERNET_GATEWAY_DETACH:success',
+        'INTERNET_GATEWAY_DELETE:success',
+      ]),
+    );
+  });
+
+  it('another tenant sees 404 for the gateway, and cannot attach to its VPC', async () => {
+    const vpcId = await vpcOf(alice, '10.22.0.0/16');
+    const igw = (await api(alice).post('/internet-gateways').expect(201)).body as { id: string };
+    const before = await countEvents(t, ['AccessDenied']);
+    for (const res of [
+      await api(bob).get(`/internet-gateways/${igw.id}`),
+      await api(bob).post(`/internet-gateways/${igw.id}/attach`, { vpc_id: vpcId }),
+      await api(bob).post(`/internet-gateways/${igw.id}/detach`),
+      await api(bob).delete(`/internet-gateways/${igw.id}`),
+    ]) {
+      expect(res.status, JSON.stringify(res.body)).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    const bobsIgw = (await api(bob).post('/internet-gateways').expect(201)).body as { id: string };
+    const cross = await api(bob)
+      .post(`/internet-gateways/${bobsIgw.id}/attach`, { vpc_id: vpcId })
+      .expect(404);
+    expect(cross.body.error.details).toMatchObject({ resource: 'vpc' });
+    expect((await api(bob).get('/internet-gateways').expect(200)).body).toHaveLength(1);
+    const invalid = await api(bob)
+      .post(`/internet-gateways/${bobsIgw.id}/attach`, { vpc_id: 'nope' })
+      .expect(400);
+    expect(invalid.body.error.code).toBe('validation_error');
+    expect(await countEvents(t, ['AccessDenied'])).toBe(before + 1);
+  });
+
+  it('elastic IPs come from the pool, unique under concurrent allocation, and page by cursor', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => api(bob).post('/elastic-ips')),
+    );
+    for (const res of results) expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const ips = results.map((r) => (r.body as { public_ip: string }).public_ip);
+    expect(new Set(ips).size).toBe(4);
+    for (const res of results) {
+      const body = res.body as { id: string; status: string; arn: string; public_ip: string };
+      expect(body.status).toBe('allocated');
+      expect(body.public_ip).toMatch(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/);
+      expect(body.public_ip).not.toBe('100.64.0.1');
+      expect(body.arn).toBe(`arn:nimbus:vpc:local:${bob.tenantId}:eip/${body.id}`);
+    }
+
+    const first = await api(bob).get('/elastic-ips?limit=3').expect(200);
+    expect(first.body).toHaveLength(3);
+    const page1 = await api(bob).get('/elastic-ips?limit=3&envelope=true').expect(200);
+    expect(page1.body.page.has_more).toBe(true);
+    const page2 = await api(bob)
+      .get(`/elastic-ips?limit=3&cursor=${page1.body.page.next_cursor as string}`)
+      .expect(200);
+    const seen = [...page1.body.items, ...page2.body.items].map((e: { id: string }) => e.id);
+    expect(new Set(seen)).toEqual(new Set(results.map((r) => (r.body as { id: string }).id)));
+    await api(bob).get('/elastic-ips?cursor=bad!').expect(400);
+
+    // Alice sees none of them; each is 404 to her.
+    expect((await api(alice).get('/elastic-ips').expect(200)).body).toEqual([]);
+    const id = (results[0].body as { id: string }).id;
+    await api(alice).get(`/elastic-ips/${id}`).expect(404);
+    await api(alice).delete(`/elastic-ips/${id}`).expect(404);
+    await api(alice)
+      .post(`/elastic-ips/${id}/associate`, { instance_id: randomUUID() })
+      .expect(404);
+
+    // Released addresses go back to the pool and out of the lists.
+    for (const res of results) {
+      await api(bob)
+        .delete(`/elastic-ips/${(res.body as { id: string }).id}`)
+        .expect(200);
+    }
+    expect((await api(bob).get('/elastic-ips').expect(200)).body).toEqual([]);
+    const again = await api(bob).post('/elastic-ips').expect(201);
+    expect(ips).toContain(again.body.public_ip);
+    await api(bob)
+      .delete(`/elastic-ips/${again.body.id as string}`)
+      .expect(200);
+  });
+
+  it('association is refused for a missing instance (404) and appends nothing', async () => {
+    const eip = (await api(alice).post('/elastic-ips').expect(201)).body as { id: string };
+    const before = await countEvents(t);
+    const missing = await api(alice)
+      .post(`/elastic-ips/${eip.id}/associate`, { instance_id: randomUUID() })
+      .expect(404);
+    expect(missing.body.error.details).toMatchObject({ resource: 'instance' });
+    await api(alice).post(`/elastic-ips/${eip.id}/associate`, {}).expect(400);
+    // Disassociating an address that is not associated changes nothing.
+    const same = await api(alice).post(`/elastic-ips/${eip.id}/disassociate`).expect(200);
+    expect(same.body).toMatchObject({ id: eip.id, status: 'allocated', instance_id: null });
+    expect(await countEvents(t)).toBe(before);
+    await api(alice).delete(`/elastic-ips/${eip.id}`).expect(200);
+    expect(
+      await auditedActions(alice, `elastic_ip/${eip.id}`, ['ELASTIC_IP_RELEASE:success']),
+    ).toEqual(
+      expect.arrayContaining(['ELASTIC_IP_ALLOCATE:success', 'ELASTIC_IP_RELEASE:success']),
+    );
+  });
+
+  it('an elastic IP is metered in eip-hours while allocated, at the catalog price', async () => {
+    const prices = await api(alice).get('/billing/prices').expect(200);
+    expect(JSON.stringify(prices.body)).toContain('network:eip');
+    const eip = (await api(alice).post('/elastic-ips').expect(201)).body as {
+      id: string;
+      public_ip: string;
+    };
+    await new Promise((r) => setTimeout(r, 1100));
+    await api(alice).delete(`/elastic-ips/${eip.id}`).expect(200);
+    const deadline = Date.now() + 20_000;
+    let usage: Array<{ resource_id: string; meter?: string; description?: string }> = [];
+    while (Date.now() < deadline) {
+      const res = await api(alice).get('/billing/usage').expect(200);
+      usage = (
+        Array.isArray(res.body) ? res.body : (res.body.items ?? res.body.usage ?? [])
+      ) as typeof usage;
+      if (usage.some((u) => u.resource_id === eip.id)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const row = usage.find((u) => u.resource_id === eip.id);
+    expect(row, JSON.stringify(usage)).toBeDefined();
+    expect(JSON.stringify(row)).toContain(eip.public_ip);
+  });
+});
