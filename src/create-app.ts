@@ -24,6 +24,7 @@ import {
   MAX_JSON_DEPTH,
   registerInputGuards,
 } from './platform/http/input-guards';
+import { answerClientError } from './platform/http/client-error';
 import { sendError } from './platform/http/error-filter';
 import { collectRoutes } from './platform/http/route-table';
 
@@ -51,6 +52,8 @@ export async function createApp(
     // before any hook runs: answer those with the envelope and X-Request-ID too.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
       sendError(reply, request, error),
+    // What the HTTP parser refuses before routing (431 headers too large, 408, malformed).
+    clientErrorHandler: answerClientError,
     genReqId: (raw: IncomingMessage) => {
       const header = raw.headers[REQUEST_ID_HEADER];
       const value = Array.isArray(header) ? header[0] : header;

@@ -5,6 +5,7 @@
  * nested deeper than the parser's limit is 400; an instant with an impossible time-zone offset is
  * 400. None of them appends an event.
  */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, countEvents, signUp, type Account } from './identity.helpers';
@@ -177,6 +178,33 @@ describe('input the database cannot store (e2e)', () => {
       expect(res.body.error.request_id).toBe(res.headers['x-request-id']);
       expect(res.headers['x-request-id']).toBeTruthy();
       expect(JSON.stringify(res.body)).not.toContain(long);
+    });
+
+    it('headers over the size limit are 431 with the envelope and X-Request-ID, and the connection closes', async () => {
+      const { status, headers, body } = await new Promise<{
+        status: number | undefined;
+        headers: IncomingHttpHeaders;
+        body: string;
+      }>((resolve, reject) => {
+        const req = httpRequest(`${t.baseUrl}/health`, {
+          headers: { 'x-padding': 'p'.repeat(20_000) },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode, headers: res.headers, body: text }),
+          );
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(431);
+      expect(headers.connection).toBe('close');
+      const envelope = JSON.parse(body) as { error: { code: string; request_id: string } };
+      expect(envelope.error.code).toBe('headers_too_large');
+      expect(envelope.error.request_id).toBe(headers['x-request-id']);
     });
 
     it('a malformed percent-encoding is 400 with the envelope', async () => {

@@ -7,6 +7,8 @@ export const ERROR_CODES = [
   'malformed_json',
   'payload_too_large',
   'uri_too_long',
+  'headers_too_large',
+  'request_timeout',
   'unsupported_media_type',
   'unauthorized',
   'forbidden',
@@ -58,6 +60,10 @@ export function httpStatusOf(code: ErrorCode): number {
       return 413;
     case 'uri_too_long':
       return 414;
+    case 'headers_too_large':
+      return 431;
+    case 'request_timeout':
+      return 408;
     case 'unsupported_media_type':
       return 415;
     case 'idempotency_key_reused':
@@ -80,6 +86,9 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   malformed_json: 'The request body is not valid JSON.',
   payload_too_large: 'The request body exceeds the size limit.',
   uri_too_long: 'A segment of the request path is longer than the router accepts (100 characters).',
+  headers_too_large:
+    'The request headers exceed the size the server accepts (16 KiB in total); the connection is closed.',
+  request_timeout: 'The request was not received completely in time; the connection is closed.',
   unsupported_media_type: 'The request body has a content type this route does not accept.',
   unauthorized: 'No valid credential (JWT or API key) was presented.',
   forbidden: 'The caller is authenticated but not allowed to perform this action.',

@@ -41,6 +41,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   412: 'precondition_failed',
   413: 'payload_too_large',
   414: 'uri_too_long',
+  408: 'request_timeout',
+  431: 'headers_too_large',
   415: 'unsupported_media_type',
   422: 'validation_error',
   429: 'rate_limited',
