@@ -20,12 +20,17 @@ import { AuthGuard } from '../src/identity/auth/auth.guard';
 import { CommandExecutor } from '../src/eventstore/command-executor';
 import { ProjectionWaiter } from '../projections/runtime/projection-waiter';
 import { ProjectionRunner } from '../projections/runtime/projection-runner';
+import { BatchCommitter } from '../projections/runtime/batch-committer';
+import { PostgresEventStore } from '../src/eventstore/postgres/postgres-event-store';
+import { IdentityReadModel } from '../src/identity/read-model/identity-read-model';
 import {
   countStatements,
+  printJourneys,
   printProfile,
   startProfile,
   stopProfile,
   timeStage,
+  traceLogReadability,
   type ProfileReport,
 } from './profile';
 import { environment, fmt, freshDatabase, serverSettings, writeResults } from './support';
@@ -119,12 +124,27 @@ async function countEvents(app: NestFastifyApplication, type: string): Promise<n
   return Number(res.rows[0].n);
 }
 
+/** Open connections to the bench database, by application_name (the pools and sessions). */
+async function connectionsByApplication(
+  app: NestFastifyApplication,
+): Promise<Record<string, number>> {
+  const pool = app.get<Pool>(PG_POOL);
+  const res = await pool.query<{ name: string; n: string }>(
+    `SELECT coalesce(nullif(application_name, ''), '(unnamed)') AS name, count(*) AS n
+       FROM pg_stat_activity WHERE datname = current_database() GROUP BY 1 ORDER BY 1`,
+  );
+  return Object.fromEntries(res.rows.map((r) => [r.name, Number(r.n)]));
+}
+
 function instrument(): void {
   countStatements();
   timeStage(AuthGuard.prototype, 'canActivate', 'guard');
   timeStage(CommandExecutor.prototype, 'execute', 'load+decide+append');
   timeStage(ProjectionWaiter.prototype, 'waitFor', 'read-your-writes wait');
   timeStage(ProjectionRunner.prototype, 'applyBatch', 'projection batch (all runners)');
+  timeStage(BatchCommitter.prototype, 'commitGroup', 'projection group commit');
+  timeStage(IdentityReadModel.prototype, 'policyByName', 'policy name pre-read');
+  traceLogReadability(PostgresEventStore.prototype);
 }
 
 async function main(): Promise<void> {
@@ -190,6 +210,12 @@ async function main(): Promise<void> {
     );
     const ratio = create.requestsPerSecond / health.requestsPerSecond;
     console.log(`commands / health ceiling = ${ratio.toFixed(3)}`);
+    const connections = await connectionsByApplication(app);
+    console.log(
+      `server connections to its database: ${Object.entries(connections)
+        .map(([name, n]) => `${name} ${n}`)
+        .join(', ')}`,
+    );
 
     let profile: ProfileReport | undefined;
     if (PROFILE) {
@@ -200,6 +226,7 @@ async function main(): Promise<void> {
       profile = stopProfile(profiled);
       console.log(`profile of a further run (${profiled} commands):`);
       printProfile(profile);
+      printJourneys();
     }
 
     const file = writeResults('http', {
@@ -216,6 +243,7 @@ async function main(): Promise<void> {
         eventsAppended: appended,
       },
       ratioToHealth: ratio,
+      serverConnections: connections,
       ...(profile ? { profile } : {}),
     });
     console.log(`results written to ${file}`);

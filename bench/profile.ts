@@ -34,19 +34,25 @@ export function countStatements(): void {
   const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const original = proto.query;
   proto.query = function (this: Client, ...args: unknown[]): unknown {
-    const result = original.apply(this, args);
-    if (!counting) return result;
+    if (!counting) return original.apply(this, args);
     const key = statementKey(args[0]);
     const started = performance.now();
     const stats = statements.get(key) ?? { calls: 0, totalMs: 0 };
     statements.set(key, stats);
     stats.calls++;
-    if (result instanceof Promise) {
-      void result.then(
-        () => (stats.totalMs += performance.now() - started),
-        () => (stats.totalMs += performance.now() - started),
-      );
+    const done = (): void => {
+      stats.totalMs += performance.now() - started;
+    };
+    // pg's Pool and TypeORM pass a callback, other callers take the promise.
+    const callback = args[args.length - 1];
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (...cbArgs: unknown[]): unknown => {
+        done();
+        return (callback as (...a: unknown[]) => unknown)(...cbArgs);
+      };
     }
+    const result = original.apply(this, args);
+    if (result instanceof Promise) void result.then(done, done);
     return result;
   };
 }
@@ -109,4 +115,56 @@ export function printProfile(report: ProfileReport, top = 14): void {
       `  stage ${s.stage.padEnd(28)} ${s.perCommand.toFixed(2)}x per command, mean ${s.meanMs.toFixed(1)} ms`,
     );
   }
+}
+
+const appendedAt = new Map<string, number>();
+const journeys = new Map<string, StageStats>();
+
+function journey(label: string, ms: number): void {
+  const stats = journeys.get(label) ?? { calls: 0, totalMs: 0 };
+  journeys.set(label, stats);
+  stats.calls++;
+  stats.totalMs += ms;
+}
+
+interface Positioned {
+  position: { commit: bigint; prepare: bigint };
+}
+
+/**
+ * Times how long an appended event takes to become readable from `$all` (the xmin gate) and
+ * how long a projection batch waits to be committed: wraps `append` (which answers the
+ * position) and `readAll` (which returns events) of the store's prototype.
+ */
+export function traceLogReadability(storeProto: object): void {
+  const target = storeProto as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const append = target.append;
+  const readAll = target.readAll;
+  target.append = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    const result = (await append.apply(this, args)) as Positioned;
+    if (counting) appendedAt.set(String(result.position.prepare), performance.now());
+    return result;
+  };
+  target.readAll = async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    const events = (await readAll.apply(this, args)) as Positioned[];
+    if (counting) {
+      const now = performance.now();
+      for (const e of events) {
+        const key = String(e.position.prepare);
+        const at = appendedAt.get(key);
+        if (at === undefined) continue;
+        appendedAt.delete(key);
+        journey('append -> readable in $all', now - at);
+      }
+      if (events.length > 0) journey('events per $all read', events.length);
+    }
+    return events;
+  };
+}
+
+export function printJourneys(): void {
+  for (const [label, s] of journeys) {
+    console.log(`  ${label.padEnd(34)} mean ${(s.totalMs / s.calls).toFixed(1)} (${s.calls}x)`);
+  }
+  journeys.clear();
 }

@@ -21,8 +21,10 @@ import { ProjectionRunner, type RunnerOptions, type RunnerState } from './projec
 export interface ProjectionRuntimeOptions {
   runner?: RunnerOptions;
   /**
-   * Runners keep a connection each for as long as they hold their lock. By default they get a
-   * pool of their own (a copy of the DataSource's options) so they never starve request handlers.
+   * Runners keep a connection each for as long as they hold their lock (a session-level advisory
+   * lock lives as long as its connection). By default those sessions come from a pool of their
+   * own, one connection per runner, so that they never take the places of the shared pool that
+   * requests and batch commits use; false puts them on the DataSource's pool.
    */
   dedicatedPool?: boolean;
   /** Most events counted per projection when computing lag; beyond it the lag is a lower bound. */
@@ -120,7 +122,8 @@ export class ProjectionRuntime {
     this.started = true;
     await this.ensureTables();
     const dataSource = await this.sessionDataSource();
-    const committer = new BatchCommitter(dataSource);
+    // Batches commit on the DataSource's (the application's shared) pool, not on the lock sessions.
+    const committer = new BatchCommitter(this.dataSource);
     for (const projection of this.byName.values()) {
       const runner = new ProjectionRunner(
         projection,
@@ -337,9 +340,11 @@ export class ProjectionRuntime {
     if (base.type !== 'postgres') return this.dataSource;
     const options: DataSourceOptions = {
       ...base,
-      // A lock session per runner, the batch committer's session, and room for status reads.
-      poolSize: this.byName.size + 3,
-      applicationName: 'nimbus-projections',
+      // Its own pg Pool (not the application's, which `driver` may point at).
+      driver: undefined,
+      // A lock session per runner (a rebuild's runner takes one too).
+      poolSize: this.byName.size + 1,
+      applicationName: 'nimbus-projection-locks',
     };
     const own = new DataSource(options);
     await own.initialize();

@@ -170,9 +170,9 @@ export const CONFIG_SCHEMA = z.object({
   NIMBUS_BODY_LIMIT_BYTES: integer(1024, 1024 * 1024 * 1024)
     .prefault('1048576')
     .register(CONFIG_DOCS, { doc: 'largest accepted request body' }),
-  NIMBUS_PG_POOL_SIZE: integer(1, 500)
-    .prefault('10')
-    .register(CONFIG_DOCS, { doc: "connections in the API's PostgreSQL pool" }),
+  NIMBUS_PG_POOL_SIZE: integer(1, 500).prefault('20').register(CONFIG_DOCS, {
+    doc: "connections in the process's one PostgreSQL pool (requests, event store, read models, projection commits); projection runners' lock sessions and one `LISTEN` connection come on top",
+  }),
   NIMBUS_IDEMPOTENCY_TTL_HOURS: integer(1, 720).prefault('24').register(CONFIG_DOCS, {
     doc: 'how long an `Idempotency-Key` and its response are remembered',
   }),

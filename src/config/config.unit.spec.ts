@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       readYourWritesTimeoutMs: 2000,
       bodyLimitBytes: 1048576,
-      pgPoolSize: 10,
+      pgPoolSize: 20,
       idempotencyTtlHours: 24,
       jwtSecret: null,
       masterKey: null,

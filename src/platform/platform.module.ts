@@ -25,6 +25,7 @@ import {
   type ReadinessCheck,
   type ReadinessResult,
 } from '../health/readiness';
+import { driverOnPool } from '../database/shared-pool';
 import { openDatabase, type DatabaseInfo } from './database';
 import { ErrorEnvelopeFilter } from './http/error-filter';
 import { MediaTypeInterceptor } from './http/media-type.interceptor';
@@ -123,11 +124,12 @@ export class PlatformShutdown implements OnApplicationShutdown {
 async function createEventStore(
   config: AppConfig,
   db: DatabaseInfo,
+  pool: Pool,
   upcasters: UpcasterRegistry,
 ): Promise<EventStore> {
   const store: EventStore = config.eventStoreUrl
     ? new EventStoreDbEventStore({ connectionString: config.eventStoreUrl, upcasters })
-    : new PostgresEventStore({ connectionString: db.url, upcasters });
+    : new PostgresEventStore({ connectionString: db.url, pool, upcasters });
   await store.init();
   logger.log(
     config.eventStoreUrl
@@ -150,10 +152,12 @@ export class PlatformModule {
       module: PlatformModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          inject: [DATABASE_INFO],
-          useFactory: (db: DatabaseInfo) => ({
+          inject: [DATABASE_INFO, PG_POOL],
+          // The read models' DataSource queries through the application's one pool.
+          useFactory: (db: DatabaseInfo, pool: Pool) => ({
             type: 'postgres' as const,
             url: db.url,
+            driver: driverOnPool(pool),
             entities: [],
             synchronize: false,
             retryAttempts: 1,
@@ -176,7 +180,13 @@ export class PlatformModule {
           provide: PG_POOL,
           inject: [DATABASE_INFO],
           useFactory: async (db: DatabaseInfo): Promise<Pool> => {
-            const pool = new Pool({ connectionString: db.url, max: config.pgPoolSize });
+            // The one pool of the process: requests, the event store, the read models' DataSource
+            // and the projections' batch commits all take their connections here.
+            const pool = new Pool({
+              connectionString: db.url,
+              max: config.pgPoolSize,
+              application_name: 'nimbus',
+            });
             pool.on('error', (err) =>
               logger.warn(`idle database connection failed: ${err.message}`),
             );
@@ -187,9 +197,9 @@ export class PlatformModule {
         UpcasterRegistry,
         {
           provide: EVENT_STORE,
-          inject: [DATABASE_INFO, UpcasterRegistry],
-          useFactory: (db: DatabaseInfo, upcasters: UpcasterRegistry) =>
-            createEventStore(config, db, upcasters),
+          inject: [DATABASE_INFO, PG_POOL, UpcasterRegistry],
+          useFactory: (db: DatabaseInfo, pool: Pool, upcasters: UpcasterRegistry) =>
+            createEventStore(config, db, pool, upcasters),
         },
         {
           provide: CommandExecutor,

@@ -23,7 +23,13 @@ const UNIQUE_VIOLATION = '23505';
 const ANY_REVISION_ATTEMPTS = 20;
 
 export interface PostgresEventStoreOptions {
+  /** The database; the LISTEN connection (and the pool, unless `pool` is given) connect to it. */
   connectionString: string;
+  /**
+   * The application's pool, shared with everything else on the database: the store queries
+   * through it and leaves it open on close. Without it, the store opens a pool of `poolSize`.
+   */
+  pool?: Pool;
   poolSize?: number;
   upcasters?: UpcasterRegistry;
   /** How long a live subscriber sleeps when it hears nothing (LISTEN/NOTIFY wakes it earlier). */
@@ -65,6 +71,7 @@ const SELECT_COLUMNS = `global_position, transaction_id::text AS tx_text, event_
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
+  private readonly ownsPool: boolean;
   private readonly upcasters: UpcasterRegistry;
   private readonly pollIntervalMs: number;
   private readonly appended = new EventEmitter();
@@ -76,13 +83,18 @@ export class PostgresEventStore implements EventStore {
   private closed = false;
 
   constructor(private readonly options: PostgresEventStoreOptions) {
-    const config: PoolConfig = {
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 20,
-      application_name: 'nimbus-eventstore',
-    };
-    this.pool = new Pool(config);
-    this.pool.on('error', () => undefined);
+    this.ownsPool = options.pool === undefined;
+    if (options.pool) {
+      this.pool = options.pool;
+    } else {
+      const config: PoolConfig = {
+        connectionString: options.connectionString,
+        max: options.poolSize ?? 20,
+        application_name: 'nimbus-eventstore',
+      };
+      this.pool = new Pool(config);
+      this.pool.on('error', () => undefined);
+    }
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.appended.setMaxListeners(0);
@@ -316,7 +328,7 @@ export class PostgresEventStore implements EventStore {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
-    await this.pool.end();
+    if (this.ownsPool) await this.pool.end();
   }
 
   /**
