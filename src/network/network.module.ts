@@ -10,8 +10,13 @@ import { EdgeQueries } from './application/edge-queries';
 import { ELASTIC_IP_USE_CASES } from './application/elastic-ips';
 import { INTERNET_GATEWAY_USE_CASES } from './application/internet-gateways';
 import { NETWORK_OPTIONS, networkOptionsFrom } from './application/network-options';
+import { NetworkQueries } from './application/network-queries';
+import { NetworkLocks, NetworkOperations } from './application/network-operations';
+import { SUBNET_USE_CASES, SubnetProvisioning } from './application/subnets';
+import { VPC_USE_CASES, VpcDependentsReader, VpcProvisioning } from './application/vpcs';
 import { ElasticIpsController } from './http/elastic-ips.controller';
 import { InternetGatewaysController } from './http/internet-gateways.controller';
+import { SubnetsController, VpcsController } from './http/vpcs.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
 
 /**
@@ -20,7 +25,12 @@ import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
  * DriversModule (global), ProjectionsModule (global) and SagasModule (global).
  */
 @Module({
-  controllers: [InternetGatewaysController, ElasticIpsController],
+  controllers: [
+    VpcsController,
+    SubnetsController,
+    InternetGatewaysController,
+    ElasticIpsController,
+  ],
   providers: [
     {
       provide: NETWORK_FABRIC,
@@ -33,6 +43,14 @@ import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
     EdgeQueries,
     ...INTERNET_GATEWAY_USE_CASES,
     ...ELASTIC_IP_USE_CASES,
+    NetworkLocks,
+    NetworkOperations,
+    NetworkQueries,
+    VpcDependentsReader,
+    VpcProvisioning,
+    SubnetProvisioning,
+    ...VPC_USE_CASES,
+    ...SUBNET_USE_CASES,
   ],
   exports: [NETWORK_FABRIC],
 })

@@ -5,7 +5,20 @@
  * Elastic IPs are billed while allocated (eip-hours), NAT gateways while active (natgw-hours).
  */
 import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
+import { routeTableView, securityGroupView, subnetView, vpcView } from './application/views';
 import {
+  evolveRouteTable,
+  evolveSecurityGroup,
+  evolveSubnet,
+  evolveVpc,
+  initialRouteTableState,
+  initialSecurityGroupState,
+  initialSubnetState,
+  initialVpcState,
+  type RouteTableEvent,
+  type SecurityGroupEvent,
+  type SubnetEvent,
+  type VpcEvent,
   elasticIpDecider,
   internetGatewayDecider,
   natGatewayDecider,
@@ -23,15 +36,27 @@ const PROVISIONED = 'outcome of the request, recorded when the fabric has applie
 export const VPCS = resourceKind(vpcDecider, {
   context,
   family: 'vpc',
-  readModel: null,
+  readModel: 'network_vpcs',
   actions: { VPC_CREATE: 'A VPC was created.', VPC_DELETE: 'A VPC was deleted.' },
   events: { VpcCreated: audited('VPC_CREATE'), VpcDeleted: audited('VPC_DELETE') },
+  pointInTime: {
+    field: 'vpcs',
+    initial: initialVpcState,
+    evolve: (s, e) => evolveVpc(s, e as VpcEvent),
+    present: ({ state: s }) => (s.status === 'available' ? vpcView(s) : null),
+  },
 });
 
 export const SUBNETS = resourceKind(subnetDecider, {
   context,
   family: 'subnet',
-  readModel: null,
+  readModel: 'network_subnets',
+  pointInTime: {
+    field: 'subnets',
+    initial: initialSubnetState,
+    evolve: (s, e) => evolveSubnet(s, e as SubnetEvent),
+    present: ({ state: s }) => (s.status === 'available' ? subnetView(s) : null),
+  },
   actions: { SUBNET_CREATE: 'A subnet was created.', SUBNET_DELETE: 'A subnet was deleted.' },
   events: {
     SubnetCreated: audited('SUBNET_CREATE'),
@@ -44,7 +69,13 @@ export const SUBNETS = resourceKind(subnetDecider, {
 export const SECURITY_GROUPS = resourceKind(securityGroupDecider, {
   context,
   family: 'security_group',
-  readModel: null,
+  readModel: 'network_security_groups',
+  pointInTime: {
+    field: 'security_groups',
+    initial: initialSecurityGroupState,
+    evolve: (s, e) => evolveSecurityGroup(s, e as SecurityGroupEvent),
+    present: ({ state: s }) => (s.status === 'available' ? securityGroupView(s) : null),
+  },
   actions: {
     SECURITY_GROUP_CREATE: 'A security group was created.',
     SECURITY_GROUP_RULE_ADD: 'A rule was added to a security group.',
@@ -66,7 +97,13 @@ export const SECURITY_GROUPS = resourceKind(securityGroupDecider, {
 export const ROUTE_TABLES = resourceKind(routeTableDecider, {
   context,
   family: 'route_table',
-  readModel: null,
+  readModel: 'network_route_tables',
+  pointInTime: {
+    field: 'route_tables',
+    initial: initialRouteTableState,
+    evolve: (s, e) => evolveRouteTable(s, e as RouteTableEvent),
+    present: ({ state: s }) => (s.status === 'available' ? routeTableView(s) : null),
+  },
   actions: {
     ROUTE_TABLE_CREATE: 'A route table was created.',
     ROUTE_ADD: 'A route was added to a route table.',

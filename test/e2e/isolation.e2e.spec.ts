@@ -114,6 +114,17 @@ const FIXTURES: Record<string, Fixture> = {
   },
   // GET /logs/{resource_id}: the logs of one of tenant A's resources.
   log: (ctx) => FIXTURES.volume(ctx),
+  subnet: async ({ t, a }) => {
+    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-vpc' });
+    expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
+    const res = await t
+      .http()
+      .post(`/vpcs/${vpc.body.id}/subnets`)
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-subnet', cidr_block: '10.0.1.0/24', availability_zone: 'local-1a' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  },
   // PUT /admin/prices/{sku}: the platform's price catalog (operators only), a SKU that exists.
   price: () => Promise.resolve('storage:gb'),
 };

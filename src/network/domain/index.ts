@@ -1,6 +1,8 @@
 /** The networking context's pure domain: CIDR rules and the deciders. No I/O, no framework. */
 export * from './cidr';
 export * from './rules';
+export * from './arn';
+export * from './default-vpc';
 export * from './vpc';
 export * from './subnet';
 export * from './security-group';

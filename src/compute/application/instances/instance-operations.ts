@@ -22,7 +22,7 @@ import {
   type VolumeMount,
 } from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
-import { KeyedMutex } from '../keyed-mutex';
+import { KeyedMutex } from '../../../common/keyed-mutex';
 import { tenantOf } from '../../../platform/commands/use-case';
 import { derivedContext } from '../system-context';
 

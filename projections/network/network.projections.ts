@@ -1,0 +1,339 @@
+/**
+ * The networking read models this context serves its listings and GETs from: VPCs, subnets,
+ * security groups and route tables. Each row keeps the aggregate's state (folded with the
+ * domain's own `evolve`, so the read model cannot disagree with the decider) as jsonb, plus the
+ * columns lists filter and page on. Deleted resources keep their row (status `deleted`); queries
+ * show only available ones.
+ */
+import type { EntityManager } from 'typeorm';
+import {
+  evolveRouteTable,
+  evolveSecurityGroup,
+  evolveSubnet,
+  evolveVpc,
+  initialRouteTableState,
+  initialSecurityGroupState,
+  initialSubnetState,
+  initialVpcState,
+  ROUTE_TABLE_CATEGORY,
+  SECURITY_GROUP_CATEGORY,
+  SUBNET_CATEGORY,
+  VPC_CATEGORY,
+  type RouteTableEvent,
+  type RouteTableState,
+  type SecurityGroupEvent,
+  type SecurityGroupState,
+  type SubnetEvent,
+  type SubnetState,
+  type VpcEvent,
+  type VpcState,
+} from '../../src/network/domain';
+import type { RecordedEvent } from '../../src/eventstore/event-store';
+import { defineProjection, type Projection } from '../runtime/projection';
+
+export const VPCS_PROJECTION = 'network.vpcs';
+export const SUBNETS_PROJECTION = 'network.subnets';
+export const SECURITY_GROUPS_PROJECTION = 'network.security_groups';
+export const ROUTE_TABLES_PROJECTION = 'network.route_tables';
+
+export const VPC_EVENT_TYPES: readonly VpcEvent['type'][] = ['VpcCreated', 'VpcDeleted'];
+export const SUBNET_EVENT_TYPES: readonly SubnetEvent['type'][] = [
+  'SubnetCreated',
+  'SubnetAddressAllocated',
+  'SubnetAddressReleased',
+  'SubnetDeleted',
+];
+export const SECURITY_GROUP_EVENT_TYPES: readonly SecurityGroupEvent['type'][] = [
+  'SecurityGroupCreated',
+  'SecurityGroupRuleAdded',
+  'SecurityGroupRuleRemoved',
+  'SecurityGroupAttached',
+  'SecurityGroupDetached',
+  'SecurityGroupDeleted',
+];
+export const ROUTE_TABLE_EVENT_TYPES: readonly RouteTableEvent['type'][] = [
+  'RouteTableCreated',
+  'RouteAdded',
+  'RouteRemoved',
+  'SubnetAssociated',
+  'SubnetDisassociated',
+  'RouteTableDeleted',
+];
+
+interface Folded<S> {
+  state: S;
+  revision: string;
+  /** When the first event of the batch was recorded (the row's creation time if it is new). */
+  at: Date;
+}
+
+/** Folds a batch per stream of `category` and writes each touched row once. */
+async function foldStreams<S>(
+  events: readonly RecordedEvent[],
+  m: EntityManager,
+  table: string,
+  category: string,
+  initial: () => S,
+  evolve: (state: S, event: RecordedEvent) => S,
+  write: (id: string, folded: Folded<S>, m: EntityManager) => Promise<void>,
+): Promise<void> {
+  const prefix = `${category}-`;
+  const folded = new Map<string, Folded<S>>();
+  for (const event of events) {
+    if (!event.streamId.startsWith(prefix)) continue;
+    const id = event.streamId.slice(prefix.length);
+    let entry = folded.get(id);
+    if (!entry) {
+      const rows = await m.query<Array<{ state: S }>>(`SELECT state FROM ${table} WHERE id = $1`, [
+        id,
+      ]);
+      entry = { state: rows[0]?.state ?? initial(), revision: '-1', at: event.recordedAt };
+      folded.set(id, entry);
+    }
+    entry.state = evolve(entry.state, event);
+    entry.revision = event.revision.toString();
+  }
+  for (const [id, entry] of folded) await write(id, entry, m);
+}
+
+function asEvent<E>(event: RecordedEvent): E {
+  return { type: event.type, data: event.data } as E;
+}
+
+export const vpcsProjection = defineProjection({
+  name: VPCS_PROJECTION,
+  version: 1,
+  eventTypes: VPC_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_vpcs (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      status text NOT NULL,
+      name text NOT NULL,
+      cidr_block text NOT NULL,
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_vpcs_tenant ON network_vpcs (tenant_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_vpcs');
+  },
+  async apply(events, manager) {
+    await foldStreams<VpcState>(
+      events,
+      manager,
+      'network_vpcs',
+      VPC_CATEGORY,
+      initialVpcState,
+      (s, e) => evolveVpc(s, asEvent(e)),
+      async (id, { state: s, revision, at }, m) => {
+        if (s.status === 'none' || s.tenantId === null) return;
+        await m.query(
+          `INSERT INTO network_vpcs (id, tenant_id, status, name, cidr_block, state, revision,
+             created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name,
+             state = EXCLUDED.state, revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.tenantId,
+            s.status,
+            s.name,
+            s.cidrBlock,
+            JSON.stringify(s),
+            revision,
+            s.createdAt ?? at,
+            at,
+          ],
+        );
+      },
+    );
+  },
+});
+
+export const subnetsProjection = defineProjection({
+  name: SUBNETS_PROJECTION,
+  version: 1,
+  eventTypes: SUBNET_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_subnets (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      vpc_id uuid NOT NULL,
+      status text NOT NULL,
+      cidr_block text NOT NULL,
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_subnets_vpc ON network_subnets (vpc_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_subnets');
+  },
+  async apply(events, manager) {
+    await foldStreams<SubnetState>(
+      events,
+      manager,
+      'network_subnets',
+      SUBNET_CATEGORY,
+      initialSubnetState,
+      (s, e) => evolveSubnet(s, asEvent(e)),
+      async (id, { state: s, revision, at }, m) => {
+        if (s.status === 'none' || s.tenantId === null) return;
+        await m.query(
+          `INSERT INTO network_subnets (id, tenant_id, vpc_id, status, cidr_block, state, revision,
+             created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state,
+             revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.tenantId,
+            s.vpcId,
+            s.status,
+            s.cidrBlock,
+            JSON.stringify(s),
+            revision,
+            s.createdAt ?? at,
+            at,
+          ],
+        );
+      },
+    );
+  },
+});
+
+export const securityGroupsProjection = defineProjection({
+  name: SECURITY_GROUPS_PROJECTION,
+  version: 1,
+  eventTypes: SECURITY_GROUP_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_security_groups (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      vpc_id uuid NOT NULL,
+      status text NOT NULL,
+      name text NOT NULL,
+      is_default boolean NOT NULL,
+      member_ids uuid[] NOT NULL DEFAULT '{}',
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_security_groups_vpc ON network_security_groups (vpc_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_security_groups');
+  },
+  async apply(events, manager) {
+    await foldStreams<SecurityGroupState>(
+      events,
+      manager,
+      'network_security_groups',
+      SECURITY_GROUP_CATEGORY,
+      initialSecurityGroupState,
+      (s, e) => evolveSecurityGroup(s, asEvent(e)),
+      async (id, { state: s, revision, at }, m) => {
+        if (s.status === 'none' || s.tenantId === null) return;
+        await m.query(
+          `INSERT INTO network_security_groups (id, tenant_id, vpc_id, status, name, is_default,
+             member_ids, state, revision, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name,
+             member_ids = EXCLUDED.member_ids, state = EXCLUDED.state,
+             revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.tenantId,
+            s.vpcId,
+            s.status,
+            s.name,
+            s.isDefault,
+            s.members,
+            JSON.stringify(s),
+            revision,
+            at,
+          ],
+        );
+      },
+    );
+  },
+});
+
+export const routeTablesProjection = defineProjection({
+  name: ROUTE_TABLES_PROJECTION,
+  version: 1,
+  eventTypes: ROUTE_TABLE_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_route_tables (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      vpc_id uuid NOT NULL,
+      status text NOT NULL,
+      is_main boolean NOT NULL,
+      subnet_ids uuid[] NOT NULL DEFAULT '{}',
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_route_tables_vpc ON network_route_tables (vpc_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_route_tables');
+  },
+  async apply(events, manager) {
+    await foldStreams<RouteTableState>(
+      events,
+      manager,
+      'network_route_tables',
+      ROUTE_TABLE_CATEGORY,
+      initialRouteTableState,
+      (s, e) => evolveRouteTable(s, asEvent(e)),
+      async (id, { state: s, revision, at }, m) => {
+        if (s.status === 'none' || s.tenantId === null) return;
+        await m.query(
+          `INSERT INTO network_route_tables (id, tenant_id, vpc_id, status, is_main, subnet_ids,
+             state, revision, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
+             subnet_ids = EXCLUDED.subnet_ids, state = EXCLUDED.state,
+             revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.tenantId,
+            s.vpcId,
+            s.status,
+            s.isMain,
+            s.subnetIds,
+            JSON.stringify(s),
+            revision,
+            at,
+          ],
+        );
+      },
+    );
+  },
+});
+
+/** The networking read models (the app's projection list spreads these). */
+export const NETWORK_PROJECTIONS: readonly Projection[] = [
+  vpcsProjection,
+  subnetsProjection,
+  securityGroupsProjection,
+  routeTablesProjection,
+];
