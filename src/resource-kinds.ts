@@ -12,12 +12,14 @@ import { IDENTITY_RESOURCE_KINDS } from './identity/resources';
 import { NETWORK_RESOURCE_KINDS } from './network/resources';
 import { RESOURCE_CATALOG, ResourceCatalog } from './platform/resources/resource-catalog';
 import { REPORT_RESOURCE_KINDS } from './reports/resources';
+import { STORAGE_RESOURCE_KINDS } from './storage/resources';
 import { WEBHOOK_RESOURCE_KINDS } from './webhooks/resources';
 
 export const APP_RESOURCE_CATALOG = new ResourceCatalog([
   ...IDENTITY_RESOURCE_KINDS,
   ...COMPUTE_RESOURCE_KINDS,
   ...NETWORK_RESOURCE_KINDS,
+  ...STORAGE_RESOURCE_KINDS,
   ...BILLING_RESOURCE_KINDS,
   ...WEBHOOK_RESOURCE_KINDS,
   ...REPORT_RESOURCE_KINDS,

@@ -21,6 +21,13 @@ export const ERROR_CODES = [
   'invalid_state',
   'dependency_violation',
   'concurrency_conflict',
+  'bucket_already_exists',
+  'bucket_already_owned_by_you',
+  'bucket_not_empty',
+  'invalid_part',
+  'invalid_part_order',
+  'entity_too_small',
+  'range_not_satisfiable',
   'precondition_failed',
   'idempotency_key_reused',
   'quota_exceeded',
@@ -36,6 +43,9 @@ export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case 'validation_error':
     case 'malformed_json':
+    case 'invalid_part':
+    case 'invalid_part_order':
+    case 'entity_too_small':
       return 400;
     case 'unauthorized':
       return 401;
@@ -53,7 +63,12 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'invalid_state':
     case 'dependency_violation':
     case 'concurrency_conflict':
+    case 'bucket_already_exists':
+    case 'bucket_already_owned_by_you':
+    case 'bucket_not_empty':
       return 409;
+    case 'range_not_satisfiable':
+      return 416;
     case 'precondition_failed':
       return 412;
     case 'payload_too_large':
@@ -103,6 +118,17 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   invalid_state: 'The resource is not in a state that allows this action.',
   dependency_violation: 'Other resources still depend on this one; remove them first.',
   concurrency_conflict: 'The resource changed concurrently; retry the request.',
+  bucket_already_exists:
+    'The bucket name is taken by another tenant (bucket names are unique across tenants); choose another name.',
+  bucket_already_owned_by_you: 'The bucket name is already one of your buckets.',
+  bucket_not_empty:
+    'The bucket still holds objects (or versions, or multipart uploads); delete them or pass ?force=true.',
+  invalid_part:
+    'A part named in the completion was not uploaded, or its ETag does not match the uploaded part.',
+  invalid_part_order: 'The parts of a multipart completion must be listed in ascending part number.',
+  entity_too_small:
+    'A part other than the last is smaller than the minimum part size (5 MiB).',
+  range_not_satisfiable: 'The Range header does not overlap the object; Content-Range names its size.',
   precondition_failed: "If-Match did not match the resource's current ETag.",
   idempotency_key_reused: 'The Idempotency-Key was already used with a different request.',
   quota_exceeded:

@@ -1,0 +1,78 @@
+/**
+ * Object storage's resource families: what the audit log, the timeline and the event feed know
+ * about buckets, object versions and multipart uploads. Each `events` table names every event
+ * type of its decider (the type system checks it). Object bytes are never in events; the
+ * metadata (size, checksums, content type, the blob id) is.
+ */
+import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
+import { bucketDecider, bucketNamesDecider, multipartDecider, objectDecider } from './domain';
+
+const context = 'storage';
+
+export const BUCKETS = resourceKind(bucketDecider, {
+  context,
+  family: 'bucket',
+  readModel: null,
+  actions: {
+    BUCKET_CREATE: 'A bucket was created.',
+    BUCKET_VERSIONING_CHANGE: "A bucket's versioning was enabled or suspended.",
+    BUCKET_DELETE: 'A bucket was deleted (with its contents when forced).',
+    BUCKET_LIFECYCLE_RULE_ADD: 'A lifecycle rule was added to a bucket.',
+    BUCKET_LIFECYCLE_RULE_REMOVE: 'A lifecycle rule was removed from a bucket.',
+  },
+  events: {
+    BucketCreated: audited('BUCKET_CREATE'),
+    BucketVersioningChanged: audited('BUCKET_VERSIONING_CHANGE'),
+    BucketDeleted: audited('BUCKET_DELETE'),
+    LifecycleRuleAdded: audited('BUCKET_LIFECYCLE_RULE_ADD'),
+    LifecycleRuleRemoved: audited('BUCKET_LIFECYCLE_RULE_REMOVE'),
+  },
+});
+
+export const BUCKET_NAMES = resourceKind(bucketNamesDecider, {
+  context,
+  family: 'bucket_names',
+  readModel: null,
+  actions: {},
+  events: {
+    BucketNameReserved: notAudited('name bookkeeping of the bucket creation that asked'),
+    BucketNameReleased: notAudited('name bookkeeping of the bucket deletion that asked'),
+  },
+});
+
+export const OBJECTS = resourceKind(objectDecider, {
+  context,
+  family: 'object',
+  readModel: null,
+  actions: {
+    OBJECT_PUT: 'An object (a version of a key) was written.',
+    OBJECT_DELETE: 'An object was deleted (a delete marker when the bucket is versioned).',
+    OBJECT_VERSION_DELETE: 'A version of an object was deleted permanently.',
+    OBJECT_EXPIRE: "An object version was removed by its bucket's lifecycle rule.",
+  },
+  events: {
+    ObjectVersionCreated: audited('OBJECT_PUT'),
+    ObjectDeleteMarkerCreated: audited('OBJECT_DELETE'),
+    ObjectVersionRemoved: audited('OBJECT_VERSION_DELETE'),
+    ObjectVersionExpired: audited('OBJECT_EXPIRE'),
+  },
+});
+
+export const MULTIPART_UPLOADS = resourceKind(multipartDecider, {
+  context,
+  family: 'multipart_upload',
+  readModel: null,
+  actions: {
+    MULTIPART_UPLOAD_INITIATE: 'A multipart upload was initiated.',
+    MULTIPART_UPLOAD_COMPLETE: 'A multipart upload was completed into an object.',
+    MULTIPART_UPLOAD_ABORT: 'A multipart upload was aborted.',
+  },
+  events: {
+    MultipartUploadInitiated: audited('MULTIPART_UPLOAD_INITIATE'),
+    MultipartPartUploaded: notAudited('one part of an upload; its completion or abort is audited'),
+    MultipartUploadCompleted: audited('MULTIPART_UPLOAD_COMPLETE'),
+    MultipartUploadAborted: audited('MULTIPART_UPLOAD_ABORT'),
+  },
+});
+
+export const STORAGE_RESOURCE_KINDS = [BUCKETS, BUCKET_NAMES, OBJECTS, MULTIPART_UPLOADS];
