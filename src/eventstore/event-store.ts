@@ -87,8 +87,17 @@ export interface EventStore {
    * position, so a store that knows of newer events can answer at once.
    */
   waitForAppends(timeoutMs: number, signal?: AbortSignal, after?: Position | null): Promise<void>;
-  /** Position of the newest readable event, or null for an empty store. */
+  /**
+   * Position of the newest readable event, or null for an empty store. With PostgreSQL it trails
+   * the newest committed event while an older transaction is still open.
+   */
   headPosition(): Promise<Position | null>;
+  /**
+   * The newest position this store object has appended (or, for some stores, seen); null before
+   * any. Wait for it, not for headPosition(), to know that everything this process wrote is
+   * applied somewhere: it may be ahead of the readable head.
+   */
+  knownHeadPosition(): Position | null;
   /** Catch-up subscription to the global log that goes live when it reaches the head. */
   subscribeToAll(options?: SubscribeOptions): AsyncIterable<RecordedEvent>;
   ping(): Promise<void>;

@@ -213,6 +213,22 @@ export function eventStoreContract(
       expect(revisions).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)));
     });
 
+    it('knows the newest position it appended, the barrier for everything this process wrote', async () => {
+      const local = await h.create();
+      try {
+        expect(local.knownHeadPosition()).toBeNull();
+        const c = category('known');
+        const first = await local.append(stream(c), [event(), event()], 'no_stream');
+        expect(local.knownHeadPosition()).toEqual(first.position);
+        const second = await local.append(stream(c), [event()], 'no_stream');
+        expect(local.knownHeadPosition()).toEqual(second.position);
+        const head = await local.headPosition();
+        expect(head && comparePositions(head, second.position)).toBeGreaterThanOrEqual(0);
+      } finally {
+        await local.close();
+      }
+    });
+
     it('reads $all in batches in a strictly increasing global order', async () => {
       const local = await h.create();
       try {

@@ -78,8 +78,8 @@ describe('compute on real Docker (e2e)', () => {
   }
 
   async function caughtUp(): Promise<void> {
-    const store = t.app.get<EventStore>(EVENT_STORE);
-    const head = await store.headPosition();
+    // Everything this process appended, not the readable head (which trails open transactions).
+    const head = t.app.get<EventStore>(EVENT_STORE).knownHeadPosition();
     if (head) {
       await t.app
         .get(ProjectionWaiter)
@@ -723,8 +723,7 @@ describe('compute on real Docker (e2e)', () => {
         now: longAgo,
       },
     );
-    const store = t.app.get<EventStore>(EVENT_STORE);
-    const head = await store.headPosition();
+    const head = t.app.get<EventStore>(EVENT_STORE).knownHeadPosition();
     if (head) await t.app.get(ProjectionWaiter).waitFor(head, [QUOTA_PROJECTION], 10_000);
     expect(await t.app.get(DriftReconciler).releaseOrphanReservations()).toBe(1);
     const { state } = await executor.load(quotaDecider, tenant.tenantId);

@@ -67,6 +67,10 @@ export class InMemoryEventStore implements EventStore {
     return Promise.resolve();
   }
 
+  knownHeadPosition(): Position | null {
+    return this.sequence > 0n ? { commit: this.sequence, prepare: this.sequence } : null;
+  }
+
   headPosition(): Promise<Position | null> {
     return Promise.resolve(
       this.sequence > 0n ? { commit: this.sequence, prepare: this.sequence } : null,

@@ -282,6 +282,10 @@ export class EventStoreDbEventStore implements EventStore {
     return true;
   }
 
+  knownHeadPosition(): Position | null {
+    return this.knownHead;
+  }
+
   private noteHead(position: Position): void {
     if (!this.knownHead || comparePositions(position, this.knownHead) > 0) {
       this.knownHead = position;

@@ -289,6 +289,10 @@ export class PostgresEventStore implements EventStore {
     return res.rows.map((r) => this.toRecorded(r));
   }
 
+  knownHeadPosition(): Position | null {
+    return this.localHead;
+  }
+
   async headPosition(): Promise<Position | null> {
     const res = await this.pool.query<{ tx_text: string; global_position: string }>(
       `SELECT transaction_id::text AS tx_text, global_position FROM events
