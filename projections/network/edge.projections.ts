@@ -10,11 +10,16 @@ import type { EntityManager } from 'typeorm';
 import {
   ELASTIC_IP_CATEGORY,
   INTERNET_GATEWAY_CATEGORY,
+  NAT_GATEWAY_CATEGORY,
   ROUTE_TABLE_CATEGORY,
   evolveElasticIp,
   evolveInternetGateway,
+  evolveNatGateway,
   initialElasticIpState,
   initialInternetGatewayState,
+  initialNatGatewayState,
+  type NatGatewayEvent,
+  type NatGatewayState,
   type ElasticIpEvent,
   type ElasticIpState,
   type InternetGatewayEvent,
@@ -28,6 +33,15 @@ import { defineProjection } from '../runtime/projection';
 export const INTERNET_GATEWAYS_PROJECTION = 'network.internet_gateways';
 export const ELASTIC_IPS_PROJECTION = 'network.elastic_ips';
 export const ROUTE_TARGETS_PROJECTION = 'network.route_targets';
+export const NAT_GATEWAYS_PROJECTION = 'network.nat_gateways';
+
+export const NAT_GATEWAY_EVENT_TYPES: readonly NatGatewayEvent['type'][] = [
+  'NatGatewayCreated',
+  'NatGatewayActivated',
+  'NatGatewayFailed',
+  'NatGatewayDeletionStarted',
+  'NatGatewayDeleted',
+];
 
 export const INTERNET_GATEWAY_EVENT_TYPES: readonly InternetGatewayEvent['type'][] = [
   'InternetGatewayCreated',
@@ -226,6 +240,64 @@ export const elasticIpsProjection = defineProjection({
   },
 });
 
+export const natGatewaysProjection = defineProjection({
+  name: NAT_GATEWAYS_PROJECTION,
+  version: 1,
+  eventTypes: NAT_GATEWAY_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_nat_gateways (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      status text NOT NULL,
+      vpc_id uuid NOT NULL,
+      subnet_id uuid NOT NULL,
+      eip_id uuid NOT NULL,
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_nat_gateways_vpc ON network_nat_gateways (vpc_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_nat_gateways');
+  },
+  async apply(events, manager) {
+    await foldInto<NatGatewayState>(
+      events,
+      manager,
+      'network_nat_gateways',
+      (e) => idInStream(NAT_GATEWAY_CATEGORY, e.streamId),
+      initialNatGatewayState,
+      (s, e) => evolveNatGateway(s, { type: e.type, data: e.data } as NatGatewayEvent),
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
+        if (s.status === 'none' || s.tenantId === null) return;
+        await m.query(
+          `INSERT INTO network_nat_gateways (id, tenant_id, status, vpc_id, subnet_id, eip_id,
+             state, revision, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state,
+             revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.tenantId,
+            s.status,
+            s.vpcId,
+            s.subnetId,
+            s.eipId,
+            JSON.stringify(s),
+            revision,
+            createdAt,
+            updatedAt,
+          ],
+        );
+      },
+    );
+  },
+});
+
 /** Routes whose target is a gateway, a NAT gateway or a peering (never `local`). */
 export const routeTargetsProjection = defineProjection({
   name: ROUTE_TARGETS_PROJECTION,
@@ -283,4 +355,5 @@ export const EDGE_PROJECTIONS = [
   internetGatewaysProjection,
   elasticIpsProjection,
   routeTargetsProjection,
+  natGatewaysProjection,
 ];

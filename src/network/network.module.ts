@@ -1,5 +1,13 @@
 import { Module } from '@nestjs/common';
 
+import {
+  natGatewayDeleteSaga,
+  natGatewaySaga,
+  type NatGatewayPorts,
+} from '../../sagas/nat-gateway/nat-gateway.saga';
+import { provideSaga } from '../../sagas/runtime/sagas.module';
+import { CommandExecutor } from '../eventstore/command-executor';
+import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import type { DetectedDrivers } from '../drivers/detection';
 import { OvnNetworkFabric } from '../drivers/ovn/ovn-network-fabric';
 import { SimulatedNetworkFabric } from '../drivers/ovn/simulated-network-fabric';
@@ -9,6 +17,7 @@ import { EdgeAccess } from './application/edge-access';
 import { EdgeQueries } from './application/edge-queries';
 import { ELASTIC_IP_USE_CASES } from './application/elastic-ips';
 import { INTERNET_GATEWAY_USE_CASES } from './application/internet-gateways';
+import { NAT_GATEWAY_USE_CASES } from './application/nat-gateways';
 import { NETWORK_OPTIONS, networkOptionsFrom } from './application/network-options';
 import { NetworkQueries } from './application/network-queries';
 import { NetworkLocks, NetworkOperations } from './application/network-operations';
@@ -17,7 +26,17 @@ import { VPC_USE_CASES, VpcDependentsReader, VpcProvisioning } from './applicati
 import { ElasticIpsController } from './http/elastic-ips.controller';
 import { InternetGatewaysController } from './http/internet-gateways.controller';
 import { SubnetsController, VpcsController } from './http/vpcs.controller';
+import { NatGatewaysController } from './http/nat-gateways.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
+
+function natGatewayPorts(
+  executor: CommandExecutor,
+  store: EventStore,
+  fabric: NetworkFabric,
+  edge: EdgeAccess,
+): NatGatewayPorts {
+  return { executor, store, fabric, attachedGatewayOf: (vpcId) => edge.attachedGatewayOf(vpcId) };
+}
 
 /**
  * Networking: the network fabric its handlers and sagas drive (OVN when the drivers detection
@@ -30,6 +49,7 @@ import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
     SubnetsController,
     InternetGatewaysController,
     ElasticIpsController,
+    NatGatewaysController,
   ],
   providers: [
     {
@@ -51,6 +71,25 @@ import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
     SubnetProvisioning,
     ...VPC_USE_CASES,
     ...SUBNET_USE_CASES,
+    ...NAT_GATEWAY_USE_CASES,
+    provideSaga({
+      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        fabric: NetworkFabric,
+        edge: EdgeAccess,
+      ) => natGatewaySaga(natGatewayPorts(executor, store, fabric, edge)),
+    }),
+    provideSaga({
+      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        fabric: NetworkFabric,
+        edge: EdgeAccess,
+      ) => natGatewayDeleteSaga(natGatewayPorts(executor, store, fabric, edge)),
+    }),
   ],
   exports: [NETWORK_FABRIC],
 })

@@ -6,9 +6,16 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import {
+  NAT_GATEWAY_DELETE_SAGA,
+  NAT_GATEWAY_SAGA,
+} from '../../sagas/nat-gateway/nat-gateway.saga';
+import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
+import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { uuidV5 } from '../../src/common/ids';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
-import { vpcDecider } from '../../src/network/domain';
+import type { CommandContext } from '../../src/kernel/command-context';
+import { subnetDecider, vpcDecider } from '../../src/network/domain';
 import { startTestApp, type TestApp } from '../support/app';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
@@ -30,6 +37,53 @@ describe('internet gateways and elastic IPs (e2e)', () => {
     };
   };
 
+  const userCtx = (account: Account): CommandContext => ({
+    commandId: randomUUID(),
+    tenantId: account.tenantId,
+    actor: { type: 'user', id: account.userId },
+    requestId: null,
+    sourceIp: null,
+    correlationId: randomUUID(),
+    causationId: null,
+    now: new Date(),
+  });
+
+  /** A subnet as its decider records it (the subnet routes are another family's). */
+  async function subnetOf(account: Account, vpcId: string, vpcCidr: string, cidrBlock: string) {
+    const subnetId = randomUUID();
+    await t.app.get(CommandExecutor).execute(
+      subnetDecider,
+      subnetId,
+      {
+        type: 'CreateSubnet',
+        subnetId,
+        tenantId: account.tenantId,
+        vpc: { vpcId, cidrBlock: vpcCidr },
+        siblings: [],
+        name: 'edge-subnet',
+        cidrBlock,
+        availabilityZone: 'local-1a',
+        now: new Date(),
+      },
+      userCtx(account),
+    );
+    return subnetId;
+  }
+
+  const settled = (saga: string, id: string) =>
+    t.app.get<SagaRuntime>(SAGA_RUNTIME).whenSettled(saga, id, 30_000);
+
+  /** Polls GET until the resource shows `status` (`gone`: until it is 404). */
+  async function statusReached(account: Account, path: string, status: string) {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await api(account).get(path);
+      const reached = status === 'gone' ? res.status === 404 : res.body?.status === status;
+      if (reached || Date.now() > deadline) return res;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** A VPC as its decider records it (the VPC routes are another family's). */
   async function vpcOf(account: Account, cidrBlock = '10.20.0.0/16'): Promise<string> {
     const vpcId = randomUUID();
@@ -46,16 +100,7 @@ describe('internet gateways and elastic IPs (e2e)', () => {
         defaultSecurityGroupId: uuidV5(`sg/${vpcId}`),
         now: new Date(),
       },
-      {
-        commandId: randomUUID(),
-        tenantId: account.tenantId,
-        actor: { type: 'user', id: account.userId },
-        requestId: null,
-        sourceIp: null,
-        correlationId: randomUUID(),
-        causationId: null,
-        now: new Date(),
-      },
+      userCtx(account),
     );
     return vpcId;
   }
@@ -255,5 +300,105 @@ describe('internet gateways and elastic IPs (e2e)', () => {
     const row = usage.find((u) => u.resource_id === eip.id);
     expect(row, JSON.stringify(usage)).toBeDefined();
     expect(JSON.stringify(row)).toContain(eip.public_ip);
+  });
+
+  it('a NAT gateway fails without an internet gateway, is active with one, and its delete frees the elastic IP', async () => {
+    const vpcId = await vpcOf(alice, '10.30.0.0/16');
+    const subnetId = await subnetOf(alice, vpcId, '10.30.0.0/16', '10.30.1.0/24');
+    const eip = (await api(alice).post('/elastic-ips').expect(201)).body as {
+      id: string;
+      public_ip: string;
+    };
+
+    // No internet gateway yet: accepted pending, then failed with its code.
+    const early = await api(alice)
+      .post('/nat-gateways', { subnet_id: subnetId, eip_id: eip.id })
+      .expect(201);
+    expect(early.body).toMatchObject({
+      status: 'pending',
+      vpc_id: vpcId,
+      subnet_id: subnetId,
+      elastic_ip_id: eip.id,
+      private_ip: '10.30.1.4',
+    });
+    expect(early.body.arn).toBe(
+      `arn:nimbus:vpc:local:${alice.tenantId}:nat-gateway/${early.body.id as string}`,
+    );
+    await settled(NAT_GATEWAY_SAGA, early.body.id as string);
+    const failed = await statusReached(alice, `/nat-gateways/${early.body.id as string}`, 'failed');
+    expect(failed.body).toMatchObject({ status: 'failed', failure_code: 'no_internet_gateway' });
+    expect((await api(alice).get(`/elastic-ips/${eip.id}`).expect(200)).body.status).toBe(
+      'allocated',
+    );
+
+    const igw = (await api(alice).post('/internet-gateways').expect(201)).body as { id: string };
+    await api(alice).post(`/internet-gateways/${igw.id}/attach`, { vpc_id: vpcId }).expect(200);
+    const created = await api(alice)
+      .post('/nat-gateways', { subnet_id: subnetId, eip_id: eip.id })
+      .expect(201);
+    const natId = created.body.id as string;
+    expect(created.body.private_ip).toBe('10.30.1.5');
+    expect((await settled(NAT_GATEWAY_SAGA, natId)).status).toBe('completed');
+    const active = await statusReached(alice, `/nat-gateways/${natId}`, 'active');
+    expect(active.body).toMatchObject({ status: 'active', public_ip: eip.public_ip });
+    const used = await api(alice).get(`/elastic-ips/${eip.id}`).expect(200);
+    expect(used.body).toMatchObject({ status: 'associated', nat_gateway_id: natId });
+
+    // The elastic IP belongs to the NAT gateway now: 409 on disassociate and release.
+    const before = await countEvents(t);
+    expect(
+      (await api(alice).post(`/elastic-ips/${eip.id}/disassociate`).expect(409)).body.error.code,
+    ).toBe('dependency_violation');
+    await api(alice).delete(`/elastic-ips/${eip.id}`).expect(409);
+    // A second NAT gateway with the same elastic IP fails with elastic_ip_in_use.
+    const second = await api(alice)
+      .post('/nat-gateways', { subnet_id: subnetId, eip_id: eip.id })
+      .expect(201);
+    expect(await countEvents(t)).toBeGreaterThan(before);
+    await settled(NAT_GATEWAY_SAGA, second.body.id as string);
+    expect(
+      (await statusReached(alice, `/nat-gateways/${second.body.id as string}`, 'failed')).body,
+    ).toMatchObject({ failure_code: 'elastic_ip_in_use' });
+
+    // Listing needs vpc_id (400), another tenant's VPC is 404, and pages like every list.
+    await api(alice).get('/nat-gateways').expect(400);
+    await api(bob).get(`/nat-gateways?vpc_id=${vpcId}`).expect(404);
+    await api(bob).get(`/nat-gateways/${natId}`).expect(404);
+    await api(bob).delete(`/nat-gateways/${natId}`).expect(404);
+    const listed = await api(alice).get(`/nat-gateways?vpc_id=${vpcId}&limit=2&envelope=true`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toHaveLength(2);
+    expect(listed.body.page.has_more).toBe(true);
+
+    // Another tenant's subnet or elastic IP is 404 and appends nothing.
+    const bobsEip = (await api(bob).post('/elastic-ips').expect(201)).body as { id: string };
+    const quiet = await countEvents(t, ['AccessDenied']);
+    await api(bob).post('/nat-gateways', { subnet_id: subnetId, eip_id: bobsEip.id }).expect(404);
+    await api(alice).post('/nat-gateways', { subnet_id: subnetId, eip_id: bobsEip.id }).expect(404);
+    await api(alice).post('/nat-gateways', { subnet_id: subnetId }).expect(400);
+    expect(await countEvents(t, ['AccessDenied'])).toBe(quiet);
+    await api(bob).delete(`/elastic-ips/${bobsEip.id}`).expect(200);
+
+    const deleting = await api(alice).delete(`/nat-gateways/${natId}`).expect(200);
+    expect(['deleting', 'deleted']).toContain(deleting.body.status);
+    expect((await settled(NAT_GATEWAY_DELETE_SAGA, natId)).status).toBe('completed');
+    await statusReached(alice, `/nat-gateways/${natId}`, 'gone');
+    await api(alice).get(`/nat-gateways/${natId}`).expect(404);
+    const freed = await statusReached(alice, `/elastic-ips/${eip.id}`, 'allocated');
+    expect(freed.body).toMatchObject({ status: 'allocated', nat_gateway_id: null });
+    for (const id of [early.body.id as string, second.body.id as string]) {
+      await api(alice).delete(`/nat-gateways/${id}`).expect(200);
+      await settled(NAT_GATEWAY_DELETE_SAGA, id);
+    }
+    await api(alice).post(`/internet-gateways/${igw.id}/detach`).expect(200);
+    await api(alice).delete(`/elastic-ips/${eip.id}`).expect(200);
+    expect(
+      await auditedActions(alice, `nat_gateway/${natId}`, ['NAT_GATEWAY_DELETE:success']),
+    ).toEqual(expect.arrayContaining(['NAT_GATEWAY_CREATE:success', 'NAT_GATEWAY_DELETE:success']));
+    expect(
+      await auditedActions(alice, `nat_gateway/${early.body.id as string}`, [
+        'NAT_GATEWAY_CREATE:failure',
+      ]),
+    ).toEqual(expect.arrayContaining(['NAT_GATEWAY_CREATE:failure']));
   });
 });

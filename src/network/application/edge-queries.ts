@@ -4,12 +4,14 @@ import type { Pool } from 'pg';
 import { AppError } from '../../common/errors/app-error';
 import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
-import type { ElasticIpState, InternetGatewayState } from '../domain';
+import type { ElasticIpState, InternetGatewayState, NatGatewayState } from '../domain';
 import {
   elasticIpView,
   internetGatewayView,
+  natGatewayView,
   type ElasticIpView,
   type InternetGatewayView,
+  type NatGatewayView,
   type RowTimes,
 } from './edge-views';
 
@@ -138,6 +140,28 @@ export class EdgeQueries {
       [tenantId],
       page,
       elasticIpView,
+    );
+  }
+
+  natGateway(tenantId: string, id: string): Promise<Found<NatGatewayView>> {
+    return this.one<NatGatewayState, NatGatewayView>(
+      `SELECT id, state, revision, created_at, updated_at FROM network_nat_gateways
+       WHERE id = $1 AND tenant_id = $2 AND status <> 'deleted'`,
+      [id, tenantId],
+      'nat_gateway',
+      id,
+      natGatewayView,
+    );
+  }
+
+  /** The VPC's NAT gateways (deleted ones left out); the caller has checked the VPC is theirs. */
+  natGateways(tenantId: string, vpcId: string, page: PageRequest<CreatedKey>) {
+    return this.page<NatGatewayState, NatGatewayView>(
+      'network_nat_gateways',
+      "tenant_id = $1 AND vpc_id = $2 AND status <> 'deleted'",
+      [tenantId, vpcId],
+      page,
+      natGatewayView,
     );
   }
 }

@@ -1,4 +1,9 @@
-import type { ElasticIpState, InternetGatewayState } from '../domain';
+import type {
+  ElasticIpState,
+  InternetGatewayState,
+  NatGatewayState,
+  NatGatewayStatus,
+} from '../domain';
 
 /** `arn:nimbus:vpc:local:<tenant>:<type>/<id>`, the ARN networking resources show. */
 export function networkArn(tenantId: string, type: string, id: string): string {
@@ -57,6 +62,39 @@ export function elasticIpView(s: ElasticIpState, times: RowTimes): ElasticIpView
     vpc_id: s.association?.vpcId ?? null,
     private_ip: s.association?.privateIp ?? null,
     arn: networkArn(s.tenantId as string, 'eip', s.eipId as string),
+    created_at: times.createdAt,
+    updated_at: times.updatedAt,
+  };
+}
+
+/** The API shape of a NAT gateway (`GET /nat-gateways/:id`). */
+export interface NatGatewayView {
+  id: string;
+  vpc_id: string;
+  subnet_id: string;
+  elastic_ip_id: string;
+  status: NatGatewayStatus;
+  private_ip: string;
+  public_ip: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  arn: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function natGatewayView(s: NatGatewayState, times: RowTimes): NatGatewayView {
+  return {
+    id: s.natGatewayId as string,
+    vpc_id: s.vpcId as string,
+    subnet_id: s.subnetId as string,
+    elastic_ip_id: s.eipId as string,
+    status: s.status === 'none' ? 'pending' : s.status,
+    private_ip: s.privateIp as string,
+    public_ip: s.publicIp,
+    failure_code: s.failureCode,
+    failure_message: s.failureMessage,
+    arn: networkArn(s.tenantId as string, 'nat-gateway', s.natGatewayId as string),
     created_at: times.createdAt,
     updated_at: times.updatedAt,
   };

@@ -1,6 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 
+import { PageQuery } from '../../common/pagination';
+import { NAT_FAILURE_CODES } from '../domain';
+
 const UUID_EXAMPLE = '3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b';
 const TENANT_EXAMPLE = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
 
@@ -87,4 +90,66 @@ export class DeletedResponse {
 
   @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
   id!: string;
+}
+
+export class CreateNatGatewayDto {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE, description: 'The subnet it sits in' })
+  @IsUUID('all', { message: 'subnet_id must be a UUID' })
+  subnet_id!: string;
+
+  @ApiProperty({
+    format: 'uuid',
+    example: UUID_EXAMPLE,
+    description: 'An allocated elastic IP of yours: outbound traffic leaves from it',
+  })
+  @IsUUID('all', { message: 'eip_id must be a UUID' })
+  eip_id!: string;
+}
+
+export class ListNatGatewaysQuery extends PageQuery {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE, description: 'The VPC (required)' })
+  @IsUUID('all', { message: 'vpc_id is required and must be a UUID' })
+  vpc_id!: string;
+}
+
+export class NatGatewayResponse {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  id!: string;
+
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  vpc_id!: string;
+
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  subnet_id!: string;
+
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  elastic_ip_id!: string;
+
+  @ApiProperty({
+    enum: ['pending', 'active', 'failed', 'deleting', 'deleted'],
+    example: 'pending',
+    description: '`pending` until OVN has realized the snat, then `active` (or `failed`)',
+  })
+  status!: string;
+
+  @ApiProperty({ example: '10.0.1.4', description: "The gateway's address in its subnet" })
+  private_ip!: string;
+
+  @ApiPropertyOptional({ nullable: true, example: null, description: 'Once active' })
+  public_ip!: string | null;
+
+  @ApiPropertyOptional({ enum: NAT_FAILURE_CODES, nullable: true, example: null })
+  failure_code!: string | null;
+
+  @ApiPropertyOptional({ nullable: true, example: null })
+  failure_message!: string | null;
+
+  @ApiProperty({ example: `arn:nimbus:vpc:local:${TENANT_EXAMPLE}:nat-gateway/${UUID_EXAMPLE}` })
+  arn!: string;
+
+  @ApiProperty({ format: 'date-time', example: '2026-05-01T10:00:00.000Z' })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: '2026-05-01T10:00:00.000Z' })
+  updated_at!: string;
 }

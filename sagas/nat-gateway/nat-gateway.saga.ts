@@ -1,0 +1,368 @@
+import { AppError } from '../../src/common/errors/app-error';
+import { uuidV5 } from '../../src/common/ids';
+import type { CommandExecutor } from '../../src/eventstore/command-executor';
+import type { EventStore } from '../../src/eventstore/event-store';
+import type { CommandContext } from '../../src/kernel/command-context';
+import {
+  NAT_FAILURE_CODES,
+  elasticIpDecider,
+  natGatewayDecider,
+  subnetDecider,
+  vpcDecider,
+  type NatFailureCode,
+  type NatGatewayCommand,
+  type NatGatewayState,
+} from '../../src/network/domain';
+import type { NetworkFabric } from '../../src/network/ports/network-fabric';
+import {
+  defineSaga,
+  PermanentSagaError,
+  sagaStreamId,
+  type SagaDefinition,
+} from '../runtime/definition';
+
+export const NAT_GATEWAY_SAGA = 'nat_gateway';
+export const NAT_GATEWAY_DELETE_SAGA = 'nat_gateway_delete';
+
+export interface NatGatewayInput {
+  natGatewayId: string;
+  tenantId: string;
+}
+
+/** What the NAT gateway sagas need; the networking module provides them (`provideSaga`). */
+export interface NatGatewayPorts {
+  executor: CommandExecutor;
+  store: EventStore;
+  fabric: NetworkFabric;
+  /** The internet gateway attached to the VPC, as the read model knows it; null when none. */
+  attachedGatewayOf(vpcId: string): Promise<string | null>;
+}
+
+interface ProvisionResults extends Record<string, unknown> {
+  begin: null;
+  check_gateway: { gatewayId: string };
+  take_elastic_ip: { publicIp: string };
+  program_snat: { sourceCidrs: string[] };
+  record_active: null;
+}
+
+interface TeardownResults extends Record<string, unknown> {
+  remove_snat: null;
+  free_elastic_ip: null;
+  release_address: null;
+  record_deleted: null;
+}
+
+/** A failure the NAT gateway records as its `failure_code`: `<code>: <message>`. */
+export class NatProvisioningError extends PermanentSagaError {
+  constructor(
+    readonly code: NatFailureCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** The code and message of a step error as the saga stream stored it. */
+export function natFailureOf(error: string): { code: NatFailureCode; message: string } {
+  const colon = error.indexOf(': ');
+  const code = colon > 0 ? error.slice(0, colon) : '';
+  if ((NAT_FAILURE_CODES as readonly string[]).includes(code)) {
+    return { code: code as NatFailureCode, message: error.slice(colon + 2).slice(0, 1000) };
+  }
+  return { code: 'provisioning_failed', message: error.slice(0, 1000) };
+}
+
+function systemContext(
+  saga: string,
+  input: NatGatewayInput,
+  purpose: string,
+  correlationId: string,
+): CommandContext {
+  return {
+    commandId: uuidV5(`${saga}/${input.natGatewayId}/${purpose}`),
+    tenantId: input.tenantId,
+    actor: { type: 'system', id: `saga:${saga}` },
+    requestId: null,
+    sourceIp: null,
+    correlationId,
+    causationId: null,
+    now: new Date(),
+  };
+}
+
+async function loadNat(p: NatGatewayPorts, natGatewayId: string): Promise<NatGatewayState> {
+  const { state, exists } = await p.executor.load(natGatewayDecider, natGatewayId);
+  if (!exists) throw new PermanentSagaError(`NAT gateway ${natGatewayId} does not exist`);
+  return state;
+}
+
+/**
+ * A provisioning step stops when a delete has started (the teardown owns the gateway now) or the
+ * gateway failed; run again once it is active (a repeat after a crash), it changes nothing.
+ */
+function requireProvisioning(state: NatGatewayState): void {
+  if (state.status !== 'pending' && state.status !== 'active') {
+    throw new NatProvisioningError(
+      'provisioning_failed',
+      `the NAT gateway is ${state.status}; provisioning stopped`,
+    );
+  }
+}
+
+async function recordNat(
+  p: NatGatewayPorts,
+  saga: string,
+  input: NatGatewayInput,
+  purpose: string,
+  correlationId: string,
+  command: NatGatewayCommand,
+): Promise<NatGatewayState> {
+  const result = await p.executor.execute(
+    natGatewayDecider,
+    input.natGatewayId,
+    command,
+    systemContext(saga, input, purpose, correlationId),
+    10,
+  );
+  return result.state;
+}
+
+/** The error of the step whose failure started the compensation, from the saga's own stream. */
+async function failureOf(store: EventStore, natGatewayId: string): Promise<string> {
+  const events = await store.readStream(sagaStreamId(NAT_GATEWAY_SAGA, natGatewayId));
+  let error = 'provisioning failed';
+  for (const e of events) {
+    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
+  }
+  return error;
+}
+
+/**
+ * Provisioning of one NAT gateway (`saga_nat_gateway-<natGatewayId>`), started by the create
+ * handler once `NatGatewayCreated` (status `pending`) is recorded. Steps, each idempotent:
+ *
+ *   begin            nothing; its compensation (the last to run) records `failed` with the code
+ *   check_gateway    the VPC has an attached internet gateway (else `no_internet_gateway`)
+ *   take_elastic_ip  associate the elastic IP with the NAT gateway (in use: `elastic_ip_in_use`)
+ *   program_snat     `snat` of the VPC's block to the elastic IP on the router, realized by OVN
+ *   record_active    `active`; a delete that started meanwhile undoes it all (compensation)
+ *
+ * Which subnets actually leave through it is the route tables' business: a subnet whose table
+ * sends `0.0.0.0/0` to the NAT gateway leaves by the snat; the others are not routed out.
+ */
+export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInput> {
+  const saga = NAT_GATEWAY_SAGA;
+  return defineSaga<NatGatewayInput, ProvisionResults>({
+    name: saga,
+    retry: { maxAttempts: 4, initialBackoffMs: 200, maxBackoffMs: 2000 },
+    compensationRetry: { maxAttempts: 10, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    stepTimeoutMs: 60_000,
+    steps: [
+      {
+        name: 'begin',
+        execute: () => Promise.resolve(null),
+        async compensate({ input, correlationId }) {
+          const failure = natFailureOf(await failureOf(p.store, input.natGatewayId));
+          await recordNat(p, saga, input, 'failed', correlationId, {
+            type: 'RecordNatGatewayFailed',
+            failureCode: failure.code,
+            failureMessage: failure.message,
+            now: new Date(),
+          });
+        },
+      },
+      {
+        name: 'check_gateway',
+        async execute({ input }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          requireProvisioning(nat);
+          const gatewayId = await p.attachedGatewayOf(nat.vpcId as string);
+          if (gatewayId === null) {
+            throw new NatProvisioningError(
+              'no_internet_gateway',
+              `VPC ${nat.vpcId} has no internet gateway attached`,
+            );
+          }
+          return { gatewayId };
+        },
+      },
+      {
+        name: 'take_elastic_ip',
+        async execute({ input, correlationId }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          requireProvisioning(nat);
+          const eipId = nat.eipId as string;
+          try {
+            const { state } = await p.executor.execute(
+              elasticIpDecider,
+              eipId,
+              {
+                type: 'AssociateElasticIp',
+                target: { kind: 'nat_gateway', id: input.natGatewayId },
+                vpcId: nat.vpcId as string,
+                privateIp: nat.privateIp as string,
+                now: new Date(),
+              },
+              systemContext(saga, input, 'associate_eip', correlationId),
+              10,
+            );
+            return { publicIp: state.publicIp as string };
+          } catch (error) {
+            if (error instanceof AppError && error.code === 'conflict') {
+              throw new NatProvisioningError('elastic_ip_in_use', error.message);
+            }
+            if (error instanceof AppError && error.code === 'not_found') {
+              throw new NatProvisioningError(
+                'elastic_ip_not_found',
+                `elastic IP ${eipId} was released`,
+              );
+            }
+            throw error;
+          }
+        },
+        async compensate({ input, correlationId }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          await p.executor
+            .execute(
+              elasticIpDecider,
+              nat.eipId as string,
+              {
+                type: 'DisassociateElasticIp',
+                from: { kind: 'nat_gateway', id: input.natGatewayId },
+                now: new Date(),
+              },
+              systemContext(saga, input, 'disassociate_eip', correlationId),
+              10,
+            )
+            .catch(ignoreGone);
+        },
+      },
+      {
+        name: 'program_snat',
+        async execute({ input, results }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          requireProvisioning(nat);
+          const vpc = (await p.executor.load(vpcDecider, nat.vpcId as string)).state;
+          if (vpc.cidrBlock === null) {
+            throw new NatProvisioningError('provisioning_failed', `VPC ${nat.vpcId} is gone`);
+          }
+          const sourceCidrs = [vpc.cidrBlock];
+          await p.fabric.ensureNatGateway({
+            natGatewayId: input.natGatewayId,
+            vpcId: nat.vpcId as string,
+            publicIp: (results.take_elastic_ip as { publicIp: string }).publicIp,
+            sourceCidrs,
+          });
+          await p.fabric.waitRealized();
+          return { sourceCidrs };
+        },
+        async compensate({ input }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          await p.fabric.removeNatGateway(nat.vpcId as string, input.natGatewayId);
+          await p.fabric.waitRealized();
+        },
+      },
+      {
+        name: 'record_active',
+        async execute({ input, correlationId, results }) {
+          const state = await recordNat(p, saga, input, 'active', correlationId, {
+            type: 'RecordNatGatewayActive',
+            publicIp: (results.take_elastic_ip as { publicIp: string }).publicIp,
+            now: new Date(),
+          });
+          // Deleted while provisioning: undo what this saga made (the teardown does the same).
+          requireActive(state);
+          return null;
+        },
+      },
+    ],
+  });
+}
+
+function requireActive(state: NatGatewayState): void {
+  if (state.status !== 'active') {
+    throw new NatProvisioningError(
+      'provisioning_failed',
+      `the NAT gateway is ${state.status}; provisioning stopped`,
+    );
+  }
+}
+
+function ignoreGone(error: unknown): void {
+  if (error instanceof AppError && error.code === 'not_found') return;
+  throw error;
+}
+
+/**
+ * Teardown of one NAT gateway (`saga_nat_gateway_delete-<natGatewayId>`), started by the delete
+ * handler once `NatGatewayDeletionStarted` (status `deleting`) is recorded. Forward only, each
+ * step idempotent and retried: the snat rule removed and realized, the elastic IP back to
+ * `allocated` (only if this NAT gateway holds it), the private address back to the subnet, then
+ * `deleted`.
+ */
+export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInput> {
+  const saga = NAT_GATEWAY_DELETE_SAGA;
+  return defineSaga<NatGatewayInput, TeardownResults>({
+    name: saga,
+    retry: { maxAttempts: 10, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    stepTimeoutMs: 60_000,
+    steps: [
+      {
+        name: 'remove_snat',
+        async execute({ input }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          await p.fabric.removeNatGateway(nat.vpcId as string, input.natGatewayId);
+          await p.fabric.waitRealized();
+          return null;
+        },
+      },
+      {
+        name: 'free_elastic_ip',
+        async execute({ input, correlationId }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          await p.executor
+            .execute(
+              elasticIpDecider,
+              nat.eipId as string,
+              {
+                type: 'DisassociateElasticIp',
+                from: { kind: 'nat_gateway', id: input.natGatewayId },
+                now: new Date(),
+              },
+              systemContext(saga, input, 'disassociate_eip', correlationId),
+              10,
+            )
+            .catch(ignoreGone);
+          return null;
+        },
+      },
+      {
+        name: 'release_address',
+        async execute({ input, correlationId }) {
+          const nat = await loadNat(p, input.natGatewayId);
+          await p.executor
+            .execute(
+              subnetDecider,
+              nat.subnetId as string,
+              { type: 'ReleaseAddress', holderId: input.natGatewayId, now: new Date() },
+              systemContext(saga, input, 'release_address', correlationId),
+              10,
+            )
+            .catch(ignoreGone);
+          return null;
+        },
+      },
+      {
+        name: 'record_deleted',
+        async execute({ input, correlationId }) {
+          await recordNat(p, saga, input, 'deleted', correlationId, {
+            type: 'RecordNatGatewayDeleted',
+            now: new Date(),
+          });
+          return null;
+        },
+      },
+    ],
+  });
+}
