@@ -51,7 +51,9 @@ export class NatGatewaysController {
 
   @Get()
   @NetworkAction('nat-gateway:list', 'List the NAT gateways of a VPC', { type: 'nat-gateway' })
-  @ApiOperation({ summary: "A VPC's NAT gateways, oldest first (vpc_id required; cursor pagination)" })
+  @ApiOperation({
+    summary: "A VPC's NAT gateways, oldest first (vpc_id required; cursor pagination)",
+  })
   @ApiOkResponse({ type: NatGatewayResponse, isArray: true })
   @ApiErrors('validation_error', 'not_found')
   async list(@TenantId() tenantId: string, @Query() query: ListNatGatewaysQuery) {
