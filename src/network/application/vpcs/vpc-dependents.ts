@@ -14,6 +14,7 @@ export const VPC_DEPENDENT_TABLES: ReadonlyArray<{
   live: string;
 }> = [
   { kind: 'internet_gateways', table: 'network_internet_gateways', live: "status = 'attached'" },
+  { kind: 'nat_gateways', table: 'network_nat_gateways', live: "status <> 'deleted'" },
 ];
 
 /** What still lives in a VPC, by kind (the 409 dependency_violation names them). */
