@@ -125,10 +125,11 @@ export const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
     'The bucket still holds objects (or versions, or multipart uploads); delete them or pass ?force=true.',
   invalid_part:
     'A part named in the completion was not uploaded, or its ETag does not match the uploaded part.',
-  invalid_part_order: 'The parts of a multipart completion must be listed in ascending part number.',
-  entity_too_small:
-    'A part other than the last is smaller than the minimum part size (5 MiB).',
-  range_not_satisfiable: 'The Range header does not overlap the object; Content-Range names its size.',
+  invalid_part_order:
+    'The parts of a multipart completion must be listed in ascending part number.',
+  entity_too_small: 'A part other than the last is smaller than the minimum part size (5 MiB).',
+  range_not_satisfiable:
+    'The Range header does not overlap the object; Content-Range names its size.',
   precondition_failed: "If-Match did not match the resource's current ETag.",
   idempotency_key_reused: 'The Idempotency-Key was already used with a different request.',
   quota_exceeded:
