@@ -123,7 +123,10 @@ export class ProjectionRuntime {
     await this.ensureTables();
     const dataSource = await this.sessionDataSource();
     // Batches commit on the DataSource's (the application's shared) pool, not on the lock sessions.
-    const committer = new BatchCommitter(this.dataSource);
+    const committer = new BatchCommitter(
+      this.dataSource,
+      this.store.declareNonAppending?.bind(this.store),
+    );
     for (const projection of this.byName.values()) {
       const runner = new ProjectionRunner(
         projection,

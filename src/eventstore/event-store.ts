@@ -102,6 +102,12 @@ export interface EventStore {
   subscribeToAll(options?: SubscribeOptions): AsyncIterable<RecordedEvent>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Where the store gates `readAll` on open transactions (PostgreSQL): declares an open
+   * transaction of this process, sharing the store's database, that appends no events, so that
+   * readers need not wait for it. Returns the function to call once it has ended.
+   */
+  declareNonAppending?(transactionId: string): () => void;
 }
 
 export const EVENT_STORE = Symbol('EVENT_STORE');

@@ -72,6 +72,28 @@ describe('postgres event store: late commits and rollbacks', () => {
     expect(seen.map((e) => e.id).sort()).toEqual([slowId, fast.id].sort());
   });
 
+  it('reads past an open transaction declared to append nothing, and only while declared', async () => {
+    const c = category('declared');
+    const start = await store.headPosition();
+    await raw.query('BEGIN');
+    const { rows } = await raw.query<{ xid: string }>('SELECT pg_current_xact_id()::text AS xid');
+    const later = event('AfterOpen');
+    await store.append(stream(c), [later], 'no_stream');
+    const ours = async () =>
+      (await store.readAll({ after: start, maxCount: 1000 })).filter((e) =>
+        e.streamId.startsWith(c),
+      );
+    // Any open transaction older than the append holds it back ...
+    expect(await ours()).toHaveLength(0);
+    // ... unless it is declared to append nothing (a projection batch of this process).
+    const release = store.declareNonAppending(rows[0].xid);
+    expect((await ours()).map((e) => e.id)).toEqual([later.id]);
+    release();
+    expect(await ours()).toHaveLength(0);
+    await raw.query('COMMIT');
+    expect((await ours()).map((e) => e.id)).toEqual([later.id]);
+  });
+
   it('does not stall readers after a transaction rolls back', async () => {
     const c = category('rollback');
     const start = await store.headPosition();

@@ -78,6 +78,8 @@ export class PostgresEventStore implements EventStore {
   private listener: Client | undefined;
   private listenerStarting: Promise<void> | undefined;
   private notifyPending = false;
+  /** Ids of this process's open transactions that append nothing (see declareNonAppending). */
+  private readonly nonAppending = new Set<string>();
   /** Newest position appended through this instance: readers behind it poll fast. */
   private localHead: Position | null = null;
   private closed = false;
@@ -278,19 +280,45 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const after = options.after ?? START;
-    const res = await this.pool.query<EventRow>(
-      `SELECT ${SELECT_COLUMNS} FROM events
+    // Below the oldest open transaction that may still append (the snapshot's xmin, not counting
+    // the transactions declared here to append nothing; see declareNonAppending).
+    const res = await this.pool.query<EventRow>({
+      name: 'nimbus_events_read_all',
+      text: `SELECT ${SELECT_COLUMNS} FROM events
         WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND transaction_id < (
+            SELECT coalesce(
+                     (SELECT min(x) FROM pg_snapshot_xip(s.snap) AS x WHERE x <> ALL ($4::xid8[])),
+                     pg_snapshot_xmax(s.snap))
+              FROM (SELECT pg_current_snapshot() AS snap) AS s)
         ORDER BY events.transaction_id, events.global_position
         LIMIT $3`,
-      [after.commit.toString(), after.prepare.toString(), options.maxCount],
-    );
+      values: [
+        after.commit.toString(),
+        after.prepare.toString(),
+        options.maxCount,
+        [...this.nonAppending],
+      ],
+    });
     return res.rows.map((r) => this.toRecorded(r));
   }
 
   knownHeadPosition(): Position | null {
     return this.localHead;
+  }
+
+  /**
+   * Declares an open transaction of this process that appends no events (a projection batch
+   * writing read models and checkpoints): `readAll` then reads past it instead of waiting for
+   * it to end, as it must for any transaction that might still append rows below the events it
+   * returns. Call the returned function once the transaction has committed or rolled back.
+   */
+  declareNonAppending(transactionId: string): () => void {
+    if (!/^\d+$/.test(transactionId)) return () => undefined;
+    this.nonAppending.add(transactionId);
+    return () => {
+      this.nonAppending.delete(transactionId);
+    };
   }
 
   async headPosition(): Promise<Position | null> {
