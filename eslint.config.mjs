@@ -13,6 +13,7 @@ export default tseslint.config(
       '*.mjs',
       'scripts/*.mjs',
       'scripts/*.d.mts',
+      'src/sdk/api-types.ts',
       '.dependency-cruiser.cjs',
     ],
   },

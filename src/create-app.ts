@@ -133,9 +133,10 @@ function configureHttp(fastify: FastifyInstance, rootLogger: PinoLogger): void {
 }
 
 let cachedVersion: string | undefined;
-function packageVersion(): string {
+export function packageVersion(): string {
   if (cachedVersion) return cachedVersion;
   for (const candidate of [
+    join(__dirname, '..', 'package.json'),
     join(__dirname, '..', '..', 'package.json'),
     join(__dirname, '..', '..', '..', 'package.json'),
   ]) {

@@ -1,17 +1,12 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
   ProjectionRuntime,
   type ProjectionStatus,
   type ProjectionStatusName,
 } from '../../projections/runtime/projection-runtime';
 import { OperatorOnly } from '../identity/auth/decorators';
+import { ApiOperationFor } from '../platform/http/api-operation';
 
 const STATUSES: ProjectionStatusName[] = [
   'idle',
@@ -103,10 +98,12 @@ export class AdminProjectionsController {
   constructor(@Inject(ProjectionRuntime) private readonly runtime: ProjectionRuntime) {}
 
   @Get()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'listProjections',
     summary: 'Projections: position, lag behind the head of the log, and runner status',
+    response: ProjectionStatusDto,
+    isArray: true,
   })
-  @ApiOkResponse({ type: ProjectionStatusDto, isArray: true })
   async list(): Promise<ProjectionStatusDto[]> {
     return (await this.runtime.status()).map(toStatusDto);
   }

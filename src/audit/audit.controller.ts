@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
@@ -9,7 +9,11 @@ import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resourc
 import { parseInstantParam } from '../events/query-params';
 import { AuditQuery } from './audit.dto';
 import { AuditQueries, type AuditFilter, type AuditSortKey } from './audit.queries';
-import type { AuditActionDescription, AuditStatus } from './domain/actions';
+import type { AuditStatus } from './domain/actions';
+import { z } from 'zod';
+import { AuditActionSchema, AuditEntrySchema } from './audit.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody, ResponsePage } from '../platform/http/api-schema';
 
 const STATUSES: readonly AuditStatus[] = ['success', 'failure', 'denied'];
 
@@ -26,8 +30,17 @@ export class AuditController {
 
   @Get()
   @RequireAction('audit:list', { description: "List the tenant's audit log" })
-  @ApiOperation({ summary: 'Audit log of the tenant, newest first (filters, cursor envelope)' })
-  async list(@Req() request: FastifyRequest, @Query() query: AuditQuery): Promise<unknown> {
+  @ApiOperationFor({
+    id: 'listAuditEntries',
+    summary: 'Audit log of the tenant, newest first (filters, cursor envelope)',
+    response: AuditEntrySchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  async list(
+    @Req() request: FastifyRequest,
+    @Query() query: AuditQuery,
+  ): Promise<ResponsePage<typeof AuditEntrySchema>> {
     const { tenantId } = tenantCallerOf(request);
     const page = parsePage<AuditSortKey>(query);
     const after = page.after;
@@ -65,8 +78,12 @@ export class AuditController {
 
   @Get('actions')
   @RequireAction('audit:describe', { description: 'List the audit action catalog' })
-  @ApiOperation({ summary: 'The catalog of audit actions and the events behind them' })
-  actions(): AuditActionDescription[] {
+  @ApiOperationFor({
+    id: 'listAuditActions',
+    summary: 'The catalog of audit actions and the events behind them',
+    response: z.array(AuditActionSchema),
+  })
+  actions(): ResponseBody<typeof AuditActionSchema>[] {
     return this.resources.audit.describe();
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
@@ -14,9 +14,11 @@ import {
   RESOURCE_TYPES,
   toEpochSeconds,
   type BillingPeriod,
-  type BillingSummaryJson,
   type ResourceType,
 } from './domain';
+import { BillingSummarySchema, UsageRecordSchema } from './billing.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody, ResponsePage } from '../platform/http/api-schema';
 
 @ApiTags('billing')
 @Controller('billing')
@@ -32,11 +34,16 @@ export class BillingController {
 
   @Get('summary')
   @RequireAction('billing:read', { description: "Read the tenant's billing summary and usage" })
-  @ApiOperation({ summary: 'Billing summary of a period (YYYY-MM, default: the current month)' })
+  @ApiOperationFor({
+    id: 'getBillingSummary',
+    summary: 'Billing summary of a period (YYYY-MM, default: the current month)',
+    response: BillingSummarySchema,
+    errors: ['validation_error'],
+  })
   async summary(
     @Req() request: FastifyRequest,
     @Query() query: BillingSummaryQuery,
-  ): Promise<BillingSummaryJson> {
+  ): Promise<ResponseBody<typeof BillingSummarySchema>> {
     const { tenantId } = tenantCallerOf(request);
     const now = toEpochSeconds(this.clock.now());
     return this.queries.summary(tenantId, this.period(query, now), now);
@@ -44,8 +51,17 @@ export class BillingController {
 
   @Get('usage')
   @RequireAction('billing:read')
-  @ApiOperation({ summary: 'Usage records of a period (cursor envelope with envelope=true)' })
-  async usage(@Req() request: FastifyRequest, @Query() query: BillingUsageQuery): Promise<unknown> {
+  @ApiOperationFor({
+    id: 'listBillingUsage',
+    summary: 'Usage records of a period (cursor envelope with envelope=true)',
+    response: UsageRecordSchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  async usage(
+    @Req() request: FastifyRequest,
+    @Query() query: BillingUsageQuery,
+  ): Promise<ResponsePage<typeof UsageRecordSchema>> {
     const { tenantId } = tenantCallerOf(request);
     const now = toEpochSeconds(this.clock.now());
     const page = parsePage<UsageSortKey>(query);

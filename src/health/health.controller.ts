@@ -1,13 +1,9 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ReadinessService, type ReadinessReport } from './readiness';
 import { Public } from '../common/public-route';
+import { ApiOperationFor } from '../platform/http/api-operation';
 
 const READINESS_SCHEMA = {
   type: 'object',
@@ -37,21 +33,28 @@ export class HealthController {
   constructor(private readonly readiness: ReadinessService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process answers HTTP' })
-  @ApiOkResponse({
-    schema: { type: 'object', properties: { status: { type: 'string', example: 'ok' } } },
+  @ApiOperationFor({
+    id: 'getHealth',
+    summary: 'Liveness: the process answers HTTP',
+    schema: {
+      type: 'object',
+      required: ['status'],
+      properties: { status: { type: 'string', enum: ['ok'] } },
+      additionalProperties: false,
+    },
   })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'getReadiness',
     summary: 'Readiness: database, event store and drivers',
     description:
       'UP when every check is ok (a simulated driver counts as ok); otherwise DEGRADED with 503.',
+    schema: READINESS_SCHEMA,
   })
-  @ApiOkResponse({ schema: READINESS_SCHEMA })
   @ApiServiceUnavailableResponse({ schema: READINESS_SCHEMA })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessReport> {
     const report = await this.readiness.report();

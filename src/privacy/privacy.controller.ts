@@ -1,11 +1,14 @@
 import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
 import { userCallerOf } from '../events/caller';
 import { Authenticated } from '../identity/auth/decorators';
-import { PrivacyService, type PersonalDataExport } from './privacy.service';
+import { PrivacyService } from './privacy.service';
+import { ErasureSchema, PersonalDataExportSchema } from './privacy.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody } from '../platform/http/api-schema';
 
 @ApiTags('privacy')
 @Controller('me')
@@ -14,13 +17,15 @@ export class PrivacyController {
 
   @Get('export')
   @Authenticated()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'exportPersonalData',
     summary: 'Everything held about the caller: profile, memberships, API keys, audit entries',
+    response: PersonalDataExportSchema,
   })
   async export(
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<PersonalDataExport> {
+  ): Promise<ResponseBody<typeof PersonalDataExportSchema>> {
     const { userId } = userCallerOf(request);
     void reply.header(
       'content-disposition',
@@ -32,14 +37,16 @@ export class PrivacyController {
   @Post('delete')
   @HttpCode(200)
   @Authenticated()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'erasePersonalData',
     summary:
       'Erase the caller (crypto-shredding): name and email read [erased] everywhere; bills and audit totals stay',
+    response: ErasureSchema,
   })
   async delete(
     @Req() request: FastifyRequest,
     @Ctx() ctx: CommandContext,
-  ): Promise<{ user_id: string; status: 'erased' }> {
+  ): Promise<ResponseBody<typeof ErasureSchema>> {
     const { userId } = userCallerOf(request);
     await this.privacy.erase(userId, ctx);
     return { user_id: userId, status: 'erased' };

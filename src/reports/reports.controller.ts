@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
@@ -11,7 +11,10 @@ import { tenantCallerOf } from '../events/caller';
 import { LedgerClock } from '../events/ledger-clock';
 import { RequireAction } from '../identity/auth/decorators';
 import { REPORT_FORMATS, REPORT_TYPES, type ReportFormat, type ReportType } from './report';
-import { ReportsService, type ReportJson } from './reports.service';
+import { ReportsService } from './reports.service';
+import { ReportSchema } from './reports.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody, ResponsePage } from '../platform/http/api-schema';
 
 export class GenerateReportDto {
   @ApiProperty({ enum: REPORT_TYPES })
@@ -63,13 +66,19 @@ export class ReportsController {
   @RequireAction('reports:generate', {
     description: 'Generate a billing, audit or timeline report',
   })
-  @ApiOperation({ summary: 'Generate a report in the background; 202 with its id' })
+  @ApiOperationFor({
+    id: 'generateReport',
+    summary: 'Generate a report in the background; 202 with its id',
+    status: 202,
+    response: ReportSchema,
+    errors: ['validation_error'],
+  })
   generate(
     @Req() request: FastifyRequest,
     @Body() body: GenerateReportDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ReportJson> {
+  ): Promise<ResponseBody<typeof ReportSchema>> {
     const { tenantId } = tenantCallerOf(request);
     const period = body.period ?? this.clock.now().toISOString().slice(0, 7);
     void reply.header('Location', `/reports/${ctx.commandId}`);
@@ -78,8 +87,17 @@ export class ReportsController {
 
   @Get()
   @RequireAction('reports:list', { description: "List the tenant's reports" })
-  @ApiOperation({ summary: "The tenant's reports, newest first (cursor envelope)" })
-  async list(@Req() request: FastifyRequest, @Query() query: ListReportsQuery): Promise<unknown> {
+  @ApiOperationFor({
+    id: 'listReports',
+    summary: "The tenant's reports, newest first (cursor envelope)",
+    response: ReportSchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  async list(
+    @Req() request: FastifyRequest,
+    @Query() query: ListReportsQuery,
+  ): Promise<ResponsePage<typeof ReportSchema>> {
     const page = parsePage<ReportKey>(query);
     if (page.after !== null && !isReportKey(page.after)) {
       throw AppError.validation('cursor is not valid', [
@@ -97,13 +115,27 @@ export class ReportsController {
 
   @Get(':id')
   @RequireAction('reports:get', { description: 'Read a report and its status' })
-  get(@Req() request: FastifyRequest, @Param('id') id: string): Promise<ReportJson> {
+  @ApiOperationFor({
+    id: 'getReport',
+    summary: 'Describe a report (status, download_url once ready)',
+    response: ReportSchema,
+    errors: ['not_found'],
+  })
+  get(
+    @Req() request: FastifyRequest,
+    @Param('id') id: string,
+  ): Promise<ResponseBody<typeof ReportSchema>> {
     return this.reports.get(tenantCallerOf(request).tenantId, id);
   }
 
   @Get(':id/download')
   @RequireAction('reports:read', { description: 'Download a generated report' })
-  @ApiOperation({ summary: 'The report file, with its Content-Type and Content-Disposition' })
+  @ApiOperationFor({
+    id: 'downloadReport',
+    summary: 'The report file, with its Content-Type and Content-Disposition',
+    produces: ['application/json', 'text/csv', 'application/pdf'],
+    errors: ['not_found', 'invalid_state'],
+  })
   async download(
     @Req() request: FastifyRequest,
     @Param('id') id: string,

@@ -1,21 +1,23 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { AppError } from '../common/errors/app-error';
 import { parseInstantParam } from '../events/query-params';
 import { Public, RequireAction, TenantFromParam } from '../identity/auth/decorators';
 import { LedgerClock } from '../events/ledger-clock';
-import {
-  TimelineKeyError,
-  verifyTimelineText,
-  type TimelinePublicKeyDocument,
-  type TimelineVerdict,
-} from './domain';
-import { PointInTime, type TenantStateJson } from './point-in-time';
+import { TimelineKeyError, verifyTimelineText } from './domain';
+import { PointInTime } from './point-in-time';
 import { StateQuery, TimelineQuery, VerifyTimelineDto } from './timeline.dto';
 import { TimelineExporter } from './timeline-export';
 import { TimelineKeys } from './timeline-keys';
+import {
+  TenantStateSchema,
+  TimelinePublicKeySchema,
+  TimelineVerdictSchema,
+} from './timeline.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody } from '../platform/http/api-schema';
 
 @ApiTags('timeline')
 @Controller()
@@ -33,10 +35,16 @@ export class TimelineController {
     description: "Read the tenant's resources as they were at a past instant",
     resource: { type: 'tenant', param: 'id' },
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'getTenantState',
     summary: 'Every resource of the tenant as it was at as_of, replayed from its events',
+    response: TenantStateSchema,
+    errors: ['validation_error', 'not_found'],
   })
-  async state(@Param('id') tenantId: string, @Query() query: StateQuery): Promise<TenantStateJson> {
+  async state(
+    @Param('id') tenantId: string,
+    @Query() query: StateQuery,
+  ): Promise<ResponseBody<typeof TenantStateSchema>> {
     const asOf = parseInstantParam(query.as_of, 'as_of') ?? this.clock.now();
     return this.pointInTime.stateAt(tenantId, asOf);
   }
@@ -47,10 +55,12 @@ export class TimelineController {
     description: "Export the tenant's signed event timeline (owners and admins)",
     resource: { type: 'tenant', param: 'id' },
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'exportTenantTimeline',
     summary: 'Every event of the tenant, in order, hash-chained, closed by a signed manifest',
+    produces: ['application/x-ndjson', 'text/csv'],
+    errors: ['validation_error', 'not_found'],
   })
-  @ApiProduces('application/x-ndjson', 'text/csv')
   timeline(
     @Param('id') tenantId: string,
     @Query() query: TimelineQuery,
@@ -82,8 +92,12 @@ export class TimelineController {
 
   @Get('.well-known/nimbus-timeline-key')
   @Public()
-  @ApiOperation({ summary: 'The public key that verifies timeline manifests' })
-  publicKey(): TimelinePublicKeyDocument {
+  @ApiOperationFor({
+    id: 'getTimelinePublicKey',
+    summary: 'The public key that verifies timeline manifests',
+    response: TimelinePublicKeySchema,
+  })
+  publicKey(): ResponseBody<typeof TimelinePublicKeySchema> {
     return this.keys.document;
   }
 
@@ -92,8 +106,13 @@ export class TimelineController {
   @RequireAction('audit:verifyTimeline', {
     description: 'Verify a timeline export (hash chain and manifest signature)',
   })
-  @ApiOperation({ summary: 'Verifies a timeline export; names the first bad line' })
-  verify(@Body() body: VerifyTimelineDto): TimelineVerdict {
+  @ApiOperationFor({
+    id: 'verifyTimeline',
+    summary: 'Verifies a timeline export; names the first bad line',
+    response: TimelineVerdictSchema,
+    errors: ['validation_error'],
+  })
+  verify(@Body() body: VerifyTimelineDto): ResponseBody<typeof TimelineVerdictSchema> {
     try {
       return verifyTimelineText(body.timeline, body.public_key ?? this.keys.publicKey);
     } catch (err) {

@@ -1,20 +1,20 @@
 import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { RequireAction } from '../identity/auth/decorators';
-import {
-  RESOURCE_CATALOG,
-  ResourceCatalog,
-  type EventTypeDescription,
-} from '../platform/resources/resource-catalog';
+import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resource-catalog';
 import { PG_POOL } from '../platform/tokens';
 import { publicEventData } from './domain/payload';
 import { EventsQuery } from './webhooks.dto';
 import { tenantCallerOf } from '../events/caller';
 import { parseInstantParam } from '../events/query-params';
+import { z } from 'zod';
+import { EventSchema, EventTypeSchema } from './webhooks.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody, ResponsePage } from '../platform/http/api-schema';
 
 interface FeedRow {
   event_id: string;
@@ -41,8 +41,17 @@ export class EventsController {
 
   @Get()
   @RequireAction('events:list', { description: "List the tenant's events (the event feed)" })
-  @ApiOperation({ summary: "The tenant's events, newest first (filters type, resource, from, to)" })
-  async list(@Req() request: FastifyRequest, @Query() query: EventsQuery): Promise<unknown> {
+  @ApiOperationFor({
+    id: 'listEvents',
+    summary: "The tenant's events, newest first (filters type, resource, from, to)",
+    response: EventSchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  async list(
+    @Req() request: FastifyRequest,
+    @Query() query: EventsQuery,
+  ): Promise<ResponsePage<typeof EventSchema>> {
     const { tenantId } = tenantCallerOf(request);
     const page = parsePage<FeedKey>(query);
     const after = page.after;
@@ -120,10 +129,12 @@ export class EventsController {
 
   @Get('types')
   @RequireAction('events:describe', { description: 'List the event types (for webhook filters)' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'listEventTypes',
     summary: 'Every event type the contexts emit, with the audit action each one maps to',
+    response: z.array(EventTypeSchema),
   })
-  types(): EventTypeDescription[] {
+  types(): ResponseBody<typeof EventTypeSchema>[] {
     return this.resources.eventTypes();
   }
 }

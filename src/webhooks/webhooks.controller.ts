@@ -11,7 +11,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
@@ -22,7 +22,11 @@ import { RequireAction } from '../identity/auth/decorators';
 import { CreateWebhook } from './use-cases/create-webhook';
 import { DeleteWebhook } from './use-cases/delete-webhook';
 import { CreateWebhookDto, DeliveriesQuery } from './webhooks.dto';
-import { WebhooksService, type DeliveryJson, type WebhookJson } from './webhooks.service';
+import { WebhooksService } from './webhooks.service';
+import { z } from 'zod';
+import { CreatedWebhookSchema, WebhookDeliverySchema, WebhookSchema } from './webhooks.schemas';
+import { ApiOperationFor } from '../platform/http/api-operation';
+import type { ResponseBody, ResponsePage } from '../platform/http/api-schema';
 
 @ApiTags('webhooks')
 @Controller('webhooks')
@@ -34,20 +38,30 @@ export class WebhooksController {
 
   @Get()
   @RequireAction('webhooks:list', { description: "List the tenant's webhook subscriptions" })
-  @ApiOperation({ summary: 'Webhook subscriptions of the tenant (secrets are never returned)' })
-  list(@Req() request: FastifyRequest): Promise<WebhookJson[]> {
+  @ApiOperationFor({
+    id: 'listWebhooks',
+    summary: 'Webhook subscriptions of the tenant (secrets are never returned)',
+    response: z.array(WebhookSchema),
+  })
+  list(@Req() request: FastifyRequest): Promise<ResponseBody<typeof WebhookSchema>[]> {
     return this.webhooks.list(tenantCallerOf(request).tenantId);
   }
 
   @Post()
   @RequireAction('webhooks:create', { description: 'Create a webhook subscription' })
-  @ApiOperation({ summary: 'Create a webhook subscription {url, events, is_active, secret}' })
+  @ApiOperationFor({
+    id: 'createWebhook',
+    summary: 'Create a webhook subscription {url, events, is_active, secret}',
+    status: 201,
+    response: CreatedWebhookSchema,
+    errors: ['validation_error'],
+  })
   async create(
     @Req() request: FastifyRequest,
     @Body() body: CreateWebhookDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<WebhookJson | { id: string; secret?: string }> {
+  ): Promise<ResponseBody<typeof CreatedWebhookSchema>> {
     const { tenantId } = tenantCallerOf(request);
     const { result, caughtUp } = await this.commands.execute(new CreateWebhook(body, ctx));
     const { id, generatedSecret } = result;
@@ -59,13 +73,28 @@ export class WebhooksController {
 
   @Get(':id')
   @RequireAction('webhooks:get', { description: 'Read a webhook subscription' })
-  get(@Req() request: FastifyRequest, @Param('id') id: string): Promise<WebhookJson> {
+  @ApiOperationFor({
+    id: 'getWebhook',
+    summary: 'Describe a webhook subscription',
+    response: WebhookSchema,
+    errors: ['not_found'],
+  })
+  get(
+    @Req() request: FastifyRequest,
+    @Param('id') id: string,
+  ): Promise<ResponseBody<typeof WebhookSchema>> {
     return this.webhooks.get(tenantCallerOf(request).tenantId, id);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @RequireAction('webhooks:delete', { description: 'Delete a webhook subscription' })
+  @ApiOperationFor({
+    id: 'deleteWebhook',
+    summary: 'Delete a webhook subscription',
+    status: 204,
+    errors: ['not_found'],
+  })
   async delete(
     @Req() request: FastifyRequest,
     @Param('id') id: string,
@@ -78,19 +107,33 @@ export class WebhooksController {
   @Post(':id/test')
   @HttpCode(200)
   @RequireAction('webhooks:test', { description: 'Send a test delivery to a webhook' })
-  @ApiOperation({ summary: 'Send one signed test payload now; returns the delivery record' })
-  test(@Req() request: FastifyRequest, @Param('id') id: string): Promise<DeliveryJson> {
+  @ApiOperationFor({
+    id: 'testWebhook',
+    summary: 'Send one signed test payload now; returns the delivery record',
+    response: WebhookDeliverySchema,
+    errors: ['not_found'],
+  })
+  test(
+    @Req() request: FastifyRequest,
+    @Param('id') id: string,
+  ): Promise<ResponseBody<typeof WebhookDeliverySchema>> {
     return this.webhooks.test(tenantCallerOf(request).tenantId, id);
   }
 
   @Get(':id/deliveries')
   @RequireAction('webhooks:listDeliveries', { description: "List a webhook's delivery log" })
-  @ApiOperation({ summary: 'Delivery log of a webhook, newest first (cursor envelope)' })
+  @ApiOperationFor({
+    id: 'listWebhookDeliveries',
+    summary: 'Delivery log of a webhook, newest first (cursor envelope)',
+    response: WebhookDeliverySchema,
+    page: true,
+    errors: ['validation_error', 'not_found'],
+  })
   async deliveries(
     @Req() request: FastifyRequest,
     @Param('id') id: string,
     @Query() query: DeliveriesQuery,
-  ): Promise<unknown> {
+  ): Promise<ResponsePage<typeof WebhookDeliverySchema>> {
     const page = parsePage<[string, string]>(query);
     if (
       page.after !== null &&

@@ -1,6 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors } from '../../common/errors/error-envelope';
+import { ApiTags } from '@nestjs/swagger';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import { LedgerClock } from '../../events/ledger-clock';
@@ -10,6 +9,7 @@ import { formatMicros, microsFromNumber, microsToNumber, parseMicros } from '../
 import { priceChangeOf, unitOfSku, type PriceChange } from '../domain/price-catalog';
 import { PriceCatalogJson, PriceJson, SetPriceBody } from './pricing.dto';
 import { PricingService } from './pricing.service';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 function present(change: PriceChange): PriceJson {
   return {
@@ -33,11 +33,12 @@ export class PricingController {
   @Put('admin/prices/:sku')
   @HttpCode(200)
   @OperatorOnly()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'setPrice',
     summary: 'Set the price of a SKU (instance:<type>, storage:gb) from now or a later instant',
+    response: PriceJson,
+    errors: ['validation_error', 'not_found', 'forbidden', 'concurrency_conflict'],
   })
-  @ApiOkResponse({ type: PriceJson })
-  @ApiErrors('validation_error', 'not_found', 'forbidden', 'concurrency_conflict')
   async setPrice(
     @Param('sku') sku: string,
     @Body() body: SetPriceBody,
@@ -61,10 +62,11 @@ export class PricingController {
 
   @Get('billing/prices')
   @Authenticated()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'getPriceCatalog',
     summary: 'The price catalog in force now, the scheduled changes and the history',
+    response: PriceCatalogJson,
   })
-  @ApiOkResponse({ type: PriceCatalogJson })
   async prices(): Promise<PriceCatalogJson> {
     const now = toEpochSeconds(this.clock.now());
     const view = await this.pricing.catalog(now);

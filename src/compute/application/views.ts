@@ -3,10 +3,12 @@ import {
   formatMicroUsd,
   formatPorts,
   type ImageState,
+  type ImageStatus,
   type InstanceState,
   type InstanceStatus,
   type UserAction,
   type VolumeState,
+  type VolumeStatus,
 } from '../domain';
 
 /** The API shape of an instance (`GET /instances/:id`). */
@@ -63,6 +65,12 @@ export function instanceView(s: InstanceState): InstanceView {
   };
 }
 
+/** A view shows a resource that exists: its state has left NONE with its first event. */
+function existing<S extends string>(status: S | 'NONE', kind: string): S {
+  if (status === 'NONE') throw new Error(`a ${kind} view needs a ${kind} that exists`);
+  return status;
+}
+
 /** The API shape of an image (`GET /images/:id`). */
 export interface ImageView {
   id: string;
@@ -76,7 +84,7 @@ export interface ImageView {
   size_bytes: number | null;
   is_public: boolean;
   system: boolean;
-  status: string;
+  status: ImageStatus;
   error_reason: string | null;
   created_at: string | null;
   updated_at: string | null;
@@ -94,7 +102,7 @@ export function imageView(s: ImageState): ImageView {
     size_bytes: s.sizeBytes,
     is_public: s.isPublic,
     system: s.system,
-    status: s.status,
+    status: existing(s.status, 'image'),
     error_reason: s.status === 'ERROR' ? s.errorReason : null,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
@@ -106,7 +114,7 @@ export interface VolumeView {
   id: string;
   name: string;
   size_gb: number;
-  status: string;
+  status: VolumeStatus;
   instance_id: string | null;
   mount_path: string | null;
   created_at: string | null;
@@ -118,7 +126,7 @@ export function volumeView(s: VolumeState): VolumeView {
     id: s.volumeId as string,
     name: s.name,
     size_gb: s.sizeGb,
-    status: s.status,
+    status: existing(s.status, 'volume'),
     instance_id: s.attachment?.instanceId ?? null,
     mount_path: s.attachment?.mountPath ?? null,
     created_at: s.createdAt,

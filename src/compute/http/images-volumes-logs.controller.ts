@@ -16,7 +16,8 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import {
   FileStreamInterceptor,
   type MultipartFileStream,
@@ -26,7 +27,6 @@ import type { Observable } from 'rxjs';
 import { imageOwnedBy } from '../domain';
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { isUuid } from '../../common/ids';
 import { parseInstantParam } from '../../common/instant-param';
 import { parsePage } from '../../common/pagination';
@@ -61,6 +61,19 @@ import {
 } from './dto';
 import { ComputeAction, TenantId } from './iam';
 import { afterWrite } from './respond';
+import {
+  ImageOrAcceptedSchema,
+  ImageSchema,
+  LogEntrySchema,
+  VolumeOrAcceptedSchema,
+  VolumeSchema,
+} from './schemas';
+import { ApiOperationFor } from '../../platform/http/api-operation';
+import {
+  DeletedSchema,
+  type ResponseBody,
+  type ResponsePage,
+} from '../../platform/http/api-schema';
 
 /** Largest root filesystem tarball accepted by `POST /images/:id/upload` (streamed, not buffered). */
 export const MAX_IMAGE_UPLOAD_BYTES = 8 * 1024 ** 3;
@@ -110,20 +123,35 @@ export class ImagesController {
 
   @Get()
   @ComputeAction('image:list', 'List images (own and public)')
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  @ApiOperationFor({
+    id: 'listImages',
+    summary: "The tenant's images and every public image",
+    response: ImageSchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  list(
+    @TenantId() tenantId: string,
+    @Query() query: PageQuery,
+  ): Promise<ResponsePage<typeof ImageSchema>> {
     return this.queries.images(tenantId, parsePage(query));
   }
 
   @Post()
   @ComputeAction('image:create', 'Register an image')
-  @ApiOperation({ summary: 'Register image metadata; upload the root filesystem separately' })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'registerImage',
+    summary: 'Register image metadata; upload the root filesystem separately',
+    status: 201,
+    response: ImageOrAcceptedSchema,
+    errors: ['validation_error'],
+  })
   async register(
     @TenantId() tenantId: string,
     @Body() body: RegisterImageDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof ImageOrAcceptedSchema>> {
     const outcome = await this.commands.execute(new RegisterImage(body, ctx));
     return this.respond(reply, tenantId, outcome, 201);
   }
@@ -131,28 +159,36 @@ export class ImagesController {
   @Post('import')
   @HttpCode(202)
   @ComputeAction('image:import', 'Import an image from a URL')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'importImage',
     summary: 'Download a root filesystem tarball and import it (202, PENDING -> ACTIVE | ERROR)',
+    status: 202,
+    response: ImageOrAcceptedSchema,
+    errors: ['validation_error'],
   })
-  @ApiErrors('validation_error')
   async import(
     @TenantId() tenantId: string,
     @Body() body: ImportImageDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof ImageOrAcceptedSchema>> {
     const outcome = await this.commands.execute(new ImportImage(body, ctx));
     return this.respond(reply, tenantId, outcome, 202);
   }
 
   @Get(':id')
   @ComputeAction('image:get', 'Describe an image', { type: 'image', param: 'id' })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getImage',
+    summary: 'Describe an image (with its ETag)',
+    response: ImageSchema,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof ImageSchema>> {
     if (!isUuid(id)) throw AppError.notFound('image', id);
     const found = await this.queries.image(tenantId, id);
     setEtag(reply, found.revision);
@@ -173,14 +209,19 @@ export class ImagesController {
   @ApiBody({
     schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } } },
   })
-  @ApiErrors('validation_error', 'not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'uploadImage',
+    summary: "Upload an image's root filesystem (a tar archive, multipart field `file`)",
+    response: ImageOrAcceptedSchema,
+    errors: ['validation_error', 'not_found', 'invalid_state'],
+  })
   async upload(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @UploadedFile() file: MultipartFileStream | undefined,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof ImageOrAcceptedSchema>> {
     if (!file) {
       throw AppError.validation('a multipart field "file" is required', [
         { path: 'file', message: 'is required' },
@@ -192,8 +233,16 @@ export class ImagesController {
 
   @Delete(':id')
   @ComputeAction('image:delete', 'Delete an image', { type: 'image', param: 'id' })
-  @ApiErrors('not_found', 'dependency_violation', 'forbidden')
-  async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
+  @ApiOperationFor({
+    id: 'deleteImage',
+    summary: 'Delete an image no live instance uses',
+    response: DeletedSchema,
+    errors: ['not_found', 'dependency_violation', 'forbidden'],
+  })
+  async delete(
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+  ): Promise<ResponseBody<typeof DeletedSchema>> {
     await this.commands.execute(new DeleteImage(id, ctx));
     return { message: 'image deleted', id };
   }
@@ -226,31 +275,52 @@ export class VolumesController {
 
   @Get()
   @ComputeAction('volume:list', 'List volumes')
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  @ApiOperationFor({
+    id: 'listVolumes',
+    summary: "The tenant's volumes",
+    response: VolumeSchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  list(
+    @TenantId() tenantId: string,
+    @Query() query: PageQuery,
+  ): Promise<ResponsePage<typeof VolumeSchema>> {
     return this.queries.volumes(tenantId, parsePage(query));
   }
 
   @Post()
   @ComputeAction('volume:create', 'Create a volume')
-  @ApiErrors('validation_error', 'quota_exceeded')
+  @ApiOperationFor({
+    id: 'createVolume',
+    summary: 'Create a volume',
+    status: 201,
+    response: VolumeOrAcceptedSchema,
+    errors: ['validation_error', 'quota_exceeded'],
+  })
   async create(
     @TenantId() tenantId: string,
     @Body() body: CreateVolumeDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof VolumeOrAcceptedSchema>> {
     const outcome = await this.commands.execute(new CreateVolume(body.name, body.size_gb, ctx));
     return this.respond(reply, tenantId, outcome, 201);
   }
 
   @Get(':id')
   @ComputeAction('volume:get', 'Describe a volume', { type: 'volume', param: 'id' })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getVolume',
+    summary: 'Describe a volume (with its ETag)',
+    response: VolumeSchema,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof VolumeSchema>> {
     if (!isUuid(id)) throw AppError.notFound('volume', id);
     const found = await this.queries.volume(tenantId, id);
     setEtag(reply, found.revision);
@@ -260,18 +330,20 @@ export class VolumesController {
   @Post(':id/attach')
   @HttpCode(200)
   @ComputeAction('volume:attach', 'Attach a volume to an instance', { type: 'volume', param: 'id' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'attachVolume',
     summary:
       'Attach to a RUNNING or STOPPED instance: its container is re-created with the volume mounted, keeping its root filesystem (409 in other states)',
+    response: VolumeOrAcceptedSchema,
+    errors: ['validation_error', 'not_found', 'invalid_state'],
   })
-  @ApiErrors('validation_error', 'not_found', 'invalid_state')
   async attach(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Body() body: AttachVolumeDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof VolumeOrAcceptedSchema>> {
     const outcome = await this.commands.execute(
       new AttachVolume(id, body.instance_id, body.mount_path, ctx),
     );
@@ -281,25 +353,35 @@ export class VolumesController {
   @Post(':id/detach')
   @HttpCode(200)
   @ComputeAction('volume:detach', 'Detach a volume', { type: 'volume', param: 'id' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'detachVolume',
     summary:
       "Detach from its instance: a RUNNING or STOPPED instance's container is re-created without the mount (409 while PAUSED or in transition)",
+    response: VolumeOrAcceptedSchema,
+    errors: ['not_found', 'invalid_state'],
   })
-  @ApiErrors('not_found', 'invalid_state')
   async detach(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof VolumeOrAcceptedSchema>> {
     const outcome = await this.commands.execute(new DetachVolume(id, ctx));
     return this.respond(reply, tenantId, outcome, 200);
   }
 
   @Delete(':id')
   @ComputeAction('volume:delete', 'Delete a volume', { type: 'volume', param: 'id' })
-  @ApiErrors('not_found', 'dependency_violation')
-  async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
+  @ApiOperationFor({
+    id: 'deleteVolume',
+    summary: 'Delete a detached volume',
+    response: DeletedSchema,
+    errors: ['not_found', 'dependency_violation'],
+  })
+  async delete(
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+  ): Promise<ResponseBody<typeof DeletedSchema>> {
     await this.commands.execute(new DeleteVolume(id, ctx));
     return { message: 'volume deleted', id };
   }
@@ -315,8 +397,16 @@ export class LogsController {
 
   @Get()
   @ComputeAction('logs:list', 'Search the platform and console logs')
-  @ApiOperation({ summary: 'Search logs of instances, images and volumes (newest first)' })
-  async search(@TenantId() tenantId: string, @Query() query: LogsQuery) {
+  @ApiOperationFor({
+    id: 'searchLogs',
+    summary: 'Search logs of instances, images and volumes (newest first)',
+    response: z.array(LogEntrySchema),
+    errors: ['validation_error'],
+  })
+  async search(
+    @TenantId() tenantId: string,
+    @Query() query: LogsQuery,
+  ): Promise<ResponseBody<typeof LogEntrySchema>[]> {
     if (query.resource_id) await this.collectFor(tenantId, query.resource_id);
     return this.queries.logs({
       tenantId,
@@ -334,12 +424,17 @@ export class LogsController {
 
   @Get(':resource_id')
   @ComputeAction('logs:get', 'Read the logs of one resource')
-  @ApiErrors('validation_error', 'not_found')
+  @ApiOperationFor({
+    id: 'getResourceLogs',
+    summary: 'The logs of one instance, image or volume (newest first)',
+    response: z.array(LogEntrySchema),
+    errors: ['validation_error', 'not_found'],
+  })
   async forResource(
     @TenantId() tenantId: string,
     @Param('resource_id') resourceId: string,
     @Query() query: ResourceLogsQuery,
-  ) {
+  ): Promise<ResponseBody<typeof LogEntrySchema>[]> {
     if (!isUuid(resourceId)) {
       throw AppError.validation('resource_id must be a UUID', [
         { path: 'resource_id', message: 'must be a UUID' },

@@ -13,16 +13,18 @@ import {
   Res,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiIfMatch, setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import { COMPUTE_DRIVER, type ComputeDriver } from '../../drivers/docker/compute-driver';
 import type { CommandContext } from '../../kernel/command-context';
-import { INSTANCE_TYPES, instanceTypeView, type InstanceTypeView } from '../domain';
+import { INSTANCE_TYPES, instanceTypeView } from '../domain';
+import { ApiOperationFor } from '../../platform/http/api-operation';
+import type { ResponseBody, ResponsePage } from '../../platform/http/api-schema';
 import { ComputeQueries } from '../application/compute-queries';
 import type { Outcome } from '../../platform/commands/use-case';
 import {
@@ -38,10 +40,18 @@ import {
   UpdateInstance,
   type InstanceChanged,
 } from '../application/instances';
-import type { InstanceView } from '../application/views';
 import { ConsoleTokens } from './console';
 import { LaunchInstanceDto, ListInstancesQuery, ResizeInstanceDto, UpdateInstanceDto } from './dto';
 import { ComputeAction, TenantId } from './iam';
+import {
+  ChangedInstanceSchema,
+  InstanceActionSchema,
+  InstanceConsoleSchema,
+  InstanceMetricsSchema,
+  InstanceSchema,
+  InstanceTypeSchema,
+  LaunchedInstanceSchema,
+} from './schemas';
 
 const ACTION_MESSAGES = {
   stop: 'instance stopped',
@@ -57,8 +67,12 @@ const ACTION_MESSAGES = {
 export class InstanceTypesController {
   @Get('instance-types')
   @ComputeAction('compute:describe', 'List the instance types')
-  @ApiOperation({ summary: 'The instance type catalog' })
-  list(): InstanceTypeView[] {
+  @ApiOperationFor({
+    id: 'listInstanceTypes',
+    summary: 'The instance type catalog',
+    response: z.array(InstanceTypeSchema),
+  })
+  list(): ResponseBody<typeof InstanceTypeSchema>[] {
     return INSTANCE_TYPES.map(instanceTypeView);
   }
 }
@@ -96,24 +110,36 @@ export class InstancesController {
 
   @Get()
   @ComputeAction('compute:list', 'List instances')
-  @ApiOperation({ summary: "List the tenant's instances (terminated ones included)" })
-  async list(@TenantId() tenantId: string, @Query() query: ListInstancesQuery) {
+  @ApiOperationFor({
+    id: 'listInstances',
+    summary: "List the tenant's instances (terminated ones included)",
+    response: InstanceSchema,
+    page: true,
+    errors: ['validation_error'],
+  })
+  async list(
+    @TenantId() tenantId: string,
+    @Query() query: ListInstancesQuery,
+  ): Promise<ResponsePage<typeof InstanceSchema>> {
     return this.queries.instances(tenantId, parsePage(query), query.status);
   }
 
   @Post()
   @HttpCode(202)
   @ComputeAction('compute:launch', 'Launch an instance')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'launchInstance',
     summary: 'Launch an instance (202: it boots in the background; poll until RUNNING)',
+    status: 202,
+    response: LaunchedInstanceSchema,
+    errors: ['validation_error', 'not_found', 'conflict', 'invalid_state', 'quota_exceeded'],
   })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'invalid_state', 'quota_exceeded')
   async launch(
     @TenantId() tenantId: string,
     @Body() body: LaunchInstanceDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof LaunchedInstanceSchema>> {
     const outcome = await this.commands.execute(new LaunchInstance(body, ctx));
     const view = await this.respond(reply, tenantId, outcome, 202);
     return view ?? { id: outcome.result.instanceId, status: 'PENDING' };
@@ -121,12 +147,17 @@ export class InstancesController {
 
   @Get(':id')
   @ComputeAction('compute:get', 'Describe an instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getInstance',
+    summary: 'Describe an instance (with its ETag)',
+    response: InstanceSchema,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<InstanceView> {
+  ): Promise<ResponseBody<typeof InstanceSchema>> {
     const found = await this.queries.instance(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;
@@ -135,14 +166,19 @@ export class InstancesController {
   @Patch(':id')
   @ComputeAction('compute:update', 'Rename or tag an instance', { type: 'instance', param: 'id' })
   @ApiIfMatch()
-  @ApiErrors('validation_error', 'not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'updateInstance',
+    summary: 'Rename or re-tag an instance',
+    response: ChangedInstanceSchema,
+    errors: ['validation_error', 'not_found', 'invalid_state'],
+  })
   async update(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Body() body: UpdateInstanceDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof ChangedInstanceSchema>> {
     const outcome = await this.commands.execute(
       new UpdateInstance(id, { name: body.name, tags: body.tags }, ctx),
     );
@@ -151,13 +187,18 @@ export class InstancesController {
 
   @Delete(':id')
   @ComputeAction('compute:terminate', 'Terminate an instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'terminateInstance',
+    summary: 'Terminate an instance (its container is removed; poll until TERMINATED)',
+    response: ChangedInstanceSchema,
+    errors: ['not_found', 'invalid_state'],
+  })
   async terminate(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof ChangedInstanceSchema>> {
     const outcome = await this.commands.execute(new TerminateInstance(id, ctx));
     return (await this.respond(reply, tenantId, outcome)) ?? { id };
   }
@@ -184,79 +225,114 @@ export class InstancesController {
   @Post(':id/stop')
   @HttpCode(200)
   @ComputeAction('compute:stop', 'Stop an instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'stopInstance',
+    summary: 'Stop an instance',
+    response: InstanceActionSchema,
+    accepted: true,
+    errors: ['not_found', 'invalid_state'],
+  })
   stop(
     @TenantId() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceActionSchema>> {
     return this.action('stop', t, id, ctx, r);
   }
 
   @Post(':id/start')
   @HttpCode(200)
   @ComputeAction('compute:start', 'Start a stopped instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'startInstance',
+    summary: 'Start a stopped instance',
+    response: InstanceActionSchema,
+    accepted: true,
+    errors: ['not_found', 'invalid_state'],
+  })
   start(
     @TenantId() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceActionSchema>> {
     return this.action('start', t, id, ctx, r);
   }
 
   @Post(':id/reboot')
   @HttpCode(200)
   @ComputeAction('compute:reboot', 'Reboot an instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'rebootInstance',
+    summary: 'Reboot an instance',
+    response: InstanceActionSchema,
+    accepted: true,
+    errors: ['not_found', 'invalid_state'],
+  })
   reboot(
     @TenantId() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceActionSchema>> {
     return this.action('reboot', t, id, ctx, r);
   }
 
   @Post(':id/pause')
   @HttpCode(200)
   @ComputeAction('compute:pause', 'Pause a running instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'pauseInstance',
+    summary: 'Pause a running instance',
+    response: InstanceActionSchema,
+    accepted: true,
+    errors: ['not_found', 'invalid_state'],
+  })
   pause(
     @TenantId() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceActionSchema>> {
     return this.action('pause', t, id, ctx, r);
   }
 
   @Post(':id/resume')
   @HttpCode(200)
   @ComputeAction('compute:resume', 'Resume a paused instance', { type: 'instance', param: 'id' })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'resumeInstance',
+    summary: 'Resume a paused instance',
+    response: InstanceActionSchema,
+    accepted: true,
+    errors: ['not_found', 'invalid_state'],
+  })
   resume(
     @TenantId() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceActionSchema>> {
     return this.action('resume', t, id, ctx, r);
   }
 
   @Post(':id/resize')
   @HttpCode(200)
   @ComputeAction('compute:resize', 'Resize an instance', { type: 'instance', param: 'id' })
-  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'quota_exceeded')
+  @ApiOperationFor({
+    id: 'resizeInstance',
+    summary: 'Change the instance type (a running instance restarts)',
+    response: InstanceActionSchema,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'quota_exceeded'],
+  })
   async resize(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Body() body: ResizeInstanceDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceActionSchema>> {
     const outcome = await this.commands.execute(new ResizeInstance(id, body.instance_type, ctx));
     const instance = await this.respond(reply, tenantId, outcome);
     return { message: ACTION_MESSAGES.resize, instance };
@@ -267,14 +343,17 @@ export class InstancesController {
     type: 'instance',
     param: 'id',
   })
-  @ApiOperation({ summary: 'A WebSocket URL attaching an interactive shell (valid for 60 s)' })
-  @ApiOkResponse({ schema: { properties: { console_url: { type: 'string' } } } })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'getInstanceConsole',
+    summary: 'A WebSocket URL attaching an interactive shell (valid for 60 s)',
+    response: InstanceConsoleSchema,
+    errors: ['not_found', 'invalid_state'],
+  })
   async console(
     @TenantId() tenantId: string,
     @Param('id') id: string,
     @Req() request: FastifyRequest,
-  ) {
+  ): Promise<ResponseBody<typeof InstanceConsoleSchema>> {
     const state = await this.instances.loadOwned(id, tenantId);
     if (state.status !== 'RUNNING') {
       throw AppError.invalidState(`instance is ${state.status}; the console needs RUNNING`, {
@@ -289,14 +368,21 @@ export class InstancesController {
 
   @Get(':id/metrics')
   @ComputeAction('compute:get', 'Describe an instance', { type: 'instance', param: 'id' })
-  @ApiOperation({ summary: 'CPU and memory of the instance, as the engine measures them' })
-  @ApiErrors('not_found', 'invalid_state')
-  async metrics(@TenantId() tenantId: string, @Param('id') id: string) {
+  @ApiOperationFor({
+    id: 'getInstanceMetrics',
+    summary: 'CPU and memory of the instance, as the engine measures them',
+    response: InstanceMetricsSchema,
+    errors: ['not_found', 'invalid_state'],
+  })
+  async metrics(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+  ): Promise<ResponseBody<typeof InstanceMetricsSchema>> {
     const state = await this.instances.loadOwned(id, tenantId);
     if (state.status !== 'RUNNING' && state.status !== 'PAUSED') {
       return {
         instance_id: id,
-        status: state.status,
+        status: state.status === 'NONE' ? 'PENDING' : state.status,
         cpu_percent: 0,
         memory_bytes: 0,
         memory_limit_bytes: (state.instanceType?.memoryMb ?? 0) * 1024 * 1024,

@@ -1,16 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../../common/auth-context';
 import { setEtag } from '../../common/etag';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import { AppError } from '../../common/errors/app-error';
@@ -25,6 +18,7 @@ import {
 } from '../application/api-keys';
 import { CurrentAuth, RequireAction, RequireUserSession } from '../auth/decorators';
 import { ApiKeyResponse, ApiKeyWithSecretResponse, CreateApiKeyDto } from './dto';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const KEY = { type: 'key', param: 'id' };
 
@@ -54,11 +48,13 @@ export class ApiKeysController {
 
   @Post()
   @RequireAction('apikey:create', { resource: { type: 'key' } })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'createApiKey',
     summary: 'Create an API key bound to the current tenant (the key is shown once)',
+    status: 201,
+    response: ApiKeyWithSecretResponse,
+    errors: ['validation_error'],
   })
-  @ApiCreatedResponse({ type: ApiKeyWithSecretResponse })
-  @ApiErrors('validation_error')
   async create(
     @Body() body: CreateApiKeyDto,
     @CurrentAuth() auth: AuthContext,
@@ -75,8 +71,12 @@ export class ApiKeysController {
 
   @Get()
   @RequireAction('apikey:list', { resource: { type: 'key' } })
-  @ApiOperation({ summary: "The caller's API keys in the current tenant (never their secrets)" })
-  @ApiOkResponse({ type: ApiKeyResponse, isArray: true })
+  @ApiOperationFor({
+    id: 'listApiKeys',
+    summary: "The caller's API keys in the current tenant (never their secrets)",
+    response: ApiKeyResponse,
+    isArray: true,
+  })
   list(@CurrentAuth() auth: AuthContext) {
     return this.keys.list(auth);
   }
@@ -84,9 +84,12 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(204)
   @RequireAction('apikey:revoke', { resource: KEY })
-  @ApiOperation({ summary: 'Revoke an API key: it gets 401 from the next request on' })
-  @ApiNoContentResponse()
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'revokeApiKey',
+    summary: 'Revoke an API key: it gets 401 from the next request on',
+    status: 204,
+    errors: ['not_found'],
+  })
   async revoke(
     @Param('id') id: string,
     @CurrentAuth() auth: AuthContext,
@@ -98,9 +101,12 @@ export class ApiKeysController {
   @Post(':id/rotate')
   @HttpCode(200)
   @RequireAction('apikey:rotate', { resource: KEY })
-  @ApiOperation({ summary: 'Replace the secret of an API key; the old key stops working at once' })
-  @ApiOkResponse({ type: ApiKeyWithSecretResponse })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'rotateApiKey',
+    summary: 'Replace the secret of an API key; the old key stops working at once',
+    response: ApiKeyWithSecretResponse,
+    errors: ['not_found', 'invalid_state'],
+  })
   async rotate(
     @Param('id') id: string,
     @CurrentAuth() auth: AuthContext,
@@ -112,9 +118,12 @@ export class ApiKeysController {
   @Post(':id/regenerate')
   @HttpCode(200)
   @RequireAction('apikey:rotate', { resource: KEY })
-  @ApiOperation({ summary: 'Alias of rotate' })
-  @ApiOkResponse({ type: ApiKeyWithSecretResponse })
-  @ApiErrors('not_found', 'invalid_state')
+  @ApiOperationFor({
+    id: 'regenerateApiKey',
+    summary: 'Alias of rotate',
+    response: ApiKeyWithSecretResponse,
+    errors: ['not_found', 'invalid_state'],
+  })
   async regenerate(
     @Param('id') id: string,
     @CurrentAuth() auth: AuthContext,

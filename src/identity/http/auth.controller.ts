@@ -1,8 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../../common/auth-context';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import {
@@ -31,6 +30,7 @@ import {
   ResetPasswordDto,
   SessionTokensResponse,
 } from './dto';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 @ApiTags('identity')
 @Controller('auth')
@@ -40,9 +40,13 @@ export class AuthController {
   @Post('register')
   @Public()
   @AuthRateLimited()
-  @ApiOperation({ summary: 'Create an account and its personal tenant' })
-  @ApiResponse({ status: 201, type: RegisterResponse })
-  @ApiErrors('validation_error', 'email_taken')
+  @ApiOperationFor({
+    id: 'registerAccount',
+    summary: 'Create an account and its personal tenant',
+    status: 201,
+    response: RegisterResponse,
+    errors: ['validation_error', 'email_taken'],
+  })
   async register(@Body() body: RegisterDto, @Ctx() ctx: CommandContext): Promise<RegisterResponse> {
     const { userId } = (await this.commands.execute(new RegisterAccount(body, ctx))).result;
     return { message: 'user created successfully', user_id: userId };
@@ -52,9 +56,12 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @AuthRateLimited()
-  @ApiOperation({ summary: 'Sign in: access + refresh token and a session API key' })
-  @ApiOkResponse({ type: LoginResponse })
-  @ApiErrors('validation_error', 'unauthorized', 'sign_in_throttled')
+  @ApiOperationFor({
+    id: 'login',
+    summary: 'Sign in: access + refresh token and a session API key',
+    response: LoginResponse,
+    errors: ['validation_error', 'unauthorized', 'sign_in_throttled'],
+  })
   async login(@Body() body: LoginDto, @Ctx() ctx: CommandContext) {
     return (await this.commands.execute(new SignIn(body, ctx))).result;
   }
@@ -63,11 +70,12 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @AuthRateLimited()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'refreshSession',
     summary: 'Rotate a refresh token: new access + refresh pair; a reused token revokes its family',
+    response: SessionTokensResponse,
+    errors: ['validation_error', 'unauthorized'],
   })
-  @ApiOkResponse({ type: SessionTokensResponse })
-  @ApiErrors('validation_error', 'unauthorized')
   async refresh(@Body() body: RefreshDto, @Ctx() ctx: CommandContext) {
     return (await this.commands.execute(new RefreshSession(body.refresh_token, ctx))).result;
   }
@@ -76,12 +84,13 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @AuthRateLimited()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'logout',
     summary:
       "End a session: revokes the refresh token's family and the API key minted at that login (the access token lives until it expires)",
+    response: MessageResponse,
+    errors: ['validation_error'],
   })
-  @ApiOkResponse({ type: MessageResponse })
-  @ApiErrors('validation_error')
   async logout(@Body() body: RefreshDto, @Ctx() ctx: CommandContext): Promise<MessageResponse> {
     await this.commands.execute(new SignOut(body.refresh_token, ctx));
     return { message: 'signed out' };
@@ -91,9 +100,12 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @AuthRateLimited()
-  @ApiOperation({ summary: 'Mail a password reset token (same answer whether the email exists)' })
-  @ApiOkResponse({ type: MessageResponse })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'requestPasswordReset',
+    summary: 'Mail a password reset token (same answer whether the email exists)',
+    response: MessageResponse,
+    errors: ['validation_error'],
+  })
   async forgot(
     @Body() body: ForgotPasswordDto,
     @Ctx() ctx: CommandContext,
@@ -106,9 +118,12 @@ export class AuthController {
   @HttpCode(200)
   @Public()
   @AuthRateLimited()
-  @ApiOperation({ summary: 'Set a new password with a reset token; ends every session' })
-  @ApiOkResponse({ type: MessageResponse })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'resetPassword',
+    summary: 'Set a new password with a reset token; ends every session',
+    response: MessageResponse,
+    errors: ['validation_error'],
+  })
   async reset(
     @Body() body: ResetPasswordDto,
     @Ctx() ctx: CommandContext,
@@ -128,9 +143,12 @@ export class MeController {
 
   @Get()
   @Authenticated()
-  @ApiOperation({ summary: 'The caller, the active tenant and their roles in it' })
-  @ApiOkResponse({ type: MeResponse })
-  @ApiErrors('unauthorized')
+  @ApiOperationFor({
+    id: 'getMe',
+    summary: 'The caller, the active tenant and their roles in it',
+    response: MeResponse,
+    errors: ['unauthorized'],
+  })
   me(@CurrentAuth() auth: AuthContext) {
     return this.accounts.me(auth);
   }
@@ -140,12 +158,13 @@ export class MeController {
   @Post('password')
   @HttpCode(200)
   @Authenticated()
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'changePassword',
     summary:
       'Change the password: every other session ends (JWTs, session keys, refresh tokens); the answer carries a new session',
+    response: PasswordChangeResponse,
+    errors: ['validation_error', 'unauthorized', 'sign_in_throttled'],
   })
-  @ApiOkResponse({ type: PasswordChangeResponse })
-  @ApiErrors('validation_error', 'unauthorized', 'sign_in_throttled')
   async changePassword(
     @Body() body: ChangePasswordDto,
     @CurrentAuth() auth: AuthContext,

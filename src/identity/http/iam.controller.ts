@@ -1,16 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../../common/auth-context';
 import { setEtag } from '../../common/etag';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import {
@@ -23,6 +16,7 @@ import {
 import { CurrentAuth, RequireAction, requireTenantUser } from '../auth/decorators';
 import { IAM_ACTIONS } from '../domain/iam-actions';
 import { CreatePolicyDto, DeletePolicyQuery, IamActionResponse, PolicyResponse } from './dto';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const POLICY = { type: 'policy', param: 'id' };
 const USER_POLICY = { type: 'policy', param: 'policyId' };
@@ -37,17 +31,25 @@ export class IamController {
 
   @Get('policies')
   @RequireAction('iam:listPolicies', { resource: { type: 'policy' } })
-  @ApiOperation({ summary: "The tenant's IAM policies" })
-  @ApiOkResponse({ type: PolicyResponse, isArray: true })
+  @ApiOperationFor({
+    id: 'listPolicies',
+    summary: "The tenant's IAM policies",
+    response: PolicyResponse,
+    isArray: true,
+  })
   list(@CurrentAuth() auth: AuthContext) {
     return this.policies.list(requireTenantUser(auth).tenantId);
   }
 
   @Post('policies')
   @RequireAction('iam:createPolicy', { resource: { type: 'policy' } })
-  @ApiOperation({ summary: 'Create an IAM policy (statements: effect, action, resource)' })
-  @ApiCreatedResponse({ type: PolicyResponse })
-  @ApiErrors('validation_error', 'conflict')
+  @ApiOperationFor({
+    id: 'createPolicy',
+    summary: 'Create an IAM policy (statements: effect, action, resource)',
+    status: 201,
+    response: PolicyResponse,
+    errors: ['validation_error', 'conflict'],
+  })
   async create(
     @Body() body: CreatePolicyDto,
     @CurrentAuth() auth: AuthContext,
@@ -66,9 +68,12 @@ export class IamController {
 
   @Get('policies/:id')
   @RequireAction('iam:getPolicy', { resource: POLICY })
-  @ApiOperation({ summary: 'One IAM policy' })
-  @ApiOkResponse({ type: PolicyResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getPolicy',
+    summary: 'One IAM policy',
+    response: PolicyResponse,
+    errors: ['not_found'],
+  })
   async get(
     @Param('id') id: string,
     @CurrentAuth() auth: AuthContext,
@@ -82,11 +87,12 @@ export class IamController {
   @Delete('policies/:id')
   @HttpCode(204)
   @RequireAction('iam:deletePolicy', { resource: POLICY })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'deletePolicy',
     summary: 'Delete an IAM policy (409 dependency_violation while attached, unless force=true)',
+    status: 204,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiNoContentResponse()
-  @ApiErrors('not_found', 'dependency_violation')
   async delete(
     @Param('id') id: string,
     @Query() query: DeletePolicyQuery,
@@ -100,9 +106,12 @@ export class IamController {
   @Post('users/:userId/policies/:policyId')
   @HttpCode(204)
   @RequireAction('iam:attachUserPolicy', { resource: USER_POLICY })
-  @ApiOperation({ summary: 'Attach a policy to a member of the tenant' })
-  @ApiNoContentResponse()
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'attachUserPolicy',
+    summary: 'Attach a policy to a member of the tenant',
+    status: 204,
+    errors: ['not_found'],
+  })
   async attach(
     @Param('userId') userId: string,
     @Param('policyId') policyId: string,
@@ -116,9 +125,12 @@ export class IamController {
   @Delete('users/:userId/policies/:policyId')
   @HttpCode(204)
   @RequireAction('iam:detachUserPolicy', { resource: USER_POLICY })
-  @ApiOperation({ summary: 'Detach a policy from a user' })
-  @ApiNoContentResponse()
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'detachUserPolicy',
+    summary: 'Detach a policy from a user',
+    status: 204,
+    errors: ['not_found'],
+  })
   async detach(
     @Param('userId') userId: string,
     @Param('policyId') policyId: string,
@@ -131,17 +143,25 @@ export class IamController {
 
   @Get('users/:userId/policies')
   @RequireAction('iam:listUserPolicies', { resource: { type: 'policy' } })
-  @ApiOperation({ summary: 'The policies attached to a user in this tenant' })
-  @ApiOkResponse({ type: PolicyResponse, isArray: true })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'listUserPolicies',
+    summary: 'The policies attached to a user in this tenant',
+    response: PolicyResponse,
+    isArray: true,
+    errors: ['not_found'],
+  })
   ofUser(@Param('userId') userId: string, @CurrentAuth() auth: AuthContext) {
     return this.policies.ofUser(requireTenantUser(auth).tenantId, userId);
   }
 
   @Get('actions')
   @RequireAction('iam:listActions')
-  @ApiOperation({ summary: 'Every IAM action the API declares (admins only)' })
-  @ApiOkResponse({ type: IamActionResponse, isArray: true })
+  @ApiOperationFor({
+    id: 'listIamActions',
+    summary: 'Every IAM action the API declares (admins only)',
+    response: IamActionResponse,
+    isArray: true,
+  })
   actions() {
     return IAM_ACTIONS.list();
   }

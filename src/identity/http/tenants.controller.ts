@@ -1,16 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../../common/auth-context';
 import { setEtag } from '../../common/etag';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import {
@@ -38,6 +31,7 @@ import {
   TenantResponse,
 } from './dto';
 import { IdentityReadModel } from '../read-model/identity-read-model';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 @ApiTags('identity')
 @Controller('tenants')
@@ -52,8 +46,12 @@ export class TenantsController {
 
   @Get()
   @RequireAction('tenant:list', { resource: { type: 'tenant' } })
-  @ApiOperation({ summary: 'The tenants the caller belongs to, with their role' })
-  @ApiOkResponse({ type: TenantResponse, isArray: true })
+  @ApiOperationFor({
+    id: 'listTenants',
+    summary: 'The tenants the caller belongs to, with their role',
+    response: TenantResponse,
+    isArray: true,
+  })
   async list(@CurrentAuth() auth: AuthContext) {
     const { userId } = requireTenantUser(auth);
     const user = await this.readModel.user(userId);
@@ -62,9 +60,14 @@ export class TenantsController {
 
   @Post()
   @RequireAction('tenant:create', { resource: { type: 'tenant' } })
-  @ApiOperation({ summary: 'Create a tenant; the caller becomes its owner' })
-  @ApiCreatedResponse({ type: TenantResponse })
-  @ApiErrors('validation_error', 'conflict')
+  @ApiOperationFor({
+    id: 'createTenant',
+    summary: 'Create a tenant; the caller becomes its owner',
+    status: 201,
+    response: TenantResponse,
+    accepted: true,
+    errors: ['validation_error', 'conflict'],
+  })
   async create(
     @Body() body: CreateTenantDto,
     @CurrentAuth() auth: AuthContext,
@@ -85,11 +88,12 @@ export class TenantsController {
   @HttpCode(200)
   @TenantFromParam('id')
   @RequireAction('tenant:switch', { resource: { type: 'tenant', param: 'id' } })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'switchTenant',
     summary: "Make a tenant the caller's default (JWT calls without X-Tenant-ID use it)",
+    response: TenantResponse,
+    errors: ['not_found'],
   })
-  @ApiOkResponse({ type: TenantResponse })
-  @ApiErrors('not_found')
   async switch(
     @Param('id') id: string,
     @CurrentAuth() auth: AuthContext,
@@ -103,11 +107,13 @@ export class TenantsController {
   @Get(':id/members')
   @TenantFromParam('id')
   @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'listTenantMembers',
     summary: "The tenant's members, their roles and recent failed sign-ins (admins)",
+    response: MemberDetailResponse,
+    isArray: true,
+    errors: ['not_found'],
   })
-  @ApiOkResponse({ type: MemberDetailResponse, isArray: true })
-  @ApiErrors('not_found')
   async members(@Param('id') id: string): Promise<MemberDetailResponse[]> {
     const rows = await this.readModel.membersOf(id);
     return Promise.all(
@@ -130,9 +136,13 @@ export class TenantsController {
   @Post(':id/members')
   @TenantFromParam('id')
   @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
-  @ApiOperation({ summary: 'Add a user to a tenant with a role (owner, admin, member, viewer)' })
-  @ApiCreatedResponse({ type: MemberResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'forbidden')
+  @ApiOperationFor({
+    id: 'addTenantMember',
+    summary: 'Add a user to a tenant with a role (owner, admin, member, viewer)',
+    status: 201,
+    response: MemberResponse,
+    errors: ['validation_error', 'not_found', 'conflict', 'forbidden'],
+  })
   async addMember(
     @Param('id') id: string,
     @Body() body: AddMemberDto,
@@ -149,12 +159,13 @@ export class TenantsController {
   @Patch(':id/members/:userId')
   @TenantFromParam('id')
   @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'changeTenantMemberRole',
     summary:
       "Change a member's role; only owners grant or take away owner, and the last owner stays",
+    response: MemberResponse,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'forbidden'],
   })
-  @ApiOkResponse({ type: MemberResponse })
-  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'forbidden')
   async changeMemberRole(
     @Param('id') id: string,
     @Param('userId') memberId: string,
@@ -175,11 +186,12 @@ export class TenantsController {
   @HttpCode(204)
   @TenantFromParam('id')
   @RequireAction('tenant:manageMembers', { resource: { type: 'tenant', param: 'id' } })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'removeTenantMember',
     summary: 'Remove a member; only owners remove an owner, and the last owner stays',
+    status: 204,
+    errors: ['not_found', 'invalid_state', 'forbidden'],
   })
-  @ApiNoContentResponse()
-  @ApiErrors('not_found', 'invalid_state', 'forbidden')
   async removeMember(
     @Param('id') id: string,
     @Param('userId') memberId: string,
