@@ -13,6 +13,8 @@ export const API_TAGS: ReadonlyArray<[string, string]> = [
   ['volumes', 'Persistent volumes attached to instances'],
   ['logs', 'Platform and console logs of instances, images and volumes'],
   ['network', 'VPCs, subnets, peering, gateways and security groups'],
+  ['internet-gateways', 'Internet gateways attached to VPCs'],
+  ['elastic-ips', 'Elastic IP addresses associated with instances'],
   ['storage', 'Buckets, objects and volumes'],
   ['services', 'Managed services and Kubernetes clusters'],
   ['billing', 'Usage, prices and invoices'],

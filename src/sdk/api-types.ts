@@ -903,6 +903,218 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/vpcs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's VPCs (pages: limit, cursor, envelope=true) */
+    get: operations['listVpcs'];
+    put?: never;
+    /** Create a VPC: an OVN logical router (realized before the answer), its main route table with the local route, and its default security group */
+    post: operations['createVpc'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/vpcs/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One VPC */
+    get: operations['getVpc'];
+    put?: never;
+    post?: never;
+    /** Delete a VPC (409 dependency_violation naming its subnets, instances, gateways, peerings, route tables and security groups while any remain) */
+    delete: operations['deleteVpc'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/vpcs/{vpcId}/subnets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The VPC's subnets (pages: limit, cursor, envelope=true) */
+    get: operations['listSubnets'];
+    put?: never;
+    /** Create a subnet: an OVN logical switch with a router port and DHCP options (realized before the answer) */
+    post: operations['createSubnet'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/subnets/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One subnet */
+    get: operations['getSubnet'];
+    put?: never;
+    post?: never;
+    /** Delete a subnet (409 dependency_violation naming the instances still in it) */
+    delete: operations['deleteSubnet'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/internet-gateways': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's internet gateways, oldest first (cursor pagination) */
+    get: operations['listInternetGateways'];
+    put?: never;
+    /** Create an internet gateway (`detached` until attached to a VPC) */
+    post: operations['createInternetGateway'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/internet-gateways/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe an internet gateway */
+    get: operations['getInternetGateway'];
+    put?: never;
+    post?: never;
+    /** Delete a detached internet gateway (attached: 409 dependency_violation) */
+    delete: operations['deleteInternetGateway'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/internet-gateways/{id}/attach': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Attach to a VPC: its router gets a port on the external network (answered once OVN has realized it). One gateway per VPC (409 conflict); attached elsewhere: 409 invalid_state */
+    post: operations['attachInternetGateway'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/internet-gateways/{id}/detach': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Detach from its VPC: 409 dependency_violation while routes point at it or elastic IPs of the VPC are associated */
+    post: operations['detachInternetGateway'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/elastic-ips': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's elastic IPs, oldest first (cursor pagination) */
+    get: operations['listElasticIps'];
+    put?: never;
+    /** Allocate the lowest free address of the pool (no body); metered by the hour until released */
+    post: operations['allocateElasticIp'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/elastic-ips/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe an elastic IP */
+    get: operations['getElasticIp'];
+    put?: never;
+    post?: never;
+    /** Return the address to the pool (associated: 409 dependency_violation) */
+    delete: operations['releaseElasticIp'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/elastic-ips/{id}/associate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Map the address to an instance's private address (dnat_and_snat; answered once OVN has realized it). The instance needs a VPC with an internet gateway (409 invalid_state); associated elsewhere: 409 conflict */
+    post: operations['associateElasticIp'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/elastic-ips/{id}/disassociate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Remove the mapping (answered once OVN has removed it); an address a NAT gateway uses is 409 dependency_violation */
+    post: operations['disassociateElasticIp'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/tenants/{id}/state': {
     parameters: {
       query?: never;
@@ -2023,6 +2235,182 @@ export interface components {
        */
       timestamp: string;
     };
+    VpcResponse: {
+      /** Format: uuid */
+      id: string;
+      /** @example prod-vpc */
+      name: string;
+      /** @example 10.0.0.0/16 */
+      cidr_block: string;
+      /** @enum {string} */
+      status: 'available';
+      /** @description The tenant's default VPC (created by the first launch without a VPC). */
+      is_default: boolean;
+      /** Format: uuid */
+      main_route_table_id: string;
+      /** Format: uuid */
+      default_security_group_id: string;
+      /** @example arn:nimbus:vpc:local:7d9e…:vpc/3f1c… */
+      arn: string;
+      /** Format: date-time */
+      created_at: string;
+    };
+    CreateVpcDto: {
+      /** @example prod-vpc */
+      name: string;
+      /**
+       * @description A private (RFC 1918) IPv4 block written as its network address, prefix /16 to /28.
+       * @default 10.0.0.0/16
+       * @example 10.0.0.0/16
+       */
+      cidr_block: Record<string, never> | null;
+    };
+    SubnetResponse: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      vpc_id: string;
+      /** @example private-subnet-1 */
+      name: string;
+      /** @example 10.0.1.0/24 */
+      cidr_block: string;
+      /** @example local-1a */
+      availability_zone: string;
+      /**
+       * @description The VPC router's address on the subnet.
+       * @example 10.0.1.1
+       */
+      gateway_ip: string;
+      /**
+       * @description Addresses left for instances (the first four and the last are reserved).
+       * @example 251
+       */
+      available_ip_address_count: number;
+      /** @enum {string} */
+      status: 'available';
+      /** @example arn:nimbus:vpc:local:7d9e…:subnet/5a2b… */
+      arn: string;
+      /** Format: date-time */
+      created_at: string;
+    };
+    CreateSubnetDto: {
+      /** @example private-subnet-1 */
+      name: string;
+      /**
+       * @description Inside the VPC's block, prefix /16 to /28 (else 400), overlapping no other subnet of the VPC (else 409).
+       * @example 10.0.1.0/24
+       */
+      cidr_block: string;
+      /**
+       * @description Lower-case letters, digits and "-".
+       * @example local-1a
+       */
+      availability_zone: string;
+    };
+    InternetGatewayResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /**
+       * @example detached
+       * @enum {string}
+       */
+      status: 'detached' | 'attached';
+      /**
+       * Format: uuid
+       * @example null
+       */
+      vpc_id?: string | null;
+      /** @example arn:nimbus:vpc:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:igw/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
+      arn: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      updated_at: string;
+    };
+    AttachInternetGatewayDto: {
+      /**
+       * Format: uuid
+       * @description The VPC to attach to
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      vpc_id: string;
+    };
+    DeletedResponse: {
+      /** @example internet gateway deleted */
+      message: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+    };
+    ElasticIpResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /**
+       * @description From the pool (NIMBUS_EIP_POOL)
+       * @example 100.64.0.2
+       */
+      public_ip: string;
+      /**
+       * @example allocated
+       * @enum {string}
+       */
+      status: 'allocated' | 'associated';
+      /**
+       * Format: uuid
+       * @example null
+       */
+      instance_id?: string | null;
+      /**
+       * Format: uuid
+       * @description The NAT gateway that uses the address, if one does
+       * @example null
+       */
+      nat_gateway_id?: string | null;
+      /**
+       * Format: uuid
+       * @example null
+       */
+      vpc_id?: string | null;
+      /**
+       * @description The associated private address
+       * @example null
+       */
+      private_ip?: string | null;
+      /** @example arn:nimbus:vpc:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:eip/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
+      arn: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      updated_at: string;
+    };
+    AssociateElasticIpDto: {
+      /**
+       * Format: uuid
+       * @description An instance with a private address in a VPC that has an internet gateway
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      instance_id: string;
+    };
     /** @description tenant_id, as_of, events_applied, then one array per resource family (instances, volumes...) as it was at as_of */
     TenantState: {
       /** Format: uuid */
@@ -2501,6 +2889,8 @@ export interface operations {
                 | 'malformed_json'
                 | 'payload_too_large'
                 | 'uri_too_long'
+                | 'headers_too_large'
+                | 'request_timeout'
                 | 'unsupported_media_type'
                 | 'unauthorized'
                 | 'forbidden'
@@ -2513,6 +2903,13 @@ export interface operations {
                 | 'invalid_state'
                 | 'dependency_violation'
                 | 'concurrency_conflict'
+                | 'bucket_already_exists'
+                | 'bucket_already_owned_by_you'
+                | 'bucket_not_empty'
+                | 'invalid_part'
+                | 'invalid_part_order'
+                | 'entity_too_small'
+                | 'range_not_satisfiable'
                 | 'precondition_failed'
                 | 'idempotency_key_reused'
                 | 'quota_exceeded'
@@ -7397,6 +7794,1728 @@ export interface operations {
       };
       /** @description `not_found`: The resource does not exist or is not visible to the caller. */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listVpcs: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's VPCs (pages: limit, cursor, envelope=true) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['VpcResponse'][]
+            | {
+                items: components['schemas']['VpcResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createVpc: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateVpcDto'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          /** @description /vpcs/<id> */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcResponse'];
+        };
+      };
+      /** @description The read model did not catch up in time: the id, and Location to poll. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getVpc: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One VPC */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteVpc: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
+        'If-Match'?: string;
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done; no body */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `precondition_failed`: If-Match did not match the resource's current ETag.
+       *
+       *     precondition_failed
+       */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listSubnets: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        vpcId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The VPC's subnets (pages: limit, cursor, envelope=true) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['SubnetResponse'][]
+            | {
+                items: components['schemas']['SubnetResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createSubnet: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        vpcId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateSubnetDto'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          /** @description /subnets/<id> */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SubnetResponse'];
+        };
+      };
+      /** @description The read model did not catch up in time: the id, and Location to poll. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getSubnet: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One subnet */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SubnetResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteSubnet: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
+        'If-Match'?: string;
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Done; no body */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `precondition_failed`: If-Match did not match the resource's current ETag.
+       *
+       *     precondition_failed
+       */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listInternetGateways: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's internet gateways, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['InternetGatewayResponse'][]
+            | {
+                items: components['schemas']['InternetGatewayResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createInternetGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Create an internet gateway (`detached` until attached to a VPC) */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InternetGatewayResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getInternetGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe an internet gateway */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InternetGatewayResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteInternetGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a detached internet gateway (attached: 409 dependency_violation) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  attachInternetGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AttachInternetGatewayDto'];
+      };
+    };
+    responses: {
+      /** @description Attach to a VPC: its router gets a port on the external network (answered once OVN has realized it). One gateway per VPC (409 conflict); attached elsewhere: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InternetGatewayResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `conflict`: The request conflicts with existing state (for example a name or port already in use).
+       *
+       *     `invalid_state`: The resource is not in a state that allows this action.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  detachInternetGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Detach from its VPC: 409 dependency_violation while routes point at it or elastic IPs of the VPC are associated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InternetGatewayResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listElasticIps: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's elastic IPs, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['ElasticIpResponse'][]
+            | {
+                items: components['schemas']['ElasticIpResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  allocateElasticIp: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Allocate the lowest free address of the pool (no body); metered by the hour until released */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ElasticIpResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getElasticIp: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe an elastic IP */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ElasticIpResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  releaseElasticIp: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Return the address to the pool (associated: 409 dependency_violation) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  associateElasticIp: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AssociateElasticIpDto'];
+      };
+    };
+    responses: {
+      /** @description Map the address to an instance's private address (dnat_and_snat; answered once OVN has realized it). The instance needs a VPC with an internet gateway (409 invalid_state); associated elsewhere: 409 conflict */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ElasticIpResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `conflict`: The request conflicts with existing state (for example a name or port already in use).
+       *
+       *     `invalid_state`: The resource is not in a state that allows this action.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  disassociateElasticIp: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Remove the mapping (answered once OVN has removed it); an address a NAT gateway uses is 409 dependency_violation */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ElasticIpResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -30,7 +30,7 @@ export class InternetGatewayResponse {
   @ApiProperty({ enum: ['detached', 'attached'], example: 'detached' })
   status!: string;
 
-  @ApiPropertyOptional({ format: 'uuid', nullable: true, example: null })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, example: null })
   vpc_id!: string | null;
 
   @ApiProperty({ example: `arn:nimbus:vpc:local:${TENANT_EXAMPLE}:igw/${UUID_EXAMPLE}` })
@@ -53,10 +53,11 @@ export class ElasticIpResponse {
   @ApiProperty({ enum: ['allocated', 'associated'], example: 'allocated' })
   status!: string;
 
-  @ApiPropertyOptional({ format: 'uuid', nullable: true, example: null })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, example: null })
   instance_id!: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'uuid',
     nullable: true,
     example: null,
@@ -64,10 +65,11 @@ export class ElasticIpResponse {
   })
   nat_gateway_id!: string | null;
 
-  @ApiPropertyOptional({ format: 'uuid', nullable: true, example: null })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, example: null })
   vpc_id!: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     nullable: true,
     example: null,
     description: 'The associated private address',

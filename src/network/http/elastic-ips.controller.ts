@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { isUuid } from '../../common/ids';
 import { PageQuery, parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
@@ -21,6 +20,7 @@ import {
 } from '../application/elastic-ips';
 import { AssociateElasticIpDto, DeletedResponse, ElasticIpResponse } from './edge.dto';
 import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const EIP = { type: 'eip', param: 'id' };
 
@@ -51,21 +51,27 @@ export class ElasticIpsController {
 
   @Get()
   @NetworkAction('elastic-ip:list', 'List elastic IPs', { type: 'eip' })
-  @ApiOperation({ summary: "The tenant's elastic IPs, oldest first (cursor pagination)" })
-  @ApiOkResponse({ type: ElasticIpResponse, isArray: true })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'listElasticIps',
+    summary: "The tenant's elastic IPs, oldest first (cursor pagination)",
+    response: ElasticIpResponse,
+    page: true,
+    errors: ['validation_error'],
+  })
   list(@TenantId() tenantId: string, @Query() query: PageQuery) {
     return this.queries.elasticIps(tenantId, parsePage(query));
   }
 
   @Post()
   @NetworkAction('elastic-ip:allocate', 'Allocate an elastic IP', { type: 'eip' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'allocateElasticIp',
     summary:
       'Allocate the lowest free address of the pool (no body); metered by the hour until released',
+    status: 201,
+    response: ElasticIpResponse,
+    errors: ['quota_exceeded', 'conflict'],
   })
-  @ApiCreatedResponse({ type: ElasticIpResponse })
-  @ApiErrors('quota_exceeded', 'conflict')
   async allocate(
     @TenantId() tenantId: string,
     @Ctx() ctx: CommandContext,
@@ -77,8 +83,12 @@ export class ElasticIpsController {
 
   @Get(':id')
   @NetworkAction('elastic-ip:get', 'Describe an elastic IP', EIP)
-  @ApiOkResponse({ type: ElasticIpResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getElasticIp',
+    summary: 'Describe an elastic IP',
+    response: ElasticIpResponse,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -93,12 +103,13 @@ export class ElasticIpsController {
   @Post(':id/associate')
   @HttpCode(200)
   @NetworkAction('elastic-ip:associate', 'Associate an elastic IP with an instance', EIP)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'associateElasticIp',
     summary:
       "Map the address to an instance's private address (dnat_and_snat; answered once OVN has realized it). The instance needs a VPC with an internet gateway (409 invalid_state); associated elsewhere: 409 conflict",
+    response: ElasticIpResponse,
+    errors: ['validation_error', 'not_found', 'conflict', 'invalid_state'],
   })
-  @ApiOkResponse({ type: ElasticIpResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'invalid_state')
   async associate(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -113,12 +124,13 @@ export class ElasticIpsController {
   @Post(':id/disassociate')
   @HttpCode(200)
   @NetworkAction('elastic-ip:disassociate', 'Disassociate an elastic IP', EIP)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'disassociateElasticIp',
     summary:
       'Remove the mapping (answered once OVN has removed it); an address a NAT gateway uses is 409 dependency_violation',
+    response: ElasticIpResponse,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiOkResponse({ type: ElasticIpResponse })
-  @ApiErrors('not_found', 'dependency_violation')
   async disassociate(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -131,11 +143,12 @@ export class ElasticIpsController {
 
   @Delete(':id')
   @NetworkAction('elastic-ip:release', 'Release an elastic IP', EIP)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'releaseElasticIp',
     summary: 'Return the address to the pool (associated: 409 dependency_violation)',
+    response: DeletedResponse,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiOkResponse({ type: DeletedResponse })
-  @ApiErrors('not_found', 'dependency_violation')
   async release(@Param('id') id: string, @Ctx() ctx: CommandContext) {
     await this.commands.execute(new ReleaseElasticIp(id, ctx));
     return { message: 'elastic IP released', id };

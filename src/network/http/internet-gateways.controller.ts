@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { isUuid } from '../../common/ids';
 import { PageQuery, parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
@@ -21,6 +20,7 @@ import {
 } from '../application/internet-gateways';
 import { AttachInternetGatewayDto, DeletedResponse, InternetGatewayResponse } from './edge.dto';
 import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const IGW = { type: 'igw', param: 'id' };
 
@@ -51,17 +51,25 @@ export class InternetGatewaysController {
 
   @Get()
   @NetworkAction('internet-gateway:list', 'List internet gateways', { type: 'igw' })
-  @ApiOperation({ summary: "The tenant's internet gateways, oldest first (cursor pagination)" })
-  @ApiOkResponse({ type: InternetGatewayResponse, isArray: true })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'listInternetGateways',
+    summary: "The tenant's internet gateways, oldest first (cursor pagination)",
+    response: InternetGatewayResponse,
+    page: true,
+    errors: ['validation_error'],
+  })
   list(@TenantId() tenantId: string, @Query() query: PageQuery) {
     return this.queries.internetGateways(tenantId, parsePage(query));
   }
 
   @Post()
   @NetworkAction('internet-gateway:create', 'Create an internet gateway', { type: 'igw' })
-  @ApiOperation({ summary: 'Create an internet gateway (`detached` until attached to a VPC)' })
-  @ApiCreatedResponse({ type: InternetGatewayResponse })
+  @ApiOperationFor({
+    id: 'createInternetGateway',
+    summary: 'Create an internet gateway (`detached` until attached to a VPC)',
+    status: 201,
+    response: InternetGatewayResponse,
+  })
   async create(
     @TenantId() tenantId: string,
     @Ctx() ctx: CommandContext,
@@ -73,8 +81,12 @@ export class InternetGatewaysController {
 
   @Get(':id')
   @NetworkAction('internet-gateway:get', 'Describe an internet gateway', IGW)
-  @ApiOkResponse({ type: InternetGatewayResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getInternetGateway',
+    summary: 'Describe an internet gateway',
+    response: InternetGatewayResponse,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -89,12 +101,13 @@ export class InternetGatewaysController {
   @Post(':id/attach')
   @HttpCode(200)
   @NetworkAction('internet-gateway:attach', 'Attach an internet gateway to a VPC', IGW)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'attachInternetGateway',
     summary:
       'Attach to a VPC: its router gets a port on the external network (answered once OVN has realized it). One gateway per VPC (409 conflict); attached elsewhere: 409 invalid_state',
+    response: InternetGatewayResponse,
+    errors: ['validation_error', 'not_found', 'conflict', 'invalid_state'],
   })
-  @ApiOkResponse({ type: InternetGatewayResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'invalid_state')
   async attach(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -109,12 +122,13 @@ export class InternetGatewaysController {
   @Post(':id/detach')
   @HttpCode(200)
   @NetworkAction('internet-gateway:detach', 'Detach an internet gateway from its VPC', IGW)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'detachInternetGateway',
     summary:
       'Detach from its VPC: 409 dependency_violation while routes point at it or elastic IPs of the VPC are associated',
+    response: InternetGatewayResponse,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiOkResponse({ type: InternetGatewayResponse })
-  @ApiErrors('not_found', 'dependency_violation')
   async detach(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -127,11 +141,12 @@ export class InternetGatewaysController {
 
   @Delete(':id')
   @NetworkAction('internet-gateway:delete', 'Delete an internet gateway', IGW)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'deleteInternetGateway',
     summary: 'Delete a detached internet gateway (attached: 409 dependency_violation)',
+    response: DeletedResponse,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiOkResponse({ type: DeletedResponse })
-  @ApiErrors('not_found', 'dependency_violation')
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
     await this.commands.execute(new DeleteInternetGateway(id, ctx));
     return { message: 'internet gateway deleted', id };

@@ -1,13 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiAcceptedResponse,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiIfMatch, setEtag } from '../../common/etag';
 import { ApiErrors } from '../../common/errors/error-envelope';
@@ -22,6 +15,7 @@ import { CreateVpc, DeleteVpc } from '../application/vpcs';
 import { NetworkOperations } from '../application/network-operations';
 import { CreateSubnetDto, CreateVpcDto, SubnetResponse, VpcResponse } from './dto';
 import { afterWrite } from './respond';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const VPC = { type: 'vpc', param: 'id' };
 const VPC_OF_SUBNETS = { type: 'vpc', param: 'vpcId' };
@@ -39,9 +33,13 @@ export class VpcsController {
 
   @Get()
   @RequireAction('vpc:list', { description: 'List VPCs', resource: { type: 'vpc' } })
-  @ApiOperation({ summary: "The tenant's VPCs (pages: limit, cursor, envelope=true)" })
-  @ApiOkResponse({ type: VpcResponse, isArray: true })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'listVpcs',
+    summary: "The tenant's VPCs (pages: limit, cursor, envelope=true)",
+    response: VpcResponse,
+    page: true,
+    errors: ['validation_error'],
+  })
   list(@Ctx() ctx: CommandContext, @Query() query: PageQuery) {
     return this.queries.vpcs(tenantOf(ctx), parsePage(query));
   }
@@ -49,10 +47,14 @@ export class VpcsController {
   @Post()
   @RequireAction('vpc:create', { description: 'Create a VPC', resource: { type: 'vpc' } })
   @ApiOperation({
+    operationId: 'createVpc',
     summary:
       'Create a VPC: an OVN logical router (realized before the answer), its main route table with the local route, and its default security group',
   })
-  @ApiCreatedResponse({ type: VpcResponse, headers: { Location: { description: '/vpcs/<id>' } } })
+  @ApiCreatedResponse({
+    type: VpcResponse,
+    headers: { Location: { description: '/vpcs/<id>', schema: { type: 'string' } } },
+  })
   @ApiAcceptedResponse({ description: ACCEPTED })
   @ApiErrors('validation_error', 'quota_exceeded', 'service_unavailable')
   async create(
@@ -74,9 +76,12 @@ export class VpcsController {
 
   @Get(':id')
   @RequireAction('vpc:get', { description: 'Describe a VPC', resource: VPC })
-  @ApiOperation({ summary: 'One VPC' })
-  @ApiOkResponse({ type: VpcResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getVpc',
+    summary: 'One VPC',
+    response: VpcResponse,
+    errors: ['not_found'],
+  })
   async get(
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
@@ -90,22 +95,27 @@ export class VpcsController {
   @Delete(':id')
   @HttpCode(204)
   @RequireAction('vpc:delete', { description: 'Delete a VPC', resource: VPC })
-  @ApiOperation({
+  @ApiIfMatch()
+  @ApiOperationFor({
+    id: 'deleteVpc',
     summary:
       'Delete a VPC (409 dependency_violation naming its subnets, instances, gateways, peerings, route tables and security groups while any remain)',
+    status: 204,
+    errors: ['not_found', 'dependency_violation', 'precondition_failed', 'service_unavailable'],
   })
-  @ApiIfMatch()
-  @ApiNoContentResponse()
-  @ApiErrors('not_found', 'dependency_violation', 'precondition_failed', 'service_unavailable')
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext): Promise<void> {
     await this.commands.execute(new DeleteVpc(id, ctx));
   }
 
   @Get(':vpcId/subnets')
   @RequireAction('subnet:list', { description: 'List subnets', resource: VPC_OF_SUBNETS })
-  @ApiOperation({ summary: "The VPC's subnets (pages: limit, cursor, envelope=true)" })
-  @ApiOkResponse({ type: SubnetResponse, isArray: true })
-  @ApiErrors('validation_error', 'not_found')
+  @ApiOperationFor({
+    id: 'listSubnets',
+    summary: "The VPC's subnets (pages: limit, cursor, envelope=true)",
+    response: SubnetResponse,
+    page: true,
+    errors: ['validation_error', 'not_found'],
+  })
   async subnets(
     @Param('vpcId') vpcId: string,
     @Ctx() ctx: CommandContext,
@@ -119,12 +129,13 @@ export class VpcsController {
   @Post(':vpcId/subnets')
   @RequireAction('subnet:create', { description: 'Create a subnet', resource: VPC_OF_SUBNETS })
   @ApiOperation({
+    operationId: 'createSubnet',
     summary:
       'Create a subnet: an OVN logical switch with a router port and DHCP options (realized before the answer)',
   })
   @ApiCreatedResponse({
     type: SubnetResponse,
-    headers: { Location: { description: '/subnets/<id>' } },
+    headers: { Location: { description: '/subnets/<id>', schema: { type: 'string' } } },
   })
   @ApiAcceptedResponse({ description: ACCEPTED })
   @ApiErrors('validation_error', 'not_found', 'conflict', 'service_unavailable')
@@ -157,9 +168,12 @@ export class SubnetsController {
 
   @Get(':id')
   @RequireAction('subnet:get', { description: 'Describe a subnet', resource: SUBNET })
-  @ApiOperation({ summary: 'One subnet' })
-  @ApiOkResponse({ type: SubnetResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getSubnet',
+    summary: 'One subnet',
+    response: SubnetResponse,
+    errors: ['not_found'],
+  })
   async get(
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
@@ -173,12 +187,13 @@ export class SubnetsController {
   @Delete(':id')
   @HttpCode(204)
   @RequireAction('subnet:delete', { description: 'Delete a subnet', resource: SUBNET })
-  @ApiOperation({
-    summary: 'Delete a subnet (409 dependency_violation naming the instances still in it)',
-  })
   @ApiIfMatch()
-  @ApiNoContentResponse()
-  @ApiErrors('not_found', 'dependency_violation', 'precondition_failed', 'service_unavailable')
+  @ApiOperationFor({
+    id: 'deleteSubnet',
+    summary: 'Delete a subnet (409 dependency_violation naming the instances still in it)',
+    status: 204,
+    errors: ['not_found', 'dependency_violation', 'precondition_failed', 'service_unavailable'],
+  })
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext): Promise<void> {
     await this.commands.execute(new DeleteSubnet(id, ctx));
   }

@@ -1,5 +1,11 @@
 import { applyDecorators, type Type } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiResponse } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import type { z } from 'zod';
 import { ApiErrors } from '../../common/errors/error-envelope';
 import type { ErrorCode } from '../../common/errors/error-codes';
@@ -41,6 +47,17 @@ export interface OperationSpec {
   /** An example success body (zod schemas may carry their own in `.meta({ example })`). */
   example?: unknown;
 }
+
+/** `page` of a list envelope, for list routes whose items are a class. */
+const PAGE_INFO_SCHEMA = {
+  type: 'object' as const,
+  required: ['limit', 'next_cursor', 'has_more'],
+  properties: {
+    limit: { type: 'integer' as const, minimum: 1 },
+    next_cursor: { type: 'string' as const, nullable: true },
+    has_more: { type: 'boolean' as const },
+  },
+};
 
 function isZodSchema(value: unknown): value is z.ZodType {
   return typeof value === 'object' && value !== null && '~standard' in value;
@@ -90,6 +107,26 @@ export function ApiOperationFor(spec: OperationSpec): MethodDecorator {
     const schema = spec.page ? pageOf(spec.response) : spec.response;
     decorators.push(
       ApiResponse({ status, description: spec.summary, standardSchema: schema, ...example }),
+    );
+  } else if (spec.page) {
+    const item = { $ref: getSchemaPath(spec.response) };
+    decorators.push(
+      ApiExtraModels(spec.response),
+      ApiResponse({
+        status,
+        description: spec.summary,
+        schema: {
+          anyOf: [
+            { type: 'array', items: item },
+            {
+              type: 'object',
+              required: ['items', 'page'],
+              properties: { items: { type: 'array', items: item }, page: PAGE_INFO_SCHEMA },
+            },
+          ],
+        },
+        ...example,
+      }),
     );
   } else {
     decorators.push(
