@@ -6,6 +6,7 @@ import { DriversModule } from './drivers/drivers.module';
 import { HealthModule } from './health/health.module';
 import { MetaModule } from './meta/meta.module';
 import { PlatformModule } from './platform/platform.module';
+import { QuotasModule } from './platform/quotas/quotas.module';
 import { SagasModule } from '../sagas/runtime/sagas.module';
 import { allProjections } from '../projections';
 import { ProjectionsModule } from '../projections/runtime/projections.module';
@@ -34,6 +35,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
       modes: { docker: _config.docker, ovs: _config.ovs, ovn: _config.ovn },
     }),
     ResourceCatalogModule,
+    QuotasModule,
     HealthModule,
     MetaModule,
     SagasModule.forRoot(),

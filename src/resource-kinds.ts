@@ -10,6 +10,7 @@ import { BILLING_RESOURCE_KINDS } from './billing/pricing/resources';
 import { COMPUTE_RESOURCE_KINDS } from './compute/resources';
 import { IDENTITY_RESOURCE_KINDS } from './identity/resources';
 import { NETWORK_RESOURCE_KINDS } from './network/resources';
+import { QUOTA_RESOURCE_KINDS } from './platform/quotas/resources';
 import { RESOURCE_CATALOG, ResourceCatalog } from './platform/resources/resource-catalog';
 import { REPORT_RESOURCE_KINDS } from './reports/resources';
 import { STORAGE_RESOURCE_KINDS } from './storage/resources';
@@ -24,6 +25,7 @@ export const APP_RESOURCE_CATALOG = new ResourceCatalog([
   ...WEBHOOK_RESOURCE_KINDS,
   ...REPORT_RESOURCE_KINDS,
   ...SAGA_RESOURCE_KINDS,
+  ...QUOTA_RESOURCE_KINDS,
 ]);
 
 /** Provides `RESOURCE_CATALOG` to every module. */

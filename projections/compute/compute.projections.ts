@@ -6,6 +6,8 @@ import {
   initialImageState,
   initialInstanceState,
   initialVolumeState,
+  INSTANCE_HOLDER,
+  VOLUME_HOLDER,
   type ImageEvent,
   type ImageState,
   type InstanceEvent,
@@ -338,14 +340,18 @@ export const computeLogsProjection = defineProjection({
 });
 
 /**
- * compute_quota_reservations: one row per reservation held in a tenant's quota stream (instances
- * and volumes), for usage reports and for the reconciler that releases reservations whose
- * instance was never recorded (a process that died between the reservation and the launch).
+ * compute_quota_reservations: one row per instance or volume holding quota in its tenant's ledger
+ * (the platform's quota service, stream `quota-<tenantId>`), for the reconciler that releases
+ * reservations whose instance was never recorded (a process that died between the reservation
+ * and the launch). Ledgers written before quotas were a platform service hold the older
+ * `InstanceCapacity*` and `VolumeCapacity*` events; both are read.
  */
 export const quotaProjection = defineProjection({
   name: QUOTA_PROJECTION,
-  version: 1,
+  version: 2,
   eventTypes: [
+    'QuotaReserved',
+    'QuotaReleased',
     'InstanceCapacityReserved',
     'InstanceCapacityResized',
     'InstanceCapacityReleased',
@@ -368,46 +374,74 @@ export const quotaProjection = defineProjection({
   },
   async apply(events, m) {
     for (const e of events) {
-      const d = e.data as {
-        tenantId: string;
-        instanceId?: string;
-        volumeId?: string;
-        vcpus?: number;
-        memoryMb?: number;
-        to?: { vcpus: number; memoryMb: number };
-        at: string;
-      };
-      switch (e.type) {
-        case 'InstanceCapacityReserved':
-        case 'VolumeCapacityReserved':
-          await m.query(
-            `INSERT INTO compute_quota_reservations VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (tenant_id, resource_id) DO NOTHING`,
-            [
-              d.tenantId,
-              d.instanceId ?? d.volumeId,
-              e.type === 'VolumeCapacityReserved' ? 'volume' : 'instance',
-              d.vcpus ?? 0,
-              d.memoryMb ?? 0,
-              d.at,
-            ],
-          );
-          break;
-        case 'InstanceCapacityResized':
-          await m.query(
-            'UPDATE compute_quota_reservations SET vcpus = $3, memory_mb = $4 WHERE tenant_id = $1 AND resource_id = $2',
-            [d.tenantId, d.instanceId, d.to?.vcpus ?? 0, d.to?.memoryMb ?? 0],
-          );
-          break;
-        default:
-          await m.query(
-            'DELETE FROM compute_quota_reservations WHERE tenant_id = $1 AND resource_id = $2',
-            [d.tenantId, d.instanceId ?? d.volumeId],
-          );
+      const held = heldByComputeResource(e.type, e.data);
+      if (!held) continue;
+      if (held.released) {
+        await m.query(
+          'DELETE FROM compute_quota_reservations WHERE tenant_id = $1 AND resource_id = $2',
+          [held.tenantId, held.resourceId],
+        );
+        continue;
       }
+      await m.query(
+        `INSERT INTO compute_quota_reservations VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id, resource_id)
+         DO UPDATE SET vcpus = EXCLUDED.vcpus, memory_mb = EXCLUDED.memory_mb`,
+        [held.tenantId, held.resourceId, held.kind, held.vcpus, held.memoryMb, held.at],
+      );
     }
   },
 });
+
+interface ComputeHolding {
+  tenantId: string;
+  resourceId: string;
+  kind: string;
+  released: boolean;
+  vcpus: number;
+  memoryMb: number;
+  at: string;
+}
+
+/** What a ledger event means for an instance's or a volume's row; null for other families. */
+function heldByComputeResource(type: string, raw: unknown): ComputeHolding | null {
+  const d = raw as {
+    tenantId: string;
+    holderId?: string;
+    holderKind?: string;
+    amounts?: Record<string, number>;
+    instanceId?: string;
+    volumeId?: string;
+    vcpus?: number;
+    memoryMb?: number;
+    to?: { vcpus: number; memoryMb: number };
+    at: string;
+  };
+  if (type === 'QuotaReserved' || type === 'QuotaReleased') {
+    const kind = d.holderKind;
+    if ((kind !== INSTANCE_HOLDER && kind !== VOLUME_HOLDER) || !d.holderId) return null;
+    return {
+      tenantId: d.tenantId,
+      resourceId: d.holderId,
+      kind,
+      released: type === 'QuotaReleased',
+      vcpus: d.amounts?.vcpus ?? 0,
+      memoryMb: d.amounts?.memory_mb ?? 0,
+      at: d.at,
+    };
+  }
+  const resourceId = d.instanceId ?? d.volumeId;
+  if (!resourceId) return null;
+  return {
+    tenantId: d.tenantId,
+    resourceId,
+    kind: d.volumeId ? VOLUME_HOLDER : INSTANCE_HOLDER,
+    released: type.endsWith('Released'),
+    vcpus: d.to?.vcpus ?? d.vcpus ?? 0,
+    memoryMb: d.to?.memoryMb ?? d.memoryMb ?? 0,
+    at: d.at,
+  };
+}
 
 export const COMPUTE_PROJECTIONS = [
   instancesProjection,

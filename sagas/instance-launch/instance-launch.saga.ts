@@ -3,17 +3,18 @@ import { uuidV5 } from '../../src/common/ids';
 import {
   dockerResourceLimits,
   instanceDecider,
-  quotaDecider,
+  INSTANCE_HOLDER,
+  instanceQuotaAmounts,
   volumeDecider,
   type InstanceCommand,
   type InstanceState,
   type LaunchStep,
-  type QuotaLimits,
 } from '../../src/compute/domain';
 import { DriverError, type ComputeDriver } from '../../src/drivers/docker/compute-driver';
 import type { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { CommandContext } from '../../src/kernel/command-context';
 import type { EventStore } from '../../src/eventstore/event-store';
+import type { QuotaReservations } from '../../src/platform/quotas/quota.service';
 import {
   defineSaga,
   isPermanentByDefault,
@@ -34,11 +35,10 @@ export interface InstanceLaunchPorts {
   executor: CommandExecutor;
   store: EventStore;
   driver: ComputeDriver;
-  quotaLimits(tenantId: string): Promise<QuotaLimits>;
+  /** The platform's quota service (reserve is a no-op after the launch handler's reservation). */
+  quotas: QuotaReservations;
   /** CPUs of the Docker host (large types are clamped to it). */
   hostCpus: number;
-  /** Runs `fn` while holding the tenant's quota lock (the launch handler uses the same lock). */
-  withQuotaLock<T>(tenantId: string, fn: () => Promise<T>): Promise<T>;
   /** Extra container labels (tests label what they create). */
   containerLabels?: Record<string, string>;
 }
@@ -175,40 +175,19 @@ export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<Insta
           const state = await loadInstance(p, input.instanceId);
           const type = state.instanceType;
           if (!type) throw new PermanentSagaError('instance has no type');
-          const limits = await p.quotaLimits(input.tenantId);
-          await p.withQuotaLock(input.tenantId, () =>
-            p.executor.execute(
-              quotaDecider,
-              input.tenantId,
-              {
-                type: 'ReserveInstanceCapacity',
-                tenantId: input.tenantId,
-                instanceId: input.instanceId,
-                vcpus: type.vcpus,
-                memoryMb: type.memoryMb,
-                limits,
-                now: new Date(),
-              },
-              systemContext(input, 'reserve_quota', correlationId),
-              20,
-            ),
+          await p.quotas.reserve(
+            input.tenantId,
+            { id: input.instanceId, kind: INSTANCE_HOLDER },
+            instanceQuotaAmounts(type),
+            systemContext(input, 'reserve_quota', correlationId),
           );
           return { vcpus: type.vcpus, memoryMb: type.memoryMb };
         },
         async compensate({ input, correlationId }) {
-          await p.withQuotaLock(input.tenantId, () =>
-            p.executor.execute(
-              quotaDecider,
-              input.tenantId,
-              {
-                type: 'ReleaseInstanceCapacity',
-                tenantId: input.tenantId,
-                instanceId: input.instanceId,
-                now: new Date(),
-              },
-              systemContext(input, 'release_quota', correlationId),
-              20,
-            ),
+          await p.quotas.release(
+            input.tenantId,
+            input.instanceId,
+            systemContext(input, 'release_quota', correlationId),
           );
         },
       },

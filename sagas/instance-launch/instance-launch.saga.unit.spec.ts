@@ -3,7 +3,6 @@ import { AppError } from '../../src/common/errors/app-error';
 import {
   DEFAULT_QUOTA_LIMITS,
   instanceDecider,
-  quotaDecider,
   resolveInstanceType,
   volumeDecider,
   type QuotaLimits,
@@ -11,7 +10,9 @@ import {
 import type { ComputeDriver, ContainerSpec } from '../../src/drivers/docker/compute-driver';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { CommandContext } from '../../src/kernel/command-context';
+import { quotaLedgerDecider } from '../../src/platform/quotas/quota-ledger';
 import { InMemoryEventStore } from '../../test/support/in-memory-event-store';
+import { computeQuotaService } from '../../test/support/quotas';
 import type { RuntimeStep, StepContext } from '../runtime/definition';
 import { INSTANCE_LAUNCH_SAGA, instanceLaunchSaga } from './instance-launch.saga';
 
@@ -90,17 +91,12 @@ async function given(options: { limits?: QuotaLimits; volume?: boolean } = {}) {
     },
     userCtx('launch'),
   );
-  const locked: string[] = [];
   const saga = instanceLaunchSaga({
     executor,
     store,
     driver: driver as unknown as ComputeDriver,
-    quotaLimits: () => Promise.resolve(options.limits ?? { ...DEFAULT_QUOTA_LIMITS }),
+    quotas: computeQuotaService(executor, options.limits),
     hostCpus: 4,
-    withQuotaLock: <T>(tenantId: string, fn: () => Promise<T>) => {
-      locked.push(tenantId);
-      return fn();
-    },
     containerLabels: { 'nimbus.test': 'unit' },
   });
   const step = (name: string): RuntimeStep => {
@@ -120,21 +116,18 @@ async function given(options: { limits?: QuotaLimits; volume?: boolean } = {}) {
     inputs: [],
   });
   const instance = async () => (await executor.load(instanceDecider, INSTANCE)).state;
-  return { store, executor, driver, step, context, instance, locked };
+  return { store, executor, driver, step, context, instance };
 }
 
 describe('instance launch saga steps (fake ports, no I/O)', () => {
-  it('check_quota: given a requested instance, when it runs, then the capacity is reserved under the tenant lock', async () => {
+  it("check_quota: given a requested instance, when it runs, then the capacity is reserved in the tenant's quota ledger", async () => {
     const g = await given();
     const result = await g.step('check_quota').execute(g.context());
     expect(result).toEqual({ vcpus: 1, memoryMb: 512 });
-    expect(g.locked).toEqual([TENANT]);
-    expect(g.store.types(`${quotaDecider.category}-${TENANT}`)).toEqual([
-      'InstanceCapacityReserved',
-    ]);
+    expect(g.store.types(`${quotaLedgerDecider.category}-${TENANT}`)).toEqual(['QuotaReserved']);
     // Idempotent: the runtime may run a step again after a crash.
     await g.step('check_quota').execute(g.context());
-    expect(g.store.types(`${quotaDecider.category}-${TENANT}`)).toHaveLength(1);
+    expect(g.store.types(`${quotaLedgerDecider.category}-${TENANT}`)).toHaveLength(1);
   });
 
   it('check_quota: given a quota of no instances, when it runs, then it is rejected (quota_exceeded)', async () => {

@@ -16,6 +16,8 @@ import {
   type ComputeOptions,
 } from './application/compute-options';
 import { ComputeQueries } from './application/compute-queries';
+import { computeQuotas } from './application/compute-quotas';
+import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
 import { DriftReconciler } from './application/drift-reconciler';
 import { IMAGE_USE_CASES, ImageImports } from './application/images';
 import { instanceLaunchSaga } from '../../sagas/instance-launch/instance-launch.saga';
@@ -40,7 +42,7 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
 
 /**
  * Compute: instances (Docker containers sized by their type), images, volumes, quotas and logs.
- * Needs DriversModule (global), ProjectionsModule (global) and SagasModule (global); registers
+ * Declares its quotas with the platform's quota service (provideQuotas). Needs DriversModule (global), ProjectionsModule (global) and SagasModule (global); registers
  * the launch saga with its ports (provideSaga).
  */
 @Module({
@@ -69,6 +71,10 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
         return simulated;
       },
     },
+    provideQuotas('compute', {
+      inject: [COMPUTE_OPTIONS],
+      useFactory: (options: ComputeOptions) => computeQuotas(options.quotaLimits),
+    }),
     ComputeLocks,
     ComputeQueries,
     InstanceOperations,
@@ -83,29 +89,20 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     ConsoleGateway,
     ComputeLifecycle,
     provideSaga({
-      inject: [
-        CommandExecutor,
-        EVENT_STORE,
-        COMPUTE_DRIVER,
-        COMPUTE_OPTIONS,
-        ComputeLocks,
-        InstanceOperations,
-      ],
+      inject: [CommandExecutor, EVENT_STORE, COMPUTE_DRIVER, COMPUTE_OPTIONS, QuotaService],
       useFactory: (
         executor: CommandExecutor,
         store: EventStore,
         driver: ComputeDriver,
         options: ComputeOptions,
-        locks: ComputeLocks,
-        instances: InstanceOperations,
+        quotas: QuotaService,
       ) =>
         instanceLaunchSaga({
           executor,
           store,
           driver,
-          quotaLimits: (tenantId) => instances.quotaLimits(tenantId),
+          quotas,
           hostCpus: hostCpus(),
-          withQuotaLock: (tenantId, fn) => locks.quota.run(tenantId, fn),
           containerLabels: options.containerLabels,
         }),
     }),

@@ -1,6 +1,7 @@
 /**
  * Compute's resource families: what the audit log, the timeline, point-in-time state, billing and
- * the event feed know about instances, images, volumes and quota reservations. Each `events`
+ * the event feed know about instances, images and volumes (quota reservations are the platform's
+ * quota ledger, src/platform/quotas). Each `events`
  * table names every event type of its decider (the type system checks it).
  */
 import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
@@ -14,7 +15,6 @@ import {
   initialInstanceState,
   initialVolumeState,
   instanceDecider,
-  quotaDecider,
   volumeDecider,
   type ImageEvent,
   type InstanceEvent,
@@ -139,20 +139,4 @@ export const IMAGES = resourceKind(imageDecider, {
   },
 });
 
-const QUOTA = 'quota bookkeeping of another command';
-
-export const QUOTA_RESERVATIONS = resourceKind(quotaDecider, {
-  context: 'compute',
-  family: 'quota',
-  readModel: 'compute_quota_reservations',
-  actions: {},
-  events: {
-    InstanceCapacityReserved: notAudited(QUOTA),
-    InstanceCapacityResized: notAudited(QUOTA),
-    InstanceCapacityReleased: notAudited(QUOTA),
-    VolumeCapacityReserved: notAudited(QUOTA),
-    VolumeCapacityReleased: notAudited(QUOTA),
-  },
-});
-
-export const COMPUTE_RESOURCE_KINDS = [INSTANCES, VOLUMES, IMAGES, QUOTA_RESERVATIONS];
+export const COMPUTE_RESOURCE_KINDS = [INSTANCES, VOLUMES, IMAGES];

@@ -17,8 +17,8 @@ import {
   QUOTA_PROJECTION,
 } from '../../projections/compute';
 import { DriftReconciler } from '../../src/compute/application/drift-reconciler';
-import { DEFAULT_QUOTA_LIMITS, quotaDecider, systemImageId } from '../../src/compute/domain';
-import { CommandExecutor } from '../../src/eventstore/command-executor';
+import { systemImageId } from '../../src/compute/domain';
+import { QuotaService } from '../../src/platform/quotas/quota.service';
 import { ImageImports } from '../../src/compute/application/images/image-imports';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
@@ -697,21 +697,12 @@ describe('compute on real Docker (e2e)', () => {
   it('releases a reservation whose instance was never recorded (a crash between reserve and launch)', async (ctx) => {
     docker.require(ctx);
     const tenant = await signUp(t, 'orphan');
-    const executor = t.app.get(CommandExecutor);
     const orphan = randomUUID();
     const longAgo = new Date(Date.now() - 3_600_000);
-    await executor.execute(
-      quotaDecider,
+    await t.app.get(QuotaService).reserve(
       tenant.tenantId,
-      {
-        type: 'ReserveInstanceCapacity',
-        tenantId: tenant.tenantId,
-        instanceId: orphan,
-        vcpus: 1,
-        memoryMb: 512,
-        limits: { ...DEFAULT_QUOTA_LIMITS },
-        now: longAgo,
-      },
+      { id: orphan, kind: 'instance' },
+      { instances: 1, vcpus: 1, memory_mb: 512 },
       {
         commandId: randomUUID(),
         tenantId: tenant.tenantId,
@@ -726,8 +717,7 @@ describe('compute on real Docker (e2e)', () => {
     const head = t.app.get<EventStore>(EVENT_STORE).knownHeadPosition();
     if (head) await t.app.get(ProjectionWaiter).waitFor(head, [QUOTA_PROJECTION], 10_000);
     expect(await t.app.get(DriftReconciler).releaseOrphanReservations()).toBe(1);
-    const { state } = await executor.load(quotaDecider, tenant.tenantId);
-    expect(state.instances[orphan]).toBeUndefined();
+    expect(await t.app.get(QuotaService).holding(tenant.tenantId, orphan)).toBeNull();
     expect(await t.app.get(DriftReconciler).releaseOrphanReservations()).toBe(0);
   });
 

@@ -7,7 +7,7 @@ import {
 } from '../../drivers/docker/compute-driver';
 import { CommandExecutor } from '../../eventstore/command-executor';
 import type { Position } from '../../kernel/position';
-import { driftCommand, instanceDecider, quotaDecider, type ContainerObservation } from '../domain';
+import { driftCommand, instanceDecider, type ContainerObservation } from '../domain';
 import { ComputeQueries } from './compute-queries';
 import { ComputeLocks, InstanceOperations } from './instances/instance-operations';
 import { systemContext } from './system-context';
@@ -84,16 +84,12 @@ export class DriftReconciler {
     for (const { tenantId, instanceId } of candidates) {
       const { exists } = await this.executor.load(instanceDecider, instanceId);
       if (exists) continue;
-      const result = await this.locks.quota.run(tenantId, () =>
-        this.executor.execute(
-          quotaDecider,
-          tenantId,
-          { type: 'ReleaseInstanceCapacity', tenantId, instanceId, now },
-          systemContext(ACTOR, tenantId),
-          30,
-        ),
+      const position = await this.instances.releaseQuota(
+        tenantId,
+        instanceId,
+        systemContext(ACTOR, tenantId),
       );
-      if (result.events.length > 0) {
+      if (position !== null) {
         released++;
         this.logger.log(`released the quota of instance ${instanceId}, which was never launched`);
       }

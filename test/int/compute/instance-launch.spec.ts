@@ -8,11 +8,9 @@ import {
 } from '../../../sagas/instance-launch/instance-launch.saga';
 import { SagaRuntime } from '../../../sagas/runtime/saga-runtime';
 import {
-  DEFAULT_QUOTA_LIMITS,
   findInstanceType,
   instanceDecider,
-  quotaDecider,
-  usageOf,
+  instanceQuotaAmounts,
   volumeDecider,
   type InstanceType,
 } from '../../../src/compute/domain';
@@ -22,6 +20,8 @@ import { CommandExecutor } from '../../../src/eventstore/command-executor';
 import type { CommandContext } from '../../../src/kernel/command-context';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
+import { computeQuotaService } from '../../support/quotas';
+import type { QuotaService } from '../../../src/platform/quotas/quota.service';
 import { forkTypeScript } from '../sagas/fixtures/fork-ts';
 import { dockerClient, realDocker, TEST_INSTALLATION_ID } from '../drivers/real-backends';
 import { ChildRun } from './fixtures/child-run';
@@ -39,6 +39,7 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
   let store: PostgresEventStore;
   let pool: Pool;
   let executor: CommandExecutor;
+  let quotas: QuotaService;
   const driver = new DockerDriver(client, TEST_INSTALLATION_ID);
   const children: ChildRun<LaunchChildMessage>[] = [];
   const instances: string[] = [];
@@ -62,6 +63,7 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
     await store.init();
     pool = new Pool({ connectionString: db.url, max: 5 });
     executor = new CommandExecutor(store);
+    quotas = computeQuotaService(executor);
     if ((await docker.probe()).reachable) {
       busyboxId = (await client.getImage('nimbus/busybox:latest').inspect()).Id;
     }
@@ -86,20 +88,11 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
     const instanceId = randomUUID();
     instances.push(instanceId);
     const type = findInstanceType('basic-1') as InstanceType;
-    await executor.execute(
-      quotaDecider,
+    await quotas.reserve(
       TENANT,
-      {
-        type: 'ReserveInstanceCapacity',
-        tenantId: TENANT,
-        instanceId,
-        vcpus: type.vcpus,
-        memoryMb: type.memoryMb,
-        limits: { ...DEFAULT_QUOTA_LIMITS },
-        now: new Date(),
-      },
+      { id: instanceId, kind: 'instance' },
+      instanceQuotaAmounts(type),
       ctx(),
-      20,
     );
     await executor.execute(
       instanceDecider,
@@ -135,8 +128,7 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
   }
 
   async function reservedFor(instanceId: string): Promise<boolean> {
-    const { state } = await executor.load(quotaDecider, TENANT);
-    return instanceId in state.instances && usageOf(state).instances > 0;
+    return (await quotas.holding(TENANT, instanceId)) !== null;
   }
 
   function spawnChild(instanceId: string, pause = ''): ChildRun<LaunchChildMessage> {
@@ -161,9 +153,8 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
       executor,
       store,
       driver,
-      quotaLimits: () => Promise.resolve({ ...DEFAULT_QUOTA_LIMITS }),
+      quotas,
       hostCpus: 2,
-      withQuotaLock: <T>(_t: string, fn: () => Promise<T>) => fn(),
       containerLabels: { 'nimbus.test': LABEL },
     });
     const runtime = new SagaRuntime({ store, pool, sagas: [launchSaga], subscribe: false });

@@ -15,7 +15,8 @@ import type { Position } from '../../../kernel/position';
 import {
   dockerResourceLimits,
   instanceDecider,
-  quotaDecider,
+  INSTANCE_HOLDER,
+  instanceQuotaAmounts,
   volumeDecider,
   type InstanceCommand,
   type InstanceState,
@@ -23,14 +24,13 @@ import {
 } from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { KeyedMutex } from '../../../common/keyed-mutex';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { tenantOf } from '../../../platform/commands/use-case';
 import { derivedContext } from '../system-context';
 
 /** Per-process locks shared by handlers, the saga's ports and the reconciler. */
 @Injectable()
 export class ComputeLocks {
-  /** Per tenant: the quota stream. */
-  readonly quota = new KeyedMutex();
   /** Per instance: a driver call and the events that record it. */
   readonly instance = new KeyedMutex();
 }
@@ -40,7 +40,6 @@ export interface InstanceChanged {
   instanceId: string;
 }
 
-export const QUOTA_ATTEMPTS = 30;
 const HOST_CPUS = availableParallelism();
 
 export function hostCpus(): number {
@@ -79,23 +78,31 @@ export class InstanceOperations {
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     private readonly locks: ComputeLocks,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
+    private readonly quotas: QuotaService,
   ) {}
 
-  /** The tenant's limits (defaults for now; per-tenant overrides come with the admin API). */
-  quotaLimits(_tenantId: string): Promise<ComputeOptions['quotaLimits']> {
-    return Promise.resolve(this.options.quotaLimits);
+  /** Reserves (or re-sizes) the instance's quota: 403 quota_exceeded appends nothing. */
+  async reserveQuota(
+    tenantId: string,
+    instanceId: string,
+    size: { vcpus: number; memoryMb: number },
+    ctx: CommandContext,
+  ): Promise<void> {
+    await this.quotas.reserve(
+      tenantId,
+      { id: instanceId, kind: INSTANCE_HOLDER },
+      instanceQuotaAmounts(size),
+      ctx,
+    );
   }
 
-  async releaseQuota(tenantId: string, instanceId: string, ctx: CommandContext) {
-    await this.locks.quota.run(tenantId, () =>
-      this.executor.execute(
-        quotaDecider,
-        tenantId,
-        { type: 'ReleaseInstanceCapacity', tenantId, instanceId, now: new Date() },
-        derivedContext(ctx, `release_quota/${instanceId}`),
-        QUOTA_ATTEMPTS,
-      ),
-    );
+  /** Releases the instance's quota; the position of the release, null when it held none. */
+  releaseQuota(
+    tenantId: string,
+    instanceId: string,
+    ctx: CommandContext,
+  ): Promise<Position | null> {
+    return this.quotas.release(tenantId, instanceId, ctx);
   }
 
   /** Loads the instance of the caller's tenant; another tenant's (or no) instance is 404. */

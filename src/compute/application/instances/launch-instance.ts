@@ -23,7 +23,6 @@ import {
   instanceDecider,
   launchImageFrom,
   parsePorts,
-  quotaDecider,
   resolveImageName,
   resolveInstanceType,
   volumeDecider,
@@ -33,13 +32,7 @@ import {
   type VolumeMount,
 } from '../../domain';
 import { ComputeQueries } from '../compute-queries';
-import { derivedContext } from '../system-context';
-import {
-  ComputeLocks,
-  InstanceOperations,
-  QUOTA_ATTEMPTS,
-  type InstanceChanged,
-} from './instance-operations';
+import { InstanceOperations, type InstanceChanged } from './instance-operations';
 
 export interface LaunchRequest {
   name: string;
@@ -68,7 +61,6 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
   constructor(
     private readonly executor: CommandExecutor,
     private readonly queries: ComputeQueries,
-    private readonly locks: ComputeLocks,
     private readonly instances: InstanceOperations,
     private readonly sagas: SagaLauncher,
   ) {
@@ -125,24 +117,7 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     // Every 400 before any quota is spent.
     instanceDecider.decide(command, initialInstanceState());
 
-    const limits = await this.instances.quotaLimits(tenantId);
-    await this.locks.quota.run(tenantId, () =>
-      this.executor.execute(
-        quotaDecider,
-        tenantId,
-        {
-          type: 'ReserveInstanceCapacity',
-          tenantId,
-          instanceId,
-          vcpus: instanceType.vcpus,
-          memoryMb: instanceType.memoryMb,
-          limits,
-          now: ctx.now,
-        },
-        derivedContext(ctx, 'reserve_quota'),
-        QUOTA_ATTEMPTS,
-      ),
-    );
+    await this.instances.reserveQuota(tenantId, instanceId, instanceType, ctx);
     let position: Position | null = null;
     try {
       const result = await this.executor.execute(instanceDecider, instanceId, command, ctx);

@@ -15,17 +15,14 @@ import {
 import {
   dockerResourceLimits,
   instanceDecider,
-  quotaDecider,
   resolveInstanceType,
   type InstanceCommand,
 } from '../../domain';
-import { derivedContext } from '../system-context';
 import {
   ComputeLocks,
   engineCall,
   hostCpus,
   InstanceOperations,
-  QUOTA_ATTEMPTS,
   type InstanceChanged,
 } from './instance-operations';
 
@@ -67,26 +64,9 @@ export class ResizeInstanceHandler extends UseCaseHandler<ResizeInstance, Instan
       const command: InstanceCommand = { type: 'ResizeInstance', instanceType: type, now: ctx.now };
       if (instanceDecider.decide(command, state).length === 0) return done(null);
       const old = state.instanceType;
-      const limits = await this.instances.quotaLimits(tenantId);
-      const reserve = (vcpus: number, memoryMb: number, purpose: string) =>
-        this.locks.quota.run(tenantId, () =>
-          this.executor.execute(
-            quotaDecider,
-            tenantId,
-            {
-              type: 'ReserveInstanceCapacity',
-              tenantId,
-              instanceId,
-              vcpus,
-              memoryMb,
-              limits,
-              now: new Date(),
-            },
-            derivedContext(ctx, purpose),
-            QUOTA_ATTEMPTS,
-          ),
-        );
-      await reserve(type.vcpus, type.memoryMb, 'resize_quota');
+      const reserve = (size: { vcpus: number; memoryMb: number }) =>
+        this.instances.reserveQuota(tenantId, instanceId, size, ctx);
+      await reserve(type);
       try {
         const next = dockerResourceLimits(type, { hostCpus: hostCpus() });
         await engineCall(() =>
@@ -97,7 +77,7 @@ export class ResizeInstanceHandler extends UseCaseHandler<ResizeInstance, Instan
           }),
         );
       } catch (error) {
-        if (old) await reserve(old.vcpus, old.memoryMb, 'resize_quota_undo').catch(() => undefined);
+        if (old) await reserve(old).catch(() => undefined);
         throw error;
       }
       const result = await this.executor.execute(instanceDecider, instanceId, command, ctx);

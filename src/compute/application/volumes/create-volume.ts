@@ -17,10 +17,14 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
-import { initialVolumeState, quotaDecider, volumeDecider } from '../../domain';
+import {
+  initialVolumeState,
+  volumeDecider,
+  VOLUME_HOLDER,
+  VOLUME_QUOTA_AMOUNTS,
+} from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
-import { ComputeLocks } from '../instances/instance-operations';
-import { derivedContext } from '../system-context';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { VolumeAccess, type VolumeChanged } from './volume-access';
 
 /** POST /volumes: quota first, then the Docker volume, then VolumeCreated. */
@@ -39,7 +43,7 @@ export class CreateVolumeHandler extends UseCaseHandler<CreateVolume, VolumeChan
   constructor(
     private readonly executor: CommandExecutor,
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
-    private readonly locks: ComputeLocks,
+    private readonly quotas: QuotaService,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
     private readonly volumes: VolumeAccess,
   ) {
@@ -62,20 +66,11 @@ export class CreateVolumeHandler extends UseCaseHandler<CreateVolume, VolumeChan
       now: ctx.now,
     };
     volumeDecider.decide(command, initialVolumeState());
-    await this.locks.quota.run(tenantId, () =>
-      this.executor.execute(
-        quotaDecider,
-        tenantId,
-        {
-          type: 'ReserveVolumeCapacity',
-          tenantId,
-          volumeId,
-          limits: this.options.quotaLimits,
-          now: ctx.now,
-        },
-        derivedContext(ctx, 'reserve_volume'),
-        30,
-      ),
+    await this.quotas.reserve(
+      tenantId,
+      { id: volumeId, kind: VOLUME_HOLDER },
+      VOLUME_QUOTA_AMOUNTS,
+      ctx,
     );
     try {
       await this.driver.createVolume(volumeId, {

@@ -4,15 +4,13 @@ import { isUuid } from '../../../common/ids';
 import { CommandExecutor } from '../../../eventstore/command-executor';
 import type { CommandContext } from '../../../kernel/command-context';
 import {
-  quotaDecider,
   volumeDecider,
   volumeVisibleTo,
   type InstanceState,
   type InstanceStatus,
   type VolumeState,
 } from '../../domain';
-import { ComputeLocks } from '../instances/instance-operations';
-import { derivedContext } from '../system-context';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 
 export interface VolumeChanged {
   volumeId: string;
@@ -48,7 +46,7 @@ export const RECORD_ONLY_DETACH_STATUSES: readonly InstanceStatus[] = ['ERROR', 
 export class VolumeAccess {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly locks: ComputeLocks,
+    private readonly quotas: QuotaService,
   ) {}
 
   async loadOwned(volumeId: string, tenantId: string): Promise<VolumeState> {
@@ -58,15 +56,7 @@ export class VolumeAccess {
     return state;
   }
 
-  releaseQuota(tenantId: string, volumeId: string, ctx: CommandContext) {
-    return this.locks.quota.run(tenantId, () =>
-      this.executor.execute(
-        quotaDecider,
-        tenantId,
-        { type: 'ReleaseVolumeCapacity', tenantId, volumeId, now: new Date() },
-        derivedContext(ctx, 'release_volume'),
-        30,
-      ),
-    );
+  async releaseQuota(tenantId: string, volumeId: string, ctx: CommandContext): Promise<void> {
+    await this.quotas.release(tenantId, volumeId, ctx);
   }
 }
