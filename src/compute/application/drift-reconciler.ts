@@ -84,12 +84,12 @@ export class DriftReconciler {
     for (const { tenantId, instanceId } of candidates) {
       const { exists } = await this.executor.load(instanceDecider, instanceId);
       if (exists) continue;
-      const position = await this.instances.releaseQuota(
+      const release = await this.instances.releaseQuota(
         tenantId,
         instanceId,
         systemContext(ACTOR, tenantId),
       );
-      if (position !== null) {
+      if (release.changed) {
         released++;
         this.logger.log(`released the quota of instance ${instanceId}, which was never launched`);
       }

@@ -96,6 +96,14 @@ function amountsKey(amounts: QuotaAmounts): string {
     .join(',');
 }
 
+/** What a reservation or release did. */
+export interface QuotaWrite {
+  /** False when it changed nothing (a repeat, or a release of a holder that holds nothing). */
+  changed: boolean;
+  /** The ledger position the answer rests on (read-your-writes of a use case that shows usage). */
+  position: Position | null;
+}
+
 /** The ledger is contended by every create of a tenant: more attempts than a resource's stream. */
 const LEDGER_ATTEMPTS = 30;
 
@@ -119,14 +127,14 @@ export class QuotaService {
 
   /**
    * Reserves `amounts` for `holder` (idempotent per holder; other amounts re-size and check only
-   * the increase). Returns the position of the reservation, null when nothing changed.
+   * the increase).
    */
   async reserve(
     tenantId: string,
     holder: QuotaHolder,
     amounts: QuotaAmounts,
     ctx: CommandContext,
-  ): Promise<Position | null> {
+  ): Promise<QuotaWrite> {
     const defaults = this.registry.defaults();
     const undeclared = Object.keys(amounts).filter((name) => !Object.hasOwn(defaults, name));
     if (undeclared.length > 0) {
@@ -150,11 +158,11 @@ export class QuotaService {
         LEDGER_ATTEMPTS,
       ),
     );
-    return result.position;
+    return { changed: result.events.length > 0, position: result.position };
   }
 
   /** Releases what `holderId` holds; a no-op when it holds nothing. */
-  async release(tenantId: string, holderId: string, ctx: CommandContext): Promise<Position | null> {
+  async release(tenantId: string, holderId: string, ctx: CommandContext): Promise<QuotaWrite> {
     const result = await this.ledgers.run(tenantId, () =>
       this.executor.execute(
         quotaLedgerDecider,
@@ -164,7 +172,7 @@ export class QuotaService {
         LEDGER_ATTEMPTS,
       ),
     );
-    return result.position;
+    return { changed: result.events.length > 0, position: result.position };
   }
 
   /** What `holderId` holds in the tenant's ledger, or null. */

@@ -24,7 +24,7 @@ import {
 } from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { KeyedMutex } from '../../../common/keyed-mutex';
-import { QuotaService } from '../../../platform/quotas/quota.service';
+import { QuotaService, type QuotaWrite } from '../../../platform/quotas/quota.service';
 import { tenantOf } from '../../../platform/commands/use-case';
 import { derivedContext } from '../system-context';
 
@@ -96,12 +96,8 @@ export class InstanceOperations {
     );
   }
 
-  /** Releases the instance's quota; the position of the release, null when it held none. */
-  releaseQuota(
-    tenantId: string,
-    instanceId: string,
-    ctx: CommandContext,
-  ): Promise<Position | null> {
+  /** Releases the instance's quota (`changed` false when it held none). */
+  releaseQuota(tenantId: string, instanceId: string, ctx: CommandContext): Promise<QuotaWrite> {
     return this.quotas.release(tenantId, instanceId, ctx);
   }
 
