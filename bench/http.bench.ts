@@ -22,7 +22,7 @@ import { ProjectionWaiter } from '../projections/runtime/projection-waiter';
 import { ProjectionRunner } from '../projections/runtime/projection-runner';
 import { BatchCommitter } from '../projections/runtime/batch-committer';
 import { PostgresEventStore } from '../src/eventstore/postgres/postgres-event-store';
-import { IdentityReadModel } from '../src/identity/read-model/identity-read-model';
+import { PolicyNames } from '../src/identity/application/policies/policy-names';
 import {
   countStatements,
   printJourneys,
@@ -143,7 +143,7 @@ function instrument(): void {
   timeStage(ProjectionWaiter.prototype, 'waitFor', 'read-your-writes wait');
   timeStage(ProjectionRunner.prototype, 'applyBatch', 'projection batch (all runners)');
   timeStage(BatchCommitter.prototype, 'commitGroup', 'projection group commit');
-  timeStage(IdentityReadModel.prototype, 'policyByName', 'policy name pre-read');
+  timeStage(PolicyNames.prototype, 'isTaken', 'policy name check');
   traceLogReadability(PostgresEventStore.prototype);
 }
 

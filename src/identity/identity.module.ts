@@ -27,6 +27,7 @@ import { AuthRateLimits } from './auth/auth-rate-limits';
 import { SignInThrottle } from './auth/sign-in-throttle';
 import { AuthGuard } from './auth/auth.guard';
 import { PrincipalCache } from './auth/principal-cache';
+import { PolicyNames } from './application/policies/policy-names';
 import { declaredAccessOfRoutes } from './auth/route-access';
 import { ApiKeysController } from './http/api-keys.controller';
 import { AuthController, MeController } from './http/auth.controller';
@@ -151,6 +152,7 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     },
     IdentityReadModel,
     PrincipalCache,
+    PolicyNames,
     AccountDirectory,
     Sessions,
     ...ACCOUNT_USE_CASES,

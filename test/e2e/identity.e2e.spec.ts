@@ -469,6 +469,13 @@ describe('identity (e2e)', () => {
     expect(bad.body.error.details.fields.map((f: { path: string }) => f.path)).toEqual(
       expect.arrayContaining(['statements[0].effect', 'statements[0].action[0]']),
     );
+    const sameName = await t
+      .http()
+      .post('/iam/policies')
+      .set(ownerJwt)
+      .send({ name: 'NoKeys', statements: [{ effect: 'Allow', action: ['*'], resource: ['*'] }] });
+    expect(sameName.status).toBe(409);
+    expect(sameName.body.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
     expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(200);
 
     // The owner may create keys until the Deny is attached to them.
@@ -503,6 +510,13 @@ describe('identity (e2e)', () => {
       204,
     );
     expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(404);
+    // A deleted policy's name is free again.
+    const reused = await t
+      .http()
+      .post('/iam/policies')
+      .set(ownerJwt)
+      .send({ name: 'NoKeys', statements: [{ effect: 'Allow', action: ['*'], resource: ['*'] }] });
+    expect(reused.status, JSON.stringify(reused.body)).toBe(201);
   });
 
   it('a Deny on one resource ARN blocks that resource only', async () => {

@@ -213,6 +213,15 @@ export class IdentityReadModel {
     return rows[0] ?? null;
   }
 
+  /** The names of the tenant's live policies. */
+  async policyNames(tenantId: string): Promise<string[]> {
+    const rows = await this.rows<{ name: string }>(
+      'SELECT name FROM identity_policies WHERE tenant_id = $1 AND NOT deleted',
+      [tenantId],
+    );
+    return rows.map((r) => r.name);
+  }
+
   /** The policies attached to a user in a tenant (what the guard evaluates). */
   async attachedPolicies(userId: string, tenantId: string): Promise<PolicyRow[]> {
     return this.rows<PolicyRow>(

@@ -11,9 +11,9 @@ import {
 import { policyDecider } from '../../domain/policy';
 import { IdentityClock } from '../../identity.tokens';
 import { AppError } from '../../../common/errors/app-error';
-import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { derivedId, stepContext } from '../context';
 import type { PolicyView } from './policies.service';
+import { PolicyNames } from './policy-names';
 
 /** POST /iam/policies: a named policy of the tenant (409 on a name taken). */
 export class CreatePolicy extends UseCaseCommand<PolicyView> {
@@ -30,14 +30,14 @@ export class CreatePolicy extends UseCaseCommand<PolicyView> {
 export class CreatePolicyHandler extends UseCaseHandler<CreatePolicy, PolicyView> {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly readModel: IdentityReadModel,
+    private readonly names: PolicyNames,
     private readonly clock: IdentityClock,
   ) {
     super();
   }
 
   protected async handle({ tenantId, body, ctx }: CreatePolicy): Promise<Handled<PolicyView>> {
-    if (await this.readModel.policyByName(tenantId, body.name)) {
+    if (await this.names.isTaken(tenantId, body.name)) {
       throw new AppError('conflict', `a policy named ${body.name} already exists in this tenant`, {
         field: 'name',
         value: body.name,
