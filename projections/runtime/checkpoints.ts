@@ -178,6 +178,45 @@ export async function advanceCheckpoint(
   );
 }
 
+/**
+ * Moves the checkpoint from `from` to `to` in one statement (no transaction around it): only
+ * while the stored row still has this version and position, which the row lock of the UPDATE
+ * makes a compare-and-set. False when the row moved (a reset or rebuild elsewhere).
+ */
+export async function advanceCheckpointFrom(
+  runner: SqlRunner,
+  name: string,
+  version: number,
+  from: Position | null,
+  to: Position,
+  eventsRead: number,
+): Promise<boolean> {
+  const rows = await queryRows<{ name: string }>(
+    runner,
+    // As a CTE so that every driver answers with the RETURNING rows.
+    `WITH advanced AS (
+       UPDATE projection_checkpoints
+          SET position_commit = $5::numeric, position_prepare = $6::numeric,
+              events_processed = events_processed + $7, updated_at = now(),
+              last_error = NULL, last_error_at = NULL
+        WHERE name = $1 AND version = $2
+          AND position_commit IS NOT DISTINCT FROM $3::numeric
+          AND position_prepare IS NOT DISTINCT FROM $4::numeric
+        RETURNING name)
+     SELECT name FROM advanced`,
+    [
+      name,
+      version,
+      from?.commit.toString() ?? null,
+      from?.prepare.toString() ?? null,
+      to.commit.toString(),
+      to.prepare.toString(),
+      eventsRead,
+    ],
+  );
+  return rows.length > 0;
+}
+
 export async function recordCheckpointError(
   runner: SqlRunner,
   name: string,
@@ -216,4 +255,3 @@ export function samePosition(a: Position | null, b: Position | null): boolean {
 
 /** The stored checkpoint is not where its runner left it (a rebuild elsewhere): reload. */
 export class CheckpointMovedError extends Error {}
-
