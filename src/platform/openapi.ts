@@ -15,6 +15,7 @@ export const API_TAGS: ReadonlyArray<[string, string]> = [
   ['network', 'VPCs, subnets, peering, gateways and security groups'],
   ['internet-gateways', 'Internet gateways attached to VPCs'],
   ['elastic-ips', 'Elastic IP addresses associated with instances'],
+  ['nat-gateways', 'NAT gateways giving private subnets outbound access'],
   ['storage', 'Buckets, objects and volumes'],
   ['services', 'Managed services and Kubernetes clusters'],
   ['billing', 'Usage, prices and invoices'],

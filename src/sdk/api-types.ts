@@ -1115,6 +1115,42 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/nat-gateways': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A VPC's NAT gateways, oldest first (vpc_id required; cursor pagination) */
+    get: operations['listNatGateways'];
+    put?: never;
+    /** Create a NAT gateway in a subnet with an elastic IP: 201 `pending`, then `active` once OVN has realized its snat, or `failed` with a failure_code (no_internet_gateway, elastic_ip_in_use, ...) */
+    post: operations['createNatGateway'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/nat-gateways/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe a NAT gateway */
+    get: operations['getNatGateway'];
+    put?: never;
+    post?: never;
+    /** Tear it down: `deleting`, then `deleted` once the snat is gone; its elastic IP returns to `allocated`. Routes pointing at it: 409 dependency_violation */
+    delete: operations['deleteNatGateway'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/tenants/{id}/state': {
     parameters: {
       query?: never;
@@ -2410,6 +2446,83 @@ export interface components {
        * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
        */
       instance_id: string;
+    };
+    NatGatewayResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      vpc_id: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      subnet_id: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      elastic_ip_id: string;
+      /**
+       * @description `pending` until OVN has realized the snat, then `active` (or `failed`)
+       * @example pending
+       * @enum {string}
+       */
+      status: 'pending' | 'active' | 'failed' | 'deleting' | 'deleted';
+      /**
+       * @description The gateway's address in its subnet
+       * @example 10.0.1.4
+       */
+      private_ip: string;
+      /**
+       * @description Once active
+       * @example null
+       */
+      public_ip?: Record<string, never> | null;
+      /**
+       * @example null
+       * @enum {string|null}
+       */
+      failure_code?:
+        | 'no_internet_gateway'
+        | 'elastic_ip_in_use'
+        | 'elastic_ip_not_found'
+        | 'subnet_not_found'
+        | 'provisioning_failed'
+        | null;
+      /** @example null */
+      failure_message?: Record<string, never> | null;
+      /** @example arn:nimbus:vpc:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:nat-gateway/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
+      arn: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      updated_at: string;
+    };
+    CreateNatGatewayDto: {
+      /**
+       * Format: uuid
+       * @description The subnet it sits in
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      subnet_id: string;
+      /**
+       * Format: uuid
+       * @description An allocated elastic IP of yours: outbound traffic leaves from it
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      eip_id: string;
     };
     /** @description tenant_id, as_of, events_applied, then one array per resource family (instances, volumes...) as it was at as_of */
     TenantState: {
@@ -9485,6 +9598,353 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ElasticIpResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listNatGateways: {
+    parameters: {
+      query: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+        /** @description The VPC (required) */
+        vpc_id: string;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A VPC's NAT gateways, oldest first (vpc_id required; cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['NatGatewayResponse'][]
+            | {
+                items: components['schemas']['NatGatewayResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createNatGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateNatGatewayDto'];
+      };
+    };
+    responses: {
+      /** @description Create a NAT gateway in a subnet with an elastic IP: 201 `pending`, then `active` once OVN has realized its snat, or `failed` with a failure_code (no_internet_gateway, elastic_ip_in_use, ...) */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['NatGatewayResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getNatGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a NAT gateway */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['NatGatewayResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteNatGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Tear it down: `deleting`, then `deleted` once the snat is gone; its elastic IP returns to `allocated`. Routes pointing at it: 409 dependency_violation */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['NatGatewayResponse'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */

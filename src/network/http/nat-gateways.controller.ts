@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { isUuid } from '../../common/ids';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
@@ -20,6 +19,7 @@ import {
 } from '../application/nat-gateways';
 import { CreateNatGatewayDto, ListNatGatewaysQuery, NatGatewayResponse } from './edge.dto';
 import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const NAT = { type: 'nat-gateway', param: 'id' };
 
@@ -51,11 +51,13 @@ export class NatGatewaysController {
 
   @Get()
   @NetworkAction('nat-gateway:list', 'List the NAT gateways of a VPC', { type: 'nat-gateway' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'listNatGateways',
     summary: "A VPC's NAT gateways, oldest first (vpc_id required; cursor pagination)",
+    response: NatGatewayResponse,
+    page: true,
+    errors: ['validation_error', 'not_found'],
   })
-  @ApiOkResponse({ type: NatGatewayResponse, isArray: true })
-  @ApiErrors('validation_error', 'not_found')
   async list(@TenantId() tenantId: string, @Query() query: ListNatGatewaysQuery) {
     await this.edge.ownedVpc(query.vpc_id, tenantId);
     return this.queries.natGateways(tenantId, query.vpc_id, parsePage(query));
@@ -63,12 +65,14 @@ export class NatGatewaysController {
 
   @Post()
   @NetworkAction('nat-gateway:create', 'Create a NAT gateway', { type: 'nat-gateway' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'createNatGateway',
     summary:
       'Create a NAT gateway in a subnet with an elastic IP: 201 `pending`, then `active` once OVN has realized its snat, or `failed` with a failure_code (no_internet_gateway, elastic_ip_in_use, ...)',
+    status: 201,
+    response: NatGatewayResponse,
+    errors: ['validation_error', 'not_found', 'conflict', 'quota_exceeded'],
   })
-  @ApiCreatedResponse({ type: NatGatewayResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'quota_exceeded')
   async create(
     @TenantId() tenantId: string,
     @Body() body: CreateNatGatewayDto,
@@ -83,8 +87,12 @@ export class NatGatewaysController {
 
   @Get(':id')
   @NetworkAction('nat-gateway:get', 'Describe a NAT gateway', NAT)
-  @ApiOkResponse({ type: NatGatewayResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getNatGateway',
+    summary: 'Describe a NAT gateway',
+    response: NatGatewayResponse,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -99,12 +107,13 @@ export class NatGatewaysController {
   @Delete(':id')
   @HttpCode(200)
   @NetworkAction('nat-gateway:delete', 'Delete a NAT gateway', NAT)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'deleteNatGateway',
     summary:
       'Tear it down: `deleting`, then `deleted` once the snat is gone; its elastic IP returns to `allocated`. Routes pointing at it: 409 dependency_violation',
+    response: NatGatewayResponse,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiOkResponse({ type: NatGatewayResponse })
-  @ApiErrors('not_found', 'dependency_violation')
   async delete(
     @TenantId() tenantId: string,
     @Param('id') id: string,
