@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Inject, Param, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { AppError } from '../common/errors/app-error';
-import { ApiErrors } from '../common/errors/error-envelope';
 import { Ctx } from '../common/request-context';
 import { CommandExecutor } from '../eventstore/command-executor';
 import type { CommandContext } from '../kernel/command-context';
@@ -10,6 +9,7 @@ import { OperatorOnly } from '../identity/auth/decorators';
 import { MAX_QUOTA_LIMIT, QUOTA_NAME } from '../platform/quotas/quota-ledger';
 import { QuotaService, type TenantQuota } from '../platform/quotas/quota.service';
 import { OverrideTenantQuotas, requireTenant } from './application/override-tenant-quotas';
+import { ApiOperationFor } from '../platform/http/api-operation';
 
 export class TenantQuotaJson {
   @ApiProperty({ example: 'instances' })
@@ -99,18 +99,18 @@ export class AdminQuotasController {
   ) {}
 
   @Get(':tenantId')
-  @ApiOperation({ summary: "A tenant's quotas: limit in force, default, override and usage" })
-  @ApiOkResponse({ type: TenantQuotasJson })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getTenantQuotas',
+    summary: "A tenant's quotas: limit in force, default, override and usage",
+    response: TenantQuotasJson,
+    errors: ['not_found'],
+  })
   async get(@Param('tenantId') tenantId: string): Promise<TenantQuotasJson> {
     await requireTenant(this.executor, tenantId);
     return present(tenantId, await this.quotas.ofTenant(tenantId));
   }
 
   @Put(':tenantId')
-  @ApiOperation({
-    summary: 'Override a tenant\'s quota limits ({"instances": 20}; null restores the default)',
-  })
   @ApiBody({
     schema: {
       type: 'object',
@@ -123,8 +123,12 @@ export class AdminQuotasController {
       example: { instances: 20, elastic_ips: null },
     },
   })
-  @ApiOkResponse({ type: TenantQuotasJson })
-  @ApiErrors('validation_error', 'not_found', 'concurrency_conflict')
+  @ApiOperationFor({
+    id: 'setTenantQuotas',
+    summary: 'Override a tenant\'s quota limits ({"instances": 20}; null restores the default)',
+    response: TenantQuotasJson,
+    errors: ['validation_error', 'not_found', 'concurrency_conflict'],
+  })
   async put(
     @Param('tenantId') tenantId: string,
     @Body() body: unknown,

@@ -437,6 +437,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/quotas/{tenantId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A tenant's quotas: limit in force, default, override and usage */
+    get: operations['getTenantQuotas'];
+    /** Override a tenant's quota limits ({"instances": 20}; null restores the default) */
+    put: operations['setTenantQuotas'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/billing/summary': {
     parameters: {
       query?: never;
@@ -1735,6 +1753,29 @@ export interface components {
       last_error_at?: string | null;
       /** Format: date-time */
       updated_at?: string | null;
+    };
+    TenantQuotaJson: {
+      /** @example instances */
+      name: string;
+      /** @example live instances (running or stopped, until terminated) */
+      description: string;
+      /**
+       * @description The context that declared the quota.
+       * @example compute
+       */
+      context: string;
+      /** @description The limit in force: the operator's override, else the default. */
+      limit: number;
+      /** @description Every tenant's limit unless overridden. */
+      default_limit: number;
+      overridden: boolean;
+      /** @description What the tenant holds now. */
+      usage: number;
+    };
+    TenantQuotasJson: {
+      /** Format: uuid */
+      tenant_id: string;
+      quotas: components['schemas']['TenantQuotaJson'][];
     };
     /**
      * @example {
@@ -5108,6 +5149,152 @@ export interface operations {
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getTenantQuotas: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        tenantId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A tenant's quotas: limit in force, default, override and usage */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TenantQuotasJson'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  setTenantQuotas: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        tenantId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: number | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Override a tenant's quota limits ({"instances": 20}; null restores the default) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TenantQuotasJson'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `concurrency_conflict`: The resource changed concurrently; retry the request. */
+      409: {
         headers: {
           [name: string]: unknown;
         };
