@@ -9,6 +9,7 @@
 export {
   defineSaga,
   PermanentSagaError,
+  SagaWait,
   sagaStreamId,
   type RetryPolicy,
   type SagaDefinition,

@@ -12,6 +12,11 @@ import {
   INTERNET_GATEWAY_CATEGORY,
   NAT_GATEWAY_CATEGORY,
   ROUTE_TABLE_CATEGORY,
+  VPC_PEERING_CATEGORY,
+  evolveVpcPeering,
+  initialVpcPeeringState,
+  type VpcPeeringEvent,
+  type VpcPeeringState,
   evolveElasticIp,
   evolveInternetGateway,
   evolveNatGateway,
@@ -34,6 +39,18 @@ export const INTERNET_GATEWAYS_PROJECTION = 'network.internet_gateways';
 export const ELASTIC_IPS_PROJECTION = 'network.elastic_ips';
 export const ROUTE_TARGETS_PROJECTION = 'network.route_targets';
 export const NAT_GATEWAYS_PROJECTION = 'network.nat_gateways';
+export const VPC_PEERINGS_PROJECTION = 'network.vpc_peerings';
+
+export const VPC_PEERING_EVENT_TYPES: readonly VpcPeeringEvent['type'][] = [
+  'VpcPeeringRequested',
+  'VpcPeeringAccepted',
+  'VpcPeeringRejected',
+  'VpcPeeringExpired',
+  'VpcPeeringActivated',
+  'VpcPeeringFailed',
+  'VpcPeeringDeletionStarted',
+  'VpcPeeringDeleted',
+];
 
 export const NAT_GATEWAY_EVENT_TYPES: readonly NatGatewayEvent['type'][] = [
   'NatGatewayCreated',
@@ -298,6 +315,68 @@ export const natGatewaysProjection = defineProjection({
   },
 });
 
+/** Peerings, seen by both tenants: the requester's and the accepter's. */
+export const vpcPeeringsProjection = defineProjection({
+  name: VPC_PEERINGS_PROJECTION,
+  version: 1,
+  eventTypes: VPC_PEERING_EVENT_TYPES,
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS network_vpc_peerings (
+      id uuid PRIMARY KEY,
+      requester_tenant_id uuid NOT NULL,
+      accepter_tenant_id uuid NOT NULL,
+      requester_vpc_id uuid NOT NULL,
+      accepter_vpc_id uuid NOT NULL,
+      status text NOT NULL,
+      state jsonb NOT NULL,
+      revision bigint NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_vpc_peerings_requester ON network_vpc_peerings (requester_tenant_id, created_at, id)',
+    );
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS network_vpc_peerings_accepter ON network_vpc_peerings (accepter_tenant_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE network_vpc_peerings');
+  },
+  async apply(events, manager) {
+    await foldInto<VpcPeeringState>(
+      events,
+      manager,
+      'network_vpc_peerings',
+      (e) => idInStream(VPC_PEERING_CATEGORY, e.streamId),
+      initialVpcPeeringState,
+      (s, e) => evolveVpcPeering(s, { type: e.type, data: e.data } as VpcPeeringEvent),
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
+        if (s.status === 'none' || !s.requester || !s.accepter) return;
+        await m.query(
+          `INSERT INTO network_vpc_peerings (id, requester_tenant_id, accepter_tenant_id,
+             requester_vpc_id, accepter_vpc_id, status, state, revision, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state,
+             revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
+          [
+            id,
+            s.requester.tenantId,
+            s.accepter.tenantId,
+            s.requester.vpcId,
+            s.accepter.vpcId,
+            s.status,
+            JSON.stringify(s),
+            revision,
+            createdAt,
+            updatedAt,
+          ],
+        );
+      },
+    );
+  },
+});
+
 /** Routes whose target is a gateway, a NAT gateway or a peering (never `local`). */
 export const routeTargetsProjection = defineProjection({
   name: ROUTE_TARGETS_PROJECTION,
@@ -356,4 +435,5 @@ export const EDGE_PROJECTIONS = [
   elasticIpsProjection,
   routeTargetsProjection,
   natGatewaysProjection,
+  vpcPeeringsProjection,
 ];

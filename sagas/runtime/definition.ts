@@ -155,6 +155,21 @@ export interface SagaPlan {
   maxInterruptions: number;
 }
 
+/**
+ * Thrown by a step that is not done yet: "run me again at `until`, or as soon as an input
+ * arrives" (a persisted saga timeout: the wake-up is a saga timer, so it survives restarts). It
+ * is not a failure: no retry budget is used.
+ *
+ *   if (state.status === 'pending') throw new SagaWait(state.expiresAt);
+ */
+export class SagaWait extends Error {
+  constructor(readonly until: string) {
+    super(`waiting until ${until}`);
+    this.name = 'SagaWait';
+    if (Number.isNaN(Date.parse(until))) throw new Error(`SagaWait: ${until} is not an instant`);
+  }
+}
+
 /** Thrown by a step when retrying cannot help: the saga compensates at once. */
 export class PermanentSagaError extends Error {
   constructor(

@@ -18,6 +18,7 @@ export const SAGA_INSTANCES = resourceKind(emittedBy<SagaEvent>('saga'), {
     SagaInputReceived: notAudited(PROGRESS),
     SagaStepStarted: notAudited(PROGRESS),
     SagaStepSucceeded: notAudited(PROGRESS),
+    SagaStepWaiting: notAudited(PROGRESS),
     SagaStepFailed: notAudited(PROGRESS),
     SagaRetryScheduled: notAudited(PROGRESS),
     SagaCompensationStarted: notAudited(PROGRESS),

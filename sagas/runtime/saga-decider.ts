@@ -68,6 +68,8 @@ export function nextAction(plan: SagaPlan, state: SagaState, now: Date): SagaAct
     return { kind: 'wait', until: state.retry.at };
   }
 
+  if (isWaiting(state, now)) return { kind: 'wait', until: state.waiting?.until as string };
+
   if (state.status === 'running') {
     const next = plan.steps.find((s) => !state.succeeded.includes(s.name));
     if (!next) return { kind: 'record', events: [{ type: 'SagaCompleted', data: {} }] };
@@ -98,6 +100,33 @@ function startAttempt(
       ? { type: 'SagaStepStarted', data }
       : { type: 'SagaCompensationStepStarted', data };
   return { kind: 'run', events: [event], attempt: { phase, step, attempt, deadline } };
+}
+
+/** A waiting step stays asleep until its time comes or an input arrives after it began waiting. */
+function isWaiting(state: SagaState, now: Date): boolean {
+  const waiting = state.waiting;
+  return (
+    waiting !== null &&
+    state.inputs.length <= waiting.inputsSeen &&
+    now.getTime() < Date.parse(waiting.until)
+  );
+}
+
+/**
+ * The event recording an attempt that asked to wait (`SagaWait`): the step runs again at `until`,
+ * or once an input arrives beyond the `inputsSeen` ones its attempt saw.
+ */
+export function onAttemptWaiting(
+  attempt: InFlightAttempt,
+  until: string,
+  inputsSeen: number,
+): SagaEvent[] {
+  return [
+    {
+      type: 'SagaStepWaiting',
+      data: { step: attempt.step, attempt: attempt.attempt, until, inputsSeen },
+    },
+  ];
 }
 
 /** The events recording a successful attempt. */
@@ -190,7 +219,7 @@ export function onAttemptFailed(
   ];
 }
 
-export type SagaTimerKind = 'retry' | 'step_timeout';
+export type SagaTimerKind = 'retry' | 'step_timeout' | 'wait';
 
 export interface DesiredTimer {
   /** Unique within the instance. */
@@ -202,7 +231,8 @@ export interface DesiredTimer {
 
 /**
  * The persisted timers an instance needs in this state: a wake-up at the deadline of the attempt
- * in flight (so that another process takes over if this one dies), and one when a retry is due.
+ * in flight (so that another process takes over if this one dies), one when a retry is due, and
+ * one when a waiting step's time comes.
  */
 export function desiredTimers(state: SagaState): DesiredTimer[] {
   const timers: DesiredTimer[] = [];
@@ -213,6 +243,16 @@ export function desiredTimers(state: SagaState): DesiredTimer[] {
       kind: 'step_timeout',
       dueAt: deadline,
       payload: { phase, step, attempt },
+    });
+  }
+  if (state.waiting && state.status === 'running') {
+    const { step, until } = state.waiting;
+    const attempt = state.attempts[attemptKey('execute', step)] ?? 0;
+    timers.push({
+      key: `wait:${step}:${attempt}`,
+      kind: 'wait',
+      dueAt: until,
+      payload: { phase: 'execute', step, attempt },
     });
   }
   if (state.retry) {

@@ -5,6 +5,7 @@ import {
   nextAction,
   onAttemptFailed,
   onAttemptSucceeded,
+  onAttemptWaiting,
   type AttemptFailure,
   type SagaAction,
 } from './saga-decider';
@@ -382,6 +383,61 @@ describe('saga decisions', () => {
       },
     ]);
     expect(desiredTimers(given([started]).state)).toEqual([]);
+  });
+});
+
+describe('a step that waits (persisted saga timeout)', () => {
+  const input: SagaEvent = {
+    type: 'SagaInputReceived',
+    data: { eventId: 'e1', type: 'Answered', data: {} },
+  };
+  const waiting = [started, stepStarted('a', 1), ...onAttemptWaiting(attempt('a', 1), iso(500), 0)];
+
+  it('records the wait without using the retry budget', () => {
+    expect(onAttemptWaiting(attempt('a', 1), iso(500), 0)).toEqual([
+      { type: 'SagaStepWaiting', data: { step: 'a', attempt: 1, until: iso(500), inputsSeen: 0 } },
+    ]);
+    const state = given(waiting).state;
+    expect(state.inFlight).toBeNull();
+    expect(state.failures).toEqual({});
+  });
+
+  it('sleeps until its time, with a persisted timer, then runs the step again', () => {
+    expect(given(waiting).nextAt(100)).toEqual({ kind: 'wait', until: iso(500) });
+    expect(desiredTimers(given(waiting).state)).toEqual([
+      {
+        key: 'wait:a:1',
+        kind: 'wait',
+        dueAt: iso(500),
+        payload: { phase: 'execute', step: 'a', attempt: 1 },
+      },
+    ]);
+    expect(given(waiting).nextAt(500)).toEqual({
+      kind: 'run',
+      events: [stepStarted('a', 2, iso(60_500))],
+      attempt: attempt('a', 2, 'execute', iso(60_500)),
+    });
+  });
+
+  it('an input arriving after the wait began wakes it at once', () => {
+    expect(given([...waiting, input]).nextAt(100)).toMatchObject({
+      kind: 'run',
+      attempt: { step: 'a', attempt: 2 },
+    });
+    // An input the attempt had already seen does not.
+    const seen = [
+      started,
+      input,
+      stepStarted('a', 1),
+      ...onAttemptWaiting(attempt('a', 1), iso(500), 1),
+    ];
+    expect(given(seen).nextAt(100)).toEqual({ kind: 'wait', until: iso(500) });
+  });
+
+  it('the next attempt clears the wait and its timer', () => {
+    const rerun = given([...waiting, stepStarted('a', 2, iso(60_500))]).state;
+    expect(rerun.waiting).toBeNull();
+    expect(desiredTimers(rerun).map((t) => t.kind)).toEqual(['step_timeout']);
   });
 });
 

@@ -9,12 +9,13 @@ import type {
 } from '../../src/eventstore/event-store';
 import type { Position } from '../../src/kernel/position';
 import { WrongExpectedRevisionError } from '../../src/eventstore/errors';
-import { sagaStreamId, type SagaDefinition, type StepContext } from './definition';
+import { SagaWait, sagaStreamId, type SagaDefinition, type StepContext } from './definition';
 import {
   desiredTimers,
   nextAction,
   onAttemptFailed,
   onAttemptSucceeded,
+  onAttemptWaiting,
   type AttemptFailure,
 } from './saga-decider';
 import {
@@ -98,6 +99,8 @@ type DriveResult = 'driven' | 'busy';
 type AttemptOutcome =
   | { kind: 'succeeded'; result: unknown }
   | { kind: 'failed'; failure: AttemptFailure }
+  /** The step asked to run again at `until` or on a new input (SagaWait). */
+  | { kind: 'waiting'; until: string; inputsSeen: number }
   /** The runtime stopped or lost its lock: record nothing, another driver takes over. */
   | { kind: 'abandoned' };
 
@@ -467,13 +470,15 @@ export class SagaRuntime {
           const events =
             outcome.kind === 'succeeded'
               ? onAttemptSucceeded(action.attempt, outcome.result)
-              : onAttemptFailed(
-                  saga.plan,
-                  state,
-                  action.attempt,
-                  outcome.failure,
-                  this.clock.now(),
-                );
+              : outcome.kind === 'waiting'
+                ? onAttemptWaiting(action.attempt, outcome.until, outcome.inputsSeen)
+                : onAttemptFailed(
+                    saga.plan,
+                    state,
+                    action.attempt,
+                    outcome.failure,
+                    this.clock.now(),
+                  );
           const done = await this.record(saga.name, sagaId, state, revision, events);
           if (done) {
             ({ state, revision } = done);
@@ -598,6 +603,9 @@ export class SagaRuntime {
       return { kind: 'succeeded', result: toJson(result) };
     } catch (err) {
       if (lifetime.aborted) return { kind: 'abandoned' };
+      if (err instanceof SagaWait && attempt.phase === 'execute') {
+        return { kind: 'waiting', until: err.until, inputsSeen: state.inputs.length };
+      }
       if (timedOut) {
         return {
           kind: 'failed',

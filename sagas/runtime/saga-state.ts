@@ -28,6 +28,14 @@ export type SagaEvent =
   | { type: 'SagaStepStarted'; data: { step: string; attempt: number; deadline: string } }
   | { type: 'SagaStepSucceeded'; data: { step: string; attempt: number; result: unknown } }
   | {
+      /**
+       * The step is not done yet and asked to be run again at `until`, or as soon as an input
+       * arrives after the `inputsSeen` its attempt saw (a persisted saga timeout).
+       */
+      type: 'SagaStepWaiting';
+      data: { step: string; attempt: number; until: string; inputsSeen: number };
+    }
+  | {
       type: 'SagaStepFailed';
       data: {
         step: string;
@@ -72,6 +80,7 @@ export const SAGA_EVENT_TYPES: ReadonlySet<string> = new Set<SagaEventType>([
   'SagaInputReceived',
   'SagaStepStarted',
   'SagaStepSucceeded',
+  'SagaStepWaiting',
   'SagaStepFailed',
   'SagaRetryScheduled',
   'SagaCompensationStarted',
@@ -116,6 +125,8 @@ export interface SagaState {
   /** Attempts cut short by a stopped process, by `phase:step`. */
   interruptions: Record<string, number>;
   retry: { phase: SagaPhase; step: string; nextAttempt: number; at: string } | null;
+  /** A step waiting for `until`, or for an input beyond the `inputsSeen` first ones. */
+  waiting: { step: string; until: string; inputsSeen: number } | null;
   compensation: { reason: string; remaining: string[] } | null;
   inputs: SagaInputEvent[];
   outcome: string | null;
@@ -134,6 +145,7 @@ export function initialSagaState(): SagaState {
     failures: {},
     interruptions: {},
     retry: null,
+    waiting: null,
     compensation: null,
     inputs: [],
     outcome: null,
@@ -170,6 +182,7 @@ export function evolveSaga(state: SagaState, event: SagaEvent): SagaState {
         inFlight: { phase, step, attempt, deadline },
         attempts: { ...state.attempts, [attemptKey(phase, step)]: attempt },
         retry: null,
+        waiting: null,
       };
     }
     case 'SagaStepSucceeded':
@@ -178,6 +191,16 @@ export function evolveSaga(state: SagaState, event: SagaEvent): SagaState {
         inFlight: null,
         succeeded: [...state.succeeded, event.data.step],
         results: { ...state.results, [event.data.step]: event.data.result },
+      };
+    case 'SagaStepWaiting':
+      return {
+        ...state,
+        inFlight: null,
+        waiting: {
+          step: event.data.step,
+          until: event.data.until,
+          inputsSeen: event.data.inputsSeen,
+        },
       };
     case 'SagaStepFailed':
     case 'SagaCompensationStepFailed': {
@@ -198,6 +221,7 @@ export function evolveSaga(state: SagaState, event: SagaEvent): SagaState {
         ...state,
         status: 'compensating',
         retry: null,
+        waiting: null,
         compensation: { reason: event.data.reason, remaining: [...event.data.steps] },
       };
     case 'SagaStepCompensated':
@@ -210,7 +234,14 @@ export function evolveSaga(state: SagaState, event: SagaEvent): SagaState {
         },
       };
     case 'SagaCompleted':
-      return { ...state, status: 'completed', inFlight: null, retry: null, outcome: 'completed' };
+      return {
+        ...state,
+        status: 'completed',
+        inFlight: null,
+        retry: null,
+        waiting: null,
+        outcome: 'completed',
+      };
     case 'SagaCompensated':
       return {
         ...state,

@@ -6,6 +6,7 @@ import {
   type NatGatewayPorts,
 } from '../../sagas/nat-gateway/nat-gateway.saga';
 import { provideSaga } from '../../sagas/runtime/sagas.module';
+import { vpcPeeringDeleteSaga, vpcPeeringSaga } from '../../sagas/vpc-peering/vpc-peering.saga';
 import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import type { DetectedDrivers } from '../drivers/detection';
@@ -18,6 +19,7 @@ import { EdgeQueries } from './application/edge-queries';
 import { ELASTIC_IP_USE_CASES } from './application/elastic-ips';
 import { INTERNET_GATEWAY_USE_CASES } from './application/internet-gateways';
 import { NAT_GATEWAY_USE_CASES } from './application/nat-gateways';
+import { VPC_PEERING_USE_CASES } from './application/vpc-peerings';
 import { NETWORK_OPTIONS, networkOptionsFrom } from './application/network-options';
 import { NetworkQueries } from './application/network-queries';
 import { NetworkLocks, NetworkOperations } from './application/network-operations';
@@ -27,6 +29,7 @@ import { ElasticIpsController } from './http/elastic-ips.controller';
 import { InternetGatewaysController } from './http/internet-gateways.controller';
 import { SubnetsController, VpcsController } from './http/vpcs.controller';
 import { NatGatewaysController } from './http/nat-gateways.controller';
+import { VpcPeeringsController } from './http/vpc-peerings.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
 
 function natGatewayPorts(
@@ -50,6 +53,7 @@ function natGatewayPorts(
     InternetGatewaysController,
     ElasticIpsController,
     NatGatewaysController,
+    VpcPeeringsController,
   ],
   providers: [
     {
@@ -72,6 +76,17 @@ function natGatewayPorts(
     ...VPC_USE_CASES,
     ...SUBNET_USE_CASES,
     ...NAT_GATEWAY_USE_CASES,
+    ...VPC_PEERING_USE_CASES,
+    provideSaga({
+      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC],
+      useFactory: (executor: CommandExecutor, store: EventStore, fabric: NetworkFabric) =>
+        vpcPeeringSaga({ executor, store, fabric }),
+    }),
+    provideSaga({
+      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC],
+      useFactory: (executor: CommandExecutor, store: EventStore, fabric: NetworkFabric) =>
+        vpcPeeringDeleteSaga({ executor, store, fabric }),
+    }),
     provideSaga({
       inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess],
       useFactory: (

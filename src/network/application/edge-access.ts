@@ -14,10 +14,13 @@ import {
   internetGatewayDecider,
   publicAddressPoolDecider,
   vpcDecider,
+  vpcPeeringDecider,
+  vpcPeeringVisibleTo,
   vpcVisibleTo,
   type AddressHolder,
   type ElasticIpState,
   type InternetGatewayState,
+  type VpcPeeringState,
   type VpcState,
 } from '../domain';
 import { NETWORK_OPTIONS, type NetworkOptions } from './network-options';
@@ -79,6 +82,16 @@ export class EdgeAccess {
     const { state } = await this.executor.load(elasticIpDecider, eipId);
     if (state.tenantId !== tenantId || state.status === 'none' || state.status === 'released') {
       throw AppError.notFound('elastic_ip', eipId);
+    }
+    return state;
+  }
+
+  /** A peering the tenant is a side of (requester or accepter); anyone else gets 404. */
+  async visiblePeering(peeringId: string, tenantId: string): Promise<VpcPeeringState> {
+    if (!isUuid(peeringId)) throw AppError.notFound('vpc_peering', peeringId);
+    const { state } = await this.executor.load(vpcPeeringDecider, peeringId);
+    if (!vpcPeeringVisibleTo(state, tenantId) || state.status === 'deleted') {
+      throw AppError.notFound('vpc_peering', peeringId);
     }
     return state;
   }
@@ -156,6 +169,18 @@ export class EdgeAccess {
     const { rows } = await this.pool.query<{ id: string }>(
       "SELECT id FROM network_elastic_ips WHERE vpc_id = $1 AND status = 'associated' ORDER BY id",
       [vpcId],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Pending, provisioning or active peerings of two VPCs, in either direction. */
+  async livePeeringsOf(vpcA: string, vpcB: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM network_vpc_peerings
+       WHERE ((requester_vpc_id = $1 AND accepter_vpc_id = $2)
+           OR (requester_vpc_id = $2 AND accepter_vpc_id = $1))
+         AND status IN ('pending-acceptance', 'provisioning', 'active') ORDER BY id`,
+      [vpcA, vpcB],
     );
     return rows.map((r) => r.id);
   }

@@ -4,12 +4,19 @@ import type { Pool } from 'pg';
 import { AppError } from '../../common/errors/app-error';
 import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
-import type { ElasticIpState, InternetGatewayState, NatGatewayState } from '../domain';
+import type {
+  ElasticIpState,
+  InternetGatewayState,
+  NatGatewayState,
+  VpcPeeringState,
+} from '../domain';
 import {
   elasticIpView,
   internetGatewayView,
   natGatewayView,
+  vpcPeeringView,
   type ElasticIpView,
+  type VpcPeeringView,
   type InternetGatewayView,
   type NatGatewayView,
   type RowTimes,
@@ -162,6 +169,29 @@ export class EdgeQueries {
       [tenantId, vpcId],
       page,
       natGatewayView,
+    );
+  }
+
+  /** A peering the tenant is a side of (requester or accepter). */
+  vpcPeering(tenantId: string, id: string): Promise<Found<VpcPeeringView>> {
+    return this.one<VpcPeeringState, VpcPeeringView>(
+      `SELECT id, state, revision, created_at, updated_at FROM network_vpc_peerings
+       WHERE id = $1 AND (requester_tenant_id = $2 OR accepter_tenant_id = $2)
+         AND status <> 'deleted'`,
+      [id, tenantId],
+      'vpc_peering',
+      id,
+      vpcPeeringView,
+    );
+  }
+
+  vpcPeerings(tenantId: string, page: PageRequest<CreatedKey>) {
+    return this.page<VpcPeeringState, VpcPeeringView>(
+      'network_vpc_peerings',
+      "(requester_tenant_id = $1 OR accepter_tenant_id = $1) AND status <> 'deleted'",
+      [tenantId],
+      page,
+      vpcPeeringView,
     );
   }
 }

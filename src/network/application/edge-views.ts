@@ -3,6 +3,8 @@ import type {
   InternetGatewayState,
   NatGatewayState,
   NatGatewayStatus,
+  VpcPeeringState,
+  VpcPeeringStatus,
 } from '../domain';
 
 /** `arn:nimbus:vpc:local:<tenant>:<type>/<id>`, the ARN networking resources show. */
@@ -95,6 +97,43 @@ export function natGatewayView(s: NatGatewayState, times: RowTimes): NatGatewayV
     failure_code: s.failureCode,
     failure_message: s.failureMessage,
     arn: networkArn(s.tenantId as string, 'nat-gateway', s.natGatewayId as string),
+    created_at: times.createdAt,
+    updated_at: times.updatedAt,
+  };
+}
+
+/** The API shape of a VPC peering (`GET /vpc-peerings/:id`), as both tenants see it. */
+export interface VpcPeeringView {
+  id: string;
+  status: VpcPeeringStatus;
+  requester_vpc_id: string;
+  requester_tenant_id: string;
+  requester_cidr_block: string;
+  accepter_vpc_id: string;
+  accepter_tenant_id: string;
+  accepter_cidr_block: string;
+  expires_at: string | null;
+  failure_code: string | null;
+  arn: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export function vpcPeeringView(s: VpcPeeringState, times: RowTimes): VpcPeeringView {
+  const requester = s.requester as NonNullable<VpcPeeringState['requester']>;
+  const accepter = s.accepter as NonNullable<VpcPeeringState['accepter']>;
+  return {
+    id: s.peeringId as string,
+    status: s.status === 'none' ? 'pending-acceptance' : s.status,
+    requester_vpc_id: requester.vpcId,
+    requester_tenant_id: requester.tenantId,
+    requester_cidr_block: requester.cidrBlock,
+    accepter_vpc_id: accepter.vpcId,
+    accepter_tenant_id: accepter.tenantId,
+    accepter_cidr_block: accepter.cidrBlock,
+    expires_at: s.status === 'pending-acceptance' ? s.expiresAt : null,
+    failure_code: s.failureCode,
+    arn: networkArn(requester.tenantId, 'vpc-peering', s.peeringId as string),
     created_at: times.createdAt,
     updated_at: times.updatedAt,
   };

@@ -229,13 +229,18 @@ export class NetworkQueries {
    * Rows of a table (read model) whose `vpc_id` column names the VPC, for dependents of other
    * families; an absent table (a family not built yet) has none.
    */
-  async liveIdsIn(table: string, vpcId: string, liveCondition: string): Promise<string[]> {
+  async liveIdsIn(
+    table: string,
+    vpcId: string,
+    liveCondition: string,
+    inVpc = 'vpc_id = $1',
+  ): Promise<string[]> {
     const exists = await this.pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
       table,
     ]);
     if (!exists.rows[0]?.t) return [];
     const { rows } = await this.pool.query<{ id: string }>(
-      `SELECT id FROM ${table} WHERE vpc_id = $1 AND ${liveCondition} ORDER BY id`,
+      `SELECT id FROM ${table} WHERE ${inVpc} AND ${liveCondition} ORDER BY id`,
       [vpcId],
     );
     return rows.map((r) => r.id);

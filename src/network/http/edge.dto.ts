@@ -155,3 +155,77 @@ export class NatGatewayResponse {
   @ApiProperty({ format: 'date-time', example: '2026-05-01T10:00:00.000Z' })
   updated_at!: string;
 }
+
+export class RequestVpcPeeringDto {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE, description: 'Your VPC' })
+  @IsUUID('all', { message: 'requester_vpc_id must be a UUID' })
+  requester_vpc_id!: string;
+
+  @ApiProperty({
+    format: 'uuid',
+    example: UUID_EXAMPLE,
+    description: "Yours or another tenant's VPC; its owner accepts the request",
+  })
+  @IsUUID('all', { message: 'accepter_vpc_id must be a UUID' })
+  accepter_vpc_id!: string;
+}
+
+export class VpcPeeringResponse {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  id!: string;
+
+  @ApiProperty({
+    enum: [
+      'pending-acceptance',
+      'provisioning',
+      'active',
+      'failed',
+      'rejected',
+      'expired',
+      'deleting',
+      'deleted',
+    ],
+    example: 'pending-acceptance',
+  })
+  status!: string;
+
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  requester_vpc_id!: string;
+
+  @ApiProperty({ format: 'uuid', example: TENANT_EXAMPLE })
+  requester_tenant_id!: string;
+
+  @ApiProperty({ example: '10.1.0.0/16' })
+  requester_cidr_block!: string;
+
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  accepter_vpc_id!: string;
+
+  @ApiProperty({ format: 'uuid', example: TENANT_EXAMPLE })
+  accepter_tenant_id!: string;
+
+  @ApiProperty({ example: '10.2.0.0/16' })
+  accepter_cidr_block!: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    example: '2026-05-08T10:00:00.000Z',
+    description: 'While pending: when the request expires',
+  })
+  expires_at!: string | null;
+
+  @ApiPropertyOptional({ nullable: true, example: null })
+  failure_code!: string | null;
+
+  @ApiProperty({
+    example: `arn:nimbus:vpc:local:${TENANT_EXAMPLE}:vpc-peering/${UUID_EXAMPLE}`,
+  })
+  arn!: string;
+
+  @ApiProperty({ format: 'date-time', example: '2026-05-01T10:00:00.000Z' })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time', example: '2026-05-01T10:00:00.000Z' })
+  updated_at!: string;
+}

@@ -12,9 +12,17 @@ export const VPC_DEPENDENT_TABLES: ReadonlyArray<{
   table: string;
   /** SQL condition on the table's rows (a constant of the code, never user input). */
   live: string;
+  /** How a row names the VPC ($1); default `vpc_id = $1`. */
+  inVpc?: string;
 }> = [
   { kind: 'internet_gateways', table: 'network_internet_gateways', live: "status = 'attached'" },
   { kind: 'nat_gateways', table: 'network_nat_gateways', live: "status <> 'deleted'" },
+  {
+    kind: 'vpc_peerings',
+    table: 'network_vpc_peerings',
+    live: "status IN ('pending-acceptance', 'provisioning', 'active', 'failed', 'deleting')",
+    inVpc: '(requester_vpc_id = $1 OR accepter_vpc_id = $1)',
+  },
 ];
 
 /** What still lives in a VPC, by kind (the 409 dependency_violation names them). */
@@ -35,8 +43,8 @@ export class VpcDependentsReader {
     dependents.instances = subnets.flatMap((s) => s.holders);
     dependents.route_tables = owned.routeTables;
     dependents.security_groups = owned.securityGroups;
-    for (const { kind, table, live } of VPC_DEPENDENT_TABLES) {
-      dependents[kind].push(...(await this.queries.liveIdsIn(table, vpcId, live)));
+    for (const { kind, table, live, inVpc } of VPC_DEPENDENT_TABLES) {
+      dependents[kind].push(...(await this.queries.liveIdsIn(table, vpcId, live, inVpc)));
     }
     return dependents;
   }

@@ -1,0 +1,153 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+
+import { setEtag } from '../../common/etag';
+import { AppError } from '../../common/errors/app-error';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { isUuid } from '../../common/ids';
+import { PageQuery, parsePage } from '../../common/pagination';
+import { Ctx } from '../../common/request-context';
+import type { CommandContext } from '../../kernel/command-context';
+import type { Outcome } from '../../platform/commands/use-case';
+import { EdgeQueries } from '../application/edge-queries';
+import {
+  AnswerVpcPeering,
+  DeleteVpcPeering,
+  RequestVpcPeering,
+  type VpcPeeringChanged,
+} from '../application/vpc-peerings';
+import { RequestVpcPeeringDto, VpcPeeringResponse } from './edge.dto';
+import { afterWrite, NetworkAction, TenantId } from './edge-http';
+
+const PEERING = { type: 'vpc-peering', param: 'id' };
+
+@ApiTags('vpc-peerings')
+@Controller('vpc-peerings')
+export class VpcPeeringsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: EdgeQueries,
+  ) {}
+
+  private respond(
+    reply: FastifyReply,
+    tenantId: string,
+    outcome: Outcome<VpcPeeringChanged>,
+    status: 200 | 201,
+  ) {
+    const { peeringId } = outcome.result;
+    return afterWrite({
+      reply,
+      outcome,
+      location: `/vpc-peerings/${peeringId}`,
+      status,
+      read: () => this.queries.vpcPeering(tenantId, peeringId),
+      id: peeringId,
+    });
+  }
+
+  @Get()
+  @NetworkAction('vpc-peering:list', 'List VPC peerings', { type: 'vpc-peering' })
+  @ApiOperation({
+    summary:
+      'The peerings the tenant requested or was asked to accept, oldest first (cursor pagination)',
+  })
+  @ApiOkResponse({ type: VpcPeeringResponse, isArray: true })
+  @ApiErrors('validation_error')
+  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+    return this.queries.vpcPeerings(tenantId, parsePage(query));
+  }
+
+  @Post()
+  @NetworkAction('vpc-peering:request', 'Request a VPC peering', { type: 'vpc-peering' })
+  @ApiOperation({
+    summary:
+      "Ask to peer your VPC with another (yours or another tenant's): 201 `pending-acceptance` until its owner accepts, rejects, or it expires (NIMBUS_PEERING_EXPIRY). Self-peering or overlapping blocks: 400; a pending or active peering of the pair: 409",
+  })
+  @ApiCreatedResponse({ type: VpcPeeringResponse })
+  @ApiErrors('validation_error', 'not_found', 'conflict')
+  async request(
+    @TenantId() tenantId: string,
+    @Body() body: RequestVpcPeeringDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(
+      new RequestVpcPeering(body.requester_vpc_id, body.accepter_vpc_id, ctx),
+    );
+    return this.respond(reply, tenantId, outcome, 201);
+  }
+
+  @Get(':id')
+  @NetworkAction('vpc-peering:get', 'Describe a VPC peering', PEERING)
+  @ApiOkResponse({ type: VpcPeeringResponse })
+  @ApiErrors('not_found')
+  async get(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (!isUuid(id)) throw AppError.notFound('vpc_peering', id);
+    const found = await this.queries.vpcPeering(tenantId, id);
+    setEtag(reply, found.revision);
+    return found.view;
+  }
+
+  @Post(':id/accept')
+  @HttpCode(200)
+  @NetworkAction('vpc-peering:accept', 'Accept a VPC peering request', PEERING)
+  @ApiOperation({
+    summary:
+      "Accept (the accepter VPC's owner only; the requester gets 403): `provisioning`, then `active` once the routers are linked and each has a route for exactly the other's block. Not pending: 409 invalid_state",
+  })
+  @ApiOkResponse({ type: VpcPeeringResponse })
+  @ApiErrors('not_found', 'invalid_state')
+  async accept(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new AnswerVpcPeering(id, 'accept', ctx));
+    return this.respond(reply, tenantId, outcome, 200);
+  }
+
+  @Post(':id/reject')
+  @HttpCode(200)
+  @NetworkAction('vpc-peering:reject', 'Reject a VPC peering request', PEERING)
+  @ApiOperation({
+    summary: "Reject (the accepter VPC's owner only): `rejected`. Not pending: 409 invalid_state",
+  })
+  @ApiOkResponse({ type: VpcPeeringResponse })
+  @ApiErrors('not_found', 'invalid_state')
+  async reject(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new AnswerVpcPeering(id, 'reject', ctx));
+    return this.respond(reply, tenantId, outcome, 200);
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @NetworkAction('vpc-peering:delete', 'Delete a VPC peering', PEERING)
+  @ApiOperation({
+    summary:
+      'Either side: `deleting`, then `deleted` once the link and its routes are gone. Routes of a route table pointing at it: 409 dependency_violation',
+  })
+  @ApiOkResponse({ type: VpcPeeringResponse })
+  @ApiErrors('not_found', 'dependency_violation')
+  async delete(
+    @TenantId() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new DeleteVpcPeering(id, ctx));
+    return this.respond(reply, tenantId, outcome, 200);
+  }
+}
