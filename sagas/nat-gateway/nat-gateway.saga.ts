@@ -36,6 +36,8 @@ export interface NatGatewayPorts {
   fabric: NetworkFabric;
   /** The internet gateway attached to the VPC, as the read model knows it; null when none. */
   attachedGatewayOf(vpcId: string): Promise<string | null>;
+  /** Returns the tenant's `nat_gateways` quota the create handler reserved (teardown). */
+  releaseQuota(tenantId: string, natGatewayId: string, ctx: CommandContext): Promise<unknown>;
 }
 
 interface ProvisionResults extends Record<string, unknown> {
@@ -51,6 +53,7 @@ interface TeardownResults extends Record<string, unknown> {
   free_elastic_ip: null;
   release_address: null;
   record_deleted: null;
+  release_quota: null;
 }
 
 /** A failure the NAT gateway records as its `failure_code`: `<code>: <message>`. */
@@ -298,8 +301,8 @@ function ignoreGone(error: unknown): void {
  * Teardown of one NAT gateway (`saga_nat_gateway_delete-<natGatewayId>`), started by the delete
  * handler once `NatGatewayDeletionStarted` (status `deleting`) is recorded. Forward only, each
  * step idempotent and retried: the snat rule removed and realized, the elastic IP back to
- * `allocated` (only if this NAT gateway holds it), the private address back to the subnet, then
- * `deleted`.
+ * `allocated` (only if this NAT gateway holds it), the private address back to the subnet,
+ * `deleted`, and the tenant's quota back.
  */
 export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInput> {
   const saga = NAT_GATEWAY_DELETE_SAGA;
@@ -360,6 +363,17 @@ export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGate
             type: 'RecordNatGatewayDeleted',
             now: new Date(),
           });
+          return null;
+        },
+      },
+      {
+        name: 'release_quota',
+        async execute({ input, correlationId }) {
+          await p.releaseQuota(
+            input.tenantId,
+            input.natGatewayId,
+            systemContext(saga, input, 'release_quota', correlationId),
+          );
           return null;
         },
       },

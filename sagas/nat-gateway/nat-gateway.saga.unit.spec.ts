@@ -47,6 +47,7 @@ async function given(options: { gateway?: boolean } = {}) {
   const store = new InMemoryEventStore();
   const executor = new CommandExecutor(store);
   const fabric = new SimulatedNetworkFabric();
+  const quotaReleased: string[] = [];
   await executor.execute(
     vpcDecider,
     VPC,
@@ -111,6 +112,10 @@ async function given(options: { gateway?: boolean } = {}) {
     store,
     fabric,
     attachedGatewayOf: () => Promise.resolve(options.gateway === false ? null : IGW),
+    releaseQuota: (_tenantId: string, natGatewayId: string) => {
+      quotaReleased.push(natGatewayId);
+      return Promise.resolve();
+    },
   };
   const provision = natGatewaySaga(ports);
   const teardown = natGatewayDeleteSaga(ports);
@@ -169,7 +174,7 @@ async function given(options: { gateway?: boolean } = {}) {
     );
   const nat = async () => (await executor.load(natGatewayDecider, NAT)).state;
   const eip = async () => (await executor.load(elasticIpDecider, EIP)).state;
-  return { executor, fabric, run, undo, tearDown, failedStep, nat, eip, provision };
+  return { executor, fabric, run, undo, tearDown, failedStep, nat, eip, provision, quotaReleased };
 }
 
 describe('NAT gateway saga steps (fake ports, no I/O)', () => {
@@ -262,6 +267,7 @@ describe('NAT gateway saga steps (fake ports, no I/O)', () => {
     expect((await g.fabric.inventory()).natGateways).toEqual([]);
     const subnet = (await g.executor.load(subnetDecider, SUBNET)).state;
     expect(subnet.allocations[NAT]).toBeUndefined();
+    expect(g.quotaReleased).toContain(NAT);
   });
 
   it('reads the failure code back from the stored error; anything else is provisioning_failed', () => {

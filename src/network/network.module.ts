@@ -13,9 +13,11 @@ import type { DetectedDrivers } from '../drivers/detection';
 import { OvnNetworkFabric } from '../drivers/ovn/ovn-network-fabric';
 import { SimulatedNetworkFabric } from '../drivers/ovn/simulated-network-fabric';
 import { DETECTED_DRIVERS } from '../drivers/tokens';
+import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
 import { APP_CONFIG } from '../platform/tokens';
 import { EdgeAccess } from './application/edge-access';
 import { EdgeQueries } from './application/edge-queries';
+import { EDGE_QUOTAS } from './application/edge-quotas';
 import { ELASTIC_IP_USE_CASES } from './application/elastic-ips';
 import { INTERNET_GATEWAY_USE_CASES } from './application/internet-gateways';
 import { NAT_GATEWAY_USE_CASES } from './application/nat-gateways';
@@ -37,8 +39,15 @@ function natGatewayPorts(
   store: EventStore,
   fabric: NetworkFabric,
   edge: EdgeAccess,
+  quotas: QuotaService,
 ): NatGatewayPorts {
-  return { executor, store, fabric, attachedGatewayOf: (vpcId) => edge.attachedGatewayOf(vpcId) };
+  return {
+    executor,
+    store,
+    fabric,
+    attachedGatewayOf: (vpcId) => edge.attachedGatewayOf(vpcId),
+    releaseQuota: (tenantId, natGatewayId, ctx) => quotas.release(tenantId, natGatewayId, ctx),
+  };
 }
 
 /**
@@ -65,6 +74,7 @@ function natGatewayPorts(
     { provide: NETWORK_OPTIONS, useFactory: networkOptionsFrom, inject: [APP_CONFIG] },
     EdgeAccess,
     EdgeQueries,
+    provideQuotas('network', EDGE_QUOTAS),
     ...INTERNET_GATEWAY_USE_CASES,
     ...ELASTIC_IP_USE_CASES,
     NetworkLocks,
@@ -88,22 +98,24 @@ function natGatewayPorts(
         vpcPeeringDeleteSaga({ executor, store, fabric }),
     }),
     provideSaga({
-      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess],
+      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess, QuotaService],
       useFactory: (
         executor: CommandExecutor,
         store: EventStore,
         fabric: NetworkFabric,
         edge: EdgeAccess,
-      ) => natGatewaySaga(natGatewayPorts(executor, store, fabric, edge)),
+        quotas: QuotaService,
+      ) => natGatewaySaga(natGatewayPorts(executor, store, fabric, edge, quotas)),
     }),
     provideSaga({
-      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess],
+      inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC, EdgeAccess, QuotaService],
       useFactory: (
         executor: CommandExecutor,
         store: EventStore,
         fabric: NetworkFabric,
         edge: EdgeAccess,
-      ) => natGatewayDeleteSaga(natGatewayPorts(executor, store, fabric, edge)),
+        quotas: QuotaService,
+      ) => natGatewayDeleteSaga(natGatewayPorts(executor, store, fabric, edge, quotas)),
     }),
   ],
   exports: [NETWORK_FABRIC],

@@ -118,7 +118,10 @@ describe('internet gateways and elastic IPs (e2e)', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestApp({ label: 'network-edge', config: { ovn: 'simulated' } });
+    t = await startTestApp({
+      label: 'network-edge',
+      config: { ovn: 'simulated', authRateLimitPerMinute: 100 },
+    });
     alice = await signUp(t, 'edge-alice');
     bob = await signUp(t, 'edge-bob');
   });
@@ -400,5 +403,20 @@ describe('internet gateways and elastic IPs (e2e)', () => {
         'NAT_GATEWAY_CREATE:failure',
       ]),
     ).toEqual(expect.arrayContaining(['NAT_GATEWAY_CREATE:failure']));
+  });
+
+  it('the elastic_ips quota (default 5) refuses the sixth with 403 quota_exceeded and appends nothing', async () => {
+    const carol = await signUp(t, 'edge-carol');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      ids.push(((await api(carol).post('/elastic-ips').expect(201)).body as { id: string }).id);
+    }
+    const before = await countEvents(t);
+    const refused = await api(carol).post('/elastic-ips').expect(403);
+    expect(refused.body.error.code).toBe('quota_exceeded');
+    expect(await countEvents(t)).toBe(before);
+    await api(carol).delete(`/elastic-ips/${ids[0]}`).expect(200);
+    ids[0] = ((await api(carol).post('/elastic-ips').expect(201)).body as { id: string }).id;
+    for (const id of ids) await api(carol).delete(`/elastic-ips/${id}`).expect(200);
   });
 });

@@ -11,14 +11,19 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { elasticIpDecider } from '../../domain';
 import { EdgeAccess } from '../edge-access';
+import { ELASTIC_IP_QUOTA } from '../edge-quotas';
 
 export interface ElasticIpChanged {
   eipId: string;
 }
 
-/** POST /elastic-ips: the lowest free address of the pool, held by the tenant until released. */
+/**
+ * POST /elastic-ips: the tenant's `elastic_ips` quota (403 quota_exceeded), then the lowest free
+ * address of the pool, held by the tenant until released.
+ */
 export class AllocateElasticIp extends UseCaseCommand<ElasticIpChanged> {
   constructor(ctx: CommandContext) {
     super(ctx);
@@ -30,6 +35,7 @@ export class AllocateElasticIpHandler extends UseCaseHandler<AllocateElasticIp, 
   constructor(
     private readonly executor: CommandExecutor,
     private readonly edge: EdgeAccess,
+    private readonly quotas: QuotaService,
   ) {
     super();
   }
@@ -38,14 +44,22 @@ export class AllocateElasticIpHandler extends UseCaseHandler<AllocateElasticIp, 
     const tenantId = tenantOf(ctx);
     const eipId = uuidV5(`elastic-ip/${ctx.commandId}`);
     const holder = { kind: 'elastic_ip' as const, id: eipId };
-    const publicIp = await this.edge.reservePublicAddress(holder, ctx);
-    const result = await this.executor.execute(
-      elasticIpDecider,
-      eipId,
-      { type: 'AllocateElasticIp', eipId, tenantId, publicIp, now: ctx.now },
-      ctx,
-      { expectNew: true },
-    );
+    await this.quotas.reserve(tenantId, holder, { [ELASTIC_IP_QUOTA]: 1 }, ctx);
+    let result;
+    try {
+      const publicIp = await this.edge.reservePublicAddress(holder, ctx);
+      result = await this.executor.execute(
+        elasticIpDecider,
+        eipId,
+        { type: 'AllocateElasticIp', eipId, tenantId, publicIp, now: ctx.now },
+        ctx,
+        { expectNew: true },
+      );
+    } catch (error) {
+      await this.edge.releasePublicAddress(holder, ctx).catch(() => undefined);
+      await this.quotas.release(tenantId, eipId, ctx).catch(() => undefined);
+      throw error;
+    }
     return { result: { eipId }, written: [written(result.position, ELASTIC_IPS_PROJECTION)] };
   }
 }

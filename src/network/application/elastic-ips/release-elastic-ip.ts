@@ -10,11 +10,12 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { elasticIpDecider } from '../../domain';
 import { EdgeAccess } from '../edge-access';
 import type { ElasticIpChanged } from './allocate-elastic-ip';
 
-/** DELETE /elastic-ips/:id: 409 while associated; the address goes back to the pool. */
+/** DELETE /elastic-ips/:id: 409 while associated; the address goes back to the pool, the quota to the tenant. */
 export class ReleaseElasticIp extends UseCaseCommand<ElasticIpChanged> {
   constructor(
     readonly eipId: string,
@@ -29,6 +30,7 @@ export class ReleaseElasticIpHandler extends UseCaseHandler<ReleaseElasticIp, El
   constructor(
     private readonly executor: CommandExecutor,
     private readonly edge: EdgeAccess,
+    private readonly quotas: QuotaService,
   ) {
     super();
   }
@@ -44,6 +46,7 @@ export class ReleaseElasticIpHandler extends UseCaseHandler<ReleaseElasticIp, El
       ),
     );
     await this.edge.releasePublicAddress({ kind: 'elastic_ip', id: eipId }, ctx);
+    await this.quotas.release(tenantOf(ctx), eipId, ctx);
     return { result: { eipId }, written: [written(result.position, ELASTIC_IPS_PROJECTION)] };
   }
 }

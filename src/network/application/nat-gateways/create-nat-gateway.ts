@@ -17,8 +17,10 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { natGatewayDecider, subnetDecider, subnetVisibleTo } from '../../domain';
 import { derivedContext, EdgeAccess } from '../edge-access';
+import { NAT_GATEWAY_QUOTA } from '../edge-quotas';
 
 export interface NatGatewayChanged {
   natGatewayId: string;
@@ -26,7 +28,7 @@ export interface NatGatewayChanged {
 
 /**
  * POST /nat-gateways {subnet_id, eip_id}: the gateway takes an address of the subnet and is
- * recorded `pending`; the NAT gateway saga takes the elastic IP, writes the snat and records
+ * recorded `pending` (after the tenant's `nat_gateways` quota, 403 quota_exceeded); the NAT gateway saga takes the elastic IP, writes the snat and records
  * `active` once OVN has realized it, or `failed` with a failure code. Another tenant's subnet or
  * elastic IP is 404.
  */
@@ -46,6 +48,7 @@ export class CreateNatGatewayHandler extends UseCaseHandler<CreateNatGateway, Na
     private readonly executor: CommandExecutor,
     private readonly edge: EdgeAccess,
     private readonly sagas: SagaLauncher,
+    private readonly quotas: QuotaService,
   ) {
     super();
   }
@@ -61,13 +64,24 @@ export class CreateNatGatewayHandler extends UseCaseHandler<CreateNatGateway, Na
     if (!subnetVisibleTo(subnet, tenantId)) throw AppError.notFound('subnet', subnetId);
     await this.edge.ownedElasticIp(eipId, tenantId);
     const natGatewayId = uuidV5(`nat-gateway/${ctx.commandId}`);
-    const allocated = await this.executor.execute(
-      subnetDecider,
-      subnetId,
-      { type: 'AllocateAddress', holderId: natGatewayId, requestedIp: null, now: ctx.now },
-      derivedContext(ctx, 'allocate_address'),
-      30,
+    await this.quotas.reserve(
+      tenantId,
+      { id: natGatewayId, kind: 'nat_gateway' },
+      { [NAT_GATEWAY_QUOTA]: 1 },
+      ctx,
     );
+    const allocated = await this.executor
+      .execute(
+        subnetDecider,
+        subnetId,
+        { type: 'AllocateAddress', holderId: natGatewayId, requestedIp: null, now: ctx.now },
+        derivedContext(ctx, 'allocate_address'),
+        30,
+      )
+      .catch(async (error: unknown) => {
+        await this.quotas.release(tenantId, natGatewayId, ctx).catch(() => undefined);
+        throw error;
+      });
     const result = await this.executor.execute(
       natGatewayDecider,
       natGatewayId,
