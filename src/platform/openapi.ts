@@ -16,6 +16,7 @@ export const API_TAGS: ReadonlyArray<[string, string]> = [
   ['internet-gateways', 'Internet gateways attached to VPCs'],
   ['elastic-ips', 'Elastic IP addresses associated with instances'],
   ['nat-gateways', 'NAT gateways giving private subnets outbound access'],
+  ['vpc-peerings', 'Peerings linking two VPCs, across tenants too'],
   ['storage', 'Buckets, objects and volumes'],
   ['services', 'Managed services and Kubernetes clusters'],
   ['billing', 'Usage, prices and invoices'],

@@ -1169,6 +1169,76 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/vpc-peerings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The peerings the tenant requested or was asked to accept, oldest first (cursor pagination) */
+    get: operations['listVpcPeerings'];
+    put?: never;
+    /** Ask to peer your VPC with another (yours or another tenant's): 201 `pending-acceptance` until its owner accepts, rejects, or it expires (NIMBUS_PEERING_EXPIRY). Self-peering or overlapping blocks: 400; a pending or active peering of the pair: 409 */
+    post: operations['requestVpcPeering'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/vpc-peerings/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe a VPC peering */
+    get: operations['getVpcPeering'];
+    put?: never;
+    post?: never;
+    /** Either side: `deleting`, then `deleted` once the link and its routes are gone. Routes of a route table pointing at it: 409 dependency_violation */
+    delete: operations['deleteVpcPeering'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/vpc-peerings/{id}/accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Accept (the accepter VPC's owner only; the requester gets 403): `provisioning`, then `active` once the routers are linked and each has a route for exactly the other's block. Not pending: 409 invalid_state */
+    post: operations['acceptVpcPeering'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/vpc-peerings/{id}/reject': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reject (the accepter VPC's owner only): `rejected`. Not pending: 409 invalid_state */
+    post: operations['rejectVpcPeering'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/tenants/{id}/state': {
     parameters: {
       query?: never;
@@ -2564,6 +2634,84 @@ export interface components {
        * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
        */
       eip_id: string;
+    };
+    VpcPeeringResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /**
+       * @example pending-acceptance
+       * @enum {string}
+       */
+      status:
+        | 'pending-acceptance'
+        | 'provisioning'
+        | 'active'
+        | 'failed'
+        | 'rejected'
+        | 'expired'
+        | 'deleting'
+        | 'deleted';
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      requester_vpc_id: string;
+      /**
+       * Format: uuid
+       * @example 9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d
+       */
+      requester_tenant_id: string;
+      /** @example 10.1.0.0/16 */
+      requester_cidr_block: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      accepter_vpc_id: string;
+      /**
+       * Format: uuid
+       * @example 9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d
+       */
+      accepter_tenant_id: string;
+      /** @example 10.2.0.0/16 */
+      accepter_cidr_block: string;
+      /**
+       * Format: date-time
+       * @description While pending: when the request expires
+       * @example 2026-05-08T10:00:00.000Z
+       */
+      expires_at?: string | null;
+      /** @example null */
+      failure_code?: Record<string, never> | null;
+      /** @example arn:nimbus:vpc:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:vpc-peering/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
+      arn: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      updated_at: string;
+    };
+    RequestVpcPeeringDto: {
+      /**
+       * Format: uuid
+       * @description Your VPC
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      requester_vpc_id: string;
+      /**
+       * Format: uuid
+       * @description Yours or another tenant's VPC; its owner accepts the request
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      accepter_vpc_id: string;
     };
     /** @description tenant_id, as_of, events_applied, then one array per resource family (instances, volumes...) as it was at as_of */
     TenantState: {
@@ -10162,6 +10310,504 @@ export interface operations {
         };
       };
       /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listVpcPeerings: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The peerings the tenant requested or was asked to accept, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['VpcPeeringResponse'][]
+            | {
+                items: components['schemas']['VpcPeeringResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  requestVpcPeering: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RequestVpcPeeringDto'];
+      };
+    };
+    responses: {
+      /** @description Ask to peer your VPC with another (yours or another tenant's): 201 `pending-acceptance` until its owner accepts, rejects, or it expires (NIMBUS_PEERING_EXPIRY). Self-peering or overlapping blocks: 400; a pending or active peering of the pair: 409 */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcPeeringResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getVpcPeering: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a VPC peering */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcPeeringResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteVpcPeering: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Either side: `deleting`, then `deleted` once the link and its routes are gone. Routes of a route table pointing at it: 409 dependency_violation */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcPeeringResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  acceptVpcPeering: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accept (the accepter VPC's owner only; the requester gets 403): `provisioning`, then `active` once the routers are linked and each has a route for exactly the other's block. Not pending: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcPeeringResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  rejectVpcPeering: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Reject (the accepter VPC's owner only): `rejected`. Not pending: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VpcPeeringResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
       409: {
         headers: {
           [name: string]: unknown;

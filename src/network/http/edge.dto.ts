@@ -208,6 +208,7 @@ export class VpcPeeringResponse {
   accepter_cidr_block!: string;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'date-time',
     nullable: true,
     example: '2026-05-08T10:00:00.000Z',

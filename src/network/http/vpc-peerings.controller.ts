@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { isUuid } from '../../common/ids';
 import { PageQuery, parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
@@ -20,6 +19,7 @@ import {
 } from '../application/vpc-peerings';
 import { RequestVpcPeeringDto, VpcPeeringResponse } from './edge.dto';
 import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const PEERING = { type: 'vpc-peering', param: 'id' };
 
@@ -50,24 +50,28 @@ export class VpcPeeringsController {
 
   @Get()
   @NetworkAction('vpc-peering:list', 'List VPC peerings', { type: 'vpc-peering' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'listVpcPeerings',
     summary:
       'The peerings the tenant requested or was asked to accept, oldest first (cursor pagination)',
+    response: VpcPeeringResponse,
+    page: true,
+    errors: ['validation_error'],
   })
-  @ApiOkResponse({ type: VpcPeeringResponse, isArray: true })
-  @ApiErrors('validation_error')
   list(@TenantId() tenantId: string, @Query() query: PageQuery) {
     return this.queries.vpcPeerings(tenantId, parsePage(query));
   }
 
   @Post()
   @NetworkAction('vpc-peering:request', 'Request a VPC peering', { type: 'vpc-peering' })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'requestVpcPeering',
     summary:
       "Ask to peer your VPC with another (yours or another tenant's): 201 `pending-acceptance` until its owner accepts, rejects, or it expires (NIMBUS_PEERING_EXPIRY). Self-peering or overlapping blocks: 400; a pending or active peering of the pair: 409",
+    status: 201,
+    response: VpcPeeringResponse,
+    errors: ['validation_error', 'not_found', 'conflict'],
   })
-  @ApiCreatedResponse({ type: VpcPeeringResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict')
   async request(
     @TenantId() tenantId: string,
     @Body() body: RequestVpcPeeringDto,
@@ -82,8 +86,12 @@ export class VpcPeeringsController {
 
   @Get(':id')
   @NetworkAction('vpc-peering:get', 'Describe a VPC peering', PEERING)
-  @ApiOkResponse({ type: VpcPeeringResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getVpcPeering',
+    summary: 'Describe a VPC peering',
+    response: VpcPeeringResponse,
+    errors: ['not_found'],
+  })
   async get(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -98,12 +106,13 @@ export class VpcPeeringsController {
   @Post(':id/accept')
   @HttpCode(200)
   @NetworkAction('vpc-peering:accept', 'Accept a VPC peering request', PEERING)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'acceptVpcPeering',
     summary:
       "Accept (the accepter VPC's owner only; the requester gets 403): `provisioning`, then `active` once the routers are linked and each has a route for exactly the other's block. Not pending: 409 invalid_state",
+    response: VpcPeeringResponse,
+    errors: ['not_found', 'invalid_state'],
   })
-  @ApiOkResponse({ type: VpcPeeringResponse })
-  @ApiErrors('not_found', 'invalid_state')
   async accept(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -117,11 +126,12 @@ export class VpcPeeringsController {
   @Post(':id/reject')
   @HttpCode(200)
   @NetworkAction('vpc-peering:reject', 'Reject a VPC peering request', PEERING)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'rejectVpcPeering',
     summary: "Reject (the accepter VPC's owner only): `rejected`. Not pending: 409 invalid_state",
+    response: VpcPeeringResponse,
+    errors: ['not_found', 'invalid_state'],
   })
-  @ApiOkResponse({ type: VpcPeeringResponse })
-  @ApiErrors('not_found', 'invalid_state')
   async reject(
     @TenantId() tenantId: string,
     @Param('id') id: string,
@@ -135,12 +145,13 @@ export class VpcPeeringsController {
   @Delete(':id')
   @HttpCode(200)
   @NetworkAction('vpc-peering:delete', 'Delete a VPC peering', PEERING)
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'deleteVpcPeering',
     summary:
       'Either side: `deleting`, then `deleted` once the link and its routes are gone. Routes of a route table pointing at it: 409 dependency_violation',
+    response: VpcPeeringResponse,
+    errors: ['not_found', 'dependency_violation'],
   })
-  @ApiOkResponse({ type: VpcPeeringResponse })
-  @ApiErrors('not_found', 'dependency_violation')
   async delete(
     @TenantId() tenantId: string,
     @Param('id') id: string,
