@@ -25,10 +25,14 @@ import { VPC_PEERING_USE_CASES } from './application/vpc-peerings';
 import { NETWORK_OPTIONS, networkOptionsFrom } from './application/network-options';
 import { NetworkQueries } from './application/network-queries';
 import { NetworkLocks, NetworkOperations } from './application/network-operations';
+import { ROUTE_TABLE_USE_CASES, RouteTargets } from './application/route-tables';
+import { SECURITY_GROUP_USE_CASES } from './application/security-groups';
 import { SUBNET_USE_CASES, SubnetProvisioning } from './application/subnets';
 import { VPC_USE_CASES, VpcDependentsReader, VpcProvisioning } from './application/vpcs';
 import { ElasticIpsController } from './http/elastic-ips.controller';
 import { InternetGatewaysController } from './http/internet-gateways.controller';
+import { RouteTablesController } from './http/route-tables.controller';
+import { SecurityGroupsController } from './http/security-groups.controller';
 import { SubnetsController, VpcsController } from './http/vpcs.controller';
 import { NatGatewaysController } from './http/nat-gateways.controller';
 import { VpcPeeringsController } from './http/vpc-peerings.controller';
@@ -59,6 +63,8 @@ function natGatewayPorts(
   controllers: [
     VpcsController,
     SubnetsController,
+    SecurityGroupsController,
+    RouteTablesController,
     InternetGatewaysController,
     ElasticIpsController,
     NatGatewaysController,
@@ -85,6 +91,9 @@ function natGatewayPorts(
     SubnetProvisioning,
     ...VPC_USE_CASES,
     ...SUBNET_USE_CASES,
+    ...SECURITY_GROUP_USE_CASES,
+    RouteTargets,
+    ...ROUTE_TABLE_USE_CASES,
     ...NAT_GATEWAY_USE_CASES,
     ...VPC_PEERING_USE_CASES,
     provideSaga({

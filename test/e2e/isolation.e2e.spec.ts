@@ -125,6 +125,25 @@ const FIXTURES: Record<string, Fixture> = {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body.id as string;
   },
+  'security-group': async ({ t, a }) => {
+    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-sg-vpc' });
+    expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
+    return vpc.body.default_security_group_id as string;
+  },
+  // DELETE /security-groups/{id}/rules/{ruleId}: the default group's own rule.
+  rule: async (ctx) => {
+    const groupId = await FIXTURES['security-group'](ctx);
+    const group = await ctx.t
+      .http()
+      .get(`/security-groups/${groupId}`)
+      .set(bearer(ctx.a.accessToken));
+    return (group.body as { rules: Array<{ id: string }> }).rules[0].id;
+  },
+  'route-table': async ({ t, a }) => {
+    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-rt-vpc' });
+    expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
+    return vpc.body.main_route_table_id as string;
+  },
   // PUT /admin/prices/{sku}: the platform's price catalog (operators only), a SKU that exists.
   price: () => Promise.resolve('storage:gb'),
 };

@@ -251,4 +251,295 @@ describe('networking API (e2e, simulated fabric)', () => {
       );
     });
   });
+
+  describe('security groups', () => {
+    let vpcId: string;
+    let defaultGroupId: string;
+    let groupId: string;
+
+    beforeAll(async () => {
+      const res = await api().post('/vpcs', { name: 'groups', cidr_block: '10.30.0.0/16' });
+      expect(res.status).toBe(201);
+      vpcId = res.body.id as string;
+      defaultGroupId = res.body.default_security_group_id as string;
+    });
+
+    it("lists the VPC's default group, which admits its own members", async () => {
+      await refused(() => api().get('/security-groups'), 400, 'validation_error');
+      await refused(() => api(bob).get(`/security-groups?vpc_id=${vpcId}`), 404, 'not_found');
+      const res = await api().get(`/security-groups?vpc_id=${vpcId}`).expect(200);
+      expect(res.body).toEqual([
+        expect.objectContaining({
+          id: defaultGroupId,
+          vpc_id: vpcId,
+          name: 'default',
+          is_default: true,
+          instance_ids: [],
+          rules: [
+            expect.objectContaining({
+              direction: 'ingress',
+              protocol: 'all',
+              cidr: null,
+              source_group_id: defaultGroupId,
+            }),
+          ],
+        }),
+      ]);
+    });
+
+    it('creates a group; a taken or reserved name is refused', async () => {
+      const res = await api().post('/security-groups', {
+        vpc_id: vpcId,
+        name: 'web-tier',
+        description: 'Port 80 and 443 allowed',
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      groupId = res.body.id as string;
+      expect(res.body).toMatchObject({
+        vpc_id: vpcId,
+        name: 'web-tier',
+        is_default: false,
+        rules: [],
+        arn: `arn:nimbus:vpc:local:${alice.tenantId}:security-group/${groupId}`,
+      });
+      await refused(
+        () => api().post('/security-groups', { vpc_id: vpcId, name: 'web-tier' }),
+        409,
+        'conflict',
+      );
+      await refused(
+        () => api().post('/security-groups', { vpc_id: vpcId, name: 'default' }),
+        400,
+        'validation_error',
+      );
+      await refused(
+        () => api(bob).post('/security-groups', { vpc_id: vpcId, name: 'x' }),
+        404,
+        'not_found',
+      );
+      await refused(() => api(bob).get(`/security-groups/${groupId}`), 404, 'not_found');
+    });
+
+    it('adds and removes rules; a duplicate is 409, a bad rule 400 naming the field', async () => {
+      const rule = {
+        direction: 'ingress',
+        protocol: 'tcp',
+        port_min: 80,
+        port_max: 80,
+        cidr: '0.0.0.0/0',
+      };
+      const res = await api().post(`/security-groups/${groupId}/rules`, rule);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const rules = res.body.rules as Array<{ id: string; port_min: number; priority: number }>;
+      expect(rules).toEqual([
+        expect.objectContaining({ port_min: 80, port_max: 80, priority: 100 }),
+      ]);
+      await refused(() => api().post(`/security-groups/${groupId}/rules`, rule), 409, 'conflict');
+      for (const [bad, field] of [
+        [{ ...rule, port_min: 70000, port_max: 70000 }, 'port_min'],
+        [{ ...rule, port_min: 90, port_max: 80 }, 'port_max'],
+        [{ ...rule, protocol: 'icmp' }, 'port_min'],
+        [{ ...rule, cidr: '10.0.0.1/8' }, 'cidr'],
+        [{ ...rule, direction: 'sideways' }, 'direction'],
+        [{ ...rule, protocol: 'sctp' }, 'protocol'],
+      ] as const) {
+        const body = await refused(
+          () => api().post(`/security-groups/${groupId}/rules`, bad),
+          400,
+          'validation_error',
+        );
+        expect(JSON.stringify(body.error.details), JSON.stringify(bad)).toContain(field);
+      }
+      await refused(
+        () =>
+          api(bob).post(`/security-groups/${groupId}/rules`, {
+            ...rule,
+            port_min: 81,
+            port_max: 81,
+          }),
+        404,
+        'not_found',
+      );
+      await api().delete(`/security-groups/${groupId}/rules/${rules[0].id}`).expect(204);
+      await refused(
+        () => api().delete(`/security-groups/${groupId}/rules/${rules[0].id}`),
+        404,
+        'not_found',
+      );
+      expect((await api().get(`/security-groups/${groupId}`).expect(200)).body.rules).toEqual([]);
+    });
+
+    it('attach needs an instance with a NIC in the VPC (404 otherwise)', async () => {
+      await refused(
+        () =>
+          api().post('/security-groups/attach', {
+            instance_id: '00000000-0000-4000-8000-000000000000',
+            group_id: groupId,
+          }),
+        404,
+        'not_found',
+      );
+      await refused(
+        () => api().post('/security-groups/attach', { instance_id: 'x', group_id: groupId }),
+        400,
+        'validation_error',
+      );
+    });
+
+    it('refuses to delete the default group (409) and a VPC whose groups remain; deletes a group', async () => {
+      await refused(() => api().delete(`/security-groups/${defaultGroupId}`), 409, 'invalid_state');
+      const body = await refused(() => api().delete(`/vpcs/${vpcId}`), 409, 'dependency_violation');
+      expect(body.error.details.dependents).toMatchObject({ security_groups: [groupId] });
+      await api().delete(`/security-groups/${groupId}`).expect(204);
+      await refused(() => api().get(`/security-groups/${groupId}`), 404, 'not_found');
+      await api().delete(`/vpcs/${vpcId}`).expect(204);
+      await refused(() => api().get(`/security-groups/${defaultGroupId}`), 404, 'not_found');
+    });
+  });
+
+  describe('route tables', () => {
+    let vpcId: string;
+    let mainId: string;
+    let tableId: string;
+    let subnetId: string;
+
+    beforeAll(async () => {
+      const res = await api().post('/vpcs', { name: 'routes', cidr_block: '10.40.0.0/16' });
+      expect(res.status).toBe(201);
+      vpcId = res.body.id as string;
+      mainId = res.body.main_route_table_id as string;
+      const subnet = await api().post(`/vpcs/${vpcId}/subnets`, {
+        name: 'a',
+        cidr_block: '10.40.1.0/24',
+        availability_zone: 'local-1a',
+      });
+      expect(subnet.status).toBe(201);
+      subnetId = subnet.body.id as string;
+    });
+
+    it("lists the VPC's main table with its local route", async () => {
+      await refused(() => api().get('/route-tables'), 400, 'validation_error');
+      await refused(() => api(bob).get(`/route-tables?vpc_id=${vpcId}`), 404, 'not_found');
+      const res = await api().get(`/route-tables?vpc_id=${vpcId}`).expect(200);
+      expect(res.body).toEqual([
+        expect.objectContaining({
+          id: mainId,
+          is_main: true,
+          subnet_ids: [],
+          routes: [
+            expect.objectContaining({
+              destination_cidr: '10.40.0.0/16',
+              target_type: 'local',
+              target_id: null,
+            }),
+          ],
+        }),
+      ]);
+    });
+
+    it('creates a table; a second main one is 409', async () => {
+      const res = await api().post('/route-tables', { vpc_id: vpcId, name: 'custom-rt' });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      tableId = res.body.id as string;
+      expect(res.body).toMatchObject({
+        is_main: false,
+        arn: `arn:nimbus:vpc:local:${alice.tenantId}:route-table/${tableId}`,
+      });
+      await refused(
+        () => api().post('/route-tables', { vpc_id: vpcId, name: 'm', is_main: true }),
+        409,
+        'conflict',
+      );
+      await refused(() => api(bob).get(`/route-tables/${tableId}`), 404, 'not_found');
+    });
+
+    it('routes to an attached internet gateway; targets outside the VPC are 404', async () => {
+      await refused(
+        () =>
+          api().post(`/route-tables/${tableId}/routes`, {
+            destination_cidr: '0.0.0.0/0',
+            target_type: 'igw',
+            target_id: '00000000-0000-4000-8000-000000000000',
+          }),
+        404,
+        'not_found',
+      );
+      await refused(
+        () =>
+          api().post(`/route-tables/${tableId}/routes`, {
+            destination_cidr: '0.0.0.0/0',
+            target_type: 'local',
+            target_id: '00000000-0000-4000-8000-000000000000',
+          }),
+        400,
+        'validation_error',
+      );
+      await refused(
+        () =>
+          api().post(`/route-tables/${tableId}/routes`, {
+            destination_cidr: '0.0.0.1/0',
+            target_type: 'igw',
+            target_id: '00000000-0000-4000-8000-000000000000',
+          }),
+        400,
+        'validation_error',
+      );
+      const igw = await api().post('/internet-gateways');
+      expect(igw.status, JSON.stringify(igw.body)).toBe(201);
+      const attached = await api().post(`/internet-gateways/${igw.body.id}/attach`, {
+        vpc_id: vpcId,
+      });
+      expect(attached.status, JSON.stringify(attached.body)).toBe(200);
+      const route = { destination_cidr: '0.0.0.0/0', target_type: 'igw', target_id: igw.body.id };
+      const res = await api().post(`/route-tables/${tableId}/routes`, route);
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const added = (res.body.routes as Array<{ id: string; target_type: string }>).find(
+        (r) => r.target_type === 'igw',
+      );
+      expect(added).toMatchObject(route);
+      await refused(() => api().post(`/route-tables/${tableId}/routes`, route), 409, 'conflict');
+      await refused(() => api().delete(`/route-tables/${tableId}/routes`), 400, 'validation_error');
+      await api().delete(`/route-tables/${tableId}/routes?route_id=${added?.id}`).expect(204);
+      await refused(
+        () => api().delete(`/route-tables/${tableId}/routes?route_id=${added?.id}`),
+        404,
+        'not_found',
+      );
+      await api().post(`/internet-gateways/${igw.body.id}/detach`).expect(200);
+    });
+
+    it('associates a subnet, refuses deletes while associated, disassociates', async () => {
+      const res = await api().post(`/route-tables/${tableId}/associate`, { subnet_id: subnetId });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.subnet_ids).toEqual([subnetId]);
+      const other = await api().post('/route-tables', { vpc_id: vpcId, name: 'other' });
+      await refused(
+        () => api().post(`/route-tables/${other.body.id}/associate`, { subnet_id: subnetId }),
+        409,
+        'conflict',
+      );
+      await api().delete(`/route-tables/${other.body.id}`).expect(204);
+      const body = await refused(
+        () => api().delete(`/route-tables/${tableId}`),
+        409,
+        'dependency_violation',
+      );
+      expect(body.error.details.dependents).toEqual({ subnets: [subnetId] });
+      await refused(() => api().delete(`/route-tables/${mainId}`), 409, 'invalid_state');
+      const back = await api().post(`/route-tables/${tableId}/disassociate`, {
+        subnet_id: subnetId,
+      });
+      expect(back.status).toBe(200);
+      expect(back.body.subnet_ids).toEqual([]);
+      await api().delete(`/route-tables/${tableId}`).expect(204);
+      await refused(() => api().get(`/route-tables/${tableId}`), 404, 'not_found');
+      expect(await auditedActions(`route_table/${tableId}`, ['ROUTE_TABLE_ASSOCIATE'])).toEqual(
+        expect.arrayContaining([
+          'ROUTE_TABLE_CREATE',
+          'ROUTE_TABLE_ASSOCIATE',
+          'ROUTE_TABLE_DELETE',
+        ]),
+      );
+    });
+  });
 });

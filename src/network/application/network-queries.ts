@@ -216,6 +216,19 @@ export class NetworkQueries {
     return rows[0]?.id ?? null;
   }
 
+  /** Where an instance of the tenant holds its address (its NIC), or null when it has none. */
+  async placementOf(
+    tenantId: string,
+    instanceId: string,
+  ): Promise<{ subnetId: string; vpcId: string } | null> {
+    const { rows } = await this.pool.query<{ id: string; vpc_id: string }>(
+      `SELECT id, vpc_id FROM network_subnets
+       WHERE tenant_id = $1 AND status = 'available' AND state->'allocations' ? $2`,
+      [tenantId, instanceId],
+    );
+    return rows[0] ? { subnetId: rows[0].id, vpcId: rows[0].vpc_id } : null;
+  }
+
   /** The security groups an instance is a member of. */
   async groupsOfInstance(instanceId: string): Promise<string[]> {
     const { rows } = await this.pool.query<{ id: string }>(
@@ -223,6 +236,19 @@ export class NetworkQueries {
       [instanceId],
     );
     return rows.map((r) => r.id);
+  }
+
+  /** Whether a read model has a row meeting `condition` (constants of the code; absent table: no). */
+  async rowExists(table: string, condition: string, params: unknown[]): Promise<boolean> {
+    const exists = await this.pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [
+      table,
+    ]);
+    if (!exists.rows[0]?.t) return false;
+    const { rows } = await this.pool.query(
+      `SELECT 1 FROM ${table} WHERE ${condition} LIMIT 1`,
+      params,
+    );
+    return rows.length > 0;
   }
 
   /**
