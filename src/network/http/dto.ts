@@ -117,7 +117,12 @@ export class CreateSecurityGroupDto {
   @MaxLength(NAME_MAX_LENGTH)
   name!: string;
 
-  @ApiPropertyOptional({ example: 'Port 80 and 443 allowed', maxLength: 255 })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'Port 80 and 443 allowed',
+    maxLength: 255,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(255)
@@ -134,6 +139,8 @@ export class AddSecurityGroupRuleDto {
   protocol!: string;
 
   @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
     example: 80,
     minimum: 1,
     maximum: 65535,
@@ -144,6 +151,8 @@ export class AddSecurityGroupRuleDto {
   port_min?: number | null;
 
   @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
     example: 80,
     minimum: 1,
     maximum: 65535,
@@ -161,7 +170,14 @@ export class AddSecurityGroupRuleDto {
   @MaxLength(18)
   cidr!: string;
 
-  @ApiPropertyOptional({ example: 100, minimum: 1, maximum: 32767, default: DEFAULT_RULE_PRIORITY })
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 100,
+    minimum: 1,
+    maximum: 32767,
+    default: DEFAULT_RULE_PRIORITY,
+  })
   @IsOptional()
   @IsInt()
   priority?: number | null;
@@ -224,6 +240,8 @@ export class CreateRouteTableDto {
   name!: string;
 
   @ApiPropertyOptional({
+    type: Boolean,
+    nullable: true,
     default: false,
     description: 'Every VPC has its main table already: true is 409.',
   })

@@ -1,21 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiAcceptedResponse,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiIfMatch, setEtag } from '../../common/etag';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import { RequireAction } from '../../identity/auth/decorators';
 import type { CommandContext } from '../../kernel/command-context';
 import { tenantOf } from '../../platform/commands/use-case';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 import { NetworkOperations } from '../application/network-operations';
 import { NetworkQueries } from '../application/network-queries';
 import {
@@ -37,7 +30,6 @@ import {
 import { afterWrite } from './respond';
 
 const TABLE = { type: 'route-table', param: 'id' };
-const ACCEPTED = 'The read model did not catch up in time: the id, and Location to poll.';
 
 @ApiTags('network')
 @Controller('route-tables')
@@ -70,9 +62,13 @@ export class RouteTablesController {
     description: 'List route tables',
     resource: { type: 'route-table' },
   })
-  @ApiOperation({ summary: "A VPC's route tables (vpc_id required; pages: limit, cursor)" })
-  @ApiOkResponse({ type: RouteTableResponse, isArray: true })
-  @ApiErrors('validation_error', 'not_found')
+  @ApiOperationFor({
+    id: 'listRouteTables',
+    summary: "A VPC's route tables (vpc_id required; pages: limit, cursor, envelope=true)",
+    response: RouteTableResponse,
+    page: true,
+    errors: ['validation_error', 'not_found'],
+  })
   async list(@Ctx() ctx: CommandContext, @Query() query: VpcScopedPageQuery) {
     const tenantId = tenantOf(ctx);
     await this.ops.visibleVpc(tenantId, query.vpc_id);
@@ -84,10 +80,14 @@ export class RouteTablesController {
     description: 'Create a route table',
     resource: { type: 'route-table' },
   })
-  @ApiOperation({ summary: 'Create a route table with its local route' })
-  @ApiCreatedResponse({ type: RouteTableResponse })
-  @ApiAcceptedResponse({ description: ACCEPTED })
-  @ApiErrors('validation_error', 'not_found', 'conflict')
+  @ApiOperationFor({
+    id: 'createRouteTable',
+    summary: 'Create a route table with its local route',
+    status: 201,
+    response: RouteTableResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'conflict'],
+  })
   async create(
     @Body() body: CreateRouteTableDto,
     @Ctx() ctx: CommandContext,
@@ -99,9 +99,12 @@ export class RouteTablesController {
 
   @Get(':id')
   @RequireAction('routetable:get', { description: 'Describe a route table', resource: TABLE })
-  @ApiOperation({ summary: 'One route table with its routes and subnet associations' })
-  @ApiOkResponse({ type: RouteTableResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getRouteTable',
+    summary: 'One route table with its routes and subnet associations',
+    response: RouteTableResponse,
+    errors: ['not_found'],
+  })
   async get(
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
@@ -115,32 +118,35 @@ export class RouteTablesController {
   @Delete(':id')
   @HttpCode(204)
   @RequireAction('routetable:delete', { description: 'Delete a route table', resource: TABLE })
-  @ApiOperation({
+  @ApiIfMatch()
+  @ApiOperationFor({
+    id: 'deleteRouteTable',
     summary:
       'Delete a route table (409 invalid_state for the main table, dependency_violation while subnets are associated)',
+    status: 204,
+    errors: [
+      'not_found',
+      'invalid_state',
+      'dependency_violation',
+      'precondition_failed',
+      'service_unavailable',
+    ],
   })
-  @ApiIfMatch()
-  @ApiNoContentResponse()
-  @ApiErrors(
-    'not_found',
-    'invalid_state',
-    'dependency_violation',
-    'precondition_failed',
-    'service_unavailable',
-  )
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext): Promise<void> {
     await this.commands.execute(new DeleteRouteTable(id, ctx));
   }
 
   @Post(':id/routes')
   @RequireAction('routetable:addRoute', { description: 'Add a route', resource: TABLE })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'addRoute',
     summary:
       'Add a route to an internet gateway, NAT gateway or peering of the VPC (an OVN static route in this table, realized before the answer)',
+    status: 201,
+    response: RouteTableResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'conflict', 'invalid_state', 'service_unavailable'],
   })
-  @ApiCreatedResponse({ type: RouteTableResponse })
-  @ApiAcceptedResponse({ description: ACCEPTED })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'invalid_state', 'service_unavailable')
   async addRoute(
     @Param('id') id: string,
     @Body() body: AddRouteDto,
@@ -154,9 +160,12 @@ export class RouteTablesController {
   @Delete(':id/routes')
   @HttpCode(204)
   @RequireAction('routetable:removeRoute', { description: 'Remove a route', resource: TABLE })
-  @ApiOperation({ summary: 'Remove a route (route_id required; the local route is 409)' })
-  @ApiNoContentResponse()
-  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'service_unavailable')
+  @ApiOperationFor({
+    id: 'removeRoute',
+    summary: 'Remove a route (route_id required; the local route is 409)',
+    status: 204,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'service_unavailable'],
+  })
   async removeRoute(
     @Param('id') id: string,
     @Query() query: RouteQuery,
@@ -171,12 +180,14 @@ export class RouteTablesController {
     description: 'Associate a subnet with a route table',
     resource: TABLE,
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'associateRouteTable',
     summary:
       "Route a subnet's traffic by this table (409 while it is associated with another table)",
+    response: RouteTableResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'conflict', 'service_unavailable'],
   })
-  @ApiOkResponse({ type: RouteTableResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'service_unavailable')
   async associate(
     @Param('id') id: string,
     @Body() body: SubnetAssociationDto,
@@ -193,9 +204,13 @@ export class RouteTablesController {
     description: 'Disassociate a subnet from a route table',
     resource: TABLE,
   })
-  @ApiOperation({ summary: "The subnet goes back to its VPC's main route table" })
-  @ApiOkResponse({ type: RouteTableResponse })
-  @ApiErrors('validation_error', 'not_found', 'service_unavailable')
+  @ApiOperationFor({
+    id: 'disassociateRouteTable',
+    summary: "The subnet goes back to its VPC's main route table",
+    response: RouteTableResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'service_unavailable'],
+  })
   async disassociate(
     @Param('id') id: string,
     @Body() body: SubnetAssociationDto,

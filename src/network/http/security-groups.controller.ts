@@ -1,21 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiAcceptedResponse,
-  ApiCreatedResponse,
-  ApiNoContentResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiIfMatch, setEtag } from '../../common/etag';
-import { ApiErrors } from '../../common/errors/error-envelope';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import { RequireAction } from '../../identity/auth/decorators';
 import type { CommandContext } from '../../kernel/command-context';
 import { tenantOf } from '../../platform/commands/use-case';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 import { NetworkOperations } from '../application/network-operations';
 import { NetworkQueries } from '../application/network-queries';
 import {
@@ -36,7 +29,6 @@ import {
 import { afterWrite } from './respond';
 
 const GROUP = { type: 'security-group', param: 'id' };
-const ACCEPTED = 'The read model did not catch up in time: the id, and Location to poll.';
 
 @ApiTags('network')
 @Controller('security-groups')
@@ -69,9 +61,13 @@ export class SecurityGroupsController {
     description: 'List security groups',
     resource: { type: 'security-group' },
   })
-  @ApiOperation({ summary: "A VPC's security groups (vpc_id required; pages: limit, cursor)" })
-  @ApiOkResponse({ type: SecurityGroupResponse, isArray: true })
-  @ApiErrors('validation_error', 'not_found')
+  @ApiOperationFor({
+    id: 'listSecurityGroups',
+    summary: "A VPC's security groups (vpc_id required; pages: limit, cursor, envelope=true)",
+    response: SecurityGroupResponse,
+    page: true,
+    errors: ['validation_error', 'not_found'],
+  })
   async list(@Ctx() ctx: CommandContext, @Query() query: VpcScopedPageQuery) {
     const tenantId = tenantOf(ctx);
     await this.ops.visibleVpc(tenantId, query.vpc_id);
@@ -83,13 +79,15 @@ export class SecurityGroupsController {
     description: 'Create a security group',
     resource: { type: 'security-group' },
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'createSecurityGroup',
     summary:
       'Create a security group: egress allowed, ingress denied until a rule admits it (an OVN port group with its ACLs, realized before the answer)',
+    status: 201,
+    response: SecurityGroupResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'conflict', 'service_unavailable'],
   })
-  @ApiCreatedResponse({ type: SecurityGroupResponse })
-  @ApiAcceptedResponse({ description: ACCEPTED })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'service_unavailable')
   async create(
     @Body() body: CreateSecurityGroupDto,
     @Ctx() ctx: CommandContext,
@@ -105,12 +103,14 @@ export class SecurityGroupsController {
     description: 'Attach a security group to an instance',
     resource: { type: 'security-group' },
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'attachSecurityGroup',
     summary:
       "Add an instance to a group of its VPC (its NIC joins the group's port group, realized before the answer)",
+    response: SecurityGroupResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'service_unavailable'],
   })
-  @ApiOkResponse({ type: SecurityGroupResponse })
-  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'service_unavailable')
   async attach(
     @Body() body: SecurityGroupMembershipDto,
     @Ctx() ctx: CommandContext,
@@ -126,11 +126,13 @@ export class SecurityGroupsController {
     description: 'Detach a security group from an instance',
     resource: { type: 'security-group' },
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'detachSecurityGroup',
     summary: 'Remove an instance from a group (409 invalid_state for its last group)',
+    response: SecurityGroupResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'service_unavailable'],
   })
-  @ApiOkResponse({ type: SecurityGroupResponse })
-  @ApiErrors('validation_error', 'not_found', 'invalid_state', 'service_unavailable')
   async detach(
     @Body() body: SecurityGroupMembershipDto,
     @Ctx() ctx: CommandContext,
@@ -142,9 +144,12 @@ export class SecurityGroupsController {
 
   @Get(':id')
   @RequireAction('securitygroup:get', { description: 'Describe a security group', resource: GROUP })
-  @ApiOperation({ summary: 'One security group with its rules and members' })
-  @ApiOkResponse({ type: SecurityGroupResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'getSecurityGroup',
+    summary: 'One security group with its rules and members',
+    response: SecurityGroupResponse,
+    errors: ['not_found'],
+  })
   async get(
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
@@ -161,19 +166,20 @@ export class SecurityGroupsController {
     description: 'Delete a security group',
     resource: GROUP,
   })
-  @ApiOperation({
+  @ApiIfMatch()
+  @ApiOperationFor({
+    id: 'deleteSecurityGroup',
     summary:
       "Delete a security group (409 invalid_state for the VPC's default group, dependency_violation while instances are members)",
+    status: 204,
+    errors: [
+      'not_found',
+      'invalid_state',
+      'dependency_violation',
+      'precondition_failed',
+      'service_unavailable',
+    ],
   })
-  @ApiIfMatch()
-  @ApiNoContentResponse()
-  @ApiErrors(
-    'not_found',
-    'invalid_state',
-    'dependency_violation',
-    'precondition_failed',
-    'service_unavailable',
-  )
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext): Promise<void> {
     await this.commands.execute(new DeleteSecurityGroup(id, ctx));
   }
@@ -183,13 +189,15 @@ export class SecurityGroupsController {
     description: 'Add a rule to a security group',
     resource: GROUP,
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'addSecurityGroupRule',
     summary:
       'Add an allow rule (stateful: replies pass); in force on the data plane when the answer comes. The same traffic twice is 409',
+    status: 201,
+    response: SecurityGroupResponse,
+    accepted: true,
+    errors: ['validation_error', 'not_found', 'conflict', 'service_unavailable'],
   })
-  @ApiCreatedResponse({ type: SecurityGroupResponse })
-  @ApiAcceptedResponse({ description: ACCEPTED })
-  @ApiErrors('validation_error', 'not_found', 'conflict', 'service_unavailable')
   async addRule(
     @Param('id') id: string,
     @Body() body: AddSecurityGroupRuleDto,
@@ -206,12 +214,13 @@ export class SecurityGroupsController {
     description: 'Remove a rule from a security group',
     resource: GROUP,
   })
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'removeSecurityGroupRule',
     summary:
       'Remove a rule: new connections it admitted are refused, and connections it had admitted are cut too (OVN drops their tracked state)',
+    status: 204,
+    errors: ['not_found', 'service_unavailable'],
   })
-  @ApiNoContentResponse()
-  @ApiErrors('not_found', 'service_unavailable')
   async removeRule(
     @Param('id') id: string,
     @Param('ruleId') ruleId: string,

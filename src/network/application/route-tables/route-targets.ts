@@ -8,7 +8,7 @@ import { NetworkQueries } from '../network-queries';
 /**
  * The read model of each route target type, and the condition its row must meet to take routes
  * from a VPC ($1 the target's id, $2 the VPC's id; constants of the code). A family's table that
- * does not exist yet holds no target. NAT gateways and peerings add theirs when they land.
+ * does not exist yet holds no target.
  */
 export const ROUTE_TARGET_TABLES: Partial<
   Record<Exclude<RouteTargetType, 'local'>, { table: string; live: string }>
@@ -16,6 +16,14 @@ export const ROUTE_TARGET_TABLES: Partial<
   igw: {
     table: 'network_internet_gateways',
     live: "id = $1 AND vpc_id = $2 AND status = 'attached'",
+  },
+  nat: {
+    table: 'network_nat_gateways',
+    live: "id = $1 AND vpc_id = $2 AND status IN ('pending', 'active')",
+  },
+  peering: {
+    table: 'network_vpc_peerings',
+    live: "id = $1 AND $2 IN (requester_vpc_id, accepter_vpc_id) AND status = 'active'",
   },
 };
 

@@ -89,9 +89,17 @@ export class SubnetProvisioning {
    */
   async delete(subnet: SubnetState, ctx: CommandContext): Promise<Position | null> {
     const subnetId = subnet.subnetId as string;
+    const natGateways = await this.queries.liveIdsIn(
+      'network_nat_gateways',
+      subnetId,
+      "status IN ('pending', 'active', 'deleting')",
+      'subnet_id = $1',
+    );
+    // Addresses are held by instances' NICs and by NAT gateways.
+    const instances = Object.keys(subnet.allocations).filter((id) => !natGateways.includes(id));
     const command = {
       type: 'DeleteSubnet' as const,
-      dependents: { instances: Object.keys(subnet.allocations) },
+      dependents: { instances, nat_gateways: natGateways },
       now: ctx.now,
     };
     subnetDecider.decide(command, subnet);

@@ -46,6 +46,10 @@ export class VpcDependentsReader {
     for (const { kind, table, live, inVpc } of VPC_DEPENDENT_TABLES) {
       dependents[kind].push(...(await this.queries.liveIdsIn(table, vpcId, live, inVpc)));
     }
+    // Subnet addresses are held by instances' NICs and by NAT gateways.
+    dependents.instances = dependents.instances.filter(
+      (holder) => !dependents.nat_gateways.includes(holder),
+    );
     return dependents;
   }
 }
