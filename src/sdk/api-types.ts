@@ -2124,7 +2124,7 @@ export interface components {
       /** @example instance:basic-2 */
       sku: string;
       /** @enum {string} */
-      unit: 'instance-hour' | 'GB-hour';
+      unit: 'instance-hour' | 'GB-hour' | 'IP-hour' | 'gateway-hour';
       /**
        * @description USD per unit-hour (exact, at most 6 decimals).
        * @example 0.02
@@ -6771,15 +6771,6 @@ export interface operations {
           'application/json': components['schemas']['InstanceActionResult'];
         };
       };
-      /** @description Recorded; the read model has not caught up yet (GET the Location) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Accepted'];
-        };
-      };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
       401: {
         headers: {
@@ -6861,15 +6852,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['InstanceActionResult'];
-        };
-      };
-      /** @description Recorded; the read model has not caught up yet (GET the Location) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Accepted'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -6955,15 +6937,6 @@ export interface operations {
           'application/json': components['schemas']['InstanceActionResult'];
         };
       };
-      /** @description Recorded; the read model has not caught up yet (GET the Location) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Accepted'];
-        };
-      };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
       401: {
         headers: {
@@ -7047,15 +7020,6 @@ export interface operations {
           'application/json': components['schemas']['InstanceActionResult'];
         };
       };
-      /** @description Recorded; the read model has not caught up yet (GET the Location) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Accepted'];
-        };
-      };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
       401: {
         headers: {
@@ -7137,15 +7101,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['InstanceActionResult'];
-        };
-      };
-      /** @description Recorded; the read model has not caught up yet (GET the Location) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Accepted'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */

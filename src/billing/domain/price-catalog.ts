@@ -33,7 +33,8 @@ export function instanceSku(typeId: string): string {
   return `instance:${typeId}`;
 }
 
-export type SkuUnit = 'instance-hour' | 'GB-hour' | 'IP-hour' | 'gateway-hour';
+export const SKU_UNITS = ['instance-hour', 'GB-hour', 'IP-hour', 'gateway-hour'] as const;
+export type SkuUnit = (typeof SKU_UNITS)[number];
 
 /** Every SKU the catalog prices, with its unit and its price when the catalog is first written. */
 export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: Micros }> {

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SKU_UNITS } from '../domain/price-catalog';
 import {
   IsDefined,
   IsISO8601,
@@ -67,7 +68,7 @@ export class PriceJson {
   @ApiProperty({ example: 'instance:basic-2' })
   sku!: string;
 
-  @ApiProperty({ enum: ['instance-hour', 'GB-hour'] })
+  @ApiProperty({ enum: SKU_UNITS })
   unit!: string;
 
   @ApiProperty({ example: 0.02, description: 'USD per unit-hour (exact, at most 6 decimals).' })

@@ -229,7 +229,6 @@ export class InstancesController {
     id: 'stopInstance',
     summary: 'Stop an instance',
     response: InstanceActionSchema,
-    accepted: true,
     errors: ['not_found', 'invalid_state'],
   })
   stop(
@@ -248,7 +247,6 @@ export class InstancesController {
     id: 'startInstance',
     summary: 'Start a stopped instance',
     response: InstanceActionSchema,
-    accepted: true,
     errors: ['not_found', 'invalid_state'],
   })
   start(
@@ -267,7 +265,6 @@ export class InstancesController {
     id: 'rebootInstance',
     summary: 'Reboot an instance',
     response: InstanceActionSchema,
-    accepted: true,
     errors: ['not_found', 'invalid_state'],
   })
   reboot(
@@ -286,7 +283,6 @@ export class InstancesController {
     id: 'pauseInstance',
     summary: 'Pause a running instance',
     response: InstanceActionSchema,
-    accepted: true,
     errors: ['not_found', 'invalid_state'],
   })
   pause(
@@ -305,7 +301,6 @@ export class InstancesController {
     id: 'resumeInstance',
     summary: 'Resume a paused instance',
     response: InstanceActionSchema,
-    accepted: true,
     errors: ['not_found', 'invalid_state'],
   })
   resume(
