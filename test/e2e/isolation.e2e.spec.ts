@@ -144,6 +144,47 @@ const FIXTURES: Record<string, Fixture> = {
     expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
     return vpc.body.main_route_table_id as string;
   },
+  // A NAT gateway needs a subnet and an elastic IP of A; its saga settles (active, or failed
+  // without an internet gateway) before the calls below are counted.
+  'nat-gateway': async (ctx) => {
+    const { t, a } = ctx;
+    const subnetId = await FIXTURES.subnet(ctx);
+    const eip = await t.http().post('/elastic-ips').set(bearer(a.accessToken)).send({});
+    expect(eip.status, JSON.stringify(eip.body)).toBe(201);
+    const res = await t
+      .http()
+      .post('/nat-gateways')
+      .set(bearer(a.accessToken))
+      .send({ subnet_id: subnetId, eip_id: eip.body.id });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const id = res.body.id as string;
+    for (let i = 0; i < 200; i++) {
+      const got = await t.http().get(`/nat-gateways/${id}`).set(bearer(a.accessToken));
+      if (got.body.status !== 'pending') return id;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`NAT gateway fixture ${id} stayed pending`);
+  },
+  // A peering request between two of A's VPCs, left pending acceptance.
+  'vpc-peering': async ({ t, a }) => {
+    const vpcIds: string[] = [];
+    for (const cidr of ['10.1.0.0/16', '10.2.0.0/16']) {
+      const vpc = await t
+        .http()
+        .post('/vpcs')
+        .set(bearer(a.accessToken))
+        .send({ name: `a-peer-${cidr.split('.')[1]}`, cidr_block: cidr });
+      expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
+      vpcIds.push(vpc.body.id as string);
+    }
+    const res = await t
+      .http()
+      .post('/vpc-peerings')
+      .set(bearer(a.accessToken))
+      .send({ requester_vpc_id: vpcIds[0], accepter_vpc_id: vpcIds[1] });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  },
   // PUT /admin/prices/{sku}: the platform's price catalog (operators only), a SKU that exists.
   price: () => Promise.resolve('storage:gb'),
 };
