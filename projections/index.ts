@@ -3,6 +3,7 @@ import { billingProjection } from './billing';
 import { COMPUTE_PROJECTIONS } from './compute';
 import { EDGE_PROJECTIONS } from './network/edge.projections';
 import { IDENTITY_PROJECTIONS } from './identity';
+import { STORAGE_PROJECTIONS } from './storage';
 import { NETWORK_PROJECTIONS } from './network';
 import { eventFeedProjection, webhooksProjection } from './webhooks';
 import type { ResourceCatalog } from '../src/platform/resources/resource-catalog';
@@ -22,6 +23,7 @@ export function allProjections(resources: ResourceCatalog): readonly Projection[
     auditProjection(resources),
     ...COMPUTE_PROJECTIONS,
     ...EDGE_PROJECTIONS,
+    ...STORAGE_PROJECTIONS,
     ...NETWORK_PROJECTIONS,
     eventFeedProjection,
     webhooksProjection,

@@ -20,6 +20,7 @@ import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
 import { NetworkModule } from './network/network.module';
+import { StorageModule } from './storage/storage.module';
 import { APP_RESOURCE_CATALOG, ResourceCatalogModule } from './resource-kinds';
 
 /**
@@ -46,6 +47,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     AuditModule,
     ComputeModule,
     NetworkModule,
+    StorageModule,
     TimelineModule,
     WebhooksModule,
     ReportsModule,

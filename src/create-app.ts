@@ -87,6 +87,11 @@ function configureHttp(fastify: FastifyInstance, rootLogger: PinoLogger): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const text = body as Buffer;
+    // An object upload of JSON content keeps its bytes (bounded by the body limit).
+    if (takesRawBody(request.url)) {
+      done(null, text);
+      return;
+    }
     if (text.length === 0) {
       done(null, undefined);
       return;
@@ -97,6 +102,12 @@ function configureHttp(fastify: FastifyInstance, rootLogger: PinoLogger): void {
       return;
     }
     void parseJson(request, json, done);
+  });
+  // Object uploads take any content type, as a stream (never buffered, so the body limit does
+  // not apply; the storage context enforces its own object size limit).
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    if (takesRawBody(request.url)) done(null, payload);
+    else done(new UnsupportedMediaType(request.headers['content-type']), undefined);
   });
   registerInputGuards(fastify);
 
@@ -130,6 +141,22 @@ function configureHttp(fastify: FastifyInstance, rootLogger: PinoLogger): void {
     else requestLog.info(entry, 'request completed');
     done();
   });
+}
+
+/** Routes whose body is the raw bytes of an object (or a part of one). */
+export function takesRawBody(url: string): boolean {
+  return /^\/storage\/(?!buckets\/|multipart\/(?:init|complete|abort)\/|presign\/|access-keys)[^/?]+\/./.test(
+    url,
+  );
+}
+
+/** What Fastify answers for a content type without a parser: 415 (error filter maps the code). */
+class UnsupportedMediaType extends Error {
+  readonly code = 'FST_ERR_CTP_INVALID_MEDIA_TYPE';
+  readonly statusCode = 415;
+  constructor(type: string | undefined) {
+    super(`Unsupported Media Type: ${String(type).slice(0, 100)}`);
+  }
 }
 
 let cachedVersion: string | undefined;

@@ -259,6 +259,16 @@ export const CONFIG_SCHEMA = z.object({
   NIMBUS_EIP_POOL: ipv4Block(8, 29).prefault('100.64.0.0/10').register(CONFIG_DOCS, {
     doc: 'the external network: elastic IPs and internet gateway ports take their addresses from it; its first address is the upstream router',
   }),
+  NIMBUS_STORAGE_MAX_OBJECT_BYTES: integer(1, 5 * 1024 ** 4)
+    .prefault(String(5 * 1024 ** 3))
+    .register(CONFIG_DOCS, {
+      doc: 'largest object one upload writes (`PUT /storage/:bucket/*key`, one multipart part); streamed to disk, never held in memory',
+    }),
+  NIMBUS_STORAGE_PRESIGN_SECRET: secret(32, null).optional().register(CONFIG_DOCS, {
+    default: 'generated in `keys/`',
+    doc: 'HMAC secret of presigned storage URLs (at least 32 bytes, hex or base64); changing it voids every URL issued',
+    echo: 'never',
+  }),
   NIMBUS_PEERING_EXPIRY: duration().prefault('7d').register(CONFIG_DOCS, {
     doc: 'how long a VPC peering request waits for acceptance before it is `expired`',
   }),
@@ -317,6 +327,9 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     eipPool: v.NIMBUS_EIP_POOL,
     /** How long a VPC peering request waits for acceptance, in milliseconds. */
     peeringExpiryMs: v.NIMBUS_PEERING_EXPIRY,
+    storageMaxObjectBytes: v.NIMBUS_STORAGE_MAX_OBJECT_BYTES,
+    /** null: generated under dataDir/keys. */
+    storagePresignSecret: v.NIMBUS_STORAGE_PRESIGN_SECRET ?? null,
   };
 }
 

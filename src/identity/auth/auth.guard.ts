@@ -41,6 +41,7 @@ import { PrincipalCache } from './principal-cache';
 import {
   AUTH_RATE_LIMITED,
   OPERATOR_ONLY,
+  ANONYMOUS_ALLOWED,
   PUBLIC_ROUTE,
   REQUIRED_ACTION,
   TENANT_PARAM,
@@ -98,6 +99,13 @@ export class AuthGuard implements CanActivate {
       void reply.headers(rateLimitHeaders(verdict));
     }
     if (meta<boolean>(PUBLIC_ROUTE)) return true;
+    if (
+      meta<boolean>(ANONYMOUS_ALLOWED) &&
+      headerValue(request, 'authorization') === undefined &&
+      headerValue(request, 'x-api-key') === undefined
+    ) {
+      return true;
+    }
 
     const required = meta<RequiredAction>(REQUIRED_ACTION);
     const denial: DenialContext = {

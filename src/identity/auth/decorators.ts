@@ -34,6 +34,7 @@ export const USER_SESSION_REQUIRED = 'nimbus:auth:user-session';
 export const TENANT_PARAM = 'nimbus:auth:tenant-param';
 export const OPERATOR_ONLY = 'nimbus:auth:operator';
 export const AUTHENTICATED_ONLY = 'nimbus:auth:authenticated';
+export const ANONYMOUS_ALLOWED = 'nimbus:auth:anonymous-allowed';
 
 export { Public, PUBLIC_ROUTE } from '../../common/public-route';
 
@@ -48,6 +49,14 @@ export const Authenticated = (): MethodDecorator & ClassDecorator =>
     ApiSecurity(API_KEY_SCHEME),
     ApiErrors('unauthorized', 'rate_limited'),
   );
+
+/**
+ * A request without any credential (no Authorization, no X-API-Key) passes the guard with no
+ * `request.auth`, and the handler decides what an anonymous caller may see (objects of public
+ * buckets); a request with one is authenticated and authorized as usual.
+ */
+export const AnonymousAllowed = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ANONYMOUS_ALLOWED, true);
 
 /** The per-IP limit of the /auth endpoints: 429 rate_limited with Retry-After and X-RateLimit-*. */
 export const AuthRateLimited = (): MethodDecorator & ClassDecorator =>

@@ -27,7 +27,8 @@ function carriesBody(request: FastifyRequest): boolean {
 
 /**
  * A request body must be of a media type its route takes: what the route documents with
- * `@ApiConsumes` (the image upload: multipart/form-data), else application/json. Anything else
+ * `@ApiConsumes` (the image upload: multipart/form-data; object uploads: any type), else
+ * application/json. Anything else
  * is 415 `unsupported_media_type`, also for bodies a parser registered for another route could
  * read (a multipart body sent to a JSON route).
  */
@@ -45,7 +46,7 @@ export class MediaTypeInterceptor implements NestInterceptor {
             context.getHandler(),
             context.getClass(),
           ]) ?? JSON_ONLY;
-        if (!consumes.includes(type)) {
+        if (!consumes.includes(type) && !consumes.includes('*/*')) {
           throw new AppError(
             'unsupported_media_type',
             `this route takes ${consumes.join(' or ')} bodies, not ${type.slice(0, 100)}`,

@@ -1,0 +1,6 @@
+export {
+  BUCKETS_PROJECTION,
+  MULTIPART_PROJECTION,
+  OBJECTS_PROJECTION,
+  STORAGE_PROJECTIONS,
+} from './storage.projections';

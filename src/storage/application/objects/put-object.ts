@@ -1,0 +1,104 @@
+import type { Readable } from 'node:stream';
+import { CommandHandler } from '@nestjs/cqrs';
+
+import { OBJECTS_PROJECTION } from '../../../../projections/storage';
+import { uuidV5 } from '../../../common/ids';
+import { throwIfInvalid } from '../../../compute/domain/validation';
+import type { CommandContext } from '../../../kernel/command-context';
+import {
+  tenantOf,
+  UseCaseCommand,
+  UseCaseHandler,
+  written,
+  type Handled,
+} from '../../../platform/commands/use-case';
+import {
+  blobsReleasedBy,
+  objectDecider,
+  objectIdOf,
+  objectKeyProblems,
+  type ObjectVersion,
+} from '../../domain';
+import { StorageAccess, type OwnedBucket } from '../storage-access';
+
+export interface ObjectWritten {
+  objectId: string;
+  bucket: string;
+  key: string;
+  version: ObjectVersion;
+}
+
+/**
+ * PUT /storage/:bucket/*key (and a presigned PUT): the body is streamed to the blob store (never
+ * held in memory, checksums computed on the way), then the version is recorded. A failed record
+ * deletes the new blob; the blob of a replaced `null` version is deleted once the record holds.
+ */
+export class PutObject extends UseCaseCommand<ObjectWritten> {
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly body: Readable,
+    readonly contentType: string,
+    ctx: CommandContext,
+    /** Set by a presigned PUT, which has already resolved the bucket. */
+    readonly resolved?: OwnedBucket,
+  ) {
+    super(ctx);
+  }
+}
+
+@CommandHandler(PutObject)
+export class PutObjectHandler extends UseCaseHandler<PutObject, ObjectWritten> {
+  constructor(private readonly access: StorageAccess) {
+    super();
+  }
+
+  protected async handle(command: PutObject): Promise<Handled<ObjectWritten>> {
+    const { ctx, key } = command;
+    const tenantId = tenantOf(ctx);
+    const { bucketId, state: bucket } =
+      command.resolved ?? (await this.access.ownedBucket(command.bucket, tenantId));
+    throwIfInvalid(objectKeyProblems(key, 'key'));
+    const blob = await this.access.blobs.put(command.body, {
+      maxBytes: this.access.options.maxObjectBytes,
+    });
+    const objectId = objectIdOf(bucketId, key);
+    let result;
+    try {
+      result = await this.access.objectLocks.run(objectId, () =>
+        this.access.executor.execute(
+          objectDecider,
+          objectId,
+          {
+            type: 'PutObjectVersion',
+            bucketId,
+            tenantId,
+            key,
+            versioning: bucket.versioning,
+            newVersionId: uuidV5(`object-version/${ctx.commandId}`).replace(/-/g, ''),
+            blob: {
+              blobId: blob.blobId,
+              sizeBytes: blob.sizeBytes,
+              sha256: blob.sha256,
+              etag: blob.md5,
+            },
+            contentType: command.contentType,
+            now: ctx.now,
+          },
+          ctx,
+          30,
+        ),
+      );
+    } catch (err) {
+      await this.access.releaseBlobs([blob.blobId]);
+      throw err;
+    }
+    if (result.events.length === 0) await this.access.releaseBlobs([blob.blobId]);
+    await this.access.releaseBlobs(result.events.flatMap(blobsReleasedBy));
+    const version = result.state.versions.at(-1) as ObjectVersion;
+    return {
+      result: { objectId, bucket: bucket.name, key, version },
+      written: [written(result.position, OBJECTS_PROJECTION)],
+    };
+  }
+}

@@ -1,0 +1,446 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+
+import { AppError } from '../../common/errors/app-error';
+import { ApiErrors } from '../../common/errors/error-envelope';
+import { Ctx } from '../../common/request-context';
+import { AnonymousAllowed, Public } from '../../identity/auth/decorators';
+import type { CommandContext } from '../../kernel/command-context';
+import {
+  AbortMultipartUpload,
+  CompleteMultipartUpload,
+  InitiateMultipartUpload,
+  UploadPart,
+} from '../application/multipart';
+import { DeleteObject, PutObject, type ObjectWritten } from '../application/objects';
+import {
+  encodeActor,
+  MAX_PRESIGN_SECONDS,
+  objectPath,
+  presignSignature,
+  verifyPresigned,
+  type PresignMethod,
+} from '../application/presign';
+import { StorageAccess } from '../application/storage-access';
+import { STORAGE_OPTIONS, type StorageOptions } from '../application/storage-options';
+import { StorageQueries } from '../application/storage-queries';
+import type { ObjectView } from '../application/views';
+import { BLOB_STORE, type BlobStore } from '../ports/blob-store';
+import {
+  CompleteMultipartDto,
+  DeletedResponse,
+  ListObjectsQuery,
+  MultipartUploadResponse,
+  ObjectDeletedResponse,
+  ObjectListResponse,
+  ObjectResponse,
+  ObjectVersionsResponse,
+  PartNumberQuery,
+  PartResponse,
+  PresignDto,
+  PresignedQuery,
+  PresignResponse,
+  VersionQuery,
+} from './dto';
+import {
+  bodyStream,
+  contentTypeOf,
+  ObjectKey,
+  objectHeaders,
+  parseRange,
+  StorageAction,
+  TenantId,
+  TenantOrAnonymous,
+} from './storage-http';
+
+const RAW_BODY = { schema: { type: 'string', format: 'binary' } } as const;
+const BYTES = {
+  description: 'The bytes (206 with Content-Range for a Range request)',
+  content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+} as const;
+
+function writtenView({ objectId, bucket, key, version }: ObjectWritten): ObjectView {
+  return {
+    id: objectId,
+    bucket,
+    key,
+    size_bytes: version.blob?.sizeBytes ?? 0,
+    content_type: version.contentType,
+    checksum: version.blob?.sha256 ?? null,
+    etag: version.blob?.etag ?? null,
+    upload_status: 'AVAILABLE',
+    version_id: version.versionId,
+    created_at: version.createdAt,
+  };
+}
+
+@ApiTags('storage')
+@Controller('storage')
+export class ObjectsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: StorageQueries,
+    private readonly access: StorageAccess,
+    @Inject(BLOB_STORE) private readonly blobs: BlobStore,
+    @Inject(STORAGE_OPTIONS) private readonly options: StorageOptions,
+  ) {}
+
+  /** Streams a version (or its range) with its headers; HEAD gets the headers only. */
+  private async download(
+    bucketId: string,
+    key: string,
+    versionId: string | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<Readable | undefined> {
+    const row = await this.queries.objectVersion(bucketId, key, versionId);
+    const size = Number(row.size_bytes);
+    const range = parseRange(request.headers.range, size);
+    objectHeaders(reply, row);
+    if (range) {
+      void reply
+        .status(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+        .header('content-length', range.end - range.start + 1);
+    } else {
+      void reply.header('content-length', size);
+    }
+    if (request.method === 'HEAD' || size === 0 || row.blob_id === null) {
+      return undefined;
+    }
+    try {
+      return await this.blobs.open(row.blob_id, range ?? undefined);
+    } catch {
+      throw new AppError('not_found', `object ${key} not found`, { resource: 'object', key });
+    }
+  }
+
+  @Get('versions/:bucket/*')
+  @StorageAction('storage:listVersions', 'List the versions of an object', 'bucket')
+  @ApiOperation({ summary: 'Every version of a key, delete markers included, newest first' })
+  @ApiOkResponse({ type: ObjectVersionsResponse })
+  @ApiErrors('not_found', 'validation_error')
+  async versions(
+    @TenantId() tenantId: string,
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+  ) {
+    const found = await this.queries.readableBucket(bucket, tenantId);
+    return { bucket, key, versions: await this.queries.versions(found.view.id, key) };
+  }
+
+  @Post('multipart/init/:bucket/*')
+  @StorageAction('storage:put', 'Write objects', 'bucket')
+  @ApiOperation({
+    summary:
+      'Start a multipart upload for a key (the Content-Type header, if any, becomes the object’s)',
+  })
+  @ApiCreatedResponse({ type: MultipartUploadResponse })
+  @ApiErrors('validation_error', 'not_found')
+  async initiate(
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Ctx() ctx: CommandContext,
+    @Req() request: FastifyRequest,
+  ) {
+    const type = request.headers['x-object-content-type'];
+    const { result } = await this.commands.execute(
+      new InitiateMultipartUpload(
+        bucket,
+        key,
+        typeof type === 'string' && type.length > 0 ? type : 'application/octet-stream',
+        ctx,
+      ),
+    );
+    return {
+      id: result.uploadId,
+      bucket,
+      key,
+      status: 'IN_PROGRESS',
+      created_at: result.state.initiatedAt,
+    };
+  }
+
+  @Put('multipart/upload/:id/parts')
+  @StorageAction('storage:put', 'Write objects')
+  @ApiOperation({ summary: 'Upload one part (raw body; a part number sent again replaces it)' })
+  @ApiConsumes('*/*')
+  @ApiBody(RAW_BODY)
+  @ApiOkResponse({ type: PartResponse })
+  @ApiErrors('validation_error', 'not_found', 'payload_too_large')
+  async uploadPart(
+    @Param('id') id: string,
+    @Query() query: PartNumberQuery,
+    @Ctx() ctx: CommandContext,
+    @Req() request: FastifyRequest,
+  ) {
+    const { result } = await this.commands.execute(
+      new UploadPart(id, query.part_number, bodyStream(request), ctx),
+    );
+    return {
+      part_number: result.partNumber,
+      etag: result.blob.etag,
+      size_bytes: result.blob.sizeBytes,
+      checksum: result.blob.sha256,
+    };
+  }
+
+  @Post('multipart/complete/:id')
+  @HttpCode(200)
+  @StorageAction('storage:put', 'Write objects')
+  @ApiOperation({
+    summary:
+      'Assemble the listed parts (ascending part numbers; every part but the last at least 5 MiB) into the object',
+  })
+  @ApiOkResponse({ type: ObjectResponse })
+  @ApiErrors(
+    'validation_error',
+    'not_found',
+    'invalid_part',
+    'invalid_part_order',
+    'entity_too_small',
+  )
+  async complete(
+    @Param('id') id: string,
+    @Body() body: CompleteMultipartDto,
+    @Ctx() ctx: CommandContext,
+  ) {
+    const parts = body.parts.map((p) => ({
+      partNumber: p.part_number,
+      ...(p.etag !== undefined ? { etag: p.etag } : {}),
+    }));
+    const { result } = await this.commands.execute(new CompleteMultipartUpload(id, parts, ctx));
+    return writtenView(result);
+  }
+
+  @Delete('multipart/abort/:id')
+  @StorageAction('storage:delete', 'Delete objects and abort uploads')
+  @ApiOperation({ summary: 'Abort a multipart upload; its parts are deleted' })
+  @ApiOkResponse({ type: DeletedResponse })
+  @ApiErrors('not_found')
+  async abort(@Param('id') id: string, @Ctx() ctx: CommandContext) {
+    await this.commands.execute(new AbortMultipartUpload(id, ctx));
+    return { message: 'multipart upload aborted', id };
+  }
+
+  @Post('presign/:bucket/*')
+  @HttpCode(200)
+  @StorageAction('storage:presign', 'Create presigned URLs for objects', 'bucket')
+  @ApiOperation({
+    summary:
+      'A URL that reads (GET) or writes (PUT) one object without credentials until it expires (at most 7 days)',
+  })
+  @ApiOkResponse({ type: PresignResponse })
+  @ApiErrors('validation_error', 'not_found')
+  async presign(
+    @TenantId() tenantId: string,
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Body() body: PresignDto,
+    @Ctx() ctx: CommandContext,
+  ) {
+    const found = await this.queries.readableBucket(bucket, tenantId);
+    const seconds = Math.min(body.expires_in ?? 3600, MAX_PRESIGN_SECONDS);
+    const expires = Math.floor(ctx.now.getTime() / 1000) + seconds;
+    const signature = presignSignature(this.options.presignSecret, {
+      method: body.method,
+      bucketId: found.view.id,
+      key,
+      expires,
+      actor: ctx.actor,
+    });
+    const query = new URLSearchParams({
+      expires: String(expires),
+      actor: encodeActor(ctx.actor),
+      signature,
+    });
+    return {
+      url: `${objectPath('/storage/presigned', bucket, key)}?${query.toString()}`,
+      method: body.method,
+      expires_at: new Date(expires * 1000).toISOString(),
+    };
+  }
+
+  private async presigned(
+    method: PresignMethod,
+    bucket: string,
+    key: string,
+    query: PresignedQuery,
+    ctx: CommandContext,
+  ) {
+    const found = await this.access.bucketNamed(bucket);
+    if (!found) {
+      throw new AppError('forbidden', 'the presigned URL signature does not match');
+    }
+    const actor = verifyPresigned(
+      this.options.presignSecret,
+      method,
+      found.bucketId,
+      key,
+      query,
+      ctx.now,
+    );
+    return { found, actor };
+  }
+
+  @Get('presigned/:bucket/*')
+  @Public()
+  @ApiOperation({ summary: 'Download through a presigned URL (no credentials)' })
+  @ApiProduces('*/*')
+  @ApiResponse({ status: 200, ...BYTES })
+  @ApiErrors('forbidden', 'not_found', 'range_not_satisfiable')
+  async presignedGet(
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Query() query: PresignedQuery,
+    @Ctx() ctx: CommandContext,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { found } = await this.presigned('GET', bucket, key, query, ctx);
+    return this.download(found.bucketId, key, undefined, request, reply);
+  }
+
+  @Put('presigned/:bucket/*')
+  @Public()
+  @ApiOperation({ summary: 'Upload through a presigned URL (no credentials; raw body)' })
+  @ApiConsumes('*/*')
+  @ApiBody(RAW_BODY)
+  @ApiOkResponse({ type: ObjectResponse })
+  @ApiErrors('forbidden', 'validation_error', 'payload_too_large')
+  async presignedPut(
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Query() query: PresignedQuery,
+    @Ctx() ctx: CommandContext,
+    @Req() request: FastifyRequest,
+  ) {
+    const { found, actor } = await this.presigned('PUT', bucket, key, query, ctx);
+    const asSigner: CommandContext = { ...ctx, tenantId: found.state.tenantId, actor };
+    const { result } = await this.commands.execute(
+      new PutObject(bucket, key, bodyStream(request), contentTypeOf(request), asSigner, found),
+    );
+    return writtenView(result);
+  }
+
+  @Get(':bucket')
+  @AnonymousAllowed()
+  @StorageAction('storage:list', 'List objects', 'bucket')
+  @ApiOperation({
+    summary:
+      'The latest version of each key in key order; prefix, delimiter (common_prefixes) and cursor. Public buckets: no credentials needed',
+  })
+  @ApiOkResponse({ type: ObjectListResponse })
+  @ApiErrors('validation_error', 'not_found')
+  async list(
+    @TenantOrAnonymous() tenantId: string | null,
+    @Param('bucket') bucket: string,
+    @Query() query: ListObjectsQuery,
+  ) {
+    const found = await this.queries.readableBucket(bucket, tenantId);
+    return this.queries.listObjects(
+      { id: found.view.id, name: bucket },
+      {
+        prefix: query.prefix ?? '',
+        delimiter: query.delimiter ?? '',
+        limit: query.limit ?? 100,
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+      },
+    );
+  }
+
+  @Put(':bucket/*')
+  @StorageAction('storage:put', 'Write objects', 'bucket')
+  @ApiOperation({
+    summary:
+      'Upload an object: the raw body, its Content-Type kept; streamed to disk with its SHA-256 (checksum) and MD5 (etag)',
+  })
+  @ApiConsumes('*/*')
+  @ApiBody(RAW_BODY)
+  @ApiOkResponse({ type: ObjectResponse })
+  @ApiErrors('validation_error', 'not_found', 'payload_too_large')
+  async put(
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Ctx() ctx: CommandContext,
+    @Req() request: FastifyRequest,
+  ) {
+    const { result } = await this.commands.execute(
+      new PutObject(bucket, key, bodyStream(request), contentTypeOf(request), ctx),
+    );
+    return writtenView(result);
+  }
+
+  @Get(':bucket/*')
+  @AnonymousAllowed()
+  @StorageAction('storage:get', 'Read objects', 'bucket')
+  @ApiOperation({
+    summary:
+      'Download the latest version (or ?version_id=); Range: bytes=a-b gives 206. Public buckets: no credentials needed',
+  })
+  @ApiProduces('*/*')
+  @ApiResponse({ status: 200, ...BYTES })
+  @ApiResponse({ status: 206, ...BYTES })
+  @ApiErrors('not_found', 'range_not_satisfiable')
+  async get(
+    @TenantOrAnonymous() tenantId: string | null,
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Query() query: VersionQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const found = await this.queries.readableBucket(bucket, tenantId);
+    return this.download(found.view.id, key, query.version_id, request, reply);
+  }
+
+  @Delete(':bucket/*')
+  @StorageAction('storage:delete', 'Delete objects and abort uploads', 'bucket')
+  @ApiOperation({
+    summary:
+      'Delete the latest version (a delete marker when versioned), or ?version_id= permanently',
+  })
+  @ApiOkResponse({ type: ObjectDeletedResponse })
+  @ApiErrors('not_found')
+  async delete(
+    @Param('bucket') bucket: string,
+    @ObjectKey() key: string,
+    @Query() query: VersionQuery,
+    @Ctx() ctx: CommandContext,
+  ) {
+    const { result } = await this.commands.execute(
+      new DeleteObject(bucket, key, query.version_id, ctx),
+    );
+    return {
+      message: result.deleteMarker ? 'delete marker created' : 'object deleted',
+      key,
+      version_id: result.versionId,
+      delete_marker: result.deleteMarker,
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+
+import { FilesystemBlobStore } from '../drivers/blobs/filesystem-blob-store';
+import { APP_CONFIG } from '../platform/tokens';
+import { BUCKET_USE_CASES } from './application/buckets';
+import { MULTIPART_USE_CASES } from './application/multipart';
+import { OBJECT_USE_CASES } from './application/objects';
+import { StorageAccess } from './application/storage-access';
+import { StorageLifecycle } from './application/storage-lifecycle';
+import {
+  STORAGE_OPTIONS,
+  storageOptionsFrom,
+  type StorageOptions,
+} from './application/storage-options';
+import { StorageQueries } from './application/storage-queries';
+import { BucketsController } from './http/buckets.controller';
+import { ObjectsController } from './http/objects.controller';
+import { BLOB_STORE, type BlobStore } from './ports/blob-store';
+
+/**
+ * Object storage: buckets, object versions and multipart uploads (metadata in events), their
+ * bytes in the blob store (the filesystem adapter under `<NIMBUS_DATA_DIR>/blobs`). Needs
+ * ProjectionsModule (global) for its read models.
+ */
+@Module({
+  controllers: [BucketsController, ObjectsController],
+  providers: [
+    { provide: STORAGE_OPTIONS, useFactory: storageOptionsFrom, inject: [APP_CONFIG] },
+    {
+      provide: BLOB_STORE,
+      inject: [STORAGE_OPTIONS],
+      useFactory: (options: StorageOptions): BlobStore => new FilesystemBlobStore(options.blobRoot),
+    },
+    StorageAccess,
+    StorageQueries,
+    StorageLifecycle,
+    ...BUCKET_USE_CASES,
+    ...OBJECT_USE_CASES,
+    ...MULTIPART_USE_CASES,
+  ],
+})
+export class StorageModule {}
