@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 
 import { AppError } from '../../common/errors/app-error';
+import { isUuid } from '../../common/ids';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { CommandExecutor } from '../../eventstore/command-executor';
 import type { CommandContext } from '../../kernel/command-context';
 import { PG_POOL } from '../../platform/tokens';
 import {
   BUCKET_NAMES_ID,
+  bucketNameProblems,
   bucketDecider,
   bucketNamesDecider,
   multipartDecider,
@@ -48,6 +50,7 @@ export class StorageAccess {
 
   /** The live bucket of that name, whoever owns it; null when there is none. */
   async bucketNamed(name: string): Promise<OwnedBucket | null> {
+    if (bucketNameProblems(name).length > 0) return null;
     const { rows } = await this.pool.query<{ id: string }>(
       "SELECT id FROM storage_buckets WHERE name = $1 AND status = 'ACTIVE' LIMIT 1",
       [name],
@@ -65,6 +68,7 @@ export class StorageAccess {
   }
 
   async ownedUpload(uploadId: string, tenantId: string): Promise<MultipartState> {
+    if (!isUuid(uploadId)) throw AppError.notFound('multipart_upload', uploadId);
     const { state } = await this.executor.load(multipartDecider, uploadId);
     if (state.status === 'NONE' || state.tenantId !== tenantId) {
       throw AppError.notFound('multipart_upload', uploadId);

@@ -11,7 +11,7 @@ import {
   type PageRequest,
 } from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
-import type { BucketState } from '../domain';
+import { bucketNameProblems, objectKeyProblems, type BucketState } from '../domain';
 import { bucketNotFound } from './storage-access';
 import {
   bucketView,
@@ -71,6 +71,7 @@ export class StorageQueries {
 
   /** The live bucket of that name as the read model has it, whoever owns it; null when none. */
   async bucketByName(name: string): Promise<FoundBucket | null> {
+    if (bucketNameProblems(name).length > 0) return null;
     const { rows } = await this.pool.query<BucketRow>(
       `SELECT id, tenant_id, state, revision, created_at, updated_at FROM storage_buckets
        WHERE name = $1 AND status = 'ACTIVE' LIMIT 1`,
@@ -123,6 +124,9 @@ export class StorageQueries {
     key: string,
     versionId: string | undefined,
   ): Promise<ObjectRow> {
+    if (objectKeyProblems(key).length > 0 || (versionId !== undefined && /\0/.test(versionId))) {
+      throw new AppError('not_found', `object not found`, { resource: 'object' });
+    }
     const { rows } =
       versionId === undefined
         ? await this.pool.query<ObjectRow>(
@@ -168,6 +172,11 @@ export class StorageQueries {
       }
       after = decoded;
     }
+    if (/\0/.test(options.prefix + options.delimiter + after)) {
+      throw AppError.validation('prefix, delimiter and cursor must not contain NUL', [
+        { path: 'prefix', message: 'must not contain NUL' },
+      ]);
+    }
     const items: ObjectView[] = [];
     const prefixes: string[] = [];
     let more = false;
@@ -209,6 +218,9 @@ export class StorageQueries {
 
   /** Every version of a key (delete markers too), newest first. */
   async versions(bucketId: string, key: string): Promise<ObjectVersionView[]> {
+    if (objectKeyProblems(key).length > 0) {
+      throw new AppError('not_found', 'object not found', { resource: 'object' });
+    }
     const { rows } = await this.pool.query<ObjectRow>(
       `SELECT ${OBJECT_COLUMNS} FROM storage_object_versions
        WHERE bucket_id = $1 AND key = $2 ORDER BY seq DESC`,

@@ -110,15 +110,6 @@ export class VersionQuery {
   version_id?: string;
 }
 
-export class PartNumberQuery {
-  @ApiProperty({ minimum: 1, maximum: MAX_PART_NUMBER, example: 1 })
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PART_NUMBER)
-  part_number!: number;
-}
-
 export class CompletedPartDto {
   @ApiProperty({ example: 1, minimum: 1, maximum: MAX_PART_NUMBER })
   @IsInt()

@@ -20,6 +20,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -60,7 +61,6 @@ import {
   ObjectListResponse,
   ObjectResponse,
   ObjectVersionsResponse,
-  PartNumberQuery,
   PartResponse,
   PresignDto,
   PresignedQuery,
@@ -189,18 +189,27 @@ export class ObjectsController {
   @Put('multipart/upload/:id/parts')
   @StorageAction('storage:put', 'Write objects')
   @ApiOperation({ summary: 'Upload one part (raw body; a part number sent again replaces it)' })
+  @ApiQuery({
+    name: 'part_number',
+    type: Number,
+    required: true,
+    example: 1,
+    description: '1 to 10000',
+  })
   @ApiConsumes('*/*')
   @ApiBody(RAW_BODY)
   @ApiOkResponse({ type: PartResponse })
   @ApiErrors('validation_error', 'not_found', 'payload_too_large')
   async uploadPart(
     @Param('id') id: string,
-    @Query() query: PartNumberQuery,
+    @Query('part_number') partNumber: string | undefined,
     @Ctx() ctx: CommandContext,
     @Req() request: FastifyRequest,
   ) {
+    // Checked by the use case after the upload's owner (another tenant's upload is 404 first).
+    const number = /^\d{1,5}$/.test(partNumber ?? '') ? Number(partNumber) : Number.NaN;
     const { result } = await this.commands.execute(
-      new UploadPart(id, query.part_number, bodyStream(request), ctx),
+      new UploadPart(id, number, bodyStream(request), ctx),
     );
     return {
       part_number: result.partNumber,
