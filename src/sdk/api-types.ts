@@ -1431,6 +1431,266 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/storage/buckets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's buckets, oldest first (cursor pagination) */
+    get: operations['listBuckets'];
+    put?: never;
+    /** Create a bucket; names are unique across all tenants (another tenant has it: 409 bucket_already_exists; you have it: 409 bucket_already_owned_by_you) */
+    post: operations['createBucket'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/buckets/{bucket}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a bucket; one holding objects, versions or multipart uploads is 409 bucket_not_empty unless ?force=true */
+    delete: operations['deleteBucket'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/buckets/{bucket}/versioning': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Enable versioning, or suspend it (versions already kept stay) */
+    patch: operations['setBucketVersioning'];
+    trace?: never;
+  };
+  '/storage/buckets/{bucket}/lifecycle': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List a bucket's lifecycle rules */
+    get: operations['listLifecycleRules'];
+    put?: never;
+    /** Expire object versions under a prefix after a number of days (applied by a periodic job; each expiry is an event) */
+    post: operations['addLifecycleRule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/buckets/{bucket}/lifecycle/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Change a bucket's lifecycle rules */
+    delete: operations['deleteLifecycleRule'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/cluster/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The blob store's nodes, capacity, use and health */
+    get: operations['getStorageClusterStatus'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/versions/{bucket}/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every version of a key, delete markers included, newest first */
+    get: operations['listObjectVersions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/multipart/init/{bucket}/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a multipart upload for a key (the Content-Type header, if any, becomes the object’s) */
+    post: operations['initiateMultipartUpload'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/multipart/upload/{id}/parts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Upload one part (raw body; a part number sent again replaces it) */
+    put: operations['uploadPart'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/multipart/complete/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Assemble the listed parts (ascending part numbers; every part but the last at least 5 MiB) into the object */
+    post: operations['completeMultipartUpload'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/multipart/abort/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Abort a multipart upload; its parts are deleted */
+    delete: operations['abortMultipartUpload'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/presign/{bucket}/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A URL that reads (GET) or writes (PUT) one object without credentials until it expires (at most 7 days) */
+    post: operations['presignObject'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/presigned/{bucket}/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Download through a presigned URL (no credentials) */
+    get: operations['getPresignedObject'];
+    /** Upload through a presigned URL (no credentials; raw body) */
+    put: operations['putPresignedObject'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/{bucket}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The latest version of each key in key order; prefix, delimiter (common_prefixes) and cursor. Public buckets: no credentials needed */
+    get: operations['listObjects'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storage/{bucket}/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Download the latest version (or ?version_id=); Range: bytes=a-b gives 206. Public buckets: no credentials needed */
+    get: operations['getObject'];
+    /** Upload an object: the raw body, its Content-Type kept; streamed to disk with its SHA-256 (checksum) and MD5 (etag) */
+    put: operations['putObject'];
+    post?: never;
+    /** Delete the latest version (a delete marker when versioned), or ?version_id= permanently */
+    delete: operations['deleteObject'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/tenants/{id}/state': {
     parameters: {
       query?: never;
@@ -2825,12 +3085,9 @@ export interface components {
       vpc_id: string;
     };
     DeletedResponse: {
-      /** @example internet gateway deleted */
+      /** @example bucket deleted */
       message: string;
-      /**
-       * Format: uuid
-       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
-       */
+      /** @example my-assets */
       id: string;
     };
     ElasticIpResponse: {
@@ -3045,6 +3302,275 @@ export interface components {
        * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
        */
       accepter_vpc_id: string;
+    };
+    BucketResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example my-assets */
+      name: string;
+      /** @example false */
+      is_public: boolean;
+      /**
+       * @example disabled
+       * @enum {string}
+       */
+      versioning: 'disabled' | 'enabled' | 'suspended';
+      /** @example false */
+      versioning_enabled: boolean;
+      /** @example arn:nimbus:storage:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:bucket/my-assets */
+      arn: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      updated_at: string;
+    };
+    CreateBucketDto: {
+      /**
+       * @description S3 rules: 3-63 lower-case letters, digits, dots and hyphens; unique across all tenants
+       * @example my-assets
+       */
+      name: string;
+      /**
+       * @description Objects readable without credentials
+       * @default false
+       */
+      is_public: boolean;
+    };
+    VersioningDto: {
+      /**
+       * @description false suspends versioning (old versions stay)
+       * @example true
+       */
+      enabled: boolean;
+    };
+    LifecycleRuleResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example logs/ */
+      prefix: string;
+      /** @example 30 */
+      expiration_days: number;
+    };
+    LifecycleRuleDto: {
+      /**
+       * @description Keys starting with this (empty: every key)
+       * @example logs/
+       */
+      prefix: string;
+      /** @example 30 */
+      expiration_days: number;
+    };
+    ClusterNodeResponse: {
+      /** @example local */
+      id: string;
+      /** @example filesystem */
+      backend: string;
+      /**
+       * @example healthy
+       * @enum {string}
+       */
+      status: 'healthy' | 'unhealthy';
+      /** @example 107374182400 */
+      capacity_bytes: number;
+      /** @example 53687091200 */
+      used_bytes: number;
+      /** @example 53687091200 */
+      free_bytes: number;
+      /** @example null */
+      problem?: Record<string, never> | null;
+    };
+    ClusterStatusResponse: {
+      /**
+       * @example healthy
+       * @enum {string}
+       */
+      status: 'healthy' | 'unhealthy';
+      nodes: components['schemas']['ClusterNodeResponse'][];
+      /** @example 107374182400 */
+      capacity_bytes: number;
+      /** @example 53687091200 */
+      used_bytes: number;
+      /**
+       * @description Bytes of this tenant's object versions
+       * @example 1048576
+       */
+      tenant_stored_bytes: number;
+    };
+    ObjectVersionResponse: {
+      /** @example 5f1c0d9e8b7a4c3d2e1f0a9b8c7d6e5f */
+      version_id: string;
+      /** @example true */
+      is_latest: boolean;
+      /** @example false */
+      delete_marker: boolean;
+      /** @example 1024 */
+      size_bytes: number;
+      /** @example text/plain */
+      content_type?: Record<string, never> | null;
+      /** @example b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9 */
+      checksum?: Record<string, never> | null;
+      /** @example 9e107d9d372bb6826bd81d3542a419d6 */
+      etag?: Record<string, never> | null;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+    };
+    ObjectVersionsResponse: {
+      /** @example my-assets */
+      bucket: string;
+      /** @example docs/readme.txt */
+      key: string;
+      /** @description Newest first */
+      versions: components['schemas']['ObjectVersionResponse'][];
+    };
+    MultipartUploadResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example my-assets */
+      bucket: string;
+      /** @example big.bin */
+      key: string;
+      /**
+       * @example IN_PROGRESS
+       * @enum {string}
+       */
+      status: 'IN_PROGRESS';
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+    };
+    PartResponse: {
+      /** @example 1 */
+      part_number: number;
+      /** @example 9e107d9d372bb6826bd81d3542a419d6 */
+      etag: string;
+      /** @example 5242880 */
+      size_bytes: number;
+      /** @example b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9 */
+      checksum: string;
+    };
+    CompletedPartDto: {
+      /** @example 1 */
+      part_number: number;
+      /** @example 9e107d9d372bb6826bd81d3542a419d6 */
+      etag?: string;
+    };
+    CompleteMultipartDto: {
+      /** @description In ascending part number */
+      parts: components['schemas']['CompletedPartDto'][];
+    };
+    ObjectResponse: {
+      /**
+       * Format: uuid
+       * @description The key in its bucket
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example my-assets */
+      bucket: string;
+      /** @example docs/readme.txt */
+      key: string;
+      /** @example 1024 */
+      size_bytes: number;
+      /** @example text/plain */
+      content_type?: Record<string, never> | null;
+      /**
+       * @description Hex SHA-256 of the bytes
+       * @example b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9
+       */
+      checksum: string;
+      /**
+       * @description MD5 of the bytes, or md5-of-md5s-N for a multipart object
+       * @example 9e107d9d372bb6826bd81d3542a419d6
+       */
+      etag: string;
+      /**
+       * @example AVAILABLE
+       * @enum {string}
+       */
+      upload_status: 'AVAILABLE';
+      /**
+       * @description "null" unless the bucket is versioned
+       * @example null
+       */
+      version_id: string;
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      created_at: string;
+    };
+    PresignDto: {
+      /**
+       * @example GET
+       * @enum {string}
+       */
+      method: 'GET' | 'PUT';
+      /** @default 3600 */
+      expires_in: number;
+    };
+    PresignResponse: {
+      /**
+       * @description Path and query on this API, usable without credentials until expires_at
+       * @example /storage/presigned/my-assets/docs/readme.txt?expires=1777630000&actor=user%3A3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b&signature=b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9
+       */
+      url: string;
+      /**
+       * @example GET
+       * @enum {string}
+       */
+      method: 'GET' | 'PUT';
+      /**
+       * Format: date-time
+       * @example 2026-05-01T10:00:00.000Z
+       */
+      expires_at: string;
+    };
+    ObjectListResponse: {
+      items: components['schemas']['ObjectResponse'][];
+      /**
+       * @example [
+       *       "logs/2026/"
+       *     ]
+       */
+      common_prefixes: string[];
+      /**
+       * @description Pass as cursor
+       * @example null
+       */
+      next_cursor?: Record<string, never> | null;
+    };
+    ObjectDeletedResponse: {
+      /** @example object deleted */
+      message: string;
+      /** @example docs/readme.txt */
+      key: string;
+      /** @example null */
+      version_id: string;
+      /**
+       * @description A delete marker now hides the object
+       * @example false
+       */
+      delete_marker: boolean;
     };
     /** @description tenant_id, as_of, events_applied, then one array per resource family (instances, volumes...) as it was at as_of */
     TenantState: {
@@ -12717,6 +13243,1640 @@ export interface operations {
       };
       /** @description `invalid_state`: The resource is not in a state that allows this action. */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listBuckets: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's buckets, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BucketResponse'][];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createBucket: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateBucketDto'];
+      };
+    };
+    responses: {
+      /** @description Create a bucket; names are unique across all tenants (another tenant has it: 409 bucket_already_exists; you have it: 409 bucket_already_owned_by_you) */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BucketResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `bucket_already_exists`: The bucket name is taken by another tenant (bucket names are unique across tenants); choose another name.
+       *
+       *     `bucket_already_owned_by_you`: The bucket name is already one of your buckets.
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteBucket: {
+    parameters: {
+      query?: {
+        /** @description Delete the objects, versions and uploads too */
+        force?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a bucket; one holding objects, versions or multipart uploads is 409 bucket_not_empty unless ?force=true */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeletedResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `bucket_not_empty`: The bucket still holds objects (or versions, or multipart uploads); delete them or pass ?force=true. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  setBucketVersioning: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['VersioningDto'];
+      };
+    };
+    responses: {
+      /** @description Enable versioning, or suspend it (versions already kept stay) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BucketResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listLifecycleRules: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description List a bucket's lifecycle rules */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['LifecycleRuleResponse'][];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  addLifecycleRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['LifecycleRuleDto'];
+      };
+    };
+    responses: {
+      /** @description Expire object versions under a prefix after a number of days (applied by a periodic job; each expiry is an event) */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['LifecycleRuleResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteLifecycleRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Change a bucket's lifecycle rules */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getStorageClusterStatus: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The blob store's nodes, capacity, use and health */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterStatusResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listObjectVersions: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every version of a key, delete markers included, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ObjectVersionsResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  initiateMultipartUpload: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Start a multipart upload for a key (the Content-Type header, if any, becomes the object’s) */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MultipartUploadResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  uploadPart: {
+    parameters: {
+      query: {
+        /** @description 1 to 10000 */
+        part_number: number;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        '*/*': string;
+      };
+    };
+    responses: {
+      /** @description Upload one part (raw body; a part number sent again replaces it) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PartResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `payload_too_large`: The request body exceeds the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  completeMultipartUpload: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CompleteMultipartDto'];
+      };
+    };
+    responses: {
+      /** @description Assemble the listed parts (ascending part numbers; every part but the last at least 5 MiB) into the object */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ObjectResponse'];
+        };
+      };
+      /**
+       * @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path.
+       *
+       *     `invalid_part`: A part named in the completion was not uploaded, or its ETag does not match the uploaded part.
+       *
+       *     `invalid_part_order`: The parts of a multipart completion must be listed in ascending part number.
+       *
+       *     `entity_too_small`: A part other than the last is smaller than the minimum part size (5 MiB).
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  abortMultipartUpload: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Abort a multipart upload; its parts are deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  presignObject: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PresignDto'];
+      };
+    };
+    responses: {
+      /** @description A URL that reads (GET) or writes (PUT) one object without credentials until it expires (at most 7 days) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PresignResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getPresignedObject: {
+    parameters: {
+      query: {
+        expires: string;
+        actor: string;
+        signature: string;
+      };
+      header?: {
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (*\/*) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': string;
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `range_not_satisfiable`: The Range header does not overlap the object; Content-Range names its size. */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  putPresignedObject: {
+    parameters: {
+      query: {
+        expires: string;
+        actor: string;
+        signature: string;
+      };
+      header?: {
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        '*/*': string;
+      };
+    };
+    responses: {
+      /** @description Upload through a presigned URL (no credentials; raw body) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ObjectResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `payload_too_large`: The request body exceeds the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listObjects: {
+    parameters: {
+      query?: {
+        /** @description Only keys starting with this */
+        prefix?: string;
+        /** @description Keys holding it after the prefix are rolled up into common_prefixes */
+        delimiter?: string;
+        limit?: number;
+        /** @description next_cursor of the previous page */
+        cursor?: string;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The latest version of each key in key order; prefix, delimiter (common_prefixes) and cursor. Public buckets: no credentials needed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ObjectListResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getObject: {
+    parameters: {
+      query?: {
+        version_id?: string;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The file (*\/*) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': string;
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `range_not_satisfiable`: The Range header does not overlap the object; Content-Range names its size. */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          '*/*': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  putObject: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        '*/*': string;
+      };
+    };
+    responses: {
+      /** @description Upload an object: the raw body, its Content-Type kept; streamed to disk with its SHA-256 (checksum) and MD5 (etag) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ObjectResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `payload_too_large`: The request body exceeds the size limit. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteObject: {
+    parameters: {
+      query?: {
+        version_id?: string;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        bucket: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete the latest version (a delete marker when versioned), or ?version_id= permanently */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ObjectDeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
         headers: {
           [name: string]: unknown;
         };

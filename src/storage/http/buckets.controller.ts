@@ -11,14 +11,14 @@ import {
   Res,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { Inject } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Pool } from 'pg';
 
 import { setEtag } from '../../common/etag';
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 import { PageQuery, parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
@@ -63,21 +63,27 @@ export class BucketsController {
 
   @Get('buckets')
   @StorageAction('storage:listBuckets', 'List buckets')
-  @ApiOperation({ summary: "The tenant's buckets, oldest first (cursor pagination)" })
-  @ApiOkResponse({ type: BucketResponse, isArray: true })
-  @ApiErrors('validation_error')
+  @ApiOperationFor({
+    id: 'listBuckets',
+    summary: "The tenant's buckets, oldest first (cursor pagination)",
+    response: BucketResponse,
+    isArray: true,
+    errors: ['validation_error'],
+  })
   list(@TenantId() tenantId: string, @Query() query: PageQuery) {
     return this.queries.buckets(tenantId, parsePage(query));
   }
 
   @Post('buckets')
   @StorageAction('storage:createBucket', 'Create a bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'createBucket',
     summary:
       'Create a bucket; names are unique across all tenants (another tenant has it: 409 bucket_already_exists; you have it: 409 bucket_already_owned_by_you)',
+    response: BucketResponse,
+    status: 201,
+    errors: ['validation_error', 'bucket_already_exists', 'bucket_already_owned_by_you'],
   })
-  @ApiCreatedResponse({ type: BucketResponse })
-  @ApiErrors('validation_error', 'bucket_already_exists', 'bucket_already_owned_by_you')
   async create(
     @TenantId() tenantId: string,
     @Body() body: CreateBucketDto,
@@ -93,12 +99,13 @@ export class BucketsController {
 
   @Delete('buckets/:bucket')
   @StorageAction('storage:deleteBucket', 'Delete a bucket', 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'deleteBucket',
     summary:
       'Delete a bucket; one holding objects, versions or multipart uploads is 409 bucket_not_empty unless ?force=true',
+    response: DeletedResponse,
+    errors: ['not_found', 'bucket_not_empty', 'validation_error'],
   })
-  @ApiOkResponse({ type: DeletedResponse })
-  @ApiErrors('not_found', 'bucket_not_empty', 'validation_error')
   async delete(
     @Param('bucket') bucket: string,
     @Query() query: DeleteBucketQuery,
@@ -110,9 +117,12 @@ export class BucketsController {
 
   @Patch('buckets/:bucket/versioning')
   @StorageAction('storage:putBucketVersioning', "Change a bucket's versioning", 'bucket')
-  @ApiOperation({ summary: 'Enable versioning, or suspend it (versions already kept stay)' })
-  @ApiOkResponse({ type: BucketResponse })
-  @ApiErrors('validation_error', 'not_found')
+  @ApiOperationFor({
+    id: 'setBucketVersioning',
+    summary: 'Enable versioning, or suspend it (versions already kept stay)',
+    response: BucketResponse,
+    errors: ['validation_error', 'not_found'],
+  })
   async versioning(
     @TenantId() tenantId: string,
     @Param('bucket') bucket: string,
@@ -126,8 +136,13 @@ export class BucketsController {
 
   @Get('buckets/:bucket/lifecycle')
   @StorageAction('storage:getLifecycle', "List a bucket's lifecycle rules", 'bucket')
-  @ApiOkResponse({ type: LifecycleRuleResponse, isArray: true })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'listLifecycleRules',
+    summary: "List a bucket's lifecycle rules",
+    response: LifecycleRuleResponse,
+    isArray: true,
+    errors: ['not_found'],
+  })
   async lifecycle(@TenantId() tenantId: string, @Param('bucket') bucket: string) {
     const found = await this.queries.readableBucket(bucket, tenantId);
     return found.state.lifecycleRules.map(lifecycleRuleView);
@@ -135,12 +150,14 @@ export class BucketsController {
 
   @Post('buckets/:bucket/lifecycle')
   @StorageAction('storage:putLifecycle', "Change a bucket's lifecycle rules", 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'addLifecycleRule',
     summary:
       'Expire object versions under a prefix after a number of days (applied by a periodic job; each expiry is an event)',
+    response: LifecycleRuleResponse,
+    status: 201,
+    errors: ['validation_error', 'not_found', 'conflict'],
   })
-  @ApiCreatedResponse({ type: LifecycleRuleResponse })
-  @ApiErrors('validation_error', 'not_found', 'conflict')
   async addRule(
     @TenantId() tenantId: string,
     @Param('bucket') bucket: string,
@@ -158,8 +175,12 @@ export class BucketsController {
 
   @Delete('buckets/:bucket/lifecycle/:id')
   @StorageAction('storage:putLifecycle', "Change a bucket's lifecycle rules", 'bucket')
-  @ApiOkResponse({ type: DeletedResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'deleteLifecycleRule',
+    summary: "Change a bucket's lifecycle rules",
+    response: DeletedResponse,
+    errors: ['not_found'],
+  })
   async removeRule(
     @Param('bucket') bucket: string,
     @Param('id') id: string,
@@ -172,8 +193,11 @@ export class BucketsController {
   @Get('cluster/status')
   @HttpCode(200)
   @StorageAction('storage:clusterStatus', 'Show the health and capacity of the blob store')
-  @ApiOperation({ summary: "The blob store's nodes, capacity, use and health" })
-  @ApiOkResponse({ type: ClusterStatusResponse })
+  @ApiOperationFor({
+    id: 'getStorageClusterStatus',
+    summary: "The blob store's nodes, capacity, use and health",
+    response: ClusterStatusResponse,
+  })
   async clusterStatus(@TenantId() tenantId: string) {
     const status = await this.blobs.status();
     const { rows } = await this.pool.query<{ bytes: string | null }>(

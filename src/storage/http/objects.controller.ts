@@ -13,22 +13,12 @@ import {
   Res,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import {
-  ApiBody,
-  ApiConsumes,
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiQuery,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 
 import { AppError } from '../../common/errors/app-error';
-import { ApiErrors } from '../../common/errors/error-envelope';
+import { ApiOperationFor } from '../../platform/http/api-operation';
 import { Ctx } from '../../common/request-context';
 import { AnonymousAllowed, Public } from '../../identity/auth/decorators';
 import type { CommandContext } from '../../kernel/command-context';
@@ -79,10 +69,6 @@ import {
 } from './storage-http';
 
 const RAW_BODY = { schema: { type: 'string', format: 'binary' } } as const;
-const BYTES = {
-  description: 'The bytes (206 with Content-Range for a Range request)',
-  content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
-} as const;
 
 function writtenView({ objectId, bucket, key, version }: ObjectWritten): ObjectView {
   return {
@@ -142,9 +128,12 @@ export class ObjectsController {
 
   @Get('versions/:bucket/*')
   @StorageAction('storage:listVersions', 'List the versions of an object', 'bucket')
-  @ApiOperation({ summary: 'Every version of a key, delete markers included, newest first' })
-  @ApiOkResponse({ type: ObjectVersionsResponse })
-  @ApiErrors('not_found', 'validation_error')
+  @ApiOperationFor({
+    id: 'listObjectVersions',
+    summary: 'Every version of a key, delete markers included, newest first',
+    response: ObjectVersionsResponse,
+    errors: ['not_found', 'validation_error'],
+  })
   async versions(
     @TenantId() tenantId: string,
     @Param('bucket') bucket: string,
@@ -156,12 +145,14 @@ export class ObjectsController {
 
   @Post('multipart/init/:bucket/*')
   @StorageAction('storage:put', 'Write objects', 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'initiateMultipartUpload',
     summary:
       'Start a multipart upload for a key (the Content-Type header, if any, becomes the object’s)',
+    response: MultipartUploadResponse,
+    status: 201,
+    errors: ['validation_error', 'not_found'],
   })
-  @ApiCreatedResponse({ type: MultipartUploadResponse })
-  @ApiErrors('validation_error', 'not_found')
   async initiate(
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
@@ -188,7 +179,6 @@ export class ObjectsController {
 
   @Put('multipart/upload/:id/parts')
   @StorageAction('storage:put', 'Write objects')
-  @ApiOperation({ summary: 'Upload one part (raw body; a part number sent again replaces it)' })
   @ApiQuery({
     name: 'part_number',
     type: Number,
@@ -198,8 +188,12 @@ export class ObjectsController {
   })
   @ApiConsumes('*/*')
   @ApiBody(RAW_BODY)
-  @ApiOkResponse({ type: PartResponse })
-  @ApiErrors('validation_error', 'not_found', 'payload_too_large')
+  @ApiOperationFor({
+    id: 'uploadPart',
+    summary: 'Upload one part (raw body; a part number sent again replaces it)',
+    response: PartResponse,
+    errors: ['validation_error', 'not_found', 'payload_too_large'],
+  })
   async uploadPart(
     @Param('id') id: string,
     @Query('part_number') partNumber: string | undefined,
@@ -222,18 +216,19 @@ export class ObjectsController {
   @Post('multipart/complete/:id')
   @HttpCode(200)
   @StorageAction('storage:put', 'Write objects')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'completeMultipartUpload',
     summary:
       'Assemble the listed parts (ascending part numbers; every part but the last at least 5 MiB) into the object',
+    response: ObjectResponse,
+    errors: [
+      'validation_error',
+      'not_found',
+      'invalid_part',
+      'invalid_part_order',
+      'entity_too_small',
+    ],
   })
-  @ApiOkResponse({ type: ObjectResponse })
-  @ApiErrors(
-    'validation_error',
-    'not_found',
-    'invalid_part',
-    'invalid_part_order',
-    'entity_too_small',
-  )
   async complete(
     @Param('id') id: string,
     @Body() body: CompleteMultipartDto,
@@ -249,9 +244,12 @@ export class ObjectsController {
 
   @Delete('multipart/abort/:id')
   @StorageAction('storage:delete', 'Delete objects and abort uploads')
-  @ApiOperation({ summary: 'Abort a multipart upload; its parts are deleted' })
-  @ApiOkResponse({ type: DeletedResponse })
-  @ApiErrors('not_found')
+  @ApiOperationFor({
+    id: 'abortMultipartUpload',
+    summary: 'Abort a multipart upload; its parts are deleted',
+    response: DeletedResponse,
+    errors: ['not_found'],
+  })
   async abort(@Param('id') id: string, @Ctx() ctx: CommandContext) {
     await this.commands.execute(new AbortMultipartUpload(id, ctx));
     return { message: 'multipart upload aborted', id };
@@ -260,12 +258,13 @@ export class ObjectsController {
   @Post('presign/:bucket/*')
   @HttpCode(200)
   @StorageAction('storage:presign', 'Create presigned URLs for objects', 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'presignObject',
     summary:
       'A URL that reads (GET) or writes (PUT) one object without credentials until it expires (at most 7 days)',
+    response: PresignResponse,
+    errors: ['validation_error', 'not_found'],
   })
-  @ApiOkResponse({ type: PresignResponse })
-  @ApiErrors('validation_error', 'not_found')
   async presign(
     @TenantId() tenantId: string,
     @Param('bucket') bucket: string,
@@ -319,10 +318,12 @@ export class ObjectsController {
 
   @Get('presigned/:bucket/*')
   @Public()
-  @ApiOperation({ summary: 'Download through a presigned URL (no credentials)' })
-  @ApiProduces('*/*')
-  @ApiResponse({ status: 200, ...BYTES })
-  @ApiErrors('forbidden', 'not_found', 'range_not_satisfiable')
+  @ApiOperationFor({
+    id: 'getPresignedObject',
+    summary: 'Download through a presigned URL (no credentials)',
+    produces: ['*/*'],
+    errors: ['forbidden', 'not_found', 'range_not_satisfiable'],
+  })
   async presignedGet(
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
@@ -337,11 +338,14 @@ export class ObjectsController {
 
   @Put('presigned/:bucket/*')
   @Public()
-  @ApiOperation({ summary: 'Upload through a presigned URL (no credentials; raw body)' })
   @ApiConsumes('*/*')
   @ApiBody(RAW_BODY)
-  @ApiOkResponse({ type: ObjectResponse })
-  @ApiErrors('forbidden', 'validation_error', 'payload_too_large')
+  @ApiOperationFor({
+    id: 'putPresignedObject',
+    summary: 'Upload through a presigned URL (no credentials; raw body)',
+    response: ObjectResponse,
+    errors: ['forbidden', 'validation_error', 'payload_too_large'],
+  })
   async presignedPut(
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
@@ -360,12 +364,13 @@ export class ObjectsController {
   @Get(':bucket')
   @AnonymousAllowed()
   @StorageAction('storage:list', 'List objects', 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'listObjects',
     summary:
       'The latest version of each key in key order; prefix, delimiter (common_prefixes) and cursor. Public buckets: no credentials needed',
+    response: ObjectListResponse,
+    errors: ['validation_error', 'not_found'],
   })
-  @ApiOkResponse({ type: ObjectListResponse })
-  @ApiErrors('validation_error', 'not_found')
   async list(
     @TenantOrAnonymous() tenantId: string | null,
     @Param('bucket') bucket: string,
@@ -385,14 +390,15 @@ export class ObjectsController {
 
   @Put(':bucket/*')
   @StorageAction('storage:put', 'Write objects', 'bucket')
-  @ApiOperation({
-    summary:
-      'Upload an object: the raw body, its Content-Type kept; streamed to disk with its SHA-256 (checksum) and MD5 (etag)',
-  })
   @ApiConsumes('*/*')
   @ApiBody(RAW_BODY)
-  @ApiOkResponse({ type: ObjectResponse })
-  @ApiErrors('validation_error', 'not_found', 'payload_too_large')
+  @ApiOperationFor({
+    id: 'putObject',
+    summary:
+      'Upload an object: the raw body, its Content-Type kept; streamed to disk with its SHA-256 (checksum) and MD5 (etag)',
+    response: ObjectResponse,
+    errors: ['validation_error', 'not_found', 'payload_too_large'],
+  })
   async put(
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
@@ -408,14 +414,13 @@ export class ObjectsController {
   @Get(':bucket/*')
   @AnonymousAllowed()
   @StorageAction('storage:get', 'Read objects', 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'getObject',
     summary:
       'Download the latest version (or ?version_id=); Range: bytes=a-b gives 206. Public buckets: no credentials needed',
+    produces: ['*/*'],
+    errors: ['not_found', 'range_not_satisfiable'],
   })
-  @ApiProduces('*/*')
-  @ApiResponse({ status: 200, ...BYTES })
-  @ApiResponse({ status: 206, ...BYTES })
-  @ApiErrors('not_found', 'range_not_satisfiable')
   async get(
     @TenantOrAnonymous() tenantId: string | null,
     @Param('bucket') bucket: string,
@@ -430,12 +435,13 @@ export class ObjectsController {
 
   @Delete(':bucket/*')
   @StorageAction('storage:delete', 'Delete objects and abort uploads', 'bucket')
-  @ApiOperation({
+  @ApiOperationFor({
+    id: 'deleteObject',
     summary:
       'Delete the latest version (a delete marker when versioned), or ?version_id= permanently',
+    response: ObjectDeletedResponse,
+    errors: ['not_found'],
   })
-  @ApiOkResponse({ type: ObjectDeletedResponse })
-  @ApiErrors('not_found')
   async delete(
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
