@@ -202,6 +202,8 @@ const FIXTURES: Record<string, Fixture> = {
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     return name;
   },
+  // The wildcard of /storage/{bucket}/{path}: the object the bucket fixture holds.
+  object_key: () => Promise.resolve('*'),
   lifecycle: async (ctx) => {
     const bucket = await FIXTURES.bucket(ctx);
     const res = await ctx.t
@@ -228,6 +230,7 @@ const KIND_ALIASES: Record<string, string> = {
   resource: 'instance',
   // /storage/{bucket}/*, /storage/versions/{bucket}/*, /storage/multipart/init/{bucket}/*...
   storage: 'bucket',
+  '{bucket}': 'object_key',
   version: 'bucket',
   init: 'bucket',
   presign: 'bucket',
