@@ -153,6 +153,12 @@ describe('networking API (e2e, simulated fabric)', () => {
         cursor = page.page.next_cursor;
       } while (cursor);
       expect(seen).toEqual(ids);
+      // Five VPCs is the default quota: the sixth is refused with nothing appended.
+      await refused(
+        () => api(carol).post('/vpcs', { name: 'v5', cidr_block: '10.5.0.0/16' }),
+        403,
+        'quota_exceeded',
+      );
       const bare = await api(carol).get('/vpcs?limit=200').expect(200);
       expect(Array.isArray(bare.body)).toBe(true);
       await refused(() => api(carol).get('/vpcs?limit=0'), 400, 'validation_error');

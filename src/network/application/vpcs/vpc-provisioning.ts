@@ -16,6 +16,8 @@ import {
   type VpcDependents,
   type VpcState,
 } from '../../domain';
+import { QuotaService } from '../../../platform/quotas/quota.service';
+import { VPC_QUOTA } from '../edge-quotas';
 import { derivedContext, ensureGroupOnFabric, NetworkOperations } from '../network-operations';
 
 export const MAIN_ROUTE_TABLE_NAME = 'main';
@@ -51,7 +53,10 @@ export function newVpcIds(seed: string) {
  */
 @Injectable()
 export class VpcProvisioning {
-  constructor(private readonly ops: NetworkOperations) {}
+  constructor(
+    private readonly ops: NetworkOperations,
+    private readonly quotas: QuotaService,
+  ) {}
 
   /** Creates the VPC (a no-op when this VPC exists already); returns the last append's position. */
   async create(spec: NewVpc, ctx: CommandContext): Promise<Position | null> {
@@ -98,24 +103,40 @@ export class VpcProvisioning {
     routeTableDecider.decide(tableCommand, initialRouteTableState());
     securityGroupDecider.decide(groupCommand, initialSecurityGroupState());
 
+    // 403 quota_exceeded (nothing appended) before any effect; given back if the create fails.
+    await this.quotas.reserve(
+      spec.tenantId,
+      { id: spec.vpcId, kind: 'vpc' },
+      { [VPC_QUOTA]: 1 },
+      derivedContext(ctx, 'quota'),
+    );
+    const giveBack = () =>
+      this.quotas
+        .release(spec.tenantId, spec.vpcId, derivedContext(ctx, 'quota-release'))
+        .catch(() => undefined);
     const fabric = this.ops.fabric;
-    await this.ops.applyToFabric('create the VPC', async () => {
-      await fabric.ensureRouter({ vpcId: spec.vpcId, tenantId: spec.tenantId, cidr: cidrBlock });
-      await fabric.ensureSecurityGroup({
-        groupId: spec.defaultSecurityGroupId,
-        vpcId: spec.vpcId,
-        tenantId: spec.tenantId,
+    await this.ops
+      .applyToFabric('create the VPC', async () => {
+        await fabric.ensureRouter({ vpcId: spec.vpcId, tenantId: spec.tenantId, cidr: cidrBlock });
+        await fabric.ensureSecurityGroup({
+          groupId: spec.defaultSecurityGroupId,
+          vpcId: spec.vpcId,
+          tenantId: spec.tenantId,
+        });
+        await fabric.ensureSecurityRule({
+          ruleId: spec.selfRuleId,
+          groupId: spec.defaultSecurityGroupId,
+          direction: 'ingress',
+          protocol: 'all',
+          portMin: null,
+          portMax: null,
+          peer: { kind: 'group', groupId: spec.defaultSecurityGroupId },
+        });
+      })
+      .catch(async (error: unknown) => {
+        await giveBack();
+        throw error;
       });
-      await fabric.ensureSecurityRule({
-        ruleId: spec.selfRuleId,
-        groupId: spec.defaultSecurityGroupId,
-        direction: 'ingress',
-        protocol: 'all',
-        portMin: null,
-        portMax: null,
-        peer: { kind: 'group', groupId: spec.defaultSecurityGroupId },
-      });
-    });
     try {
       // The VPC last: it is what makes the table and the group reachable (lists go through it).
       await this.ops.appendNew(
@@ -136,6 +157,7 @@ export class VpcProvisioning {
         await fabric.removeSecurityGroup(spec.defaultSecurityGroupId);
         await fabric.removeRouter(spec.vpcId);
       });
+      await giveBack();
       throw error;
     }
   }
@@ -177,6 +199,7 @@ export class VpcProvisioning {
       { type: 'DeleteSecurityGroup', withVpc: true, now: ctx.now },
       derivedContext(ctx, 'default-security-group'),
     );
+    await this.quotas.release(vpc.tenantId as string, vpcId, derivedContext(ctx, 'quota-release'));
     return group.position ?? table.position ?? position;
   }
 
