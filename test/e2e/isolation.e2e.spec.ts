@@ -19,6 +19,8 @@
  * change of any resource.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../src/platform/commands/system-context';
+import { QuotaService } from '../../src/platform/quotas/quota.service';
 import { startTestApp, type TestApp } from '../support/app';
 import {
   bearer,
@@ -266,6 +268,14 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
     });
     a = await signUp(t, 'tenant-a');
     b = await signUp(t, 'tenant-b');
+    // The fixtures make more VPCs in tenant A than the default quota allows.
+    await t.app
+      .get(QuotaService)
+      .override(
+        a.tenantId,
+        { vpcs: 20 },
+        systemContext('isolation-test', { tenantId: a.tenantId }),
+      );
     ({ operations, resolve } = await openApiOperations(t));
     operations = operations.filter((op) => !SIGNED_URL_ROUTES.test(op.path));
   });
