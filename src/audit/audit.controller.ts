@@ -1,9 +1,8 @@
-import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
-import { tenantCallerOf } from '../events/caller';
+import { CallerTenant } from '../platform/http/caller';
 import { RequireAction } from '../identity/auth/decorators';
 import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resource-catalog';
 import { parseInstantParam } from '../events/query-params';
@@ -38,10 +37,9 @@ export class AuditController {
     errors: ['validation_error'],
   })
   async list(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Query() query: AuditQuery,
   ): Promise<ResponsePage<typeof AuditEntrySchema>> {
-    const { tenantId } = tenantCallerOf(request);
     const page = parsePage<AuditSortKey>(query);
     const after = page.after;
     if (

@@ -1,9 +1,8 @@
-import { Controller, Get, Query, Req } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
-import { tenantCallerOf } from '../events/caller';
+import { CallerTenant } from '../platform/http/caller';
 import { RequireAction } from '../identity/auth/decorators';
 import { LedgerClock } from '../events/ledger-clock';
 import { BillingSummaryQuery, BillingUsageQuery } from './billing.dto';
@@ -41,10 +40,9 @@ export class BillingController {
     errors: ['validation_error'],
   })
   async summary(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Query() query: BillingSummaryQuery,
   ): Promise<ResponseBody<typeof BillingSummarySchema>> {
-    const { tenantId } = tenantCallerOf(request);
     const now = toEpochSeconds(this.clock.now());
     return this.queries.summary(tenantId, this.period(query, now), now);
   }
@@ -59,10 +57,9 @@ export class BillingController {
     errors: ['validation_error'],
   })
   async usage(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Query() query: BillingUsageQuery,
   ): Promise<ResponsePage<typeof UsageRecordSchema>> {
-    const { tenantId } = tenantCallerOf(request);
     const now = toEpochSeconds(this.clock.now());
     const page = parsePage<UsageSortKey>(query);
     const after = page.after;

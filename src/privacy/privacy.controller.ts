@@ -1,9 +1,9 @@
-import { Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
-import { userCallerOf } from '../events/caller';
+import { CallerUser } from '../platform/http/caller';
 import { Authenticated } from '../identity/auth/decorators';
 import { PrivacyService } from './privacy.service';
 import { ErasureSchema, PersonalDataExportSchema } from './privacy.schemas';
@@ -23,10 +23,9 @@ export class PrivacyController {
     response: PersonalDataExportSchema,
   })
   async export(
-    @Req() request: FastifyRequest,
+    @CallerUser() userId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof PersonalDataExportSchema>> {
-    const { userId } = userCallerOf(request);
     void reply.header(
       'content-disposition',
       `attachment; filename="nimbus-personal-data-${userId}.json"`,
@@ -44,10 +43,9 @@ export class PrivacyController {
     response: ErasureSchema,
   })
   async delete(
-    @Req() request: FastifyRequest,
+    @CallerUser() userId: string,
     @Ctx() ctx: CommandContext,
   ): Promise<ResponseBody<typeof ErasureSchema>> {
-    const { userId } = userCallerOf(request);
     await this.privacy.erase(userId, ctx);
     return { user_id: userId, status: 'erased' };
   }

@@ -1,13 +1,13 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { isUuid } from '../common/ids';
 import { PageQuery, paginate, parsePage } from '../common/pagination';
 import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
-import { tenantCallerOf } from '../events/caller';
+import { CallerTenant } from '../platform/http/caller';
 import { LedgerClock } from '../events/ledger-clock';
 import { RequireAction } from '../identity/auth/decorators';
 import { REPORT_FORMATS, REPORT_TYPES, type ReportFormat, type ReportType } from './report';
@@ -74,12 +74,11 @@ export class ReportsController {
     errors: ['validation_error'],
   })
   generate(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Body() body: GenerateReportDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof ReportSchema>> {
-    const { tenantId } = tenantCallerOf(request);
     const period = body.period ?? this.clock.now().toISOString().slice(0, 7);
     void reply.header('Location', `/reports/${ctx.commandId}`);
     return this.reports.request(tenantId, body.type, body.format, period, ctx);
@@ -95,7 +94,7 @@ export class ReportsController {
     errors: ['validation_error'],
   })
   async list(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Query() query: ListReportsQuery,
   ): Promise<ResponsePage<typeof ReportSchema>> {
     const page = parsePage<ReportKey>(query);
@@ -104,12 +103,7 @@ export class ReportsController {
         { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
       ]);
     }
-    const rows = await this.reports.list(
-      tenantCallerOf(request).tenantId,
-      query.format,
-      page.after,
-      page.limit + 1,
-    );
+    const rows = await this.reports.list(tenantId, query.format, page.after, page.limit + 1);
     return paginate(rows, page, (r): ReportKey => [r.created_at, r.id]);
   }
 
@@ -122,10 +116,10 @@ export class ReportsController {
     errors: ['not_found'],
   })
   get(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
   ): Promise<ResponseBody<typeof ReportSchema>> {
-    return this.reports.get(tenantCallerOf(request).tenantId, id);
+    return this.reports.get(tenantId, id);
   }
 
   @Get(':id/download')
@@ -137,11 +131,11 @@ export class ReportsController {
     errors: ['not_found', 'invalid_state'],
   })
   async download(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const file = await this.reports.file(tenantCallerOf(request).tenantId, id);
+    const file = await this.reports.file(tenantId, id);
     return reply
       .header('content-type', file.contentType)
       .header('content-disposition', `attachment; filename="${file.filename}"`)

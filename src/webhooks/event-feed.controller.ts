@@ -1,6 +1,5 @@
-import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
@@ -9,7 +8,7 @@ import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resourc
 import { PG_POOL } from '../platform/tokens';
 import { publicEventData } from './domain/payload';
 import { EventsQuery } from './webhooks.dto';
-import { tenantCallerOf } from '../events/caller';
+import { CallerTenant } from '../platform/http/caller';
 import { parseInstantParam } from '../events/query-params';
 import { z } from 'zod';
 import { EventSchema, EventTypeSchema } from './webhooks.schemas';
@@ -49,10 +48,9 @@ export class EventsController {
     errors: ['validation_error'],
   })
   async list(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Query() query: EventsQuery,
   ): Promise<ResponsePage<typeof EventSchema>> {
-    const { tenantId } = tenantCallerOf(request);
     const page = parsePage<FeedKey>(query);
     const after = page.after;
     if (

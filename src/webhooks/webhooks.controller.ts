@@ -1,23 +1,12 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
-import { tenantCallerOf } from '../events/caller';
+import { CallerTenant } from '../platform/http/caller';
 import { RequireAction } from '../identity/auth/decorators';
 import { CreateWebhook } from './use-cases/create-webhook';
 import { DeleteWebhook } from './use-cases/delete-webhook';
@@ -43,8 +32,8 @@ export class WebhooksController {
     summary: 'Webhook subscriptions of the tenant (secrets are never returned)',
     response: z.array(WebhookSchema),
   })
-  list(@Req() request: FastifyRequest): Promise<ResponseBody<typeof WebhookSchema>[]> {
-    return this.webhooks.list(tenantCallerOf(request).tenantId);
+  list(@CallerTenant() tenantId: string): Promise<ResponseBody<typeof WebhookSchema>[]> {
+    return this.webhooks.list(tenantId);
   }
 
   @Post()
@@ -57,12 +46,11 @@ export class WebhooksController {
     errors: ['validation_error'],
   })
   async create(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Body() body: CreateWebhookDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof CreatedWebhookSchema>> {
-    const { tenantId } = tenantCallerOf(request);
     const { result, caughtUp } = await this.commands.execute(new CreateWebhook(body, ctx));
     const { id, generatedSecret } = result;
     const secret = generatedSecret ? { secret: generatedSecret } : {};
@@ -80,10 +68,10 @@ export class WebhooksController {
     errors: ['not_found'],
   })
   get(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
   ): Promise<ResponseBody<typeof WebhookSchema>> {
-    return this.webhooks.get(tenantCallerOf(request).tenantId, id);
+    return this.webhooks.get(tenantId, id);
   }
 
   @Delete(':id')
@@ -95,12 +83,7 @@ export class WebhooksController {
     status: 204,
     errors: ['not_found'],
   })
-  async delete(
-    @Req() request: FastifyRequest,
-    @Param('id') id: string,
-    @Ctx() ctx: CommandContext,
-  ): Promise<void> {
-    tenantCallerOf(request);
+  async delete(@Param('id') id: string, @Ctx() ctx: CommandContext): Promise<void> {
     await this.commands.execute(new DeleteWebhook(id, ctx));
   }
 
@@ -114,10 +97,10 @@ export class WebhooksController {
     errors: ['not_found'],
   })
   test(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
   ): Promise<ResponseBody<typeof WebhookDeliverySchema>> {
-    return this.webhooks.test(tenantCallerOf(request).tenantId, id);
+    return this.webhooks.test(tenantId, id);
   }
 
   @Get(':id/deliveries')
@@ -130,7 +113,7 @@ export class WebhooksController {
     errors: ['validation_error', 'not_found'],
   })
   async deliveries(
-    @Req() request: FastifyRequest,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Query() query: DeliveriesQuery,
   ): Promise<ResponsePage<typeof WebhookDeliverySchema>> {
@@ -147,12 +130,7 @@ export class WebhooksController {
         { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
       ]);
     }
-    const rows = await this.webhooks.deliveries(
-      tenantCallerOf(request).tenantId,
-      id,
-      page.after,
-      page.limit + 1,
-    );
+    const rows = await this.webhooks.deliveries(tenantId, id, page.after, page.limit + 1);
     const result = paginate(rows, page, (r) => r.key);
     return Array.isArray(result)
       ? result.map((r) => r.row)

@@ -59,7 +59,8 @@ import {
   RegisterImageDto,
   ResourceLogsQuery,
 } from './dto';
-import { ComputeAction, TenantId } from './iam';
+import { ComputeAction } from './iam';
+import { CallerTenant, callerTenantOf } from '../../platform/http/caller';
 import { afterWrite } from './respond';
 import {
   ImageOrAcceptedSchema,
@@ -88,8 +89,7 @@ export class ImageOwnerFirst implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { id: string } }>>();
-    const tenantId = request.auth?.tenantId;
-    if (!tenantId) throw new AppError('unauthorized', 'authentication required');
+    const tenantId = callerTenantOf(request);
     const state = await this.images.loadVisible(request.params.id, tenantId);
     if (!imageOwnedBy(state, tenantId)) throw AppError.notFound('image', request.params.id);
     return next.handle();
@@ -131,7 +131,7 @@ export class ImagesController {
     errors: ['validation_error'],
   })
   list(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Query() query: PageQuery,
   ): Promise<ResponsePage<typeof ImageSchema>> {
     return this.queries.images(tenantId, parsePage(query));
@@ -147,7 +147,7 @@ export class ImagesController {
     errors: ['validation_error'],
   })
   async register(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: RegisterImageDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -167,7 +167,7 @@ export class ImagesController {
     errors: ['validation_error'],
   })
   async import(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: ImportImageDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -185,7 +185,7 @@ export class ImagesController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof ImageSchema>> {
@@ -216,7 +216,7 @@ export class ImagesController {
     errors: ['validation_error', 'not_found', 'invalid_state'],
   })
   async upload(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @UploadedFile() file: MultipartFileStream | undefined,
     @Ctx() ctx: CommandContext,
@@ -283,7 +283,7 @@ export class VolumesController {
     errors: ['validation_error'],
   })
   list(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Query() query: PageQuery,
   ): Promise<ResponsePage<typeof VolumeSchema>> {
     return this.queries.volumes(tenantId, parsePage(query));
@@ -299,7 +299,7 @@ export class VolumesController {
     errors: ['validation_error', 'quota_exceeded'],
   })
   async create(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: CreateVolumeDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -317,7 +317,7 @@ export class VolumesController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof VolumeSchema>> {
@@ -338,7 +338,7 @@ export class VolumesController {
     errors: ['validation_error', 'not_found', 'invalid_state'],
   })
   async attach(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: AttachVolumeDto,
     @Ctx() ctx: CommandContext,
@@ -361,7 +361,7 @@ export class VolumesController {
     errors: ['not_found', 'invalid_state'],
   })
   async detach(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -404,7 +404,7 @@ export class LogsController {
     errors: ['validation_error'],
   })
   async search(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Query() query: LogsQuery,
   ): Promise<ResponseBody<typeof LogEntrySchema>[]> {
     if (query.resource_id) await this.collectFor(tenantId, query.resource_id);
@@ -431,7 +431,7 @@ export class LogsController {
     errors: ['validation_error', 'not_found'],
   })
   async forResource(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('resource_id') resourceId: string,
     @Query() query: ResourceLogsQuery,
   ): Promise<ResponseBody<typeof LogEntrySchema>[]> {

@@ -42,7 +42,8 @@ import {
 } from '../application/instances';
 import { ConsoleTokens } from './console';
 import { LaunchInstanceDto, ListInstancesQuery, ResizeInstanceDto, UpdateInstanceDto } from './dto';
-import { ComputeAction, TenantId } from './iam';
+import { ComputeAction } from './iam';
+import { CallerTenant } from '../../platform/http/caller';
 import {
   ChangedInstanceSchema,
   InstanceActionSchema,
@@ -118,7 +119,7 @@ export class InstancesController {
     errors: ['validation_error'],
   })
   async list(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Query() query: ListInstancesQuery,
   ): Promise<ResponsePage<typeof InstanceSchema>> {
     return this.queries.instances(tenantId, parsePage(query), query.status);
@@ -135,7 +136,7 @@ export class InstancesController {
     errors: ['validation_error', 'not_found', 'conflict', 'invalid_state', 'quota_exceeded'],
   })
   async launch(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: LaunchInstanceDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -154,7 +155,7 @@ export class InstancesController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof InstanceSchema>> {
@@ -173,7 +174,7 @@ export class InstancesController {
     errors: ['validation_error', 'not_found', 'invalid_state'],
   })
   async update(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: UpdateInstanceDto,
     @Ctx() ctx: CommandContext,
@@ -194,7 +195,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   async terminate(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -232,7 +233,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   stop(
-    @TenantId() t: string,
+    @CallerTenant() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
@@ -250,7 +251,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   start(
-    @TenantId() t: string,
+    @CallerTenant() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
@@ -268,7 +269,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   reboot(
-    @TenantId() t: string,
+    @CallerTenant() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
@@ -286,7 +287,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   pause(
-    @TenantId() t: string,
+    @CallerTenant() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
@@ -304,7 +305,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   resume(
-    @TenantId() t: string,
+    @CallerTenant() t: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) r: FastifyReply,
@@ -322,7 +323,7 @@ export class InstancesController {
     errors: ['validation_error', 'not_found', 'invalid_state', 'quota_exceeded'],
   })
   async resize(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: ResizeInstanceDto,
     @Ctx() ctx: CommandContext,
@@ -345,7 +346,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   async console(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Req() request: FastifyRequest,
   ): Promise<ResponseBody<typeof InstanceConsoleSchema>> {
@@ -370,7 +371,7 @@ export class InstancesController {
     errors: ['not_found', 'invalid_state'],
   })
   async metrics(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
   ): Promise<ResponseBody<typeof InstanceMetricsSchema>> {
     const state = await this.instances.loadOwned(id, tenantId);

@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { AuthContext } from '../../common/auth-context';
 import { setEtag } from '../../common/etag';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
@@ -13,7 +12,8 @@ import {
   DetachPolicy,
   PoliciesService,
 } from '../application/policies';
-import { CurrentAuth, RequireAction, requireTenantUser } from '../auth/decorators';
+import { RequireAction } from '../auth/decorators';
+import { CallerTenant } from '../../platform/http/caller';
 import { IAM_ACTIONS } from '../domain/iam-actions';
 import { CreatePolicyDto, DeletePolicyQuery, IamActionResponse, PolicyResponse } from './dto';
 import { ApiOperationFor } from '../../platform/http/api-operation';
@@ -37,8 +37,8 @@ export class IamController {
     response: PolicyResponse,
     isArray: true,
   })
-  list(@CurrentAuth() auth: AuthContext) {
-    return this.policies.list(requireTenantUser(auth).tenantId);
+  list(@CallerTenant() tenantId: string) {
+    return this.policies.list(tenantId);
   }
 
   @Post('policies')
@@ -52,11 +52,10 @@ export class IamController {
   })
   async create(
     @Body() body: CreatePolicyDto,
-    @CurrentAuth() auth: AuthContext,
+    @CallerTenant() tenantId: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { tenantId } = requireTenantUser(auth);
     const { result: view, caughtUp } = await this.commands.execute(
       new CreatePolicy(tenantId, body, ctx),
     );
@@ -76,10 +75,10 @@ export class IamController {
   })
   async get(
     @Param('id') id: string,
-    @CurrentAuth() auth: AuthContext,
+    @CallerTenant() tenantId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const view = await this.policies.get(requireTenantUser(auth).tenantId, id);
+    const view = await this.policies.get(tenantId, id);
     setEtag(reply, view.revision);
     return view;
   }
@@ -96,10 +95,9 @@ export class IamController {
   async delete(
     @Param('id') id: string,
     @Query() query: DeletePolicyQuery,
-    @CurrentAuth() auth: AuthContext,
+    @CallerTenant() tenantId: string,
     @Ctx() ctx: CommandContext,
   ) {
-    const { tenantId } = requireTenantUser(auth);
     await this.commands.execute(new DeletePolicy(tenantId, id, query.force === true, ctx));
   }
 
@@ -115,10 +113,9 @@ export class IamController {
   async attach(
     @Param('userId') userId: string,
     @Param('policyId') policyId: string,
-    @CurrentAuth() auth: AuthContext,
+    @CallerTenant() tenantId: string,
     @Ctx() ctx: CommandContext,
   ) {
-    const { tenantId } = requireTenantUser(auth);
     await this.commands.execute(new AttachPolicy(tenantId, userId, policyId, ctx));
   }
 
@@ -134,10 +131,9 @@ export class IamController {
   async detach(
     @Param('userId') userId: string,
     @Param('policyId') policyId: string,
-    @CurrentAuth() auth: AuthContext,
+    @CallerTenant() tenantId: string,
     @Ctx() ctx: CommandContext,
   ) {
-    const { tenantId } = requireTenantUser(auth);
     await this.commands.execute(new DetachPolicy(tenantId, userId, policyId, ctx));
   }
 
@@ -150,8 +146,8 @@ export class IamController {
     isArray: true,
     errors: ['not_found'],
   })
-  ofUser(@Param('userId') userId: string, @CurrentAuth() auth: AuthContext) {
-    return this.policies.ofUser(requireTenantUser(auth).tenantId, userId);
+  ofUser(@Param('userId') userId: string, @CallerTenant() tenantId: string) {
+    return this.policies.ofUser(tenantId, userId);
   }
 
   @Get('actions')

@@ -1,8 +1,6 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
-import { AppError } from '../../common/errors/app-error';
 import { RequireAction } from '../../identity/auth/decorators';
 import type { Outcome } from '../../platform/commands/use-case';
 import type { Found } from '../application/edge-queries';
@@ -21,14 +19,6 @@ export function NetworkAction(
     ...(resource ? { resource: { ...resource, service: 'vpc' } } : {}),
   });
 }
-
-/** The caller's tenant (the auth guard has set `request.auth` on every non-public route). */
-export const TenantId = createParamDecorator((_data: unknown, host: ExecutionContext): string => {
-  const auth = host.switchToHttp().getRequest<FastifyRequest>().auth;
-  if (!auth) throw new AppError('unauthorized', 'authentication required');
-  if (!auth.tenantId) throw new AppError('forbidden', 'this route needs a tenant');
-  return auth.tenantId;
-});
 
 /**
  * The answer of a command route once its read-your-writes wait is done: the resource as the read

@@ -19,7 +19,8 @@ import {
   type ElasticIpChanged,
 } from '../application/elastic-ips';
 import { AssociateElasticIpDto, DeletedResponse, ElasticIpResponse } from './edge.dto';
-import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { afterWrite, NetworkAction } from './edge-http';
+import { CallerTenant } from '../../platform/http/caller';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const EIP = { type: 'eip', param: 'id' };
@@ -58,7 +59,7 @@ export class ElasticIpsController {
     page: true,
     errors: ['validation_error'],
   })
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  list(@CallerTenant() tenantId: string, @Query() query: PageQuery) {
     return this.queries.elasticIps(tenantId, parsePage(query));
   }
 
@@ -73,7 +74,7 @@ export class ElasticIpsController {
     errors: ['quota_exceeded', 'conflict'],
   })
   async allocate(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -90,7 +91,7 @@ export class ElasticIpsController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -111,7 +112,7 @@ export class ElasticIpsController {
     errors: ['validation_error', 'not_found', 'conflict', 'invalid_state'],
   })
   async associate(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: AssociateElasticIpDto,
     @Ctx() ctx: CommandContext,
@@ -132,7 +133,7 @@ export class ElasticIpsController {
     errors: ['not_found', 'dependency_violation'],
   })
   async disassociate(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,

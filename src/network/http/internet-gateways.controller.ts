@@ -19,7 +19,8 @@ import {
   type InternetGatewayChanged,
 } from '../application/internet-gateways';
 import { AttachInternetGatewayDto, DeletedResponse, InternetGatewayResponse } from './edge.dto';
-import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { afterWrite, NetworkAction } from './edge-http';
+import { CallerTenant } from '../../platform/http/caller';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const IGW = { type: 'igw', param: 'id' };
@@ -58,7 +59,7 @@ export class InternetGatewaysController {
     page: true,
     errors: ['validation_error'],
   })
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  list(@CallerTenant() tenantId: string, @Query() query: PageQuery) {
     return this.queries.internetGateways(tenantId, parsePage(query));
   }
 
@@ -71,7 +72,7 @@ export class InternetGatewaysController {
     response: InternetGatewayResponse,
   })
   async create(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -88,7 +89,7 @@ export class InternetGatewaysController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -109,7 +110,7 @@ export class InternetGatewaysController {
     errors: ['validation_error', 'not_found', 'conflict', 'invalid_state'],
   })
   async attach(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: AttachInternetGatewayDto,
     @Ctx() ctx: CommandContext,
@@ -130,7 +131,7 @@ export class InternetGatewaysController {
     errors: ['not_found', 'dependency_violation'],
   })
   async detach(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -18,8 +18,9 @@ import {
   type NatGatewayChanged,
 } from '../application/nat-gateways';
 import { CreateNatGatewayDto, ListNatGatewaysQuery, NatGatewayResponse } from './edge.dto';
-import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { afterWrite, NetworkAction } from './edge-http';
 import { ApiOperationFor } from '../../platform/http/api-operation';
+import { CallerTenant } from '../../platform/http/caller';
 
 const NAT = { type: 'nat-gateway', param: 'id' };
 
@@ -58,7 +59,7 @@ export class NatGatewaysController {
     page: true,
     errors: ['validation_error', 'not_found'],
   })
-  async list(@TenantId() tenantId: string, @Query() query: ListNatGatewaysQuery) {
+  async list(@CallerTenant() tenantId: string, @Query() query: ListNatGatewaysQuery) {
     await this.edge.ownedVpc(query.vpc_id, tenantId);
     return this.queries.natGateways(tenantId, query.vpc_id, parsePage(query));
   }
@@ -74,7 +75,7 @@ export class NatGatewaysController {
     errors: ['validation_error', 'not_found', 'conflict', 'quota_exceeded'],
   })
   async create(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: CreateNatGatewayDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -94,7 +95,7 @@ export class NatGatewaysController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -115,7 +116,7 @@ export class NatGatewaysController {
     errors: ['not_found', 'dependency_violation'],
   })
   async delete(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -16,6 +16,7 @@ import { NetworkOperations } from '../application/network-operations';
 import { CreateSubnetDto, CreateVpcDto, SubnetResponse, VpcResponse } from './dto';
 import { afterWrite } from './respond';
 import { ApiOperationFor } from '../../platform/http/api-operation';
+import { CallerTenant } from '../../platform/http/caller';
 
 const VPC = { type: 'vpc', param: 'id' };
 const VPC_OF_SUBNETS = { type: 'vpc', param: 'vpcId' };
@@ -40,8 +41,8 @@ export class VpcsController {
     page: true,
     errors: ['validation_error'],
   })
-  list(@Ctx() ctx: CommandContext, @Query() query: PageQuery) {
-    return this.queries.vpcs(tenantOf(ctx), parsePage(query));
+  list(@CallerTenant() tenantId: string, @Query() query: PageQuery) {
+    return this.queries.vpcs(tenantId, parsePage(query));
   }
 
   @Post()
@@ -84,10 +85,10 @@ export class VpcsController {
   })
   async get(
     @Param('id') id: string,
-    @Ctx() ctx: CommandContext,
+    @CallerTenant() tenantId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const found = await this.queries.vpc(tenantOf(ctx), id);
+    const found = await this.queries.vpc(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;
   }
@@ -118,10 +119,9 @@ export class VpcsController {
   })
   async subnets(
     @Param('vpcId') vpcId: string,
-    @Ctx() ctx: CommandContext,
+    @CallerTenant() tenantId: string,
     @Query() query: PageQuery,
   ) {
-    const tenantId = tenantOf(ctx);
     await this.ops.visibleVpc(tenantId, vpcId);
     return this.queries.subnets(tenantId, vpcId, parsePage(query));
   }
@@ -176,10 +176,10 @@ export class SubnetsController {
   })
   async get(
     @Param('id') id: string,
-    @Ctx() ctx: CommandContext,
+    @CallerTenant() tenantId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const found = await this.queries.subnet(tenantOf(ctx), id);
+    const found = await this.queries.subnet(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;
   }
