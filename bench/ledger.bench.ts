@@ -24,7 +24,7 @@ import { ActorDirectory } from '../src/audit/actor-directory';
 import { loadConfig } from '../src/config/config';
 import { APP_RESOURCE_CATALOG } from '../src/resource-kinds';
 import { PostgresEventStore } from '../src/eventstore/postgres/postgres-event-store';
-import { LedgerClock } from '../src/events/ledger-clock';
+import { Clock } from '../src/platform/clock';
 import { verifyTimelineLines } from '../src/timeline/domain';
 import { TimelineExporter } from '../src/timeline/timeline-export';
 import { TimelineKeys } from '../src/timeline/timeline-keys';
@@ -151,7 +151,7 @@ async function exportMain(url: string, tenant: string, dataDir: string): Promise
       store,
       new ActorDirectory(pool, config),
       keys,
-      new LedgerClock(),
+      new Clock(),
       APP_RESOURCE_CATALOG,
     );
     const file = join(dataDir, 'timeline.ndjson');

@@ -28,12 +28,10 @@ import {
   type SagaState,
 } from './saga-state';
 import { SagaTables, type TimerRow } from './saga-tables';
+import { Clock as PlatformClock } from '../../src/platform/clock';
 
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+/** What the runtime reads the time from: the application's Clock (SagasModule injects it). */
+export type Clock = Pick<PlatformClock, 'now'>;
 
 export interface SagaLogger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -150,7 +148,7 @@ export class SagaRuntime {
     this.store = options.store;
     this.pool = options.pool;
     this.tables = new SagaTables(options.pool);
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? new PlatformClock();
     this.log = options.logger ?? silentLogger;
     for (const saga of options.sagas) this.register(saga);
     this.events.setMaxListeners(0);

@@ -1,3 +1,4 @@
+import { Clock } from '../../src/platform/clock';
 import {
   Inject,
   Injectable,
@@ -94,9 +95,15 @@ export class SagasModule {
       providers: [
         {
           provide: SAGA_RUNTIME,
-          inject: [options.eventStoreToken ?? EVENT_STORE, options.poolToken ?? PG_POOL],
-          useFactory: (store: EventStore, pool: Pool) =>
-            new SagaRuntime({ store, pool, sagas: options.sagas ?? [], logger: nestLogger() }),
+          inject: [options.eventStoreToken ?? EVENT_STORE, options.poolToken ?? PG_POOL, Clock],
+          useFactory: (store: EventStore, pool: Pool, clock: Clock) =>
+            new SagaRuntime({
+              store,
+              pool,
+              sagas: options.sagas ?? [],
+              logger: nestLogger(),
+              clock,
+            }),
         },
         SagaLauncher,
         SagaRuntimeLifecycle,

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { LedgerModule } from '../events/ledger.module';
 import { IdentityModule } from '../identity/identity.module';
 import { ActorDirectory } from './actor-directory';
 import { AuditController } from './audit.controller';
@@ -8,7 +7,7 @@ import { AUDIT_READS } from './ports/audit-reads';
 
 /** GET /audit and /audit/actions over the audit read model (projections/audit). */
 @Module({
-  imports: [LedgerModule, IdentityModule],
+  imports: [IdentityModule],
   controllers: [AuditController],
   providers: [ActorDirectory, AuditQueries, { provide: AUDIT_READS, useExisting: AuditQueries }],
   exports: [ActorDirectory, AuditQueries, AUDIT_READS],

@@ -4,7 +4,7 @@ import { AppError } from '../common/errors/app-error';
 import { paginate, parsePage } from '../common/pagination';
 import { CallerTenant } from '../platform/http/caller';
 import { RequireAction } from '../identity/auth/decorators';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { BillingSummaryQuery, BillingUsageQuery } from './billing.dto';
 import { BillingQueries, presentUsage, usageKeyOf, type UsageSortKey } from './billing.queries';
 import {
@@ -24,7 +24,7 @@ import type { ResponseBody, ResponsePage } from '../platform/http/api-schema';
 export class BillingController {
   constructor(
     private readonly queries: BillingQueries,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
   ) {}
 
   private period(query: { period?: string }, now: number): BillingPeriod {

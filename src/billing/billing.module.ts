@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { LedgerModule } from '../events/ledger.module';
 import { BillingController } from './billing.controller';
 import { BillingQueries } from './billing.queries';
 import { BILLING_READS } from './ports/billing-reads';
@@ -11,7 +10,6 @@ import { PricingService } from './pricing/pricing.service';
  * price catalog (PUT /admin/prices/:sku, GET /billing/prices), written at start-up.
  */
 @Module({
-  imports: [LedgerModule],
   controllers: [BillingController, PricingController],
   providers: [
     BillingQueries,

@@ -33,7 +33,8 @@ import { ApiKeysController } from './http/api-keys.controller';
 import { AuthController, MeController } from './http/auth.controller';
 import { IamController } from './http/iam.controller';
 import { TenantsController } from './http/tenants.controller';
-import { IdentityClock, SERVER_KEYS } from './identity.tokens';
+import { SERVER_KEYS } from './identity.tokens';
+import { Clock } from '../platform/clock';
 import { DataKeyStore } from './keys/data-key-store';
 import { loadServerKeys, type LoadedServerKeys, type ServerKeys } from './keys/server-keys';
 import { MailOutbox } from './mail/mail-outbox';
@@ -85,7 +86,6 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
   imports: [DiscoveryModule],
   controllers: [AuthController, MeController, ApiKeysController, TenantsController, IamController],
   providers: [
-    IdentityClock,
     {
       provide: SERVER_KEYS,
       inject: [APP_CONFIG],
@@ -111,33 +111,33 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
     },
     {
       provide: AccessTokens,
-      inject: [SERVER_KEYS, APP_CONFIG, IdentityClock],
-      useFactory: (keys: ServerKeys, config: AppConfig, clock: IdentityClock) =>
+      inject: [SERVER_KEYS, APP_CONFIG, Clock],
+      useFactory: (keys: ServerKeys, config: AppConfig, clock: Clock) =>
         new AccessTokens(keys.jwtSecret, config.accessTokenTtlMs, () => clock.now()),
     },
     {
       provide: AuthRateLimits,
-      inject: [APP_CONFIG, IdentityClock],
-      useFactory: (config: AppConfig, clock: IdentityClock) =>
+      inject: [APP_CONFIG, Clock],
+      useFactory: (config: AppConfig, clock: Clock) =>
         new AuthRateLimits(config.authRateLimitPerMinute, config.apiRateLimitPerMinute, () =>
           clock.nowMs(),
         ),
     },
     {
       provide: SignInThrottle,
-      inject: [IdentityClock],
-      useFactory: (clock: IdentityClock) => new SignInThrottle(() => clock.nowMs()),
+      inject: [Clock],
+      useFactory: (clock: Clock) => new SignInThrottle(() => clock.nowMs()),
     },
     {
       provide: AccessDeniedRecorder,
-      inject: [EVENT_STORE, IdentityClock],
-      useFactory: (store: EventStore, clock: IdentityClock) =>
+      inject: [EVENT_STORE, Clock],
+      useFactory: (store: EventStore, clock: Clock) =>
         new AccessDeniedRecorder(store, () => clock.now()),
     },
     {
       provide: MailOutbox,
-      inject: [APP_CONFIG, IdentityClock],
-      useFactory: (config: AppConfig, clock: IdentityClock) => {
+      inject: [APP_CONFIG, Clock],
+      useFactory: (config: AppConfig, clock: Clock) => {
         const mailLogger = new Logger('mail');
         if (config.smtpUrl)
           mailLogger.log(`mail is delivered over SMTP (${redact(config.smtpUrl)})`);
@@ -167,7 +167,6 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
   ],
   exports: [
     IdentityReadModel,
-    IdentityClock,
     AuthRateLimits,
     SignInThrottle,
     DataKeyStore,

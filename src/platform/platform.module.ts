@@ -26,6 +26,7 @@ import {
   type ReadinessResult,
 } from '../health/readiness';
 import { driverOnPool } from '../database/shared-pool';
+import { Clock } from './clock';
 import { openDatabase, type DatabaseInfo } from './database';
 import { ErrorEnvelopeFilter } from './http/error-filter';
 import { MediaTypeInterceptor } from './http/media-type.interceptor';
@@ -141,7 +142,7 @@ async function createEventStore(
 
 /**
  * Everything every other module may inject: the configuration, the database (pg Pool and the
- * TypeORM DataSource of the read models), the event store, the command executor, and the HTTP
+ * TypeORM DataSource of the read models), the event store, the command executor, the clock, and the HTTP
  * conventions (error envelope, validation, Idempotency-Key) applied to every route.
  */
 @Global()
@@ -216,6 +217,7 @@ export class PlatformModule {
             return store;
           },
         },
+        Clock,
         IdempotencySweeper,
         DatabaseReadiness,
         EventStoreReadiness,
@@ -234,6 +236,7 @@ export class PlatformModule {
         EVENT_STORE,
         CommandExecutor,
         IdempotencyStore,
+        Clock,
       ],
     };
   }

@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import { ActorDirectory } from '../audit/actor-directory';
 import { AppError } from '../common/errors/app-error';
 import type { CommandContext } from '../kernel/command-context';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { CommandBus } from '@nestjs/cqrs';
 import { ErasePerson } from '../identity/ports/commands';
 import { IdentityReadModel } from '../identity/read-model/identity-read-model';
@@ -59,7 +59,7 @@ export class PrivacyService {
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly identity: IdentityReadModel,
     private readonly actors: ActorDirectory,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
     private readonly commands: CommandBus,
   ) {}
 

@@ -16,7 +16,7 @@ import {
   toEpochSeconds,
   type BillingPeriod,
 } from '../billing/domain';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { csvField } from '../timeline/domain';
 import { TimelineExporter } from '../timeline/timeline-export';
 import { dailyCost } from './daily-cost';
@@ -50,7 +50,7 @@ export class ReportBuilders {
     @Inject(BILLING_READS) private readonly billing: BillingReads,
     @Inject(AUDIT_READS) private readonly audit: AuditReads,
     private readonly timeline: TimelineExporter,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
   ) {}
 
   async build(

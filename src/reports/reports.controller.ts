@@ -8,7 +8,7 @@ import { PageQuery, paginate, parsePage } from '../common/pagination';
 import { Ctx } from '../common/request-context';
 import type { CommandContext } from '../kernel/command-context';
 import { CallerTenant } from '../platform/http/caller';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { RequireAction } from '../identity/auth/decorators';
 import { REPORT_FORMATS, REPORT_TYPES, type ReportFormat, type ReportType } from './report';
 import { ReportsService } from './reports.service';
@@ -58,7 +58,7 @@ function isReportKey(value: unknown): value is ReportKey {
 export class ReportsController {
   constructor(
     private readonly reports: ReportsService,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
   ) {}
 
   @Post('generate')

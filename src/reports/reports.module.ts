@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { BillingModule } from '../billing/billing.module';
-import { LedgerModule } from '../events/ledger.module';
 import { TimelineModule } from '../timeline/timeline.module';
 import { ReportBuilders } from './report-builders';
 import { ReportsController } from './reports.controller';
@@ -9,7 +8,7 @@ import { ReportsService } from './reports.service';
 
 /** POST /reports/generate, GET /reports, /reports/:id, /reports/:id/download. */
 @Module({
-  imports: [LedgerModule, BillingModule, AuditModule, TimelineModule],
+  imports: [BillingModule, AuditModule, TimelineModule],
   controllers: [ReportsController],
   providers: [ReportBuilders, ReportsService],
   exports: [ReportsService],

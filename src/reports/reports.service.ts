@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
 import { CommandExecutor } from '../eventstore/command-executor';
 import type { CommandContext } from '../kernel/command-context';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { PG_POOL } from '../platform/tokens';
 import { reportDecider, type ReportFormat, type ReportType } from './report';
 import { ReportBuilders } from './report-builders';
@@ -83,7 +83,7 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly commands: CommandExecutor,
     private readonly builders: ReportBuilders,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
   ) {}
 
   private init(): Promise<void> {

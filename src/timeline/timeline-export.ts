@@ -11,7 +11,7 @@ import { EVENT_STORE, type EventStore, type RecordedEvent } from '../eventstore/
 import type { Actor } from '../kernel/command-context';
 import { scanTenantEvents } from '../events/tenant-events';
 import { RESOURCE_CATALOG, ResourceCatalog } from '../platform/resources/resource-catalog';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import {
   serializeLine,
   TimelineChainBuilder,
@@ -39,7 +39,7 @@ export class TimelineExporter {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly actors: ActorDirectory,
     private readonly keys: TimelineKeys,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
     @Inject(RESOURCE_CATALOG) private readonly resources: ResourceCatalog,
   ) {}
 

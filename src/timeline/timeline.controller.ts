@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { AppError } from '../common/errors/app-error';
 import { parseInstantParam } from '../events/query-params';
 import { Public, RequireAction, TenantFromParam } from '../identity/auth/decorators';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { TimelineKeyError, verifyTimelineText } from './domain';
 import { PointInTime } from './point-in-time';
 import { StateQuery, TimelineQuery, VerifyTimelineDto } from './timeline.dto';
@@ -25,7 +25,7 @@ export class TimelineController {
   constructor(
     private readonly exporter: TimelineExporter,
     private readonly keys: TimelineKeys,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
     private readonly pointInTime: PointInTime,
   ) {}
 

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { LedgerModule } from '../events/ledger.module';
 import { PointInTime } from './point-in-time';
 import { TimelineController } from './timeline.controller';
 import { TimelineExporter } from './timeline-export';
@@ -8,7 +7,7 @@ import { TimelineKeys } from './timeline-keys';
 
 /** Tenant timeline export, its public key and verification. */
 @Module({
-  imports: [LedgerModule, AuditModule],
+  imports: [AuditModule],
   controllers: [TimelineController],
   providers: [TimelineKeys, TimelineExporter, PointInTime],
   exports: [TimelineKeys, TimelineExporter],

@@ -16,7 +16,7 @@ import {
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { CommandExecutor } from '../eventstore/command-executor';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { newId } from '../common/ids';
 import { APP_CONFIG, PG_POOL } from '../platform/tokens';
 import {
@@ -63,7 +63,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WEBHOOK_SECRETS) private readonly secrets: WebhookSecrets,
     @Inject(WEBHOOK_RETRY_POLICY) private readonly policy: RetryPolicy,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
     private readonly commands: CommandExecutor,
   ) {}
 

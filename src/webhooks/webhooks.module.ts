@@ -2,7 +2,6 @@ import { CreateWebhookHandler } from './use-cases/create-webhook';
 import { DeleteWebhookHandler } from './use-cases/delete-webhook';
 import { Module } from '@nestjs/common';
 import { EventsController } from './event-feed.controller';
-import { LedgerModule } from '../events/ledger.module';
 import { IdentityModule } from '../identity/identity.module';
 import type { ServerKeys } from '../identity/keys/server-keys';
 import { SERVER_KEYS } from '../identity/identity.tokens';
@@ -14,7 +13,7 @@ import { WebhooksService } from './webhooks.service';
 
 /** GET /events, /events/types; webhook subscriptions, signed deliveries and their log. */
 @Module({
-  imports: [LedgerModule, IdentityModule],
+  imports: [IdentityModule],
   controllers: [WebhooksController, EventsController],
   providers: [
     {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
 import { newId } from '../common/ids';
-import { LedgerClock } from '../events/ledger-clock';
+import { Clock } from '../platform/clock';
 import { PG_POOL } from '../platform/tokens';
 import { WebhookDispatcher } from './webhook-dispatcher';
 
@@ -91,7 +91,7 @@ export class WebhooksService {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly dispatcher: WebhookDispatcher,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
   ) {}
 
   private async rows<T>(sql: string, params: unknown[]): Promise<T[]> {

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthRateLimits } from '../../src/identity/auth/auth-rate-limits';
-import { IdentityClock } from '../../src/identity/identity.tokens';
+import { Clock } from '../../src/platform/clock';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, eventsOfType, uniqueEmail } from './identity.helpers';
 
 describe('rate limits and expiry, with the identity clock moved instead of sleeping (e2e)', () => {
   let t: TestApp;
-  let clock: IdentityClock;
+  let clock: Clock;
 
   beforeAll(async () => {
     // The defaults: 5 auth calls per minute per IP; a small API limit to see it bite.
     t = await startTestApp({ label: 'ratelimit', config: { apiRateLimitPerMinute: 30 } });
-    clock = t.app.get(IdentityClock);
+    clock = t.app.get(Clock);
   });
   afterAll(async () => {
     await t?.close();

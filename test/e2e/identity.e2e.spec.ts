@@ -3,7 +3,7 @@ import { newId } from '../../src/common/ids';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import { ErasePerson } from '../../src/identity/application/accounts';
-import { IdentityClock } from '../../src/identity/identity.tokens';
+import { Clock } from '../../src/platform/clock';
 import { declaredAccessOfRoutes } from '../../src/identity/auth/route-access';
 import { IAM_ACTIONS } from '../../src/identity/domain/iam-actions';
 import { startTestApp, type TestApp } from '../support/app';
@@ -281,7 +281,7 @@ describe('identity (e2e)', () => {
         retryAfter: res.headers['retry-after'] ?? null,
       };
     };
-    const clock = () => t.app.get(IdentityClock);
+    const clock = () => t.app.get(Clock);
 
     /** Wrong passwords from `address`, waiting out each Retry-After (clock moved, no sleeping). */
     async function guess(address: string, email: string, attempts: number) {

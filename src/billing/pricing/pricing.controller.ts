@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
-import { LedgerClock } from '../../events/ledger-clock';
+import { Clock } from '../../platform/clock';
 import { Authenticated, OperatorOnly } from '../../identity/auth/decorators';
 import { formatInstant, toEpochSeconds } from '../domain/period';
 import { formatMicros, microsFromNumber, microsToNumber, parseMicros } from '../domain/money';
@@ -27,7 +27,7 @@ function present(change: PriceChange): PriceJson {
 export class PricingController {
   constructor(
     private readonly pricing: PricingService,
-    private readonly clock: LedgerClock,
+    private readonly clock: Clock,
   ) {}
 
   @Put('admin/prices/:sku')

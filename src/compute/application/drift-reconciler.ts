@@ -11,6 +11,7 @@ import { driftCommand, instanceDecider, type ContainerObservation } from '../dom
 import { ComputeQueries } from './compute-queries';
 import { ComputeLocks, InstanceOperations } from './instances/instance-operations';
 import { systemContext } from './system-context';
+import { Clock } from '../../platform/clock';
 
 const ACTOR = 'compute-reconciler';
 /** How long a reservation may exist without its instance before it counts as orphaned. */
@@ -56,6 +57,7 @@ export class DriftReconciler {
     private readonly queries: ComputeQueries,
     private readonly locks: ComputeLocks,
     private readonly instances: InstanceOperations,
+    private readonly clock: Clock,
   ) {}
 
   /** Reconciles every live instance of the read model. */
@@ -76,7 +78,10 @@ export class DriftReconciler {
    * Releases instance reservations older than `graceMs` whose instance was never recorded: the
    * process reserved quota and died before appending InstanceLaunchRequested.
    */
-  async releaseOrphanReservations(graceMs = ORPHAN_GRACE_MS, now = new Date()): Promise<number> {
+  async releaseOrphanReservations(
+    graceMs = ORPHAN_GRACE_MS,
+    now = this.clock.now(),
+  ): Promise<number> {
     const candidates = await this.queries.instanceReservationsBefore(
       new Date(now.getTime() - graceMs),
     );
@@ -167,7 +172,7 @@ export class DriftReconciler {
         const result = await this.executor.execute(
           instanceDecider,
           instanceId,
-          driftCommand(observation, new Date()),
+          driftCommand(observation, this.clock.now()),
           ctx,
         );
         if (result.events.length > 0) {

@@ -31,7 +31,8 @@ import { apiKeyUsability, isSessionCurrent } from '../domain/api-key';
 import { arnFor } from '../domain/iam-patterns';
 import { evaluate } from '../domain/policy-evaluation';
 import { assertMayUseTenant, type TenantRole } from '../domain/tenant';
-import { IdentityClock, SERVER_KEYS } from '../identity.tokens';
+import { SERVER_KEYS } from '../identity.tokens';
+import { Clock } from '../../platform/clock';
 import type { ServerKeys } from '../keys/server-keys';
 import { IdentityReadModel, type UserRow } from '../read-model/identity-read-model';
 import { AccessDeniedRecorder } from './access-denied.recorder';
@@ -78,7 +79,7 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: AccessTokens,
     private readonly limits: AuthRateLimits,
     private readonly recorder: AccessDeniedRecorder,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
     @Inject(SERVER_KEYS) private readonly keys: ServerKeys,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {

@@ -24,6 +24,7 @@ import {
   type VpcState,
 } from '../domain';
 import { NETWORK_OPTIONS, type NetworkOptions } from './network-options';
+import { Clock } from '../../platform/clock';
 
 /** A sub-command of `ctx` on another stream, with its own deterministic command id. */
 export function derivedContext(ctx: CommandContext, purpose: string): CommandContext {
@@ -66,6 +67,7 @@ export class EdgeAccess {
     private readonly executor: CommandExecutor,
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(NETWORK_OPTIONS) readonly options: NetworkOptions,
+    private readonly clock: Clock,
   ) {}
 
   async ownedInternetGateway(igwId: string, tenantId: string): Promise<InternetGatewayState> {
@@ -137,7 +139,7 @@ export class EdgeAccess {
     await this.executor.execute(
       publicAddressPoolDecider,
       EXTERNAL_POOL_ID,
-      { type: 'ReleasePublicAddress', holder, now: new Date() },
+      { type: 'ReleasePublicAddress', holder, now: this.clock.now() },
       derivedContext(ctx, `release_address/${holder.kind}/${holder.id}`),
       30,
     );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
 import { comparePositions } from '../../../src/kernel/position';
-import { LedgerClock } from '../../../src/events/ledger-clock';
+import { Clock } from '../../../src/platform/clock';
 import { ProjectionRuntime } from '../../../projections/runtime/projection-runtime';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { PG_POOL } from '../../../src/platform/tokens';
@@ -85,7 +85,7 @@ describe('billing and audit read models over a generated month of history', () =
     t = await startLedgerApp('ledger');
     accounts = [await signUp(t, 'alpha'), await signUp(t, 'beta')];
     tenants = accounts.map((a) => a.tenantId);
-    t.app.get(LedgerClock).set(NOW);
+    t.app.get(Clock).set(NOW);
     store = t.app.get<EventStore>(EVENT_STORE);
     history = await generateHistory(store, {
       tenants,

@@ -15,7 +15,7 @@ import {
   type EventStore,
 } from '../../../src/eventstore/event-store';
 import type { Position } from '../../../src/kernel/position';
-import { LedgerClock } from '../../../src/events/ledger-clock';
+import { Clock } from '../../../src/platform/clock';
 import { PG_POOL } from '../../../src/platform/tokens';
 import { startTestApp, type TestApp } from '../../support/app';
 import { signUp, type LedgerAccount } from './accounts';
@@ -220,7 +220,7 @@ describe('price changes: catalog routes and billing across a change', () => {
     await caughtUp(created.position);
     await caughtUp(await lastCatalogPosition());
 
-    const clock = t.app.get(LedgerClock);
+    const clock = t.app.get(Clock);
     // before the change takes effect: scheduled, not in force, nothing billed at the new price
     clock.set(new Date((effectiveAt - HOUR) * 1000));
     const early = await get<{

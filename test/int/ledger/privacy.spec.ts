@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
-import { LedgerClock } from '../../../src/events/ledger-clock';
+import { Clock } from '../../../src/platform/clock';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import type { TestApp } from '../../support/app';
@@ -19,7 +19,7 @@ describe('data-subject requests', () => {
 
   beforeAll(async () => {
     t = await startLedgerApp('ledger_privacy');
-    t.app.get(LedgerClock).set(new Date('2026-07-01T00:00:00Z'));
+    t.app.get(Clock).set(new Date('2026-07-01T00:00:00Z'));
     owner = await signUp(t, 'dsar-owner');
     person = await signUp(t, 'dsar-person');
     const added = await t.inject({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
-import { LedgerClock } from '../../../src/events/ledger-clock';
+import { Clock } from '../../../src/platform/clock';
 import { ReportsService } from '../../../src/reports/reports.service';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
@@ -49,7 +49,7 @@ describe('reports', () => {
 
   beforeAll(async () => {
     t = await startLedgerApp('ledger_reports');
-    t.app.get(LedgerClock).set(new Date('2026-04-02T00:00:00Z'));
+    t.app.get(Clock).set(new Date('2026-04-02T00:00:00Z'));
     alpha = await signUp(t, 'rp-alpha');
     const store = t.app.get<EventStore>(EVENT_STORE);
     const history = await generateHistory(store, {

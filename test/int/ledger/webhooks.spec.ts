@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_STORE, type EventStore } from '../../../src/eventstore/event-store';
-import { LedgerClock } from '../../../src/events/ledger-clock';
+import { Clock } from '../../../src/platform/clock';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
 import { verifyDelivery } from '../../../src/webhooks/domain';
 import { WebhookDispatcher } from '../../../src/webhooks/webhook-dispatcher';
@@ -47,7 +47,7 @@ describe('event feed and webhooks', () => {
   let alpha: LedgerAccount;
   let beta: LedgerAccount;
   let store: EventStore;
-  let clock: LedgerClock;
+  let clock: Clock;
   const receiver = new Receiver();
   const secret = 'a-shared-secret-of-some-length';
   let webhookId: string;
@@ -105,7 +105,7 @@ describe('event feed and webhooks', () => {
     alpha = await signUp(t, 'wh-alpha');
     beta = await signUp(t, 'wh-beta');
     store = t.app.get<EventStore>(EVENT_STORE);
-    clock = t.app.get(LedgerClock);
+    clock = t.app.get(Clock);
   }, 60_000);
 
   afterAll(async () => {

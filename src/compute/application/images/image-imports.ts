@@ -16,6 +16,7 @@ import {
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { checkImportTarget, download, ImportTargetRefused } from '../image-download';
 import { systemContext } from '../system-context';
+import { Clock } from '../../../platform/clock';
 
 export interface ImageMetadataRequest {
   name: string;
@@ -49,6 +50,7 @@ export class ImageImports {
     private readonly executor: CommandExecutor,
     @Inject(COMPUTE_DRIVER) private readonly driver: ComputeDriver,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
+    private readonly clock: Clock,
   ) {}
 
   /** 409 when `name` is a system image's: system names are reserved (launch by name boots it). */
@@ -102,7 +104,7 @@ export class ImageImports {
         const done = await this.executor.execute(
           imageDecider,
           imageId,
-          { type: 'RecordImageImported', ...imported, now: new Date() },
+          { type: 'RecordImageImported', ...imported, now: this.clock.now() },
           ctx(),
         );
         return done.position;
@@ -123,7 +125,7 @@ export class ImageImports {
       const failed = await this.executor.execute(
         imageDecider,
         imageId,
-        { type: 'RecordImageImportFailed', reason, now: new Date() },
+        { type: 'RecordImageImportFailed', reason, now: this.clock.now() },
         ctx(),
       );
       return failed.position;
@@ -153,7 +155,7 @@ export class ImageImports {
           version: 'latest',
           dockerImageId: info.dockerImageId,
           sizeBytes: info.sizeBytes,
-          now: new Date(),
+          now: this.clock.now(),
         },
         systemContext('compute-startup', null),
       );

@@ -27,6 +27,7 @@ import { KeyedMutex } from '../../../common/keyed-mutex';
 import { QuotaService, type QuotaWrite } from '../../../platform/quotas/quota.service';
 import { tenantOf } from '../../../platform/commands/use-case';
 import { derivedContext } from '../system-context';
+import { Clock } from '../../../platform/clock';
 
 /** Per-process locks shared by handlers, the saga's ports and the reconciler. */
 @Injectable()
@@ -79,6 +80,7 @@ export class InstanceOperations {
     private readonly locks: ComputeLocks,
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
     private readonly quotas: QuotaService,
+    private readonly clock: Clock,
   ) {}
 
   /** Reserves (or re-sizes) the instance's quota: 403 quota_exceeded appends nothing. */
@@ -125,7 +127,7 @@ export class InstanceOperations {
   finishStop(instanceId: string, ctx: CommandContext): Promise<Position | null> {
     return this.finishOperation(instanceId, ctx, 'stop', async () => {
       const { exitCode } = await this.driver.stop(instanceId);
-      return { type: 'RecordInstanceStopped', exitCode, now: new Date() };
+      return { type: 'RecordInstanceStopped', exitCode, now: this.clock.now() };
     });
   }
 
@@ -133,7 +135,7 @@ export class InstanceOperations {
   finishStart(instanceId: string, ctx: CommandContext): Promise<Position | null> {
     return this.finishOperation(instanceId, ctx, 'start', async () => {
       await this.driver.start(instanceId);
-      return { type: 'RecordInstanceStarted', now: new Date() };
+      return { type: 'RecordInstanceStarted', now: this.clock.now() };
     });
   }
 
@@ -155,7 +157,7 @@ export class InstanceOperations {
       const reason = error instanceof Error ? error.message : String(error);
       const failed = await this.record(
         instanceId,
-        { type: 'RecordOperationFailed', operation, reason, now: new Date() },
+        { type: 'RecordOperationFailed', operation, reason, now: this.clock.now() },
         ctx,
         `${operation}_failed`,
       );
@@ -218,7 +220,7 @@ export class InstanceOperations {
     );
     await this.record(
       instanceId,
-      { type: 'RequestVolumesChange', volumes, snapshot, now: new Date() },
+      { type: 'RequestVolumesChange', volumes, snapshot, now: this.clock.now() },
       ctx,
       'volumes_change',
     );
@@ -237,7 +239,7 @@ export class InstanceOperations {
             type: 'RecordVolumesChanged',
             volumes: [...state.volumes],
             containerId,
-            now: new Date(),
+            now: this.clock.now(),
           },
           ctx,
           'volumes_change_undone',
@@ -265,7 +267,12 @@ export class InstanceOperations {
     );
     const done = await this.record(
       instanceId,
-      { type: 'RecordVolumesChanged', volumes: [...pending.volumes], containerId, now: new Date() },
+      {
+        type: 'RecordVolumesChanged',
+        volumes: [...pending.volumes],
+        containerId,
+        now: this.clock.now(),
+      },
       ctx,
       `volumes_changed/${pending.snapshot}`,
     );
@@ -275,7 +282,7 @@ export class InstanceOperations {
       await this.executor.execute(
         volumeDecider,
         v.volumeId,
-        { type: 'DetachVolume', instanceId, now: new Date() },
+        { type: 'DetachVolume', instanceId, now: this.clock.now() },
         derivedContext(ctx, `volumes_changed/detach/${v.volumeId}`),
       );
     }
@@ -295,7 +302,7 @@ export class InstanceOperations {
         .execute(
           volumeDecider,
           v.volumeId,
-          { type: 'DetachVolume', instanceId, now: new Date() },
+          { type: 'DetachVolume', instanceId, now: this.clock.now() },
           derivedContext(ctx, `detach/${v.volumeId}`),
         )
         .catch((error: unknown) => {
@@ -305,7 +312,7 @@ export class InstanceOperations {
     await this.releaseQuota(state.tenantId, instanceId, ctx);
     const done = await this.record(
       instanceId,
-      { type: 'RecordInstanceTerminated', now: new Date() },
+      { type: 'RecordInstanceTerminated', now: this.clock.now() },
       ctx,
       'terminated',
     );

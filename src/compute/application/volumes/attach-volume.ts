@@ -15,6 +15,7 @@ import { instanceDecider, normalizeMountPath, volumeDecider, type VolumeMount } 
 import { ComputeLocks, InstanceOperations } from '../instances/instance-operations';
 import { derivedContext } from '../system-context';
 import { requireRemountable, VolumeAccess, type VolumeChanged } from './volume-access';
+import { Clock } from '../../../platform/clock';
 
 /**
  * POST /volumes/:id/attach: records the attachment, then re-creates the instance's container
@@ -38,6 +39,7 @@ export class AttachVolumeHandler extends UseCaseHandler<AttachVolume, VolumeChan
     private readonly locks: ComputeLocks,
     private readonly volumes: VolumeAccess,
     private readonly instances: InstanceOperations,
+    private readonly clock: Clock,
   ) {
     super();
   }
@@ -78,7 +80,7 @@ export class AttachVolumeHandler extends UseCaseHandler<AttachVolume, VolumeChan
           .execute(
             volumeDecider,
             volumeId,
-            { type: 'DetachVolume', instanceId, now: new Date() },
+            { type: 'DetachVolume', instanceId, now: this.clock.now() },
             derivedContext(ctx, 'attach_undo'),
           )
           .catch(() => undefined);

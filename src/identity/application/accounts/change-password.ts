@@ -9,7 +9,7 @@ import { hashPassword, verifyPassword } from '../../crypto/password-hashing';
 import { assertPasswordAcceptable } from '../../crypto/password-policy';
 import { CURRENT_PASSWORD_INCORRECT, userDecider } from '../../domain/user';
 import { normalizeEmail } from '../../domain/validation';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { stepContext } from '../context';
 import { AccountDirectory } from './account-directory';
@@ -43,7 +43,7 @@ export class ChangePasswordHandler extends UseCaseHandler<ChangePassword, Passwo
     private readonly directory: AccountDirectory,
     private readonly sessions: Sessions,
     private readonly throttle: SignInThrottle,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -10,7 +10,7 @@ import {
 } from '../../../platform/commands/use-case';
 import { claimDecider, emailClaimId } from '../../domain/claim';
 import { userDecider } from '../../domain/user';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { DataKeyStore } from '../../keys/data-key-store';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { stepContext } from '../context';
@@ -36,7 +36,7 @@ export class ErasePersonHandler extends UseCaseHandler<ErasePerson, void> {
     private readonly executor: CommandExecutor,
     private readonly readModel: IdentityReadModel,
     private readonly dataKeys: DataKeyStore,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

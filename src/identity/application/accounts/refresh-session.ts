@@ -11,7 +11,7 @@ import {
 import { AccessTokens } from '../../auth/access-tokens';
 import { generateOpaqueToken, hashOpaqueToken, parseOpaqueToken } from '../../crypto/opaque-tokens';
 import { userDecider, userRejection } from '../../domain/user';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { derivedId, stepContext } from '../context';
 import { REFRESH_TOKEN_TTL_MS, Sessions, type SessionTokens } from './sessions';
 
@@ -34,7 +34,7 @@ export class RefreshSessionHandler extends UseCaseHandler<RefreshSession, Sessio
     private readonly executor: CommandExecutor,
     private readonly sessions: Sessions,
     private readonly tokens: AccessTokens,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

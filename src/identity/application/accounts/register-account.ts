@@ -15,7 +15,7 @@ import { encryptPersonalField } from '../../crypto/personal-data';
 import { claimDecider, emailClaimId } from '../../domain/claim';
 import { userDecider } from '../../domain/user';
 import { isValidEmail, normalizeEmail } from '../../domain/validation';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { DataKeyStore } from '../../keys/data-key-store';
 import { derivedId, stepContext } from '../context';
 import { TenantsService } from '../tenants/tenants.service';
@@ -38,7 +38,7 @@ export class RegisterAccountHandler extends UseCaseHandler<RegisterAccount, { us
     private readonly directory: AccountDirectory,
     private readonly dataKeys: DataKeyStore,
     private readonly tenants: TenantsService,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

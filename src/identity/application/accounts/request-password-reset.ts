@@ -5,7 +5,7 @@ import { UseCaseCommand, UseCaseHandler, type Handled } from '../../../platform/
 import { generateOpaqueToken } from '../../crypto/opaque-tokens';
 import { userDecider } from '../../domain/user';
 import { isValidEmail, normalizeEmail } from '../../domain/validation';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { MailOutbox } from '../../mail/mail-outbox';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { derivedId, stepContext } from '../context';
@@ -33,7 +33,7 @@ export class RequestPasswordResetHandler extends UseCaseHandler<RequestPasswordR
     private readonly readModel: IdentityReadModel,
     private readonly directory: AccountDirectory,
     private readonly mail: MailOutbox,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

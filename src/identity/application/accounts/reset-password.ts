@@ -13,7 +13,7 @@ import { hashOpaqueToken, parseOpaqueToken } from '../../crypto/opaque-tokens';
 import { hashPassword } from '../../crypto/password-hashing';
 import { assertPasswordAcceptable } from '../../crypto/password-policy';
 import { userDecider } from '../../domain/user';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 
 /** POST /auth/reset-password: a new password with a mailed reset token; every session ends. */
@@ -31,7 +31,7 @@ export class ResetPassword extends UseCaseCommand<void> {
 export class ResetPasswordHandler extends UseCaseHandler<ResetPassword, void> {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -11,7 +11,8 @@ import { AccessTokens } from '../../auth/access-tokens';
 import { generateApiKey } from '../../crypto/api-key-format';
 import { generateOpaqueToken } from '../../crypto/opaque-tokens';
 import { apiKeyDecider } from '../../domain/api-key';
-import { IdentityClock, SERVER_KEYS } from '../../identity.tokens';
+import { SERVER_KEYS } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import type { ServerKeys } from '../../keys/server-keys';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { derivedId, stepContext } from '../context';
@@ -61,7 +62,7 @@ export class Sessions {
     private readonly executor: CommandExecutor,
     private readonly readModel: IdentityReadModel,
     private readonly tokens: AccessTokens,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
     @Inject(SERVER_KEYS) private readonly keys: ServerKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

@@ -13,7 +13,7 @@ import {
 } from '../../crypto/password-hashing';
 import { INVALID_CREDENTIALS, userDecider } from '../../domain/user';
 import { isValidEmail, normalizeEmail } from '../../domain/validation';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { derivedId, stepContext } from '../context';
 import { AccountDirectory, type PublicUser } from './account-directory';
@@ -48,7 +48,7 @@ export class SignInHandler extends UseCaseHandler<SignIn, LoginResult> {
     private readonly directory: AccountDirectory,
     private readonly sessions: Sessions,
     private readonly throttle: SignInThrottle,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -4,7 +4,7 @@ import type { CommandContext } from '../../../kernel/command-context';
 import { UseCaseCommand, UseCaseHandler, type Handled } from '../../../platform/commands/use-case';
 import { hashOpaqueToken, parseOpaqueToken } from '../../crypto/opaque-tokens';
 import { sessionKeyOfRefreshToken, userDecider } from '../../domain/user';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 import { Sessions } from './sessions';
 
@@ -28,7 +28,7 @@ export class SignOutHandler extends UseCaseHandler<SignOut, void> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly sessions: Sessions,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../../../common/auth-context';
 import { AppError } from '../../../common/errors/app-error';
 import { requireTenantUser } from '../../auth/decorators';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { IdentityReadModel, type ApiKeyRow } from '../../read-model/identity-read-model';
 
 export interface ApiKeyView {
@@ -28,7 +28,7 @@ export interface ApiKeyWithSecret extends ApiKeyView {
 export class ApiKeysService {
   constructor(
     private readonly readModel: IdentityReadModel,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {}
 
   async list(auth: AuthContext): Promise<ApiKeyView[]> {

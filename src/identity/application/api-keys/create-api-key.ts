@@ -12,7 +12,8 @@ import {
 } from '../../../platform/commands/use-case';
 import { generateApiKey } from '../../crypto/api-key-format';
 import { apiKeyDecider } from '../../domain/api-key';
-import { IdentityClock, SERVER_KEYS } from '../../identity.tokens';
+import { SERVER_KEYS } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import type { ServerKeys } from '../../keys/server-keys';
 import { requireTenantUser } from '../../auth/decorators';
 import { derivedId, stepContext } from '../context';
@@ -38,7 +39,7 @@ export class CreateApiKey extends UseCaseCommand<IssuedKey> {
 export class CreateApiKeyHandler extends UseCaseHandler<CreateApiKey, IssuedKey> {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
     @Inject(SERVER_KEYS) private readonly keys: ServerKeys,
   ) {
     super();

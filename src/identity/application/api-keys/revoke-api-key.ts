@@ -10,7 +10,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { apiKeyDecider } from '../../domain/api-key';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 import { ApiKeysService } from './api-keys.service';
 
@@ -30,7 +30,7 @@ export class RevokeApiKeyHandler extends UseCaseHandler<RevokeApiKey, void> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly apiKeys: ApiKeysService,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -12,7 +12,8 @@ import {
 } from '../../../platform/commands/use-case';
 import { generateApiKey } from '../../crypto/api-key-format';
 import { apiKeyDecider } from '../../domain/api-key';
-import { IdentityClock, SERVER_KEYS } from '../../identity.tokens';
+import { SERVER_KEYS } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import type { ServerKeys } from '../../keys/server-keys';
 import { stepContext } from '../context';
 import { ApiKeysService } from './api-keys.service';
@@ -34,7 +35,7 @@ export class RotateApiKeyHandler extends UseCaseHandler<RotateApiKey, IssuedKey>
   constructor(
     private readonly executor: CommandExecutor,
     private readonly apiKeys: ApiKeysService,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
     @Inject(SERVER_KEYS) private readonly keys: ServerKeys,
   ) {
     super();

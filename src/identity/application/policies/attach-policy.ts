@@ -9,7 +9,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { policyDecider } from '../../domain/policy';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { AppError } from '../../../common/errors/app-error';
 import { actionMatches } from '../../domain/iam-patterns';
 import { stepContext } from '../context';
@@ -35,7 +35,7 @@ export class AttachPolicyHandler extends UseCaseHandler<AttachPolicy, void> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly policies: PoliciesService,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

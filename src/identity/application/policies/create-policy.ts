@@ -9,7 +9,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { policyDecider } from '../../domain/policy';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { AppError } from '../../../common/errors/app-error';
 import { derivedId, stepContext } from '../context';
 import type { PolicyView } from './policies.service';
@@ -31,7 +31,7 @@ export class CreatePolicyHandler extends UseCaseHandler<CreatePolicy, PolicyView
   constructor(
     private readonly executor: CommandExecutor,
     private readonly names: PolicyNames,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -9,7 +9,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { policyDecider } from '../../domain/policy';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 import { PoliciesService } from './policies.service';
 
@@ -30,7 +30,7 @@ export class DeletePolicyHandler extends UseCaseHandler<DeletePolicy, void> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly policies: PoliciesService,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -9,7 +9,7 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 import { tenantDecider, type TenantRole } from '../../domain/tenant';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
@@ -31,7 +31,7 @@ export class AddMemberHandler extends UseCaseHandler<AddMember, { revision: bigi
   constructor(
     private readonly executor: CommandExecutor,
     private readonly readModel: IdentityReadModel,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -8,7 +8,7 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 import { tenantDecider, type TenantRole } from '../../domain/tenant';
 
@@ -36,7 +36,7 @@ export class ChangeMemberRoleHandler extends UseCaseHandler<
 > {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -8,7 +8,7 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
 import { tenantDecider } from '../../domain/tenant';
 
@@ -28,7 +28,7 @@ export class RemoveMember extends UseCaseCommand<void> {
 export class RemoveMemberHandler extends UseCaseHandler<RemoveMember, void> {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -10,7 +10,7 @@ import {
 } from '../../../platform/commands/use-case';
 import { assertMayUseTenant } from '../../domain/tenant';
 import { userDecider } from '../../domain/user';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { IdentityReadModel } from '../../read-model/identity-read-model';
 import { stepContext } from '../context';
 
@@ -30,7 +30,7 @@ export class SwitchTenantHandler extends UseCaseHandler<SwitchTenant, void> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly readModel: IdentityReadModel,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {
     super();
   }

@@ -15,7 +15,7 @@ import {
   type TenantRole,
   type TenantState,
 } from '../../domain/tenant';
-import { IdentityClock } from '../../identity.tokens';
+import { Clock } from '../../../platform/clock';
 import { IdentityReadModel, type TenantRow } from '../../read-model/identity-read-model';
 import { stepContext } from '../context';
 import { randomBase62 } from '../../crypto/encoding';
@@ -38,7 +38,7 @@ export class TenantsService {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly readModel: IdentityReadModel,
-    private readonly clock: IdentityClock,
+    private readonly clock: Clock,
   ) {}
 
   /**
