@@ -18,7 +18,8 @@ import {
   type VpcPeeringChanged,
 } from '../application/vpc-peerings';
 import { RequestVpcPeeringDto, VpcPeeringResponse } from './edge.dto';
-import { afterWrite, NetworkAction, TenantId } from './edge-http';
+import { afterWrite, NetworkAction } from './edge-http';
+import { CallerTenant } from '../../platform/http/caller';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 
 const PEERING = { type: 'vpc-peering', param: 'id' };
@@ -58,7 +59,7 @@ export class VpcPeeringsController {
     page: true,
     errors: ['validation_error'],
   })
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  list(@CallerTenant() tenantId: string, @Query() query: PageQuery) {
     return this.queries.vpcPeerings(tenantId, parsePage(query));
   }
 
@@ -73,7 +74,7 @@ export class VpcPeeringsController {
     errors: ['validation_error', 'not_found', 'conflict'],
   })
   async request(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: RequestVpcPeeringDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -93,7 +94,7 @@ export class VpcPeeringsController {
     errors: ['not_found'],
   })
   async get(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
@@ -114,7 +115,7 @@ export class VpcPeeringsController {
     errors: ['not_found', 'invalid_state'],
   })
   async accept(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -133,7 +134,7 @@ export class VpcPeeringsController {
     errors: ['not_found', 'invalid_state'],
   })
   async reject(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -153,7 +154,7 @@ export class VpcPeeringsController {
     errors: ['not_found', 'dependency_violation'],
   })
   async delete(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('id') id: string,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
