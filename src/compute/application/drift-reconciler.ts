@@ -10,7 +10,7 @@ import type { Position } from '../../kernel/position';
 import { driftCommand, instanceDecider, type ContainerObservation } from '../domain';
 import { ComputeQueries } from './compute-queries';
 import { ComputeLocks, InstanceOperations } from './instances/instance-operations';
-import { systemContext } from './system-context';
+import { systemContext } from '../../platform/commands/system-context';
 import { Clock } from '../../platform/clock';
 
 const ACTOR = 'compute-reconciler';
@@ -92,7 +92,7 @@ export class DriftReconciler {
       const release = await this.instances.releaseQuota(
         tenantId,
         instanceId,
-        systemContext(ACTOR, tenantId),
+        systemContext(ACTOR, { tenantId, now: this.clock.now() }),
       );
       if (release.changed) {
         released++;
@@ -132,7 +132,7 @@ export class DriftReconciler {
     return this.locks.instance.run(instanceId, async () => {
       const { state, exists } = await this.executor.load(instanceDecider, instanceId);
       if (!exists || !state.tenantId) return null;
-      const ctx = systemContext(ACTOR, state.tenantId);
+      const ctx = systemContext(ACTOR, { tenantId: state.tenantId, now: this.clock.now() });
       switch (state.status) {
         case 'TERMINATED': {
           // A container left behind by a crash between its removal and the record.

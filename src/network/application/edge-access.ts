@@ -25,12 +25,10 @@ import {
 } from '../domain';
 import { NETWORK_OPTIONS, type NetworkOptions } from './network-options';
 import { Clock } from '../../platform/clock';
+import { derivedContext } from '../../platform/commands/system-context';
 
-/** A sub-command of `ctx` on another stream, with its own deterministic command id. */
-export function derivedContext(ctx: CommandContext, purpose: string): CommandContext {
-  const { ifMatch: _ignored, ...rest } = ctx;
-  return { ...rest, commandId: `${ctx.commandId}/${purpose}` };
-}
+/** The platform's sub-command context, re-exported for this context's use cases. */
+export { derivedContext };
 
 /** Serialises work per key inside this process (one VPC's gateway attachment). */
 export class KeyedLock {

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
-import { uuidV5 } from '../../common/ids';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { CommandExecutor } from '../../eventstore/command-executor';
 import type { CommandContext } from '../../kernel/command-context';
@@ -20,12 +19,10 @@ import {
   type VpcState,
 } from '../domain';
 import { NETWORK_FABRIC, type NetworkFabric, type SecurityRuleSpec } from '../ports/network-fabric';
+import { derivedContext } from '../../platform/commands/system-context';
 
-/** A sub-command of `ctx` on another stream, with its own deterministic id (no If-Match). */
-export function derivedContext(ctx: CommandContext, purpose: string): CommandContext {
-  const { ifMatch: _ignored, ...rest } = ctx;
-  return { ...rest, commandId: uuidV5(`${ctx.commandId}/${purpose}`) };
-}
+/** The platform's sub-command context, re-exported for this context's use cases. */
+export { derivedContext };
 
 /**
  * Serialises, per VPC and inside one process, the commands that read the VPC's other resources

@@ -1,4 +1,4 @@
-import { newId } from '../../common/ids';
+import { newId, uuidV5 } from '../../common/ids';
 import type { CommandContext } from '../../kernel/command-context';
 
 export interface SystemContextOptions {
@@ -41,5 +41,5 @@ export function derivedContext(
   overrides: Partial<Omit<CommandContext, 'commandId' | 'ifMatch'>> = {},
 ): CommandContext {
   const { ifMatch: _ignored, ...rest } = ctx;
-  return { ...rest, ...overrides, commandId: `${ctx.commandId}/${purpose}` };
+  return { ...rest, ...overrides, commandId: uuidV5(`${ctx.commandId}/${purpose}`) };
 }

@@ -8,6 +8,8 @@ export interface LedgerAccount {
   email: string;
   tenantId: string;
   headers: Record<string, string>;
+  /** The login's session API key (30 days): for tests that move the app's Clock by hours. */
+  apiKeyHeaders: Record<string, string>;
 }
 
 export async function signUp(t: TestApp, label: string): Promise<LedgerAccount> {
@@ -36,5 +38,6 @@ export async function signUp(t: TestApp, label: string): Promise<LedgerAccount> 
     email,
     tenantId: body.tenant.id,
     headers,
+    apiKeyHeaders: { 'x-api-key': login.json<{ api_key: string }>().api_key },
   };
 }

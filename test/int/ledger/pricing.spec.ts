@@ -75,7 +75,8 @@ describe('price changes: catalog routes and billing across a change', () => {
   }
 
   async function get<T>(url: string, who: LedgerAccount): Promise<{ status: number; body: T }> {
-    const res = await t.inject({ method: 'GET', url, headers: who.headers });
+    // The session key, not the 15-minute access token: the test moves the app's one Clock by hours.
+    const res = await t.inject({ method: 'GET', url, headers: who.apiKeyHeaders });
     return { status: res.statusCode, body: res.json<T>() };
   }
 
@@ -309,6 +310,7 @@ async function signUpAs(t: TestApp, email: string): Promise<LedgerAccount> {
     email,
     tenantId: me.json<{ tenant: { id: string } }>().tenant.id,
     headers,
+    apiKeyHeaders: { 'x-api-key': login.json<{ api_key: string }>().api_key },
   };
 }
 

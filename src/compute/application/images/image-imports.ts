@@ -15,7 +15,7 @@ import {
 } from '../../domain';
 import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { checkImportTarget, download, ImportTargetRefused } from '../image-download';
-import { systemContext } from '../system-context';
+import { systemContext } from '../../../platform/commands/system-context';
 import { Clock } from '../../../platform/clock';
 
 export interface ImageMetadataRequest {
@@ -96,7 +96,8 @@ export class ImageImports {
     source: () => Promise<Readable>,
     correlationId: string,
   ): Promise<Position | null> {
-    const ctx = () => systemContext('image-importer', tenantId, correlationId);
+    const ctx = () =>
+      systemContext('image-importer', { tenantId, correlationId, now: this.clock.now() });
     const reference = imageReferenceOf(imageId);
     try {
       const imported = await this.driver.importImage(await source(), reference);
@@ -157,7 +158,7 @@ export class ImageImports {
           sizeBytes: info.sizeBytes,
           now: this.clock.now(),
         },
-        systemContext('compute-startup', null),
+        systemContext('compute-startup', { now: this.clock.now() }),
       );
     }
   }

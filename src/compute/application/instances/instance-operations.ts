@@ -26,7 +26,7 @@ import { COMPUTE_OPTIONS, type ComputeOptions } from '../compute-options';
 import { KeyedMutex } from '../../../common/keyed-mutex';
 import { QuotaService, type QuotaWrite } from '../../../platform/quotas/quota.service';
 import { tenantOf } from '../../../platform/commands/use-case';
-import { derivedContext } from '../system-context';
+import { derivedContext } from '../../../platform/commands/system-context';
 import { Clock } from '../../../platform/clock';
 
 /** Per-process locks shared by handlers, the saga's ports and the reconciler. */

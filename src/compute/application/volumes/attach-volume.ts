@@ -13,7 +13,7 @@ import {
 } from '../../../platform/commands/use-case';
 import { instanceDecider, normalizeMountPath, volumeDecider, type VolumeMount } from '../../domain';
 import { ComputeLocks, InstanceOperations } from '../instances/instance-operations';
-import { derivedContext } from '../system-context';
+import { derivedContext } from '../../../platform/commands/system-context';
 import { requireRemountable, VolumeAccess, type VolumeChanged } from './volume-access';
 import { Clock } from '../../../platform/clock';
 
