@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
-import { systemContext } from '../../src/compute/application/system-context';
+import { systemContext } from '../../src/platform/commands/system-context';
 import { subnetDecider } from '../../src/network/domain';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/network-fabric';
 import { isCI } from '../int/drivers/real-backends';
@@ -86,7 +86,7 @@ describe.skipIf(!ovnPresent && !isCI)('networking on real OVN over HTTP (e2e)', 
         subnetDecider,
         subnet.subnetId,
         { type: 'AllocateAddress', holderId, requestedIp: null, now: new Date() },
-        systemContext('test', alice.tenantId),
+        systemContext('test', { tenantId: alice.tenantId }),
       );
     const ip = allocated.state.allocations[holderId];
     const netns = await addNetns(tag);
@@ -141,7 +141,7 @@ describe.skipIf(!ovnPresent && !isCI)('networking on real OVN over HTTP (e2e)', 
           subnetDecider,
           nic.subnetId,
           { type: 'ReleaseAddress', holderId: nic.holderId, now: new Date() },
-          systemContext('test', alice.tenantId),
+          systemContext('test', { tenantId: alice.tenantId }),
         )
         .catch(() => undefined);
     }
