@@ -621,7 +621,10 @@ describe('OpenAPI-driven fuzzing of every operation (e2e)', () => {
         sent += 1;
         statusCounts.set(res.statusCode, (statusCounts.get(res.statusCode) ?? 0) + 1);
         const what = `${op.method.toUpperCase()} ${url.slice(0, 200)} body=${(req.body ?? '').slice(0, 200)}`;
-        if (res.statusCode >= 500) {
+        // Readiness answers 503 (with the envelope) when a dependency's probe fails: that is
+        // its documented answer on a loaded machine, not a crash.
+        const readinessDown = op.path === '/health/ready' && res.statusCode === 503;
+        if (res.statusCode >= 500 && !readinessDown) {
           failures.push(`${what} -> ${res.statusCode} ${res.body.slice(0, 300)}`);
           continue;
         }
