@@ -13296,7 +13296,16 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['BucketResponse'][];
+          'application/json':
+            | components['schemas']['BucketResponse'][]
+            | {
+                items: components['schemas']['BucketResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
         };
       };
       /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */

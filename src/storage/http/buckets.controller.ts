@@ -67,7 +67,7 @@ export class BucketsController {
     id: 'listBuckets',
     summary: "The tenant's buckets, oldest first (cursor pagination)",
     response: BucketResponse,
-    isArray: true,
+    page: true,
     errors: ['validation_error'],
   })
   list(@TenantId() tenantId: string, @Query() query: PageQuery) {
