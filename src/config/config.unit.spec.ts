@@ -36,6 +36,8 @@ describe('loadConfig', () => {
       operatorEmails: [],
       webhooksAllowPrivateTargets: false,
       smtpUrl: null,
+      storageMaxObjectBytes: 5368709120,
+      storagePresignSecret: null,
       mailFrom: 'Nimbus <no-reply@localhost>',
       quota: { instances: 10, vcpus: 16, memoryMb: 32768, volumes: 20 },
       imageImportAllowPrivate: false,

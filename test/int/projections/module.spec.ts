@@ -1,5 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { CommandExecutor } from '../../../src/eventstore/command-executor';
+import { QuotasModule } from '../../../src/platform/quotas/quotas.module';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +32,9 @@ describe('ProjectionsModule and GET /admin/projections', () => {
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: DataSource, useValue: dataSource },
+        { provide: CommandExecutor, useValue: new CommandExecutor(store) },
       ],
-      exports: [EVENT_STORE, DataSource],
+      exports: [EVENT_STORE, DataSource, CommandExecutor],
     })
     class FakePlatformModule {}
 
@@ -41,6 +45,8 @@ describe('ProjectionsModule and GET /admin/projections', () => {
           projections: [tickProjection(newControl())],
           readYourWritesTimeoutMs: 10_000,
         }),
+        CqrsModule.forRoot(),
+        QuotasModule,
         AdminModule,
       ],
     })
@@ -48,6 +54,7 @@ describe('ProjectionsModule and GET /admin/projections', () => {
 
     app = await NestFactory.create<NestFastifyApplication>(TestAppModule, new FastifyAdapter(), {
       logger: false,
+      abortOnError: false,
     });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();

@@ -7,6 +7,7 @@ import type { SagaRuntime } from '../../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME, SagaLauncher, SagasModule } from '../../../sagas/runtime/sagas.module';
 import { EVENT_STORE } from '../../../src/eventstore/event-store';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
+import { Clock } from '../../../src/platform/clock';
 import { PG_POOL } from '../../../src/platform/tokens';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
 import { EFFECTS_SCHEMA, effectsOf, effectsSaga } from './fixtures/effects-saga';
@@ -37,8 +38,9 @@ describe('SagasModule', () => {
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: PG_POOL, useValue: pool },
+        Clock,
       ],
-      exports: [EVENT_STORE, PG_POOL],
+      exports: [EVENT_STORE, PG_POOL, Clock],
     })
     class FakePlatformModule {}
     @Module({
@@ -66,8 +68,9 @@ describe('SagasModule', () => {
       providers: [
         { provide: EVENT_STORE, useValue: store },
         { provide: PG_POOL, useValue: pool },
+        Clock,
       ],
-      exports: [EVENT_STORE, PG_POOL],
+      exports: [EVENT_STORE, PG_POOL, Clock],
     })
     class FakePlatformModule {}
     @Module({
