@@ -12,6 +12,7 @@ import type { TestApp } from '../../support/app';
 import { startLedgerApp } from './app';
 import { signUp, type LedgerAccount } from './accounts';
 import { generateHistory } from './history';
+import { waitUntilReadable } from '../projections/fixtures';
 
 describe('tenant timeline export', () => {
   let t: TestApp;
@@ -52,6 +53,11 @@ describe('tenant timeline export', () => {
       operationsPerInstance: 6,
       seed: 3,
     });
+    // The export reads up to the readable head, which trails the newest commit while any older
+    // transaction is open: wait until everything this process appended is readable.
+    const store = t.app.get<EventStore>(EVENT_STORE);
+    const written = store.knownHeadPosition();
+    if (written) await waitUntilReadable(store, written);
     const pool = t.app.get<Pool>(PG_POOL);
     const { rows } = await pool.query<{ n: string }>(
       "SELECT count(*) AS n FROM events WHERE metadata->>'tenantId' = $1",
