@@ -23,10 +23,8 @@ interface StateRow<S> {
   id: string;
 }
 
-export interface Found<V> {
-  view: V;
-  revision: string;
-}
+import type { Found } from '../../platform/http/after-write';
+export type { Found };
 
 export interface LogQuery {
   tenantId: string;

@@ -61,7 +61,7 @@ import {
 } from './dto';
 import { ComputeAction } from './iam';
 import { CallerTenant, callerTenantOf } from '../../platform/http/caller';
-import { afterWrite } from './respond';
+import { afterWrite } from '../../platform/http/after-write';
 import {
   ImageOrAcceptedSchema,
   ImageSchema,
@@ -118,6 +118,7 @@ export class ImagesController {
       status,
       read: () => this.queries.image(tenantId, imageId),
       id: imageId,
+      accepted: { status: 'PENDING' as const },
     });
   }
 
@@ -270,6 +271,7 @@ export class VolumesController {
       status,
       read: () => this.queries.volume(tenantId, volumeId),
       id: volumeId,
+      accepted: { status: 'PENDING' as const },
     });
   }
 

@@ -33,10 +33,8 @@ interface StateRow<S> {
   updated_at: Date;
 }
 
-export interface Found<V> {
-  view: V;
-  revision: string;
-}
+import type { Found } from '../../platform/http/after-write';
+export type { Found };
 
 const timesOf = (row: { created_at: Date; updated_at: Date }): RowTimes => ({
   createdAt: row.created_at.toISOString(),

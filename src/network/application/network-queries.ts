@@ -25,10 +25,8 @@ interface StateRow<S> {
   created_at: Date;
 }
 
-export interface Found<V> {
-  view: V;
-  revision: string;
-}
+import type { Found } from '../../platform/http/after-write';
+export type { Found };
 
 function keyOf(row: { created_at: Date; id: string }): CreatedKey {
   return [row.created_at.toISOString(), row.id];

@@ -19,7 +19,8 @@ import {
   type ElasticIpChanged,
 } from '../application/elastic-ips';
 import { AssociateElasticIpDto, DeletedResponse, ElasticIpResponse } from './edge.dto';
-import { afterWrite, NetworkAction } from './edge-http';
+import { afterWrite } from '../../platform/http/after-write';
+import { NetworkAction } from './edge-http';
 import { CallerTenant } from '../../platform/http/caller';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 

@@ -19,7 +19,8 @@ import {
   type InternetGatewayChanged,
 } from '../application/internet-gateways';
 import { AttachInternetGatewayDto, DeletedResponse, InternetGatewayResponse } from './edge.dto';
-import { afterWrite, NetworkAction } from './edge-http';
+import { afterWrite } from '../../platform/http/after-write';
+import { NetworkAction } from './edge-http';
 import { CallerTenant } from '../../platform/http/caller';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 

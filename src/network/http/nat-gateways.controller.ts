@@ -18,7 +18,8 @@ import {
   type NatGatewayChanged,
 } from '../application/nat-gateways';
 import { CreateNatGatewayDto, ListNatGatewaysQuery, NatGatewayResponse } from './edge.dto';
-import { afterWrite, NetworkAction } from './edge-http';
+import { afterWrite } from '../../platform/http/after-write';
+import { NetworkAction } from './edge-http';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 import { CallerTenant } from '../../platform/http/caller';
 

@@ -27,7 +27,7 @@ import {
   SubnetAssociationDto,
   VpcScopedPageQuery,
 } from './dto';
-import { afterWrite } from './respond';
+import { afterWrite } from '../../platform/http/after-write';
 
 const TABLE = { type: 'route-table', param: 'id' };
 

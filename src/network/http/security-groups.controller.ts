@@ -26,7 +26,7 @@ import {
   SecurityGroupResponse,
   VpcScopedPageQuery,
 } from './dto';
-import { afterWrite } from './respond';
+import { afterWrite } from '../../platform/http/after-write';
 
 const GROUP = { type: 'security-group', param: 'id' };
 

@@ -18,7 +18,8 @@ import {
   type VpcPeeringChanged,
 } from '../application/vpc-peerings';
 import { RequestVpcPeeringDto, VpcPeeringResponse } from './edge.dto';
-import { afterWrite, NetworkAction } from './edge-http';
+import { afterWrite } from '../../platform/http/after-write';
+import { NetworkAction } from './edge-http';
 import { CallerTenant } from '../../platform/http/caller';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 

@@ -14,7 +14,7 @@ import { CreateSubnet, DeleteSubnet } from '../application/subnets';
 import { CreateVpc, DeleteVpc } from '../application/vpcs';
 import { NetworkOperations } from '../application/network-operations';
 import { CreateSubnetDto, CreateVpcDto, SubnetResponse, VpcResponse } from './dto';
-import { afterWrite } from './respond';
+import { afterWrite } from '../../platform/http/after-write';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 import { CallerTenant } from '../../platform/http/caller';
 
