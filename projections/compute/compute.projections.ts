@@ -1,4 +1,3 @@
-import type { EntityManager } from 'typeorm';
 import {
   evolveImage,
   evolveInstance,
@@ -17,6 +16,7 @@ import {
 } from '../../src/compute/domain';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { defineProjection } from '../runtime/projection';
+import { foldInto } from '../runtime/state-fold';
 import { platformLogLine } from './log-lines';
 
 export const INSTANCES_PROJECTION = 'compute.instances';
@@ -62,37 +62,6 @@ export const VOLUME_EVENT_TYPES: readonly VolumeEvent['type'][] = [
   'VolumeDeleted',
 ];
 
-/**
- * Folds a batch into rows with the domain's own `evolve`, so the read model can never disagree
- * with the aggregate about what an event means. The full state is kept as jsonb; the columns
- * lists filter on are derived from it.
- */
-async function foldInto<S>(
-  events: readonly RecordedEvent[],
-  m: EntityManager,
-  table: string,
-  idOf: (event: RecordedEvent) => string,
-  initial: () => S,
-  evolve: (state: S, event: RecordedEvent) => S,
-  write: (id: string, state: S, revision: string, m: EntityManager) => Promise<void>,
-): Promise<void> {
-  const states = new Map<string, { state: S; revision: string }>();
-  for (const event of events) {
-    const id = idOf(event);
-    let entry = states.get(id);
-    if (!entry) {
-      const rows = await m.query<Array<{ state: S }>>(`SELECT state FROM ${table} WHERE id = $1`, [
-        id,
-      ]);
-      entry = { state: rows[0]?.state ?? initial(), revision: '-1' };
-      states.set(id, entry);
-    }
-    entry.state = evolve(entry.state, event);
-    entry.revision = event.revision.toString();
-  }
-  for (const [id, { state, revision }] of states) await write(id, state, revision, m);
-}
-
 function streamIdOf(event: RecordedEvent): string {
   return event.streamId.slice(event.streamId.indexOf('-') + 1);
 }
@@ -134,7 +103,7 @@ export const instancesProjection = defineProjection({
       streamIdOf,
       initialInstanceState,
       (s, e) => evolveInstance(s, { type: e.type, data: e.data } as InstanceEvent),
-      async (id, s, revision, m) => {
+      async (id, { state: s }, revision, m) => {
         if (s.status === 'NONE' || s.tenantId === null) return;
         await m.query(
           `INSERT INTO compute_instances (id, tenant_id, name, status, image_id, instance_type,
@@ -196,7 +165,7 @@ export const imagesProjection = defineProjection({
       streamIdOf,
       initialImageState,
       (s, e) => evolveImage(s, { type: e.type, data: e.data } as ImageEvent),
-      async (id, s, revision, m) => {
+      async (id, { state: s }, revision, m) => {
         if (s.status === 'NONE') return;
         await m.query(
           `INSERT INTO compute_images (id, tenant_id, name, status, is_public, system, state,
@@ -253,7 +222,7 @@ export const volumesProjection = defineProjection({
       streamIdOf,
       initialVolumeState,
       (s, e) => evolveVolume(s, { type: e.type, data: e.data } as VolumeEvent),
-      async (id, s, revision, m) => {
+      async (id, { state: s }, revision, m) => {
         if (s.status === 'NONE' || s.tenantId === null) return;
         await m.query(
           `INSERT INTO compute_volumes (id, tenant_id, name, status, instance_id, state, revision,

@@ -5,7 +5,6 @@
  * `network_route_targets`: the routes that point at a gateway, a NAT gateway or a peering (what
  * detaching or deleting one checks).
  */
-import type { EntityManager } from 'typeorm';
 
 import {
   ELASTIC_IP_CATEGORY,
@@ -32,8 +31,8 @@ import {
   type Route,
   type RouteTableEvent,
 } from '../../src/network/domain';
-import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { defineProjection } from '../runtime/projection';
+import { foldInto, idInStream } from '../runtime/state-fold';
 
 export const INTERNET_GATEWAYS_PROJECTION = 'network.internet_gateways';
 export const ELASTIC_IPS_PROJECTION = 'network.elastic_ips';
@@ -79,70 +78,6 @@ const ROUTE_TARGET_EVENT_TYPES: readonly RouteTableEvent['type'][] = [
   'RouteRemoved',
   'RouteTableDeleted',
 ];
-
-/** A row's state with the times the API shows. */
-export interface Folded<S> {
-  state: S;
-  createdAt: string | null;
-  updatedAt: string | null;
-}
-
-/** The id inside a stream `<category>-<id>` whose category itself may hold dashes. */
-export function idInStream(category: string, streamId: string): string {
-  return streamId.startsWith(`${category}-`) ? streamId.slice(category.length + 1) : '';
-}
-
-function atOf(event: RecordedEvent): string {
-  const at = (event.data as { at?: unknown } | null)?.at;
-  return typeof at === 'string' ? at : event.metadata.occurredAt;
-}
-
-/**
- * Folds a batch into one row per resource: the stored fold (or the initial state), each event
- * through `evolve`, then `write` once per resource with its last revision.
- */
-async function foldInto<S>(
-  events: readonly RecordedEvent[],
-  m: EntityManager,
-  table: string,
-  idOf: (event: RecordedEvent) => string,
-  initial: () => S,
-  evolve: (state: S, event: RecordedEvent) => S,
-  write: (id: string, folded: Folded<S>, revision: string, m: EntityManager) => Promise<void>,
-): Promise<void> {
-  const rows = new Map<string, { folded: Folded<S>; revision: string }>();
-  for (const event of events) {
-    const id = idOf(event);
-    if (id === '') continue;
-    let entry = rows.get(id);
-    if (!entry) {
-      const found = await m.query<Array<{ state: S; created_at: Date; updated_at: Date }>>(
-        `SELECT state, created_at, updated_at FROM ${table} WHERE id = $1`,
-        [id],
-      );
-      const row = found[0];
-      entry = {
-        folded: row
-          ? {
-              state: row.state,
-              createdAt: row.created_at.toISOString(),
-              updatedAt: row.updated_at.toISOString(),
-            }
-          : { state: initial(), createdAt: null, updatedAt: null },
-        revision: '-1',
-      };
-      rows.set(id, entry);
-    }
-    const at = atOf(event);
-    entry.folded = {
-      state: evolve(entry.folded.state, event),
-      createdAt: entry.folded.createdAt ?? at,
-      updatedAt: at,
-    };
-    entry.revision = event.revision.toString();
-  }
-  for (const [id, { folded, revision }] of rows) await write(id, folded, revision, m);
-}
 
 export const internetGatewaysProjection = defineProjection({
   name: INTERNET_GATEWAYS_PROJECTION,
@@ -401,7 +336,7 @@ export const routeTargetsProjection = defineProjection({
   async apply(events, m) {
     for (const event of events) {
       const routeTableId = idInStream(ROUTE_TABLE_CATEGORY, event.streamId);
-      if (routeTableId === '') continue;
+      if (routeTableId === null) continue;
       if (event.type === 'RouteTableDeleted') {
         await m.query('DELETE FROM network_route_targets WHERE route_table_id = $1', [
           routeTableId,

@@ -5,7 +5,6 @@
  * columns lists filter and page on. Deleted resources keep their row (status `deleted`); queries
  * show only available ones.
  */
-import type { EntityManager } from 'typeorm';
 import {
   evolveRouteTable,
   evolveSecurityGroup,
@@ -30,6 +29,7 @@ import {
 } from '../../src/network/domain';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
 import { defineProjection, type Projection } from '../runtime/projection';
+import { foldInto, idInStream } from '../runtime/state-fold';
 
 export const VPCS_PROJECTION = 'network.vpcs';
 export const SUBNETS_PROJECTION = 'network.subnets';
@@ -60,42 +60,6 @@ export const ROUTE_TABLE_EVENT_TYPES: readonly RouteTableEvent['type'][] = [
   'RouteTableDeleted',
 ];
 
-interface Folded<S> {
-  state: S;
-  revision: string;
-  /** When the first event of the batch was recorded (the row's creation time if it is new). */
-  at: Date;
-}
-
-/** Folds a batch per stream of `category` and writes each touched row once. */
-async function foldStreams<S>(
-  events: readonly RecordedEvent[],
-  m: EntityManager,
-  table: string,
-  category: string,
-  initial: () => S,
-  evolve: (state: S, event: RecordedEvent) => S,
-  write: (id: string, folded: Folded<S>, m: EntityManager) => Promise<void>,
-): Promise<void> {
-  const prefix = `${category}-`;
-  const folded = new Map<string, Folded<S>>();
-  for (const event of events) {
-    if (!event.streamId.startsWith(prefix)) continue;
-    const id = event.streamId.slice(prefix.length);
-    let entry = folded.get(id);
-    if (!entry) {
-      const rows = await m.query<Array<{ state: S }>>(`SELECT state FROM ${table} WHERE id = $1`, [
-        id,
-      ]);
-      entry = { state: rows[0]?.state ?? initial(), revision: '-1', at: event.recordedAt };
-      folded.set(id, entry);
-    }
-    entry.state = evolve(entry.state, event);
-    entry.revision = event.revision.toString();
-  }
-  for (const [id, entry] of folded) await write(id, entry, m);
-}
-
 function asEvent<E>(event: RecordedEvent): E {
   return { type: event.type, data: event.data } as E;
 }
@@ -124,14 +88,14 @@ export const vpcsProjection = defineProjection({
     await m.query('TRUNCATE network_vpcs');
   },
   async apply(events, manager) {
-    await foldStreams<VpcState>(
+    await foldInto<VpcState>(
       events,
       manager,
       'network_vpcs',
-      VPC_CATEGORY,
+      (e) => idInStream(VPC_CATEGORY, e.streamId),
       initialVpcState,
       (s, e) => evolveVpc(s, asEvent(e)),
-      async (id, { state: s, revision, at }, m) => {
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
         if (s.status === 'none' || s.tenantId === null) return;
         await m.query(
           `INSERT INTO network_vpcs (id, tenant_id, status, name, cidr_block, state, revision,
@@ -147,8 +111,8 @@ export const vpcsProjection = defineProjection({
             s.cidrBlock,
             JSON.stringify(s),
             revision,
-            s.createdAt ?? at,
-            at,
+            s.createdAt ?? createdAt,
+            updatedAt,
           ],
         );
       },
@@ -180,14 +144,14 @@ export const subnetsProjection = defineProjection({
     await m.query('TRUNCATE network_subnets');
   },
   async apply(events, manager) {
-    await foldStreams<SubnetState>(
+    await foldInto<SubnetState>(
       events,
       manager,
       'network_subnets',
-      SUBNET_CATEGORY,
+      (e) => idInStream(SUBNET_CATEGORY, e.streamId),
       initialSubnetState,
       (s, e) => evolveSubnet(s, asEvent(e)),
-      async (id, { state: s, revision, at }, m) => {
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
         if (s.status === 'none' || s.tenantId === null) return;
         await m.query(
           `INSERT INTO network_subnets (id, tenant_id, vpc_id, status, cidr_block, state, revision,
@@ -203,8 +167,8 @@ export const subnetsProjection = defineProjection({
             s.cidrBlock,
             JSON.stringify(s),
             revision,
-            s.createdAt ?? at,
-            at,
+            s.createdAt ?? createdAt,
+            updatedAt,
           ],
         );
       },
@@ -238,19 +202,19 @@ export const securityGroupsProjection = defineProjection({
     await m.query('TRUNCATE network_security_groups');
   },
   async apply(events, manager) {
-    await foldStreams<SecurityGroupState>(
+    await foldInto<SecurityGroupState>(
       events,
       manager,
       'network_security_groups',
-      SECURITY_GROUP_CATEGORY,
+      (e) => idInStream(SECURITY_GROUP_CATEGORY, e.streamId),
       initialSecurityGroupState,
       (s, e) => evolveSecurityGroup(s, asEvent(e)),
-      async (id, { state: s, revision, at }, m) => {
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
         if (s.status === 'none' || s.tenantId === null) return;
         await m.query(
           `INSERT INTO network_security_groups (id, tenant_id, vpc_id, status, name, is_default,
              member_ids, state, revision, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name,
              member_ids = EXCLUDED.member_ids, state = EXCLUDED.state,
              revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
@@ -264,7 +228,8 @@ export const securityGroupsProjection = defineProjection({
             s.members,
             JSON.stringify(s),
             revision,
-            at,
+            createdAt,
+            updatedAt,
           ],
         );
       },
@@ -297,19 +262,19 @@ export const routeTablesProjection = defineProjection({
     await m.query('TRUNCATE network_route_tables');
   },
   async apply(events, manager) {
-    await foldStreams<RouteTableState>(
+    await foldInto<RouteTableState>(
       events,
       manager,
       'network_route_tables',
-      ROUTE_TABLE_CATEGORY,
+      (e) => idInStream(ROUTE_TABLE_CATEGORY, e.streamId),
       initialRouteTableState,
       (s, e) => evolveRouteTable(s, asEvent(e)),
-      async (id, { state: s, revision, at }, m) => {
+      async (id, { state: s, createdAt, updatedAt }, revision, m) => {
         if (s.status === 'none' || s.tenantId === null) return;
         await m.query(
           `INSERT INTO network_route_tables (id, tenant_id, vpc_id, status, is_main, subnet_ids,
              state, revision, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,
              subnet_ids = EXCLUDED.subnet_ids, state = EXCLUDED.state,
              revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at`,
@@ -322,7 +287,8 @@ export const routeTablesProjection = defineProjection({
             s.subnetIds,
             JSON.stringify(s),
             revision,
-            at,
+            createdAt,
+            updatedAt,
           ],
         );
       },
