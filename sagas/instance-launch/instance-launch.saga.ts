@@ -1,5 +1,4 @@
 import { AppError } from '../../src/common/errors/app-error';
-import { uuidV5 } from '../../src/common/ids';
 import {
   dockerResourceLimits,
   instanceDecider,
@@ -12,7 +11,6 @@ import {
 } from '../../src/compute/domain';
 import { DriverError, type ComputeDriver } from '../../src/drivers/docker/compute-driver';
 import type { CommandExecutor } from '../../src/eventstore/command-executor';
-import type { CommandContext } from '../../src/kernel/command-context';
 import type { EventStore } from '../../src/eventstore/event-store';
 import type { QuotaReservations } from '../../src/platform/quotas/quota.service';
 import {
@@ -21,6 +19,7 @@ import {
   PermanentSagaError,
   sagaStreamId,
   type SagaDefinition,
+  sagaCommandContext,
 } from '../runtime/definition';
 
 export const INSTANCE_LAUNCH_SAGA = 'instance_launch';
@@ -52,23 +51,6 @@ interface Results extends Record<string, unknown> {
   start_container: null;
 }
 
-function systemContext(
-  input: InstanceLaunchInput,
-  name: string,
-  correlationId: string,
-): CommandContext {
-  return {
-    commandId: uuidV5(`${INSTANCE_LAUNCH_SAGA}/${input.instanceId}/${name}`),
-    tenantId: input.tenantId,
-    actor: { type: 'system', id: `saga:${INSTANCE_LAUNCH_SAGA}` },
-    requestId: null,
-    sourceIp: null,
-    correlationId,
-    causationId: null,
-    now: new Date(),
-  };
-}
-
 async function loadInstance(p: InstanceLaunchPorts, instanceId: string): Promise<InstanceState> {
   const { state, exists } = await p.executor.load(instanceDecider, instanceId);
   if (!exists) throw new PermanentSagaError(`instance ${instanceId} does not exist`);
@@ -86,7 +68,10 @@ async function record(
     instanceDecider,
     input.instanceId,
     command,
-    systemContext(input, name, correlationId),
+    sagaCommandContext(INSTANCE_LAUNCH_SAGA, input.instanceId, name, {
+      tenantId: input.tenantId,
+      correlationId,
+    }),
     10,
   );
 }
@@ -179,7 +164,10 @@ export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<Insta
             input.tenantId,
             { id: input.instanceId, kind: INSTANCE_HOLDER },
             instanceQuotaAmounts(type),
-            systemContext(input, 'reserve_quota', correlationId),
+            sagaCommandContext(INSTANCE_LAUNCH_SAGA, input.instanceId, 'reserve_quota', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
           );
           return { vcpus: type.vcpus, memoryMb: type.memoryMb };
         },
@@ -187,7 +175,10 @@ export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<Insta
           await p.quotas.release(
             input.tenantId,
             input.instanceId,
-            systemContext(input, 'release_quota', correlationId),
+            sagaCommandContext(INSTANCE_LAUNCH_SAGA, input.instanceId, 'release_quota', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
           );
         },
       },
@@ -205,7 +196,12 @@ export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<Insta
                 mountPath: mount.mountPath,
                 now: new Date(),
               },
-              systemContext(input, `attach_volume/${mount.volumeId}`, correlationId),
+              sagaCommandContext(
+                INSTANCE_LAUNCH_SAGA,
+                input.instanceId,
+                `attach_volume/${mount.volumeId}`,
+                { tenantId: input.tenantId, correlationId },
+              ),
             );
           }
           return { volumeIds: state.volumes.map((v) => v.volumeId) };
@@ -217,7 +213,12 @@ export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<Insta
                 volumeDecider,
                 volumeId,
                 { type: 'DetachVolume', instanceId: input.instanceId, now: new Date() },
-                systemContext(input, `detach_volume/${volumeId}`, correlationId),
+                sagaCommandContext(
+                  INSTANCE_LAUNCH_SAGA,
+                  input.instanceId,
+                  `detach_volume/${volumeId}`,
+                  { tenantId: input.tenantId, correlationId },
+                ),
               )
               .catch(ignoreSettled);
           }

@@ -1,5 +1,4 @@
 import { AppError } from '../../src/common/errors/app-error';
-import { uuidV5 } from '../../src/common/ids';
 import type { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { EventStore } from '../../src/eventstore/event-store';
 import type { CommandContext } from '../../src/kernel/command-context';
@@ -19,6 +18,7 @@ import {
   PermanentSagaError,
   sagaStreamId,
   type SagaDefinition,
+  sagaCommandContext,
 } from '../runtime/definition';
 
 export const NAT_GATEWAY_SAGA = 'nat_gateway';
@@ -76,24 +76,6 @@ export function natFailureOf(error: string): { code: NatFailureCode; message: st
   return { code: 'provisioning_failed', message: error.slice(0, 1000) };
 }
 
-function systemContext(
-  saga: string,
-  input: NatGatewayInput,
-  purpose: string,
-  correlationId: string,
-): CommandContext {
-  return {
-    commandId: uuidV5(`${saga}/${input.natGatewayId}/${purpose}`),
-    tenantId: input.tenantId,
-    actor: { type: 'system', id: `saga:${saga}` },
-    requestId: null,
-    sourceIp: null,
-    correlationId,
-    causationId: null,
-    now: new Date(),
-  };
-}
-
 async function loadNat(p: NatGatewayPorts, natGatewayId: string): Promise<NatGatewayState> {
   const { state, exists } = await p.executor.load(natGatewayDecider, natGatewayId);
   if (!exists) throw new PermanentSagaError(`NAT gateway ${natGatewayId} does not exist`);
@@ -125,7 +107,10 @@ async function recordNat(
     natGatewayDecider,
     input.natGatewayId,
     command,
-    systemContext(saga, input, purpose, correlationId),
+    sagaCommandContext(saga, input.natGatewayId, purpose, {
+      tenantId: input.tenantId,
+      correlationId,
+    }),
     10,
   );
   return result.state;
@@ -207,7 +192,10 @@ export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInp
                 privateIp: nat.privateIp as string,
                 now: new Date(),
               },
-              systemContext(saga, input, 'associate_eip', correlationId),
+              sagaCommandContext(saga, input.natGatewayId, 'associate_eip', {
+                tenantId: input.tenantId,
+                correlationId,
+              }),
               10,
             );
             return { publicIp: state.publicIp as string };
@@ -235,7 +223,10 @@ export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInp
                 from: { kind: 'nat_gateway', id: input.natGatewayId },
                 now: new Date(),
               },
-              systemContext(saga, input, 'disassociate_eip', correlationId),
+              sagaCommandContext(saga, input.natGatewayId, 'disassociate_eip', {
+                tenantId: input.tenantId,
+                correlationId,
+              }),
               10,
             )
             .catch(ignoreGone);
@@ -333,7 +324,10 @@ export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGate
                 from: { kind: 'nat_gateway', id: input.natGatewayId },
                 now: new Date(),
               },
-              systemContext(saga, input, 'disassociate_eip', correlationId),
+              sagaCommandContext(saga, input.natGatewayId, 'disassociate_eip', {
+                tenantId: input.tenantId,
+                correlationId,
+              }),
               10,
             )
             .catch(ignoreGone);
@@ -349,7 +343,10 @@ export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGate
               subnetDecider,
               nat.subnetId as string,
               { type: 'ReleaseAddress', holderId: input.natGatewayId, now: new Date() },
-              systemContext(saga, input, 'release_address', correlationId),
+              sagaCommandContext(saga, input.natGatewayId, 'release_address', {
+                tenantId: input.tenantId,
+                correlationId,
+              }),
               10,
             )
             .catch(ignoreGone);
@@ -372,7 +369,10 @@ export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGate
           await p.releaseQuota(
             input.tenantId,
             input.natGatewayId,
-            systemContext(saga, input, 'release_quota', correlationId),
+            sagaCommandContext(saga, input.natGatewayId, 'release_quota', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
           );
           return null;
         },

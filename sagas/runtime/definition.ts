@@ -1,6 +1,9 @@
 import { AppError } from '../../src/common/errors/app-error';
 import type { ErrorCode } from '../../src/common/errors/error-codes';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
+import { uuidV5 } from '../../src/common/ids';
+import type { CommandContext } from '../../src/kernel/command-context';
+import { systemContext } from '../../src/platform/commands/system-context';
 
 /**
  * Defining a saga (a durable process manager).
@@ -252,4 +255,21 @@ function validPolicy(saga: string, step: string, policy: RetryPolicy): RetryPoli
 /** The stream of one instance. */
 export function sagaStreamId(sagaName: string, sagaId: string): string {
   return `saga_${sagaName}-${sagaId}`;
+}
+
+/**
+ * The context of a command a saga step issues: actor `saga:<name>`, and a command id derived from
+ * the saga, its resource and the purpose, so a step that runs again does not append twice.
+ */
+export function sagaCommandContext(
+  saga: string,
+  resourceId: string,
+  purpose: string,
+  options: { tenantId: string | null; correlationId: string },
+): CommandContext {
+  return systemContext(`saga:${saga}`, {
+    tenantId: options.tenantId,
+    correlationId: options.correlationId,
+    commandId: uuidV5(`${saga}/${resourceId}/${purpose}`),
+  });
 }

@@ -1,7 +1,5 @@
-import { uuidV5 } from '../../src/common/ids';
 import type { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/event-store';
-import type { CommandContext } from '../../src/kernel/command-context';
 import {
   VPC_PEERING_CATEGORY,
   vpcPeeringDecider,
@@ -16,6 +14,7 @@ import {
   sagaStreamId,
   type SagaDefinition,
   type SagaTrigger,
+  sagaCommandContext,
 } from '../runtime/definition';
 
 export const VPC_PEERING_SAGA = 'vpc_peering';
@@ -49,26 +48,6 @@ interface TeardownResults extends Record<string, unknown> {
 /** Failure codes a peering records. */
 export const PEERING_FAILURE_CODES = ['vpc_not_found', 'provisioning_failed'] as const;
 
-function systemContext(
-  saga: string,
-  peeringId: string,
-  purpose: string,
-  correlationId: string,
-  tenantId: string | null,
-) {
-  const ctx: CommandContext = {
-    commandId: uuidV5(`${saga}/${peeringId}/${purpose}`),
-    tenantId,
-    actor: { type: 'system', id: `saga:${saga}` },
-    requestId: null,
-    sourceIp: null,
-    correlationId,
-    causationId: null,
-    now: new Date(),
-  };
-  return ctx;
-}
-
 async function loadPeering(p: VpcPeeringPorts, peeringId: string): Promise<VpcPeeringState> {
   const { state, exists } = await p.executor.load(vpcPeeringDecider, peeringId);
   if (!exists) throw new PermanentSagaError(`VPC peering ${peeringId} does not exist`);
@@ -89,7 +68,10 @@ async function record(
     vpcPeeringDecider,
     peeringId,
     command,
-    systemContext(saga, peeringId, purpose, correlationId, state.requester?.tenantId ?? null),
+    sagaCommandContext(saga, peeringId, purpose, {
+      tenantId: state.requester?.tenantId ?? null,
+      correlationId,
+    }),
     10,
   );
   return result.state;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { derivedContext } from '../../platform/commands/system-context';
 import type { Pool } from 'pg';
 
 import { AppError } from '../../common/errors/app-error';
@@ -18,12 +19,6 @@ import {
 } from '../domain';
 import { BLOB_STORE, type BlobStore } from '../ports/blob-store';
 import { STORAGE_OPTIONS, type StorageOptions } from './storage-options';
-
-/** A sub-command of `ctx` on another stream, with its own deterministic command id. */
-export function derivedContext(ctx: CommandContext, purpose: string): CommandContext {
-  const { ifMatch: _ignored, ...rest } = ctx;
-  return { ...rest, commandId: `${ctx.commandId}/${purpose}` };
-}
 
 export interface OwnedBucket {
   bucketId: string;

@@ -23,7 +23,8 @@ import {
   type ObjectVersion,
 } from '../../domain';
 import type { ObjectWritten } from '../objects/put-object';
-import { derivedContext, StorageAccess } from '../storage-access';
+import { derivedContext } from '../../../platform/commands/system-context';
+import { StorageAccess } from '../storage-access';
 
 /**
  * POST /storage/multipart/complete/:id `{parts: [{part_number, etag?}]}`: the list is checked
