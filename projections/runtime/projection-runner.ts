@@ -1,4 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
+import { retryDelayMs } from '../../src/kernel/retry';
 import { type RecordedEvent } from '../../src/eventstore/event-store';
 import { comparePositions, type Position } from '../../src/kernel/position';
 import {
@@ -31,8 +32,8 @@ export interface RunnerOptions {
   /** Longest idle wait at the head before reading again (appends wake the runner earlier). */
   idleWaitMs?: number;
   /** Retry delay after the first failure; doubles per consecutive failure up to the maximum. */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 export interface BatchApplied {
@@ -51,8 +52,8 @@ const DEFAULTS: Required<RunnerOptions> = {
   batchSize: 500,
   lockRetryMs: 1000,
   idleWaitMs: 1000,
-  initialBackoffMs: 100,
-  maxBackoffMs: 30_000,
+  initialDelayMs: 100,
+  maxDelayMs: 30_000,
 };
 
 /**
@@ -202,10 +203,8 @@ export class ProjectionRunner {
         if (until !== null) throw error;
         await this.release(session);
         session = null;
-        const delay = Math.min(
-          this.options.maxBackoffMs,
-          this.options.initialBackoffMs * 2 ** Math.min(failures - 1, 20),
-        );
+        // A runner retries for as long as it runs: no attempt limit.
+        const delay = retryDelayMs({ ...this.options, maxAttempts: Infinity }, failures);
         await sleep(delay, signal);
       } finally {
         if (signal.aborted && session && !session.isReleased) {

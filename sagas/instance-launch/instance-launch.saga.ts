@@ -134,8 +134,8 @@ function ignoreSettled(error: unknown): void {
 export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<InstanceLaunchInput> {
   return defineSaga<InstanceLaunchInput, Results>({
     name: INSTANCE_LAUNCH_SAGA,
-    retry: { maxAttempts: 3, initialBackoffMs: 200, maxBackoffMs: 2000 },
-    compensationRetry: { maxAttempts: 8, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    retry: { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 2000 },
+    compensationRetry: { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     isPermanent: (error) =>
       isPermanentByDefault(error) ||

@@ -143,8 +143,8 @@ export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInp
   const saga = NAT_GATEWAY_SAGA;
   return defineSaga<NatGatewayInput, ProvisionResults>({
     name: saga,
-    retry: { maxAttempts: 4, initialBackoffMs: 200, maxBackoffMs: 2000 },
-    compensationRetry: { maxAttempts: 10, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    retry: { maxAttempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
+    compensationRetry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     steps: [
       {
@@ -299,7 +299,7 @@ export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGate
   const saga = NAT_GATEWAY_DELETE_SAGA;
   return defineSaga<NatGatewayInput, TeardownResults>({
     name: saga,
-    retry: { maxAttempts: 10, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     steps: [
       {

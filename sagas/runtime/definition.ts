@@ -1,6 +1,7 @@
 import { AppError } from '../../src/common/errors/app-error';
 import type { ErrorCode } from '../../src/common/errors/error-codes';
 import type { RecordedEvent } from '../../src/eventstore/event-store';
+import type { RetryPolicy } from '../../src/kernel/retry';
 import { uuidV5 } from '../../src/common/ids';
 import type { CommandContext } from '../../src/kernel/command-context';
 import { systemContext } from '../../src/platform/commands/system-context';
@@ -24,39 +25,24 @@ import { systemContext } from '../../src/platform/commands/system-context';
  */
 
 /** Retry policy of a step's `execute` or `compensate`. */
-export interface RetryPolicy {
-  /** Attempts in total, the first one included (1 = no retry). */
-  maxAttempts: number;
-  /** Delay before the second attempt; doubles (times `multiplier`) per attempt. */
-  initialBackoffMs: number;
-  /** Upper bound of one delay. */
-  maxBackoffMs: number;
-  multiplier: number;
-}
+export type { RetryPolicy };
 
 export const DEFAULT_RETRY: RetryPolicy = {
   maxAttempts: 3,
-  initialBackoffMs: 200,
-  maxBackoffMs: 30_000,
+  initialDelayMs: 200,
+  maxDelayMs: 30_000,
   multiplier: 2,
 };
 
 /** Compensations must eventually succeed: they get more patience before a human is needed. */
 export const DEFAULT_COMPENSATION_RETRY: RetryPolicy = {
   maxAttempts: 5,
-  initialBackoffMs: 500,
-  maxBackoffMs: 60_000,
+  initialDelayMs: 500,
+  maxDelayMs: 60_000,
   multiplier: 2,
 };
 
 export const DEFAULT_STEP_TIMEOUT_MS = 5 * 60_000;
-
-/** Delay before attempt `failedAttempt + 1`; no jitter, so the schedule is a pure function. */
-export function backoffDelayMs(policy: RetryPolicy, failedAttempt: number): number {
-  const exponent = Math.max(0, failedAttempt - 1);
-  const delay = policy.initialBackoffMs * Math.pow(policy.multiplier, exponent);
-  return Math.min(policy.maxBackoffMs, Math.round(delay));
-}
 
 /** What a step sees when it runs. */
 export interface StepContext<TInput, TResults> {
@@ -245,9 +231,9 @@ function validPolicy(saga: string, step: string, policy: RetryPolicy): RetryPoli
   const ok =
     Number.isInteger(policy.maxAttempts) &&
     policy.maxAttempts >= 1 &&
-    policy.initialBackoffMs >= 0 &&
-    policy.maxBackoffMs >= policy.initialBackoffMs &&
-    policy.multiplier >= 1;
+    policy.initialDelayMs >= 0 &&
+    policy.maxDelayMs >= policy.initialDelayMs &&
+    (policy.multiplier ?? 2) >= 1;
   if (!ok) throw new Error(`saga ${saga}, step ${step}: invalid retry policy`);
   return policy;
 }

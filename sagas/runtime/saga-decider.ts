@@ -1,4 +1,5 @@
-import { backoffDelayMs, type SagaPlan } from './definition';
+import { retryDelayMs } from '../../src/kernel/retry';
+import type { SagaPlan } from './definition';
 import {
   attemptKey,
   type FailureReason,
@@ -192,7 +193,7 @@ export function onAttemptFailed(
 
   if (willRetry) {
     if (interrupted) return [failed];
-    const at = new Date(now.getTime() + backoffDelayMs(policy, failures)).toISOString();
+    const at = new Date(now.getTime() + retryDelayMs(policy, failures)).toISOString();
     return [
       failed,
       {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, defineSaga, PermanentSagaError, type SagaPlan } from './definition';
+import { retryDelayMs } from '../../src/kernel/retry';
+import { defineSaga, PermanentSagaError, type SagaPlan } from './definition';
 import {
   desiredTimers,
   nextAction,
@@ -23,12 +24,12 @@ const saga = defineSaga<{ name: string }, { a: null; b: null; c: null }>({
       name: 'b',
       execute: noop,
       compensate: undo,
-      retry: { maxAttempts: 3, initialBackoffMs: 100 },
+      retry: { maxAttempts: 3, initialDelayMs: 100 },
     },
     { name: 'c', execute: noop, timeoutMs: 1000 },
   ],
-  retry: { maxAttempts: 2, initialBackoffMs: 50, maxBackoffMs: 1000 },
-  compensationRetry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 10 },
+  retry: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 1000 },
+  compensationRetry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 10 },
   stepTimeoutMs: 60_000,
 });
 const plan: SagaPlan = saga.plan;
@@ -443,10 +444,8 @@ describe('a step that waits (persisted saga timeout)', () => {
 
 describe('retry policy and errors', () => {
   it('doubles the delay up to the cap', () => {
-    const policy = { maxAttempts: 10, initialBackoffMs: 100, maxBackoffMs: 1000, multiplier: 2 };
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(policy, n))).toEqual([
-      100, 200, 400, 800, 1000,
-    ]);
+    const policy = { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 1000, multiplier: 2 };
+    expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(policy, n))).toEqual([100, 200, 400, 800, 1000]);
   });
 
   it('treats PermanentSagaError and client AppErrors as permanent', () => {

@@ -121,8 +121,8 @@ export function vpcPeeringSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeeringInp
       VpcPeeringRejected: feeds,
       VpcPeeringDeletionStarted: feeds,
     },
-    retry: { maxAttempts: 4, initialBackoffMs: 200, maxBackoffMs: 2000 },
-    compensationRetry: { maxAttempts: 10, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    retry: { maxAttempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
+    compensationRetry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     steps: [
       {
@@ -219,7 +219,7 @@ export function vpcPeeringDeleteSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeer
   const saga = VPC_PEERING_DELETE_SAGA;
   return defineSaga<VpcPeeringInput, TeardownResults>({
     name: saga,
-    retry: { maxAttempts: 10, initialBackoffMs: 200, maxBackoffMs: 5000 },
+    retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     steps: [
       {

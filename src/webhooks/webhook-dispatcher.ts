@@ -25,7 +25,7 @@ import {
   nextAttempt,
   parseRetryAfter,
   signDelivery,
-  type RetryPolicy,
+  type WebhookRetryPolicy,
 } from './domain';
 import { postOnce } from './webhook-http';
 import { WebhookSecrets } from './webhook-secrets';
@@ -62,7 +62,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WEBHOOK_SECRETS) private readonly secrets: WebhookSecrets,
-    @Inject(WEBHOOK_RETRY_POLICY) private readonly policy: RetryPolicy,
+    @Inject(WEBHOOK_RETRY_POLICY) private readonly policy: WebhookRetryPolicy,
     private readonly clock: Clock,
     private readonly commands: CommandExecutor,
   ) {}

@@ -21,6 +21,7 @@
  * Delivery is at least once: a crash after the server accepted a message and before its file is
  * deleted sends it again on the next start. One process delivers a data directory's outbox.
  */
+import { retryDelayMs, type RetryPolicy } from '../../kernel/retry';
 import { randomUUID } from 'node:crypto';
 import {
   mkdirSync,
@@ -52,24 +53,12 @@ export interface MailSender {
   close(): void;
 }
 
-export interface RetryPolicy {
-  firstDelayMs: number;
-  maxDelayMs: number;
-  maxAttempts: number;
-}
-
 /** 10 s, 20 s, 40 s ... capped at 15 min; 12 attempts span about 1 h 30 min. */
 export const DEFAULT_MAIL_RETRY: RetryPolicy = {
-  firstDelayMs: 10_000,
+  initialDelayMs: 10_000,
   maxDelayMs: 15 * 60_000,
   maxAttempts: 12,
 };
-
-/** The wait after the `attempts`-th failed attempt (1 -> firstDelayMs, doubling, capped). */
-export function retryDelayMs(policy: RetryPolicy, attempts: number): number {
-  const doublings = Math.min(Math.max(attempts - 1, 0), 30);
-  return Math.min(policy.firstDelayMs * 2 ** doublings, policy.maxDelayMs);
-}
 
 /** What the outbox remembers about a pending message between attempts. */
 export interface DeliveryRecord {

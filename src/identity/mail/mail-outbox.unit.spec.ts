@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAIL_RETRY, formatMessage, isPermanentFailure, retryDelayMs } from './mail-outbox';
+import { retryDelayMs } from '../../kernel/retry';
+import { DEFAULT_MAIL_RETRY, formatMessage, isPermanentFailure } from './mail-outbox';
 
 describe('mail outbox helpers', () => {
   it('backs off exponentially from the first delay, capped', () => {
-    const policy = { firstDelayMs: 1000, maxDelayMs: 5000, maxAttempts: 9 };
+    const policy = { initialDelayMs: 1000, maxDelayMs: 5000, maxAttempts: 9 };
     expect([1, 2, 3, 4, 5, 50].map((n) => retryDelayMs(policy, n))).toEqual([
       1000, 2000, 4000, 5000, 5000, 5000,
     ]);

@@ -1,3 +1,5 @@
+import { retryDelayMs, type RetryPolicy } from '../../kernel/retry';
+
 /**
  * Delivery retries and auto-disable, as pure functions of the attempt count and an injected random
  * number (so the dispatcher stays deterministic under test).
@@ -6,16 +8,13 @@
  *   status, timeout, connection error) is a failed attempt. Redirects are not followed (they could
  *   lead to a refused address) and count as failures.
  * - After failed attempt n (1-based) the next one waits an exponential delay with "equal jitter":
- *   `cap = min(maxDelayMs, baseDelayMs × 2^(n−1))`, delay uniformly in `[cap/2, cap]`. A
+ *   `cap = min(maxDelayMs, initialDelayMs × 2^(n−1))`, delay uniformly in `[cap/2, cap]`. A
  *   `Retry-After` from the receiver raises the delay to at least that much (still capped).
  * - A webhook is disabled after `disableAfterConsecutiveFailures` failed attempts in a row, across
  *   deliveries; any delivered attempt resets the count.
  */
 
-export interface RetryPolicy {
-  maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
+export interface WebhookRetryPolicy extends RetryPolicy {
   disableAfterConsecutiveFailures: number;
   /** How long one attempt may take before it counts as failed. */
   attemptTimeoutMs: number;
@@ -25,26 +24,28 @@ export interface RetryPolicy {
  * Eight attempts; the waits after failed attempts 1..7 are 5–10 s, 10–20 s, 20–40 s, 40–80 s,
  * 80–160 s, 160–320 s and 320–640 s (at most about 21 minutes from first to last attempt).
  */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+export const DEFAULT_RETRY_POLICY: WebhookRetryPolicy = Object.freeze({
   maxAttempts: 8,
-  baseDelayMs: 10_000,
+  initialDelayMs: 10_000,
   maxDelayMs: 3_600_000,
   disableAfterConsecutiveFailures: 20,
   attemptTimeoutMs: 10_000,
 });
 
-export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
-  const positive = (name: keyof RetryPolicy) => {
-    if (!Number.isSafeInteger(policy[name]) || policy[name] < 1) {
-      throw new RangeError(`${name} must be a positive integer, got ${policy[name]}`);
+export function validateRetryPolicy(policy: WebhookRetryPolicy): WebhookRetryPolicy {
+  const positive = (name: Exclude<keyof WebhookRetryPolicy, 'multiplier'>) => {
+    const value = policy[name];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
   };
   positive('maxAttempts');
-  positive('baseDelayMs');
+  positive('initialDelayMs');
   positive('maxDelayMs');
   positive('disableAfterConsecutiveFailures');
   positive('attemptTimeoutMs');
-  if (policy.maxDelayMs < policy.baseDelayMs) throw new RangeError('maxDelayMs < baseDelayMs');
+  if (policy.maxDelayMs < policy.initialDelayMs)
+    throw new RangeError('maxDelayMs < initialDelayMs');
   return policy;
 }
 
@@ -55,13 +56,12 @@ export function isDelivered(status: number | null): boolean {
 
 /** The bounds of the wait after failed attempt `attempt` (1-based). */
 export function retryDelayBounds(
-  policy: RetryPolicy,
+  policy: WebhookRetryPolicy,
   attempt: number,
 ): { minMs: number; maxMs: number } {
   if (!Number.isSafeInteger(attempt) || attempt < 1)
     throw new RangeError(`attempt must be ≥ 1, got ${attempt}`);
-  const exponent = Math.min(attempt - 1, 52);
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
+  const cap = retryDelayMs(policy, attempt);
   return { minMs: Math.ceil(cap / 2), maxMs: cap };
 }
 
@@ -72,7 +72,7 @@ export type RetryDecision = { retry: true; delayMs: number } | { retry: false };
  * `random` is uniform in [0, 1) (Math.random in production, fixed in tests).
  */
 export function nextAttempt(
-  policy: RetryPolicy,
+  policy: WebhookRetryPolicy,
   attempt: number,
   random: number,
   retryAfterSeconds: number | null = null,
@@ -99,7 +99,7 @@ export interface WebhookHealth {
 
 /** The webhook's health after one attempt; `disable` is true once the threshold is reached. */
 export function afterAttempt(
-  policy: RetryPolicy,
+  policy: WebhookRetryPolicy,
   health: WebhookHealth,
   delivered: boolean,
 ): WebhookHealth & { disable: boolean } {

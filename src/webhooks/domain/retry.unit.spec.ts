@@ -7,10 +7,10 @@ import {
   parseRetryAfter,
   retryDelayBounds,
   validateRetryPolicy,
-  type RetryPolicy,
+  type WebhookRetryPolicy,
 } from './retry';
 
-const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
+const policy: WebhookRetryPolicy = { ...DEFAULT_RETRY_POLICY };
 
 describe('webhook retries', () => {
   it.each([

@@ -7,12 +7,13 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MailOutbox, type RetryPolicy } from '../../../src/identity/mail/mail-outbox';
+import type { RetryPolicy } from '../../../src/kernel/retry';
+import { MailOutbox } from '../../../src/identity/mail/mail-outbox';
 import { SmtpMailSender } from '../../../src/identity/mail/smtp-sender';
 import { closedLoopbackPort, startSmtpSink, type SmtpSink } from './smtp-sink';
 
 const FROM = 'Nimbus <no-reply@nimbus.test>';
-const RETRY: RetryPolicy = { firstDelayMs: 10_000, maxDelayMs: 60_000, maxAttempts: 3 };
+const RETRY: RetryPolicy = { initialDelayMs: 10_000, maxDelayMs: 60_000, maxAttempts: 3 };
 
 const resetMail = (to: string, token: string) => ({
   to,
@@ -157,7 +158,7 @@ describe('mail outbox over SMTP (int)', () => {
     expect(first.pendingMessages()).toHaveLength(1);
 
     const s = await sink({ port });
-    nowMs += RETRY.firstDelayMs;
+    nowMs += RETRY.initialDelayMs;
     const second = outbox(dir, `smtp://127.0.0.1:${port}`);
     second.start();
     const received = await s.waitForMessage((m) => m.to.includes('f@example.com'));

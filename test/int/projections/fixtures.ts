@@ -193,8 +193,8 @@ export function newRuntime(
     runner: {
       batchSize: 50,
       lockRetryMs: 50,
-      initialBackoffMs: 20,
-      maxBackoffMs: 200,
+      initialDelayMs: 20,
+      maxDelayMs: 200,
       ...options.runner,
     },
   });

@@ -128,7 +128,7 @@ describe('saga runtime on PostgreSQL', () => {
   it('retries a transient failure with backoff kept as persisted timer rows', async () => {
     const clock = new ManualClock();
     saga = effectsSaga(pool, {
-      retry: { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 10_000 },
+      retry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 10_000 },
     });
     try {
       const r = await runtime({ clock, subscribe: false });
@@ -299,7 +299,7 @@ describe('saga runtime on PostgreSQL', () => {
         {
           name: 'wait',
           timeoutMs: 100,
-          retry: { maxAttempts: 2, initialBackoffMs: 1, maxBackoffMs: 1 },
+          retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
           execute: async (ctx) => {
             if (ctx.attempt > 1) return { attempt: ctx.attempt };
             const timers = await pool.query(
