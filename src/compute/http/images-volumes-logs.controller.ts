@@ -190,7 +190,6 @@ export class ImagesController {
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof ImageSchema>> {
-    if (!isUuid(id)) throw AppError.notFound('image', id);
     const found = await this.queries.image(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;
@@ -323,7 +322,6 @@ export class VolumesController {
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof VolumeSchema>> {
-    if (!isUuid(id)) throw AppError.notFound('volume', id);
     const found = await this.queries.volume(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;

@@ -4,8 +4,6 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
-import { AppError } from '../../common/errors/app-error';
-import { isUuid } from '../../common/ids';
 import { PageQuery, parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
@@ -96,7 +94,6 @@ export class ElasticIpsController {
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (!isUuid(id)) throw AppError.notFound('elastic_ip', id);
     const found = await this.queries.elasticIp(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;

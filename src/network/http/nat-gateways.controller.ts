@@ -4,8 +4,6 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
-import { AppError } from '../../common/errors/app-error';
-import { isUuid } from '../../common/ids';
 import { parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
@@ -100,7 +98,6 @@ export class NatGatewaysController {
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (!isUuid(id)) throw AppError.notFound('nat_gateway', id);
     const found = await this.queries.natGateway(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;

@@ -4,8 +4,6 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import { setEtag } from '../../common/etag';
-import { AppError } from '../../common/errors/app-error';
-import { isUuid } from '../../common/ids';
 import { PageQuery, parsePage } from '../../common/pagination';
 import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
@@ -99,7 +97,6 @@ export class VpcPeeringsController {
     @Param('id') id: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (!isUuid(id)) throw AppError.notFound('vpc_peering', id);
     const found = await this.queries.vpcPeering(tenantId, id);
     setEtag(reply, found.revision);
     return found.view;
