@@ -4,13 +4,14 @@
  *   npm run sdk:generate
  *
  * writes src/sdk/openapi.json (the document /openapi.json serves) and src/sdk/api-types.ts
- * (openapi-typescript's types of every path, operation and schema). test/unit/sdk-drift.spec.ts
+ * (openapi-typescript's types of every path, operation and schema). test/unit/openapi-document.spec.ts
  * fails when either differs from what the code generates now.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { format, resolveConfig } from 'prettier';
+import type { AppExtras } from '../src/app.module';
 import { buildOfflineOpenApiDocument } from '../src/openapi-document';
 
 /** The repository root, from the sources (scripts/) or the build (dist/scripts/). */
@@ -37,8 +38,8 @@ const TYPES_HEADER = `/**
 `;
 
 /** The document as committed: two-space JSON, one trailing newline. */
-export async function generatedSpecText(): Promise<string> {
-  return `${JSON.stringify(await buildOfflineOpenApiDocument(), null, 2)}\n`;
+export async function generatedSpecText(extras: AppExtras = {}): Promise<string> {
+  return `${JSON.stringify(await buildOfflineOpenApiDocument(extras), null, 2)}\n`;
 }
 
 /** The SDK's types of a document, formatted as the repository formats TypeScript. */

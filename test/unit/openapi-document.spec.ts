@@ -21,6 +21,7 @@ import {
   responseValidator,
   type OpenApiOperation,
 } from '../support/openapi-validator';
+import { driftOf } from '../support/openapi-contract';
 
 const FIX =
   "declare it with @ApiOperationFor({ id: 'verbResource', summary, response: <zod schema or class>, errors }) from src/platform/http/api-operation.ts";
@@ -140,35 +141,3 @@ describe('the committed SDK (run `npm run sdk:generate` after changing a route o
     },
   );
 });
-
-/** Operations added, removed or changed, and components changed, between two documents. */
-function driftOf(committed: OpenApiDocument, current: OpenApiDocument): string[] {
-  const index = (d: OpenApiDocument) =>
-    new Map(
-      operationsOf(d).map((o) => [
-        `${o.method.toUpperCase()} ${o.path}`,
-        JSON.stringify(o.operation),
-      ]),
-    );
-  const before = index(committed);
-  const after = index(current);
-  const out: string[] = [];
-  for (const [key, op] of after) {
-    if (!before.has(key)) out.push(`+ ${key} (not in the committed spec)`);
-    else if (before.get(key) !== op) out.push(`~ ${key} (changed)`);
-  }
-  for (const key of before.keys()) if (!after.has(key)) out.push(`- ${key} (gone from the code)`);
-  const names = new Set([
-    ...Object.keys(committed.components?.schemas ?? {}),
-    ...Object.keys(current.components?.schemas ?? {}),
-  ]);
-  for (const name of names) {
-    const a = JSON.stringify(committed.components?.schemas?.[name]);
-    const b = JSON.stringify(current.components?.schemas?.[name]);
-    if (a !== b) out.push(`~ components.schemas.${name}`);
-  }
-  if (out.length === 0 && JSON.stringify(committed) !== JSON.stringify(current)) {
-    out.push('~ document-level fields (info, tags, security schemes)');
-  }
-  return out;
-}
