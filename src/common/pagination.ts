@@ -11,6 +11,7 @@ import {
   Min,
 } from 'class-validator';
 import { AppError } from './errors/app-error';
+import { isUuid } from './ids';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
@@ -168,4 +169,36 @@ export function paginate<T, TKey>(
       has_more: hasMore,
     },
   };
+}
+
+/** The sort key of a list ordered by creation: `ORDER BY created_at, id`. */
+export type CreatedKey = [createdAt: string, id: string];
+
+/** A row's position in a list ordered by creation. */
+export function createdKeyOf(row: { created_at: Date; id: string }): CreatedKey {
+  return [row.created_at.toISOString(), row.id];
+}
+
+/**
+ * The SQL condition that continues a list ordered by `(created_at, id)` after `page.after`, with
+ * its two values appended to `params` (empty on the first page). A cursor that does not hold a
+ * time and a UUID is a 400 on `cursor`, never a database error.
+ */
+export function afterCreatedKey(page: PageRequest<CreatedKey>, params: unknown[]): string {
+  if (page.after === null) return '';
+  const after: unknown = page.after;
+  if (
+    !Array.isArray(after) ||
+    after.length !== 2 ||
+    typeof after[0] !== 'string' ||
+    typeof after[1] !== 'string' ||
+    Number.isNaN(Date.parse(after[0])) ||
+    !isUuid(after[1])
+  ) {
+    throw AppError.validation('cursor is not valid', [
+      { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
+    ]);
+  }
+  params.push(after[0], after[1]);
+  return ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
 }

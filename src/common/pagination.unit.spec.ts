@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors/app-error';
-import { decodeCursor, encodeCursor, fetchSize, paginate, parsePage } from './pagination';
+import {
+  afterCreatedKey,
+  createdKeyOf,
+  decodeCursor,
+  encodeCursor,
+  fetchSize,
+  paginate,
+  parsePage,
+  type CreatedKey,
+  type PageRequest,
+} from './pagination';
 
 function fieldsOf(fn: () => unknown): string[] {
   try {
@@ -94,5 +104,39 @@ describe('paginate', () => {
       items: rows,
       page: { limit: 5, next_cursor: null, has_more: false },
     });
+  });
+});
+
+describe('afterCreatedKey', () => {
+  const id = '0b7c1a52-6f1e-4d8a-9c3b-2a1d5e6f7a80';
+  const pageAfter = (after: unknown): PageRequest<CreatedKey> => ({
+    limit: 10,
+    after: after as CreatedKey,
+    envelope: true,
+  });
+
+  it('adds nothing on the first page', () => {
+    const params: unknown[] = ['tenant'];
+    expect(afterCreatedKey({ limit: 10, after: null, envelope: false }, params)).toBe('');
+    expect(params).toEqual(['tenant']);
+  });
+
+  it('continues after the previous page, numbering its parameters after the existing ones', () => {
+    const params: unknown[] = ['tenant'];
+    const key = createdKeyOf({ created_at: new Date('2026-12-01T10:00:00Z'), id });
+    expect(afterCreatedKey(pageAfter(key), params)).toBe(
+      ' AND (created_at, id) > ($2::timestamptz, $3::uuid)',
+    );
+    expect(params).toEqual(['tenant', '2026-12-01T10:00:00.000Z', id]);
+  });
+
+  it.each([
+    ['not a pair', 'x'],
+    ['a bad time', ['yesterday', id]],
+    ['an id that is not a UUID', ['2026-12-01T10:00:00.000Z', '1; DROP TABLE x']],
+    ['a number for the id', ['2026-12-01T10:00:00.000Z', 7]],
+    ['three parts', ['2026-12-01T10:00:00.000Z', id, id]],
+  ])('rejects a cursor holding %s as a 400 on cursor', (_name, after) => {
+    expect(fieldsOf(() => afterCreatedKey(pageAfter(after), []))).toEqual(['cursor']);
   });
 });

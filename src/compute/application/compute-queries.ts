@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AppError } from '../../common/errors/app-error';
-import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
+import {
+  afterCreatedKey,
+  createdKeyOf,
+  fetchSize,
+  paginate,
+  type CreatedKey,
+  type PageEnvelope,
+  type PageRequest,
+} from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
 import type { ImageNameCandidate, ImageState, InstanceState, VolumeState } from '../domain';
 import {
@@ -14,7 +22,6 @@ import {
 } from './views';
 
 /** Sort key of list pages: creation time, then id. */
-type CreatedKey = [string, string];
 
 interface StateRow<S> {
   state: S;
@@ -48,22 +55,6 @@ export interface LogEntryView {
   timestamp: string;
 }
 
-function keyOf(row: { created_at: Date; id: string }): CreatedKey {
-  return [row.created_at.toISOString(), row.id];
-}
-
-function afterClause(page: PageRequest<CreatedKey>, params: unknown[]): string {
-  if (!page.after) return '';
-  const after = page.after;
-  if (!Array.isArray(after) || after.length !== 2 || typeof after[0] !== 'string') {
-    throw AppError.validation('cursor is not valid', [
-      { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
-    ]);
-  }
-  params.push(after[0], after[1]);
-  return ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-}
-
 /** Reads of the compute read models; another tenant's rows are invisible (404 on a single one). */
 @Injectable()
 export class ComputeQueries {
@@ -90,14 +81,14 @@ export class ComputeQueries {
       params.push(status);
       where += ` AND status = $${params.length}`;
     }
-    where += afterClause(page, params);
+    where += afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<StateRow<InstanceState>>(
       `SELECT id, state, revision, created_at FROM compute_instances WHERE ${where}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, keyOf);
+    const result = paginate(rows, page, createdKeyOf);
     return Array.isArray(result)
       ? result.map((r) => instanceView(r.state))
       : mapEnvelope(result, (r) => instanceView(r.state));
@@ -190,14 +181,14 @@ export class ComputeQueries {
   ): Promise<ImageView[] | PageEnvelope<ImageView>> {
     const params: unknown[] = [tenantId];
     const where =
-      "status <> 'DELETED' AND (is_public OR tenant_id = $1)" + afterClause(page, params);
+      "status <> 'DELETED' AND (is_public OR tenant_id = $1)" + afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<StateRow<ImageState>>(
       `SELECT id, state, revision, created_at FROM compute_images WHERE ${where}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, keyOf);
+    const result = paginate(rows, page, createdKeyOf);
     return Array.isArray(result)
       ? result.map((r) => imageView(r.state))
       : mapEnvelope(result, (r) => imageView(r.state));
@@ -227,14 +218,14 @@ export class ComputeQueries {
     page: PageRequest<CreatedKey>,
   ): Promise<VolumeView[] | PageEnvelope<VolumeView>> {
     const params: unknown[] = [tenantId];
-    const where = "tenant_id = $1 AND status <> 'DELETED'" + afterClause(page, params);
+    const where = "tenant_id = $1 AND status <> 'DELETED'" + afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<StateRow<VolumeState>>(
       `SELECT id, state, revision, created_at FROM compute_volumes WHERE ${where}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, keyOf);
+    const result = paginate(rows, page, createdKeyOf);
     return Array.isArray(result)
       ? result.map((r) => volumeView(r.state))
       : mapEnvelope(result, (r) => volumeView(r.state));

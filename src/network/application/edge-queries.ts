@@ -2,7 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 
 import { AppError } from '../../common/errors/app-error';
-import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
+import {
+  afterCreatedKey,
+  createdKeyOf,
+  fetchSize,
+  paginate,
+  type CreatedKey,
+  type PageEnvelope,
+  type PageRequest,
+} from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
 import type {
   ElasticIpState,
@@ -23,7 +31,6 @@ import {
 } from './edge-views';
 
 /** Sort key of list pages: creation time, then id. */
-type CreatedKey = [string, string];
 
 interface StateRow<S> {
   id: string;
@@ -40,29 +47,6 @@ const timesOf = (row: { created_at: Date; updated_at: Date }): RowTimes => ({
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });
-
-function keyOf(row: { created_at: Date; id: string }): CreatedKey {
-  return [row.created_at.toISOString(), row.id];
-}
-
-function afterClause(page: PageRequest<CreatedKey>, params: unknown[]): string {
-  if (!page.after) return '';
-  const after = page.after;
-  if (
-    !Array.isArray(after) ||
-    after.length !== 2 ||
-    typeof after[0] !== 'string' ||
-    typeof after[1] !== 'string' ||
-    Number.isNaN(Date.parse(after[0])) ||
-    !/^[0-9a-f-]{36}$/i.test(after[1])
-  ) {
-    throw AppError.validation('cursor is not valid', [
-      { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
-    ]);
-  }
-  params.push(after[0], after[1]);
-  return ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-}
 
 /**
  * Reads of the edge's read models (internet gateways, elastic IPs, NAT gateways, peerings).
@@ -92,14 +76,14 @@ export class EdgeQueries {
     page: PageRequest<CreatedKey>,
     view: (state: S, times: RowTimes) => V,
   ): Promise<V[] | PageEnvelope<V>> {
-    const clause = where + afterClause(page, params);
+    const clause = where + afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<StateRow<S>>(
       `SELECT id, state, revision, created_at, updated_at FROM ${table} WHERE ${clause}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, keyOf);
+    const result = paginate(rows, page, createdKeyOf);
     const toView = (r: StateRow<S>) => view(r.state, timesOf(r));
     return Array.isArray(result)
       ? result.map(toView)

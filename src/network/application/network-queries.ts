@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AppError } from '../../common/errors/app-error';
-import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
+import {
+  afterCreatedKey,
+  createdKeyOf,
+  fetchSize,
+  paginate,
+  type CreatedKey,
+  type PageEnvelope,
+  type PageRequest,
+} from '../../common/pagination';
 import { PG_POOL } from '../../platform/tokens';
 import type { RouteTableState, SecurityGroupState, SubnetState, VpcState } from '../domain';
 import {
@@ -16,7 +24,6 @@ import {
 } from './views';
 
 /** Sort key of list pages: creation time, then id. */
-type CreatedKey = [string, string];
 
 interface StateRow<S> {
   id: string;
@@ -27,29 +34,6 @@ interface StateRow<S> {
 
 import type { Found } from '../../platform/http/after-write';
 export type { Found };
-
-function keyOf(row: { created_at: Date; id: string }): CreatedKey {
-  return [row.created_at.toISOString(), row.id];
-}
-
-function afterClause(page: PageRequest<CreatedKey>, params: unknown[]): string {
-  if (!page.after) return '';
-  const after = page.after;
-  if (
-    !Array.isArray(after) ||
-    after.length !== 2 ||
-    typeof after[0] !== 'string' ||
-    typeof after[1] !== 'string' ||
-    Number.isNaN(Date.parse(after[0])) ||
-    !/^[0-9a-f-]{36}$/i.test(after[1])
-  ) {
-    throw AppError.validation('cursor is not valid', [
-      { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
-    ]);
-  }
-  params.push(after[0], after[1]);
-  return ` AND (created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-}
 
 type Table =
   'network_vpcs' | 'network_subnets' | 'network_security_groups' | 'network_route_tables';
@@ -92,14 +76,14 @@ export class NetworkQueries {
       params.push(vpcId);
       where += ` AND vpc_id = $${params.length}`;
     }
-    where += afterClause(page, params);
+    where += afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<StateRow<S>>(
       `SELECT id, state, revision, created_at FROM ${table} WHERE ${where}
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, keyOf);
+    const result = paginate(rows, page, createdKeyOf);
     if (Array.isArray(result)) return result.map((r) => view(r.state));
     return { items: result.items.map((r) => view(r.state)), page: result.page };
   }

@@ -3,10 +3,13 @@ import type { Pool } from 'pg';
 
 import { AppError } from '../../common/errors/app-error';
 import {
+  afterCreatedKey,
+  createdKeyOf,
   decodeCursor,
   encodeCursor,
   fetchSize,
   paginate,
+  type CreatedKey,
   type PageEnvelope,
   type PageRequest,
 } from '../../common/pagination';
@@ -22,8 +25,6 @@ import {
   type ObjectVersionView,
   type ObjectView,
 } from './views';
-
-type CreatedKey = [string, string];
 
 interface BucketRow {
   id: string;
@@ -93,17 +94,7 @@ export class StorageQueries {
     page: PageRequest<CreatedKey>,
   ): Promise<BucketView[] | PageEnvelope<BucketView>> {
     const params: unknown[] = [tenantId];
-    let after = '';
-    if (page.after) {
-      const [at, id] = page.after;
-      if (typeof at !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) {
-        throw AppError.validation('cursor is not valid', [
-          { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
-        ]);
-      }
-      params.push(at, id);
-      after = ' AND (created_at, id) > ($2::timestamptz, $3::uuid)';
-    }
+    const after = afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<BucketRow>(
       `SELECT id, tenant_id, state, revision, created_at, updated_at FROM storage_buckets
@@ -111,7 +102,7 @@ export class StorageQueries {
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, (r): CreatedKey => [r.created_at.toISOString(), r.id]);
+    const result = paginate(rows, page, createdKeyOf);
     const toView = (r: BucketRow) => bucketOf(r).view;
     return Array.isArray(result)
       ? result.map(toView)
