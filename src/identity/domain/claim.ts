@@ -26,6 +26,11 @@ export function tenantSlugClaimId(slug: string): string {
   return `tenant-slug:${slug}`;
 }
 
+/** A policy name is unique within its tenant. */
+export function policyNameClaimId(tenantId: string, name: string): string {
+  return `policy-name:${tenantId}/${name}`;
+}
+
 export type ClaimCommand =
   | { type: 'ClaimValue'; claimId: string; ownerId: string; now: Date }
   | { type: 'ReleaseValue'; claimId: string; ownerId: string; now: Date };

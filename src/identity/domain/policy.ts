@@ -93,11 +93,12 @@ export interface PolicyState {
   status: 'none' | 'active' | 'deleted';
   policyId: string | null;
   tenantId: string | null;
+  name: string | null;
   attachedUserIds: readonly string[];
 }
 
 export function initialPolicyState(): PolicyState {
-  return { status: 'none', policyId: null, tenantId: null, attachedUserIds: [] };
+  return { status: 'none', policyId: null, tenantId: null, name: null, attachedUserIds: [] };
 }
 
 export function evolvePolicy(state: PolicyState, event: PolicyEvent): PolicyState {
@@ -107,6 +108,7 @@ export function evolvePolicy(state: PolicyState, event: PolicyEvent): PolicyStat
         status: 'active',
         policyId: event.data.policyId,
         tenantId: event.data.tenantId,
+        name: event.data.name,
         attachedUserIds: [],
       };
     case 'PolicyDeleted':

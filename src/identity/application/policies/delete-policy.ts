@@ -8,6 +8,7 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
+import { claimDecider, policyNameClaimId } from '../../domain/claim';
 import { policyDecider } from '../../domain/policy';
 import { Clock } from '../../../platform/clock';
 import { stepContext } from '../context';
@@ -43,6 +44,16 @@ export class DeletePolicyHandler extends UseCaseHandler<DeletePolicy, void> {
       { type: 'DeletePolicy', force, now: this.clock.now() },
       stepContext(ctx, 'delete-policy'),
     );
+    // The name is free again; a release lost to a crash is taken over by the next create.
+    if (result.state.name !== null) {
+      const claimId = policyNameClaimId(tenantId, result.state.name);
+      await this.executor.execute(
+        claimDecider,
+        claimId,
+        { type: 'ReleaseValue', claimId, ownerId: policyId, now: this.clock.now() },
+        stepContext(ctx, 'release-policy-name'),
+      );
+    }
     return { result: undefined, written: [written(result.position, POLICIES_PROJECTION)] };
   }
 }
