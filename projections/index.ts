@@ -5,6 +5,7 @@ import { EDGE_PROJECTIONS } from './network/edge.projections';
 import { IDENTITY_PROJECTIONS } from './identity';
 import { STORAGE_PROJECTIONS } from './storage';
 import { NETWORK_PROJECTIONS } from './network';
+import { reportsProjection } from './reports';
 import { eventFeedProjection, webhooksProjection } from './webhooks';
 import type { ResourceCatalog } from '../src/platform/resources/resource-catalog';
 import type { Projection } from './runtime/projection';
@@ -27,5 +28,6 @@ export function allProjections(resources: ResourceCatalog): readonly Projection[
     ...NETWORK_PROJECTIONS,
     eventFeedProjection,
     webhooksProjection,
+    reportsProjection,
   ];
 }

@@ -21,7 +21,7 @@ import { csvField } from '../timeline/domain';
 import { TimelineExporter } from '../timeline/timeline-export';
 import { dailyCost } from './daily-cost';
 import { renderPdf } from './pdf';
-import type { ReportFormat, ReportType } from './report';
+import type { ReportFormat, ReportType } from './domain/report';
 
 export interface ReportFile {
   filename: string;

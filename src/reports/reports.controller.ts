@@ -1,3 +1,4 @@
+import { CommandBus } from '@nestjs/cqrs';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
@@ -10,7 +11,8 @@ import type { CommandContext } from '../kernel/command-context';
 import { CallerTenant } from '../platform/http/caller';
 import { Clock } from '../platform/clock';
 import { RequireAction } from '../identity/auth/decorators';
-import { REPORT_FORMATS, REPORT_TYPES, type ReportFormat, type ReportType } from './report';
+import { REPORT_FORMATS, REPORT_TYPES, type ReportFormat, type ReportType } from './domain/report';
+import { GenerateReport } from './generate-report';
 import { ReportsService } from './reports.service';
 import { ReportSchema } from './reports.schemas';
 import { ApiOperationFor } from '../platform/http/api-operation';
@@ -58,6 +60,7 @@ function isReportKey(value: unknown): value is ReportKey {
 export class ReportsController {
   constructor(
     private readonly reports: ReportsService,
+    private readonly commands: CommandBus,
     private readonly clock: Clock,
   ) {}
 
@@ -73,15 +76,24 @@ export class ReportsController {
     response: ReportSchema,
     errors: ['validation_error'],
   })
-  generate(
+  async generate(
     @CallerTenant() tenantId: string,
     @Body() body: GenerateReportDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ResponseBody<typeof ReportSchema>> {
     const period = body.period ?? this.clock.now().toISOString().slice(0, 7);
-    void reply.header('Location', `/reports/${ctx.commandId}`);
-    return this.reports.request(tenantId, body.type, body.format, period, ctx);
+    const { result: id, caughtUp } = await this.commands.execute(
+      new GenerateReport(body.type, body.format, period, ctx),
+    );
+    void reply.header('Location', `/reports/${id}`);
+    this.reports.kick();
+    if (caughtUp) return this.reports.get(tenantId, id);
+    return {
+      ...{ id, type: body.type, format: body.format, period, status: 'pending' as const },
+      ...{ filename: null, content_type: null, size_bytes: null, error: null },
+      ...{ created_at: ctx.now.toISOString(), completed_at: null, download_url: null },
+    };
   }
 
   @Get()

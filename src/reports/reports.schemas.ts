@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { timestamp, uuid } from '../platform/http/api-schema';
-import { REPORT_FORMATS, REPORT_TYPES } from './report';
+import { REPORT_FORMATS, REPORT_TYPES } from './domain/report';
 
 export const ReportSchema = z
   .object({

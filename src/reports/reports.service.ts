@@ -1,7 +1,8 @@
 /**
- * Report requests and files. POST appends ReportRequested (audited as REPORT_GENERATE) and a
- * pending row in `reports`; the worker builds the file in the background and stores it (bytea).
- * A pending or stale (crashed) generation is picked up again by any process, SKIP LOCKED.
+ * Report files. POST appends ReportRequested (audited as REPORT_GENERATE; GenerateReport), the
+ * reports projection turns it into a pending row of `reports`, and the worker here builds the file
+ * in the background and stores it (bytea). A pending or stale (crashed) generation is picked up
+ * again by any process, SKIP LOCKED.
  */
 import {
   Inject,
@@ -12,11 +13,9 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { AppError } from '../common/errors/app-error';
-import { CommandExecutor } from '../eventstore/command-executor';
-import type { CommandContext } from '../kernel/command-context';
 import { Clock } from '../platform/clock';
 import { PG_POOL } from '../platform/tokens';
-import { reportDecider, type ReportFormat, type ReportType } from './report';
+import type { ReportFormat, ReportType } from './domain/report';
 import { ReportBuilders } from './report-builders';
 
 export interface ReportJson {
@@ -53,6 +52,7 @@ const COLUMNS =
   'id, tenant_id, type, format, period, status, filename, content_type, size_bytes, error, created_at, completed_at';
 const STALE_MS = 10 * 60_000;
 const POLL_MS = 1000;
+const UNDEFINED_TABLE = '42P01';
 
 function reportJson(r: ReportRow): ReportJson {
   return {
@@ -77,42 +77,14 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<number> | null = null;
-  private ready: Promise<void> | null = null;
 
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    private readonly commands: CommandExecutor,
     private readonly builders: ReportBuilders,
     private readonly clock: Clock,
   ) {}
 
-  private init(): Promise<void> {
-    this.ready ??= this.pool
-      .query(
-        `CREATE TABLE IF NOT EXISTS reports (
-          id uuid PRIMARY KEY,
-          tenant_id text NOT NULL,
-          type text NOT NULL,
-          format text NOT NULL,
-          period text NOT NULL,
-          status text NOT NULL,
-          filename text,
-          content_type text,
-          size_bytes integer,
-          content bytea,
-          error text,
-          created_at timestamptz NOT NULL,
-          started_at timestamptz,
-          completed_at timestamptz
-        );
-        CREATE INDEX IF NOT EXISTS reports_tenant ON reports (tenant_id, created_at DESC, id DESC);`,
-      )
-      .then(() => undefined);
-    return this.ready;
-  }
-
   async onApplicationBootstrap(): Promise<void> {
-    await this.init();
     this.schedule();
   }
 
@@ -133,28 +105,9 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
     this.timer.unref();
   }
 
-  async request(
-    tenantId: string,
-    type: ReportType,
-    format: ReportFormat,
-    period: string,
-    ctx: CommandContext,
-  ): Promise<ReportJson> {
-    await this.init();
-    const reportId = ctx.commandId;
-    await this.commands.execute(
-      reportDecider,
-      reportId,
-      { type: 'RequestReport', reportId, tenantId, reportType: type, format, period, now: ctx.now },
-      ctx,
-    );
-    await this.pool.query(
-      `INSERT INTO reports (id, tenant_id, type, format, period, status, created_at)
-       VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (id) DO NOTHING`,
-      [reportId, tenantId, type, format, period, ctx.now],
-    );
+  /** Starts building pending reports now rather than at the next poll. */
+  kick(): void {
     setImmediate(() => void this.runOnce().catch(() => undefined));
-    return this.get(tenantId, reportId);
   }
 
   async list(
@@ -163,7 +116,6 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
     after: [createdAt: string, id: string] | null,
     limit: number,
   ): Promise<ReportJson[]> {
-    await this.init();
     const { rows } = await this.pool.query<ReportRow>(
       `SELECT ${COLUMNS} FROM reports WHERE tenant_id = $1 AND ($2::text IS NULL OR format = $2)
           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
@@ -174,7 +126,6 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async get(tenantId: string, id: string): Promise<ReportJson> {
-    await this.init();
     const { rows } = await this.pool.query<ReportRow>(
       `SELECT ${COLUMNS} FROM reports WHERE tenant_id = $1 AND id::text = $2`,
       [tenantId, id],
@@ -214,18 +165,23 @@ export class ReportsService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async generatePending(): Promise<number> {
-    await this.init();
     let built = 0;
     for (;;) {
       const now = this.clock.now();
-      const { rows } = await this.pool.query<ReportRow>(
-        `UPDATE reports SET status = 'generating', started_at = $1
-          WHERE id = (SELECT id FROM reports
-                       WHERE status = 'pending' OR (status = 'generating' AND started_at < $2)
-                       ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-          RETURNING ${COLUMNS}`,
-        [now, new Date(now.getTime() - STALE_MS)],
-      );
+      const { rows } = await this.pool
+        .query<ReportRow>(
+          `UPDATE reports SET status = 'generating', started_at = $1
+            WHERE id = (SELECT id FROM reports
+                         WHERE status = 'pending' OR (status = 'generating' AND started_at < $2)
+                         ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING ${COLUMNS}`,
+          [now, new Date(now.getTime() - STALE_MS)],
+        )
+        .catch((error: unknown) => {
+          // Before the reports projection's first set-up there is no queue yet.
+          if ((error as { code?: string }).code === UNDEFINED_TABLE) return { rows: [] };
+          throw error;
+        });
       const job = rows[0];
       if (!job) return built;
       try {

@@ -1,6 +1,6 @@
 /** Report requests as a resource family (the files themselves live in the `reports` table). */
 import { audited, resourceKind } from '../platform/resources/resource-kind';
-import { reportDecider } from './report';
+import { reportDecider } from './domain/report';
 
 export const REPORTS = resourceKind(reportDecider, {
   context: 'reports',

@@ -23,7 +23,7 @@ import {
   ResourceCatalog,
   ResourceCatalogError,
 } from '../../src/platform/resources/resource-catalog';
-import { reportDecider } from '../../src/reports/report';
+import { reportDecider } from '../../src/reports/domain/report';
 import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 
 const ROOT = join(__dirname, '..', '..');

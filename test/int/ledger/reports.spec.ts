@@ -4,6 +4,11 @@ import { Clock } from '../../../src/platform/clock';
 import { ReportsService } from '../../../src/reports/reports.service';
 import { verifyTimelineText } from '../../../src/timeline/domain';
 import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter';
+import { REPORTS_PROJECTION } from '../../../projections/reports';
+import { newId } from '../../../src/common/ids';
+import { CommandExecutor } from '../../../src/eventstore/command-executor';
+import { systemContext } from '../../../src/platform/commands/system-context';
+import { reportDecider } from '../../../src/reports/domain/report';
 import type { TestApp } from '../../support/app';
 import { startLedgerApp } from './app';
 import { signUp, type LedgerAccount } from './accounts';
@@ -156,5 +161,36 @@ describe('reports', () => {
       payload: { type: 'gossip', format: 'pdf' },
     });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it('an accepted request is queued from its event alone: a crash before any row loses no report', async () => {
+    // What a process that died right after the append leaves behind: the event, nothing else.
+    const reportId = newId();
+    const executor = t.app.get(CommandExecutor);
+    const { position } = await executor.execute(
+      reportDecider,
+      reportId,
+      {
+        type: 'RequestReport',
+        reportId,
+        tenantId: alpha.tenantId,
+        reportType: 'billing',
+        format: 'json',
+        period: '2026-03',
+        now: new Date('2026-04-02T00:00:00Z'),
+      },
+      systemContext('test', { tenantId: alpha.tenantId }),
+    );
+    expect(position).not.toBeNull();
+    expect(await t.app.get(ProjectionWaiter).waitFor(position!, [REPORTS_PROJECTION], 30_000)).toBe(
+      true,
+    );
+    await t.app.get(ReportsService).runOnce();
+    const report = await t.inject({
+      method: 'GET',
+      url: `/reports/${reportId}`,
+      headers: alpha.headers,
+    });
+    expect(report.json(), report.body).toMatchObject({ id: reportId, status: 'ready' });
   });
 });

@@ -2,7 +2,7 @@
  * A report request (stream `report-<id>`): ReportRequested records who asked for which report;
  * the file itself is produced in the background and kept in the `reports` table.
  */
-import type { Decider } from '../kernel/decider';
+import type { Decider } from '../../kernel/decider';
 
 export const REPORT_TYPES = ['billing', 'audit', 'timeline'] as const;
 export type ReportType = (typeof REPORT_TYPES)[number];

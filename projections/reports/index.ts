@@ -1,0 +1,1 @@
+export { REPORTS_PROJECTION, reportsProjection } from './reports.projection';
