@@ -4,6 +4,7 @@ import { BillingQueries } from './billing.queries';
 import { BILLING_READS } from './ports/billing-reads';
 import { PricingController } from './pricing/pricing.controller';
 import { PricingService } from './pricing/pricing.service';
+import { SetPriceHandler } from './pricing/set-price';
 
 /**
  * GET /billing/summary and /billing/usage over the billing read model (projections/billing); the
@@ -14,6 +15,7 @@ import { PricingService } from './pricing/pricing.service';
   providers: [
     BillingQueries,
     PricingService,
+    SetPriceHandler,
     { provide: BILLING_READS, useExisting: BillingQueries },
   ],
   exports: [BillingQueries, PricingService, BILLING_READS],

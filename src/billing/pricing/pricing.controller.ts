@@ -1,3 +1,4 @@
+import { CommandBus } from '@nestjs/cqrs';
 import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Ctx } from '../../common/request-context';
@@ -9,6 +10,7 @@ import { formatMicros, microsFromNumber, microsToNumber, parseMicros } from '../
 import { priceChangeOf, unitOfSku, type PriceChange } from '../domain/price-catalog';
 import { PriceCatalogJson, PriceJson, SetPriceBody } from './pricing.dto';
 import { PricingService } from './pricing.service';
+import { SetPrice } from './set-price';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 
 function present(change: PriceChange): PriceJson {
@@ -27,6 +29,7 @@ function present(change: PriceChange): PriceJson {
 export class PricingController {
   constructor(
     private readonly pricing: PricingService,
+    private readonly commands: CommandBus,
     private readonly clock: Clock,
   ) {}
 
@@ -49,15 +52,10 @@ export class PricingController {
         ? parseMicros(body.unit_price)
         : microsFromNumber(body.unit_price);
     const effectiveAt = body.effective_at ? new Date(body.effective_at) : null;
-    // The catalog is the platform's, not the operator's tenant's: no tenant on its events.
-    const data = await this.pricing.setPrice(
-      sku,
-      micros,
-      effectiveAt,
-      body.reason ?? 'price change',
-      { ...ctx, tenantId: null },
+    const { result } = await this.commands.execute(
+      new SetPrice(sku, micros, effectiveAt, body.reason ?? 'price change', ctx),
     );
-    return present(priceChangeOf(data));
+    return present(priceChangeOf(result));
   }
 
   @Get('billing/prices')

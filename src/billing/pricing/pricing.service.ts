@@ -1,15 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { uuidV5 } from '../../common/ids';
 import { CommandExecutor } from '../../eventstore/command-executor';
-import type { CommandContext } from '../../kernel/command-context';
-import type { Micros } from '../domain/money';
+import { Clock } from '../../platform/clock';
+import { systemContext } from '../../platform/commands/system-context';
 import {
   knownSkus,
   PRICING_CATALOG_ID,
   priceCatalogDecider,
   priceInForce,
   type PriceChange,
-  type PriceSetData,
 } from '../domain/price-catalog';
 
 const logger = new Logger('pricing');
@@ -23,10 +22,13 @@ export interface PriceCatalogView {
   scheduled: PriceChange[];
 }
 
-/** Commands and reads of the price catalog aggregate (stream `pricing-catalog-global`). */
+/** The start-up catalog and reads of the price catalog aggregate (stream `pricing-catalog-global`). */
 @Injectable()
 export class PricingService implements OnApplicationBootstrap {
-  constructor(@Inject(CommandExecutor) private readonly executor: CommandExecutor) {}
+  constructor(
+    @Inject(CommandExecutor) private readonly executor: CommandExecutor,
+    private readonly clock: Clock,
+  ) {}
 
   /**
    * Writes the start-up catalog (instance types' prices, storage per GB-hour) for every SKU not
@@ -35,39 +37,17 @@ export class PricingService implements OnApplicationBootstrap {
    */
   async onApplicationBootstrap(): Promise<void> {
     const prices = knownSkus().map((s) => ({ sku: s.sku, unitPriceMicroUsd: s.initialPrice }));
-    const now = new Date();
+    const now = this.clock.now();
     const result = await this.executor.execute(
       priceCatalogDecider,
       PRICING_CATALOG_ID,
       { kind: 'SeedCatalog', prices, now },
-      {
+      systemContext('pricing', {
         commandId: uuidV5(`pricing-catalog/seed/${prices.map((p) => p.sku).join(',')}`),
-        tenantId: null,
-        actor: { type: 'system', id: 'pricing' },
-        requestId: null,
-        sourceIp: null,
-        correlationId: uuidV5(`pricing-catalog/seed/${now.toISOString()}`),
-        causationId: null,
         now,
-      },
+      }),
     );
     if (result.events.length > 0) logger.log(`priced ${result.events.length} SKU(s) at start-up`);
-  }
-
-  async setPrice(
-    sku: string,
-    unitPriceMicroUsd: Micros,
-    effectiveAt: Date | null,
-    reason: string,
-    ctx: CommandContext,
-  ): Promise<PriceSetData> {
-    const result = await this.executor.execute(
-      priceCatalogDecider,
-      PRICING_CATALOG_ID,
-      { kind: 'SetPrice', sku, unitPriceMicroUsd, effectiveAt, reason, now: ctx.now },
-      ctx,
-    );
-    return result.events[0].data;
   }
 
   async catalog(at: number): Promise<PriceCatalogView> {
