@@ -18,6 +18,7 @@ import {
   initialBucketState,
   type BucketEvent,
   type BucketState,
+  type AccessKeyEvent,
   type MultipartEvent,
   type ObjectEvent,
   type ObjectVersion,
@@ -27,6 +28,7 @@ import { defineProjection } from '../runtime/projection';
 export const BUCKETS_PROJECTION = 'storage.buckets';
 export const OBJECTS_PROJECTION = 'storage.objects';
 export const MULTIPART_PROJECTION = 'storage.multipart_uploads';
+export const ACCESS_KEYS_PROJECTION = 'storage.access_keys';
 
 const BUCKET_EVENT_TYPES: readonly BucketEvent['type'][] = [
   'BucketCreated',
@@ -323,4 +325,60 @@ export const multipartProjection = defineProjection({
   },
 });
 
-export const STORAGE_PROJECTIONS = [bucketsProjection, objectsProjection, multipartProjection];
+/**
+ * `storage_access_keys`: the S3 access keys, with their sealed secrets (what the SigV4 verifier
+ * looks up by access key id); a deleted key's row stays with `deleted_at` set.
+ */
+export const accessKeysProjection = defineProjection({
+  name: ACCESS_KEYS_PROJECTION,
+  version: 1,
+  eventTypes: ['S3AccessKeyCreated', 'S3AccessKeyDeleted'] satisfies AccessKeyEvent['type'][],
+  async setup(m) {
+    await m.query(`CREATE TABLE IF NOT EXISTS storage_access_keys (
+      id uuid PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      user_id uuid NOT NULL,
+      access_key_id text NOT NULL UNIQUE,
+      sealed_secret text NOT NULL,
+      created_at timestamptz NOT NULL,
+      deleted_at timestamptz
+    )`);
+    await m.query(
+      'CREATE INDEX IF NOT EXISTS storage_access_keys_tenant ON storage_access_keys (tenant_id, created_at, id)',
+    );
+  },
+  async reset(m) {
+    await m.query('TRUNCATE storage_access_keys');
+  },
+  async apply(events, m) {
+    for (const event of events) {
+      const e = { type: event.type, data: event.data } as AccessKeyEvent;
+      if (e.type === 'S3AccessKeyCreated') {
+        await m.query(
+          `INSERT INTO storage_access_keys (id, tenant_id, user_id, access_key_id, sealed_secret, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+          [
+            e.data.id,
+            e.data.tenantId,
+            e.data.userId,
+            e.data.accessKeyId,
+            e.data.sealedSecret,
+            e.data.at,
+          ],
+        );
+      } else if (e.type === 'S3AccessKeyDeleted') {
+        await m.query('UPDATE storage_access_keys SET deleted_at = $2 WHERE id = $1', [
+          e.data.id,
+          e.data.at,
+        ]);
+      }
+    }
+  },
+});
+
+export const STORAGE_PROJECTIONS = [
+  bucketsProjection,
+  objectsProjection,
+  multipartProjection,
+  accessKeysProjection,
+];

@@ -5,7 +5,13 @@
  * metadata (size, checksums, content type, the blob id) is.
  */
 import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
-import { bucketDecider, bucketNamesDecider, multipartDecider, objectDecider } from './domain';
+import {
+  accessKeyDecider,
+  bucketDecider,
+  bucketNamesDecider,
+  multipartDecider,
+  objectDecider,
+} from './domain';
 
 const context = 'storage';
 
@@ -75,4 +81,24 @@ export const MULTIPART_UPLOADS = resourceKind(multipartDecider, {
   },
 });
 
-export const STORAGE_RESOURCE_KINDS = [BUCKETS, BUCKET_NAMES, OBJECTS, MULTIPART_UPLOADS];
+export const S3_ACCESS_KEYS = resourceKind(accessKeyDecider, {
+  context,
+  family: 's3_access_key',
+  readModel: 'storage_access_keys',
+  actions: {
+    S3_ACCESS_KEY_CREATE: 'An S3 access key was created (its secret is stored sealed).',
+    S3_ACCESS_KEY_DELETE: 'An S3 access key was deleted.',
+  },
+  events: {
+    S3AccessKeyCreated: audited('S3_ACCESS_KEY_CREATE'),
+    S3AccessKeyDeleted: audited('S3_ACCESS_KEY_DELETE'),
+  },
+});
+
+export const STORAGE_RESOURCE_KINDS = [
+  BUCKETS,
+  BUCKET_NAMES,
+  OBJECTS,
+  MULTIPART_UPLOADS,
+  S3_ACCESS_KEYS,
+];

@@ -1,7 +1,16 @@
 import { Module } from '@nestjs/common';
 
 import { FilesystemBlobStore } from '../drivers/blobs/filesystem-blob-store';
+import { IdentityModule } from '../identity/identity.module';
+import { SERVER_KEYS } from '../identity/identity.tokens';
+import type { ServerKeys } from '../identity/keys/server-keys';
 import { APP_CONFIG } from '../platform/tokens';
+import {
+  ACCESS_KEY_SECRETS,
+  ACCESS_KEY_USE_CASES,
+  AccessKeyQueries,
+  AccessKeySecrets,
+} from './application/access-keys';
 import { BUCKET_USE_CASES } from './application/buckets';
 import { MULTIPART_USE_CASES } from './application/multipart';
 import { OBJECT_USE_CASES } from './application/objects';
@@ -13,6 +22,7 @@ import {
   type StorageOptions,
 } from './application/storage-options';
 import { StorageQueries } from './application/storage-queries';
+import { AccessKeysController } from './http/access-keys.controller';
 import { BucketsController } from './http/buckets.controller';
 import { ObjectsController } from './http/objects.controller';
 import { BLOB_STORE, type BlobStore } from './ports/blob-store';
@@ -23,7 +33,8 @@ import { BLOB_STORE, type BlobStore } from './ports/blob-store';
  * ProjectionsModule (global) for its read models.
  */
 @Module({
-  controllers: [BucketsController, ObjectsController],
+  imports: [IdentityModule],
+  controllers: [AccessKeysController, BucketsController, ObjectsController],
   providers: [
     { provide: STORAGE_OPTIONS, useFactory: storageOptionsFrom, inject: [APP_CONFIG] },
     {
@@ -31,6 +42,13 @@ import { BLOB_STORE, type BlobStore } from './ports/blob-store';
       inject: [STORAGE_OPTIONS],
       useFactory: (options: StorageOptions): BlobStore => new FilesystemBlobStore(options.blobRoot),
     },
+    {
+      provide: ACCESS_KEY_SECRETS,
+      inject: [SERVER_KEYS],
+      useFactory: (keys: ServerKeys) => new AccessKeySecrets(keys.masterKeyring.current.key),
+    },
+    AccessKeyQueries,
+    ...ACCESS_KEY_USE_CASES,
     StorageAccess,
     StorageQueries,
     StorageLifecycle,

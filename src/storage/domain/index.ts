@@ -3,3 +3,4 @@ export * from './bucket-name';
 export * from './bucket-names';
 export * from './multipart';
 export * from './object';
+export * from './access-key';

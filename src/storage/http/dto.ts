@@ -276,3 +276,20 @@ export class DeletedResponse {
   @ApiProperty({ example: 'bucket deleted' }) message!: string;
   @ApiProperty({ example: 'my-assets' }) id!: string;
 }
+
+export class AccessKeyResponse {
+  @ApiProperty({ example: UUID_EXAMPLE }) id!: string;
+  @ApiProperty({ example: 'NIMBQ2RTY7ABCDEFGHJK', description: 'The S3 access key id' })
+  access_key_id!: string;
+  @ApiProperty({ example: UUID_EXAMPLE, description: 'The user whose IAM permissions it has' })
+  user_id!: string;
+  @ApiProperty({ example: AT }) created_at!: string;
+}
+
+export class CreatedAccessKeyResponse extends AccessKeyResponse {
+  @ApiProperty({
+    example: 'k3mQ9vXo1TzA8yBfW2pLr5HsN7cDe4GjUa6iVb0E',
+    description: 'The S3 secret access key: shown in this answer only',
+  })
+  secret_access_key!: string;
+}
