@@ -269,6 +269,17 @@ export const CONFIG_SCHEMA = z.object({
     doc: 'HMAC secret of presigned storage URLs (at least 32 bytes, hex or base64); changing it voids every URL issued',
     echo: 'never',
   }),
+  NIMBUS_S3_PORT: integer(0, 65535).optional().register(CONFIG_DOCS, {
+    default: 'unset: no S3 endpoint',
+    doc: 'TCP port of the S3-compatible endpoint (AWS Signature V4 with `POST /storage/access-keys` keys; on `HOST`; `0` picks a free port)',
+  }),
+  NIMBUS_S3_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, { error: 'a lower-case DNS name' })
+    .prefault('localhost')
+    .register(CONFIG_DOCS, {
+      doc: 'virtual-host-style S3 addressing: a request to `<bucket>.<this domain>` names the bucket in its Host',
+    }),
   NIMBUS_PEERING_EXPIRY: duration().prefault('7d').register(CONFIG_DOCS, {
     doc: 'how long a VPC peering request waits for acceptance before it is `expired`',
   }),
@@ -330,6 +341,9 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     storageMaxObjectBytes: v.NIMBUS_STORAGE_MAX_OBJECT_BYTES,
     /** null: generated under dataDir/keys. */
     storagePresignSecret: v.NIMBUS_STORAGE_PRESIGN_SECRET ?? null,
+    /** null: no S3 endpoint. */
+    s3Port: v.NIMBUS_S3_PORT ?? null,
+    s3Domain: v.NIMBUS_S3_DOMAIN,
   };
 }
 

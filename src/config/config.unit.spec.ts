@@ -38,6 +38,8 @@ describe('loadConfig', () => {
       smtpUrl: null,
       storageMaxObjectBytes: 5368709120,
       storagePresignSecret: null,
+      s3Port: null,
+      s3Domain: 'localhost',
       mailFrom: 'Nimbus <no-reply@localhost>',
       quota: { instances: 10, vcpus: 16, memoryMb: 32768, volumes: 20 },
       imageImportAllowPrivate: false,

@@ -26,6 +26,7 @@ import { AccessKeysController } from './http/access-keys.controller';
 import { BucketsController } from './http/buckets.controller';
 import { ObjectsController } from './http/objects.controller';
 import { BLOB_STORE, type BlobStore } from './ports/blob-store';
+import { S3Endpoint } from './s3/s3-endpoint';
 
 /**
  * Object storage: buckets, object versions and multipart uploads (metadata in events), their
@@ -52,9 +53,11 @@ import { BLOB_STORE, type BlobStore } from './ports/blob-store';
     StorageAccess,
     StorageQueries,
     StorageLifecycle,
+    S3Endpoint,
     ...BUCKET_USE_CASES,
     ...OBJECT_USE_CASES,
     ...MULTIPART_USE_CASES,
   ],
+  exports: [S3Endpoint],
 })
 export class StorageModule {}

@@ -151,9 +151,18 @@ export class StorageQueries {
    */
   async listObjects(
     bucket: { id: string; name: string },
-    options: { prefix: string; delimiter: string; limit: number; cursor?: string },
+    options: {
+      prefix: string;
+      delimiter: string;
+      limit: number;
+      cursor?: string;
+      /** A key to start after (S3's StartAfter and Marker), used when there is no cursor. */
+      startAfter?: string;
+    },
   ): Promise<ObjectListing> {
-    let after = '';
+    let after = options.startAfter ?? '';
+    // A marker that is a common prefix (S3 v1's NextMarker) skips every key under it.
+    if (options.delimiter !== '' && after.endsWith(options.delimiter)) after += AFTER_PREFIX;
     if (options.cursor !== undefined) {
       const decoded: unknown = decodeCursor(options.cursor);
       if (typeof decoded !== 'string') {
@@ -221,5 +230,66 @@ export class StorageQueries {
       throw new AppError('not_found', `object ${key} not found`, { resource: 'object', key });
     }
     return rows.map(objectVersionView);
+  }
+
+  /**
+   * Versions of a bucket's keys (delete markers too) in key order, newest first within a key,
+   * from `prefix`, after the (key, version) marker; `limit + 1` rows so the caller sees more.
+   */
+  async bucketVersions(
+    bucketId: string,
+    options: { prefix: string; keyMarker: string; versionMarker: string; limit: number },
+  ): Promise<ObjectRow[]> {
+    const { rows } = await this.pool.query<ObjectRow & { seq: string }>(
+      `SELECT ${OBJECT_COLUMNS}, seq FROM storage_object_versions
+       WHERE bucket_id = $1 AND left(key, $2) = $3 AND key >= $4
+       ORDER BY key, seq DESC LIMIT $5`,
+      [bucketId, options.prefix.length, options.prefix, options.keyMarker, options.limit + 2000],
+    );
+    // The marker key's versions up to and including the version marker were on earlier pages.
+    let versionSeen = false;
+    const out: ObjectRow[] = [];
+    for (const row of rows) {
+      if (options.keyMarker !== '' && row.key === options.keyMarker) {
+        if (options.versionMarker === '') continue;
+        if (!versionSeen) {
+          versionSeen = row.version_id === options.versionMarker;
+          continue;
+        }
+      }
+      out.push(row);
+      if (out.length > options.limit) break;
+    }
+    return out;
+  }
+
+  /** Multipart uploads in progress in a bucket, by key then upload id. */
+  async multipartUploads(
+    bucketId: string,
+    prefix: string,
+  ): Promise<Array<{ id: string; key: string; initiated_at: Date }>> {
+    const { rows } = await this.pool.query<{ id: string; key: string; initiated_at: Date }>(
+      `SELECT id, key, initiated_at FROM storage_multipart_uploads
+       WHERE bucket_id = $1 AND left(key, $2) = $3 ORDER BY key, initiated_at, id LIMIT 1000`,
+      [bucketId, prefix.length, prefix],
+    );
+    return rows;
+  }
+
+  /** The parts of an upload in progress, by part number. */
+  async multipartParts(
+    uploadId: string,
+  ): Promise<Array<{ part_number: number; etag: string; size_bytes: string; uploaded_at: Date }>> {
+    const { rows } = await this.pool.query<{
+      part_number: number;
+      etag: string;
+      size_bytes: string;
+      uploaded_at: Date;
+    }>(
+      `SELECT part_number, etag, size_bytes, uploaded_at FROM storage_multipart_parts
+       WHERE upload_id = $1 ORDER BY part_number`,
+      [uploadId],
+    );
+    return rows;
   }
 }

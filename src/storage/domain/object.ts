@@ -37,6 +37,17 @@ export interface BlobRef {
   etag: string;
 }
 
+/**
+ * What an S3 client stored beside the bytes: the additional checksum it sent (verified on
+ * upload, returned with `x-amz-checksum-mode: ENABLED`) and the response headers it set
+ * (`Content-Encoding` without `aws-chunked`, `Content-Disposition`, `Cache-Control`,
+ * `Content-Language`, `Expires`, `x-amz-meta-*`).
+ */
+export interface ObjectAttributes {
+  checksum?: { algorithm: string; value: string };
+  headers?: Record<string, string>;
+}
+
 export interface ObjectVersion {
   versionId: string;
   deleteMarker: boolean;
@@ -44,6 +55,8 @@ export interface ObjectVersion {
   blob: BlobRef | null;
   contentType: string | null;
   createdAt: string;
+  /** Absent when nothing beyond the content type was stored. */
+  attributes?: ObjectAttributes;
 }
 
 export function objectIdOf(bucketId: string, key: string): string {
@@ -60,6 +73,7 @@ export interface PutObjectVersion {
   newVersionId: string;
   blob: BlobRef;
   contentType: string;
+  attributes?: ObjectAttributes;
   now: Date;
 }
 
@@ -178,6 +192,7 @@ export function decideObject(command: ObjectCommand, state: ObjectState): Object
       blob: command.blob,
       contentType: command.contentType,
       createdAt: at,
+      ...(command.attributes ? { attributes: command.attributes } : {}),
     };
     return [{ type: 'ObjectVersionCreated', data: { ...ref, version, replaced: existing, at } }];
   }

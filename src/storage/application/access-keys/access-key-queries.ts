@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 
-import { AppError } from '../../../common/errors/app-error';
 import {
+  afterCreatedKey,
+  createdKeyOf,
   fetchSize,
+  type CreatedKey,
   paginate,
   type PageEnvelope,
   type PageRequest,
@@ -37,8 +39,6 @@ export interface ActiveAccessKey {
   secret: string;
 }
 
-type CreatedKey = [string, string];
-
 const viewOf = (r: AccessKeyRow): AccessKeyView => ({
   id: r.id,
   access_key_id: r.access_key_id,
@@ -59,17 +59,7 @@ export class AccessKeyQueries {
     page: PageRequest<CreatedKey>,
   ): Promise<AccessKeyView[] | PageEnvelope<AccessKeyView>> {
     const params: unknown[] = [tenantId];
-    let after = '';
-    if (page.after) {
-      const [at, id] = page.after;
-      if (typeof at !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) {
-        throw AppError.validation('cursor is not valid', [
-          { path: 'cursor', message: 'cursor must be a cursor returned by a previous page' },
-        ]);
-      }
-      params.push(at, id);
-      after = ' AND (created_at, id) > ($2::timestamptz, $3::uuid)';
-    }
+    const after = afterCreatedKey(page, params);
     params.push(fetchSize(page));
     const { rows } = await this.pool.query<AccessKeyRow>(
       `SELECT id, tenant_id, user_id, access_key_id, sealed_secret, created_at
@@ -77,7 +67,7 @@ export class AccessKeyQueries {
        ORDER BY created_at, id LIMIT $${params.length}`,
       params,
     );
-    const result = paginate(rows, page, (r): CreatedKey => [r.created_at.toISOString(), r.id]);
+    const result = paginate(rows, page, createdKeyOf);
     return Array.isArray(result)
       ? result.map(viewOf)
       : { items: result.items.map(viewOf), page: result.page };

@@ -17,6 +17,7 @@ import {
   objectDecider,
   objectIdOf,
   objectKeyProblems,
+  type ObjectAttributes,
   type ObjectVersion,
 } from '../../domain';
 import { StorageAccess, type OwnedBucket } from '../storage-access';
@@ -42,6 +43,8 @@ export class PutObject extends UseCaseCommand<ObjectWritten> {
     ctx: CommandContext,
     /** Set by a presigned PUT, which has already resolved the bucket. */
     readonly resolved?: OwnedBucket,
+    /** The S3 endpoint's checksum and headers, read once the body has been stored. */
+    readonly attributes?: () => ObjectAttributes | undefined,
   ) {
     super(ctx);
   }
@@ -63,6 +66,7 @@ export class PutObjectHandler extends UseCaseHandler<PutObject, ObjectWritten> {
       maxBytes: this.access.options.maxObjectBytes,
     });
     const objectId = objectIdOf(bucketId, key);
+    const attributes = command.attributes?.();
     let result;
     try {
       result = await this.access.objectLocks.run(objectId, () =>
@@ -83,6 +87,7 @@ export class PutObjectHandler extends UseCaseHandler<PutObject, ObjectWritten> {
               etag: blob.md5,
             },
             contentType: command.contentType,
+            ...(attributes ? { attributes } : {}),
             now: ctx.now,
           },
           ctx,

@@ -1,0 +1,26 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { CommandContext } from '../../kernel/command-context';
+import type { Verified } from './s3-auth';
+
+/** One S3 request, resolved: who, which bucket and key, which sub-resource. */
+export interface S3Call {
+  req: IncomingMessage;
+  res: ServerResponse;
+  auth: Verified;
+  ctx: CommandContext;
+  bucket: string | null;
+  key: string | null;
+  query: Map<string, string>;
+  requestId: string;
+  /** Throws AccessDenied unless the key's user may perform `action` on the bucket. */
+  authorize(action: string, bucket?: string | null): Promise<void>;
+}
+
+/** Sends an XML answer. */
+export function sendXml(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/xml');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
