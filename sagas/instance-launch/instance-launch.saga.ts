@@ -12,6 +12,7 @@ import {
 import { DriverError, type ComputeDriver } from '../../src/drivers/docker/compute-driver';
 import type { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { EventStore } from '../../src/eventstore/event-store';
+import type { InstanceNetwork } from '../../src/network/ports/instance-network';
 import type { QuotaReservations } from '../../src/platform/quotas/quota.service';
 import {
   defineSaga,
@@ -36,6 +37,8 @@ export interface InstanceLaunchPorts {
   driver: ComputeDriver;
   /** The platform's quota service (reserve is a no-op after the launch handler's reservation). */
   quotas: QuotaReservations;
+  /** The instance's NIC (the networking context's port). */
+  network: InstanceNetwork;
   /** CPUs of the Docker host (large types are clamped to it). */
   hostCpus: number;
   /** Extra container labels (tests label what they create). */
@@ -47,7 +50,7 @@ interface Results extends Record<string, unknown> {
   check_quota: { vcpus: number; memoryMb: number };
   attach_volumes: { volumeIds: string[] };
   create_container: { containerId: string };
-  attach_network: null;
+  attach_network: { subnetId: string; privateIp: string } | null;
   start_container: null;
 }
 
@@ -125,11 +128,13 @@ function ignoreSettled(error: unknown): void {
  *   check_quota      reserve the instance's capacity (a no-op after the handler's reservation)
  *   attach_volumes   attach the requested volumes to the instance
  *   create_container create-if-absent `nimbus-<id>` with the type's limits  -> STARTING
- *   attach_network   no-op until the networking context lands (records a null attachment)
- *   start_container  start it                                               -> RUNNING
+ *   attach_network   the NIC: an address of the subnet, its logical port (port security) in the
+ *                    VPC's default group, realized; recorded with the private IP
+ *   start_container  start it, plug the NIC's veth into its namespace    -> RUNNING
  *
- * A failure compensates in reverse: container removed, volumes detached, quota released, and the
- * instance recorded ERROR with the failed step and its reason.
+ * A failure compensates in reverse: NIC detached (veth, port, memberships, address), container
+ * removed, volumes detached, quota released, and the instance recorded ERROR with the failed step
+ * and its reason.
  */
 export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<InstanceLaunchInput> {
   return defineSaga<InstanceLaunchInput, Results>({
@@ -259,20 +264,70 @@ export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<Insta
         name: 'attach_network',
         async execute({ input, correlationId }) {
           const state = await loadInstance(p, input.instanceId);
+          // Launches recorded before placement existed carry no subnet: they get no NIC.
+          if (state.subnetId === null) {
+            await record(p, input, 'network_attached', correlationId, {
+              type: 'RecordNetworkAttached',
+              vpcId: state.vpcId,
+              subnetId: null,
+              privateIp: null,
+              now: new Date(),
+            });
+            return null;
+          }
+          const nicContext = (name: string) =>
+            sagaCommandContext(INSTANCE_LAUNCH_SAGA, input.instanceId, name, {
+              tenantId: input.tenantId,
+              correlationId,
+            });
+          const request = {
+            instanceId: input.instanceId,
+            tenantId: input.tenantId,
+            subnetId: state.subnetId,
+          };
+          // A failed step is not compensated by the runtime: a half-made NIC (an address
+          // without its port) is undone here, and a retry makes it again.
+          const nic = await p.network
+            .attach(request, nicContext('attach_nic'))
+            .catch(async (error: unknown) => {
+              await p.network
+                .detach(input.instanceId, input.tenantId, nicContext('detach_nic'))
+                .catch(() => undefined);
+              throw error;
+            });
           await record(p, input, 'network_attached', correlationId, {
             type: 'RecordNetworkAttached',
-            vpcId: state.vpcId,
-            subnetId: state.subnetId,
-            privateIp: null,
+            vpcId: nic.vpcId,
+            subnetId: nic.subnetId,
+            privateIp: nic.privateIp,
             now: new Date(),
           });
-          return null;
+          return { subnetId: nic.subnetId, privateIp: nic.privateIp };
+        },
+        async compensate({ input, correlationId }) {
+          await p.network.detach(
+            input.instanceId,
+            input.tenantId,
+            sagaCommandContext(INSTANCE_LAUNCH_SAGA, input.instanceId, 'detach_nic', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
+          );
         },
       },
       {
         name: 'start_container',
         async execute({ input, correlationId }) {
           await p.driver.start(input.instanceId);
+          const state = await loadInstance(p, input.instanceId);
+          if (state.subnetId !== null) {
+            // The namespace exists once the container runs; without a process (a simulated
+            // engine) the NIC stays a logical port only.
+            const pid = (await p.driver.inspect(input.instanceId))?.pid;
+            if (pid !== undefined) {
+              await p.network.plug(input.instanceId, { kind: 'pid', pid });
+            }
+          }
           await record(p, input, 'started', correlationId, {
             type: 'RecordInstanceStarted',
             now: new Date(),

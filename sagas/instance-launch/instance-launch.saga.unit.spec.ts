@@ -12,6 +12,7 @@ import { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { CommandContext } from '../../src/kernel/command-context';
 import { quotaLedgerDecider } from '../../src/platform/quotas/quota-ledger';
 import { InMemoryEventStore } from '../../test/support/in-memory-event-store';
+import { FakeInstanceNetwork } from '../../test/support/instance-network';
 import { computeQuotaService } from '../../test/support/quotas';
 import type { RuntimeStep, StepContext } from '../runtime/definition';
 import { INSTANCE_LAUNCH_SAGA, instanceLaunchSaga } from './instance-launch.saga';
@@ -19,6 +20,8 @@ import { INSTANCE_LAUNCH_SAGA, instanceLaunchSaga } from './instance-launch.saga
 const TENANT = '7d1f4a3e-0000-4000-8000-000000000001';
 const INSTANCE = '7d1f4a3e-0000-4000-8000-000000000002';
 const VOLUME = '7d1f4a3e-0000-4000-8000-000000000003';
+const VPC = '7d1f4a3e-0000-4000-8000-000000000004';
+const SUBNET = '7d1f4a3e-0000-4000-8000-000000000005';
 const NOW = new Date('2026-03-01T00:00:00Z');
 
 const userCtx = (commandId: string): CommandContext => ({
@@ -54,13 +57,18 @@ class FakeDriver {
     this.calls.push(`remove ${instanceId}`);
     return Promise.resolve();
   }
+
+  inspect(instanceId: string): Promise<{ pid: number } | null> {
+    return Promise.resolve(this.calls.includes(`start ${instanceId}`) ? { pid: 4242 } : null);
+  }
 }
 
 /** Given: a tenant's instance recorded as requested (with one volume), the saga built with fake ports. */
-async function given(options: { limits?: QuotaLimits; volume?: boolean } = {}) {
+async function given(options: { limits?: QuotaLimits; volume?: boolean; placed?: boolean } = {}) {
   const store = new InMemoryEventStore();
   const executor = new CommandExecutor(store);
   const driver = new FakeDriver();
+  const network = new FakeInstanceNetwork({ vpcId: VPC, subnetId: SUBNET });
   const volumes = options.volume
     ? [{ volumeId: VOLUME, mountPath: '/data' }]
     : ([] as Array<{ volumeId: string; mountPath: string }>);
@@ -82,8 +90,8 @@ async function given(options: { limits?: QuotaLimits; volume?: boolean } = {}) {
       name: 'web-1',
       image: { id: 'img-1', name: 'busybox', dockerImageId: 'sha256:abc' },
       instanceType: resolveInstanceType('basic-1'),
-      vpcId: null,
-      subnetId: null,
+      vpcId: options.placed ? VPC : null,
+      subnetId: options.placed ? SUBNET : null,
       ports: [],
       volumes,
       userData: null,
@@ -96,6 +104,7 @@ async function given(options: { limits?: QuotaLimits; volume?: boolean } = {}) {
     store,
     driver: driver as unknown as ComputeDriver,
     quotas: computeQuotaService(executor, options.limits),
+    network,
     hostCpus: 4,
     containerLabels: { 'nimbus.test': 'unit' },
   });
@@ -116,7 +125,7 @@ async function given(options: { limits?: QuotaLimits; volume?: boolean } = {}) {
     inputs: [],
   });
   const instance = async () => (await executor.load(instanceDecider, INSTANCE)).state;
-  return { store, executor, driver, step, context, instance };
+  return { store, executor, driver, network, step, context, instance };
 }
 
 describe('instance launch saga steps (fake ports, no I/O)', () => {
@@ -170,6 +179,61 @@ describe('instance launch saga steps (fake ports, no I/O)', () => {
     await g.step('start_container').execute(g.context());
     expect(g.driver.calls).toEqual([`create ${INSTANCE}`, `start ${INSTANCE}`]);
     expect((await g.instance()).status).toBe('RUNNING');
+  });
+
+  it('attach_network: given a launch placed in a subnet, when it runs, then the NIC is attached and the instance records its private IP', async () => {
+    const g = await given({ placed: true });
+    await g.step('create_container').execute(g.context());
+    expect(await g.step('attach_network').execute(g.context())).toEqual({
+      subnetId: SUBNET,
+      privateIp: '10.0.0.4',
+    });
+    expect(await g.instance()).toMatchObject({
+      vpcId: VPC,
+      subnetId: SUBNET,
+      privateIp: '10.0.0.4',
+    });
+    // Idempotent: run again after a crash, the same NIC and nothing more recorded.
+    await g.step('attach_network').execute(g.context());
+    expect(
+      g.store
+        .types(`${instanceDecider.category}-${INSTANCE}`)
+        .filter((t) => t === 'InstanceNetworkAttached'),
+    ).toHaveLength(1);
+  });
+
+  it('attach_network: given the fabric fails, when it runs, then the half-made NIC is detached and the step fails', async () => {
+    const g = await given({ placed: true });
+    await g.step('create_container').execute(g.context());
+    g.network.failAttach = new Error('ovn-nbctl timed out');
+    await expect(g.step('attach_network').execute(g.context())).rejects.toThrow(/timed out/);
+    expect(g.network.calls).toEqual([`attach ${INSTANCE}`, `detach ${INSTANCE}`]);
+    expect((await g.instance()).privateIp).toBeNull();
+  });
+
+  it('attach_network compensation: given an attached NIC, when the launch is undone, then the NIC is detached', async () => {
+    const g = await given({ placed: true });
+    await g.step('create_container').execute(g.context());
+    const result = await g.step('attach_network').execute(g.context());
+    await g.step('attach_network').compensate?.({ ...g.context(), result });
+    expect(g.network.calls.at(-1)).toBe(`detach ${INSTANCE}`);
+    expect(g.network.nics.size).toBe(0);
+  });
+
+  it('start_container: given a NIC, when the container starts, then the NIC is plugged into its process namespace', async () => {
+    const g = await given({ placed: true });
+    await g.step('create_container').execute(g.context());
+    await g.step('attach_network').execute(g.context());
+    await g.step('start_container').execute(g.context());
+    expect(g.network.calls.at(-1)).toBe(`plug ${INSTANCE} 4242`);
+    expect((await g.instance()).status).toBe('RUNNING');
+  });
+
+  it('attach_network: given a launch recorded without a subnet, when it runs, then no NIC is made', async () => {
+    const g = await given();
+    await g.step('create_container').execute(g.context());
+    expect(await g.step('attach_network').execute(g.context())).toBeNull();
+    expect(g.network.calls).toEqual([]);
   });
 
   it('compensation: create_container removes the container; begin records the launch failure with the failed step', async () => {

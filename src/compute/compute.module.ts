@@ -39,6 +39,8 @@ import {
   VolumesController,
 } from './http/images-volumes-logs.controller';
 import { InstancesController, InstanceTypesController } from './http/instances.controller';
+import { NetworkModule } from '../network/network.module';
+import { INSTANCE_NETWORK, type InstanceNetwork } from '../network/ports/instance-network';
 
 /**
  * Compute: instances (Docker containers sized by their type), images, volumes, quotas and logs.
@@ -46,6 +48,7 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
  * the launch saga with its ports (provideSaga).
  */
 @Module({
+  imports: [NetworkModule],
   controllers: [
     InstanceTypesController,
     InstancesController,
@@ -89,19 +92,28 @@ import { InstancesController, InstanceTypesController } from './http/instances.c
     ConsoleGateway,
     ComputeLifecycle,
     provideSaga({
-      inject: [CommandExecutor, EVENT_STORE, COMPUTE_DRIVER, COMPUTE_OPTIONS, QuotaService],
+      inject: [
+        CommandExecutor,
+        EVENT_STORE,
+        COMPUTE_DRIVER,
+        COMPUTE_OPTIONS,
+        QuotaService,
+        INSTANCE_NETWORK,
+      ],
       useFactory: (
         executor: CommandExecutor,
         store: EventStore,
         driver: ComputeDriver,
         options: ComputeOptions,
         quotas: QuotaService,
+        network: InstanceNetwork,
       ) =>
         instanceLaunchSaga({
           executor,
           store,
           driver,
           quotas,
+          network,
           hostCpus: hostCpus(),
           containerLabels: options.containerLabels,
         }),

@@ -37,6 +37,8 @@ import { SubnetsController, VpcsController } from './http/vpcs.controller';
 import { NatGatewaysController } from './http/nat-gateways.controller';
 import { VpcPeeringsController } from './http/vpc-peerings.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
+import { INSTANCE_NETWORK } from './ports/instance-network';
+import { InstanceNics } from './application/instances/instance-nics';
 
 function natGatewayPorts(
   executor: CommandExecutor,
@@ -96,6 +98,8 @@ function natGatewayPorts(
     ...ROUTE_TABLE_USE_CASES,
     ...NAT_GATEWAY_USE_CASES,
     ...VPC_PEERING_USE_CASES,
+    InstanceNics,
+    { provide: INSTANCE_NETWORK, useExisting: InstanceNics },
     provideSaga({
       inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC],
       useFactory: (executor: CommandExecutor, store: EventStore, fabric: NetworkFabric) =>
@@ -127,6 +131,6 @@ function natGatewayPorts(
       ) => natGatewayDeleteSaga(natGatewayPorts(executor, store, fabric, edge, quotas)),
     }),
   ],
-  exports: [NETWORK_FABRIC],
+  exports: [NETWORK_FABRIC, INSTANCE_NETWORK],
 })
 export class NetworkModule {}

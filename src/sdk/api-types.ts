@@ -2897,7 +2897,7 @@ export interface components {
        * @default 10.0.0.0/16
        * @example 10.0.0.0/16
        */
-      cidr_block: Record<string, never> | null;
+      cidr_block: string | null;
     };
     SubnetResponse: {
       /** Format: uuid */
@@ -3219,7 +3219,7 @@ export interface components {
        * @description Once active
        * @example null
        */
-      public_ip?: Record<string, never> | null;
+      public_ip?: string | null;
       /**
        * @example null
        * @enum {string|null}
@@ -3232,7 +3232,7 @@ export interface components {
         | 'provisioning_failed'
         | null;
       /** @example null */
-      failure_message?: Record<string, never> | null;
+      failure_message?: string | null;
       /** @example arn:nimbus:vpc:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:nat-gateway/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
       arn: string;
       /**
@@ -3310,7 +3310,7 @@ export interface components {
        */
       expires_at?: string | null;
       /** @example null */
-      failure_code?: Record<string, never> | null;
+      failure_code?: string | null;
       /** @example arn:nimbus:vpc:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:vpc-peering/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
       arn: string;
       /**

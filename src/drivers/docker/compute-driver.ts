@@ -74,6 +74,8 @@ export interface ContainerInfo {
   image?: string;
   /** Named volumes mounted (Docker volume name and destination), when the adapter knows them. */
   mounts?: ReadonlyArray<{ name: string; destination: string }>;
+  /** Its main process on this host while it runs (whose network namespace NICs are plugged into). */
+  pid?: number;
 }
 
 export interface ContainerStats {

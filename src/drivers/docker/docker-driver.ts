@@ -533,6 +533,7 @@ function infoOf(info: Dockerode.ContainerInspectInfo): ContainerInfo {
     mounts: (info.Mounts ?? [])
       .filter((m) => m.Type === 'volume' && typeof m.Name === 'string')
       .map((m) => ({ name: m.Name as string, destination: m.Destination })),
+    ...(info.State.Pid > 0 ? { pid: info.State.Pid } : {}),
   };
 }
 

@@ -28,6 +28,7 @@ export class CreateVpcDto {
   name!: string;
 
   @ApiPropertyOptional({
+    type: String,
     example: '10.0.0.0/16',
     default: DEFAULT_VPC_CIDR,
     nullable: true,

@@ -137,13 +137,13 @@ export class NatGatewayResponse {
   @ApiProperty({ example: '10.0.1.4', description: "The gateway's address in its subnet" })
   private_ip!: string;
 
-  @ApiPropertyOptional({ nullable: true, example: null, description: 'Once active' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: null, description: 'Once active' })
   public_ip!: string | null;
 
-  @ApiPropertyOptional({ enum: NAT_FAILURE_CODES, nullable: true, example: null })
+  @ApiPropertyOptional({ type: String, enum: NAT_FAILURE_CODES, nullable: true, example: null })
   failure_code!: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: null })
+  @ApiPropertyOptional({ type: String, nullable: true, example: null })
   failure_message!: string | null;
 
   @ApiProperty({ example: `arn:nimbus:vpc:local:${TENANT_EXAMPLE}:nat-gateway/${UUID_EXAMPLE}` })
@@ -216,7 +216,7 @@ export class VpcPeeringResponse {
   })
   expires_at!: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: null })
+  @ApiPropertyOptional({ type: String, nullable: true, example: null })
   failure_code!: string | null;
 
   @ApiProperty({

@@ -26,6 +26,7 @@ import { forkTypeScript } from '../sagas/fixtures/fork-ts';
 import { dockerClient, realDocker, TEST_INSTALLATION_ID } from '../drivers/real-backends';
 import { ChildRun } from './fixtures/child-run';
 import type { LaunchChildMessage } from './fixtures/launch-child';
+import { FakeInstanceNetwork } from '../../support/instance-network';
 
 const docker = realDocker();
 const client = dockerClient();
@@ -154,6 +155,7 @@ describe('instance launch saga (real PostgreSQL and Docker)', () => {
       store,
       driver,
       quotas,
+      network: new FakeInstanceNetwork(),
       hostCpus: 2,
       containerLabels: { 'nimbus.test': LABEL },
     });

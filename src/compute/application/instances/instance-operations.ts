@@ -28,6 +28,7 @@ import { QuotaService, type QuotaWrite } from '../../../platform/quotas/quota.se
 import { tenantOf } from '../../../platform/commands/use-case';
 import { derivedContext } from '../../../platform/commands/system-context';
 import { Clock } from '../../../platform/clock';
+import { INSTANCE_NETWORK, type InstanceNetwork } from '../../../network/ports/instance-network';
 
 /** Per-process locks shared by handlers, the saga's ports and the reconciler. */
 @Injectable()
@@ -81,6 +82,7 @@ export class InstanceOperations {
     @Inject(COMPUTE_OPTIONS) private readonly options: ComputeOptions,
     private readonly quotas: QuotaService,
     private readonly clock: Clock,
+    @Inject(INSTANCE_NETWORK) private readonly network: InstanceNetwork,
   ) {}
 
   /** Reserves (or re-sizes) the instance's quota: 403 quota_exceeded appends nothing. */
@@ -101,6 +103,18 @@ export class InstanceOperations {
   /** Releases the instance's quota (`changed` false when it held none). */
   releaseQuota(tenantId: string, instanceId: string, ctx: CommandContext): Promise<QuotaWrite> {
     return this.quotas.release(tenantId, instanceId, ctx);
+  }
+
+  /**
+   * Plugs the instance's NIC into its container's namespace again: a container that starts
+   * anew (start, reboot, re-creation) gets a new namespace, and its old veth went with the old
+   * one. A no-op for an instance without a NIC or a container without a process.
+   */
+  async replugNic(instanceId: string): Promise<void> {
+    const { state } = await this.executor.load(instanceDecider, instanceId);
+    if (state.subnetId === null || state.privateIp === null) return;
+    const pid = (await this.driver.inspect(instanceId))?.pid;
+    if (pid !== undefined) await this.network.plug(instanceId, { kind: 'pid', pid });
   }
 
   /** Loads the instance of the caller's tenant; another tenant's (or no) instance is 404. */
@@ -135,6 +149,7 @@ export class InstanceOperations {
   finishStart(instanceId: string, ctx: CommandContext): Promise<Position | null> {
     return this.finishOperation(instanceId, ctx, 'start', async () => {
       await this.driver.start(instanceId);
+      await this.replugNic(instanceId);
       return { type: 'RecordInstanceStarted', now: this.clock.now() };
     });
   }
@@ -265,6 +280,7 @@ export class InstanceOperations {
         pending.running,
       ),
     );
+    if (pending.running) await this.replugNic(instanceId);
     const done = await this.record(
       instanceId,
       {
@@ -295,6 +311,8 @@ export class InstanceOperations {
     const { state } = await this.executor.load(instanceDecider, instanceId);
     if (state.status !== 'TERMINATING' || !state.tenantId) return null;
     await this.driver.remove(instanceId);
+    // Its NIC: elastic IP disassociated, veth, port, memberships and address gone.
+    await this.network.detach(instanceId, state.tenantId, derivedContext(ctx, 'detach_nic'));
     // With a volume change left unfinished, its volumes may be attached too.
     const mounted = [...state.volumes, ...(state.volumeChange?.volumes ?? [])];
     for (const v of mounted) {

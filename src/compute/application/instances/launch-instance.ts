@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import { CommandHandler } from '@nestjs/cqrs';
 import { INSTANCES_PROJECTION } from '../../../../projections/compute';
 import {
@@ -8,6 +9,7 @@ import { SagaLauncher } from '../../../../sagas/runtime/sagas.module';
 import { AppError } from '../../../common/errors/app-error';
 import { isUuid, uuidV5 } from '../../../common/ids';
 import { CommandExecutor } from '../../../eventstore/command-executor';
+import { INSTANCE_NETWORK, type InstanceNetwork } from '../../../network/ports/instance-network';
 import type { CommandContext } from '../../../kernel/command-context';
 import type { Position } from '../../../kernel/position';
 import {
@@ -63,6 +65,7 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     private readonly queries: ComputeQueries,
     private readonly instances: InstanceOperations,
     private readonly sagas: SagaLauncher,
+    @Inject(INSTANCE_NETWORK) private readonly network: InstanceNetwork,
   ) {
     super();
   }
@@ -72,10 +75,6 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     const instanceType = resolveInstanceType(request.instance_type);
     const ports = parsePorts(request.ports ?? null);
     const image = await this.resolveImage(request.image, tenantId);
-    // No VPC or subnet can exist before the networking context lands, so every id names a
-    // resource the caller cannot see: 404, as for another tenant's, rather than storing it.
-    if (request.vpc_id) throw AppError.notFound('vpc', request.vpc_id);
-    if (request.subnet_id) throw AppError.notFound('subnet', request.subnet_id);
     const volumes: VolumeMount[] = [];
     for (const [index, v] of (request.volumes ?? []).entries()) {
       if (!isUuid(v.volume_id)) throw AppError.notFound('volume', v.volume_id);
@@ -99,23 +98,30 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     // The instance id derives from the command id: a request retried with its Idempotency-Key
     // launches the same instance again, which is a no-op.
     const instanceId = uuidV5(`instance/${ctx.commandId}`);
-    const command: LaunchDecision = {
+    const unplaced: LaunchDecision = {
       type: 'LaunchInstance',
       instanceId,
       tenantId,
       name: request.name,
       image,
       instanceType,
-      vpcId: request.vpc_id ?? null,
-      subnetId: request.subnet_id ?? null,
+      vpcId: null,
+      subnetId: null,
       ports,
       volumes,
       userData: request.user_data ?? null,
       tags: request.tags ?? {},
       now: ctx.now,
     };
-    // Every 400 before any quota is spent.
-    instanceDecider.decide(command, initialInstanceState());
+    // Every 400 before any quota is spent or any default VPC is made.
+    instanceDecider.decide(unplaced, initialInstanceState());
+    // A VPC or subnet the caller cannot see is 404; naming neither puts the instance in the
+    // tenant's default VPC (created on first use, the only effect before the quota check).
+    const placement = await this.network.place(
+      { tenantId, vpcId: request.vpc_id ?? null, subnetId: request.subnet_id ?? null },
+      ctx,
+    );
+    const command: LaunchDecision = { ...unplaced, ...placement };
 
     await this.instances.reserveQuota(tenantId, instanceId, instanceType, ctx);
     let position: Position | null = null;

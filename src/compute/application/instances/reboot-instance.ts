@@ -29,7 +29,10 @@ export class RebootInstanceHandler extends UseCaseHandler<RebootInstance, Instan
     const position = await this.instances.instant(
       instanceId,
       { type: 'RebootInstance', now: ctx.now },
-      (driver) => driver.restart(instanceId),
+      async (driver) => {
+        await driver.restart(instanceId);
+        await this.instances.replugNic(instanceId);
+      },
       ctx,
     );
     return { result: { instanceId }, written: [written(position, INSTANCES_PROJECTION)] };
