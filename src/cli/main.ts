@@ -10,16 +10,17 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import {
   createNimbusClient,
   itemsOf,
   NimbusApiError,
   unwrap,
   type NimbusClient,
-  type Schemas,
 } from '../sdk/client';
 import { configPath, readConfig, resolveProfile, writeConfig } from './config';
+import { FAMILIES } from './families';
+import { addFamily } from './from-sdk';
+import { UsageError, type CliIo } from './io';
 import { applyQuery, OUTPUT_FORMATS, render, type OutputFormat } from './output';
 
 interface GlobalOptions {
@@ -28,25 +29,6 @@ interface GlobalOptions {
   apiKey?: string;
   output: OutputFormat;
   query?: string;
-}
-
-/** A usage error: exit code 2. */
-class UsageError extends Error {}
-
-const INSTANCE_COLUMNS = [
-  'id',
-  'name',
-  'status',
-  'image',
-  'instance_type',
-  'private_ip',
-  'created_at',
-];
-
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream;
-  env: NodeJS.ProcessEnv;
 }
 
 export function buildProgram(io: CliIo): Command {
@@ -85,6 +67,12 @@ export function buildProgram(io: CliIo): Command {
   const print = (data: unknown, columns?: string[]) => {
     const g = globals();
     const result = applyQuery(data, g.query);
+    // A page envelope shows as its items in a table; the cursor of the next page goes to stderr.
+    if (g.output === 'table' && !g.query && isPage(result)) {
+      io.stdout.write(render(result.items, 'table', columns));
+      if (result.page.next_cursor) io.stderr.write(`next cursor: ${result.page.next_cursor}\n`);
+      return;
+    }
     io.stdout.write(render(result, g.output, g.query ? undefined : columns));
   };
 
@@ -130,156 +118,8 @@ export function buildProgram(io: CliIo): Command {
       io.stderr.write(`logged in as ${opts.email}; profile ${name} written to ${path}\n`);
     });
 
-  // ------------------------------------------------------------------ instances
-  const instances = program.command('instances').description('Compute instances');
-  instances
-    .command('list')
-    .option('--status <status>', 'only instances in this status (RUNNING, STOPPED...)')
-    .action(async (opts: { status?: Schemas['Instance']['status'] }) => {
-      const query = opts.status ? { status: opts.status } : {};
-      print(
-        itemsOf(unwrap(await client().GET('/instances', { params: { query } }))),
-        INSTANCE_COLUMNS,
-      );
-    });
-  instances.command('get <id>').action(async (id: string) => {
-    print(unwrap(await client().GET('/instances/{id}', { params: { path: { id } } })));
-  });
-  instances
-    .command('launch')
-    .requiredOption('--name <name>')
-    .requiredOption('--image <image>', 'image name or id')
-    .requiredOption('--instance-type <type>', 'instance type id (basic-2...)')
-    .option('--tag <key=value...>', 'tags')
-    .option('--wait', 'wait until RUNNING (fails with the error_reason on ERROR)')
-    .action(
-      async (opts: {
-        name: string;
-        image: string;
-        instanceType: string;
-        tag?: string[];
-        wait?: boolean;
-      }) => {
-        const api = client();
-        const launched = unwrap(
-          await api.POST('/instances', {
-            body: {
-              name: opts.name,
-              image: opts.image,
-              instance_type: opts.instanceType,
-              ...(opts.tag ? { tags: parseTags(opts.tag) } : {}),
-            },
-          }),
-        );
-        print(
-          opts.wait ? await waitFor(api, launched.id, ['RUNNING'], io) : launched,
-          INSTANCE_COLUMNS,
-        );
-      },
-    );
-  for (const action of ['stop', 'start'] as const) {
-    instances
-      .command(`${action} <id>`)
-      .option('--wait', `wait until ${action === 'stop' ? 'STOPPED' : 'RUNNING'}`)
-      .action(async (id: string, opts: { wait?: boolean }) => {
-        const api = client();
-        const path = action === 'stop' ? '/instances/{id}/stop' : '/instances/{id}/start';
-        const result = unwrap(await api.POST(path, { params: { path: { id } } }));
-        const target = action === 'stop' ? 'STOPPED' : 'RUNNING';
-        print(
-          opts.wait
-            ? await waitFor(api, id, [target], io)
-            : 'instance' in result && result.instance
-              ? result.instance
-              : { id },
-        );
-      });
-  }
-  instances
-    .command('terminate <id>')
-    .option('--wait', 'wait until TERMINATED')
-    .action(async (id: string, opts: { wait?: boolean }) => {
-      const api = client();
-      const result = unwrap(await api.DELETE('/instances/{id}', { params: { path: { id } } }));
-      print(opts.wait ? await waitFor(api, id, ['TERMINATED'], io) : result);
-    });
-  instances
-    .command('resize <id>')
-    .requiredOption('--instance-type <type>')
-    .action(async (id: string, opts: { instanceType: string }) => {
-      const result = unwrap(
-        await client().POST('/instances/{id}/resize', {
-          params: { path: { id } },
-          body: { instance_type: opts.instanceType },
-        }),
-      );
-      print('instance' in result && result.instance ? result.instance : { id });
-    });
-
-  // ------------------------------------------------------------------ volumes, images, keys
-  const volumes = program.command('volumes').description('Volumes');
-  volumes.command('list').action(async () => {
-    print(itemsOf(unwrap(await client().GET('/volumes'))), [
-      'id',
-      'name',
-      'size_gb',
-      'status',
-      'instance_id',
-    ]);
-  });
-  volumes.command('get <id>').action(async (id: string) => {
-    print(unwrap(await client().GET('/volumes/{id}', { params: { path: { id } } })));
-  });
-  volumes
-    .command('create')
-    .requiredOption('--name <name>')
-    .requiredOption('--size-gb <n>', 'size in GB', (v) => Number.parseInt(v, 10))
-    .action(async (opts: { name: string; sizeGb: number }) => {
-      print(
-        unwrap(
-          await client().POST('/volumes', { body: { name: opts.name, size_gb: opts.sizeGb } }),
-        ),
-      );
-    });
-  volumes.command('delete <id>').action(async (id: string) => {
-    print(unwrap(await client().DELETE('/volumes/{id}', { params: { path: { id } } })));
-  });
-
-  const images = program.command('images').description('Images');
-  images.command('list').action(async () => {
-    print(itemsOf(unwrap(await client().GET('/images'))), [
-      'id',
-      'name',
-      'status',
-      'is_public',
-      'size_bytes',
-    ]);
-  });
-  images.command('get <id>').action(async (id: string) => {
-    print(unwrap(await client().GET('/images/{id}', { params: { path: { id } } })));
-  });
-
-  const keys = program.command('keys').description('API keys');
-  keys.command('list').action(async () => {
-    print(unwrap(await client().GET('/auth/keys')), [
-      'id',
-      'name',
-      'prefix',
-      'kind',
-      'created_at',
-      'expires_at',
-    ]);
-  });
-  keys
-    .command('create')
-    .requiredOption('--name <name>')
-    .action(async (opts: { name: string }) => {
-      print(unwrap(await client().POST('/auth/keys', { body: { name: opts.name } })));
-    });
-  keys.command('revoke <id>').action(async (id: string) => {
-    unwrap(await client().DELETE('/auth/keys/{id}', { params: { path: { id } } }));
-    io.stderr.write(`key ${id} revoked\n`);
-  });
+  // ------------------------------------------------------------------ resource families
+  for (const family of FAMILIES) addFamily(program, family, { io, client, print });
 
   // ------------------------------------------------------------------ audit, billing, timeline, projections
   program
@@ -352,76 +192,15 @@ export function buildProgram(io: CliIo): Command {
   return program;
 }
 
-function parseTags(pairs: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new UsageError(`--tag takes key=value, got ${pair}`);
-    tags[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return tags;
-}
-
-const WAIT_TIMEOUT_MS = 10 * 60_000;
-const POLL_MS = 1000;
-
-/**
- * Polls the instance until it reaches one of `targets`, with a progress line showing its state
- * when stdout is a terminal. ERROR (or TERMINATED when not asked for) fails with error_reason.
- */
-async function waitFor(
-  api: NimbusClient,
-  id: string,
-  targets: Array<Schemas['Instance']['status']>,
-  io: CliIo,
-): Promise<Schemas['Instance']> {
-  const bar = io.stdout.isTTY
-    ? new SingleBar({
-        format: '{id} [{bar}] {state} {duration}s',
-        hideCursor: true,
-        stream: io.stdout,
-      })
-    : null;
-  const steps = ['PENDING', 'STARTING', 'RUNNING'];
-  bar?.start(steps.length, 0, { id: id.slice(0, 8), state: 'PENDING' });
-  const deadline = Date.now() + WAIT_TIMEOUT_MS;
-  try {
-    for (;;) {
-      const result = await api.GET('/instances/{id}', { params: { path: { id } } });
-      // 404 right after a launch: the read model has not seen it yet.
-      if (result.response.status !== 404) {
-        const instance = unwrap(result);
-        bar?.update(
-          Math.max(0, steps.indexOf(instance.status)) + (targets.includes(instance.status) ? 1 : 0),
-          {
-            state: instance.status,
-          },
-        );
-        if (targets.includes(instance.status)) return instance;
-        if (
-          instance.status === 'ERROR' ||
-          (instance.status === 'TERMINATED' && !targets.includes('TERMINATED'))
-        ) {
-          throw new NimbusApiError(
-            409,
-            'resource_failed',
-            `instance ${id} is ${instance.status}: ${instance.error_reason ?? 'no reason given'}`,
-            { status: instance.status, error_reason: instance.error_reason },
-          );
-        }
-      }
-      if (Date.now() > deadline) {
-        throw new NimbusApiError(
-          408,
-          'wait_timeout',
-          `instance ${id} did not reach ${targets.join('|')}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-  } finally {
-    bar?.stop();
-  }
+function isPage(value: unknown): value is { items: unknown[]; page: { next_cursor?: string } } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'items' in value &&
+    Array.isArray(value.items) &&
+    'page' in value &&
+    typeof value.page === 'object'
+  );
 }
 
 /** Runs the CLI; resolves to its exit code. */

@@ -5,12 +5,10 @@
  * document's schema (ajv); the built `nimbus` binary, spawned as a process, configures a
  * profile, launches an instance with --wait until RUNNING, and prints JSON a script can parse.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNimbusClient,
@@ -22,6 +20,7 @@ import {
 } from '../../src/sdk/client';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
+import { buildCli, cliRunner } from '../support/cli';
 import {
   operationsOf,
   responseValidator,
@@ -33,31 +32,10 @@ const docker = realDocker();
 const RUN = `sdk-cli-${randomUUID().slice(0, 8)}`;
 const TEST_LABEL = 'nimbus.test';
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const PASSWORD = 'correct horse battery staple';
 const committed = JSON.parse(
   readFileSync(join(ROOT, 'src', 'sdk', 'openapi.json'), 'utf8'),
 ) as OpenApiDocument;
-
-/** The CLI binary is the build's; rebuilt when a source of the CLI or the SDK is newer. */
-async function builtCli(): Promise<void> {
-  const sources = [
-    'src/cli/main.ts',
-    'src/cli/output.ts',
-    'src/cli/config.ts',
-    'src/sdk/client.ts',
-  ];
-  const stale =
-    !existsSync(CLI) ||
-    sources.some((s) => statSync(join(ROOT, s)).mtimeMs > statSync(CLI).mtimeMs);
-  if (stale) await promisify(execFile)('npx', ['nest', 'build'], { cwd: ROOT });
-}
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('SDK and nimbus CLI against the real app (e2e)', () => {
   let t: TestApp;
@@ -67,30 +45,14 @@ describe('SDK and nimbus CLI against the real app (e2e)', () => {
   let configHome: string;
   const check = responseValidator(committed);
 
-  const cli = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: configHome,
-          XDG_CONFIG_HOME: configHome,
-          ...env,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+  let cli: ReturnType<typeof cliRunner>;
 
   beforeAll(async () => {
     if (!(await docker.probe()).reachable) return;
     email = uniqueEmail('sdk');
     configHome = mkdtempSync(join(tmpdir(), 'nimbus-cli-'));
-    const build = builtCli();
+    cli = cliRunner(configHome);
+    const build = buildCli();
     t = await startTestApp({
       label: 'sdk_cli_e2e',
       config: {

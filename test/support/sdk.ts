@@ -1,0 +1,167 @@
+/**
+ * The generated SDK bound to a test app, for e2e tests:
+ *
+ *   const alice = await sdkSignUp(t, 'alice');              // registers, signs in
+ *   const vpc = unwrap(await alice.sdk.POST('/vpcs', { body: { name: 'v' } }));
+ *   const bob = sdkFor(t, { apiKey: key });                 // any credential
+ *   const raw = await alice.sdk.GET('/vpcs/{id}', { params: { path: { id } } });
+ *   expect(raw.response.status).toBe(404);                  // refusals stay inspectable
+ *
+ * Paths, bodies and answers are typed from src/sdk/api-types.ts, and every JSON answer is
+ * checked against the committed document's schema for its operation and status (ajv): a
+ * response that stops matching the document fails the call with the schema's complaint.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Middleware } from 'openapi-fetch';
+import {
+  createNimbusClient,
+  unwrap,
+  type NimbusClient,
+  type NimbusClientOptions,
+  type Schemas,
+} from '../../src/sdk/client';
+import type { TestApp } from './app';
+import { operationsOf, responseValidator, type OpenApiDocument } from './openapi-validator';
+
+export {
+  NimbusApiError,
+  itemsOf,
+  unwrap,
+  type NimbusClient,
+  type Schemas,
+} from '../../src/sdk/client';
+
+export const COMMITTED_DOCUMENT = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'src', 'sdk', 'openapi.json'), 'utf8'),
+) as OpenApiDocument;
+
+let validator: ReturnType<typeof responseValidator> | undefined;
+let operationIds: Map<string, string> | undefined;
+
+/** Fails a call whose JSON answer its operation does not document (status or body). */
+export const validateAgainstDocument: Middleware = {
+  async onResponse({ request, response, schemaPath }) {
+    const type = response.headers.get('content-type') ?? '';
+    if (!type.includes('application/json')) return undefined;
+    validator ??= responseValidator(COMMITTED_DOCUMENT);
+    operationIds ??= new Map(
+      operationsOf(COMMITTED_DOCUMENT).map((o) => [
+        `${o.method.toUpperCase()} ${o.path}`,
+        o.operation.operationId ?? '',
+      ]),
+    );
+    const id = operationIds.get(`${request.method} ${schemaPath}`);
+    if (!id) throw new Error(`${request.method} ${schemaPath} is not in src/sdk/openapi.json`);
+    const body: unknown = await response.clone().json();
+    const problems = validator(id, response.status, body);
+    if (problems.length > 0) {
+      throw new Error(
+        `${request.method} ${new URL(request.url).pathname} answered ${response.status} with a body the document does not describe:\n${problems.join('\n')}\nbody: ${JSON.stringify(body).slice(0, 800)}`,
+      );
+    }
+    return undefined;
+  },
+};
+
+export interface SdkOptions extends Omit<NimbusClientOptions, 'endpoint'> {
+  /** Check every JSON answer against the document (default true). */
+  validate?: boolean;
+}
+
+/** A typed client of the test app's listening server with the given credential. */
+export function sdkFor(t: TestApp, options: SdkOptions = {}): NimbusClient {
+  if (!t.baseUrl) throw new Error('sdkFor needs a listening test app (listen: true)');
+  const { validate = true, ...rest } = options;
+  const client = createNimbusClient({ endpoint: t.baseUrl, ...rest });
+  if (validate) client.use(validateAgainstDocument);
+  return client;
+}
+
+export const SDK_PASSWORD = 'correct-horse-7-battery';
+
+export interface SdkAccount {
+  userId: string;
+  email: string;
+  password: string;
+  apiKey: string;
+  accessToken: string;
+  refreshToken: string;
+  tenantId: string;
+  /** The SDK signed in with the account's API key. */
+  sdk: NimbusClient;
+}
+
+let counter = 0;
+
+/** Registers an account and signs it in, through the SDK. */
+export async function sdkSignUp(t: TestApp, label = 'user'): Promise<SdkAccount> {
+  counter += 1;
+  const email = `${label}-${process.pid}-${Date.now()}-${counter}@example.com`;
+  const anonymous = sdkFor(t);
+  const { user_id: userId } = unwrap(
+    await anonymous.POST('/auth/register', {
+      body: { email, password: SDK_PASSWORD, name: label },
+    }),
+  );
+  const session = unwrap(
+    await anonymous.POST('/auth/login', { body: { email, password: SDK_PASSWORD } }),
+  );
+  if (!session.api_key) throw new Error(`login of ${email} returned no API key`);
+  const sdk = sdkFor(t, { apiKey: session.api_key });
+  const me = unwrap(await sdk.GET('/me'));
+  if (!me.tenant) throw new Error(`${email} has no tenant`);
+  return {
+    userId,
+    email,
+    password: SDK_PASSWORD,
+    apiKey: session.api_key,
+    accessToken: session.access_token,
+    refreshToken: session.refresh_token,
+    tenantId: me.tenant.id,
+    sdk,
+  };
+}
+
+/**
+ * Polls a get until `done` holds for its body (404 while the read model catches up counts as
+ * not yet); the last answer on timeout.
+ */
+export async function pollUntil<T>(
+  get: () => Promise<{ data?: T; response: Response }>,
+  done: (body: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    const result = await get();
+    if (result.response.ok && result.data !== undefined) {
+      last = result.data;
+      if (done(last)) return last;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/**
+ * The error envelope of a refused call, after checking its status and code:
+ *
+ *   const error = refusedWith(await sdk.POST('/volumes', { body }), 403, 'quota_exceeded');
+ *   expect(error.details).toMatchObject({ limit: 1 });
+ */
+export function refusedWith(
+  result: { error?: unknown; response: Response },
+  status: number,
+  code: string,
+): Schemas['ErrorEnvelope']['error'] {
+  const envelope = result.error as Schemas['ErrorEnvelope'] | undefined;
+  const seen = `${result.response.status} ${JSON.stringify(result.error ?? null)}`;
+  if (result.response.status !== status || envelope?.error?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${seen}`);
+  }
+  return envelope.error;
+}
