@@ -6,6 +6,8 @@ import { IDENTITY_PROJECTIONS } from './identity';
 import { STORAGE_PROJECTIONS } from './storage';
 import { NETWORK_PROJECTIONS } from './network';
 import { reportsProjection } from './reports';
+import { SECRETS_PROJECTIONS } from './secrets';
+import { DATA_PROJECTIONS } from './data';
 import { eventFeedProjection, webhooksProjection } from './webhooks';
 import type { ResourceCatalog } from '../src/platform/resources/resource-catalog';
 import type { Projection } from './runtime/projection';
@@ -26,6 +28,8 @@ export function allProjections(resources: ResourceCatalog): readonly Projection[
     ...EDGE_PROJECTIONS,
     ...STORAGE_PROJECTIONS,
     ...NETWORK_PROJECTIONS,
+    ...SECRETS_PROJECTIONS,
+    ...DATA_PROJECTIONS,
     eventFeedProjection,
     webhooksProjection,
     reportsProjection,

@@ -21,6 +21,8 @@ import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
 import { NetworkModule } from './network/network.module';
 import { StorageModule } from './storage/storage.module';
+import { SecretsModule } from './secrets/secrets.module';
+import { DataModule } from './data/data.module';
 import { APP_RESOURCE_CATALOG, ResourceCatalogModule } from './resource-kinds';
 
 /**
@@ -48,6 +50,8 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     ComputeModule,
     NetworkModule,
     StorageModule,
+    SecretsModule,
+    DataModule,
     TimelineModule,
     WebhooksModule,
     ReportsModule,

@@ -13,6 +13,8 @@ import { NETWORK_RESOURCE_KINDS } from './network/resources';
 import { QUOTA_RESOURCE_KINDS } from './platform/quotas/resources';
 import { RESOURCE_CATALOG, ResourceCatalog } from './platform/resources/resource-catalog';
 import { REPORT_RESOURCE_KINDS } from './reports/resources';
+import { SECRET_RESOURCE_KINDS } from './secrets/resources';
+import { DATA_RESOURCE_KINDS } from './data/resources';
 import { STORAGE_RESOURCE_KINDS } from './storage/resources';
 import { WEBHOOK_RESOURCE_KINDS } from './webhooks/resources';
 
@@ -26,6 +28,8 @@ export const APP_RESOURCE_CATALOG = new ResourceCatalog([
   ...REPORT_RESOURCE_KINDS,
   ...SAGA_RESOURCE_KINDS,
   ...QUOTA_RESOURCE_KINDS,
+  ...SECRET_RESOURCE_KINDS,
+  ...DATA_RESOURCE_KINDS,
 ]);
 
 /** Provides `RESOURCE_CATALOG` to every module. */

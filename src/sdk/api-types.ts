@@ -1726,6 +1726,163 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/secrets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's secrets, oldest first: names and metadata, never values (cursor pagination) */
+    get: operations['listSecrets'];
+    put?: never;
+    /** Store a value under a name unique in the tenant, encrypted at rest; the answer never holds the value */
+    post: operations['createSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/secrets/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe a secret: metadata only (the value: GET /secrets/{id}/value) */
+    get: operations['getSecret'];
+    put?: never;
+    post?: never;
+    /** Delete a secret. A database's or cache's own secret: 409 invalid_state (it goes with them) */
+    delete: operations['deleteSecret'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/secrets/{id}/value': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The secret's current value (needs the secrets:read action) */
+    get: operations['getSecretValue'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/secrets/{id}/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Replace the value: the next version. A database's or cache's own secret: 409 invalid_state (use its rotate) */
+    post: operations['rotateSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/caches': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's caches, oldest first (cursor pagination) */
+    get: operations['listCaches'];
+    put?: never;
+    /** Provision a Redis 7 cache of memory_mb (maxmemory and container memory limit): 202 CREATING, then RUNNING once it answers */
+    post: operations['createCache'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/caches/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe a cache */
+    get: operations['getCache'];
+    put?: never;
+    post?: never;
+    /** DELETING, then gone: the container and its password removed */
+    delete: operations['deleteCache'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/caches/{id}/connection': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The URL `redis-cli -u` accepts (password included; on 127.0.0.1). Not RUNNING: 409 invalid_state */
+    get: operations['getCacheConnection'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/caches/{id}/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Memory, keys, hits and misses from the server's INFO. Not RUNNING: 409 invalid_state */
+    get: operations['getCacheStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/caches/{id}/flush': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** FLUSHALL: every key removed. Not RUNNING: 409 invalid_state */
+    post: operations['flushCache'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/tenants/{id}/state': {
     parameters: {
       query?: never;
@@ -3643,6 +3800,215 @@ export interface components {
        * @example false
        */
       delete_marker: boolean;
+    };
+    SecretManagerResponse: {
+      /**
+       * @example database
+       * @enum {string}
+       */
+      kind: 'database' | 'cache';
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+    };
+    SecretResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example my-api-key */
+      name: string;
+      /** @example the payment provider key */
+      description: string;
+      /**
+       * @description Starts at 1, one more per rotation
+       * @example 1
+       */
+      version: number;
+      /** @description The database or cache whose credentials it holds (changed only through it) */
+      managed_by?: components['schemas']['SecretManagerResponse'] | null;
+      /**
+       * Format: date-time
+       * @example null
+       */
+      rotated_at?: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-01-02T03:04:05.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-01-02T03:04:05.000Z
+       */
+      updated_at: string;
+    };
+    CreateSecretDto: {
+      /**
+       * @description Unique in the tenant: letters, digits, ".", "_", "-", "/", up to 128
+       * @example my-api-key
+       */
+      name: string;
+      /**
+       * @description Up to 64 KiB; stored encrypted, shown only to secrets:read
+       * @example s3cr3t-value
+       */
+      value: string;
+      /** @example the payment provider key */
+      description?: string;
+    };
+    SecretValueResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example my-api-key */
+      name: string;
+      /** @example 1 */
+      version: number;
+      /** @example s3cr3t-value */
+      value: string;
+    };
+    RotateSecretDto: {
+      /**
+       * @description The new value (a new version)
+       * @example n3w-s3cr3t-value
+       */
+      value: string;
+    };
+    SecretDeletedResponse: {
+      /** @example secret deleted */
+      message: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+    };
+    EngineEndpointResponse: {
+      /** @example 127.0.0.1 */
+      host: string;
+      /** @example 27001 */
+      port: number;
+    };
+    CacheResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example my-cache */
+      name: string;
+      /**
+       * @example redis
+       * @enum {string}
+       */
+      engine: 'redis';
+      /** @example 7 */
+      engine_version: string;
+      /** @example 256 */
+      memory_mb: number;
+      /**
+       * @example RUNNING
+       * @enum {string}
+       */
+      status: 'CREATING' | 'RUNNING' | 'FAILED' | 'STOPPED' | 'DELETING';
+      /** @description While RUNNING */
+      endpoint?: components['schemas']['EngineEndpointResponse'] | null;
+      /** @example null */
+      failure_reason?: string | null;
+      /**
+       * Format: date-time
+       * @example null
+       */
+      last_flushed_at?: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-01-02T03:04:05.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-01-02T03:04:05.000Z
+       */
+      updated_at: string;
+    };
+    CreateCacheDto: {
+      /**
+       * @description Lower-case letters, digits and "-", up to 63
+       * @example my-cache
+       */
+      name: string;
+      /**
+       * @description Redis's maxmemory and the container's memory limit, in MiB
+       * @example 256
+       */
+      memory_mb: number;
+    };
+    CacheConnectionResponse: {
+      /**
+       * @description What `redis-cli -u` accepts
+       * @example redis://default:s3cr3t@127.0.0.1:27001/0
+       */
+      url: string;
+      /** @example 127.0.0.1 */
+      host: string;
+      /** @example 27001 */
+      port: number;
+      /** @example default */
+      username: string;
+      /** @example s3cr3t */
+      password: string;
+      /**
+       * Format: uuid
+       * @description The secret holding the password
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      secret_id: string;
+    };
+    CacheStatsResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example 7.0.15 */
+      redis_version: string;
+      /** @example 120 */
+      uptime_seconds: number;
+      /** @example 1 */
+      connected_clients: number;
+      /** @example 1048576 */
+      used_memory_bytes: number;
+      /** @example 268435456 */
+      maxmemory_bytes: number;
+      /** @example allkeys-lru */
+      maxmemory_policy: string;
+      /** @example 42 */
+      keys: number;
+      /** @example 10 */
+      keyspace_hits: number;
+      /** @example 2 */
+      keyspace_misses: number;
+      /** @example 0 */
+      evicted_keys: number;
+      /** @example 0 */
+      expired_keys: number;
+      /** @example 57 */
+      total_commands_processed: number;
+    };
+    DataMessageResponse: {
+      /** @example cache deletion started */
+      message: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
     };
     /** @description tenant_id, as_of, events_applied, then one array per resource family (instances, volumes...) as it was at as_of */
     TenantState: {
@@ -15187,6 +15553,1051 @@ export interface operations {
       };
       /** @description `not_found`: The resource does not exist or is not visible to the caller. */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listSecrets: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's secrets, oldest first: names and metadata, never values (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['SecretResponse'][]
+            | {
+                items: components['schemas']['SecretResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createSecret: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateSecretDto'];
+      };
+    };
+    responses: {
+      /** @description Store a value under a name unique in the tenant, encrypted at rest; the answer never holds the value */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getSecret: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a secret: metadata only (the value: GET /secrets/{id}/value) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteSecret: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a secret. A database's or cache's own secret: 409 invalid_state (it goes with them) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretDeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getSecretValue: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The secret's current value (needs the secrets:read action) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretValueResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  rotateSecret: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RotateSecretDto'];
+      };
+    };
+    responses: {
+      /** @description Replace the value: the next version. A database's or cache's own secret: 409 invalid_state (use its rotate) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecretResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listCaches: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tenant's caches, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['CacheResponse'][]
+            | {
+                items: components['schemas']['CacheResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createCache: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateCacheDto'];
+      };
+    };
+    responses: {
+      /** @description Provision a Redis 7 cache of memory_mb (maxmemory and container memory limit): 202 CREATING, then RUNNING once it answers */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CacheResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getCache: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a cache */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CacheResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteCache: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description DELETING, then gone: the container and its password removed */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DataMessageResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getCacheConnection: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The URL `redis-cli -u` accepts (password included; on 127.0.0.1). Not RUNNING: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CacheConnectionResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getCacheStats: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Memory, keys, hits and misses from the server's INFO. Not RUNNING: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CacheStatsResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  flushCache: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description FLUSHALL: every key removed. Not RUNNING: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DataMessageResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
         headers: {
           [name: string]: unknown;
         };

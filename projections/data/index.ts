@@ -1,0 +1,1 @@
+export { CACHES_PROJECTION, cachesProjection, DATA_PROJECTIONS } from './caches.projection';

@@ -1,0 +1,1 @@
+export { SECRETS_PROJECTION, SECRETS_PROJECTIONS, secretsProjection } from './secrets.projection';

@@ -1,0 +1,14 @@
+import { defineQuota, type QuotaDefinition } from '../../platform/quotas/quota-ledger';
+
+export const CACHE_QUOTA = 'caches';
+export const CACHE_MEMORY_QUOTA = 'cache_memory_mb';
+
+/** The data context's quotas (every tenant's default limits; operators override them per tenant). */
+export const DATA_QUOTAS: readonly QuotaDefinition[] = [
+  defineQuota({ name: CACHE_QUOTA, defaultLimit: 5, description: 'Caches not deleted' }),
+  defineQuota({
+    name: CACHE_MEMORY_QUOTA,
+    defaultLimit: 4096,
+    description: 'Memory of the caches not deleted, in MiB',
+  }),
+];

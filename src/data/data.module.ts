@@ -1,0 +1,126 @@
+import { Module } from '@nestjs/common';
+import type Dockerode from 'dockerode';
+
+import {
+  cacheDeleteSaga,
+  cacheProvisionSaga,
+  type CacheSagaPorts,
+} from '../../sagas/cache-provision/cache-provision.saga';
+import { provideSaga } from '../../sagas/runtime/sagas.module';
+import type { AppConfig } from '../config/config';
+import type { DetectedDrivers } from '../drivers/detection';
+import { EngineContainers } from '../drivers/engines/engine-containers';
+import { EngineImages, type EngineImageSource } from '../drivers/engines/engine-images';
+import { RedisEngine } from '../drivers/engines/redis-engine';
+import { installationIdOf } from '../drivers/installation-id';
+import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
+import { CommandExecutor } from '../eventstore/command-executor';
+import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
+import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
+import { APP_CONFIG } from '../platform/tokens';
+import { SecretsModule } from '../secrets/secrets.module';
+import { SECRET_STORE, type SecretStore } from '../secrets/ports/secret-store';
+import { CacheAccess } from './application/cache-access';
+import { CACHE_USE_CASES } from './application/caches';
+import { DataQueries } from './application/data-queries';
+import { DATA_QUOTAS } from './application/data-quotas';
+import { CachesController } from './http/caches.controller';
+import { CACHE_ENGINE, type CacheEngine } from './ports/engines';
+
+const ENGINE_CONTAINERS = Symbol('ENGINE_CONTAINERS');
+const ENGINE_IMAGES = Symbol('ENGINE_IMAGES');
+
+function cachePorts(
+  executor: CommandExecutor,
+  store: EventStore,
+  engine: CacheEngine,
+  secrets: SecretStore,
+  quotas: QuotaService,
+  images: EngineImageSource,
+): CacheSagaPorts {
+  return {
+    executor,
+    store,
+    engine,
+    secrets,
+    images,
+    releaseQuota: (tenantId, cacheId, ctx) => quotas.release(tenantId, cacheId, ctx),
+  };
+}
+
+/**
+ * Managed caches (and databases) on real engines: Redis and PostgreSQL containers on Docker,
+ * their credentials in the secrets store. Needs the real Docker driver; with the simulated one
+ * every provisioning fails (FAILED, naming why) rather than pretending.
+ */
+@Module({
+  imports: [SecretsModule],
+  controllers: [CachesController],
+  providers: [
+    {
+      provide: ENGINE_CONTAINERS,
+      inject: [DOCKER_CLIENT, APP_CONFIG],
+      useFactory: (docker: Dockerode, config: AppConfig) =>
+        new EngineContainers(docker, installationIdOf(config.dataDir)),
+    },
+    {
+      provide: CACHE_ENGINE,
+      inject: [ENGINE_CONTAINERS],
+      useFactory: (containers: EngineContainers): CacheEngine => new RedisEngine(containers),
+    },
+    {
+      provide: ENGINE_IMAGES,
+      inject: [DETECTED_DRIVERS, ENGINE_CONTAINERS],
+      useFactory: (drivers: DetectedDrivers, containers: EngineContainers): EngineImageSource =>
+        drivers.docker.active === 'docker'
+          ? new EngineImages((reference) => containers.imagePresent(reference))
+          : {
+              ensure: () =>
+                Promise.reject(
+                  new Error('managed engines need the real Docker driver (NIMBUS_DOCKER)'),
+                ),
+            },
+    },
+    DataQueries,
+    CacheAccess,
+    provideQuotas('data', DATA_QUOTAS),
+    ...CACHE_USE_CASES,
+    provideSaga({
+      inject: [
+        CommandExecutor,
+        EVENT_STORE,
+        CACHE_ENGINE,
+        SECRET_STORE,
+        QuotaService,
+        ENGINE_IMAGES,
+      ],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        engine: CacheEngine,
+        secrets: SecretStore,
+        quotas: QuotaService,
+        images: EngineImageSource,
+      ) => cacheProvisionSaga(cachePorts(executor, store, engine, secrets, quotas, images)),
+    }),
+    provideSaga({
+      inject: [
+        CommandExecutor,
+        EVENT_STORE,
+        CACHE_ENGINE,
+        SECRET_STORE,
+        QuotaService,
+        ENGINE_IMAGES,
+      ],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        engine: CacheEngine,
+        secrets: SecretStore,
+        quotas: QuotaService,
+        images: EngineImageSource,
+      ) => cacheDeleteSaga(cachePorts(executor, store, engine, secrets, quotas, images)),
+    }),
+  ],
+})
+export class DataModule {}

@@ -1,0 +1,4 @@
+export * from './cache';
+export * from './rules';
+export * from './database';
+export * from './parameters';

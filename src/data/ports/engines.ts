@@ -1,0 +1,14 @@
+/**
+ * The engines the data context drives (implemented in src/drivers/engines on Docker), bound by
+ * DataModule; the sagas use them through these tokens' types.
+ */
+export type {
+  CacheEndpointInfo,
+  CacheEngineDriver as CacheEngine,
+  CacheRuntime,
+  CacheStats,
+} from '../../drivers/engines/redis-engine';
+
+export type { EngineImageSource } from '../../drivers/engines/engine-images';
+
+export const CACHE_ENGINE = Symbol('CACHE_ENGINE');
