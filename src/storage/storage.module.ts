@@ -15,6 +15,7 @@ import { BUCKET_USE_CASES } from './application/buckets';
 import { MULTIPART_USE_CASES } from './application/multipart';
 import { OBJECT_USE_CASES } from './application/objects';
 import { StorageAccess } from './application/storage-access';
+import { LifecycleExpiration } from './application/lifecycle-expiration';
 import { StorageLifecycle } from './application/storage-lifecycle';
 import {
   STORAGE_OPTIONS,
@@ -53,11 +54,12 @@ import { S3Endpoint } from './s3/s3-endpoint';
     StorageAccess,
     StorageQueries,
     StorageLifecycle,
+    LifecycleExpiration,
     S3Endpoint,
     ...BUCKET_USE_CASES,
     ...OBJECT_USE_CASES,
     ...MULTIPART_USE_CASES,
   ],
-  exports: [S3Endpoint],
+  exports: [S3Endpoint, LifecycleExpiration],
 })
 export class StorageModule {}
