@@ -4,6 +4,7 @@ import { FilesystemBlobStore } from '../drivers/blobs/filesystem-blob-store';
 import { IdentityModule } from '../identity/identity.module';
 import { SERVER_KEYS } from '../identity/identity.tokens';
 import type { ServerKeys } from '../identity/keys/server-keys';
+import { provideQuotas } from '../platform/quotas/quota.service';
 import { APP_CONFIG } from '../platform/tokens';
 import {
   ACCESS_KEY_SECRETS,
@@ -23,6 +24,7 @@ import {
   type StorageOptions,
 } from './application/storage-options';
 import { StorageQueries } from './application/storage-queries';
+import { STORAGE_QUOTAS } from './application/storage-quotas';
 import { AccessKeysController } from './http/access-keys.controller';
 import { BucketsController } from './http/buckets.controller';
 import { ObjectsController } from './http/objects.controller';
@@ -49,6 +51,7 @@ import { S3Endpoint } from './s3/s3-endpoint';
       inject: [SERVER_KEYS],
       useFactory: (keys: ServerKeys) => new AccessKeySecrets(keys.masterKeyring.current.key),
     },
+    provideQuotas('storage', STORAGE_QUOTAS),
     AccessKeyQueries,
     ...ACCESS_KEY_USE_CASES,
     StorageAccess,

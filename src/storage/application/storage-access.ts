@@ -71,6 +71,15 @@ export class StorageAccess {
     return state;
   }
 
+  /**
+   * Throws what reserving the name would (409 bucket_already_exists or
+   * bucket_already_owned_by_you) without appending: checks done before anything is written.
+   */
+  async assertNameFree(name: string, bucketId: string, tenantId: string, now: Date): Promise<void> {
+    const { state } = await this.executor.load(bucketNamesDecider, BUCKET_NAMES_ID);
+    bucketNamesDecider.decide({ type: 'ReserveBucketName', name, bucketId, tenantId, now }, state);
+  }
+
   async reserveName(name: string, bucketId: string, tenantId: string, ctx: CommandContext) {
     await this.executor.execute(
       bucketNamesDecider,

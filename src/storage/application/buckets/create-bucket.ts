@@ -11,8 +11,10 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { bucketDecider, bucketNameProblems } from '../../domain';
 import { StorageAccess } from '../storage-access';
+import { BUCKET_QUOTA } from '../storage-quotas';
 
 export interface BucketChanged {
   bucketId: string;
@@ -35,7 +37,10 @@ export class CreateBucket extends UseCaseCommand<BucketChanged> {
 
 @CommandHandler(CreateBucket)
 export class CreateBucketHandler extends UseCaseHandler<CreateBucket, BucketChanged> {
-  constructor(private readonly access: StorageAccess) {
+  constructor(
+    private readonly access: StorageAccess,
+    private readonly quotas: QuotaService,
+  ) {
     super();
   }
 
@@ -43,7 +48,21 @@ export class CreateBucketHandler extends UseCaseHandler<CreateBucket, BucketChan
     const tenantId = tenantOf(ctx);
     throwIfInvalid(bucketNameProblems(name, 'name'));
     const bucketId = uuidV5(`bucket/${ctx.commandId}`);
-    await this.access.reserveName(name, bucketId, tenantId, ctx);
+    // Checked in this order so that a refusal appends nothing: the name (409), the quota (403,
+    // the ledger refuses without appending); only a lost race for the name releases the quota.
+    await this.access.assertNameFree(name, bucketId, tenantId, ctx.now);
+    await this.quotas.reserve(
+      tenantId,
+      { id: bucketId, kind: 'bucket' },
+      { [BUCKET_QUOTA]: 1 },
+      ctx,
+    );
+    try {
+      await this.access.reserveName(name, bucketId, tenantId, ctx);
+    } catch (err) {
+      await this.quotas.release(tenantId, bucketId, ctx).catch(() => undefined);
+      throw err;
+    }
     try {
       const result = await this.access.executor.execute(
         bucketDecider,
@@ -58,6 +77,7 @@ export class CreateBucketHandler extends UseCaseHandler<CreateBucket, BucketChan
       };
     } catch (err) {
       await this.access.releaseName(name, bucketId, ctx);
+      await this.quotas.release(tenantId, bucketId, ctx).catch(() => undefined);
       throw err;
     }
   }

@@ -14,6 +14,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { bucketDecider } from '../../domain';
+import { QuotaService } from '../../../platform/quotas/quota.service';
 import { StorageAccess } from '../storage-access';
 import type { BucketChanged } from './create-bucket';
 
@@ -34,7 +35,10 @@ export class DeleteBucket extends UseCaseCommand<BucketChanged> {
 
 @CommandHandler(DeleteBucket)
 export class DeleteBucketHandler extends UseCaseHandler<DeleteBucket, BucketChanged> {
-  constructor(private readonly access: StorageAccess) {
+  constructor(
+    private readonly access: StorageAccess,
+    private readonly quotas: QuotaService,
+  ) {
     super();
   }
 
@@ -48,6 +52,7 @@ export class DeleteBucketHandler extends UseCaseHandler<DeleteBucket, BucketChan
       ctx,
     );
     await this.access.releaseName(name, bucketId, ctx);
+    await this.quotas.release(tenantOf(ctx), bucketId, ctx);
     await this.access.releaseBlobs(blobIds);
     return {
       result: { bucketId, name },
