@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INSTANCE_LAUNCH_SAGA } from '../../sagas/instance-launch/instance-launch.saga';
 import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
-import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { ExecError, execCommand } from '../../src/drivers/exec';
 import { hostDevices, ovnNames } from '../../src/drivers/ovn/ovn-names';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
@@ -23,6 +22,7 @@ import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/cli
 import { dockerClient, isCI } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
+import { pingsFrom, until } from './network-traffic';
 
 const ovnPresent = existsSync('/var/run/ovn/ovnnb_db.sock');
 const dockerPresent = existsSync('/var/run/docker.sock');
@@ -43,31 +43,6 @@ interface Instance {
   subnet_id: string | null;
   vpc_id: string | null;
   error_reason: string | null;
-}
-
-/** `busybox ping` from inside the instance's container; true when a reply came. */
-export async function pingsFrom(instanceId: string, ip: string): Promise<boolean> {
-  try {
-    await execCommand(
-      'docker',
-      ['exec', containerNameOf(instanceId), 'ping', '-c', '1', '-W', '1', ip],
-      { timeoutMs: 5_000 },
-    );
-    return true;
-  } catch (error: unknown) {
-    if (error instanceof ExecError && (error.failure === 'exit' || error.failure === 'timeout')) {
-      return false;
-    }
-    throw error;
-  }
-}
-
-async function until(check: () => Promise<boolean>, attempts = 20, pauseMs = 250) {
-  for (let i = 0; i < attempts; i += 1) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
-  }
-  return false;
 }
 
 async function hostLinkExists(device: string): Promise<boolean> {
