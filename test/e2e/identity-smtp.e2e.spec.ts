@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailOutbox } from '../../src/identity/mail/mail-outbox';
 import { startTestApp, type TestApp } from '../support/app';
 import { startSmtpSink, type SmtpSink } from '../int/identity/smtp-sink';
-import { login, signUp, uniqueEmail } from './identity.helpers';
+import { sdkFor, sdkSignUp, unwrap } from '../support/sdk';
+import { uniqueEmail } from './identity.helpers';
 
 describe('password reset mail over SMTP (e2e)', () => {
   let t: TestApp;
@@ -31,27 +32,33 @@ describe('password reset mail over SMTP (e2e)', () => {
   });
 
   it('forgot-password sends the token over SMTP; the token resets the password; the outbox empties', async () => {
-    const a = await signUp(t, 'smtp-reset');
+    const a = await sdkSignUp(t, 'smtp-reset');
+    const anonymous = sdkFor(t);
     const unknown = uniqueEmail('smtp-nobody');
     const answers = await Promise.all([
-      t.http().post('/auth/forgot-password').send({ email: unknown }),
-      t.http().post('/auth/forgot-password').send({ email: a.email }),
+      anonymous.POST('/auth/forgot-password', { body: { email: unknown } }),
+      anonymous.POST('/auth/forgot-password', { body: { email: a.email } }),
     ]);
-    expect(answers.map((r) => r.status)).toEqual([200, 200]);
-    expect(answers[0].body).toEqual(answers[1].body);
+    expect(answers.map((r) => r.response.status)).toEqual([200, 200]);
+    expect(unwrap(answers[0])).toEqual(unwrap(answers[1]));
 
     const mail = await sink.waitForMessage((m) => m.to.includes(a.email));
     expect(mail).toMatchObject({ from: 'reset@nimbus.test', user: 'nimbus' });
     expect(mail.data).toContain('From: Nimbus Test <reset@nimbus.test>');
     const token = /^Reset-Token: (\S+)\r$/m.exec(mail.data)?.[1];
-    expect(token).toBeDefined();
+    if (!token) throw new Error(`no Reset-Token in ${mail.data}`);
 
-    const reset = await t
-      .http()
-      .post('/auth/reset-password')
-      .send({ token, new_password: 'smtp-horse-9-battery' });
-    expect(reset.status, JSON.stringify(reset.body)).toBe(200);
-    expect((await login(t, a.email, 'smtp-horse-9-battery')).status).toBe(200);
+    unwrap(
+      await anonymous.POST('/auth/reset-password', {
+        body: { token, new_password: 'smtp-horse-9-battery' },
+      }),
+    );
+    const session = unwrap(
+      await anonymous.POST('/auth/login', {
+        body: { email: a.email, password: 'smtp-horse-9-battery' },
+      }),
+    );
+    expect(session.access_token).toBeTruthy();
 
     // Delivered mail leaves nothing on disk; nothing was sent for the unknown address.
     const outbox = t.app.get(MailOutbox);
