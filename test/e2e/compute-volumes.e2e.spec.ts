@@ -19,19 +19,13 @@ import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import type { AppConfig } from '../../src/config/config';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
-import { signUp, type Account } from './identity.helpers';
+import { refusedWith, sdkSignUp, unwrap, type SdkAccount } from '../support/sdk';
 import { execIn as execInContainer } from '../int/compute/fixtures/exec-in';
 
 const docker = realDocker();
 const client = dockerClient();
 const RUN = `compute-volumes-e2e-${randomUUID().slice(0, 8)}`;
 const TEST_LABEL = 'nimbus.test';
-
-interface InstanceBody {
-  id: string;
-  status: string;
-  volumes: Array<{ volume_id: string; mount_path: string }>;
-}
 
 const execIn = (instanceId: string, script: string): Promise<string> =>
   execInContainer(client, instanceId, script);
@@ -51,21 +45,20 @@ const snapshotsOf = async (instanceId: string) =>
 
 describe('volume attach/detach on live instances (real Docker, e2e)', () => {
   let t: TestApp;
-  let account: Account;
-  let other: Account;
+  let account: SdkAccount;
+  let other: SdkAccount;
 
-  const api = (apiKey: string = account.apiKey) => {
-    const http = t.http();
-    return {
-      get: (path: string) => http.get(path).set('x-api-key', apiKey),
-      post: (path: string, body?: object) =>
-        http
-          .post(path)
-          .set('x-api-key', apiKey)
-          .send(body ?? {}),
-      delete: (path: string) => http.delete(path).set('x-api-key', apiKey),
-    };
-  };
+  const byId = (id: string) => ({ params: { path: { id } } });
+  const createVolume = async (name: string, who: SdkAccount = account) =>
+    unwrap(await who.sdk.POST('/volumes', { body: { name, size_gb: 1 } })).id;
+  const volume = async (id: string) => unwrap(await account.sdk.GET('/volumes/{id}', byId(id)));
+  const attach = (volumeId: string, instanceId: string, mountPath: string) =>
+    account.sdk.POST('/volumes/{id}/attach', {
+      params: { path: { id: volumeId } },
+      body: { instance_id: instanceId, mount_path: mountPath },
+    });
+  const terminate = async (id: string, who: SdkAccount = account) =>
+    unwrap(await who.sdk.DELETE('/instances/{id}', byId(id)));
 
   async function caughtUp(): Promise<void> {
     // Everything this process appended, not the readable head (which trails open transactions).
@@ -77,23 +70,21 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     }
   }
 
-  async function launchRunning(name: string, apiKey?: string): Promise<string> {
-    const res = await api(apiKey).post('/instances', {
-      name,
-      image: 'busybox',
-      instance_type: 'basic-1',
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const id = res.body.id as string;
+  async function launchRunning(name: string, who: SdkAccount = account): Promise<string> {
+    const { id } = unwrap(
+      await who.sdk.POST('/instances', {
+        body: { name, image: 'busybox', instance_type: 'basic-1' },
+      }),
+    );
     await t.app.get<SagaRuntime>(SAGA_RUNTIME).whenSettled(INSTANCE_LAUNCH_SAGA, id, 30_000);
     await caughtUp();
-    expect((await api(apiKey).get(`/instances/${id}`).expect(200)).body.status).toBe('RUNNING');
+    expect(unwrap(await who.sdk.GET('/instances/{id}', byId(id))).status).toBe('RUNNING');
     return id;
   }
 
-  async function instance(id: string): Promise<InstanceBody> {
+  async function instance(id: string) {
     await caughtUp();
-    return (await api().get(`/instances/${id}`).expect(200)).body as InstanceBody;
+    return unwrap(await account.sdk.GET('/instances/{id}', byId(id)));
   }
 
   const appConfig: Partial<AppConfig> = {
@@ -106,8 +97,8 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
   beforeAll(async () => {
     if (!(await docker.probe()).reachable) return;
     t = await startTestApp({ label: 'compute_volumes_e2e', config: appConfig });
-    account = await signUp(t, 'volumes');
-    other = await signUp(t, 'volumes-other');
+    account = await sdkSignUp(t, 'volumes');
+    other = await sdkSignUp(t, 'volumes-other');
   }, 120_000);
 
   afterAll(async () => {
@@ -135,14 +126,9 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     docker.require(ctx);
     const first = await launchRunning('remount-a');
     await execIn(first, 'echo before-attach > /root-marker.txt');
-    const volumeId = (await api().post('/volumes', { name: 'shared', size_gb: 1 }).expect(201)).body
-      .id as string;
+    const volumeId = await createVolume('shared');
 
-    const attached = await api().post(`/volumes/${volumeId}/attach`, {
-      instance_id: first,
-      mount_path: '/data',
-    });
-    expect(attached.status, JSON.stringify(attached.body)).toBe(200);
+    unwrap(await attach(volumeId, first, '/data'));
     expect(await mountsOf(first)).toEqual([[`nimbus-vol-${volumeId}`, '/data']]);
     const state = (await client.getContainer(containerNameOf(first)).inspect()).State;
     expect(state.Running).toBe(true);
@@ -151,7 +137,7 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
       volumes: [{ volume_id: volumeId, mount_path: '/data' }],
     });
     expect(await execIn(first, 'cat /root-marker.txt')).toBe('before-attach');
-    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
+    expect(await volume(volumeId)).toMatchObject({
       status: 'IN_USE',
       instance_id: first,
       mount_path: '/data',
@@ -160,8 +146,8 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     expect(await snapshotsOf(first)).toHaveLength(1);
 
     // The answer already shows the detachment (read your writes), not the state before it.
-    const detached = await api().post(`/volumes/${volumeId}/detach`).expect(200);
-    expect(detached.body).toMatchObject({ status: 'AVAILABLE', instance_id: null });
+    const detached = unwrap(await account.sdk.POST('/volumes/{id}/detach', byId(volumeId)));
+    expect(detached).toMatchObject({ status: 'AVAILABLE', instance_id: null });
     expect(await mountsOf(first)).toEqual([]);
     expect(await instance(first)).toMatchObject({ status: 'RUNNING', volumes: [] });
     expect(await execIn(first, 'cat /root-marker.txt; ls /data 2>/dev/null | wc -l')).toBe(
@@ -169,73 +155,57 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     );
     // The previous snapshot is gone; only the one the container now runs from stays.
     expect(await snapshotsOf(first)).toHaveLength(1);
-    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
-      status: 'AVAILABLE',
-      instance_id: null,
-    });
+    expect(await volume(volumeId)).toMatchObject({ status: 'AVAILABLE', instance_id: null });
 
     // A STOPPED instance stays STOPPED; the mount is there when it starts.
     const second = await launchRunning('remount-b');
-    await api().post(`/instances/${second}/stop`).expect(200);
-    await api()
-      .post(`/volumes/${volumeId}/attach`, { instance_id: second, mount_path: '/mnt/shared' })
-      .expect(200);
+    unwrap(await account.sdk.POST('/instances/{id}/stop', byId(second)));
+    unwrap(await attach(volumeId, second, '/mnt/shared'));
     expect((await instance(second)).status).toBe('STOPPED');
     expect(await mountsOf(second)).toEqual([[`nimbus-vol-${volumeId}`, '/mnt/shared']]);
-    await api().post(`/instances/${second}/start`).expect(200);
+    unwrap(await account.sdk.POST('/instances/{id}/start', byId(second)));
     expect((await instance(second)).status).toBe('RUNNING');
     expect(await execIn(second, 'cat /mnt/shared/hello.txt')).toBe('written-in-volume');
 
     // Terminate detaches what the instance records now, and removes its snapshots.
-    await api().delete(`/instances/${second}`).expect(200);
-    await api().delete(`/instances/${first}`).expect(200);
+    await terminate(second);
+    await terminate(first);
     await caughtUp();
-    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body).toMatchObject({
-      status: 'AVAILABLE',
-    });
+    expect(await volume(volumeId)).toMatchObject({ status: 'AVAILABLE' });
     expect(await snapshotsOf(first)).toEqual([]);
     expect(await snapshotsOf(second)).toEqual([]);
-    await api().delete(`/volumes/${volumeId}`).expect(200);
+    unwrap(await account.sdk.DELETE('/volumes/{id}', byId(volumeId)));
   });
 
   it('attach to a PAUSED instance is 409 invalid_state; another tenant’s volume or instance is 404', async (ctx) => {
     docker.require(ctx);
     const id = await launchRunning('remount-paused');
-    const volumeId = (await api().post('/volumes', { name: 'paused-vol', size_gb: 1 }).expect(201))
-      .body.id as string;
-    await api().post(`/instances/${id}/pause`).expect(200);
-    const refused = await api()
-      .post(`/volumes/${volumeId}/attach`, { instance_id: id, mount_path: '/data' })
-      .expect(409);
-    expect(refused.body.error.code).toBe('invalid_state');
+    const volumeId = await createVolume('paused-vol');
+    unwrap(await account.sdk.POST('/instances/{id}/pause', byId(id)));
+    refusedWith(await attach(volumeId, id, '/data'), 409, 'invalid_state');
     expect(await mountsOf(id)).toEqual([]);
-    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body.status).toBe('AVAILABLE');
-    await api().post(`/instances/${id}/resume`).expect(200);
+    expect((await volume(volumeId)).status).toBe('AVAILABLE');
+    unwrap(await account.sdk.POST('/instances/{id}/resume', byId(id)));
 
-    const foreignVolume = (
-      await api(other.apiKey).post('/volumes', { name: 'theirs', size_gb: 1 }).expect(201)
-    ).body.id as string;
-    const foreignInstance = await launchRunning('theirs', other.apiKey);
-    const noVolume = await api()
-      .post(`/volumes/${foreignVolume}/attach`, { instance_id: id, mount_path: '/data' })
-      .expect(404);
-    expect(noVolume.body.error.code).toBe('not_found');
-    await api().post(`/volumes/${foreignVolume}/detach`).expect(404);
-    const noInstance = await api()
-      .post(`/volumes/${volumeId}/attach`, { instance_id: foreignInstance, mount_path: '/data' })
-      .expect(404);
-    expect(noInstance.body.error.code).toBe('not_found');
+    const foreignVolume = await createVolume('theirs', other);
+    const foreignInstance = await launchRunning('theirs', other);
+    refusedWith(await attach(foreignVolume, id, '/data'), 404, 'not_found');
+    refusedWith(
+      await account.sdk.POST('/volumes/{id}/detach', byId(foreignVolume)),
+      404,
+      'not_found',
+    );
+    refusedWith(await attach(volumeId, foreignInstance, '/data'), 404, 'not_found');
     expect(await mountsOf(foreignInstance)).toEqual([]);
 
-    await api().delete(`/instances/${id}`).expect(200);
-    await api(other.apiKey).delete(`/instances/${foreignInstance}`).expect(200);
+    await terminate(id);
+    await terminate(foreignInstance, other);
   });
   it('a volume change cut short by a crash (container removed, not yet re-created) is finished by the reconcile', async (ctx) => {
     docker.require(ctx);
     const id = await launchRunning('remount-crash');
     await execIn(id, 'echo survived > /root-marker.txt');
-    const volumeId = (await api().post('/volumes', { name: 'crash-vol', size_gb: 1 }).expect(201))
-      .body.id as string;
+    const volumeId = await createVolume('crash-vol');
     const executor = t.app.get(CommandExecutor);
     const system = (): CommandContext => ({
       commandId: randomUUID(),
@@ -287,9 +257,9 @@ describe('volume attach/detach on live instances (real Docker, e2e)', () => {
     expect(state.volumes).toEqual([{ volumeId, mountPath: '/data' }]);
     expect((await instance(id)).status).toBe('RUNNING');
 
-    await api().delete(`/instances/${id}`).expect(200);
+    await terminate(id);
     await caughtUp();
-    expect((await api().get(`/volumes/${volumeId}`).expect(200)).body.status).toBe('AVAILABLE');
+    expect((await volume(volumeId)).status).toBe('AVAILABLE');
     expect(await snapshotsOf(id)).toEqual([]);
   });
 });
