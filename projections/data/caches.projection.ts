@@ -64,5 +64,3 @@ export const cachesProjection = defineProjection({
     );
   },
 });
-
-export const DATA_PROJECTIONS = [cachesProjection];

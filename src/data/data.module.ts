@@ -2,6 +2,11 @@ import { Module } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 
 import {
+  databaseDeleteSaga,
+  databaseProvisionSaga,
+  type DatabaseSagaPorts,
+} from '../../sagas/database-provision/database-provision.saga';
+import {
   cacheDeleteSaga,
   cacheProvisionSaga,
   type CacheSagaPorts,
@@ -11,6 +16,7 @@ import type { AppConfig } from '../config/config';
 import type { DetectedDrivers } from '../drivers/detection';
 import { EngineContainers } from '../drivers/engines/engine-containers';
 import { EngineImages, type EngineImageSource } from '../drivers/engines/engine-images';
+import { PostgresEngine } from '../drivers/engines/postgres-engine';
 import { RedisEngine } from '../drivers/engines/redis-engine';
 import { installationIdOf } from '../drivers/installation-id';
 import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
@@ -25,7 +31,14 @@ import { CACHE_USE_CASES } from './application/caches';
 import { DataQueries } from './application/data-queries';
 import { DATA_QUOTAS } from './application/data-quotas';
 import { CachesController } from './http/caches.controller';
-import { CACHE_ENGINE, type CacheEngine } from './ports/engines';
+import { DatabasesController } from './http/databases.controller';
+import { DATABASE_USE_CASES, DatabaseAccess, DatabaseLocks } from './application/databases';
+import {
+  CACHE_ENGINE,
+  DATABASE_ENGINE,
+  type CacheEngine,
+  type DatabaseEngine,
+} from './ports/engines';
 
 const ENGINE_CONTAINERS = Symbol('ENGINE_CONTAINERS');
 const ENGINE_IMAGES = Symbol('ENGINE_IMAGES');
@@ -48,6 +61,24 @@ function cachePorts(
   };
 }
 
+function databasePorts(
+  executor: CommandExecutor,
+  store: EventStore,
+  engine: DatabaseEngine,
+  secrets: SecretStore,
+  quotas: QuotaService,
+  images: EngineImageSource,
+): DatabaseSagaPorts {
+  return {
+    executor,
+    store,
+    engine,
+    secrets,
+    images,
+    releaseQuota: (tenantId, databaseId, ctx) => quotas.release(tenantId, databaseId, ctx),
+  };
+}
+
 /**
  * Managed caches (and databases) on real engines: Redis and PostgreSQL containers on Docker,
  * their credentials in the secrets store. Needs the real Docker driver; with the simulated one
@@ -55,7 +86,7 @@ function cachePorts(
  */
 @Module({
   imports: [SecretsModule],
-  controllers: [CachesController],
+  controllers: [CachesController, DatabasesController],
   providers: [
     {
       provide: ENGINE_CONTAINERS,
@@ -81,8 +112,16 @@ function cachePorts(
                 ),
             },
     },
+    {
+      provide: DATABASE_ENGINE,
+      inject: [ENGINE_CONTAINERS],
+      useFactory: (containers: EngineContainers): DatabaseEngine => new PostgresEngine(containers),
+    },
     DataQueries,
     CacheAccess,
+    DatabaseAccess,
+    DatabaseLocks,
+    ...DATABASE_USE_CASES,
     provideQuotas('data', DATA_QUOTAS),
     ...CACHE_USE_CASES,
     provideSaga({
@@ -120,6 +159,42 @@ function cachePorts(
         quotas: QuotaService,
         images: EngineImageSource,
       ) => cacheDeleteSaga(cachePorts(executor, store, engine, secrets, quotas, images)),
+    }),
+    provideSaga({
+      inject: [
+        CommandExecutor,
+        EVENT_STORE,
+        DATABASE_ENGINE,
+        SECRET_STORE,
+        QuotaService,
+        ENGINE_IMAGES,
+      ],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        engine: DatabaseEngine,
+        secrets: SecretStore,
+        quotas: QuotaService,
+        images: EngineImageSource,
+      ) => databaseProvisionSaga(databasePorts(executor, store, engine, secrets, quotas, images)),
+    }),
+    provideSaga({
+      inject: [
+        CommandExecutor,
+        EVENT_STORE,
+        DATABASE_ENGINE,
+        SECRET_STORE,
+        QuotaService,
+        ENGINE_IMAGES,
+      ],
+      useFactory: (
+        executor: CommandExecutor,
+        store: EventStore,
+        engine: DatabaseEngine,
+        secrets: SecretStore,
+        quotas: QuotaService,
+        images: EngineImageSource,
+      ) => databaseDeleteSaga(databasePorts(executor, store, engine, secrets, quotas, images)),
     }),
   ],
 })

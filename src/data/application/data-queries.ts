@@ -5,7 +5,7 @@ import { AppError } from '../../common/errors/app-error';
 import { fetchSize, paginate, type PageEnvelope, type PageRequest } from '../../common/pagination';
 import type { Found } from '../../platform/http/after-write';
 import { PG_POOL } from '../../platform/tokens';
-import type { CacheState } from '../domain';
+import type { CacheState, DatabaseState } from '../domain';
 
 type CreatedKey = [string, string];
 
@@ -48,6 +48,48 @@ export function cacheView(row: Row<CacheState>): CacheView {
   };
 }
 
+export interface DatabaseView {
+  id: string;
+  name: string;
+  engine: string;
+  version: string;
+  role: string;
+  status: string;
+  allocated_storage: number;
+  pooling_enabled: boolean;
+  metrics_enabled: boolean;
+  parameters: Record<string, string>;
+  endpoint: { host: string; port: number; pooler_port: number | null } | null;
+  credentials_version: number;
+  failure_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function databaseView(row: Row<DatabaseState>): DatabaseView {
+  const s = row.state;
+  return {
+    id: row.id,
+    name: s.name as string,
+    engine: s.engine as string,
+    version: s.version as string,
+    role: s.role,
+    status: s.status,
+    allocated_storage: s.settings.allocatedStorageGb,
+    pooling_enabled: s.settings.poolingEnabled,
+    metrics_enabled: s.settings.metricsEnabled,
+    parameters: s.settings.parameters,
+    endpoint:
+      s.status === 'RUNNING' && s.endpoint
+        ? { host: s.endpoint.host, port: s.endpoint.port, pooler_port: s.endpoint.poolerPort }
+        : null,
+    credentials_version: s.credentialsVersion,
+    failure_reason: s.failureReason,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
 /** Reads of the data context's read models; another tenant's rows are invisible (404). */
 @Injectable()
 export class DataQueries {
@@ -68,6 +110,23 @@ export class DataQueries {
     page: PageRequest<CreatedKey>,
   ): Promise<CacheView[] | PageEnvelope<CacheView>> {
     return this.page('data_caches', tenantId, page, cacheView);
+  }
+
+  async database(tenantId: string, id: string): Promise<Found<DatabaseView>> {
+    const { rows } = await this.pool.query<Row<DatabaseState>>(
+      `SELECT id, state, revision, created_at, updated_at FROM data_databases
+       WHERE id = $1 AND tenant_id = $2 AND status <> 'deleted'`,
+      [id, tenantId],
+    );
+    if (!rows[0]) throw AppError.notFound('database', id);
+    return { view: databaseView(rows[0]), revision: rows[0].revision };
+  }
+
+  databases(
+    tenantId: string,
+    page: PageRequest<CreatedKey>,
+  ): Promise<DatabaseView[] | PageEnvelope<DatabaseView>> {
+    return this.page('data_databases', tenantId, page, databaseView);
   }
 
   private async page<S, V>(

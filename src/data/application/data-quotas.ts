@@ -2,6 +2,8 @@ import { defineQuota, type QuotaDefinition } from '../../platform/quotas/quota-l
 
 export const CACHE_QUOTA = 'caches';
 export const CACHE_MEMORY_QUOTA = 'cache_memory_mb';
+export const DATABASE_QUOTA = 'databases';
+export const DATABASE_STORAGE_QUOTA = 'database_storage_gb';
 
 /** The data context's quotas (every tenant's default limits; operators override them per tenant). */
 export const DATA_QUOTAS: readonly QuotaDefinition[] = [
@@ -10,5 +12,11 @@ export const DATA_QUOTAS: readonly QuotaDefinition[] = [
     name: CACHE_MEMORY_QUOTA,
     defaultLimit: 4096,
     description: 'Memory of the caches not deleted, in MiB',
+  }),
+  defineQuota({ name: DATABASE_QUOTA, defaultLimit: 5, description: 'Databases not deleted' }),
+  defineQuota({
+    name: DATABASE_STORAGE_QUOTA,
+    defaultLimit: 100,
+    description: 'Allocated storage of the databases not deleted, in GB',
   }),
 ];

@@ -57,6 +57,8 @@ export type DatabaseCommand =
       poolingEnabled?: boolean;
       metricsEnabled?: boolean;
       parameters?: Record<string, unknown>;
+      /** The endpoint after the change (pgbouncer's port comes and goes with pooling). */
+      endpoint?: DatabaseEndpoint;
       now: Date;
     }
   | { type: 'StopDatabase'; now: Date }
@@ -91,6 +93,7 @@ export type DatabaseEvent =
         settings: DatabaseSettings;
         /** How the parameter changes apply; null when none changed. */
         applyBy: ApplyBy | null;
+        endpoint: DatabaseEndpoint | null;
         at: string;
       };
     }
@@ -161,7 +164,11 @@ export function evolveDatabase(state: DatabaseState, event: DatabaseEvent): Data
     case 'DatabaseFailed':
       return { ...state, status: 'FAILED', failureReason: event.data.reason };
     case 'DatabaseModified':
-      return { ...state, settings: event.data.settings };
+      return {
+        ...state,
+        settings: event.data.settings,
+        endpoint: event.data.endpoint ?? state.endpoint,
+      };
     case 'DatabaseStopped':
       return { ...state, status: 'STOPPED' };
     case 'DatabaseStarted':
@@ -284,7 +291,13 @@ export function decideDatabase(command: DatabaseCommand, state: DatabaseState): 
       return [
         {
           type: 'DatabaseModified',
-          data: { databaseId, settings, applyBy: applyByOf(changed), at },
+          data: {
+            databaseId,
+            settings,
+            applyBy: applyByOf(changed),
+            endpoint: command.endpoint ?? state.endpoint,
+            at,
+          },
         },
       ];
     }
@@ -331,3 +344,11 @@ export const databaseDecider: Decider<DatabaseCommand, DatabaseEvent, DatabaseSt
   evolve: evolveDatabase,
   decide: decideDatabase,
 };
+
+/** The owner role every database gets (its password: the database's secret). */
+export const DATABASE_MASTER_USER = 'nimbus';
+
+/** The SQL database a database's name gives (`prod-db` → `prod_db`). */
+export function sqlDatabaseNameOf(name: string): string {
+  return name.replace(/-/g, '_');
+}

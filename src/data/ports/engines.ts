@@ -9,6 +9,12 @@ export type {
   CacheStats,
 } from '../../drivers/engines/redis-engine';
 
+export type {
+  DatabaseAddress,
+  DatabaseEngineDriver as DatabaseEngine,
+  DatabaseRuntime,
+} from '../../drivers/engines/postgres-engine';
 export type { EngineImageSource } from '../../drivers/engines/engine-images';
 
 export const CACHE_ENGINE = Symbol('CACHE_ENGINE');
+export const DATABASE_ENGINE = Symbol('DATABASE_ENGINE');

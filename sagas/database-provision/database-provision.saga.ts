@@ -1,0 +1,334 @@
+import {
+  DATABASE_MASTER_USER,
+  PARAMETER_RULES,
+  databaseDecider,
+  sqlDatabaseNameOf,
+  type DatabaseCommand,
+  type DatabaseState,
+} from '../../src/data/domain';
+import { databaseSecretName, newEnginePassword } from '../../src/data/ports/credentials';
+import type { DatabaseEngine, EngineImageSource } from '../../src/data/ports/engines';
+import type { CommandExecutor } from '../../src/eventstore/command-executor';
+import type { EventStore } from '../../src/eventstore/event-store';
+import type { CommandContext } from '../../src/kernel/command-context';
+import type { SecretStore } from '../../src/secrets/ports/secret-store';
+import {
+  defineSaga,
+  PermanentSagaError,
+  sagaCommandContext,
+  sagaStreamId,
+  type SagaDefinition,
+} from '../runtime/definition';
+
+export const DATABASE_PROVISION_SAGA = 'database_provision';
+export const DATABASE_DELETE_SAGA = 'database_delete';
+
+export interface DatabaseSagaInput {
+  databaseId: string;
+  tenantId: string;
+}
+
+/** What the database sagas need; DataModule provides them (`provideSaga`). */
+export interface DatabaseSagaPorts {
+  executor: CommandExecutor;
+  store: EventStore;
+  engine: DatabaseEngine;
+  secrets: SecretStore;
+  images: EngineImageSource;
+  releaseQuota(tenantId: string, databaseId: string, ctx: CommandContext): Promise<unknown>;
+}
+
+interface Address extends Record<string, unknown> {
+  host: string;
+  port: number;
+}
+
+interface ProvisionResults extends Record<string, unknown> {
+  begin: null;
+  credentials: { secretName: string };
+  server: Address;
+  ready: null;
+  parameters: null;
+  pooler: { poolerPort: number | null };
+  record_running: null;
+}
+
+interface TeardownResults extends Record<string, unknown> {
+  remove_engine: null;
+  remove_credentials: null;
+  record_deleted: null;
+  release_quota: null;
+}
+
+async function loadDatabase(p: DatabaseSagaPorts, databaseId: string): Promise<DatabaseState> {
+  const { state, exists } = await p.executor.load(databaseDecider, databaseId);
+  if (!exists) throw new PermanentSagaError(`database ${databaseId} does not exist`);
+  return state;
+}
+
+function requireCreating(state: DatabaseState): void {
+  if (state.status !== 'CREATING' && state.status !== 'RUNNING') {
+    throw new PermanentSagaError(`the database is ${state.status}; provisioning stopped`);
+  }
+}
+
+async function passwordOf(p: DatabaseSagaPorts, input: DatabaseSagaInput): Promise<string> {
+  const password = await p.secrets.reveal(input.tenantId, databaseSecretName(input.databaseId));
+  if (password === null) throw new Error('the database password is not in the secrets store yet');
+  return password;
+}
+
+async function record(
+  p: DatabaseSagaPorts,
+  saga: string,
+  input: DatabaseSagaInput,
+  purpose: string,
+  correlationId: string,
+  command: DatabaseCommand,
+): Promise<DatabaseState> {
+  const ctx = sagaCommandContext(saga, input.databaseId, purpose, {
+    tenantId: input.tenantId,
+    correlationId,
+  });
+  return (await p.executor.execute(databaseDecider, input.databaseId, command, ctx, 10)).state;
+}
+
+async function failureOf(store: EventStore, databaseId: string): Promise<string> {
+  const events = await store.readStream(sagaStreamId(DATABASE_PROVISION_SAGA, databaseId));
+  let error = 'provisioning failed';
+  for (const e of events) {
+    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
+  }
+  return error;
+}
+
+/**
+ * Provisioning of one database (`saga_database_provision-<databaseId>`), started by the create
+ * handler once `DatabaseCreated` (CREATING) is recorded. Steps, each idempotent:
+ *
+ *   begin           nothing; its compensation (the last to run) records FAILED with the error
+ *   credentials     the owner's password in the secrets store (kept when a repeat finds it)
+ *   server          data volume and server container (initdb on first start), created if absent
+ *   ready           the owner logs in with the password on 127.0.0.1:<port>
+ *   parameters      ALTER SYSTEM for the requested parameters; reload, or restart when one needs it
+ *   pooler          pgbouncer beside it when pooling is on
+ *   record_running  RUNNING with its endpoint; a delete that started meanwhile undoes it all
+ */
+export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<DatabaseSagaInput> {
+  const saga = DATABASE_PROVISION_SAGA;
+  return defineSaga<DatabaseSagaInput, ProvisionResults>({
+    name: saga,
+    retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 5000 },
+    compensationRetry: { maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 5000 },
+    // A first start may build the engine image (minutes) in the server step.
+    stepTimeoutMs: 900_000,
+    steps: [
+      {
+        name: 'begin',
+        execute: () => Promise.resolve(null),
+        async compensate({ input, correlationId }) {
+          const reason = await failureOf(p.store, input.databaseId);
+          await record(p, saga, input, 'failed', correlationId, {
+            type: 'RecordDatabaseFailed',
+            reason,
+            now: new Date(),
+          });
+        },
+      },
+      {
+        name: 'credentials',
+        async execute({ input, correlationId }) {
+          requireCreating(await loadDatabase(p, input.databaseId));
+          const secretName = databaseSecretName(input.databaseId);
+          if ((await p.secrets.reveal(input.tenantId, secretName)) === null) {
+            await p.secrets.put(
+              {
+                tenantId: input.tenantId,
+                name: secretName,
+                value: newEnginePassword(),
+                owner: { kind: 'database', id: input.databaseId },
+                description: `password of database ${input.databaseId} (user ${DATABASE_MASTER_USER})`,
+              },
+              sagaCommandContext(saga, input.databaseId, 'store_password', {
+                tenantId: input.tenantId,
+                correlationId,
+              }),
+            );
+          }
+          return { secretName };
+        },
+        async compensate({ input, correlationId }) {
+          await p.secrets.remove(
+            input.tenantId,
+            databaseSecretName(input.databaseId),
+            sagaCommandContext(saga, input.databaseId, 'remove_password', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
+          );
+        },
+      },
+      {
+        name: 'server',
+        async execute({ input }) {
+          const db = await loadDatabase(p, input.databaseId);
+          requireCreating(db);
+          const version = db.version as string;
+          try {
+            await p.images.ensure(p.engine.image(version));
+          } catch (error) {
+            throw new PermanentSagaError(error instanceof Error ? error.message : String(error));
+          }
+          const address = await p.engine.ensurePrimary({
+            databaseId: input.databaseId,
+            tenantId: input.tenantId,
+            version,
+            user: DATABASE_MASTER_USER,
+            dbName: sqlDatabaseNameOf(db.name as string),
+            password: await passwordOf(p, input),
+          });
+          return { host: address.host, port: address.port };
+        },
+        async compensate({ input }) {
+          await p.engine.remove(input.databaseId);
+        },
+      },
+      {
+        name: 'ready',
+        async execute({ input, results, signal }) {
+          const db = await loadDatabase(p, input.databaseId);
+          await p.engine.waitReady(
+            results.server as Address,
+            {
+              user: DATABASE_MASTER_USER,
+              password: await passwordOf(p, input),
+              dbName: sqlDatabaseNameOf(db.name as string),
+            },
+            signal,
+          );
+          return null;
+        },
+      },
+      {
+        name: 'parameters',
+        async execute({ input, results, signal }) {
+          const db = await loadDatabase(p, input.databaseId);
+          const parameters = db.settings.parameters;
+          const names = Object.keys(parameters);
+          if (names.length === 0) return null;
+          const restart = names.some((n) => PARAMETER_RULES[n]?.applyBy === 'restart');
+          await p.engine.applyParameters(
+            input.databaseId,
+            DATABASE_MASTER_USER,
+            parameters,
+            restart,
+          );
+          await p.engine.waitReady(
+            results.server as Address,
+            {
+              user: DATABASE_MASTER_USER,
+              password: await passwordOf(p, input),
+              dbName: sqlDatabaseNameOf(db.name as string),
+            },
+            signal,
+          );
+          return null;
+        },
+      },
+      {
+        name: 'pooler',
+        async execute({ input }) {
+          const db = await loadDatabase(p, input.databaseId);
+          if (!db.settings.poolingEnabled) return { poolerPort: null };
+          const poolerPort = await p.engine.ensurePooler({
+            databaseId: input.databaseId,
+            tenantId: input.tenantId,
+            version: db.version as string,
+            user: DATABASE_MASTER_USER,
+            password: await passwordOf(p, input),
+          });
+          return { poolerPort };
+        },
+      },
+      {
+        name: 'record_running',
+        async execute({ input, correlationId, results }) {
+          const server = results.server as Address;
+          const state = await loadDatabase(p, input.databaseId);
+          requireCreating(state);
+          await record(p, saga, input, 'running', correlationId, {
+            type: 'RecordDatabaseRunning',
+            endpoint: {
+              host: server.host,
+              port: server.port,
+              poolerPort: (results.pooler as { poolerPort: number | null }).poolerPort,
+            },
+            now: new Date(),
+          });
+          return null;
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * Teardown of one database (`saga_database_delete-<databaseId>`), started by the delete handler
+ * once `DatabaseDeletionStarted` (DELETING) is recorded. Forward only, each step idempotent:
+ * containers and data volume removed, password deleted, the database gone, the quota back.
+ */
+export function databaseDeleteSaga(p: DatabaseSagaPorts): SagaDefinition<DatabaseSagaInput> {
+  const saga = DATABASE_DELETE_SAGA;
+  return defineSaga<DatabaseSagaInput, TeardownResults>({
+    name: saga,
+    retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
+    stepTimeoutMs: 120_000,
+    steps: [
+      {
+        name: 'remove_engine',
+        async execute({ input }) {
+          await p.engine.remove(input.databaseId);
+          return null;
+        },
+      },
+      {
+        name: 'remove_credentials',
+        async execute({ input, correlationId }) {
+          await p.secrets.remove(
+            input.tenantId,
+            databaseSecretName(input.databaseId),
+            sagaCommandContext(saga, input.databaseId, 'remove_password', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
+          );
+          return null;
+        },
+      },
+      {
+        name: 'record_deleted',
+        async execute({ input, correlationId }) {
+          await record(p, saga, input, 'deleted', correlationId, {
+            type: 'RecordDatabaseDeleted',
+            now: new Date(),
+          });
+          return null;
+        },
+      },
+      {
+        name: 'release_quota',
+        async execute({ input, correlationId }) {
+          await p.releaseQuota(
+            input.tenantId,
+            input.databaseId,
+            sagaCommandContext(saga, input.databaseId, 'release_quota', {
+              tenantId: input.tenantId,
+              correlationId,
+            }),
+          );
+          return null;
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,404 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandHandler } from '@nestjs/cqrs';
+
+import { DATABASES_PROJECTION } from '../../../projections/data';
+import {
+  DATABASE_DELETE_SAGA,
+  DATABASE_PROVISION_SAGA,
+  type DatabaseSagaInput,
+} from '../../../sagas/database-provision/database-provision.saga';
+import { SagaLauncher } from '../../../sagas/runtime/sagas.module';
+import { AppError } from '../../common/errors/app-error';
+import { uuidV5 } from '../../common/ids';
+import { KeyedMutex } from '../../common/keyed-mutex';
+import { CommandExecutor } from '../../eventstore/command-executor';
+import type { CommandContext } from '../../kernel/command-context';
+import {
+  tenantOf,
+  UseCaseCommand,
+  UseCaseHandler,
+  written,
+  type Handled,
+} from '../../platform/commands/use-case';
+import { derivedContext } from '../../platform/commands/system-context';
+import { QuotaService } from '../../platform/quotas/quota.service';
+import { SECRET_STORE, secretIdFor, type SecretStore } from '../../secrets/ports/secret-store';
+import {
+  DATABASE_MASTER_USER,
+  databaseDecider,
+  sqlDatabaseNameOf,
+  validateDatabaseRequest,
+  validateName,
+  validateParameters,
+  type DatabaseCommand,
+  type DatabaseEndpoint,
+  type DatabaseSettings,
+  type DatabaseState,
+} from '../domain';
+import { databaseSecretName, newEnginePassword } from '../ports/credentials';
+import { DATABASE_ENGINE, type DatabaseEngine } from '../ports/engines';
+import { DATABASE_QUOTA, DATABASE_STORAGE_QUOTA } from './data-quotas';
+
+export interface DatabaseChanged {
+  databaseId: string;
+}
+
+export interface CreateDatabaseInput {
+  name: string;
+  engine: string;
+  version: string;
+  settings: DatabaseSettings;
+}
+
+export class CreateDatabase extends UseCaseCommand<DatabaseChanged> {
+  constructor(
+    readonly input: CreateDatabaseInput,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+export class ModifyDatabase extends UseCaseCommand<DatabaseChanged> {
+  constructor(
+    readonly databaseId: string,
+    readonly change: {
+      allocatedStorageGb?: number;
+      poolingEnabled?: boolean;
+      metricsEnabled?: boolean;
+      parameters?: Record<string, unknown>;
+    },
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+export type DatabaseAction = 'stop' | 'start' | 'rotate';
+
+export class ActOnDatabase extends UseCaseCommand<DatabaseChanged> {
+  constructor(
+    readonly databaseId: string,
+    readonly action: DatabaseAction,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+export class DeleteDatabase extends UseCaseCommand<DatabaseChanged> {
+  constructor(
+    readonly databaseId: string,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+export async function ownedDatabase(
+  executor: CommandExecutor,
+  tenantId: string,
+  databaseId: string,
+): Promise<DatabaseState> {
+  const { state } = await executor.load(databaseDecider, databaseId);
+  if (state.tenantId !== tenantId || state.status === 'none' || state.status === 'deleted') {
+    throw AppError.notFound('database', databaseId);
+  }
+  return state;
+}
+
+/** One change at a time per database (stop, start, rotate, modify touch the same containers). */
+@Injectable()
+export class DatabaseLocks extends KeyedMutex {}
+
+@CommandHandler(CreateDatabase)
+export class CreateDatabaseHandler extends UseCaseHandler<CreateDatabase, DatabaseChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly quotas: QuotaService,
+    private readonly sagas: SagaLauncher,
+  ) {
+    super();
+  }
+
+  protected async handle({ input, ctx }: CreateDatabase): Promise<Handled<DatabaseChanged>> {
+    const tenantId = tenantOf(ctx);
+    // Everything the decider checks, before the quota: a rejection appends nothing.
+    validateName(input.name);
+    validateDatabaseRequest({
+      engine: input.engine,
+      version: input.version,
+      allocatedStorageGb: input.settings.allocatedStorageGb,
+    });
+    validateParameters(input.settings.parameters);
+    const databaseId = uuidV5(`database/${ctx.commandId}`);
+    await this.quotas.reserve(
+      tenantId,
+      { id: databaseId, kind: 'database' },
+      { [DATABASE_QUOTA]: 1, [DATABASE_STORAGE_QUOTA]: input.settings.allocatedStorageGb },
+      ctx,
+    );
+    let result;
+    try {
+      result = await this.executor.execute(
+        databaseDecider,
+        databaseId,
+        {
+          type: 'CreateDatabase',
+          databaseId,
+          tenantId,
+          name: input.name,
+          engine: input.engine,
+          version: input.version,
+          settings: input.settings,
+          now: ctx.now,
+        },
+        ctx,
+        { expectNew: true },
+      );
+    } catch (error) {
+      await this.quotas.release(tenantId, databaseId, ctx).catch(() => undefined);
+      throw error;
+    }
+    await this.sagas.start(
+      DATABASE_PROVISION_SAGA,
+      databaseId,
+      { databaseId, tenantId } satisfies DatabaseSagaInput,
+      {
+        tenantId,
+        correlationId: ctx.correlationId,
+        requestId: ctx.requestId,
+      },
+    );
+    return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+  }
+}
+
+/** The engine side of changes to a RUNNING or STOPPED database, with its password. */
+@Injectable()
+export class DatabaseAccess {
+  constructor(
+    private readonly executor: CommandExecutor,
+    @Inject(DATABASE_ENGINE) private readonly engine: DatabaseEngine,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+  ) {}
+
+  async password(tenantId: string, databaseId: string): Promise<string> {
+    const password = await this.secrets.reveal(tenantId, databaseSecretName(databaseId));
+    if (password === null) {
+      throw new AppError('internal_error', `the password of database ${databaseId} is missing`);
+    }
+    return password;
+  }
+
+  async waitReady(state: DatabaseState, port: number, password: string): Promise<void> {
+    await this.engine.waitReady(
+      { host: '127.0.0.1', port },
+      { user: DATABASE_MASTER_USER, password, dbName: sqlDatabaseNameOf(state.name as string) },
+    );
+  }
+
+  async connection(tenantId: string, databaseId: string) {
+    const state = await ownedDatabase(this.executor, tenantId, databaseId);
+    if (state.status !== 'RUNNING' || state.endpoint === null) {
+      throw AppError.invalidState(`database ${databaseId} is ${state.status}; it must be RUNNING`, {
+        resource: 'database',
+        id: databaseId,
+        status: state.status,
+      });
+    }
+    const password = await this.password(tenantId, databaseId);
+    const { host } = state.endpoint;
+    const pooled = state.settings.poolingEnabled && state.endpoint.poolerPort !== null;
+    const port = pooled ? (state.endpoint.poolerPort as number) : state.endpoint.port;
+    const dbName = sqlDatabaseNameOf(state.name as string);
+    return {
+      connection_string: `postgresql://${DATABASE_MASTER_USER}:${encodeURIComponent(password)}@${host}:${port}/${dbName}?sslmode=disable`,
+      host,
+      port,
+      database: dbName,
+      username: DATABASE_MASTER_USER,
+      password,
+      pooled,
+      direct_port: state.endpoint.port,
+      secret_id: secretIdFor(tenantId, databaseSecretName(databaseId)),
+    };
+  }
+
+  get engineDriver(): DatabaseEngine {
+    return this.engine;
+  }
+
+  get secretStore(): SecretStore {
+    return this.secrets;
+  }
+}
+
+@CommandHandler(ModifyDatabase)
+export class ModifyDatabaseHandler extends UseCaseHandler<ModifyDatabase, DatabaseChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly access: DatabaseAccess,
+    private readonly locks: DatabaseLocks,
+    private readonly quotas: QuotaService,
+  ) {
+    super();
+  }
+
+  protected handle({ databaseId, change, ctx }: ModifyDatabase): Promise<Handled<DatabaseChanged>> {
+    return this.locks.run(databaseId, async () => {
+      const tenantId = tenantOf(ctx);
+      const state = await ownedDatabase(this.executor, tenantId, databaseId);
+      const command: DatabaseCommand = { type: 'ModifyDatabase', ...change, now: ctx.now };
+      // Decided first without appending: a rejected change touches neither the quota nor the engine.
+      const [event] = databaseDecider.decide(command, state);
+      if (!event || event.type !== 'DatabaseModified') {
+        return { result: { databaseId }, written: [] };
+      }
+      const next = event.data.settings;
+      if (next.allocatedStorageGb !== state.settings.allocatedStorageGb) {
+        await this.quotas.reserve(
+          tenantId,
+          { id: databaseId, kind: 'database' },
+          { [DATABASE_QUOTA]: 1, [DATABASE_STORAGE_QUOTA]: next.allocatedStorageGb },
+          ctx,
+        );
+      }
+      const engine = this.access.engineDriver;
+      const password = await this.access.password(tenantId, databaseId);
+      const endpoint = state.endpoint as DatabaseEndpoint;
+      const changed = Object.fromEntries(
+        Object.entries(next.parameters).filter(([k, v]) => state.settings.parameters[k] !== v),
+      );
+      if (event.data.applyBy !== null) {
+        await engine.applyParameters(
+          databaseId,
+          DATABASE_MASTER_USER,
+          changed,
+          event.data.applyBy === 'restart',
+        );
+        await this.access.waitReady(state, endpoint.port, password);
+      }
+      let poolerPort = endpoint.poolerPort;
+      if (next.poolingEnabled && !state.settings.poolingEnabled) {
+        poolerPort = await engine.ensurePooler({
+          databaseId,
+          tenantId,
+          version: state.version as string,
+          user: DATABASE_MASTER_USER,
+          password,
+        });
+      } else if (!next.poolingEnabled && state.settings.poolingEnabled) {
+        await engine.removePooler(databaseId);
+        poolerPort = null;
+      }
+      const result = await this.executor.execute(
+        databaseDecider,
+        databaseId,
+        { ...command, endpoint: { ...endpoint, poolerPort } },
+        ctx,
+      );
+      return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+    });
+  }
+}
+
+@CommandHandler(ActOnDatabase)
+export class ActOnDatabaseHandler extends UseCaseHandler<ActOnDatabase, DatabaseChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly access: DatabaseAccess,
+    private readonly locks: DatabaseLocks,
+  ) {
+    super();
+  }
+
+  protected handle({ databaseId, action, ctx }: ActOnDatabase): Promise<Handled<DatabaseChanged>> {
+    return this.locks.run(databaseId, async () => {
+      const tenantId = tenantOf(ctx);
+      const state = await ownedDatabase(this.executor, tenantId, databaseId);
+      const engine = this.access.engineDriver;
+      const endpoint = state.endpoint as DatabaseEndpoint;
+      let command: DatabaseCommand;
+      if (action === 'stop') {
+        command = { type: 'StopDatabase', now: ctx.now };
+        if (databaseDecider.decide(command, state).length > 0) await engine.stop(databaseId);
+      } else if (action === 'start') {
+        command = { type: 'StartDatabase', endpoint, now: ctx.now };
+        if (databaseDecider.decide(command, state).length > 0) {
+          await engine.start(databaseId);
+          await this.access.waitReady(
+            state,
+            endpoint.port,
+            await this.access.password(tenantId, databaseId),
+          );
+        }
+      } else {
+        command = { type: 'RotateDatabaseCredentials', now: ctx.now };
+        databaseDecider.decide(command, state);
+        const password = newEnginePassword();
+        await this.access.secretStore.put(
+          {
+            tenantId,
+            name: databaseSecretName(databaseId),
+            value: password,
+            owner: { kind: 'database', id: databaseId },
+            description: `password of database ${databaseId} (user ${DATABASE_MASTER_USER})`,
+          },
+          derivedContext(ctx, 'rotate_password'),
+        );
+        await engine.setPassword(databaseId, DATABASE_MASTER_USER, password);
+        if (state.settings.poolingEnabled) {
+          await engine.ensurePooler({
+            databaseId,
+            tenantId,
+            version: state.version as string,
+            user: DATABASE_MASTER_USER,
+            password,
+          });
+        }
+      }
+      const result = await this.executor.execute(databaseDecider, databaseId, command, ctx);
+      return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+    });
+  }
+}
+
+@CommandHandler(DeleteDatabase)
+export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, DatabaseChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly sagas: SagaLauncher,
+  ) {
+    super();
+  }
+
+  protected async handle({ databaseId, ctx }: DeleteDatabase): Promise<Handled<DatabaseChanged>> {
+    const tenantId = tenantOf(ctx);
+    await ownedDatabase(this.executor, tenantId, databaseId);
+    const result = await this.executor.execute(
+      databaseDecider,
+      databaseId,
+      { type: 'DeleteDatabase', now: ctx.now },
+      ctx,
+    );
+    await this.sagas.start(
+      DATABASE_DELETE_SAGA,
+      databaseId,
+      { databaseId, tenantId } satisfies DatabaseSagaInput,
+      {
+        tenantId,
+        correlationId: ctx.correlationId,
+        requestId: ctx.requestId,
+      },
+    );
+    return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+  }
+}
+
+export const DATABASE_USE_CASES = [
+  CreateDatabaseHandler,
+  ModifyDatabaseHandler,
+  ActOnDatabaseHandler,
+  DeleteDatabaseHandler,
+];
