@@ -2900,10 +2900,10 @@ export interface components {
        * @description host:container pairs, at most 10
        * @example 80:80,443:443
        */
-      ports?: Record<string, never>;
+      ports?: string | null;
       volumes?: components['schemas']['VolumeMountDto'][];
       /** @description A shell script run at first boot */
-      user_data?: Record<string, never>;
+      user_data?: string | null;
       tags?: {
         [key: string]: string;
       };
@@ -3019,11 +3019,11 @@ export interface components {
     RegisterImageDto: {
       /** @example my-custom-image */
       name: string;
-      description?: Record<string, never>;
+      description?: string | null;
       /** @example linux */
-      os?: Record<string, never>;
+      os?: string | null;
       /** @example 1.0 */
-      version?: Record<string, never>;
+      version?: string | null;
       /** @default false */
       is_public: boolean;
     };
@@ -3038,11 +3038,11 @@ export interface components {
     ImportImageDto: {
       /** @example my-custom-image */
       name: string;
-      description?: Record<string, never>;
+      description?: string | null;
       /** @example linux */
-      os?: Record<string, never>;
+      os?: string | null;
       /** @example 1.0 */
-      version?: Record<string, never>;
+      version?: string | null;
       /** @default false */
       is_public: boolean;
       /** @example https://images.example/rootfs.tar.gz */

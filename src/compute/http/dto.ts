@@ -81,6 +81,8 @@ export class LaunchInstanceDto {
   subnet_id?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
+    nullable: true,
     example: '80:80,443:443',
     description: 'host:container pairs, at most 10',
   })
@@ -97,7 +99,11 @@ export class LaunchInstanceDto {
   @Type(() => VolumeMountDto)
   volumes?: VolumeMountDto[];
 
-  @ApiPropertyOptional({ description: 'A shell script run at first boot' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'A shell script run at first boot',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(USER_DATA_MAX_BYTES)
@@ -147,17 +153,17 @@ export class RegisterImageDto {
   @MaxLength(IMAGE_NAME_MAX_LENGTH)
   name!: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String, nullable: true })
   @IsOptional()
   @IsString()
   description?: string | null;
 
-  @ApiPropertyOptional({ example: 'linux' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'linux' })
   @IsOptional()
   @IsString()
   os?: string | null;
 
-  @ApiPropertyOptional({ example: '1.0' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: '1.0' })
   @IsOptional()
   @IsString()
   version?: string | null;
