@@ -1,5 +1,6 @@
 import { auditProjection } from './audit';
 import { billingProjection } from './billing';
+import { CLUSTER_PROJECTIONS } from './clusters';
 import { COMPUTE_PROJECTIONS } from './compute';
 import { EDGE_PROJECTIONS } from './network/edge.projections';
 import { IDENTITY_PROJECTIONS } from './identity';
@@ -30,6 +31,7 @@ export function allProjections(resources: ResourceCatalog): readonly Projection[
     ...NETWORK_PROJECTIONS,
     ...SECRETS_PROJECTIONS,
     ...DATA_PROJECTIONS,
+    ...CLUSTER_PROJECTIONS,
     eventFeedProjection,
     webhooksProjection,
     reportsProjection,

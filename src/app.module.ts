@@ -20,6 +20,7 @@ import { AdminModule } from './admin/admin.module';
 import { ComputeModule } from './compute/compute.module';
 import { IdentityModule } from './identity/identity.module';
 import { NetworkModule } from './network/network.module';
+import { ClustersModule } from './clusters/clusters.module';
 import { StorageModule } from './storage/storage.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { DataModule } from './data/data.module';
@@ -49,6 +50,7 @@ export function featureModules(_config: AppConfig): NonNullable<ModuleMetadata['
     AuditModule,
     ComputeModule,
     NetworkModule,
+    ClustersModule,
     StorageModule,
     SecretsModule,
     DataModule,

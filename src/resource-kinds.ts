@@ -7,6 +7,7 @@
 import { Global, Module } from '@nestjs/common';
 import { SAGA_RESOURCE_KINDS } from '../sagas/runtime/resources';
 import { BILLING_RESOURCE_KINDS } from './billing/pricing/resources';
+import { CLUSTER_RESOURCE_KINDS } from './clusters/resources';
 import { COMPUTE_RESOURCE_KINDS } from './compute/resources';
 import { IDENTITY_RESOURCE_KINDS } from './identity/resources';
 import { NETWORK_RESOURCE_KINDS } from './network/resources';
@@ -22,6 +23,7 @@ export const APP_RESOURCE_CATALOG = new ResourceCatalog([
   ...IDENTITY_RESOURCE_KINDS,
   ...COMPUTE_RESOURCE_KINDS,
   ...NETWORK_RESOURCE_KINDS,
+  ...CLUSTER_RESOURCE_KINDS,
   ...STORAGE_RESOURCE_KINDS,
   ...BILLING_RESOURCE_KINDS,
   ...WEBHOOK_RESOURCE_KINDS,
