@@ -167,6 +167,36 @@ const FIXTURES: Record<string, Fixture> = {
     }
     throw new Error(`NAT gateway fixture ${id} stayed pending`);
   },
+  // A cluster in a VPC of A, running and upgraded once (so GET /clusters/{id}/upgrade has one),
+  // its sagas settled before the calls below are counted.
+  cluster: async ({ t, a }) => {
+    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-k8s-vpc' });
+    expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
+    const res = await t
+      .http()
+      .post('/clusters')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-cluster', vpc_id: vpc.body.id, version: 'v1.29.0', workers: 1, ha: false });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.id as string;
+    const settled = async (version: string) => {
+      for (let i = 0; i < 200; i++) {
+        const got = await t.http().get(`/clusters/${id}`).set(bearer(a.accessToken));
+        if (got.body.status === 'running' && got.body.version === version) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`cluster fixture ${id} did not reach running ${version}`);
+    };
+    await settled('v1.29.0');
+    const upgrade = await t
+      .http()
+      .post(`/clusters/${id}/upgrade`)
+      .set(bearer(a.accessToken))
+      .send({ version: 'v1.30.0' });
+    expect(upgrade.status, JSON.stringify(upgrade.body)).toBe(202);
+    await settled('v1.30.0');
+    return id;
+  },
   // A peering request between two of A's VPCs, left pending acceptance.
   'vpc-peering': async ({ t, a }) => {
     const vpcIds: string[] = [];
