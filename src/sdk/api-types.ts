@@ -1431,6 +1431,162 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/cluster-versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The Kubernetes versions a cluster can be created with or upgraded to */
+    get: operations['listClusterVersions'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Your Kubernetes clusters, oldest first (cursor pagination) */
+    get: operations['listClusters'];
+    put?: never;
+    /** Create a Kubernetes cluster in one of your VPCs: 202 `pending`, then `provisioning` and `running` (or `failed`). An unsupported version is 400 */
+    post: operations['createCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe a cluster: status, version, nodes */
+    get: operations['getCluster'];
+    put?: never;
+    post?: never;
+    /** Delete a cluster: 202 `deleting`, then gone. Refused (409) while an upgrade runs */
+    delete: operations['deleteCluster'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/kubeconfig': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The admin kubeconfig (needs the `clusters:kubeconfig` action; viewers do not have it). Never cached */
+    get: operations['getClusterKubeconfig'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/health': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Live health: API server reachable, nodes Ready, kubelet versions */
+    get: operations['getClusterHealth'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/scale': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Scale the workers: 202 `scaling`, then `running`. Only from `running` (409) */
+    post: operations['scaleCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/repair': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Re-run the bootstrap on nodes that are not Ready: 202 `repairing`, then `running` */
+    post: operations['repairCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/upgrade': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Progress of the running (or last) upgrade, per node */
+    get: operations['getClusterUpgrade'];
+    put?: never;
+    /** Upgrade: control plane first (rolled back if it fails), then workers in batches of max_unavailable: cordon, drain through the Eviction API (PodDisruptionBudgets respected), upgrade, health gate, uncordon. Only from `running` (409); one minor version at a time (400) */
+    post: operations['upgradeCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/upgrade/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop the running upgrade after the node in flight: nodes not yet upgrading are uncordoned; the cluster ends `running`. No upgrade running: 409 */
+    post: operations['cancelClusterUpgrade'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/storage/access-keys': {
     parameters: {
       query?: never;
@@ -3599,6 +3755,325 @@ export interface components {
        * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
        */
       accepter_vpc_id: string;
+    };
+    /**
+     * @example {
+     *       "versions": [
+     *         "v1.28.0",
+     *         "v1.28.15",
+     *         "v1.29.0",
+     *         "v1.29.10",
+     *         "v1.30.0",
+     *         "v1.30.6",
+     *         "v1.31.0",
+     *         "v1.31.2"
+     *       ],
+     *       "default": "v1.30.6",
+     *       "upgrade_rule": "one minor version at a time, never down"
+     *     }
+     */
+    ClusterVersions: {
+      versions: string[];
+      default: string;
+      upgrade_rule: string;
+    };
+    /**
+     * @example {
+     *       "id": "3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
+     *       "name": "my-cluster",
+     *       "vpc_id": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d",
+     *       "version": "v1.29.0",
+     *       "status": "pending",
+     *       "workers": 3,
+     *       "ha": true,
+     *       "control_plane_nodes": 3,
+     *       "endpoint": null,
+     *       "nodes": [],
+     *       "failure_message": null,
+     *       "upgrade_id": null,
+     *       "last_upgrade_outcome": null,
+     *       "arn": "arn:nimbus:clusters:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:cluster/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
+     *       "created_at": "2026-05-01T10:00:00.000Z",
+     *       "updated_at": "2026-05-01T10:00:00.000Z"
+     *     }
+     */
+    Cluster: {
+      /** Format: uuid */
+      id: string;
+      name: string;
+      /** Format: uuid */
+      vpc_id: string;
+      /** @description The control plane's Kubernetes version */
+      version: string;
+      /** @enum {string} */
+      status:
+        | 'pending'
+        | 'provisioning'
+        | 'running'
+        | 'failed'
+        | 'scaling'
+        | 'repairing'
+        | 'upgrading'
+        | 'upgrade_failed'
+        | 'deleting'
+        | 'deleted';
+      workers: number;
+      ha: boolean;
+      control_plane_nodes: number;
+      /** @description The API server, once running */
+      endpoint: string | null;
+      nodes: {
+        name: string;
+        /** @enum {string} */
+        role: 'control-plane' | 'worker';
+        version: string;
+      }[];
+      failure_message: string | null;
+      /**
+       * Format: uuid
+       * @description The running or last upgrade
+       */
+      upgrade_id: string | null;
+      /** @enum {string|null} */
+      last_upgrade_outcome: 'succeeded' | 'cancelled' | 'failed' | null;
+      arn: string;
+      /**
+       * Format: date-time
+       * @example 2026-01-31T12:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-01-31T12:00:00.000Z
+       */
+      updated_at: string;
+    };
+    /** @description A page of Cluster (envelope=true or a cursor) */
+    ClusterPage: {
+      items: components['schemas']['Cluster'][];
+      page: components['schemas']['PageInfo'];
+    };
+    CreateClusterDto: {
+      /**
+       * @description 1-63 lowercase letters, digits or hyphens, starting with a letter
+       * @example my-cluster
+       */
+      name: string;
+      /**
+       * Format: uuid
+       * @description A VPC of yours
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      vpc_id: string;
+      /**
+       * @example v1.29.0
+       * @enum {string}
+       */
+      version:
+        | 'v1.28.0'
+        | 'v1.28.15'
+        | 'v1.29.0'
+        | 'v1.29.10'
+        | 'v1.30.0'
+        | 'v1.30.6'
+        | 'v1.31.0'
+        | 'v1.31.2';
+      /** @example 3 */
+      workers: number;
+      /**
+       * @description Three control-plane nodes instead of one
+       * @example true
+       */
+      ha: boolean;
+    };
+    /**
+     * @description The admin kubeconfig, read from the cluster (Nimbus does not keep it)
+     * @example {
+     *       "cluster_id": "3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
+     *       "kubeconfig": "apiVersion: v1\nkind: Config\n..."
+     *     }
+     */
+    Kubeconfig: {
+      /** Format: uuid */
+      cluster_id: string;
+      /** @description YAML */
+      kubeconfig: string;
+    };
+    /**
+     * @example {
+     *       "cluster_id": "3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
+     *       "status": "running",
+     *       "api_server": {
+     *         "reachable": true,
+     *         "version": "v1.29.0",
+     *         "error": null
+     *       },
+     *       "nodes_ready": 2,
+     *       "nodes_total": 2,
+     *       "nodes": [
+     *         {
+     *           "name": "control-plane-0",
+     *           "role": "control-plane",
+     *           "ready": true,
+     *           "schedulable": true,
+     *           "kubelet_version": "v1.29.0"
+     *         },
+     *         {
+     *           "name": "worker-0",
+     *           "role": "worker",
+     *           "ready": true,
+     *           "schedulable": true,
+     *           "kubelet_version": "v1.29.0"
+     *         }
+     *       ],
+     *       "healthy": true
+     *     }
+     */
+    ClusterHealth: {
+      /** Format: uuid */
+      cluster_id: string;
+      status: string;
+      api_server: {
+        reachable: boolean;
+        version: string | null;
+        error: string | null;
+      };
+      nodes_ready: number;
+      nodes_total: number;
+      nodes: {
+        name: string;
+        role: string;
+        ready: boolean;
+        schedulable: boolean;
+        kubelet_version: string | null;
+      }[];
+      healthy: boolean;
+    };
+    ScaleClusterDto: {
+      /** @example 5 */
+      workers: number;
+    };
+    UpgradeClusterDto: {
+      /**
+       * @description One minor version above the cluster's at most (a patch release is fine)
+       * @example v1.30.0
+       * @enum {string}
+       */
+      version:
+        | 'v1.28.0'
+        | 'v1.28.15'
+        | 'v1.29.0'
+        | 'v1.29.10'
+        | 'v1.30.0'
+        | 'v1.30.6'
+        | 'v1.31.0'
+        | 'v1.31.2';
+      /** @description Workers out at once (default 1) */
+      max_unavailable?: number;
+      /** @description Node failures tolerated (default 0); one more stops the rollout (`upgrade_failed`) */
+      max_failed_nodes?: number;
+      /** @description A drain still blocked (PodDisruptionBudgets) after this fails the node (default 300) */
+      drain_timeout_seconds?: number;
+      /** @description How long an upgraded node has to report Ready on the target kubelet version (default 600) */
+      health_timeout_seconds?: number;
+      /** @description Past the drain timeout, delete the pods a budget protects instead of failing (default false) */
+      force?: boolean;
+    };
+    /**
+     * @example {
+     *       "id": "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+     *       "cluster_id": "3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
+     *       "status": "running",
+     *       "outcome": null,
+     *       "from_version": "v1.29.0",
+     *       "to_version": "v1.30.0",
+     *       "max_unavailable": 1,
+     *       "max_failed_nodes": 0,
+     *       "drain_timeout_seconds": 300,
+     *       "health_timeout_seconds": 600,
+     *       "force": false,
+     *       "cancel_requested": false,
+     *       "control_plane": {
+     *         "stage": "upgraded",
+     *         "nodes": [
+     *           "control-plane-0"
+     *         ],
+     *         "error": null
+     *       },
+     *       "nodes": [
+     *         {
+     *           "name": "worker-0",
+     *           "stage": "draining",
+     *           "batch": 1,
+     *           "cordoned": true,
+     *           "evicted_pods": 3,
+     *           "forced_drain": false,
+     *           "kubelet_version": null,
+     *           "failure_reason": null,
+     *           "failure_message": null
+     *         }
+     *       ],
+     *       "started_at": "2026-05-01T10:00:00.000Z",
+     *       "finished_at": null
+     *     }
+     */
+    ClusterUpgrade: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      cluster_id: string;
+      /** @enum {string} */
+      status: 'running' | 'finished';
+      /** @enum {string|null} */
+      outcome: 'succeeded' | 'cancelled' | 'failed' | null;
+      from_version: string;
+      to_version: string;
+      max_unavailable: number;
+      max_failed_nodes: number;
+      drain_timeout_seconds: number;
+      health_timeout_seconds: number;
+      force: boolean;
+      cancel_requested: boolean;
+      control_plane: {
+        /** @enum {string} */
+        stage: 'pending' | 'upgrading' | 'upgraded' | 'failed' | 'rolled_back';
+        nodes: string[];
+        error: string | null;
+      };
+      nodes: {
+        name: string;
+        /** @enum {string} */
+        stage:
+          | 'pending'
+          | 'cordoning'
+          | 'cordoned'
+          | 'draining'
+          | 'drained'
+          | 'upgrading'
+          | 'verifying'
+          | 'healthy'
+          | 'done'
+          | 'failed'
+          | 'skipped';
+        batch: number | null;
+        cordoned: boolean;
+        evicted_pods: number;
+        forced_drain: boolean;
+        kubelet_version: string | null;
+        /** @enum {string|null} */
+        failure_reason: 'drain_timeout' | 'upgrade_error' | 'health_gate' | null;
+        failure_message: string | null;
+      }[];
+      /**
+       * Format: date-time
+       * @example 2026-01-31T12:00:00.000Z
+       */
+      started_at: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-01-31T12:00:00.000Z
+       */
+      finished_at: string | null;
     };
     CreatedAccessKeyResponse: {
       /** @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
@@ -13918,6 +14393,978 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['VpcPeeringResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listClusterVersions: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The Kubernetes versions a cluster can be created with or upgraded to */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterVersions'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listClusters: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Your Kubernetes clusters, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            components['schemas']['Cluster'][] | components['schemas']['ClusterPage'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateClusterDto'];
+      };
+    };
+    responses: {
+      /** @description Create a Kubernetes cluster in one of your VPCs: 202 `pending`, then `provisioning` and `running` (or `failed`). An unsupported version is 400 */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a cluster: status, version, nodes */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a cluster: 202 `deleting`, then gone. Refused (409) while an upgrade runs */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getClusterKubeconfig: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The admin kubeconfig (needs the `clusters:kubeconfig` action; viewers do not have it). Never cached */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Kubeconfig'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getClusterHealth: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Live health: API server reachable, nodes Ready, kubelet versions */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterHealth'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  scaleCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScaleClusterDto'];
+      };
+    };
+    responses: {
+      /** @description Scale the workers: 202 `scaling`, then `running`. Only from `running` (409) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  repairCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Re-run the bootstrap on nodes that are not Ready: 202 `repairing`, then `running` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getClusterUpgrade: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Progress of the running (or last) upgrade, per node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterUpgrade'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  upgradeCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpgradeClusterDto'];
+      };
+    };
+    responses: {
+      /** @description Upgrade: control plane first (rolled back if it fails), then workers in batches of max_unavailable: cordon, drain through the Eviction API (PodDisruptionBudgets respected), upgrade, health gate, uncordon. Only from `running` (409); one minor version at a time (400) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterUpgrade'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  cancelClusterUpgrade: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stop the running upgrade after the node in flight: nodes not yet upgrading are uncordoned; the cluster ends `running`. No upgrade running: 409 */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterUpgrade'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
