@@ -27,6 +27,17 @@ export const CallerTenant = createParamDecorator((_data: unknown, host: Executio
   callerTenantOf(host.switchToHttp().getRequest<FastifyRequest>()),
 );
 
+/**
+ * The caller's tenant, or null for an anonymous caller, on routes that also serve anonymous
+ * readers (`@AnonymousAllowed()`: a public bucket); a caller with credentials but no tenant is 403.
+ */
+export const CallerTenantOrAnonymous = createParamDecorator(
+  (_data: unknown, host: ExecutionContext): string | null => {
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    return request.auth ? callerTenantOf(request) : null;
+  },
+);
+
 /** The person behind the credential (data-subject routes): 401 without one, 403 without a user. */
 export const CallerUser = createParamDecorator((_data: unknown, host: ExecutionContext): string => {
   const auth = host.switchToHttp().getRequest<FastifyRequest>().auth;

@@ -1,4 +1,5 @@
 import { Controller, Delete, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { CallerTenant } from '../../platform/http/caller';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -10,7 +11,7 @@ import type { CommandContext } from '../../kernel/command-context';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 import { AccessKeyQueries, CreateAccessKey, DeleteAccessKey } from '../application/access-keys';
 import { AccessKeyResponse, CreatedAccessKeyResponse, DeletedResponse } from './dto';
-import { StorageAction, TenantId } from './storage-http';
+import { StorageAction } from './storage-http';
 
 /**
  * S3 access keys: the credentials of the S3-compatible endpoint (`NIMBUS_S3_PORT`). A key acts
@@ -35,7 +36,7 @@ export class AccessKeysController {
     errors: ['validation_error'],
   })
   async create(
-    @TenantId() _tenantId: string,
+    @CallerTenant() _tenantId: string,
     @Ctx() ctx: CommandContext,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -62,7 +63,7 @@ export class AccessKeysController {
     page: true,
     errors: ['validation_error'],
   })
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  list(@CallerTenant() tenantId: string, @Query() query: PageQuery) {
     return this.queries.list(tenantId, parsePage(query));
   }
 

@@ -10,6 +10,7 @@ import {
   Query,
   Res,
 } from '@nestjs/common';
+import { CallerTenant } from '../../platform/http/caller';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import { Inject } from '@nestjs/common';
@@ -43,7 +44,7 @@ import {
   LifecycleRuleResponse,
   VersioningDto,
 } from './dto';
-import { StorageAction, TenantId } from './storage-http';
+import { StorageAction } from './storage-http';
 
 @ApiTags('storage')
 @Controller('storage')
@@ -70,7 +71,7 @@ export class BucketsController {
     page: true,
     errors: ['validation_error'],
   })
-  list(@TenantId() tenantId: string, @Query() query: PageQuery) {
+  list(@CallerTenant() tenantId: string, @Query() query: PageQuery) {
     return this.queries.buckets(tenantId, parsePage(query));
   }
 
@@ -85,7 +86,7 @@ export class BucketsController {
     errors: ['validation_error', 'bucket_already_exists', 'bucket_already_owned_by_you'],
   })
   async create(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Body() body: CreateBucketDto,
     @Ctx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -124,7 +125,7 @@ export class BucketsController {
     errors: ['validation_error', 'not_found'],
   })
   async versioning(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('bucket') bucket: string,
     @Body() body: VersioningDto,
     @Ctx() ctx: CommandContext,
@@ -143,7 +144,7 @@ export class BucketsController {
     isArray: true,
     errors: ['not_found'],
   })
-  async lifecycle(@TenantId() tenantId: string, @Param('bucket') bucket: string) {
+  async lifecycle(@CallerTenant() tenantId: string, @Param('bucket') bucket: string) {
     const found = await this.queries.readableBucket(bucket, tenantId);
     return found.state.lifecycleRules.map(lifecycleRuleView);
   }
@@ -159,7 +160,7 @@ export class BucketsController {
     errors: ['validation_error', 'not_found', 'conflict'],
   })
   async addRule(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('bucket') bucket: string,
     @Body() body: LifecycleRuleDto,
     @Ctx() ctx: CommandContext,
@@ -198,7 +199,7 @@ export class BucketsController {
     summary: "The blob store's nodes, capacity, use and health",
     response: ClusterStatusResponse,
   })
-  async clusterStatus(@TenantId() tenantId: string) {
+  async clusterStatus(@CallerTenant() tenantId: string) {
     const status = await this.blobs.status();
     const { rows } = await this.pool.query<{ bytes: string | null }>(
       'SELECT sum(size_bytes) AS bytes FROM storage_object_versions WHERE tenant_id = $1',

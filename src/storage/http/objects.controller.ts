@@ -12,6 +12,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
+import { CallerTenant, CallerTenantOrAnonymous } from '../../platform/http/caller';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiConsumes, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -64,8 +65,6 @@ import {
   objectHeaders,
   parseRange,
   StorageAction,
-  TenantId,
-  TenantOrAnonymous,
 } from './storage-http';
 
 const RAW_BODY = { schema: { type: 'string', format: 'binary' } } as const;
@@ -135,7 +134,7 @@ export class ObjectsController {
     errors: ['not_found', 'validation_error'],
   })
   async versions(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
   ) {
@@ -266,7 +265,7 @@ export class ObjectsController {
     errors: ['validation_error', 'not_found'],
   })
   async presign(
-    @TenantId() tenantId: string,
+    @CallerTenant() tenantId: string,
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
     @Body() body: PresignDto,
@@ -372,7 +371,7 @@ export class ObjectsController {
     errors: ['validation_error', 'not_found'],
   })
   async list(
-    @TenantOrAnonymous() tenantId: string | null,
+    @CallerTenantOrAnonymous() tenantId: string | null,
     @Param('bucket') bucket: string,
     @Query() query: ListObjectsQuery,
   ) {
@@ -422,7 +421,7 @@ export class ObjectsController {
     errors: ['not_found', 'range_not_satisfiable'],
   })
   async get(
-    @TenantOrAnonymous() tenantId: string | null,
+    @CallerTenantOrAnonymous() tenantId: string | null,
     @Param('bucket') bucket: string,
     @ObjectKey() key: string,
     @Query() query: VersionQuery,

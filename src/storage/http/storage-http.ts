@@ -22,24 +22,6 @@ export function StorageAction(
   });
 }
 
-/** The caller's tenant (the auth guard has set `request.auth` on every non-public route). */
-export const TenantId = createParamDecorator((_data: unknown, host: ExecutionContext): string => {
-  const auth = host.switchToHttp().getRequest<FastifyRequest>().auth;
-  if (!auth) throw new AppError('unauthorized', 'authentication required');
-  if (!auth.tenantId) throw new AppError('forbidden', 'this route needs a tenant');
-  return auth.tenantId;
-});
-
-/** The caller's tenant, or null for an anonymous caller (routes with `@AnonymousAllowed()`). */
-export const TenantOrAnonymous = createParamDecorator(
-  (_data: unknown, host: ExecutionContext): string | null => {
-    const auth = host.switchToHttp().getRequest<FastifyRequest>().auth;
-    if (!auth) return null;
-    if (!auth.tenantId) throw new AppError('forbidden', 'this route needs a tenant');
-    return auth.tenantId;
-  },
-);
-
 /** The object key: the rest of the path after the bucket (`*` of the route). */
 export const ObjectKey = createParamDecorator((_data: unknown, host: ExecutionContext): string => {
   const params = host.switchToHttp().getRequest<FastifyRequest>().params as Record<string, string>;
