@@ -4227,11 +4227,11 @@ export interface components {
       /** @example 1024 */
       size_bytes: number;
       /** @example text/plain */
-      content_type?: Record<string, never> | null;
+      content_type?: string | null;
       /** @example b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9 */
-      checksum?: Record<string, never> | null;
+      checksum?: string | null;
       /** @example 9e107d9d372bb6826bd81d3542a419d6 */
-      etag?: Record<string, never> | null;
+      etag?: string | null;
       /**
        * Format: date-time
        * @example 2026-05-01T10:00:00.000Z
@@ -4301,7 +4301,7 @@ export interface components {
       /** @example 1024 */
       size_bytes: number;
       /** @example text/plain */
-      content_type?: Record<string, never> | null;
+      content_type?: string | null;
       /**
        * @description Hex SHA-256 of the bytes
        * @example b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9
@@ -4366,7 +4366,7 @@ export interface components {
        * @description Pass as cursor
        * @example null
        */
-      next_cursor?: Record<string, never> | null;
+      next_cursor?: string | null;
     };
     ObjectDeletedResponse: {
       /** @example object deleted */

@@ -171,7 +171,8 @@ export class ObjectResponse {
   @ApiProperty({ example: 'my-assets' }) bucket!: string;
   @ApiProperty({ example: 'docs/readme.txt' }) key!: string;
   @ApiProperty({ example: 1024 }) size_bytes!: number;
-  @ApiPropertyOptional({ example: 'text/plain', nullable: true }) content_type!: string | null;
+  @ApiPropertyOptional({ type: String, example: 'text/plain', nullable: true })
+  content_type!: string | null;
   @ApiProperty({ example: SHA256_EXAMPLE, description: 'Hex SHA-256 of the bytes' })
   checksum!: string;
   @ApiProperty({
@@ -191,7 +192,12 @@ export class ObjectResponse {
 export class ObjectListResponse {
   @ApiProperty({ type: [ObjectResponse] }) items!: ObjectResponse[];
   @ApiProperty({ type: [String], example: ['logs/2026/'] }) common_prefixes!: string[];
-  @ApiPropertyOptional({ nullable: true, example: null, description: 'Pass as cursor' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'Pass as cursor',
+  })
   next_cursor!: string | null;
 }
 
@@ -200,9 +206,15 @@ export class ObjectVersionResponse {
   @ApiProperty({ example: true }) is_latest!: boolean;
   @ApiProperty({ example: false }) delete_marker!: boolean;
   @ApiProperty({ example: 1024 }) size_bytes!: number;
-  @ApiPropertyOptional({ nullable: true, example: 'text/plain' }) content_type!: string | null;
-  @ApiPropertyOptional({ nullable: true, example: SHA256_EXAMPLE }) checksum!: string | null;
-  @ApiPropertyOptional({ nullable: true, example: '9e107d9d372bb6826bd81d3542a419d6' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'text/plain' })
+  content_type!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: SHA256_EXAMPLE })
+  checksum!: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: '9e107d9d372bb6826bd81d3542a419d6',
+  })
   etag!: string | null;
   @ApiProperty({ format: 'date-time', example: AT }) created_at!: string;
 }
