@@ -43,11 +43,17 @@ export const ADMINISTRATION_ACTIONS: readonly string[] = [
  */
 export const READ_ACTIONS: readonly string[] = ['*:list', '*:get', '*:describe', '*:read'];
 
+/**
+ * Reads that reveal a secret although named like reads: a viewer is denied them unless a policy
+ * allows them explicitly (a role's deny is a default, not an explicit Deny).
+ */
+export const SECRET_READ_ACTIONS: readonly string[] = ['secrets:read'];
+
 export const ROLE_DEFAULTS: Readonly<Record<TenantRole, RoleDefaults>> = {
   owner: { allow: ['*'], deny: [] },
   admin: { allow: ['*'], deny: [] },
   member: { allow: ['*'], deny: ADMINISTRATION_ACTIONS },
-  viewer: { allow: READ_ACTIONS, deny: ADMINISTRATION_ACTIONS },
+  viewer: { allow: READ_ACTIONS, deny: [...ADMINISTRATION_ACTIONS, ...SECRET_READ_ACTIONS] },
 };
 
 export interface AttachedPolicy {
