@@ -270,6 +270,14 @@ describe('Kubernetes clusters (e2e, simulated cluster driver)', () => {
     expect(upgraded.data).toMatchObject({ last_upgrade_outcome: 'succeeded', version: 'v1.30.0' });
     expect(new Set(upgraded.data?.nodes.map((n) => n.version))).toEqual(new Set(['v1.30.0']));
 
+    // The cluster's VPC cannot be deleted from under it.
+    const vpcDelete = await refusal(sdk.DELETE('/vpcs/{id}', { params: { path: { id: vpcId } } }));
+    expect(vpcDelete.status).toBe(409);
+    expect(vpcDelete.code).toBe('dependency_violation');
+    expect(vpcDelete.details).toMatchObject({
+      dependents: { clusters: expect.arrayContaining([created.id]) },
+    });
+
     const deleted = await sdk.DELETE('/clusters/{id}', path);
     expect(deleted.response.status).toBe(202);
     expect(['deleting', undefined]).toContain((deleted.data as { status?: string }).status);

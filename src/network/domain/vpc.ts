@@ -32,6 +32,7 @@ export interface VpcDependents {
   instances: readonly string[];
   databases: readonly string[];
   caches: readonly string[];
+  clusters: readonly string[];
   /** Route tables and security groups other than the main table and the default group. */
   route_tables: readonly string[];
   security_groups: readonly string[];
@@ -45,6 +46,7 @@ export const NO_VPC_DEPENDENTS: VpcDependents = {
   instances: [],
   databases: [],
   caches: [],
+  clusters: [],
   route_tables: [],
   security_groups: [],
 };

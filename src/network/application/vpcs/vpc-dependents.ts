@@ -4,7 +4,7 @@ import { NetworkQueries } from '../network-queries';
 
 /**
  * Read models of the families that live in a VPC beyond subnets, route tables and security
- * groups (gateways, peerings, databases, caches): each names its table and what "still live"
+ * groups (gateways, peerings, clusters): each names its table and what "still live"
  * means there. A family whose read model does not exist yet counts as none.
  */
 export const VPC_DEPENDENT_TABLES: ReadonlyArray<{
@@ -23,6 +23,8 @@ export const VPC_DEPENDENT_TABLES: ReadonlyArray<{
     live: "status IN ('pending-acceptance', 'provisioning', 'active', 'failed', 'deleting')",
     inVpc: '(requester_vpc_id = $1 OR accepter_vpc_id = $1)',
   },
+  // Kubernetes clusters (projections/clusters): their nodes are instances of the VPC.
+  { kind: 'clusters', table: 'clusters', live: "status <> 'deleted'" },
 ];
 
 /** What still lives in a VPC, by kind (the 409 dependency_violation names them). */
