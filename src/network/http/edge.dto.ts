@@ -140,7 +140,12 @@ export class NatGatewayResponse {
   @ApiPropertyOptional({ type: String, nullable: true, example: null, description: 'Once active' })
   public_ip!: string | null;
 
-  @ApiPropertyOptional({ type: String, enum: NAT_FAILURE_CODES, nullable: true, example: null })
+  @ApiPropertyOptional({
+    type: String,
+    enum: [...NAT_FAILURE_CODES, null],
+    nullable: true,
+    example: null,
+  })
   failure_code!: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, example: null })

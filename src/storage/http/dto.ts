@@ -272,7 +272,7 @@ export class ClusterNodeResponse {
   @ApiProperty({ example: 107374182400 }) capacity_bytes!: number;
   @ApiProperty({ example: 53687091200 }) used_bytes!: number;
   @ApiProperty({ example: 53687091200 }) free_bytes!: number;
-  @ApiPropertyOptional({ nullable: true, example: null }) problem!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: null }) problem!: string | null;
 }
 
 export class ClusterStatusResponse {
