@@ -9,8 +9,8 @@ import {
   defineSaga,
   PermanentSagaError,
   sagaCommandContext,
-  sagaStreamId,
   type SagaDefinition,
+  lastStepFailure,
 } from '../runtime/definition';
 
 export const CACHE_PROVISION_SAGA = 'cache_provision';
@@ -75,15 +75,6 @@ async function record(
   return (await p.executor.execute(cacheDecider, input.cacheId, command, ctx, 10)).state;
 }
 
-async function failureOf(store: EventStore, cacheId: string): Promise<string> {
-  const events = await store.readStream(sagaStreamId(CACHE_PROVISION_SAGA, cacheId));
-  let error = 'provisioning failed';
-  for (const e of events) {
-    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
-  }
-  return error;
-}
-
 /**
  * Provisioning of one cache (`saga_cache_provision-<cacheId>`), started by the create handler
  * once `CacheCreated` (CREATING) is recorded. Steps, each idempotent:
@@ -107,7 +98,12 @@ export function cacheProvisionSaga(p: CacheSagaPorts): SagaDefinition<CacheSagaI
         name: 'begin',
         execute: () => Promise.resolve(null),
         async compensate({ input, correlationId }) {
-          const reason = await failureOf(p.store, input.cacheId);
+          const reason = await lastStepFailure(
+            p.store,
+            CACHE_PROVISION_SAGA,
+            input.cacheId,
+            'provisioning failed',
+          );
           await record(p, saga, input, 'failed', correlationId, {
             type: 'RecordCacheFailed',
             reason,

@@ -11,8 +11,8 @@ import {
   defineSaga,
   PermanentSagaError,
   sagaCommandContext,
-  sagaStreamId,
   type SagaDefinition,
+  lastStepFailure,
 } from '../runtime/definition';
 
 export const CLUSTER_PROVISION_SAGA = 'cluster_provision';
@@ -80,14 +80,6 @@ export async function recordCluster(
   return state;
 }
 
-async function lastFailure(store: EventStore, saga: string, id: string): Promise<string> {
-  let error = 'the operation failed';
-  for (const e of await store.readStream(sagaStreamId(saga, id))) {
-    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
-  }
-  return error.slice(0, 1000);
-}
-
 function stillProvisioning(state: ClusterState): void {
   if (state.status !== 'pending' && state.status !== 'provisioning' && state.status !== 'running') {
     throw new PermanentSagaError(`the cluster is ${state.status}; provisioning stopped`);
@@ -121,7 +113,7 @@ export function clusterProvisionSaga(p: ClusterLifecyclePorts): SagaDefinition<C
         async compensate({ input, correlationId }) {
           await recordCluster(p.executor, saga, input, 'failed', correlationId, {
             type: 'RecordClusterFailed',
-            message: await lastFailure(p.store, saga, input.clusterId),
+            message: await lastStepFailure(p.store, saga, input.clusterId, 'the operation failed'),
             now: new Date(),
           });
         },
@@ -250,7 +242,12 @@ export function clusterOperationSaga(
               operationId: input.operationId,
               nodes: cluster.nodes,
               repaired: [],
-              error: await lastFailure(p.store, saga, input.operationId),
+              error: await lastStepFailure(
+                p.store,
+                saga,
+                input.operationId,
+                'the operation failed',
+              ),
               now: new Date(),
             },
           );

@@ -16,8 +16,8 @@ import {
   defineSaga,
   PermanentSagaError,
   sagaCommandContext,
-  sagaStreamId,
   type SagaDefinition,
+  lastStepFailure,
 } from '../runtime/definition';
 
 export const DATABASE_PROVISION_SAGA = 'database_provision';
@@ -93,15 +93,6 @@ async function record(
   return (await p.executor.execute(databaseDecider, input.databaseId, command, ctx, 10)).state;
 }
 
-async function failureOf(store: EventStore, databaseId: string): Promise<string> {
-  const events = await store.readStream(sagaStreamId(DATABASE_PROVISION_SAGA, databaseId));
-  let error = 'provisioning failed';
-  for (const e of events) {
-    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
-  }
-  return error;
-}
-
 /**
  * Provisioning of one database (`saga_database_provision-<databaseId>`), started by the create
  * handler once `DatabaseCreated` (CREATING) is recorded. Steps, each idempotent:
@@ -127,7 +118,12 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
         name: 'begin',
         execute: () => Promise.resolve(null),
         async compensate({ input, correlationId }) {
-          const reason = await failureOf(p.store, input.databaseId);
+          const reason = await lastStepFailure(
+            p.store,
+            DATABASE_PROVISION_SAGA,
+            input.databaseId,
+            'provisioning failed',
+          );
           await record(p, saga, input, 'failed', correlationId, {
             type: 'RecordDatabaseFailed',
             reason,

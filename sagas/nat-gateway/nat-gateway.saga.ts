@@ -16,9 +16,9 @@ import type { NetworkFabric } from '../../src/network/ports/network-fabric';
 import {
   defineSaga,
   PermanentSagaError,
-  sagaStreamId,
   type SagaDefinition,
   sagaCommandContext,
+  lastStepFailure,
 } from '../runtime/definition';
 
 export const NAT_GATEWAY_SAGA = 'nat_gateway';
@@ -116,16 +116,6 @@ async function recordNat(
   return result.state;
 }
 
-/** The error of the step whose failure started the compensation, from the saga's own stream. */
-async function failureOf(store: EventStore, natGatewayId: string): Promise<string> {
-  const events = await store.readStream(sagaStreamId(NAT_GATEWAY_SAGA, natGatewayId));
-  let error = 'provisioning failed';
-  for (const e of events) {
-    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
-  }
-  return error;
-}
-
 /**
  * Provisioning of one NAT gateway (`saga_nat_gateway-<natGatewayId>`), started by the create
  * handler once `NatGatewayCreated` (status `pending`) is recorded. Steps, each idempotent:
@@ -151,7 +141,14 @@ export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInp
         name: 'begin',
         execute: () => Promise.resolve(null),
         async compensate({ input, correlationId }) {
-          const failure = natFailureOf(await failureOf(p.store, input.natGatewayId));
+          const failure = natFailureOf(
+            await lastStepFailure(
+              p.store,
+              NAT_GATEWAY_SAGA,
+              input.natGatewayId,
+              'provisioning failed',
+            ),
+          );
           await recordNat(p, saga, input, 'failed', correlationId, {
             type: 'RecordNatGatewayFailed',
             failureCode: failure.code,

@@ -1,6 +1,6 @@
 import { AppError } from '../../src/common/errors/app-error';
 import type { ErrorCode } from '../../src/common/errors/error-codes';
-import type { RecordedEvent } from '../../src/eventstore/event-store';
+import type { EventStore, RecordedEvent } from '../../src/eventstore/event-store';
 import type { RetryPolicy } from '../../src/kernel/retry';
 import { uuidV5 } from '../../src/common/ids';
 import type { CommandContext } from '../../src/kernel/command-context';
@@ -241,6 +241,23 @@ function validPolicy(saga: string, step: string, policy: RetryPolicy): RetryPoli
 /** The stream of one instance. */
 export function sagaStreamId(sagaName: string, sagaId: string): string {
   return `saga_${sagaName}-${sagaId}`;
+}
+
+/**
+ * The error of the last failed step of a saga instance, read from its own stream (what a
+ * compensation records as the resource's failure reason), at most 1,000 characters.
+ */
+export async function lastStepFailure(
+  store: EventStore,
+  sagaName: string,
+  sagaId: string,
+  fallback: string,
+): Promise<string> {
+  let error = fallback;
+  for (const e of await store.readStream(sagaStreamId(sagaName, sagaId))) {
+    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
+  }
+  return error.slice(0, 1000);
 }
 
 /**

@@ -11,10 +11,10 @@ import {
   defineSaga,
   PermanentSagaError,
   SagaWait,
-  sagaStreamId,
   type SagaDefinition,
   type SagaTrigger,
   sagaCommandContext,
+  lastStepFailure,
 } from '../runtime/definition';
 
 export const VPC_PEERING_SAGA = 'vpc_peering';
@@ -85,15 +85,6 @@ const feeds: SagaTrigger<VpcPeeringInput> = (event: RecordedEvent) => {
   return { sagaId: peeringId, input: { peeringId } };
 };
 
-/** The error of the step whose failure started the compensation, from the saga's own stream. */
-async function failureOf(store: EventStore, peeringId: string): Promise<string> {
-  let error = 'provisioning failed';
-  for (const e of await store.readStream(sagaStreamId(VPC_PEERING_SAGA, peeringId))) {
-    if (e.type === 'SagaStepFailed') error = (e.data as { error: string }).error;
-  }
-  return error.slice(0, 1000);
-}
-
 /**
  * One VPC peering from request to `active` (`saga_vpc_peering-<peeringId>`), started by the
  * request handler once `VpcPeeringRequested` is recorded. Steps, each idempotent:
@@ -153,7 +144,12 @@ export function vpcPeeringSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeeringInp
           }
         },
         async compensate({ input, correlationId }) {
-          const error = await failureOf(p.store, input.peeringId);
+          const error = await lastStepFailure(
+            p.store,
+            VPC_PEERING_SAGA,
+            input.peeringId,
+            'provisioning failed',
+          );
           const colon = error.indexOf(': ');
           const code = colon > 0 ? error.slice(0, colon) : '';
           const known = (PEERING_FAILURE_CODES as readonly string[]).includes(code);
