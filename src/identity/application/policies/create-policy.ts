@@ -45,25 +45,24 @@ export class CreatePolicyHandler extends UseCaseHandler<CreatePolicy, PolicyView
   }
 
   protected async handle({ tenantId, body, ctx }: CreatePolicy): Promise<Handled<PolicyView>> {
-    if (await this.names.isTaken(tenantId, body.name)) throw nameTaken(body.name);
     const policyId = derivedId(ctx, 'policy');
+    const create = {
+      type: 'CreatePolicy' as const,
+      policyId,
+      tenantId,
+      name: body.name,
+      description: body.description ?? null,
+      statements: body.statements,
+      now: this.clock.now(),
+    };
+    // Input the decider refuses is refused before the name is claimed: nothing is appended.
+    policyDecider.decide(create, policyDecider.initialState());
+    if (await this.names.isTaken(tenantId, body.name)) throw nameTaken(body.name);
     await this.claimName(tenantId, body.name, policyId, ctx);
     const result = await this.executor
-      .execute(
-        policyDecider,
-        policyId,
-        {
-          type: 'CreatePolicy',
-          policyId,
-          tenantId,
-          name: body.name,
-          description: body.description ?? null,
-          statements: body.statements,
-          now: this.clock.now(),
-        },
-        stepContext(ctx, 'create-policy'),
-        { expectNew: true },
-      )
+      .execute(policyDecider, policyId, create, stepContext(ctx, 'create-policy'), {
+        expectNew: true,
+      })
       .catch(async (error: unknown) => {
         const policy = await this.executor.load(policyDecider, policyId);
         if (!policy.exists) await this.releaseName(tenantId, body.name, policyId, ctx);
