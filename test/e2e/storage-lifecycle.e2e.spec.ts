@@ -4,6 +4,9 @@
  * clock moved), as ObjectVersionExpired events audited as OBJECT_EXPIRE, with their blobs
  * deleted; keys outside the prefix and younger versions stay; a second run expires nothing.
  */
+import { BUCKETS_PROJECTION, OBJECTS_PROJECTION } from '../../projections/storage';
+import { ProjectionWaiter } from '../../projections/runtime/projection-waiter';
+import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -50,6 +53,18 @@ describe('storage lifecycle expiration (e2e)', () => {
     });
   });
 
+  /**
+   * Waits until the storage read models hold everything this process appended: the job reads
+   * them, and so do the S3 reads after it (the job's expirations are asynchronous, as lifecycle
+   * rules are; the readable head can also trail open transactions on a loaded machine).
+   */
+  async function caughtUp(): Promise<void> {
+    const head = t.app.get<EventStore>(EVENT_STORE).knownHeadPosition();
+    if (!head) return;
+    const projections = [BUCKETS_PROJECTION, OBJECTS_PROJECTION];
+    expect(await t.app.get(ProjectionWaiter).waitFor(head, projections, 20_000)).toBe(true);
+  }
+
   afterAll(async () => {
     t?.app.get(Clock).set(null);
     await t?.close();
@@ -77,6 +92,7 @@ describe('storage lifecycle expiration (e2e)', () => {
       }),
     );
     const blobsBefore = blobCount();
+    await caughtUp();
 
     const job = t.app.get(LifecycleExpiration);
     expect(await job.run()).toBe(0);
@@ -87,6 +103,7 @@ describe('storage lifecycle expiration (e2e)', () => {
     } finally {
       clock.set(null);
     }
+    await caughtUp();
 
     await expect(
       s3.send(new HeadObjectCommand({ Bucket, Key: 'logs/old.log' })),
