@@ -12,6 +12,7 @@ import {
   type SagaDefinition,
   lastStepFailure,
 } from '../runtime/definition';
+import { engineTeardownSaga } from '../engine-teardown/engine-teardown.saga';
 
 export const CACHE_PROVISION_SAGA = 'cache_provision';
 export const CACHE_DELETE_SAGA = 'cache_delete';
@@ -39,13 +40,6 @@ interface ProvisionResults extends Record<string, unknown> {
   container: { host: string; port: number };
   ready: null;
   record_running: null;
-}
-
-interface TeardownResults extends Record<string, unknown> {
-  remove_container: null;
-  remove_credentials: null;
-  record_deleted: null;
-  release_quota: null;
 }
 
 async function loadCache(p: CacheSagaPorts, cacheId: string): Promise<CacheState> {
@@ -208,57 +202,18 @@ export function cacheProvisionSaga(p: CacheSagaPorts): SagaDefinition<CacheSagaI
  * the container removed, the password deleted, the cache gone, the quota back.
  */
 export function cacheDeleteSaga(p: CacheSagaPorts): SagaDefinition<CacheSagaInput> {
-  const saga = CACHE_DELETE_SAGA;
-  return defineSaga<CacheSagaInput, TeardownResults>({
-    name: saga,
-    retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
+  return engineTeardownSaga<CacheSagaInput>({
+    name: CACHE_DELETE_SAGA,
     stepTimeoutMs: 60_000,
-    steps: [
-      {
-        name: 'remove_container',
-        async execute({ input }) {
-          await p.engine.remove(input.cacheId);
-          return null;
-        },
-      },
-      {
-        name: 'remove_credentials',
-        async execute({ input, correlationId }) {
-          await p.secrets.remove(
-            input.tenantId,
-            cacheSecretName(input.cacheId),
-            sagaCommandContext(saga, input.cacheId, 'remove_password', {
-              tenantId: input.tenantId,
-              correlationId,
-            }),
-          );
-          return null;
-        },
-      },
-      {
-        name: 'record_deleted',
-        async execute({ input, correlationId }) {
-          await record(p, saga, input, 'deleted', correlationId, {
-            type: 'RecordCacheDeleted',
-            now: new Date(),
-          });
-          return null;
-        },
-      },
-      {
-        name: 'release_quota',
-        async execute({ input, correlationId }) {
-          await p.releaseQuota(
-            input.tenantId,
-            input.cacheId,
-            sagaCommandContext(saga, input.cacheId, 'release_quota', {
-              tenantId: input.tenantId,
-              correlationId,
-            }),
-          );
-          return null;
-        },
-      },
-    ],
+    idOf: (input) => input.cacheId,
+    secretNameOf: cacheSecretName,
+    secrets: p.secrets,
+    removeEngine: (cacheId) => p.engine.remove(cacheId),
+    recordDeleted: (input, correlationId) =>
+      record(p, CACHE_DELETE_SAGA, input, 'deleted', correlationId, {
+        type: 'RecordCacheDeleted',
+        now: new Date(),
+      }),
+    releaseQuota: p.releaseQuota,
   });
 }

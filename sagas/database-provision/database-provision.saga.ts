@@ -19,6 +19,7 @@ import {
   type SagaDefinition,
   lastStepFailure,
 } from '../runtime/definition';
+import { engineTeardownSaga } from '../engine-teardown/engine-teardown.saga';
 
 export const DATABASE_PROVISION_SAGA = 'database_provision';
 export const DATABASE_DELETE_SAGA = 'database_delete';
@@ -51,13 +52,6 @@ interface ProvisionResults extends Record<string, unknown> {
   parameters: null;
   pooler: { poolerPort: number | null };
   record_running: null;
-}
-
-interface TeardownResults extends Record<string, unknown> {
-  remove_engine: null;
-  remove_credentials: null;
-  record_deleted: null;
-  release_quota: null;
 }
 
 async function loadDatabase(p: DatabaseSagaPorts, databaseId: string): Promise<DatabaseState> {
@@ -274,57 +268,18 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
  * containers and data volume removed, password deleted, the database gone, the quota back.
  */
 export function databaseDeleteSaga(p: DatabaseSagaPorts): SagaDefinition<DatabaseSagaInput> {
-  const saga = DATABASE_DELETE_SAGA;
-  return defineSaga<DatabaseSagaInput, TeardownResults>({
-    name: saga,
-    retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
+  return engineTeardownSaga<DatabaseSagaInput>({
+    name: DATABASE_DELETE_SAGA,
     stepTimeoutMs: 120_000,
-    steps: [
-      {
-        name: 'remove_engine',
-        async execute({ input }) {
-          await p.engine.remove(input.databaseId);
-          return null;
-        },
-      },
-      {
-        name: 'remove_credentials',
-        async execute({ input, correlationId }) {
-          await p.secrets.remove(
-            input.tenantId,
-            databaseSecretName(input.databaseId),
-            sagaCommandContext(saga, input.databaseId, 'remove_password', {
-              tenantId: input.tenantId,
-              correlationId,
-            }),
-          );
-          return null;
-        },
-      },
-      {
-        name: 'record_deleted',
-        async execute({ input, correlationId }) {
-          await record(p, saga, input, 'deleted', correlationId, {
-            type: 'RecordDatabaseDeleted',
-            now: new Date(),
-          });
-          return null;
-        },
-      },
-      {
-        name: 'release_quota',
-        async execute({ input, correlationId }) {
-          await p.releaseQuota(
-            input.tenantId,
-            input.databaseId,
-            sagaCommandContext(saga, input.databaseId, 'release_quota', {
-              tenantId: input.tenantId,
-              correlationId,
-            }),
-          );
-          return null;
-        },
-      },
-    ],
+    idOf: (input) => input.databaseId,
+    secretNameOf: databaseSecretName,
+    secrets: p.secrets,
+    removeEngine: (databaseId) => p.engine.remove(databaseId),
+    recordDeleted: (input, correlationId) =>
+      record(p, DATABASE_DELETE_SAGA, input, 'deleted', correlationId, {
+        type: 'RecordDatabaseDeleted',
+        now: new Date(),
+      }),
+    releaseQuota: p.releaseQuota,
   });
 }

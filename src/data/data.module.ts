@@ -22,6 +22,7 @@ import { installationIdOf } from '../drivers/installation-id';
 import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
 import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
+import type { CommandContext } from '../kernel/command-context';
 import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
 import { APP_CONFIG } from '../platform/tokens';
 import { SecretsModule } from '../secrets/secrets.module';
@@ -43,39 +44,29 @@ import {
 const ENGINE_CONTAINERS = Symbol('ENGINE_CONTAINERS');
 const ENGINE_IMAGES = Symbol('ENGINE_IMAGES');
 
-function cachePorts(
-  executor: CommandExecutor,
-  store: EventStore,
-  engine: CacheEngine,
-  secrets: SecretStore,
-  quotas: QuotaService,
-  images: EngineImageSource,
-): CacheSagaPorts {
-  return {
-    executor,
-    store,
-    engine,
-    secrets,
-    images,
-    releaseQuota: (tenantId, cacheId, ctx) => quotas.release(tenantId, cacheId, ctx),
-  };
-}
+const CACHE_SAGA_PORTS = Symbol('CACHE_SAGA_PORTS');
+const DATABASE_SAGA_PORTS = Symbol('DATABASE_SAGA_PORTS');
 
-function databasePorts(
-  executor: CommandExecutor,
-  store: EventStore,
-  engine: DatabaseEngine,
-  secrets: SecretStore,
-  quotas: QuotaService,
-  images: EngineImageSource,
-): DatabaseSagaPorts {
+/** What an engine's provision and delete sagas share: one set of ports per engine kind. */
+function engineSagaPorts<TEngine>(engineToken: symbol) {
   return {
-    executor,
-    store,
-    engine,
-    secrets,
-    images,
-    releaseQuota: (tenantId, databaseId, ctx) => quotas.release(tenantId, databaseId, ctx),
+    inject: [CommandExecutor, EVENT_STORE, engineToken, SECRET_STORE, QuotaService, ENGINE_IMAGES],
+    useFactory: (
+      executor: CommandExecutor,
+      store: EventStore,
+      engine: TEngine,
+      secrets: SecretStore,
+      quotas: QuotaService,
+      images: EngineImageSource,
+    ) => ({
+      executor,
+      store,
+      engine,
+      secrets,
+      images,
+      releaseQuota: (tenantId: string, holderId: string, ctx: CommandContext) =>
+        quotas.release(tenantId, holderId, ctx),
+    }),
   };
 }
 
@@ -124,77 +115,23 @@ function databasePorts(
     ...DATABASE_USE_CASES,
     provideQuotas('data', DATA_QUOTAS),
     ...CACHE_USE_CASES,
+    { provide: CACHE_SAGA_PORTS, ...engineSagaPorts<CacheEngine>(CACHE_ENGINE) },
+    { provide: DATABASE_SAGA_PORTS, ...engineSagaPorts<DatabaseEngine>(DATABASE_ENGINE) },
     provideSaga({
-      inject: [
-        CommandExecutor,
-        EVENT_STORE,
-        CACHE_ENGINE,
-        SECRET_STORE,
-        QuotaService,
-        ENGINE_IMAGES,
-      ],
-      useFactory: (
-        executor: CommandExecutor,
-        store: EventStore,
-        engine: CacheEngine,
-        secrets: SecretStore,
-        quotas: QuotaService,
-        images: EngineImageSource,
-      ) => cacheProvisionSaga(cachePorts(executor, store, engine, secrets, quotas, images)),
+      inject: [CACHE_SAGA_PORTS],
+      useFactory: (ports: CacheSagaPorts) => cacheProvisionSaga(ports),
     }),
     provideSaga({
-      inject: [
-        CommandExecutor,
-        EVENT_STORE,
-        CACHE_ENGINE,
-        SECRET_STORE,
-        QuotaService,
-        ENGINE_IMAGES,
-      ],
-      useFactory: (
-        executor: CommandExecutor,
-        store: EventStore,
-        engine: CacheEngine,
-        secrets: SecretStore,
-        quotas: QuotaService,
-        images: EngineImageSource,
-      ) => cacheDeleteSaga(cachePorts(executor, store, engine, secrets, quotas, images)),
+      inject: [CACHE_SAGA_PORTS],
+      useFactory: (ports: CacheSagaPorts) => cacheDeleteSaga(ports),
     }),
     provideSaga({
-      inject: [
-        CommandExecutor,
-        EVENT_STORE,
-        DATABASE_ENGINE,
-        SECRET_STORE,
-        QuotaService,
-        ENGINE_IMAGES,
-      ],
-      useFactory: (
-        executor: CommandExecutor,
-        store: EventStore,
-        engine: DatabaseEngine,
-        secrets: SecretStore,
-        quotas: QuotaService,
-        images: EngineImageSource,
-      ) => databaseProvisionSaga(databasePorts(executor, store, engine, secrets, quotas, images)),
+      inject: [DATABASE_SAGA_PORTS],
+      useFactory: (ports: DatabaseSagaPorts) => databaseProvisionSaga(ports),
     }),
     provideSaga({
-      inject: [
-        CommandExecutor,
-        EVENT_STORE,
-        DATABASE_ENGINE,
-        SECRET_STORE,
-        QuotaService,
-        ENGINE_IMAGES,
-      ],
-      useFactory: (
-        executor: CommandExecutor,
-        store: EventStore,
-        engine: DatabaseEngine,
-        secrets: SecretStore,
-        quotas: QuotaService,
-        images: EngineImageSource,
-      ) => databaseDeleteSaga(databasePorts(executor, store, engine, secrets, quotas, images)),
+      inject: [DATABASE_SAGA_PORTS],
+      useFactory: (ports: DatabaseSagaPorts) => databaseDeleteSaga(ports),
     }),
   ],
 })

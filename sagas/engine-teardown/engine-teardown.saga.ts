@@ -1,0 +1,73 @@
+import type { CommandContext } from '../../src/kernel/command-context';
+import type { SecretStore } from '../../src/secrets/ports/secret-store';
+import { defineSaga, sagaCommandContext, type SagaDefinition } from '../runtime/definition';
+
+interface TeardownResults extends Record<string, unknown> {
+  remove_engine: null;
+  remove_credentials: null;
+  record_deleted: null;
+  release_quota: null;
+}
+
+/** One managed engine's teardown: what differs between a cache and a database. */
+export interface EngineTeardown<TInput extends { tenantId: string }> {
+  name: string;
+  stepTimeoutMs: number;
+  /** The resource id the saga instance is named by (`saga_<name>-<id>`). */
+  idOf(input: TInput): string;
+  secretNameOf(id: string): string;
+  secrets: SecretStore;
+  removeEngine(id: string): Promise<unknown>;
+  recordDeleted(input: TInput, correlationId: string): Promise<unknown>;
+  releaseQuota(tenantId: string, holderId: string, ctx: CommandContext): Promise<unknown>;
+}
+
+/**
+ * Teardown of a managed engine (a cache's or a database's delete saga), started once its
+ * deletion is recorded. Forward only, each step idempotent and retried: the containers removed,
+ * the managed password deleted, the resource gone, its quota given back.
+ */
+export function engineTeardownSaga<TInput extends { tenantId: string }>(
+  t: EngineTeardown<TInput>,
+): SagaDefinition<TInput> {
+  const contextOf = (input: TInput, purpose: string, correlationId: string) =>
+    sagaCommandContext(t.name, t.idOf(input), purpose, { tenantId: input.tenantId, correlationId });
+  return defineSaga<TInput, TeardownResults>({
+    name: t.name,
+    retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
+    stepTimeoutMs: t.stepTimeoutMs,
+    steps: [
+      {
+        name: 'remove_engine',
+        async execute({ input }) {
+          await t.removeEngine(t.idOf(input));
+          return null;
+        },
+      },
+      {
+        name: 'remove_credentials',
+        async execute({ input, correlationId }) {
+          const id = t.idOf(input);
+          const ctx = contextOf(input, 'remove_password', correlationId);
+          await t.secrets.remove(input.tenantId, t.secretNameOf(id), ctx);
+          return null;
+        },
+      },
+      {
+        name: 'record_deleted',
+        async execute({ input, correlationId }) {
+          await t.recordDeleted(input, correlationId);
+          return null;
+        },
+      },
+      {
+        name: 'release_quota',
+        async execute({ input, correlationId }) {
+          const ctx = contextOf(input, 'release_quota', correlationId);
+          await t.releaseQuota(input.tenantId, t.idOf(input), ctx);
+          return null;
+        },
+      },
+    ],
+  });
+}
