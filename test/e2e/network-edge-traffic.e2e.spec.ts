@@ -20,7 +20,12 @@ import { dockerClient, isCI } from '../int/drivers/real-backends';
 import { addOutsideNetns, deleteNetns, removeOwnedBridgePorts } from '../int/network/netns';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
-import { outsideReachesInstance, sourceSeenFromInstance, until } from './network-traffic';
+import {
+  outsideReachesInstance,
+  sourceSeenFromInstance,
+  sourceSeenFromInstanceBecomes,
+  until,
+} from './network-traffic';
 
 const ovnPresent = existsSync('/var/run/ovn/ovnnb_db.sock');
 const dockerPresent = existsSync('/var/run/docker.sock');
@@ -235,9 +240,15 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
           body: { destination_cidr: '0.0.0.0/0', target_type: 'nat', target_id: nat.id },
         }),
       );
-      expect(await sourceSeenFromInstance(worker, outside.netns, INTERNET, 7012)).toBe(
-        natEip.public_ip,
-      );
+      expect(
+        await sourceSeenFromInstanceBecomes(
+          natEip.public_ip,
+          worker,
+          outside.netns,
+          INTERNET,
+          7012,
+        ),
+      ).toBe(natEip.public_ip);
       cleanups.push(async () => {
         await sdk.POST('/route-tables/{id}/disassociate', {
           params: { path: { id: table.id } },
@@ -253,7 +264,9 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       await sdk.DELETE('/route-tables/{id}/routes', {
         params: { path: { id: table.id }, query: { route_id: routeId as string } },
       });
-      expect(await sourceSeenFromInstance(worker, outside.netns, INTERNET, 7013)).toBeNull();
+      expect(
+        await sourceSeenFromInstanceBecomes(null, worker, outside.netns, INTERNET, 7013),
+      ).toBeNull();
       await sdk.DELETE('/nat-gateways/{id}', { params: { path: { id: nat.id } } });
       await reaches('/nat-gateways/{id}', nat.id, 'deleted');
     }, 300_000);

@@ -149,3 +149,25 @@ export async function sourceSeenFromInstance(
     abort.abort();
   }
 }
+
+/**
+ * `sourceSeenFromInstance` tried up to `attempts` times until it reports `expected`: a route or
+ * NAT rule the API accepted reaches the data plane a moment later (ovn-northd, then the
+ * chassis), so a test that looks for a change waits for it. Returns the last source seen.
+ */
+export async function sourceSeenFromInstanceBecomes(
+  expected: string | null,
+  instanceId: string,
+  serverNetns: string,
+  ip: string,
+  port: number,
+  attempts = 8,
+): Promise<string | null> {
+  let seen: string | null = null;
+  for (let i = 0; i < attempts; i += 1) {
+    seen = await sourceSeenFromInstance(instanceId, serverNetns, ip, port);
+    if (seen === expected) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return seen;
+}
