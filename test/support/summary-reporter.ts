@@ -9,7 +9,11 @@ import type { Reporter, SerializedError, TestModule } from 'vitest/node' with {
  * A file that failed outside its tests (a failing beforeAll, an import error) leaves its tests
  * marked skipped; such a file counts as one failure, and so does an unhandled error, so the line
  * never says "0 failed" for a run that failed.
+ *
+ * Above it, the slowest files (import plus tests and hooks), so CI time has a place to look.
  */
+const SLOWEST_SHOWN = 10;
+
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(
     testModules: ReadonlyArray<TestModule>,
@@ -35,9 +39,25 @@ export default class SummaryReporter implements Reporter {
     if (filesFailedOutsideTests > 0)
       notes.push(`${filesFailedOutsideTests} file(s) failed outside their tests`);
     if (unhandledErrors.length > 0) notes.push(`${unhandledErrors.length} unhandled error(s)`);
+    printSlowest(testModules);
     const suffix = notes.length > 0 ? ` (${notes.join('; ')})` : '';
     process.stdout.write(
       `\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped${suffix}\n`,
     );
+  }
+}
+
+function printSlowest(testModules: ReadonlyArray<TestModule>): void {
+  const timed = testModules
+    .map((mod) => {
+      const d = mod.diagnostic();
+      return { file: mod.relativeModuleId, seconds: (d.collectDuration + d.duration) / 1000 };
+    })
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, SLOWEST_SHOWN);
+  if (timed.length === 0) return;
+  process.stdout.write('\nslowest files (import + tests):\n');
+  for (const { file, seconds } of timed) {
+    process.stdout.write(`  ${seconds.toFixed(1).padStart(7)}s  ${file}\n`);
   }
 }
