@@ -161,6 +161,13 @@ export const CONFIG_SCHEMA = z.object({
   NIMBUS_OVN: oneOf(['auto', 'ovn', 'simulated'])
     .prefault('auto')
     .register(CONFIG_DOCS, { doc: DRIVER_DOC('OVN, the network fabric,', 'ovn') }),
+  NIMBUS_OVN_OWNER: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,40}$/, 'letters, digits and dashes, at most 41')
+    .prefault('nimbus')
+    .register(CONFIG_DOCS, {
+      doc: 'the mark (`external_ids:nimbus_owner`) on every OVN object and host port this installation makes, and the prefix of its external switch; installations sharing one OVN need different marks',
+    }),
   LOG_LEVEL: oneOf(LOG_LEVELS).prefault('info').register(CONFIG_DOCS, {
     doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`; logs are JSON lines on stdout',
   }),
@@ -305,6 +312,7 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     docker: v.NIMBUS_DOCKER,
     ovs: v.NIMBUS_OVS,
     ovn: v.NIMBUS_OVN,
+    ovnOwner: v.NIMBUS_OVN_OWNER,
     logLevel: v.LOG_LEVEL,
     readYourWritesTimeoutMs: v.NIMBUS_READ_YOUR_WRITES_TIMEOUT_MS,
     bodyLimitBytes: v.NIMBUS_BODY_LIMIT_BYTES,

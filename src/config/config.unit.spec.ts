@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       docker: 'auto',
       ovs: 'auto',
       ovn: 'auto',
+      ovnOwner: 'nimbus',
       logLevel: 'info',
       readYourWritesTimeoutMs: 2000,
       bodyLimitBytes: 1048576,

@@ -10,7 +10,8 @@ import { vpcPeeringDeleteSaga, vpcPeeringSaga } from '../../sagas/vpc-peering/vp
 import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import type { DetectedDrivers } from '../drivers/detection';
-import { OvnNetworkFabric } from '../drivers/ovn/ovn-network-fabric';
+import { installationFabricOptions, OvnNetworkFabric } from '../drivers/ovn/ovn-network-fabric';
+import type { AppConfig } from '../config/config';
 import { SimulatedNetworkFabric } from '../drivers/ovn/simulated-network-fabric';
 import { DETECTED_DRIVERS } from '../drivers/tokens';
 import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
@@ -75,9 +76,11 @@ function natGatewayPorts(
   providers: [
     {
       provide: NETWORK_FABRIC,
-      inject: [DETECTED_DRIVERS],
-      useFactory: (drivers: DetectedDrivers): NetworkFabric =>
-        drivers.ovn.active === 'ovn' ? new OvnNetworkFabric() : new SimulatedNetworkFabric(),
+      inject: [DETECTED_DRIVERS, APP_CONFIG],
+      useFactory: (drivers: DetectedDrivers, config: AppConfig): NetworkFabric =>
+        drivers.ovn.active === 'ovn'
+          ? new OvnNetworkFabric(installationFabricOptions(config.ovnOwner))
+          : new SimulatedNetworkFabric(),
     },
     { provide: NETWORK_OPTIONS, useFactory: networkOptionsFrom, inject: [APP_CONFIG] },
     EdgeAccess,

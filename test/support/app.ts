@@ -8,6 +8,7 @@ import type { AppExtras } from '../../src/app.module';
 import { loadConfig, type AppConfig } from '../../src/config/config';
 import { createApp } from '../../src/create-app';
 import { createRootLogger } from '../../src/platform/logging';
+import { ovnReachable, removeOvnOwner, testOvnOwner } from './ovn-owner';
 import { createTestDatabase, type TestDatabase } from './pg';
 
 export interface TestAppOptions extends AppExtras {
@@ -56,6 +57,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config: AppConfig = {
     ...base,
     dataDir: mkdtempSync(join(tmpdir(), 'nimbus-test-')),
+    ovnOwner: testOvnOwner(database.name),
     ...options.config,
     databaseUrl: database.url,
     host: '127.0.0.1',
@@ -91,7 +93,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (closed) return;
       closed = true;
       await app.close();
-      if (ownDatabase) await database.drop();
+      if (ownDatabase) {
+        // The database goes, so does the network it described.
+        if (config.ovn !== 'simulated' && ovnReachable()) {
+          await removeOvnOwner(config.ovnOwner).catch((error: unknown) => {
+            console.warn(`[test] could not remove the OVN objects of ${config.ovnOwner}:`, error);
+          });
+        }
+        await database.drop();
+      }
       if (!options.config?.dataDir) rmSync(config.dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { startEmbeddedPostgres, type PostgresServer } from '../../src/database/postgres-server';
+import { removeDeadTestOwners } from './ovn-owner';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,6 +28,10 @@ export async function setup(project: TestProject): Promise<void> {
     adminUrl = server.adminUrl;
   }
   project.provide('pgAdminUrl', adminUrl);
+  const swept = await removeDeadTestOwners();
+  if (swept.length > 0) {
+    console.log(`[test] removed what ${swept.length} killed test run(s) left in OVN`);
+  }
 }
 
 export async function teardown(): Promise<void> {

@@ -67,6 +67,14 @@ export interface OvnFabricOptions {
 
 type Ext = Record<string, string>;
 
+/**
+ * The options of an installation's fabric: everything it makes carries its owner mark, and its
+ * gateways attach to an external switch of its own (`nimbus-external` for the default owner).
+ */
+export function installationFabricOptions(owner: string): OvnFabricOptions {
+  return { owner, externalSwitch: `${owner}-external` };
+}
+
 export class OvnNetworkFabric implements NetworkFabric {
   readonly kind = 'ovn' as const;
   private readonly exec: Exec;
