@@ -9,10 +9,11 @@ import { defineConfig } from 'vitest/config';
 // Unit and int files run first, three at a time: int files each own a database and name what
 // they create by a per-file id, and spend most of their time waiting on PostgreSQL, Docker or
 // OVN, so a third worker on two cores still shortens the run (int: 224 s with one, 117 s with
-// three, measured). The e2e files run after them, one at a time: they share the host's external
-// bridge and its outside address, and engine host ports.
+// three, measured). The e2e files run after them, two at a time (411 s against about 750 s with
+// one): each worker gets its own external address pool and engine port range
+// (test/support/worker-slot.ts), and each app its own OVN owner (test/support/ovn-owner.ts).
 const PARALLEL_TIERS = { groupOrder: 0, maxWorkers: 3 };
-const E2E_TIER = { groupOrder: 1, maxWorkers: 1 };
+const E2E_TIER = { groupOrder: 1, maxWorkers: 2 };
 const swcPlugin = swc.vite({
   tsconfigFile: false,
   swcrc: false,
@@ -68,6 +69,7 @@ export default defineConfig({
         plugins: [swcPlugin],
         test: {
           name: 'e2e',
+          setupFiles: ['test/support/worker-slot.ts'],
           maxWorkers: E2E_TIER.maxWorkers,
           sequence: { groupOrder: E2E_TIER.groupOrder },
           include: ['test/e2e/**/*.e2e.spec.ts'],

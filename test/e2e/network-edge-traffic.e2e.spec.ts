@@ -1,8 +1,8 @@
 /**
  * Elastic IPs, NAT gateways and VPC peering carrying real packets between busybox instances
  * launched through the SDK, on real Docker and OVN. The "outside" is a namespace this test
- * creates on br-ex (100.64.0.1, the external network's upstream router, with 198.18.0.1 behind
- * it as the "internet"): it reaches an instance's server on its elastic IP only while associated;
+ * creates on br-ex (the external network's upstream router, the first address of the app's
+ * pool, with 198.18.0.1 behind it as the "internet"): it reaches an instance's server on its elastic IP only while associated;
  * a private instance reaches it only through an active NAT gateway and a 0.0.0.0/0 route to it,
  * seen from the NAT's elastic IP. Under CI=true a missing OVN or Docker fails
  * the file; elsewhere it is skipped with a loud message.
@@ -17,6 +17,7 @@ import { execCommand } from '../../src/drivers/exec';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/network-fabric';
 import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, isCI } from '../int/drivers/real-backends';
+import { upstreamAddress } from '../../src/network/domain/public-address-pool';
 import { addOutsideNetns, deleteNetns, removeOwnedBridgePorts } from '../int/network/netns';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
@@ -144,7 +145,12 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       expect(t.app.get<NetworkFabric>(NETWORK_FABRIC).kind).toBe('ovn');
       alice = await signUp(t, 'net-edge');
       sdk = createNimbusClient({ endpoint: t.baseUrl, apiKey: alice.apiKey });
-      outside = await addOutsideNetns('br-ex', OWNER, '100.64.0.1/10');
+      const poolPrefix = t.config.eipPool.split('/')[1];
+      outside = await addOutsideNetns(
+        'br-ex',
+        OWNER,
+        `${upstreamAddress(t.config.eipPool)}/${poolPrefix}`,
+      );
       await execCommand('ip', ['-n', outside.netns, 'addr', 'add', `${INTERNET}/32`, 'dev', 'lo']);
     }, 120_000);
 
@@ -180,7 +186,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
     it('the outside reaches an instance on its elastic IP only while associated; a private instance leaves only through an active NAT gateway and its route, from its elastic IP', async () => {
       const vpc = await vpcWithSubnets('edge', '10.95.0.0/16', ['10.95.1.0/24', '10.95.2.0/24']);
       const [publicSubnet, privateSubnet] = vpc.subnetIds;
-      await allowIngress(vpc.groupId, 'tcp', '100.64.0.0/10');
+      await allowIngress(vpc.groupId, 'tcp', t.config.eipPool);
       const igw = unwrap(await sdk.POST('/internet-gateways', {}));
       unwrap(
         await sdk.POST('/internet-gateways/{id}/attach', {

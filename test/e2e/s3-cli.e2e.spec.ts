@@ -6,7 +6,15 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -125,6 +133,12 @@ describe('S3 endpoint with the AWS CLI (e2e)', () => {
     writeFileSync(join(tree, 'one.txt'), 'one');
     writeFileSync(join(tree, 'a', 'two.txt'), 'two');
     writeFileSync(join(tree, 'a', 'b', 'three with space.txt'), 'three');
+    // sync uploads a file whose mtime is newer than the object's LastModified, which has whole
+    // seconds (as S3's has): a file written in the second of its upload would go up again.
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    for (const file of ['one.txt', 'a/two.txt', 'a/b/three with space.txt']) {
+      utimesSync(join(tree, file), anHourAgo, anHourAgo);
+    }
     await ok(['s3', 'sync', tree, `s3://${bucket}/tree`]);
     const back = join(work, 'tree-back');
     await ok(['s3', 'sync', `s3://${bucket}/tree`, back]);

@@ -52,6 +52,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     NIMBUS_DOCKER: process.env.NIMBUS_DOCKER,
     NIMBUS_OVS: process.env.NIMBUS_OVS,
     NIMBUS_OVN: process.env.NIMBUS_OVN,
+    NIMBUS_EIP_POOL: process.env.NIMBUS_EIP_POOL,
     EVENTSTORE_URL: process.env.NIMBUS_TEST_EVENTSTORE_URL,
   });
   const config: AppConfig = {
