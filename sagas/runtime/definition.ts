@@ -10,7 +10,10 @@ import { systemContext } from '../../src/platform/commands/system-context';
  * Defining a saga (a durable process manager).
  *
  * A saga is a fixed, ordered list of steps run for one instance (`saga_<name>-<id>`), started by
- * an event from `$all` (see `triggers`) or directly by a command handler (`SagaLauncher.start`).
+ * an event from `$all` (see `triggers` and `startedBy`) or directly by a command handler
+ * (`SagaLauncher.start`). A saga a command handler starts also names the event that handler
+ * appended in `startedBy`: the handler's start is the fast path, the event the durable one, so a
+ * process that dies between the append and the start loses nothing.
  * The runtime records every decision in the instance's own stream before acting on it, so after
  * a crash it knows which steps finished and which one was in flight.
  *
@@ -94,6 +97,11 @@ export interface SagaDefinitionSpec<TInput, TResults> {
    * `input`; later ones are recorded as inputs (`ctx.inputs`) and wake it.
    */
   triggers?: Partial<Record<string, SagaTrigger<TInput>>>;
+  /**
+   * Event type -> the instance it starts. Unlike `triggers`, an event for an instance that exists
+   * already (started by `SagaLauncher.start` from the same request) is ignored, not fed to it.
+   */
+  startedBy?: Partial<Record<string, SagaTrigger<TInput>>>;
   steps: ReadonlyArray<
     { [K in keyof TResults & string]: SagaStep<TInput, TResults, K> }[keyof TResults & string]
   >;
@@ -118,6 +126,7 @@ export interface SagaDefinitionSpec<TInput, TResults> {
 export interface SagaDefinition<TInput = unknown> {
   readonly name: string;
   readonly triggers: Readonly<Partial<Record<string, SagaTrigger<TInput>>>>;
+  readonly startedBy: Readonly<Partial<Record<string, SagaTrigger<TInput>>>>;
   readonly steps: readonly RuntimeStep[];
   readonly isPermanent: (error: unknown) => boolean;
   readonly plan: SagaPlan;
@@ -196,6 +205,11 @@ export function defineSaga<TInput, TResults extends Record<string, unknown>>(
 ): SagaDefinition<TInput> {
   if (!NAME_RE.test(spec.name)) throw new Error(`saga name "${spec.name}" must match ${NAME_RE}`);
   if (spec.steps.length === 0) throw new Error(`saga ${spec.name}: needs at least one step`);
+  for (const type of Object.keys(spec.startedBy ?? {})) {
+    if (spec.triggers?.[type]) {
+      throw new Error(`saga ${spec.name}: ${type} is both a trigger and a starting event`);
+    }
+  }
   const seen = new Set<string>();
   for (const step of spec.steps) {
     if (seen.has(step.name)) throw new Error(`saga ${spec.name}: duplicate step ${step.name}`);
@@ -219,6 +233,7 @@ export function defineSaga<TInput, TResults extends Record<string, unknown>>(
   return {
     name: spec.name,
     triggers: spec.triggers ?? {},
+    startedBy: spec.startedBy ?? {},
     // Method parameters are bivariant, so typed steps fit the runtime's view; sound because the
     // runtime hands each step only the input and results this saga itself stored.
     steps: spec.steps,

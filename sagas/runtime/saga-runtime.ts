@@ -7,7 +7,7 @@ import type {
   NewEvent,
   RecordedEvent,
 } from '../../src/eventstore/event-store';
-import type { Position } from '../../src/kernel/position';
+import { comparePositions, type Position } from '../../src/kernel/position';
 import { WrongExpectedRevisionError } from '../../src/eventstore/errors';
 import { SagaWait, sagaStreamId, type SagaDefinition, type StepContext } from './definition';
 import {
@@ -188,7 +188,10 @@ export class SagaRuntime {
     for (const { saga, instanceId } of unfinished) void this.kick(saga, instanceId);
     if (this.options.subscribe ?? true) {
       for (const saga of this.sagas.values()) {
-        if (Object.keys(saga.triggers).length > 0) this.loops.push(this.followAll(saga));
+        if (followsAll(saga)) {
+          this.loops.push(this.followAll());
+          break;
+        }
       }
     }
     if ((this.options.timers ?? 'auto') === 'auto') this.loops.push(this.timerLoop());
@@ -260,7 +263,8 @@ export class SagaRuntime {
    * event id derives from the saga name and the input's id, so a redelivered input is a no-op.
    */
   async recordInput(saga: SagaDefinition, event: RecordedEvent): Promise<string | null> {
-    const trigger = saga.triggers[event.type];
+    const starter = saga.startedBy[event.type];
+    const trigger = starter ?? saga.triggers[event.type];
     if (!trigger) return null;
     let target: ReturnType<typeof trigger>;
     try {
@@ -297,6 +301,8 @@ export class SagaRuntime {
       );
     } catch (err) {
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      // Started already, by the request that appended this event: nothing to feed.
+      if (starter) return null;
       const fed: SagaEvent = {
         type: 'SagaInputReceived',
         data: { eventId: event.id, type: event.type, data: event.data },
@@ -699,38 +705,56 @@ export class SagaRuntime {
 
   // ---- inputs from $all -------------------------------------------------------------------------
 
-  private async followAll(saga: SagaDefinition): Promise<void> {
+  /**
+   * One reader of `$all` for every saga with triggers: each event goes to each saga whose
+   * checkpoint is behind it, and each saga's checkpoint moves on its own (a saga added later
+   * starts from the beginning of the log without holding the others back).
+   */
+  private async followAll(): Promise<void> {
+    const sagas = [...this.sagas.values()].filter(followsAll);
     let failures = 0;
     while (this.running) {
       const signal = this.lifetime.signal;
       try {
-        let after: Position | null = await this.tables.loadCheckpoint(saga.name);
+        const checkpoints = new Map<string, Position | null>();
+        for (const saga of sagas) {
+          checkpoints.set(saga.name, await this.tables.loadCheckpoint(saga.name));
+        }
+        const after = earliest([...checkpoints.values()]);
         let skipped = 0;
         for await (const event of this.store.subscribeToAll({ after, signal })) {
-          let sagaId: string | null = null;
-          try {
-            sagaId = await this.recordInput(saga, event);
-          } catch (err) {
-            if (!isTriggerError(err)) throw err;
-            this.log.error('saga trigger threw; input skipped', {
-              saga: saga.name,
-              eventId: event.id,
-              error: errorMessage(err.thrown),
-            });
+          for (const saga of sagas) {
+            const checkpoint = checkpoints.get(saga.name) ?? null;
+            if (checkpoint !== null && comparePositions(event.position, checkpoint) <= 0) continue;
+            let sagaId: string | null = null;
+            try {
+              sagaId = await this.recordInput(saga, event);
+            } catch (err) {
+              if (!isTriggerError(err)) throw err;
+              this.log.error('saga trigger threw; input skipped', {
+                saga: saga.name,
+                eventId: event.id,
+                error: errorMessage(err.thrown),
+              });
+            }
+            checkpoints.set(saga.name, event.position);
+            if (sagaId !== null) {
+              await this.tables.saveCheckpoint(saga.name, event.position);
+              void this.kick(saga.name, sagaId);
+            }
           }
-          after = event.position;
-          if (sagaId !== null || ++skipped >= CHECKPOINT_EVERY_SKIPPED) {
-            await this.tables.saveCheckpoint(saga.name, after);
+          if (++skipped >= CHECKPOINT_EVERY_SKIPPED) {
+            for (const saga of sagas) {
+              await this.tables.saveCheckpoint(saga.name, event.position);
+            }
             skipped = 0;
           }
-          if (sagaId !== null) void this.kick(saga.name, sagaId);
           failures = 0;
         }
       } catch (err) {
         if (!this.running) return;
         failures += 1;
-        this.log.error('saga subscription failed; resuming from its checkpoint', {
-          saga: saga.name,
+        this.log.error('saga subscription failed; resuming from its checkpoints', {
           error: errorMessage(err),
         });
         await this.pause(Math.min(30_000, 100 * 2 ** Math.min(failures, 8)));
@@ -810,4 +834,18 @@ function toJson(value: unknown): unknown {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function followsAll(saga: SagaDefinition): boolean {
+  return Object.keys(saga.triggers).length > 0 || Object.keys(saga.startedBy).length > 0;
+}
+
+/** The earliest of the checkpoints; null (the beginning of the log) when any saga has none. */
+function earliest(checkpoints: ReadonlyArray<Position | null>): Position | null {
+  let first: Position | null = null;
+  for (const checkpoint of checkpoints) {
+    if (checkpoint === null) return null;
+    if (first === null || comparePositions(checkpoint, first) < 0) first = checkpoint;
+  }
+  return first;
 }

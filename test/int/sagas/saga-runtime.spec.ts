@@ -60,6 +60,7 @@ describe('saga runtime on PostgreSQL', () => {
 
   afterEach(async () => {
     await Promise.all(runtimes.splice(0).map((r) => r.stop()));
+    saga = effectsSaga(pool);
   });
 
   afterAll(async () => {
@@ -274,6 +275,61 @@ describe('saga runtime on PostgreSQL', () => {
     expect((await follower.startSaga(saga, byEvent, {})).started).toBe(false);
     expect((await streamTypes(id)).filter((t) => t === 'SagaStarted')).toHaveLength(1);
     expect(await executionsOf(pool, id)).toHaveLength(3);
+  });
+
+  it('a saga its request starts is started by the request’s event too: a crash between append and start loses nothing', async () => {
+    saga = effectsSaga(pool, { name: 'effects_started', startedByOrder: true });
+    const r = await runtime();
+
+    // The request appended its event and died before starting the saga.
+    const crashed = await placeOrder();
+    expect((await r.whenSettled('effects_started', crashed)).status).toBe('completed');
+
+    // The request started the saga itself; its event, read later, starts and feeds nothing.
+    const started = randomUUID();
+    await r.startSaga(saga, started, {});
+    await placeOrder({}, started);
+    await r.whenSettled('effects_started', started);
+    const marker = await placeOrder();
+    await r.whenSettled('effects_started', marker);
+    for (const id of [crashed, started]) {
+      const types = await streamTypes(id, 'effects_started');
+      expect(types.filter((t) => t === 'SagaStarted')).toHaveLength(1);
+      expect(types).not.toContain('SagaInputReceived');
+      expect(await executionsOf(pool, id)).toEqual([
+        'execute:reserve',
+        'execute:charge',
+        'execute:ship',
+      ]);
+    }
+
+    // A restarted process reads on from its checkpoint: nothing starts twice.
+    await r.stop();
+    const again = await runtime();
+    const after = await placeOrder();
+    await again.whenSettled('effects_started', after);
+    expect(await executionsOf(pool, crashed)).toHaveLength(3);
+  });
+
+  it('one reader of $all serves every saga, each from its own checkpoint', async () => {
+    const first = effectsSaga(pool, { name: 'effects_first' });
+    const late = effectsSaga(pool, { name: 'effects_late', startedByOrder: true });
+    saga = first;
+    const early = await runtime({ sagas: [first] });
+    const before = await placeOrder();
+    await early.whenSettled('effects_first', before);
+    await early.stop();
+
+    // A saga added later reads the log from its beginning; the other does not read it again.
+    const both = await runtime({ sagas: [first, late] });
+    const next = await placeOrder();
+    await both.whenSettled('effects_first', next);
+    await both.whenSettled('effects_late', next);
+    await both.whenSettled('effects_late', before);
+    expect(
+      (await streamTypes(before, 'effects_first')).filter((t) => t === 'SagaStarted'),
+    ).toHaveLength(1);
+    expect(await executionsOf(pool, before)).toHaveLength(6);
   });
 
   it('lets one of two runtimes drive an instance: each step still runs once', async () => {
