@@ -7,12 +7,14 @@ import type { CommandContext } from '../../src/kernel/command-context';
 import type { SecretStore } from '../../src/secrets/ports/secret-store';
 import {
   defineSaga,
+  onStreamOf,
   PermanentSagaError,
   sagaCommandContext,
   type SagaDefinition,
   lastStepFailure,
 } from '../runtime/definition';
 import { engineTeardownSaga } from '../engine-teardown/engine-teardown.saga';
+import { CACHE_CATEGORY } from '../../src/data/domain/cache';
 
 export const CACHE_PROVISION_SAGA = 'cache_provision';
 export const CACHE_DELETE_SAGA = 'cache_delete';
@@ -21,6 +23,12 @@ export interface CacheSagaInput {
   cacheId: string;
   tenantId: string;
 }
+
+/** The cache an event of its stream concerns: the saga instance it starts. */
+const cacheOfEvent = onStreamOf<CacheSagaInput>(CACHE_CATEGORY, (cacheId, tenantId) => ({
+  sagaId: cacheId,
+  input: { cacheId, tenantId },
+}));
 
 /** What the cache sagas need; DataModule provides them (`provideSaga`). */
 export interface CacheSagaPorts {
@@ -83,6 +91,7 @@ export function cacheProvisionSaga(p: CacheSagaPorts): SagaDefinition<CacheSagaI
   const saga = CACHE_PROVISION_SAGA;
   return defineSaga<CacheSagaInput, ProvisionResults>({
     name: saga,
+    startedBy: { CacheCreated: cacheOfEvent },
     retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 5000 },
     compensationRetry: { maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 5000 },
     // A first start may build the engine image (minutes) in the container step.
@@ -204,6 +213,7 @@ export function cacheProvisionSaga(p: CacheSagaPorts): SagaDefinition<CacheSagaI
 export function cacheDeleteSaga(p: CacheSagaPorts): SagaDefinition<CacheSagaInput> {
   return engineTeardownSaga<CacheSagaInput>({
     name: CACHE_DELETE_SAGA,
+    startedBy: { CacheDeletionStarted: cacheOfEvent },
     stepTimeoutMs: 60_000,
     idOf: (input) => input.cacheId,
     secretNameOf: cacheSecretName,

@@ -9,11 +9,13 @@ import {
 import type { ClusterDriver, ClusterSpec } from '../../src/clusters/ports/kubernetes';
 import {
   defineSaga,
+  onStreamOf,
   PermanentSagaError,
   sagaCommandContext,
   type SagaDefinition,
   lastStepFailure,
 } from '../runtime/definition';
+import { CLUSTER_CATEGORY } from '../../src/clusters/domain/cluster';
 
 export const CLUSTER_PROVISION_SAGA = 'cluster_provision';
 export const CLUSTER_DELETE_SAGA = 'cluster_delete';
@@ -28,6 +30,19 @@ export interface ClusterOperationInput extends ClusterSagaInput {
   operationId: string;
   kind: 'scale' | 'repair';
 }
+
+/** The cluster an event of its stream concerns: the saga instance it starts. */
+const clusterOfEvent = onStreamOf<ClusterSagaInput>(CLUSTER_CATEGORY, (clusterId, tenantId) => ({
+  sagaId: clusterId,
+  input: { clusterId, tenantId },
+}));
+
+/** A scale or repair the event requested: the operation's saga instance. */
+const operationOfEvent = (kind: ClusterOperationInput['kind']) =>
+  onStreamOf<ClusterOperationInput>(CLUSTER_CATEGORY, (clusterId, tenantId, event) => {
+    const { operationId } = event.data as { operationId: string };
+    return { sagaId: operationId, input: { clusterId, tenantId, operationId, kind } };
+  });
 
 /** What the cluster lifecycle sagas need; the clusters module provides them. */
 export interface ClusterLifecyclePorts {
@@ -103,6 +118,7 @@ export function clusterProvisionSaga(p: ClusterLifecyclePorts): SagaDefinition<C
   const saga = CLUSTER_PROVISION_SAGA;
   return defineSaga<ClusterSagaInput, ProvisionResults>({
     name: saga,
+    startedBy: { ClusterCreated: clusterOfEvent },
     retry: { maxAttempts: 4, initialDelayMs: 500, maxDelayMs: 10_000 },
     compensationRetry: { maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 10_000 },
     stepTimeoutMs: 30 * 60_000,
@@ -173,6 +189,7 @@ export function clusterDeleteSaga(p: ClusterLifecyclePorts): SagaDefinition<Clus
   const saga = CLUSTER_DELETE_SAGA;
   return defineSaga<ClusterSagaInput, DeleteResults>({
     name: saga,
+    startedBy: { ClusterDeletionStarted: clusterOfEvent },
     retry: { maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 10_000 },
     stepTimeoutMs: 30 * 60_000,
     steps: [
@@ -223,6 +240,10 @@ export function clusterOperationSaga(
   const saga = CLUSTER_OPERATION_SAGA;
   return defineSaga<ClusterOperationInput, OperationResults>({
     name: saga,
+    startedBy: {
+      ClusterScaleRequested: operationOfEvent('scale'),
+      ClusterRepairRequested: operationOfEvent('repair'),
+    },
     retry: { maxAttempts: 4, initialDelayMs: 500, maxDelayMs: 10_000 },
     stepTimeoutMs: 30 * 60_000,
     steps: [

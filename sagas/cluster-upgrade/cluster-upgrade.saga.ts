@@ -14,10 +14,12 @@ import type { ClusterDriver, KubernetesApi } from '../../src/clusters/ports/kube
 import { loadCluster, recordCluster } from '../cluster-lifecycle/cluster-lifecycle.saga';
 import {
   defineSaga,
+  onStreamOf,
   PermanentSagaError,
   sagaCommandContext,
   type SagaDefinition,
 } from '../runtime/definition';
+import { CLUSTER_CATEGORY } from '../../src/clusters/domain/cluster';
 
 export const CLUSTER_UPGRADE_SAGA = 'cluster_upgrade';
 
@@ -200,6 +202,12 @@ export function clusterUpgradeSaga(p: ClusterUpgradePorts): SagaDefinition<Clust
   const saga = CLUSTER_UPGRADE_SAGA;
   return defineSaga<ClusterUpgradeInput, UpgradeResults>({
     name: saga,
+    startedBy: {
+      ClusterUpgradeStarted: onStreamOf(CLUSTER_CATEGORY, (clusterId, tenantId, event) => {
+        const { upgradeId } = event.data as { upgradeId: string };
+        return { sagaId: upgradeId, input: { clusterId, tenantId, upgradeId } };
+      }),
+    },
     retry: { maxAttempts: 20, initialDelayMs: 500, maxDelayMs: 30_000 },
     compensationRetry: { maxAttempts: 20, initialDelayMs: 500, maxDelayMs: 30_000 },
     stepTimeoutMs: 10 * 60_000,

@@ -14,12 +14,14 @@ import type { CommandContext } from '../../src/kernel/command-context';
 import type { SecretStore } from '../../src/secrets/ports/secret-store';
 import {
   defineSaga,
+  onStreamOf,
   PermanentSagaError,
   sagaCommandContext,
   type SagaDefinition,
   lastStepFailure,
 } from '../runtime/definition';
 import { engineTeardownSaga } from '../engine-teardown/engine-teardown.saga';
+import { DATABASE_CATEGORY } from '../../src/data/domain/database';
 
 export const DATABASE_PROVISION_SAGA = 'database_provision';
 export const DATABASE_DELETE_SAGA = 'database_delete';
@@ -28,6 +30,15 @@ export interface DatabaseSagaInput {
   databaseId: string;
   tenantId: string;
 }
+
+/** The database an event of its stream concerns: the saga instance it starts. */
+const databaseOfEvent = onStreamOf<DatabaseSagaInput>(
+  DATABASE_CATEGORY,
+  (databaseId, tenantId) => ({
+    sagaId: databaseId,
+    input: { databaseId, tenantId },
+  }),
+);
 
 /** What the database sagas need; DataModule provides them (`provideSaga`). */
 export interface DatabaseSagaPorts {
@@ -103,6 +114,7 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
   const saga = DATABASE_PROVISION_SAGA;
   return defineSaga<DatabaseSagaInput, ProvisionResults>({
     name: saga,
+    startedBy: { DatabaseCreated: databaseOfEvent },
     retry: { maxAttempts: 3, initialDelayMs: 500, maxDelayMs: 5000 },
     compensationRetry: { maxAttempts: 10, initialDelayMs: 500, maxDelayMs: 5000 },
     // A first start may build the engine image (minutes) in the server step.
@@ -270,6 +282,7 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
 export function databaseDeleteSaga(p: DatabaseSagaPorts): SagaDefinition<DatabaseSagaInput> {
   return engineTeardownSaga<DatabaseSagaInput>({
     name: DATABASE_DELETE_SAGA,
+    startedBy: { DatabaseDeletionStarted: databaseOfEvent },
     stepTimeoutMs: 120_000,
     idOf: (input) => input.databaseId,
     secretNameOf: databaseSecretName,

@@ -1,6 +1,11 @@
 import type { CommandContext } from '../../src/kernel/command-context';
 import type { SecretStore } from '../../src/secrets/ports/secret-store';
-import { defineSaga, sagaCommandContext, type SagaDefinition } from '../runtime/definition';
+import {
+  defineSaga,
+  sagaCommandContext,
+  type SagaDefinition,
+  type SagaDefinitionSpec,
+} from '../runtime/definition';
 
 interface TeardownResults extends Record<string, unknown> {
   remove_engine: null;
@@ -12,6 +17,8 @@ interface TeardownResults extends Record<string, unknown> {
 /** One managed engine's teardown: what differs between a cache and a database. */
 export interface EngineTeardown<TInput extends { tenantId: string }> {
   name: string;
+  /** The events that start an instance (see `SagaDefinitionSpec.startedBy`). */
+  startedBy?: SagaDefinitionSpec<TInput, TeardownResults>['startedBy'];
   stepTimeoutMs: number;
   /** The resource id the saga instance is named by (`saga_<name>-<id>`). */
   idOf(input: TInput): string;
@@ -34,6 +41,7 @@ export function engineTeardownSaga<TInput extends { tenantId: string }>(
     sagaCommandContext(t.name, t.idOf(input), purpose, { tenantId: input.tenantId, correlationId });
   return defineSaga<TInput, TeardownResults>({
     name: t.name,
+    startedBy: t.startedBy,
     retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: t.stepTimeoutMs,
     steps: [

@@ -16,12 +16,14 @@ import type { InstanceNetwork } from '../../src/network/ports/instance-network';
 import type { QuotaReservations } from '../../src/platform/quotas/quota.service';
 import {
   defineSaga,
+  onStreamOf,
   isPermanentByDefault,
   PermanentSagaError,
   sagaStreamId,
   type SagaDefinition,
   sagaCommandContext,
 } from '../runtime/definition';
+import { INSTANCE_CATEGORY } from '../../src/compute/domain/instance';
 
 export const INSTANCE_LAUNCH_SAGA = 'instance_launch';
 
@@ -139,6 +141,12 @@ function ignoreSettled(error: unknown): void {
 export function instanceLaunchSaga(p: InstanceLaunchPorts): SagaDefinition<InstanceLaunchInput> {
   return defineSaga<InstanceLaunchInput, Results>({
     name: INSTANCE_LAUNCH_SAGA,
+    startedBy: {
+      InstanceLaunchRequested: onStreamOf(INSTANCE_CATEGORY, (instanceId, tenantId) => ({
+        sagaId: instanceId,
+        input: { instanceId, tenantId },
+      })),
+    },
     retry: { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 2000 },
     compensationRetry: { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,

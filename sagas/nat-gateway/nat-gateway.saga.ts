@@ -15,11 +15,13 @@ import {
 import type { NetworkFabric } from '../../src/network/ports/network-fabric';
 import {
   defineSaga,
+  onStreamOf,
   PermanentSagaError,
   type SagaDefinition,
   sagaCommandContext,
   lastStepFailure,
 } from '../runtime/definition';
+import { NAT_GATEWAY_CATEGORY } from '../../src/network/domain/nat-gateway';
 
 export const NAT_GATEWAY_SAGA = 'nat_gateway';
 export const NAT_GATEWAY_DELETE_SAGA = 'nat_gateway_delete';
@@ -28,6 +30,12 @@ export interface NatGatewayInput {
   natGatewayId: string;
   tenantId: string;
 }
+
+/** The NAT gateway an event of its stream concerns: the saga instance it starts. */
+const natGatewayOfEvent = onStreamOf<NatGatewayInput>(
+  NAT_GATEWAY_CATEGORY,
+  (natGatewayId, tenantId) => ({ sagaId: natGatewayId, input: { natGatewayId, tenantId } }),
+);
 
 /** What the NAT gateway sagas need; the networking module provides them (`provideSaga`). */
 export interface NatGatewayPorts {
@@ -133,6 +141,7 @@ export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInp
   const saga = NAT_GATEWAY_SAGA;
   return defineSaga<NatGatewayInput, ProvisionResults>({
     name: saga,
+    startedBy: { NatGatewayCreated: natGatewayOfEvent },
     retry: { maxAttempts: 4, initialDelayMs: 200, maxDelayMs: 2000 },
     compensationRetry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
@@ -296,6 +305,7 @@ export function natGatewayDeleteSaga(p: NatGatewayPorts): SagaDefinition<NatGate
   const saga = NAT_GATEWAY_DELETE_SAGA;
   return defineSaga<NatGatewayInput, TeardownResults>({
     name: saga,
+    startedBy: { NatGatewayDeletionStarted: natGatewayOfEvent },
     retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     steps: [

@@ -89,6 +89,27 @@ export type SagaTrigger<TInput> = (
   event: RecordedEvent,
 ) => { sagaId: string; input: TInput } | null;
 
+/**
+ * A trigger for the events of the streams `<category>-<id>`, by the tenant of their metadata:
+ * `make` names the instance and its input. Events of other streams, or without a tenant, start
+ * and feed nothing.
+ */
+export function onStreamOf<TInput>(
+  category: string,
+  make: (
+    entityId: string,
+    tenantId: string,
+    event: RecordedEvent,
+  ) => { sagaId: string; input: TInput } | null,
+): SagaTrigger<TInput> {
+  const prefix = `${category}-`;
+  return (event) => {
+    const tenantId = event.metadata.tenantId;
+    if (!event.streamId.startsWith(prefix) || !tenantId) return null;
+    return make(event.streamId.slice(prefix.length), tenantId, event);
+  };
+}
+
 export interface SagaDefinitionSpec<TInput, TResults> {
   /** `[a-z][a-z0-9_]*`; the instance streams are `saga_<name>-<id>`. */
   name: string;

@@ -107,6 +107,7 @@ export function vpcPeeringSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeeringInp
     results.await_answer?.answer === 'accepted';
   return defineSaga<VpcPeeringInput, ProvisionResults>({
     name: saga,
+    startedBy: { VpcPeeringRequested: feeds },
     triggers: {
       VpcPeeringAccepted: feeds,
       VpcPeeringRejected: feeds,
@@ -215,6 +216,7 @@ export function vpcPeeringDeleteSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeer
   const saga = VPC_PEERING_DELETE_SAGA;
   return defineSaga<VpcPeeringInput, TeardownResults>({
     name: saga,
+    startedBy: { VpcPeeringDeletionStarted: feeds },
     retry: { maxAttempts: 10, initialDelayMs: 200, maxDelayMs: 5000 },
     stepTimeoutMs: 60_000,
     steps: [

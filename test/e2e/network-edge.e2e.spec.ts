@@ -15,7 +15,7 @@ import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { uuidV5 } from '../../src/common/ids';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { CommandContext } from '../../src/kernel/command-context';
-import { subnetDecider, vpcDecider } from '../../src/network/domain';
+import { natGatewayDecider, subnetDecider, vpcDecider } from '../../src/network/domain';
 import { upstreamAddress } from '../../src/network/domain/public-address-pool';
 import { startTestApp, type TestApp } from '../support/app';
 import { countEvents, signUp, type Account } from './identity.helpers';
@@ -404,6 +404,35 @@ describe('internet gateways and elastic IPs (e2e)', () => {
         'NAT_GATEWAY_CREATE:failure',
       ]),
     ).toEqual(expect.arrayContaining(['NAT_GATEWAY_CREATE:failure']));
+  });
+
+  it('a NAT gateway whose request died after recording it still becomes active: its event starts the saga', async () => {
+    const vpcId = await vpcOf(alice, '10.31.0.0/16');
+    const subnetId = await subnetOf(alice, vpcId, '10.31.0.0/16', '10.31.1.0/24');
+    const eip = (await api(alice).post('/elastic-ips').expect(201)).body as { id: string };
+    const igw = (await api(alice).post('/internet-gateways').expect(201)).body as { id: string };
+    await api(alice).post(`/internet-gateways/${igw.id}/attach`, { vpc_id: vpcId }).expect(200);
+
+    // What a request that died between its append and SagaLauncher.start leaves: the event only.
+    const natId = randomUUID();
+    await t.app.get(CommandExecutor).execute(
+      natGatewayDecider,
+      natId,
+      {
+        type: 'CreateNatGateway',
+        natGatewayId: natId,
+        tenantId: alice.tenantId,
+        vpcId,
+        subnetId,
+        eipId: eip.id,
+        privateIp: '10.31.1.4',
+        now: new Date(),
+      },
+      userCtx(alice),
+    );
+    expect((await settled(NAT_GATEWAY_SAGA, natId)).status).toBe('completed');
+    const active = await statusReached(alice, `/nat-gateways/${natId}`, 'active');
+    expect(active.body).toMatchObject({ status: 'active', elastic_ip_id: eip.id });
   });
 
   it('the elastic_ips quota (default 5) refuses the sixth with 403 quota_exceeded and appends nothing', async () => {
