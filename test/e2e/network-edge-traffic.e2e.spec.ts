@@ -24,6 +24,7 @@ import { signUp, type Account } from './identity.helpers';
 import {
   outsideReachesInstance,
   sourceSeenFromInstance,
+  pingsFrom,
   sourceSeenFromInstanceBecomes,
   until,
 } from './network-traffic';
@@ -275,6 +276,75 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       ).toBeNull();
       await sdk.DELETE('/nat-gateways/{id}', { params: { path: { id: nat.id } } });
       await reaches('/nat-gateways/{id}', nat.id, 'deleted');
+    }, 300_000);
+
+    it('peered VPCs reach each other only while the peering is active, and peering is not transitive', async () => {
+      const a = await vpcWithSubnets('peer-a', '10.96.0.0/16', ['10.96.1.0/24']);
+      const b = await vpcWithSubnets('peer-b', '10.97.0.0/16', ['10.97.1.0/24']);
+      const c = await vpcWithSubnets('peer-c', '10.98.0.0/16', ['10.98.1.0/24']);
+      // As on AWS, a peer's traffic is ingress its security group must admit.
+      await allowIngress(a.groupId, 'icmp', '10.97.0.0/16');
+      await allowIngress(b.groupId, 'icmp', '10.96.0.0/16');
+      await allowIngress(b.groupId, 'icmp', '10.98.0.0/16');
+      await allowIngress(c.groupId, 'icmp', '10.97.0.0/16');
+      const ids = [
+        await launch('peer-a', a.subnetIds[0]),
+        await launch('peer-b', b.subnetIds[0]),
+        await launch('peer-c', c.subnetIds[0]),
+      ];
+      const [ia, ib, ic] = await Promise.all(ids.map(running));
+      const ipOf = (i: Instance) => i.private_ip as string;
+      expect(await pingsFrom(ia.id, ipOf(ib))).toBe(false);
+
+      const peer = async (from: string, to: string) => {
+        const requested = unwrap(
+          await sdk.POST('/vpc-peerings', {
+            body: { requester_vpc_id: from, accepter_vpc_id: to },
+          }),
+        );
+        unwrap(
+          await sdk.POST('/vpc-peerings/{id}/accept', { params: { path: { id: requested.id } } }),
+        );
+        await reaches('/vpc-peerings/{id}', requested.id, 'active');
+        cleanups.push(() =>
+          sdk.DELETE('/vpc-peerings/{id}', { params: { path: { id: requested.id } } }),
+        );
+        return requested.id;
+      };
+      const ab = await peer(a.vpcId, b.vpcId);
+      expect(await until(() => pingsFrom(ia.id, ipOf(ib)), 20, 250)).toBe(true);
+      expect(await until(() => pingsFrom(ib.id, ipOf(ia)), 20, 250)).toBe(true);
+
+      // A subnet moved to a route table of its own keeps the peering's routes.
+      const table = unwrap(
+        await sdk.POST('/route-tables', {
+          body: { vpc_id: a.vpcId, name: 'own', is_main: false },
+        }),
+      );
+      unwrap(
+        await sdk.POST('/route-tables/{id}/associate', {
+          params: { path: { id: table.id } },
+          body: { subnet_id: a.subnetIds[0] },
+        }),
+      );
+      cleanups.push(async () => {
+        await sdk.POST('/route-tables/{id}/disassociate', {
+          params: { path: { id: table.id } },
+          body: { subnet_id: a.subnetIds[0] },
+        });
+        await sdk.DELETE('/route-tables/{id}', { params: { path: { id: table.id } } });
+      });
+      expect(await until(() => pingsFrom(ia.id, ipOf(ib)), 20, 250)).toBe(true);
+
+      await peer(b.vpcId, c.vpcId);
+      expect(await until(() => pingsFrom(ib.id, ipOf(ic)), 20, 250)).toBe(true);
+      // A-B and B-C active: A still does not reach C.
+      expect(await pingsFrom(ia.id, ipOf(ic))).toBe(false);
+      expect(await pingsFrom(ic.id, ipOf(ia))).toBe(false);
+
+      unwrap(await sdk.DELETE('/vpc-peerings/{id}', { params: { path: { id: ab } } }));
+      await reaches('/vpc-peerings/{id}', ab, 'deleted');
+      expect(await until(async () => !(await pingsFrom(ia.id, ipOf(ib))), 20, 250)).toBe(true);
     }, 300_000);
   },
 );

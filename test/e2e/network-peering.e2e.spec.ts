@@ -1,7 +1,7 @@
 /**
  * VPC peerings over HTTP: request, accept across tenants, reject, expiry by the saga's persisted
  * timeout, delete; status and error codes, tenant walls, audit. The fabric is the simulated one
- * here (the links carry real packets on OVN in test/int/network/edge-traffic.spec.ts).
+ * here (the links carry real packets on OVN in test/e2e/network-edge-traffic.e2e.spec.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -56,6 +56,8 @@ export const EXT = {
   peering: 'nimbus_peering',
   route: 'nimbus_route',
   policy: 'nimbus_policy',
+  /** `vpc` on the copies of a route that applies to every subnet of the VPC. */
+  scope: 'nimbus_scope',
   role: 'nimbus_role',
 } as const;
 

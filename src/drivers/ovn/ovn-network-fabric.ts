@@ -312,12 +312,13 @@ export class OvnNetworkFabric implements NetworkFabric {
 
   async ensureStaticRoute(spec: StaticRouteSpec): Promise<void> {
     checkId('route', spec.routeId);
-    if (
-      (await this.findUuids('logical_router_static_route', { [EXT.route]: spec.routeId })).length >
-      0
-    ) {
+    const ids = { [EXT.route]: spec.routeId, [EXT.vpc]: spec.vpcId };
+    if (spec.routeTableId === null) {
+      const hop = await this.resolveTarget(spec.vpcId, spec.target);
+      await this.ensureVpcWideRoute(spec.vpcId, spec.destinationCidr, hop, ids);
       return;
     }
+    if ((await this.findUuids('logical_router_static_route', ids)).length > 0) return;
     const hop = await this.resolveTarget(spec.vpcId, spec.target);
     await this.createStaticRoute(
       spec.vpcId,
@@ -330,6 +331,13 @@ export class OvnNetworkFabric implements NetworkFabric {
 
   async setSubnetRouteTable(subnetId: string, routeTableId: string | null): Promise<void> {
     const port = ovnNames.subnetRouterPort(subnetId);
+    if (routeTableId !== null) {
+      const [row] = await this.findRows('logical_router_port', { [EXT.subnet]: subnetId }, [
+        'external_ids',
+      ]);
+      const vpcId = row ? mapColumn(row, 'external_ids')[EXT.vpc] : undefined;
+      if (vpcId) await this.copyVpcWideRoutes(vpcId, ovnNames.routeTable(routeTableId));
+    }
     await this.nbctl(
       routeTableId === null
         ? ['--if-exists', 'remove', 'logical_router_port', port, 'options', 'route_table']
@@ -564,13 +572,11 @@ export class OvnNetworkFabric implements NetworkFabric {
       { from: spec.accepter, to: spec.requester, port: accepterPort, nextHop: link.requesterIp },
     ];
     for (const route of routes) {
-      const ids = { [EXT.peering]: spec.peeringId, [EXT.vpc]: route.from.vpcId };
-      if ((await this.findUuids('logical_router_static_route', ids)).length > 0) continue;
-      await this.createStaticRoute(
+      await this.ensureVpcWideRoute(
         route.from.vpcId,
         route.to.cidr,
         { nextHop: route.nextHop, port: route.port },
-        ids,
+        { [EXT.peering]: spec.peeringId, [EXT.vpc]: route.from.vpcId },
       );
     }
   }
@@ -748,6 +754,59 @@ export class OvnNetworkFabric implements NetworkFabric {
       'acls',
       handle,
     ];
+  }
+
+  /**
+   * A route for every subnet of the VPC. Once a router port names a route table, OVN looks its
+   * traffic up in that table only, not in the global one, and every subnet port names one (the
+   * main table is a named table too). So the route lives in the global table and in a copy per
+   * table a subnet uses; `setSubnetRouteTable` copies it into a table a subnet starts using.
+   */
+  private async ensureVpcWideRoute(
+    vpcId: string,
+    destinationCidr: string,
+    hop: { nextHop: string; port: string },
+    ids: Ext,
+  ): Promise<void> {
+    const marked = { ...ids, [EXT.scope]: 'vpc' };
+    const rows = await this.findRows('logical_router_static_route', marked, ['route_table']);
+    const present = new Set(rows.map((row) => stringColumn(row, 'route_table')));
+    for (const table of ['', ...(await this.routeTablesInUse(vpcId))]) {
+      if (present.has(table)) continue;
+      await this.createStaticRoute(vpcId, destinationCidr, hop, marked, table || null);
+    }
+  }
+
+  /** The route tables the VPC's subnet ports name (`options:route_table`). */
+  private async routeTablesInUse(vpcId: string): Promise<string[]> {
+    const ports = await this.findRows('logical_router_port', { [EXT.vpc]: vpcId }, ['options']);
+    const tables = ports.map((row) => mapColumn(row, 'options').route_table).filter(Boolean);
+    return [...new Set(tables)];
+  }
+
+  /** Copies the VPC-wide routes of the VPC's router into `routeTable` where missing. */
+  private async copyVpcWideRoutes(vpcId: string, routeTable: string): Promise<void> {
+    const rows = await this.findRows(
+      'logical_router_static_route',
+      { [EXT.vpc]: vpcId, [EXT.scope]: 'vpc' },
+      ['route_table', 'ip_prefix', 'nexthop', 'output_port', 'external_ids'],
+    );
+    const identity = (row: OvsdbRow) => JSON.stringify(mapColumn(row, 'external_ids'));
+    const copied = new Set(
+      rows.filter((row) => stringColumn(row, 'route_table') === routeTable).map(identity),
+    );
+    for (const row of rows) {
+      if (stringColumn(row, 'route_table') !== '' || copied.has(identity(row))) continue;
+      const ids = { ...mapColumn(row, 'external_ids') };
+      delete ids[EXT.owner];
+      await this.createStaticRoute(
+        vpcId,
+        stringColumn(row, 'ip_prefix'),
+        { nextHop: stringColumn(row, 'nexthop'), port: stringColumn(row, 'output_port') },
+        ids,
+        routeTable,
+      );
+    }
   }
 
   private async createStaticRoute(
