@@ -186,13 +186,8 @@ export class SagaRuntime {
     if (unfinished.length > 0)
       this.log.info('resuming unfinished sagas', { count: unfinished.length });
     for (const { saga, instanceId } of unfinished) void this.kick(saga, instanceId);
-    if (this.options.subscribe ?? true) {
-      for (const saga of this.sagas.values()) {
-        if (followsAll(saga)) {
-          this.loops.push(this.followAll());
-          break;
-        }
-      }
+    if ((this.options.subscribe ?? true) && [...this.sagas.values()].some(followsAll)) {
+      this.loops.push(this.followAll());
     }
     if ((this.options.timers ?? 'auto') === 'auto') this.loops.push(this.timerLoop());
   }
@@ -706,9 +701,9 @@ export class SagaRuntime {
   // ---- inputs from $all -------------------------------------------------------------------------
 
   /**
-   * One reader of `$all` for every saga with triggers: each event goes to each saga whose
-   * checkpoint is behind it, and each saga's checkpoint moves on its own (a saga added later
-   * starts from the beginning of the log without holding the others back).
+   * One reader of `$all` for every saga with triggers or starting events: each event goes to each
+   * saga whose checkpoint is behind it, and each saga's checkpoint moves on its own (a saga added
+   * later starts from the beginning of the log without holding the others back).
    */
   private async followAll(): Promise<void> {
     const sagas = [...this.sagas.values()].filter(followsAll);
