@@ -120,7 +120,8 @@ export interface SagaDefinitionSpec<TInput, TResults> {
   triggers?: Partial<Record<string, SagaTrigger<TInput>>>;
   /**
    * Event type -> the instance it starts. Unlike `triggers`, an event for an instance that exists
-   * already (started by `SagaLauncher.start` from the same request) is ignored, not fed to it.
+   * already (started by `SagaLauncher.start` from the same request) is ignored, not fed to it, and
+   * so is one older than the runtime's start horizon (`startHorizonMs`).
    */
   startedBy?: Partial<Record<string, SagaTrigger<TInput>>>;
   steps: ReadonlyArray<

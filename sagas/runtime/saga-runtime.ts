@@ -62,6 +62,12 @@ export interface SagaRuntimeOptions {
   timerPollMs?: number;
   /** How far a due timer is pushed back when its instance is driven elsewhere. */
   busyRetryMs?: number;
+  /**
+   * How old a starting event (`startedBy`) may be and still start its instance (default 24 h):
+   * one a crashed request left is minutes old, while a history older than its saga (imported,
+   * or written before the saga named its starting event) is not provisioned again.
+   */
+  startHorizonMs?: number;
   /** Consume `$all` for the sagas' triggers (default true). */
   subscribe?: boolean;
   logger?: SagaLogger;
@@ -112,6 +118,7 @@ const SYSTEM_SAGA_ACTOR = (sagaName: string) => ({
   id: `saga:${sagaName}`,
 });
 const CHECKPOINT_EVERY_SKIPPED = 500;
+const DEFAULT_START_HORIZON_MS = 24 * 3_600_000;
 
 /**
  * Runs saga instances durably.
@@ -261,6 +268,7 @@ export class SagaRuntime {
     const starter = saga.startedBy[event.type];
     const trigger = starter ?? saga.triggers[event.type];
     if (!trigger) return null;
+    if (starter && this.pastStartHorizon(event)) return null;
     let target: ReturnType<typeof trigger>;
     try {
       target = trigger(event);
@@ -305,6 +313,12 @@ export class SagaRuntime {
       await this.store.append(streamId, [this.toNewEvent(saga.name, fed, eventId, meta)], 'any');
     }
     return target.sagaId;
+  }
+
+  private pastStartHorizon(event: RecordedEvent): boolean {
+    const occurred = Date.parse(event.metadata.occurredAt);
+    const horizon = this.options.startHorizonMs ?? DEFAULT_START_HORIZON_MS;
+    return !Number.isNaN(occurred) && this.clock.now().getTime() - occurred > horizon;
   }
 
   /** The instance as its stream tells it. */

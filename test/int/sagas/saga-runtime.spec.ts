@@ -311,6 +311,28 @@ describe('saga runtime on PostgreSQL', () => {
     expect(await executionsOf(pool, crashed)).toHaveLength(3);
   });
 
+  it('a starting event older than the start horizon starts nothing: old history is not provisioned again', async () => {
+    saga = effectsSaga(pool, { name: 'effects_horizon', startedByOrder: true });
+    const r = await runtime({ startHorizonMs: 3_600_000 });
+    const old = randomUUID();
+    await store.append(
+      `order-${old}`,
+      [
+        {
+          id: randomUUID(),
+          type: 'OrderPlaced',
+          data: { orderId: old },
+          metadata: { ...meta(), occurredAt: new Date(Date.now() - 2 * 3_600_000).toISOString() },
+        },
+      ],
+      'no_stream',
+    );
+    const recent = await placeOrder();
+    await r.whenSettled('effects_horizon', recent);
+    expect(await streamTypes(old, 'effects_horizon')).toEqual([]);
+    expect(await executionsOf(pool, old)).toEqual([]);
+  });
+
   it('one reader of $all serves every saga, each from its own checkpoint', async () => {
     const first = effectsSaga(pool, { name: 'effects_first' });
     const late = effectsSaga(pool, { name: 'effects_late', startedByOrder: true });
