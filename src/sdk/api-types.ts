@@ -5678,6 +5678,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -9260,6 +9269,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -9329,6 +9347,15 @@ export interface operations {
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
+      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -25,6 +25,7 @@ import { EVENT_STORE, type EventStore } from '../../src/eventstore/event-store';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import type { AppConfig } from '../../src/config/config';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 const docker = realDocker();
@@ -49,7 +50,7 @@ describe('compute on real Docker (e2e)', () => {
   let restarted: { drop: () => Promise<void>; dataDir: string } | undefined;
 
   const api = (apiKey: string = account.apiKey) => {
-    const http = t.http();
+    const http = conformingHttp(t);
     const auth = (req: ReturnType<typeof http.get>) => req.set('x-api-key', apiKey);
     return {
       get: (path: string) => auth(http.get(path)),
@@ -403,7 +404,7 @@ describe('compute on real Docker (e2e)', () => {
     const taken = await launch('same-port', 'basic-1', { ports: '18081:81, 18080:80' });
     expect(taken.status).toBe(409);
     expect(taken.body.error).toMatchObject({ code: 'conflict', details: { port: 18080 } });
-    const theirs = await t.http().get(`/instances/${id}`).set('x-api-key', other.apiKey);
+    const theirs = await conformingHttp(t).get(`/instances/${id}`).set('x-api-key', other.apiKey);
     expect(theirs.status).toBe(404);
     const theirStop = await t
       .http()
@@ -673,7 +674,7 @@ describe('compute on real Docker (e2e)', () => {
     docker.require(ctx);
     const id = (await launch('while-down')).body.id as string;
     expect((await launched(id)).status).toBe('RUNNING');
-    const ready = await t.http().get('/health/ready').expect(200);
+    const ready = await conformingHttp(t).get('/health/ready').expect(200);
     expect(ready.body.checks.compute).toBe('RECONCILED');
 
     const database = t.database;
@@ -684,7 +685,7 @@ describe('compute on real Docker (e2e)', () => {
     await client.getContainer(containerNameOf(id)).kill();
     t = await startTestApp({ label: 'compute_e2e', database, config: { ...appConfig, dataDir } });
     for (let i = 0; i < 100; i++) {
-      const res = await t.http().get('/health/ready');
+      const res = await conformingHttp(t).get('/health/ready');
       if (res.body.checks?.compute === 'RECONCILED') break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -744,7 +745,10 @@ describe('compute on real Docker (e2e)', () => {
     for (const r of accepted) {
       const body = await launched(r.body.id as string, tenant.apiKey);
       expect(body.status).toBe('RUNNING');
-      await t.http().delete(`/instances/${body.id}`).set('x-api-key', tenant.apiKey).expect(200);
+      await conformingHttp(t)
+        .delete(`/instances/${body.id}`)
+        .set('x-api-key', tenant.apiKey)
+        .expect(200);
     }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import {
   PASSWORD,
   bearer,
@@ -30,10 +31,11 @@ describe('identity account routes (e2e)', () => {
     await t?.close();
   });
 
-  const me = (headers: Record<string, string>) => t.http().get('/me').set(headers);
-  const refresh = (token: string) => t.http().post('/auth/refresh').send({ refresh_token: token });
+  const me = (headers: Record<string, string>) => conformingHttp(t).get('/me').set(headers);
+  const refresh = (token: string) =>
+    conformingHttp(t).post('/auth/refresh').send({ refresh_token: token });
   const changePassword = (headers: Record<string, string>, body: object) =>
-    t.http().post('/me/password').set(headers).send(body);
+    conformingHttp(t).post('/me/password').set(headers).send(body);
 
   /** Expects the request to append no event (denials recorded for the audit log aside). */
   async function appendsNothing<T>(call: () => Promise<T>): Promise<T> {
@@ -193,7 +195,9 @@ describe('identity account routes (e2e)', () => {
     let tenantId: string;
 
     const members = async () => {
-      const res = await t.http().get(`/tenants/${tenantId}/members`).set(bearer(owner.accessToken));
+      const res = await conformingHttp(t)
+        .get(`/tenants/${tenantId}/members`)
+        .set(bearer(owner.accessToken));
       expect(res.status).toBe(200);
       return Object.fromEntries(
         (res.body as Array<{ user_id: string; role: string }>).map((m) => [m.user_id, m.role]),
@@ -206,7 +210,9 @@ describe('identity account routes (e2e)', () => {
         .set(bearer(by.accessToken))
         .send({ role });
     const remove = (by: Account, userId: string) =>
-      t.http().delete(`/tenants/${tenantId}/members/${userId}`).set(bearer(by.accessToken));
+      conformingHttp(t)
+        .delete(`/tenants/${tenantId}/members/${userId}`)
+        .set(bearer(by.accessToken));
     const inTenant = (a: Account) => ({ ...bearer(a.accessToken), 'x-tenant-id': tenantId });
 
     beforeAll(async () => {
@@ -232,14 +238,18 @@ describe('identity account routes (e2e)', () => {
 
     it("changes a member's role; the new role applies to the very next request", async () => {
       expect(
-        (await t.http().post('/auth/keys').set(inTenant(member)).send({ name: 'm' })).status,
+        (await conformingHttp(t).post('/auth/keys').set(inTenant(member)).send({ name: 'm' }))
+          .status,
       ).toBe(201);
       const demoted = await patch(owner, member.userId, 'viewer');
       expect(demoted.status, JSON.stringify(demoted.body)).toBe(200);
       expect(demoted.body).toEqual({ tenant_id: tenantId, user_id: member.userId, role: 'viewer' });
       expect(demoted.headers.etag).toMatch(/^W\/"\d+"$/);
       expect((await members())[member.userId]).toBe('viewer');
-      const write = await t.http().post('/auth/keys').set(inTenant(member)).send({ name: 'no' });
+      const write = await conformingHttp(t)
+        .post('/auth/keys')
+        .set(inTenant(member))
+        .send({ name: 'no' });
       expect(write.status).toBe(403);
       // Admins manage the roles below owner.
       expect((await patch(admin, member.userId, 'member')).status).toBe(200);
@@ -321,7 +331,9 @@ describe('identity account routes (e2e)', () => {
     it("ends the refresh family and that login's session key; other sessions and the JWT remain", async () => {
       const a = await signUp(t, 'logout-key');
       const other = await login(t, a.email);
-      const out = await t.http().post('/auth/logout').send({ refresh_token: a.refreshToken });
+      const out = await conformingHttp(t)
+        .post('/auth/logout')
+        .send({ refresh_token: a.refreshToken });
       expect(out.status).toBe(200);
       expect((await me({ 'x-api-key': a.apiKey })).status).toBe(401);
       expect((await refresh(a.refreshToken)).status).toBe(401);
@@ -336,12 +348,12 @@ describe('identity account routes (e2e)', () => {
       );
       expect(revoked).toHaveLength(1);
       expect(revoked[0].data.reason).toBe('session_ended');
-      const listed = await t.http().get('/auth/keys').set(bearer(a.accessToken));
+      const listed = await conformingHttp(t).get('/auth/keys').set(bearer(a.accessToken));
       expect(listed.body.map((k: { id: string }) => k.id)).not.toContain(revoked[0].data.keyId);
 
       // Logging out again changes nothing.
       const again = await appendsNothing(() =>
-        t.http().post('/auth/logout').send({ refresh_token: a.refreshToken }),
+        conformingHttp(t).post('/auth/logout').send({ refresh_token: a.refreshToken }),
       );
       expect(again.status).toBe(200);
     });
@@ -351,8 +363,11 @@ describe('identity account routes (e2e)', () => {
       const rotated = await refresh(a.refreshToken);
       expect(rotated.status).toBe(200);
       expect(
-        (await t.http().post('/auth/logout').send({ refresh_token: rotated.body.refresh_token }))
-          .status,
+        (
+          await conformingHttp(t)
+            .post('/auth/logout')
+            .send({ refresh_token: rotated.body.refresh_token })
+        ).status,
       ).toBe(200);
       expect((await me({ 'x-api-key': a.apiKey })).status).toBe(401);
 

@@ -7,6 +7,7 @@ import { Clock } from '../../src/platform/clock';
 import { declaredAccessOfRoutes } from '../../src/identity/auth/route-access';
 import { IAM_ACTIONS } from '../../src/identity/domain/iam-actions';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import {
   PASSWORD,
   bearer,
@@ -62,7 +63,7 @@ describe('identity (e2e)', () => {
     });
     const jwt = bearer(signIn.body.access_token);
 
-    const me = await t.http().get('/me').set(jwt);
+    const me = await conformingHttp(t).get('/me').set(jwt);
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({
       user: { id: reg.body.user_id, email },
@@ -71,7 +72,7 @@ describe('identity (e2e)', () => {
     });
 
     // The session key works at once, bound to the personal tenant.
-    const viaSessionKey = await t.http().get('/me').set('x-api-key', signIn.body.api_key);
+    const viaSessionKey = await conformingHttp(t).get('/me').set('x-api-key', signIn.body.api_key);
     expect(viaSessionKey.status).toBe(200);
     expect(viaSessionKey.body.tenant.id).toBe(me.body.tenant.id);
 
@@ -93,15 +94,21 @@ describe('identity (e2e)', () => {
       .set(jwt)
       .send({ name: 'Other', slug: tenant.body.slug });
     expect(dupSlug.status).toBe(409);
-    const badSlug = await t.http().post('/tenants').set(jwt).send({ name: 'Other', slug: '-Bad_' });
+    const badSlug = await conformingHttp(t)
+      .post('/tenants')
+      .set(jwt)
+      .send({ name: 'Other', slug: '-Bad_' });
     expect(badSlug.status).toBe(400);
     expect(badSlug.body.error.details.fields[0].path).toBe('slug');
 
-    const tenants = await t.http().get('/tenants').set(jwt);
+    const tenants = await conformingHttp(t).get('/tenants').set(jwt);
     expect(tenants.body.map((x: { id: string }) => x.id)).toContain(tenant.body.id);
 
     const inAcme = { ...jwt, 'x-tenant-id': tenant.body.id };
-    const created = await t.http().post('/auth/keys').set(inAcme).send({ name: 'Production Key' });
+    const created = await conformingHttp(t)
+      .post('/auth/keys')
+      .set(inAcme)
+      .send({ name: 'Production Key' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({
       id: expect.any(String),
@@ -114,38 +121,50 @@ describe('identity (e2e)', () => {
     });
     const key = created.body.key as string;
 
-    const listed = await t.http().get('/auth/keys').set(inAcme);
+    const listed = await conformingHttp(t).get('/auth/keys').set(inAcme);
     expect(listed.status).toBe(200);
     expect(listed.body.map((k: { id: string }) => k.id)).toEqual([created.body.id]);
     expect(JSON.stringify(listed.body)).not.toContain(key);
 
-    const used = await t.http().get('/me').set('x-api-key', key);
+    const used = await conformingHttp(t).get('/me').set('x-api-key', key);
     expect(used.status).toBe(200);
     expect(used.body).toMatchObject({
       tenant: { id: tenant.body.id },
       credential: { type: 'api_key', api_key_id: created.body.id },
     });
-    const afterUse = await t.http().get('/auth/keys').set(inAcme);
+    const afterUse = await conformingHttp(t).get('/auth/keys').set(inAcme);
     expect(afterUse.body[0].last_used).toEqual(expect.any(String));
-    const usedAsBearer = await t.http().get('/me').set(bearer(key));
+    const usedAsBearer = await conformingHttp(t).get('/me').set(bearer(key));
     expect(usedAsBearer.status).toBe(200);
 
-    const rotated = await t.http().post(`/auth/keys/${created.body.id}/rotate`).set(inAcme);
+    const rotated = await conformingHttp(t)
+      .post(`/auth/keys/${created.body.id}/rotate`)
+      .set(inAcme);
     expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
     expect(rotated.body.key).not.toBe(key);
-    const oldKey = await t.http().get('/me').set('x-api-key', key);
+    const oldKey = await conformingHttp(t).get('/me').set('x-api-key', key);
     expect(oldKey.status).toBe(401);
     expect(oldKey.body.error.code).toBe('unauthorized');
-    expect((await t.http().get('/me').set('x-api-key', rotated.body.key)).status).toBe(200);
+    expect((await conformingHttp(t).get('/me').set('x-api-key', rotated.body.key)).status).toBe(
+      200,
+    );
 
-    const regenerated = await t.http().post(`/auth/keys/${created.body.id}/regenerate`).set(inAcme);
+    const regenerated = await conformingHttp(t)
+      .post(`/auth/keys/${created.body.id}/regenerate`)
+      .set(inAcme);
     expect(regenerated.status).toBe(200);
-    expect((await t.http().get('/me').set('x-api-key', rotated.body.key)).status).toBe(401);
+    expect((await conformingHttp(t).get('/me').set('x-api-key', rotated.body.key)).status).toBe(
+      401,
+    );
 
-    const revoked = await t.http().delete(`/auth/keys/${created.body.id}`).set(inAcme);
+    const revoked = await conformingHttp(t).delete(`/auth/keys/${created.body.id}`).set(inAcme);
     expect(revoked.status).toBe(204);
-    expect((await t.http().get('/me').set('x-api-key', regenerated.body.key)).status).toBe(401);
-    expect((await t.http().delete(`/auth/keys/${created.body.id}`).set(inAcme)).status).toBe(404);
+    expect((await conformingHttp(t).get('/me').set('x-api-key', regenerated.body.key)).status).toBe(
+      401,
+    );
+    expect(
+      (await conformingHttp(t).delete(`/auth/keys/${created.body.id}`).set(inAcme)).status,
+    ).toBe(404);
 
     // The denied uses were recorded for the audit log.
     const denials = await eventsOfType(t, 'AccessDenied');
@@ -157,7 +176,7 @@ describe('identity (e2e)', () => {
     const email = uniqueEmail('race');
     const attempts = await Promise.all(
       [0, 1, 2].map(() =>
-        t.http().post('/auth/register').send({ email, password: PASSWORD, name: 'Racer' }),
+        conformingHttp(t).post('/auth/register').send({ email, password: PASSWORD, name: 'Racer' }),
       ),
     );
     expect(attempts.map((r) => r.status).sort()).toEqual([201, 409, 409]);
@@ -195,16 +214,22 @@ describe('identity (e2e)', () => {
 
   it('refresh rotates; replaying a used refresh token revokes the whole family', async () => {
     const a = await signUp(t, 'refresh');
-    const first = await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken });
+    const first = await conformingHttp(t)
+      .post('/auth/refresh')
+      .send({ refresh_token: a.refreshToken });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({
       access_token: expect.any(String),
       refresh_token: expect.any(String),
     });
     expect(first.body.refresh_token).not.toBe(a.refreshToken);
-    expect((await t.http().get('/me').set(bearer(first.body.access_token))).status).toBe(200);
+    expect((await conformingHttp(t).get('/me').set(bearer(first.body.access_token))).status).toBe(
+      200,
+    );
 
-    const replay = await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken });
+    const replay = await conformingHttp(t)
+      .post('/auth/refresh')
+      .send({ refresh_token: a.refreshToken });
     expect(replay.status).toBe(401);
     // The thief detection also killed the newer token of the same family.
     const legit = await t
@@ -217,9 +242,9 @@ describe('identity (e2e)', () => {
       revoked.some((e) => e.stream_id === `user-${a.userId}` && e.data.reason === 'reuse_detected'),
     ).toBe(true);
 
-    expect((await t.http().post('/auth/refresh').send({ refresh_token: 'garbage' })).status).toBe(
-      401,
-    );
+    expect(
+      (await conformingHttp(t).post('/auth/refresh').send({ refresh_token: 'garbage' })).status,
+    ).toBe(401);
   });
 
   it('forgot-password mails a token through the outbox; reset ends every session', async () => {
@@ -228,14 +253,16 @@ describe('identity (e2e)', () => {
       .http()
       .post('/auth/forgot-password')
       .send({ email: uniqueEmail('nobody') });
-    const known = await t.http().post('/auth/forgot-password').send({ email: a.email });
+    const known = await conformingHttp(t).post('/auth/forgot-password').send({ email: a.email });
     expect(unknown.status).toBe(200);
     expect(known.status).toBe(200);
     expect(known.body).toEqual({ message: 'If the email exists, a reset token has been sent.' });
     expect(unknown.body).toEqual(known.body);
 
     const token = resetTokenFromOutbox(t, a.email);
-    const weak = await t.http().post('/auth/reset-password').send({ token, new_password: 'short' });
+    const weak = await conformingHttp(t)
+      .post('/auth/reset-password')
+      .send({ token, new_password: 'short' });
     expect(weak.status).toBe(400);
     expect(weak.body.error.details.fields[0].path).toBe('new_password');
 
@@ -255,10 +282,11 @@ describe('identity (e2e)', () => {
     expect(reuse.status).toBe(400);
     expect(reuse.body.error.details.fields[0].path).toBe('token');
     // Every session is over: the JWT, the session key, the refresh token.
-    expect((await t.http().get('/me').set(bearer(a.accessToken))).status).toBe(401);
-    expect((await t.http().get('/me').set('x-api-key', a.apiKey)).status).toBe(401);
+    expect((await conformingHttp(t).get('/me').set(bearer(a.accessToken))).status).toBe(401);
+    expect((await conformingHttp(t).get('/me').set('x-api-key', a.apiKey)).status).toBe(401);
     expect(
-      (await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken })).status,
+      (await conformingHttp(t).post('/auth/refresh').send({ refresh_token: a.refreshToken }))
+        .status,
     ).toBe(401);
     expect((await login(t, a.email)).status).toBe(401);
     expect((await login(t, a.email, newPassword)).status).toBe(200);
@@ -362,10 +390,11 @@ describe('identity (e2e)', () => {
   it('logout revokes the refresh token family', async () => {
     const a = await signUp(t, 'logout');
     expect(
-      (await t.http().post('/auth/logout').send({ refresh_token: a.refreshToken })).status,
+      (await conformingHttp(t).post('/auth/logout').send({ refresh_token: a.refreshToken })).status,
     ).toBe(200);
     expect(
-      (await t.http().post('/auth/refresh').send({ refresh_token: a.refreshToken })).status,
+      (await conformingHttp(t).post('/auth/refresh').send({ refresh_token: a.refreshToken }))
+        .status,
     ).toBe(401);
   });
 
@@ -399,8 +428,8 @@ describe('identity (e2e)', () => {
       email: '[erased]',
       name: '[erased]',
     });
-    expect((await t.http().get('/me').set(bearer(person.accessToken))).status).toBe(401);
-    expect((await t.http().get('/me').set('x-api-key', person.apiKey)).status).toBe(401);
+    expect((await conformingHttp(t).get('/me').set(bearer(person.accessToken))).status).toBe(401);
+    expect((await conformingHttp(t).get('/me').set('x-api-key', person.apiKey)).status).toBe(401);
     expect((await login(t, person.email)).status).toBe(401);
     await register(t, person.email);
   });
@@ -429,8 +458,8 @@ describe('identity (e2e)', () => {
       ).status,
     ).toBe(201);
     // viewer: reads yes, writes no
-    expect((await t.http().get('/auth/keys').set(asMember)).status).toBe(200);
-    const write = await t.http().post('/auth/keys').set(asMember).send({ name: 'nope' });
+    expect((await conformingHttp(t).get('/auth/keys').set(asMember)).status).toBe(200);
+    const write = await conformingHttp(t).post('/auth/keys').set(asMember).send({ name: 'nope' });
     expect(write.status).toBe(403);
     expect(write.body.error.code).toBe('forbidden');
     // a viewer cannot manage members either (tenant-level admin route: 403, not 404)
@@ -442,8 +471,8 @@ describe('identity (e2e)', () => {
     expect(manage.status).toBe(403);
 
     // IAM admin only
-    expect((await t.http().get('/iam/policies').set(asMember)).status).toBe(403);
-    const actions = await t.http().get('/iam/actions').set(ownerJwt);
+    expect((await conformingHttp(t).get('/iam/policies').set(asMember)).status).toBe(403);
+    const actions = await conformingHttp(t).get('/iam/actions').set(ownerJwt);
     expect(actions.status).toBe(200);
     expect(actions.body.map((a: { action: string }) => a.action)).toContain('apikey:create');
 
@@ -476,40 +505,49 @@ describe('identity (e2e)', () => {
       .send({ name: 'NoKeys', statements: [{ effect: 'Allow', action: ['*'], resource: ['*'] }] });
     expect(sameName.status).toBe(409);
     expect(sameName.body.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
-    expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(200);
+    expect(
+      (await conformingHttp(t).get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
+    ).toBe(200);
 
     // The owner may create keys until the Deny is attached to them.
-    expect((await t.http().post('/auth/keys').set(ownerJwt).send({ name: 'before' })).status).toBe(
-      201,
-    );
+    expect(
+      (await conformingHttp(t).post('/auth/keys').set(ownerJwt).send({ name: 'before' })).status,
+    ).toBe(201);
     const attach = await t
       .http()
       .post(`/iam/users/${owner.userId}/policies/${policy.body.id}`)
       .set(ownerJwt);
     expect(attach.status).toBe(204);
-    const attached = await t.http().get(`/iam/users/${owner.userId}/policies`).set(ownerJwt);
+    const attached = await conformingHttp(t)
+      .get(`/iam/users/${owner.userId}/policies`)
+      .set(ownerJwt);
     expect(attached.body.map((p: { id: string }) => p.id)).toEqual([policy.body.id]);
-    const denied = await t.http().post('/auth/keys').set(ownerJwt).send({ name: 'after' });
+    const denied = await conformingHttp(t).post('/auth/keys').set(ownerJwt).send({ name: 'after' });
     expect(denied.status).toBe(403);
     expect(denied.body.error.details).toMatchObject({
       reason: 'explicit_deny',
       policy_id: policy.body.id,
     });
 
-    expect((await t.http().delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(
-      409,
-    );
     expect(
-      (await t.http().delete(`/iam/users/${owner.userId}/policies/${policy.body.id}`).set(ownerJwt))
-        .status,
+      (await conformingHttp(t).delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
+    ).toBe(409);
+    expect(
+      (
+        await conformingHttp(t)
+          .delete(`/iam/users/${owner.userId}/policies/${policy.body.id}`)
+          .set(ownerJwt)
+      ).status,
     ).toBe(204);
-    expect((await t.http().post('/auth/keys').set(ownerJwt).send({ name: 'again' })).status).toBe(
-      201,
-    );
-    expect((await t.http().delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(
-      204,
-    );
-    expect((await t.http().get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status).toBe(404);
+    expect(
+      (await conformingHttp(t).post('/auth/keys').set(ownerJwt).send({ name: 'again' })).status,
+    ).toBe(201);
+    expect(
+      (await conformingHttp(t).delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
+    ).toBe(204);
+    expect(
+      (await conformingHttp(t).get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
+    ).toBe(404);
     // A deleted policy's name is free again.
     const reused = await t
       .http()
@@ -522,8 +560,10 @@ describe('identity (e2e)', () => {
   it('a Deny on one resource ARN blocks that resource only', async () => {
     const a = await signUp(t, 'arn');
     const jwt = bearer(a.accessToken);
-    const k1 = (await t.http().post('/auth/keys').set(jwt).send({ name: 'k1' })).body.id as string;
-    const k2 = (await t.http().post('/auth/keys').set(jwt).send({ name: 'k2' })).body.id as string;
+    const k1 = (await conformingHttp(t).post('/auth/keys').set(jwt).send({ name: 'k1' })).body
+      .id as string;
+    const k2 = (await conformingHttp(t).post('/auth/keys').set(jwt).send({ name: 'k2' })).body
+      .id as string;
     const policy = await t
       .http()
       .post('/iam/policies')
@@ -540,12 +580,13 @@ describe('identity (e2e)', () => {
       });
     expect(policy.status).toBe(201);
     expect(
-      (await t.http().post(`/iam/users/${a.userId}/policies/${policy.body.id}`).set(jwt)).status,
+      (await conformingHttp(t).post(`/iam/users/${a.userId}/policies/${policy.body.id}`).set(jwt))
+        .status,
     ).toBe(204);
-    const denied = await t.http().delete(`/auth/keys/${k1}`).set(jwt);
+    const denied = await conformingHttp(t).delete(`/auth/keys/${k1}`).set(jwt);
     expect(denied.status).toBe(403);
     expect(denied.body.error.details.resource).toBe(`arn:nimbus:apikey:${a.tenantId}:key/${k1}`);
-    expect((await t.http().delete(`/auth/keys/${k2}`).set(jwt)).status).toBe(204);
+    expect((await conformingHttp(t).delete(`/auth/keys/${k2}`).set(jwt)).status).toBe(204);
     // A policy that would stop an owner from detaching policies is refused for owners.
     const lockout = await t
       .http()
@@ -576,20 +617,23 @@ describe('identity (e2e)', () => {
       .set(jwt)
       .send({ name: 'Second', slug: `second-${Date.now()}` });
     expect(other.status).toBe(201);
-    const sw = await t.http().post(`/tenants/${other.body.id}/switch`).set(jwt);
+    const sw = await conformingHttp(t).post(`/tenants/${other.body.id}/switch`).set(jwt);
     expect(sw.status).toBe(200);
     expect(sw.body).toMatchObject({ id: other.body.id, is_default: true });
-    expect((await t.http().get('/me').set(jwt)).body.tenant.id).toBe(other.body.id);
+    expect((await conformingHttp(t).get('/me').set(jwt)).body.tenant.id).toBe(other.body.id);
     const stranger = await signUp(t, 'stranger');
     expect(
-      (await t.http().post(`/tenants/${other.body.id}/switch`).set(bearer(stranger.accessToken)))
-        .status,
+      (
+        await conformingHttp(t)
+          .post(`/tenants/${other.body.id}/switch`)
+          .set(bearer(stranger.accessToken))
+      ).status,
     ).toBe(404);
   });
 
   it('unauthenticated calls are 401; admin routes are for operators only', async () => {
-    expect((await t.http().get('/me')).status).toBe(401);
-    expect((await t.http().get('/me').set(bearer('not.a.jwt'))).status).toBe(401);
+    expect((await conformingHttp(t).get('/me')).status).toBe(401);
+    expect((await conformingHttp(t).get('/me').set(bearer('not.a.jwt'))).status).toBe(401);
     expect(
       (
         await t
@@ -599,21 +643,25 @@ describe('identity (e2e)', () => {
       ).status,
     ).toBe(401);
     const a = await signUp(t, 'notop');
-    expect((await t.http().get('/admin/projections').set(bearer(a.accessToken))).status).toBe(403);
+    expect(
+      (await conformingHttp(t).get('/admin/projections').set(bearer(a.accessToken))).status,
+    ).toBe(403);
     await register(t, OPERATOR);
     const op = await login(t, OPERATOR);
-    const status = await t.http().get('/admin/projections').set(bearer(op.body.access_token));
+    const status = await conformingHttp(t)
+      .get('/admin/projections')
+      .set(bearer(op.body.access_token));
     expect(status.status).toBe(200);
     expect(status.body.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['identity.users', 'identity.api_keys']),
     );
-    expect((await t.http().get('/health')).status).toBe(200);
+    expect((await conformingHttp(t).get('/health')).status).toBe(200);
   });
 
   it('every credential presented is checked: an invalid one is 401, two that disagree are 401', async () => {
     const a = await signUp(t, 'creds-a');
     const b = await signUp(t, 'creds-b');
-    const me = (headers: Record<string, string>) => t.http().get('/me').set(headers);
+    const me = (headers: Record<string, string>) => conformingHttp(t).get('/me').set(headers);
     const before = await countEvents(t, ['AccessDenied']);
     const refused = async (headers: Record<string, string>, message: RegExp) => {
       const res = await me(headers);

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Middleware } from 'openapi-fetch';
+import supertest from 'supertest';
 import {
   createNimbusClient,
   unwrap,
@@ -63,6 +64,54 @@ export const validateAgainstDocument: Middleware = {
     return undefined;
   },
 };
+
+/** The documented operation a concrete request path is, templates matching one segment each. */
+let templates: Array<{ method: string; pattern: RegExp; literal: number; id: string }> | undefined;
+function operationOfRequest(method: string, path: string): string | null {
+  templates ??= operationsOf(COMMITTED_DOCUMENT).map((o) => ({
+    method: o.method.toUpperCase(),
+    pattern: new RegExp(`^${o.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    literal: o.path.split('/').filter((segment) => !segment.startsWith('{')).length,
+    id: o.operation.operationId ?? '',
+  }));
+  const bare = path.split('?')[0];
+  const matches = templates.filter((t) => t.method === method && t.pattern.test(bare));
+  // /instances/types before /instances/{id}: the most literal segments win.
+  matches.sort((a, b) => b.literal - a.literal);
+  return matches[0]?.id ?? null;
+}
+
+/**
+ * A supertest agent on the test app whose every JSON answer must be what the document says its
+ * operation answers with that status: for tests that send requests the SDK's types would refuse
+ * or that predate it. A route the document lacks fails the request too.
+ */
+export function conformingHttp(t: TestApp): ReturnType<TestApp['http']> {
+  const agent = t.http();
+  const check = (res: supertest.Response): void => {
+    const request = (res as unknown as { req: { method: string; path: string } }).req;
+    const id = operationOfRequest(request.method, request.path);
+    if (!id) throw new Error(`${request.method} ${request.path} is not in src/sdk/openapi.json`);
+    if (!String(res.headers['content-type'] ?? '').includes('application/json')) return;
+    validator ??= responseValidator(COMMITTED_DOCUMENT);
+    const problems = validator(id, res.status, res.body);
+    if (problems.length > 0) {
+      throw new Error(
+        `${request.method} ${request.path} answered ${res.status} with a body the document does not describe:\n${problems.join('\n')}\nbody: ${JSON.stringify(res.body).slice(0, 800)}`,
+      );
+    }
+  };
+  return new Proxy(agent, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const made: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return made instanceof supertest.Test ? made.expect(check) : made;
+      };
+    },
+  });
+}
 
 export interface SdkOptions extends Omit<NimbusClientOptions, 'endpoint'> {
   /** Check every JSON answer against the document (default true). */

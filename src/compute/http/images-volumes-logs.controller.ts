@@ -145,7 +145,8 @@ export class ImagesController {
     summary: 'Register image metadata; upload the root filesystem separately',
     status: 201,
     response: ImageOrAcceptedSchema,
-    errors: ['validation_error'],
+    // 409: the name is a system image's, or one of the tenant's own images has it.
+    errors: ['validation_error', 'conflict'],
   })
   async register(
     @CallerTenant() tenantId: string,
@@ -165,7 +166,8 @@ export class ImagesController {
     summary: 'Download a root filesystem tarball and import it (202, PENDING -> ACTIVE | ERROR)',
     status: 202,
     response: ImageOrAcceptedSchema,
-    errors: ['validation_error'],
+    // 409: the name is a system image's, or one of the tenant's own images has it.
+    errors: ['validation_error', 'conflict'],
   })
   async import(
     @CallerTenant() tenantId: string,

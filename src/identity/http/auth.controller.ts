@@ -147,7 +147,8 @@ export class MeController {
     id: 'getMe',
     summary: 'The caller, the active tenant and their roles in it',
     response: MeResponse,
-    errors: ['unauthorized'],
+    // 404: X-Tenant-ID names a tenant the caller is not (or no longer) a member of.
+    errors: ['unauthorized', 'not_found'],
   })
   me(@CurrentAuth() auth: AuthContext) {
     return this.accounts.me(auth);
