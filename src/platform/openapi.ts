@@ -73,6 +73,7 @@ export function withConventions(document: OpenAPIObject): OpenAPIObject {
       const op = item[method];
       if (!op) continue;
       op.responses ??= {};
+      jsonErrorBodies(op.responses);
       op.responses.default ??= {
         description: 'Error (see GET /meta/error-model for the codes)',
         content: { 'application/json': { schema: ENVELOPE_REF } },
@@ -101,8 +102,24 @@ export function withConventions(document: OpenAPIObject): OpenAPIObject {
 }
 
 /**
+ * A route that answers with bytes (any media type) still refuses with the JSON envelope:
+ * its error responses are declared under the route's media type, and are moved to JSON.
+ */
+function jsonErrorBodies(responses: Record<string, unknown>): void {
+  for (const [status, response] of Object.entries(responses)) {
+    if (!/^[45]\d\d$/.test(status)) continue;
+    const content = (response as { content?: Record<string, unknown> }).content;
+    if (!content || content['application/json'] !== undefined) continue;
+    const [first] = Object.values(content);
+    if (first === undefined) continue;
+    (response as { content: Record<string, unknown> }).content = { 'application/json': first };
+  }
+}
+
+/**
  * OpenAPI 3.0 allows `nullable` only beside a `type`: a nullable reference to an object schema
  * (`{ nullable, allOf: [{ $ref }] }`, how zod writes `Schema.nullable()`) gets `type: object`.
+ * A nullable enum lists null among its values, or validators refuse the null it allows.
  */
 function typeNullableReferences(node: unknown): void {
   if (Array.isArray(node)) {
@@ -113,6 +130,9 @@ function typeNullableReferences(node: unknown): void {
   const schema = node as Record<string, unknown>;
   if (schema.nullable === true && schema.type === undefined && Array.isArray(schema.allOf)) {
     schema.type = 'object';
+  }
+  if (schema.nullable === true && Array.isArray(schema.enum) && !schema.enum.includes(null)) {
+    schema.enum.push(null);
   }
   for (const value of Object.values(schema)) typeNullableReferences(value);
 }

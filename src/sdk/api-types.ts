@@ -2626,7 +2626,7 @@ export interface components {
       email: string;
       name: string;
       /** @enum {string} */
-      role: 'owner' | 'admin' | 'member' | 'viewer';
+      role: 'owner' | 'admin' | 'member' | 'viewer' | null;
       /** Format: date-time */
       added_at: string;
       /** @description Failed password checks for this account in the last hour, from any address (sign-ins are throttled per address; nothing locks the account). */
@@ -2641,7 +2641,7 @@ export interface components {
        * @example member
        * @enum {string}
        */
-      role: 'owner' | 'admin' | 'member' | 'viewer';
+      role: 'owner' | 'admin' | 'member' | 'viewer' | null;
     };
     MemberResponse: {
       /** Format: uuid */
@@ -2649,14 +2649,14 @@ export interface components {
       /** Format: uuid */
       user_id: string;
       /** @enum {string} */
-      role: 'owner' | 'admin' | 'member' | 'viewer';
+      role: 'owner' | 'admin' | 'member' | 'viewer' | null;
     };
     ChangeMemberRoleDto: {
       /**
        * @example admin
        * @enum {string}
        */
-      role: 'owner' | 'admin' | 'member' | 'viewer';
+      role: 'owner' | 'admin' | 'member' | 'viewer' | null;
     };
     PolicyStatementDto: {
       /** @enum {string} */
@@ -16881,7 +16881,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `not_found`: The resource does not exist or is not visible to the caller. */
@@ -16890,7 +16890,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `range_not_satisfiable`: The Range header does not overlap the object; Content-Range names its size. */
@@ -16899,7 +16899,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description Error (see GET /meta/error-model for the codes) */
@@ -17104,7 +17104,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
@@ -17113,7 +17113,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `not_found`: The resource does not exist or is not visible to the caller. */
@@ -17122,7 +17122,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `range_not_satisfiable`: The Range header does not overlap the object; Content-Range names its size. */
@@ -17131,7 +17131,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
@@ -17140,7 +17140,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          '*/*': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description Error (see GET /meta/error-model for the codes) */
@@ -19226,8 +19226,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/x-ndjson': components['schemas']['ErrorEnvelope'];
-          'text/csv': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -19236,8 +19235,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/x-ndjson': components['schemas']['ErrorEnvelope'];
-          'text/csv': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
@@ -19246,8 +19244,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/x-ndjson': components['schemas']['ErrorEnvelope'];
-          'text/csv': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `not_found`: The resource does not exist or is not visible to the caller. */
@@ -19256,8 +19253,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/x-ndjson': components['schemas']['ErrorEnvelope'];
-          'text/csv': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
@@ -19266,8 +19262,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/x-ndjson': components['schemas']['ErrorEnvelope'];
-          'text/csv': components['schemas']['ErrorEnvelope'];
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description Error (see GET /meta/error-model for the codes) */

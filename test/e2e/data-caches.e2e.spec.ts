@@ -14,6 +14,7 @@ import { cacheContainerName } from '../../src/drivers/engines/redis-engine';
 import { createNimbusClient, itemsOf, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 const run = promisify(execFile);
@@ -182,13 +183,13 @@ describe('caches on real Docker (e2e)', () => {
       [{ name: 'frac', memory_mb: 64.5 }, 400, 'validation_error'],
     ];
     for (const [body, status, code] of cases) {
-      const res = await t.http().post('/caches').set('x-api-key', alice.apiKey).send(body);
+      const res = await conformingHttp(t).post('/caches').set('x-api-key', alice.apiKey).send(body);
       expect(res.status, JSON.stringify(body)).toBe(status);
       expect(res.body.error.code).toBe(code);
     }
     const missing = '00000000-0000-4000-8000-000000000000';
     for (const path of [`/caches/${missing}/flush`]) {
-      const res = await t.http().post(path).set('x-api-key', alice.apiKey).send({});
+      const res = await conformingHttp(t).post(path).set('x-api-key', alice.apiKey).send({});
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }

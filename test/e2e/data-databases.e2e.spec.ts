@@ -18,6 +18,7 @@ import {
 import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 const run = promisify(execFile);
@@ -212,7 +213,10 @@ describe('databases on real Docker (e2e)', () => {
       [{ ...good, name: 'Bad Name' }, 'name'],
     ];
     for (const [body, field] of cases) {
-      const res = await t.http().post('/databases').set('x-api-key', alice.apiKey).send(body);
+      const res = await conformingHttp(t)
+        .post('/databases')
+        .set('x-api-key', alice.apiKey)
+        .send(body);
       expect(res.status, field).toBe(400);
       expect(res.body.error.code).toBe('validation_error');
       expect(JSON.stringify(res.body.error.details)).toContain(field);

@@ -3,6 +3,7 @@ import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { claimDecider, policyNameClaimId } from '../../src/identity/domain/claim';
 import { systemContext } from '../../src/platform/commands/system-context';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { bearer, signUp, type Account } from './identity.helpers';
 
 const STATEMENTS = [{ effect: 'Allow', action: ['apikey:create'], resource: ['*'] }];
@@ -32,7 +33,7 @@ describe('policy names are unique within a tenant (e2e)', () => {
     for (const lost of attempts.filter((r) => r.status === 409)) {
       expect(lost.body.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
     }
-    const listed = await t.http().get('/iam/policies').set(bearer(owner.accessToken));
+    const listed = await conformingHttp(t).get('/iam/policies').set(bearer(owner.accessToken));
     expect(listed.body.filter((p: { name: string }) => p.name === 'Racing')).toHaveLength(1);
   });
 
@@ -40,8 +41,11 @@ describe('policy names are unique within a tenant (e2e)', () => {
     const first = await create('Reused');
     expect(first.status).toBe(201);
     expect(
-      (await t.http().delete(`/iam/policies/${first.body.id}`).set(bearer(owner.accessToken)))
-        .status,
+      (
+        await conformingHttp(t)
+          .delete(`/iam/policies/${first.body.id}`)
+          .set(bearer(owner.accessToken))
+      ).status,
     ).toBe(204);
     const second = await create('Reused');
     expect(second.status, JSON.stringify(second.body)).toBe(201);
@@ -49,7 +53,9 @@ describe('policy names are unique within a tenant (e2e)', () => {
     // A crash between the delete and the release leaves the claim held by a deleted policy.
     const claimId = policyNameClaimId(owner.tenantId, 'Reused');
     const executor = t.app.get(CommandExecutor);
-    await t.http().delete(`/iam/policies/${second.body.id}`).set(bearer(owner.accessToken));
+    await conformingHttp(t)
+      .delete(`/iam/policies/${second.body.id}`)
+      .set(bearer(owner.accessToken));
     await executor.execute(
       claimDecider,
       claimId,

@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../src/platform/commands/system-context';
 import { QuotaService } from '../../src/platform/quotas/quota.service';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import {
   bearer,
   countEvents,
@@ -52,7 +53,7 @@ const NEEDS_RUNNING_ENGINE = new Set([
 async function settled(t: TestApp, a: Account, path: string): Promise<string> {
   const deadline = Date.now() + 300_000;
   for (;;) {
-    const res = await t.http().get(path).set(bearer(a.accessToken));
+    const res = await conformingHttp(t).get(path).set(bearer(a.accessToken));
     if (res.status === 200 && res.body.status !== 'CREATING') return res.body.id as string;
     if (Date.now() > deadline)
       throw new Error(`${path} did not settle: ${JSON.stringify(res.body)}`);
@@ -112,14 +113,17 @@ const FIXTURES: Record<string, Fixture> = {
     const id = res.body.id as string;
     // Let the launch finish, so its events do not land while the calls below are counted.
     for (let i = 0; i < 200; i++) {
-      const got = await t.http().get(`/instances/${id}`).set(bearer(a.accessToken));
+      const got = await conformingHttp(t).get(`/instances/${id}`).set(bearer(a.accessToken));
       if (got.body.status === 'RUNNING') return id;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`instance fixture ${id} did not reach RUNNING`);
   },
   image: async ({ t, a }) => {
-    const res = await t.http().post('/images').set(bearer(a.accessToken)).send({ name: 'a-image' });
+    const res = await conformingHttp(t)
+      .post('/images')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-image' });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body.id as string;
   },
@@ -155,7 +159,10 @@ const FIXTURES: Record<string, Fixture> = {
   // GET /logs/{resource_id}: the logs of one of tenant A's resources.
   log: (ctx) => FIXTURES.volume(ctx),
   subnet: async ({ t, a }) => {
-    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-vpc' });
+    const vpc = await conformingHttp(t)
+      .post('/vpcs')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-vpc' });
     expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
     const res = await t
       .http()
@@ -166,7 +173,10 @@ const FIXTURES: Record<string, Fixture> = {
     return res.body.id as string;
   },
   'security-group': async ({ t, a }) => {
-    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-sg-vpc' });
+    const vpc = await conformingHttp(t)
+      .post('/vpcs')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-sg-vpc' });
     expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
     return vpc.body.default_security_group_id as string;
   },
@@ -180,7 +190,10 @@ const FIXTURES: Record<string, Fixture> = {
     return (group.body as { rules: Array<{ id: string }> }).rules[0].id;
   },
   'route-table': async ({ t, a }) => {
-    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-rt-vpc' });
+    const vpc = await conformingHttp(t)
+      .post('/vpcs')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-rt-vpc' });
     expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
     return vpc.body.main_route_table_id as string;
   },
@@ -189,7 +202,7 @@ const FIXTURES: Record<string, Fixture> = {
   'nat-gateway': async (ctx) => {
     const { t, a } = ctx;
     const subnetId = await FIXTURES.subnet(ctx);
-    const eip = await t.http().post('/elastic-ips').set(bearer(a.accessToken)).send({});
+    const eip = await conformingHttp(t).post('/elastic-ips').set(bearer(a.accessToken)).send({});
     expect(eip.status, JSON.stringify(eip.body)).toBe(201);
     const res = await t
       .http()
@@ -199,7 +212,7 @@ const FIXTURES: Record<string, Fixture> = {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const id = res.body.id as string;
     for (let i = 0; i < 200; i++) {
-      const got = await t.http().get(`/nat-gateways/${id}`).set(bearer(a.accessToken));
+      const got = await conformingHttp(t).get(`/nat-gateways/${id}`).set(bearer(a.accessToken));
       if (got.body.status !== 'pending') return id;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -208,7 +221,10 @@ const FIXTURES: Record<string, Fixture> = {
   // A cluster in a VPC of A, running and upgraded once (so GET /clusters/{id}/upgrade has one),
   // its sagas settled before the calls below are counted.
   cluster: async ({ t, a }) => {
-    const vpc = await t.http().post('/vpcs').set(bearer(a.accessToken)).send({ name: 'a-k8s-vpc' });
+    const vpc = await conformingHttp(t)
+      .post('/vpcs')
+      .set(bearer(a.accessToken))
+      .send({ name: 'a-k8s-vpc' });
     expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
     const res = await t
       .http()
@@ -219,7 +235,7 @@ const FIXTURES: Record<string, Fixture> = {
     const id = res.body.id as string;
     const settled = async (version: string) => {
       for (let i = 0; i < 200; i++) {
-        const got = await t.http().get(`/clusters/${id}`).set(bearer(a.accessToken));
+        const got = await conformingHttp(t).get(`/clusters/${id}`).set(bearer(a.accessToken));
         if (got.body.status === 'running' && got.body.version === version) return;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -261,7 +277,10 @@ const FIXTURES: Record<string, Fixture> = {
   // route's wildcard), so the fixture holds an object of that key.
   bucket: async ({ t, a }) => {
     const name = `isolation-${Math.random().toString(36).slice(2, 12)}`;
-    const res = await t.http().post('/storage/buckets').set(bearer(a.accessToken)).send({ name });
+    const res = await conformingHttp(t)
+      .post('/storage/buckets')
+      .set(bearer(a.accessToken))
+      .send({ name });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const put = await t
       .http()
@@ -419,7 +438,7 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
         ['API key', { 'x-api-key': b.apiKey }],
       ] as const) {
         const before = await countEvents(t, IGNORED_EVENT_TYPES);
-        const agent = t.http();
+        const agent = conformingHttp(t);
         const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';
         let req = agent[method](url).set(headers);
         if (body !== undefined) req = req.send(body as object);
@@ -465,7 +484,7 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
         : undefined;
       for (const [label, headers] of conflicts) {
         const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';
-        let req = t.http()[method](url).set(headers);
+        let req = conformingHttp(t)[method](url).set(headers);
         if (body !== undefined) req = req.send(body as object);
         const res = await req;
         if (res.status !== 401 || res.body?.error?.code !== 'unauthorized') {

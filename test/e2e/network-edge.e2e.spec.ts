@@ -18,6 +18,7 @@ import type { CommandContext } from '../../src/kernel/command-context';
 import { natGatewayDecider, subnetDecider, vpcDecider } from '../../src/network/domain';
 import { upstreamAddress } from '../../src/network/domain/public-address-pool';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 describe('internet gateways and elastic IPs (e2e)', () => {
@@ -26,7 +27,7 @@ describe('internet gateways and elastic IPs (e2e)', () => {
   let bob: Account;
 
   const api = (account: Account) => {
-    const http = t.http();
+    const http = conformingHttp(t);
     return {
       get: (path: string) => http.get(path).set('x-api-key', account.apiKey),
       post: (path: string, body?: object) =>

@@ -17,6 +17,7 @@ import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/netw
 import { isCI } from '../int/drivers/real-backends';
 import { addNetns, deleteNetns, eventually, pings, tcpConnects } from '../int/network/netns';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { signUp, type Account } from './identity.helpers';
 
 const ovnPresent = existsSync('/var/run/ovn/ovnnb_db.sock');
@@ -45,7 +46,7 @@ describe.skipIf(!ovnPresent && !isCI)('networking on real OVN over HTTP (e2e)', 
   const vpcs: Array<{ vpcId: string; subnetId: string }> = [];
 
   const api = () => {
-    const http = t.http();
+    const http = conformingHttp(t);
     const auth = (req: ReturnType<typeof http.get>) => req.set('x-api-key', alice.apiKey);
     return {
       get: (path: string) => auth(http.get(path)),

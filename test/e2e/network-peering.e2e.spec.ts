@@ -12,6 +12,7 @@ import {
   VPC_PEERING_SAGA,
 } from '../../sagas/vpc-peering/vpc-peering.saga';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 describe('VPC peerings (e2e)', () => {
@@ -21,7 +22,7 @@ describe('VPC peerings (e2e)', () => {
   let carol: Account;
 
   const api = (account: Account) => {
-    const http = t.http();
+    const http = conformingHttp(t);
     return {
       get: (path: string) => http.get(path).set('x-api-key', account.apiKey),
       post: (path: string, body?: object) =>

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 interface ErrorBody {
@@ -18,7 +19,7 @@ describe('networking API (e2e, simulated fabric)', () => {
   let bob: Account;
 
   const api = (account: Account = alice) => {
-    const http = t.http();
+    const http = conformingHttp(t);
     const auth = (req: ReturnType<typeof http.get>) => req.set('x-api-key', account.apiKey);
     return {
       get: (path: string) => auth(http.get(path)),

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 describe('S3 access keys (e2e)', () => {
@@ -80,7 +81,10 @@ describe('S3 access keys (e2e)', () => {
     const deadline = Date.now() + 20_000;
     let actions: string[] = [];
     while (Date.now() < deadline) {
-      const res = await t.http().get('/audit?limit=200').set('x-api-key', alice.apiKey).expect(200);
+      const res = await conformingHttp(t)
+        .get('/audit?limit=200')
+        .set('x-api-key', alice.apiKey)
+        .expect(200);
       actions = (res.body as Array<{ action: string }>).map((r) => r.action);
       if (actions.includes('S3_ACCESS_KEY_DELETE')) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -15,6 +15,7 @@ import {
   type NimbusClient,
 } from '../../src/sdk/client';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 const VALUE = 'plain-value-4f9c2e7d-never-stored';
@@ -135,7 +136,10 @@ describe('secrets (e2e)', () => {
       [{ name: 'ok-name' }, 'validation_error', 400],
     ];
     for (const [body, code, status] of cases) {
-      const res = await t.http().post('/secrets').set('x-api-key', alice.apiKey).send(body);
+      const res = await conformingHttp(t)
+        .post('/secrets')
+        .set('x-api-key', alice.apiKey)
+        .send(body);
       expect(res.status, JSON.stringify(body).slice(0, 60)).toBe(status);
       expect(res.body.error.code).toBe(code);
     }

@@ -24,6 +24,7 @@ import { Clock } from '../../src/platform/clock';
 import { LifecycleExpiration } from '../../src/storage/application/lifecycle-expiration';
 import { S3Endpoint } from '../../src/storage/s3/s3-endpoint';
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { signUp, type Account } from './identity.helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -126,7 +127,10 @@ describe('storage lifecycle expiration (e2e)', () => {
     const deadline = Date.now() + 20_000;
     let actions: string[] = [];
     while (Date.now() < deadline) {
-      const res = await t.http().get('/audit?limit=200').set('x-api-key', alice.apiKey).expect(200);
+      const res = await conformingHttp(t)
+        .get('/audit?limit=200')
+        .set('x-api-key', alice.apiKey)
+        .expect(200);
       actions = (res.body as Array<{ action: string }>).map((r) => r.action);
       if (actions.includes('OBJECT_EXPIRE')) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startTestApp, type TestApp } from '../support/app';
+import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -23,7 +24,7 @@ describe('object storage (e2e)', () => {
   let bob: Account;
 
   const api = (account: Account) => {
-    const http = t.http();
+    const http = conformingHttp(t);
     const auth = <R extends { set(k: string, v: string): R }>(r: R) =>
       r.set('x-api-key', account.apiKey);
     return {
@@ -222,8 +223,8 @@ describe('object storage (e2e)', () => {
           expect(res.body.error.code).toBe('not_found');
         }
         // Anonymous callers see no private bucket either.
-        await t.http().get(`/storage/${name}/secret.txt`).expect(404);
-        await t.http().put(`/storage/${name}/x`).send('x').expect(401);
+        await conformingHttp(t).get(`/storage/${name}/secret.txt`).expect(404);
+        await conformingHttp(t).put(`/storage/${name}/x`).send('x').expect(401);
       });
     });
 
@@ -404,19 +405,19 @@ describe('object storage (e2e)', () => {
         .post(`/storage/presign/${name}/shared.txt`, { method: 'GET', expires_in: 60 })
         .expect(200);
       expect(get.body.method).toBe('GET');
-      expect(await textOf(t.http().get(get.body.url).expect(200))).toBe('shared');
+      expect(await textOf(conformingHttp(t).get(get.body.url).expect(200))).toBe('shared');
       const tampered = (get.body.url as string).replace(
         /signature=(.)/,
         (_m, c: string) => `signature=${c === '0' ? '1' : '0'}`,
       );
-      expect((await t.http().get(tampered).expect(403)).body.error.code).toBe('forbidden');
+      expect((await conformingHttp(t).get(tampered).expect(403)).body.error.code).toBe('forbidden');
       const otherKey = (get.body.url as string).replace('shared.txt', 'other.txt');
-      await t.http().get(otherKey).expect(403);
+      await conformingHttp(t).get(otherKey).expect(403);
 
       const put = await api(alice)
         .post(`/storage/presign/${name}/upload%20here.txt`, { method: 'PUT' })
         .expect(200);
-      await t.http().get(put.body.url).expect(403);
+      await conformingHttp(t).get(put.body.url).expect(403);
       const uploaded = await t
         .http()
         .put(put.body.url)
@@ -433,19 +434,21 @@ describe('object storage (e2e)', () => {
 
       const expired = new URL(get.body.url as string, 'http://x');
       expired.searchParams.set('expires', String(Math.floor(Date.now() / 1000) - 10));
-      await t.http().get(`${expired.pathname}?${expired.searchParams.toString()}`).expect(403);
+      await conformingHttp(t)
+        .get(`${expired.pathname}?${expired.searchParams.toString()}`)
+        .expect(403);
     });
 
     it('a public bucket is readable without credentials, not writable', async () => {
       const name = await bucket(alice, 'public', true);
       await api(alice).put(`/storage/${name}/index.html`, '<p>hi</p>', 'text/html').expect(200);
-      const page = await t.http().get(`/storage/${name}/index.html`).expect(200);
+      const page = await conformingHttp(t).get(`/storage/${name}/index.html`).expect(200);
       expect(page.text).toBe('<p>hi</p>');
       expect(page.headers['content-type']).toBe('text/html');
-      const listed = await t.http().get(`/storage/${name}`).expect(200);
+      const listed = await conformingHttp(t).get(`/storage/${name}`).expect(200);
       expect(listed.body.items.map((o: { key: string }) => o.key)).toEqual(['index.html']);
-      await t.http().put(`/storage/${name}/index.html`).send('defaced').expect(401);
-      await t.http().delete(`/storage/${name}/index.html`).expect(401);
+      await conformingHttp(t).put(`/storage/${name}/index.html`).send('defaced').expect(401);
+      await conformingHttp(t).delete(`/storage/${name}/index.html`).expect(401);
     });
   });
 

@@ -47,15 +47,33 @@ export function openApiAjv(document: OpenApiDocument): Ajv {
   });
   addFormats(ajv);
   ajv.addVocabulary(['example', 'xml', 'externalDocs', 'components']);
-  ajv.addSchema({ components: document.components }, 'openapi.json');
+  ajv.addSchema({ components: nullableComposites(document.components) }, 'openapi.json');
   return ajv;
 }
 
 /** Rewrites `#/components/...` references to the registered document. */
 function anchored(schema: unknown): unknown {
-  return JSON.parse(
-    JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/'),
-  ) as unknown;
+  return nullableComposites(
+    JSON.parse(
+      JSON.stringify(schema).replaceAll('"#/components/', '"openapi.json#/components/'),
+    ) as unknown,
+  );
+}
+
+/**
+ * `nullable: true` admits null beside what the rest of the schema admits. Ajv applies it to
+ * `type` only, so a nullable reference (`{ nullable, type: object, allOf: [{ $ref }] }`) would
+ * still refuse null through its `allOf`: such schemas become `anyOf: [null, the schema]`.
+ */
+function nullableComposites<T>(node: T): T {
+  if (Array.isArray(node)) return node.map((item: unknown) => nullableComposites(item)) as T;
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = nullableComposites(value);
+  const composite = ['allOf', 'anyOf', 'oneOf', '$ref'].some((k) => out[k] !== undefined);
+  if (out.nullable !== true || !composite) return out as T;
+  const { nullable: _nullable, ...rest } = out;
+  return { anyOf: [{ type: 'null' }, rest] } as T;
 }
 
 /**
