@@ -34,7 +34,9 @@ import type { RecordedEvent } from '../../src/eventstore/event-store';
 import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
 import { toEpochSeconds } from '../../src/billing/domain/period';
 import {
+  CLUSTER_SKU,
   ELASTIC_IP_SKU,
+  INITIAL_CLUSTER_PRICE_PER_HOUR,
   INITIAL_ELASTIC_IP_PRICE_PER_HOUR,
   INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
   instanceSku,
@@ -56,7 +58,7 @@ export type MeteringLookup = (eventType: string) => MeteredEventType | undefined
 /** What the projection remembers about a resource besides its meter. */
 export interface MeteredResource {
   resourceId: string;
-  kind: 'instance' | 'volume' | 'elastic_ip' | 'nat_gateway';
+  kind: 'instance' | 'volume' | 'elastic_ip' | 'nat_gateway' | 'cluster';
   tenantId: string | null;
   name: string;
   /** The SKU its usage is billed under (`instance:<type>`, `storage:gb`); null before any usage. */
@@ -97,6 +99,7 @@ const KIND_OF_METER: Record<MeterName, MeteredResource['kind']> = {
   'gb-hours': 'volume',
   'eip-hours': 'elastic_ip',
   'natgw-hours': 'nat_gateway',
+  'cluster-hours': 'cluster',
 };
 
 /**
@@ -117,6 +120,12 @@ const FLAT_RATE_METERS: Partial<
     initialPrice: INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
     label: 'NAT gateway',
     nameField: 'publicIp',
+  },
+  'cluster-hours': {
+    sku: CLUSTER_SKU,
+    initialPrice: INITIAL_CLUSTER_PRICE_PER_HOUR,
+    label: 'Kubernetes cluster',
+    nameField: 'name',
   },
 };
 

@@ -1,7 +1,8 @@
 /**
  * The clusters context's resource families: what the audit log, the timeline and the event feed
  * know about Kubernetes clusters and their upgrades. Each `events` table names every event type of
- * its decider (the type system checks it). Not billed yet: the price catalog has no cluster SKU.
+ * its decider (the type system checks it). A cluster's control plane is billed in cluster-hours
+ * from running until its delete starts (a failed repair leaves it failed, and still there).
  */
 import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
 import { clusterDecider, upgradeDecider } from './domain';
@@ -35,6 +36,15 @@ export const CLUSTERS = resourceKind(clusterDecider, {
     ClusterUpgradeFinished: audited('CLUSTER_UPGRADE_FINISH'),
     ClusterDeletionStarted: audited('CLUSTER_DELETE'),
     ClusterDeleted: notAudited(SAGA_RECORD),
+  },
+  billing: {
+    meter: 'cluster-hours',
+    resourceIdField: 'clusterId',
+    events: {
+      ClusterCreated: 'open',
+      ClusterProvisioned: 'start',
+      ClusterDeletionStarted: 'stop',
+    },
   },
 });
 

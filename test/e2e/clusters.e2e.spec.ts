@@ -193,6 +193,32 @@ describe('Kubernetes clusters (e2e, simulated cluster driver)', () => {
     expect(health.api_server).toMatchObject({ reachable: true, version: 'v1.29.0' });
   });
 
+  it('bills a cluster in cluster-hours from running until its delete, at the catalog price', async () => {
+    const prices = unwrap(await sdk.GET('/billing/prices'));
+    expect(JSON.stringify(prices)).toContain('clusters:control-plane');
+    const created = await sdk.POST('/clusters', {
+      body: { name: 'metered', vpc_id: vpcId, version: 'v1.29.0', workers: 1, ha: false },
+    });
+    const id = (created.data as { id: string }).id;
+    await until(
+      () => getCluster(id),
+      (r) => r.data?.status === 'running',
+    );
+    await new Promise((r) => setTimeout(r, 1100));
+    unwrap(await sdk.DELETE('/clusters/{id}', { params: { path: { id } } }));
+    const usage = await until(
+      async () => itemsOf(unwrap(await sdk.GET('/billing/usage'))),
+      (rows) => rows.some((row) => row.resource_id === id),
+    );
+    const row = usage.find((r) => r.resource_id === id);
+    expect(row).toMatchObject({
+      resource_type: 'compute',
+      unit: 'cluster-hour',
+      description: 'Kubernetes cluster metered',
+      unit_price: 0.1,
+    });
+  });
+
   it('scales, repairs, upgrades one minor at a time only from running, and deletes', async () => {
     const created = unwrap(
       await sdk.POST('/clusters', {

@@ -71,6 +71,21 @@ export async function countEvents(t: TestApp, ignoreTypes: string[] = []): Promi
   }
 }
 
+/** Type and stream of the newest `count` events, newest first (to say what a call appended). */
+export async function newestEvents(t: TestApp, count: number): Promise<string[]> {
+  const client = new Client({ connectionString: t.database.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ event_type: string; stream_id: string }>(
+      'SELECT event_type, stream_id FROM events ORDER BY global_position DESC LIMIT $1',
+      [count],
+    );
+    return rows.map((r) => `${r.event_type} ${r.stream_id}`);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function eventsOfType(
   t: TestApp,
   type: string,

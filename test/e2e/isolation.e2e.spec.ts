@@ -19,6 +19,10 @@
  * change of any resource.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE_PROVISION_SAGA } from '../../sagas/cache-provision/cache-provision.saga';
+import { DATABASE_PROVISION_SAGA } from '../../sagas/database-provision/database-provision.saga';
+import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
+import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { systemContext } from '../../src/platform/commands/system-context';
 import { QuotaService } from '../../src/platform/quotas/quota.service';
 import { startTestApp, type TestApp } from '../support/app';
@@ -26,6 +30,7 @@ import { conformingHttp } from '../support/sdk';
 import {
   bearer,
   countEvents,
+  newestEvents,
   minimalValue,
   openApiOperations,
   resourceKindOf,
@@ -49,12 +54,20 @@ const NEEDS_RUNNING_ENGINE = new Set([
   '/databases/{id}/connection',
 ]);
 
-/** Polls a CREATING resource until it is RUNNING or FAILED (simulated Docker here); answers its id. */
-async function settled(t: TestApp, a: Account, path: string): Promise<string> {
+/**
+ * Polls a CREATING resource until it is RUNNING or FAILED (simulated Docker here), then waits for
+ * its provisioning saga to record its end (it appends after the status it records); answers its
+ * id.
+ */
+async function settled(t: TestApp, a: Account, path: string, saga: string): Promise<string> {
   const deadline = Date.now() + 300_000;
   for (;;) {
     const res = await conformingHttp(t).get(path).set(bearer(a.accessToken));
-    if (res.status === 200 && res.body.status !== 'CREATING') return res.body.id as string;
+    if (res.status === 200 && res.body.status !== 'CREATING') {
+      const id = res.body.id as string;
+      await t.app.get<SagaRuntime>(SAGA_RUNTIME).whenSettled(saga, id, 60_000);
+      return id;
+    }
     if (Date.now() > deadline)
       throw new Error(`${path} did not settle: ${JSON.stringify(res.body)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -75,7 +88,7 @@ const FIXTURES: Record<string, Fixture> = {
       .set(bearer(a.accessToken))
       .send({ name: 'a-cache', memory_mb: 32 });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    return settled(t, a, `/caches/${res.body.id as string}`);
+    return settled(t, a, `/caches/${res.body.id as string}`, CACHE_PROVISION_SAGA);
   },
   database: async ({ t, a }) => {
     const res = await t
@@ -84,7 +97,7 @@ const FIXTURES: Record<string, Fixture> = {
       .set(bearer(a.accessToken))
       .send({ name: 'a-db', engine: 'postgres', version: '15', allocated_storage: 1 });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    return settled(t, a, `/databases/${res.body.id as string}`);
+    return settled(t, a, `/databases/${res.body.id as string}`, DATABASE_PROVISION_SAGA);
   },
   policy: async ({ t, a }) => {
     const res = await t
@@ -452,7 +465,7 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
         }
         if (after !== before)
           failures.push(
-            `${op.method.toUpperCase()} ${op.path} as B (${label}) appended ${after - before} event(s)`,
+            `${op.method.toUpperCase()} ${op.path} as B (${label}) appended ${after - before} event(s): ${(await newestEvents(t, after - before)).join(', ')}`,
           );
       }
     }

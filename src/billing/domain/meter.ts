@@ -13,6 +13,7 @@
  * | volume created / deleted                            | UsageStarted gb-hours / Stopped |
  * | elastic IP allocated / released                     | UsageStarted eip-hours / Stop   |
  * | NAT gateway active / deleted or failed              | UsageStarted natgw-hours / Stop |
+ * | cluster running / deleting or failed                | UsageStarted cluster-hours/Stop |
  * | catalog price of a type changed                     | UsagePriceChanged per open use  |
  *
  * Rules of the fold (per resource, facts in log order):
@@ -44,6 +45,7 @@ export const METERS = {
   'gb-hours': { resourceType: 'storage', unit: 'GB-hour' },
   'eip-hours': { resourceType: 'network', unit: 'IP-hour' },
   'natgw-hours': { resourceType: 'network', unit: 'gateway-hour' },
+  'cluster-hours': { resourceType: 'compute', unit: 'cluster-hour' },
 } as const satisfies Record<string, { resourceType: ResourceType; unit: string }>;
 
 export type MeterName = keyof typeof METERS;

@@ -20,11 +20,15 @@ export const STORAGE_SKU = 'storage:gb';
 export const ELASTIC_IP_SKU = 'network:eip';
 /** A NAT gateway, per hour while it is active. */
 export const NAT_GATEWAY_SKU = 'network:natgw';
+/** A Kubernetes cluster's control plane, per hour from running until its delete or failure. */
+export const CLUSTER_SKU = 'clusters:control-plane';
 
 /** 0.005 USD per elastic IP hour: the elastic IP price at start-up. */
 export const INITIAL_ELASTIC_IP_PRICE_PER_HOUR: Micros = 5_000n;
 /** 0.045 USD per NAT gateway hour: the NAT gateway price at start-up. */
 export const INITIAL_NAT_GATEWAY_PRICE_PER_HOUR: Micros = 45_000n;
+/** 0.10 USD per cluster hour: the control-plane price at start-up. */
+export const INITIAL_CLUSTER_PRICE_PER_HOUR: Micros = 100_000n;
 
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month): the storage price at start-up. */
 export const INITIAL_STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
@@ -33,7 +37,13 @@ export function instanceSku(typeId: string): string {
   return `instance:${typeId}`;
 }
 
-export const SKU_UNITS = ['instance-hour', 'GB-hour', 'IP-hour', 'gateway-hour'] as const;
+export const SKU_UNITS = [
+  'instance-hour',
+  'GB-hour',
+  'IP-hour',
+  'gateway-hour',
+  'cluster-hour',
+] as const;
 export type SkuUnit = (typeof SKU_UNITS)[number];
 
 /** Every SKU the catalog prices, with its unit and its price when the catalog is first written. */
@@ -51,6 +61,7 @@ export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: M
       unit: 'gateway-hour',
       initialPrice: INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
     },
+    { sku: CLUSTER_SKU, unit: 'cluster-hour', initialPrice: INITIAL_CLUSTER_PRICE_PER_HOUR },
   ];
 }
 
