@@ -34,9 +34,13 @@ import type { RecordedEvent } from '../../src/eventstore/event-store';
 import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
 import { toEpochSeconds } from '../../src/billing/domain/period';
 import {
+  CACHE_SKU,
   CLUSTER_SKU,
+  DATABASE_SKU,
   ELASTIC_IP_SKU,
+  INITIAL_CACHE_PRICE_PER_HOUR,
   INITIAL_CLUSTER_PRICE_PER_HOUR,
+  INITIAL_DATABASE_PRICE_PER_HOUR,
   INITIAL_ELASTIC_IP_PRICE_PER_HOUR,
   INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
   instanceSku,
@@ -58,7 +62,7 @@ export type MeteringLookup = (eventType: string) => MeteredEventType | undefined
 /** What the projection remembers about a resource besides its meter. */
 export interface MeteredResource {
   resourceId: string;
-  kind: 'instance' | 'volume' | 'elastic_ip' | 'nat_gateway' | 'cluster';
+  kind: 'instance' | 'volume' | 'elastic_ip' | 'nat_gateway' | 'cluster' | 'database' | 'cache';
   tenantId: string | null;
   name: string;
   /** The SKU its usage is billed under (`instance:<type>`, `storage:gb`); null before any usage. */
@@ -100,6 +104,8 @@ const KIND_OF_METER: Record<MeterName, MeteredResource['kind']> = {
   'eip-hours': 'elastic_ip',
   'natgw-hours': 'nat_gateway',
   'cluster-hours': 'cluster',
+  'database-hours': 'database',
+  'cache-hours': 'cache',
 };
 
 /**
@@ -125,6 +131,18 @@ const FLAT_RATE_METERS: Partial<
     sku: CLUSTER_SKU,
     initialPrice: INITIAL_CLUSTER_PRICE_PER_HOUR,
     label: 'Kubernetes cluster',
+    nameField: 'name',
+  },
+  'database-hours': {
+    sku: DATABASE_SKU,
+    initialPrice: INITIAL_DATABASE_PRICE_PER_HOUR,
+    label: 'Database',
+    nameField: 'name',
+  },
+  'cache-hours': {
+    sku: CACHE_SKU,
+    initialPrice: INITIAL_CACHE_PRICE_PER_HOUR,
+    label: 'Cache',
     nameField: 'name',
   },
 };

@@ -6,7 +6,13 @@ import {
 } from '../../src/billing/domain/meter';
 import { splitAtPeriods } from '../../src/billing/domain/statement';
 import type { EventMetadata } from '../../src/eventstore/event-store';
-import { priceInForce, type PriceChange } from '../../src/billing/domain/price-catalog';
+import {
+  INITIAL_CACHE_PRICE_PER_HOUR,
+  INITIAL_CLUSTER_PRICE_PER_HOUR,
+  INITIAL_DATABASE_PRICE_PER_HOUR,
+  priceInForce,
+  type PriceChange,
+} from '../../src/billing/domain/price-catalog';
 import { applyScheduledPrices } from '../../src/billing/domain/scheduled-prices';
 import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 import {
@@ -38,7 +44,10 @@ const meta: EventMetadata = {
 type Ev = [type: string, at: string, data?: Record<string, unknown>];
 
 /** Folds events as the projection does; returns closed pieces (split at months) and the open usage. */
-function run(events: Ev[], key: 'instanceId' | 'volumeId' = 'instanceId') {
+function run(
+  events: Ev[],
+  key: 'instanceId' | 'volumeId' | 'databaseId' | 'cacheId' | 'clusterId' = 'instanceId',
+) {
   let resource: MeteredResource | null = null;
   let meter = EMPTY_RESOURCE_METER;
   const closed: UsageInterval[] = [];
@@ -207,6 +216,60 @@ describe('billing: compute events to usage', () => {
         quantity: 100,
         amount: STORAGE_PRICE_PER_GB_HOUR * 100n * 7200n,
         description: 'Volume data (100 GB)',
+      },
+    ]);
+  });
+
+  it('bills a database per hour while it runs: not while stopped, not after its delete starts', () => {
+    const r = run(
+      [
+        ['DatabaseCreated', '2026-03-01T00:00:00Z', { tenantId: TENANT, name: 'orders' }],
+        ['DatabaseRunning', '2026-03-01T00:01:00Z', {}],
+        ['DatabaseStopped', '2026-03-01T01:01:00Z', {}],
+        ['DatabaseStarted', '2026-03-01T05:00:00Z', {}],
+        ['DatabaseDeletionStarted', '2026-03-01T05:30:00Z', {}],
+      ],
+      'databaseId',
+    );
+    const piece = (seconds: number) => ({
+      period: '2026-03',
+      seconds,
+      price: INITIAL_DATABASE_PRICE_PER_HOUR,
+      quantity: 1,
+      amount: INITIAL_DATABASE_PRICE_PER_HOUR * BigInt(seconds),
+      description: 'Database orders',
+    });
+    expect(r.pieces).toEqual([piece(3600), piece(1800)]);
+    expect(r.open).toBeNull();
+  });
+
+  it('bills a cache from running until it fails, and a cluster from running until its delete', () => {
+    const cache = run(
+      [
+        ['CacheCreated', '2026-03-01T00:00:00Z', { tenantId: TENANT, name: 'sessions' }],
+        ['CacheRunning', '2026-03-01T00:00:10Z', {}],
+        ['CacheFailed', '2026-03-01T00:10:10Z', { reason: 'gone' }],
+      ],
+      'cacheId',
+    );
+    expect(cache.pieces).toMatchObject([
+      { seconds: 600, price: INITIAL_CACHE_PRICE_PER_HOUR, description: 'Cache sessions' },
+    ]);
+    const cluster = run(
+      [
+        ['ClusterCreated', '2026-03-01T00:00:00Z', { tenantId: TENANT, name: 'prod' }],
+        ['ClusterProvisioned', '2026-03-01T00:05:00Z', {}],
+        ['ClusterFailed', '2026-03-01T01:05:00Z', { message: 'repair failed' }],
+        ['ClusterDeletionStarted', '2026-03-01T02:05:00Z', {}],
+      ],
+      'clusterId',
+    );
+    // A failed repair leaves the cluster there: billed until its delete starts.
+    expect(cluster.pieces).toMatchObject([
+      {
+        seconds: 7200,
+        price: INITIAL_CLUSTER_PRICE_PER_HOUR,
+        description: 'Kubernetes cluster prod',
       },
     ]);
   });

@@ -1,6 +1,7 @@
 /**
- * The data context's resource families: what the audit log and the timeline know about caches
- * (and, as they land, databases). Each `events` table names every event type of its decider.
+ * The data context's resource families: what the audit log, the timeline and billing know about
+ * caches and databases. Each `events` table names every event type of its decider. Both are
+ * billed per hour while they run, one flat price per engine (not yet by size).
  */
 import { audited, resourceKind } from '../platform/resources/resource-kind';
 import { cacheDecider, databaseDecider } from './domain';
@@ -29,6 +30,17 @@ export const CACHES = resourceKind(cacheDecider, {
     CacheDeletionStarted: audited('CACHE_DELETE'),
     CacheDeleted: audited('CACHE_DELETED'),
   },
+  billing: {
+    meter: 'cache-hours',
+    resourceIdField: 'cacheId',
+    events: {
+      CacheCreated: 'open',
+      CacheRunning: 'start',
+      CacheStopped: 'stop',
+      CacheFailed: 'stop',
+      CacheDeletionStarted: 'stop',
+    },
+  },
 });
 
 export const DATABASES = resourceKind(databaseDecider, {
@@ -56,6 +68,18 @@ export const DATABASES = resourceKind(databaseDecider, {
     DatabaseCredentialsRotated: audited('DATABASE_ROTATE_CREDENTIALS'),
     DatabaseDeletionStarted: audited('DATABASE_DELETE'),
     DatabaseDeleted: audited('DATABASE_DELETED'),
+  },
+  billing: {
+    meter: 'database-hours',
+    resourceIdField: 'databaseId',
+    events: {
+      DatabaseCreated: 'open',
+      DatabaseRunning: 'start',
+      DatabaseStarted: 'start',
+      DatabaseStopped: 'stop',
+      DatabaseFailed: 'stop',
+      DatabaseDeletionStarted: 'stop',
+    },
   },
 });
 

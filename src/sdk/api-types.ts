@@ -2837,7 +2837,14 @@ export interface components {
       /** @example instance:basic-2 */
       sku: string;
       /** @enum {string} */
-      unit: 'instance-hour' | 'GB-hour' | 'IP-hour' | 'gateway-hour' | 'cluster-hour';
+      unit:
+        | 'instance-hour'
+        | 'GB-hour'
+        | 'IP-hour'
+        | 'gateway-hour'
+        | 'cluster-hour'
+        | 'database-hour'
+        | 'cache-hour';
       /**
        * @description USD per unit-hour (exact, at most 6 decimals).
        * @example 0.02

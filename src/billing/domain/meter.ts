@@ -13,7 +13,8 @@
  * | volume created / deleted                            | UsageStarted gb-hours / Stopped |
  * | elastic IP allocated / released                     | UsageStarted eip-hours / Stop   |
  * | NAT gateway active / deleted or failed              | UsageStarted natgw-hours / Stop |
- * | cluster running / deleting or failed                | UsageStarted cluster-hours/Stop |
+ * | cluster running / deleting                          | UsageStarted cluster-hours/Stop |
+ * | database or cache running / stopped, failed, deleting | UsageStarted ...-hours / Stop |
  * | catalog price of a type changed                     | UsagePriceChanged per open use  |
  *
  * Rules of the fold (per resource, facts in log order):
@@ -46,6 +47,8 @@ export const METERS = {
   'eip-hours': { resourceType: 'network', unit: 'IP-hour' },
   'natgw-hours': { resourceType: 'network', unit: 'gateway-hour' },
   'cluster-hours': { resourceType: 'compute', unit: 'cluster-hour' },
+  'database-hours': { resourceType: 'compute', unit: 'database-hour' },
+  'cache-hours': { resourceType: 'compute', unit: 'cache-hour' },
 } as const satisfies Record<string, { resourceType: ResourceType; unit: string }>;
 
 export type MeterName = keyof typeof METERS;

@@ -22,6 +22,10 @@ export const ELASTIC_IP_SKU = 'network:eip';
 export const NAT_GATEWAY_SKU = 'network:natgw';
 /** A Kubernetes cluster's control plane, per hour from running until its delete or failure. */
 export const CLUSTER_SKU = 'clusters:control-plane';
+/** A managed database, per hour while it runs. */
+export const DATABASE_SKU = 'data:database';
+/** A managed cache, per hour while it runs. */
+export const CACHE_SKU = 'data:cache';
 
 /** 0.005 USD per elastic IP hour: the elastic IP price at start-up. */
 export const INITIAL_ELASTIC_IP_PRICE_PER_HOUR: Micros = 5_000n;
@@ -29,6 +33,10 @@ export const INITIAL_ELASTIC_IP_PRICE_PER_HOUR: Micros = 5_000n;
 export const INITIAL_NAT_GATEWAY_PRICE_PER_HOUR: Micros = 45_000n;
 /** 0.10 USD per cluster hour: the control-plane price at start-up. */
 export const INITIAL_CLUSTER_PRICE_PER_HOUR: Micros = 100_000n;
+/** 0.05 USD per database hour: the managed database price at start-up. */
+export const INITIAL_DATABASE_PRICE_PER_HOUR: Micros = 50_000n;
+/** 0.02 USD per cache hour: the managed cache price at start-up. */
+export const INITIAL_CACHE_PRICE_PER_HOUR: Micros = 20_000n;
 
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month): the storage price at start-up. */
 export const INITIAL_STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
@@ -43,6 +51,8 @@ export const SKU_UNITS = [
   'IP-hour',
   'gateway-hour',
   'cluster-hour',
+  'database-hour',
+  'cache-hour',
 ] as const;
 export type SkuUnit = (typeof SKU_UNITS)[number];
 
@@ -62,6 +72,8 @@ export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: M
       initialPrice: INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
     },
     { sku: CLUSTER_SKU, unit: 'cluster-hour', initialPrice: INITIAL_CLUSTER_PRICE_PER_HOUR },
+    { sku: DATABASE_SKU, unit: 'database-hour', initialPrice: INITIAL_DATABASE_PRICE_PER_HOUR },
+    { sku: CACHE_SKU, unit: 'cache-hour', initialPrice: INITIAL_CACHE_PRICE_PER_HOUR },
   ];
 }
 
