@@ -2,7 +2,8 @@
  * Object storage benchmark, through the S3 endpoint with @aws-sdk/client-s3 on loopback:
  * - 64 MiB PUT and GET throughput, beside the same disk's `dd conv=fdatasync` write and a plain
  *   read of a file of the same size, measured in the same run (the ceilings);
- * - 4 KiB PUT and GET operations per second at 16 concurrent clients;
+ * - 4 KiB PUT and GET operations per second at 16 concurrent clients, and unsigned GETs of a
+ *   public bucket's 4 KiB objects (no signature check, no IAM evaluation: the public-bucket path);
  * - peak RSS of this process (server and client together) while a 1 GiB object is uploaded from
  *   a generated stream (never a whole object in memory).
  * The app and the client share this process (and the machine's CPUs): the ratios are a lower
@@ -211,6 +212,38 @@ async function main(): Promise<void> {
       await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
     });
 
+    // The same reads, unsigned, from a public bucket (made by the native API).
+    const PublicBucket = `bench-public-${Date.now().toString(36)}`;
+    await postJson(
+      url,
+      '/storage/buckets',
+      { name: PublicBucket, is_public: true },
+      { 'x-api-key': String(login.api_key) },
+    );
+    const publicKeys = written.slice(0, 256);
+    for (const Key of publicKeys) {
+      await s3.send(new PutObjectCommand({ Bucket: PublicBucket, Key, Body: small }));
+    }
+    const anonymous = new S3Client({
+      endpoint: `http://127.0.0.1:${app.get(S3Endpoint).port() as number}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      httpAuthSchemeProvider: () => [{ schemeId: 'smithy.api#noAuth' }],
+      httpAuthSchemes: [
+        {
+          schemeId: 'smithy.api#noAuth',
+          identityProvider: () => () => Promise.resolve({}),
+          signer: { sign: (request) => Promise.resolve(request) },
+        },
+      ],
+    });
+    const anonymousGet = await opsPerSecond(CLIENTS, SECONDS, async (i) => {
+      const Key = publicKeys[i % publicKeys.length];
+      const out = await anonymous.send(new GetObjectCommand({ Bucket: PublicBucket, Key }));
+      await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    });
+    anonymous.destroy();
+
     const results = {
       at: new Date().toISOString(),
       environment: environment(),
@@ -233,6 +266,7 @@ async function main(): Promise<void> {
         seconds: SECONDS,
         put: smallPut,
         get: smallGet,
+        anonymousGetOfPublicBucket: anonymousGet,
       },
       hugeUpload: {
         mib: HUGE_MIB,
@@ -253,6 +287,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `4 KiB at ${CLIENTS} clients: PUT ${fmt(smallPut.opsPerSecond)} ops/s (${smallPut.errors} errors), GET ${fmt(smallGet.opsPerSecond)} ops/s (${smallGet.errors} errors)`,
+    );
+    console.log(
+      `4 KiB unsigned GET of a public bucket at ${CLIENTS} clients: ${fmt(anonymousGet.opsPerSecond)} ops/s (${anonymousGet.errors} errors)`,
     );
     console.log(
       `${HUGE_MIB} MiB upload: ${(HUGE_MIB / hugeSeconds).toFixed(1)} MiB/s, peak RSS ${(peak / MIB).toFixed(0)} MiB (before ${(before / MIB).toFixed(0)} MiB; aim < 256 MiB)`,

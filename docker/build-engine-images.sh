@@ -9,7 +9,7 @@
 #               post_install function run on the host with the root filesystem as $1 (the chroot
 #               is $1: run commands inside it with `chroot "$1" ...`)
 #   files/      optional: copied over the root filesystem as is (entrypoints, configuration)
-# Adding an image is adding a folder; e.g. etcd: engine-images/etcd/recipe.sh with
+# Adding an image is adding a folder; e.g. etcd: engine-images/etcd/recipe.sh (the real one) with
 #   IMAGE="nimbus/etcd:3.4"; PACKAGES=(etcd-server); CHANGES=('CMD ["/usr/bin/etcd"]')
 #
 # Idempotent: an image whose org.nimbus.recipe label equals the hash of its folder (plus the

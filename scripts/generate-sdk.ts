@@ -47,6 +47,8 @@ export async function generatedTypesText(specText: string): Promise<string> {
   const ast = await openapiTS(JSON.parse(specText) as Parameters<typeof openapiTS>[0], {
     alphabetize: false,
     exportType: false,
+    // A default makes a request field optional, not required: `is_public` may be left out.
+    defaultNonNullable: false,
   });
   const prettierConfig = (await resolveConfig(TYPES_PATH)) ?? {};
   return format(TYPES_HEADER + astToString(ast), { ...prettierConfig, parser: 'typescript' });

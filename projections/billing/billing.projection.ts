@@ -28,6 +28,15 @@ import {
   type MeteredResource,
   type MeteringLookup,
 } from './usage-facts';
+import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
+
+/** Every meter reading an event type (a cluster's events feed cluster-hours and node-hours). */
+type MeteringsLookup = (eventType: string) => readonly MeteredEventType[];
+
+/** One meter's reading of the events it meters, as `usageFactsOf` takes it. */
+function only(how: MeteredEventType): MeteringLookup {
+  return () => how;
+}
 
 export const BILLING_PROJECTION = 'billing.usage';
 
@@ -47,7 +56,7 @@ export const BILLING_PROJECTION = 'billing.usage';
  * memory and writes everything back with two multi-row statements.
  */
 export function billingProjection(resources: ResourceCatalog): Projection {
-  const metering: MeteringLookup = (type) => resources.meteringOf(type);
+  const metering: MeteringsLookup = (type) => resources.meteringsOf(type);
   return defineProjection({
     ...billingTables,
     // The lifecycle events the families' descriptors meter, and the price catalog's.
@@ -58,7 +67,7 @@ export function billingProjection(resources: ResourceCatalog): Projection {
 
 const billingTables: Omit<Projection, 'eventTypes' | 'apply'> = {
   name: BILLING_PROJECTION,
-  version: 2,
+  version: 4,
   async setup(manager) {
     await manager.query(`CREATE TABLE IF NOT EXISTS billing_prices (
       commit_position numeric NOT NULL,
@@ -79,11 +88,14 @@ const billingTables: Omit<Projection, 'eventTypes' | 'apply'> = {
       last_at bigint,
       open_meter text,
       open_description text,
-      open_quantity integer,
+      open_quantity bigint,
       open_unit_price numeric,
       open_start bigint
     )`);
     await manager.query('ALTER TABLE billing_meters ADD COLUMN IF NOT EXISTS sku text');
+    await manager.query('ALTER TABLE billing_meters ADD COLUMN IF NOT EXISTS size bigint');
+    // Quantities are bigint: a bucket's stored bytes (object-gb-hours) pass 2^31.
+    await widenToBigint(manager, 'billing_meters', 'open_quantity');
     await manager.query(
       `CREATE INDEX IF NOT EXISTS billing_meters_open_sku ON billing_meters (sku, open_start)
          WHERE open_meter IS NOT NULL`,
@@ -101,11 +113,12 @@ const billingTables: Omit<Projection, 'eventTypes' | 'apply'> = {
       meter text NOT NULL,
       unit text NOT NULL,
       description text NOT NULL,
-      quantity integer NOT NULL,
+      quantity bigint NOT NULL,
       unit_price numeric NOT NULL,
       amount numeric NOT NULL,
       PRIMARY KEY (resource_id, start_at)
     )`);
+    await widenToBigint(manager, 'billing_usage', 'quantity');
     await manager.query(
       `CREATE INDEX IF NOT EXISTS billing_usage_tenant_period
          ON billing_usage (tenant_id, period, start_at, resource_id, end_at)`,
@@ -116,18 +129,33 @@ const billingTables: Omit<Projection, 'eventTypes' | 'apply'> = {
   },
 };
 
+/** `integer` -> `bigint` once (tables created before bucket metering); a no-op afterwards. */
+async function widenToBigint(manager: EntityManager, table: string, column: string) {
+  const [row] = await manager.query<Array<{ data_type: string }>>(
+    `SELECT data_type FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`,
+    [table, column],
+  );
+  if (row && row.data_type !== 'bigint') {
+    await manager.query(`ALTER TABLE ${table} ALTER COLUMN ${column} TYPE bigint`);
+  }
+}
+
 interface MeterRow {
   resource_id: string;
   tenant_id: string | null;
-  kind: 'instance' | 'volume';
+  kind: MeteredResource['kind'];
   name: string;
   last_at: string | null;
   open_meter: string | null;
   open_description: string | null;
-  open_quantity: number | null;
+  /** bigint: text from the driver. */
+  open_quantity: string | number | null;
   open_unit_price: string | null;
   open_start: string | null;
   sku: string | null;
+  /** bigint: text from the driver. */
+  size: string | number | null;
 }
 
 interface MeterState {
@@ -145,7 +173,7 @@ function fromRow(row: MeterRow): MeterState {
       meter,
       unit: METERS[meter].unit,
       description: row.open_description ?? '',
-      quantity: row.open_quantity ?? 0,
+      quantity: Number(row.open_quantity ?? 0),
       unitPrice: BigInt(row.open_unit_price ?? '0'),
       start: Number(row.open_start),
     };
@@ -157,6 +185,7 @@ function fromRow(row: MeterRow): MeterState {
       tenantId: row.tenant_id,
       name: row.name,
       sku: row.sku,
+      size: row.size === null ? null : Number(row.size),
     },
     meter: { open, lastAt: row.last_at === null ? null : Number(row.last_at) },
   };
@@ -218,13 +247,15 @@ function isPriceSet(event: RecordedEvent): event is RecordedEvent<PriceSetData> 
 async function applyBillingBatch(
   events: readonly RecordedEvent[],
   manager: EntityManager,
-  metering: MeteringLookup,
+  metering: MeteringsLookup,
 ): Promise<void> {
   const ids = new Set<string>();
   let pricing = false;
   for (const e of events) {
-    const id = meteredResourceIdOf(e, metering);
-    if (id) ids.add(id);
+    for (const how of metering(e.type)) {
+      const id = meteredResourceIdOf(e, only(how));
+      if (id) ids.add(id);
+    }
     if (isPriceSet(e)) pricing = true;
   }
   if (ids.size === 0 && !pricing) return;
@@ -285,29 +316,37 @@ async function applyBillingBatch(
       }
       continue;
     }
-    const id = meteredResourceIdOf(event, metering);
-    if (!id) continue;
-    const state = states.get(id);
-    const step = usageFactsOf(event, state?.resource ?? null, metering, priceAt);
-    if (!step) continue;
-    let meter = state?.meter ?? EMPTY_RESOURCE_METER;
-    for (const fact of step.facts) {
-      // A stop for a resource with nothing open is noise (stop requested, then stopped).
-      if (fact.kind === 'UsageStopped' && meter.open === null) continue;
-      // Price changes that took effect since the resource's last fact split its open usage first.
-      const scheduled = applyScheduledPrices(
-        meter,
-        state?.resource.sku ?? null,
-        history,
-        toEpochSeconds(fact.at),
+    for (const how of metering(event.type)) {
+      const id = meteredResourceIdOf(event, only(how));
+      if (!id) continue;
+      const state = states.get(id);
+      const step = usageFactsOf(
+        event,
+        state?.resource ?? null,
+        only(how),
+        priceAt,
+        state?.meter.open?.quantity ?? 0,
       );
-      for (const closed of scheduled.closed) record(step.resource, closed);
-      const result = stepMeter(scheduled.meter, fact);
-      meter = result.next;
-      if (result.closed) record(step.resource, result.closed);
+      if (!step) continue;
+      let meter = state?.meter ?? EMPTY_RESOURCE_METER;
+      for (const fact of step.facts) {
+        // A stop for a resource with nothing open is noise (stop requested, then stopped).
+        if (fact.kind === 'UsageStopped' && meter.open === null) continue;
+        // Price changes that took effect since the resource's last fact split its open usage first.
+        const scheduled = applyScheduledPrices(
+          meter,
+          state?.resource.sku ?? null,
+          history,
+          toEpochSeconds(fact.at),
+        );
+        for (const closed of scheduled.closed) record(step.resource, closed);
+        const result = stepMeter(scheduled.meter, fact);
+        meter = result.next;
+        if (result.closed) record(step.resource, result.closed);
+      }
+      states.set(id, { resource: step.resource, meter });
+      touched.add(id);
     }
-    states.set(id, { resource: step.resource, meter });
-    touched.add(id);
   }
 
   if (prices.length > 0) {
@@ -334,14 +373,15 @@ async function applyBillingBatch(
     const list = [...touched].map((id) => states.get(id) as MeterState);
     await manager.query(
       `INSERT INTO billing_meters (resource_id, tenant_id, kind, name, last_at, open_meter,
-         open_description, open_quantity, open_unit_price, open_start, sku)
+         open_description, open_quantity, open_unit_price, open_start, sku, size)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
-         $6::text[], $7::text[], $8::integer[], $9::numeric[], $10::bigint[], $11::text[])
+         $6::text[], $7::text[], $8::bigint[], $9::numeric[], $10::bigint[], $11::text[],
+         $12::bigint[])
        ON CONFLICT (resource_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id,
          kind = EXCLUDED.kind, name = EXCLUDED.name, last_at = EXCLUDED.last_at,
          open_meter = EXCLUDED.open_meter, open_description = EXCLUDED.open_description,
          open_quantity = EXCLUDED.open_quantity, open_unit_price = EXCLUDED.open_unit_price,
-         open_start = EXCLUDED.open_start, sku = EXCLUDED.sku`,
+         open_start = EXCLUDED.open_start, sku = EXCLUDED.sku, size = EXCLUDED.size`,
       [
         list.map((s) => s.resource.resourceId),
         list.map((s) => s.resource.tenantId),
@@ -354,6 +394,7 @@ async function applyBillingBatch(
         list.map((s) => (s.meter.open ? s.meter.open.unitPrice.toString() : null)),
         list.map((s) => (s.meter.open ? String(s.meter.open.start) : null)),
         list.map((s) => s.resource.sku),
+        list.map((s) => (s.resource.size === null ? null : String(s.resource.size))),
       ],
     );
   }
@@ -362,7 +403,7 @@ async function applyBillingBatch(
       `INSERT INTO billing_usage (resource_id, start_at, end_at, tenant_id, period, resource_type,
          meter, unit, description, quantity, unit_price, amount)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-         $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::numeric[],
+         $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::numeric[],
          $12::numeric[])`,
       [
         usage.map((u) => u.resourceId),

@@ -7,9 +7,13 @@ import {
 import { splitAtPeriods } from '../../src/billing/domain/statement';
 import type { EventMetadata } from '../../src/eventstore/event-store';
 import {
+  INITIAL_CACHE_MEMORY_PRICE_PER_GB_HOUR,
   INITIAL_CACHE_PRICE_PER_HOUR,
+  INITIAL_CLUSTER_NODE_PRICE_PER_HOUR,
   INITIAL_CLUSTER_PRICE_PER_HOUR,
   INITIAL_DATABASE_PRICE_PER_HOUR,
+  INITIAL_DATABASE_STORAGE_PRICE_PER_GB_HOUR,
+  knownSkus,
   priceInForce,
   type PriceChange,
 } from '../../src/billing/domain/price-catalog';
@@ -18,8 +22,10 @@ import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 import {
   STORAGE_PRICE_PER_GB_HOUR,
   usageFactsOf,
+  usageIdOf,
   type MeteredResource,
   type MeteringLookup,
+  type PriceLookup,
 } from './usage-facts';
 
 /** The billing classification the contexts' resource-kind descriptors declare. */
@@ -47,6 +53,8 @@ type Ev = [type: string, at: string, data?: Record<string, unknown>];
 function run(
   events: Ev[],
   key: 'instanceId' | 'volumeId' | 'databaseId' | 'cacheId' | 'clusterId' = 'instanceId',
+  metering: MeteringLookup = METERING,
+  priceAt?: PriceLookup,
 ) {
   let resource: MeteredResource | null = null;
   let meter = EMPTY_RESOURCE_METER;
@@ -55,7 +63,8 @@ function run(
     const step = usageFactsOf(
       { type, data: { [key]: ID, at, ...data }, metadata: meta },
       resource,
-      METERING,
+      metering,
+      priceAt,
     );
     if (!step) continue;
     resource = step.resource;
@@ -70,6 +79,7 @@ function run(
   return {
     resource,
     open: meter.open,
+    ids: [...new Set(pieces.map((p) => p.resourceId))],
     pieces: pieces.map((p) => ({
       period: p.period,
       seconds: p.end - p.start,
@@ -272,6 +282,286 @@ describe('billing: compute events to usage', () => {
         description: 'Kubernetes cluster prod',
       },
     ]);
+  });
+
+  describe("by size: a database's allocated storage, a cache's memory", () => {
+    const meterOf =
+      (meter: string): MeteringLookup =>
+      (type) =>
+        APP_RESOURCE_CATALOG.meteringsOf(type).find((m) => m.meter === meter);
+    /** The catalog as written at start-up, in force from the start of time. */
+    const startupCatalog: PriceLookup = (sku) =>
+      knownSkus().find((s) => s.sku === sku)?.initialPrice ?? null;
+    const settings = (gb: number) => ({
+      allocatedStorageGb: gb,
+      poolingEnabled: false,
+      metricsEnabled: false,
+      parameters: {},
+    });
+
+    it("are each family's second meter, under their own usage ids", () => {
+      expect(APP_RESOURCE_CATALOG.meteringsOf('DatabaseCreated').map((m) => m.meter)).toEqual([
+        'database-hours',
+        'database-storage-hours',
+      ]);
+      expect(APP_RESOURCE_CATALOG.meteringsOf('CacheRunning').map((m) => m.meter)).toEqual([
+        'cache-hours',
+        'cache-memory-hours',
+      ]);
+    });
+
+    it('given a 20 GB database grown to 50 GB, stopped and deleted, then storage is billed from the request to the delete, stopped or not, at its size', () => {
+      const r = run(
+        [
+          [
+            'DatabaseCreated',
+            '2026-03-01T00:00:00Z',
+            { tenantId: TENANT, name: 'orders', settings: settings(20) },
+          ],
+          ['DatabaseRunning', '2026-03-01T00:01:00Z', {}],
+          // parameters only: the size stays, nothing is split
+          [
+            'DatabaseModified',
+            '2026-03-01T00:30:00Z',
+            { settings: { ...settings(20), parameters: { work_mem: '8MB' } } },
+          ],
+          ['DatabaseModified', '2026-03-01T01:00:00Z', { settings: settings(50) }],
+          ['DatabaseStopped', '2026-03-01T02:00:00Z', {}],
+          ['DatabaseStarted', '2026-03-01T03:00:00Z', {}],
+          ['DatabaseDeletionStarted', '2026-03-01T04:00:00Z', {}],
+        ],
+        'databaseId',
+        meterOf('database-storage-hours'),
+        startupCatalog,
+      );
+      const piece = (seconds: number, gb: number) => ({
+        period: '2026-03',
+        seconds,
+        price: INITIAL_DATABASE_STORAGE_PRICE_PER_GB_HOUR,
+        quantity: gb,
+        amount: INITIAL_DATABASE_STORAGE_PRICE_PER_GB_HOUR * BigInt(gb * seconds),
+        description: `Storage of database orders (${gb} GB)`,
+      });
+      expect(r.pieces).toEqual([piece(3600, 20), piece(3 * 3600, 50)]);
+      expect(r.ids).toEqual([usageIdOf(ID, 'storage')]);
+      expect(r.open).toBeNull();
+    });
+
+    it('given a database that fails while provisioning, then its storage is billed only until the failure', () => {
+      const r = run(
+        [
+          [
+            'DatabaseCreated',
+            '2026-03-01T00:00:00Z',
+            { tenantId: TENANT, name: 'orders', settings: settings(10) },
+          ],
+          ['DatabaseFailed', '2026-03-01T00:02:00Z', { reason: 'no readiness' }],
+          ['DatabaseDeletionStarted', '2026-03-01T01:00:00Z', {}],
+        ],
+        'databaseId',
+        meterOf('database-storage-hours'),
+        startupCatalog,
+      );
+      expect(r.pieces).toMatchObject([{ seconds: 120, quantity: 10 }]);
+    });
+
+    it('given history older than the catalog price of the SKU, then it bills 0 (a new meter never bills the past)', () => {
+      const r = run(
+        [
+          [
+            'DatabaseCreated',
+            '2026-03-01T00:00:00Z',
+            { tenantId: TENANT, name: 'orders', settings: settings(10) },
+          ],
+          ['DatabaseDeletionStarted', '2026-03-01T01:00:00Z', {}],
+        ],
+        'databaseId',
+        meterOf('database-storage-hours'),
+      );
+      expect(r.pieces).toMatchObject([{ seconds: 3600, quantity: 10, price: 0n, amount: 0n }]);
+    });
+
+    it('given a 512 MiB cache, then its memory is billed per MiB while it runs, at the GiB-hour price', () => {
+      const r = run(
+        [
+          [
+            'CacheCreated',
+            '2026-03-01T00:00:00Z',
+            { tenantId: TENANT, name: 'sessions', memoryMb: 512 },
+          ],
+          ['CacheRunning', '2026-03-01T00:00:10Z', {}],
+          ['CacheStopped', '2026-03-01T02:00:10Z', {}],
+          ['CacheRunning', '2026-03-01T03:00:10Z', {}],
+          ['CacheDeletionStarted', '2026-03-01T04:00:10Z', {}],
+        ],
+        'cacheId',
+        meterOf('cache-memory-hours'),
+        startupCatalog,
+      );
+      const piece = (seconds: number) => ({
+        period: '2026-03',
+        seconds,
+        price: INITIAL_CACHE_MEMORY_PRICE_PER_GB_HOUR,
+        quantity: 512,
+        // half a GiB
+        amount: (INITIAL_CACHE_MEMORY_PRICE_PER_GB_HOUR * BigInt(seconds)) / 2n,
+        description: 'Memory of cache sessions (512 MiB)',
+      });
+      expect(r.pieces).toEqual([piece(7200), piece(3600)]);
+      expect(r.ids).toEqual([usageIdOf(ID, 'memory')]);
+    });
+  });
+
+  describe("a cluster's worker nodes in node-hours", () => {
+    /** The node-hours meter's reading of the cluster's events (its second meter). */
+    const NODE_HOURS: MeteringLookup = (type) =>
+      APP_RESOURCE_CATALOG.meteringsOf(type).find((m) => m.meter === 'node-hours');
+    const NODES_ID = usageIdOf(ID, 'nodes');
+    const nodes = (workers: number, ha = false) => [
+      ...Array.from({ length: ha ? 3 : 1 }, (_, i) => ({
+        name: `cp-${i}`,
+        role: 'control-plane',
+        version: 'v1.29.0',
+      })),
+      ...Array.from({ length: workers }, (_, i) => ({
+        name: `worker-${i}`,
+        role: 'worker',
+        version: 'v1.29.0',
+      })),
+    ];
+    const created: Ev = [
+      'ClusterCreated',
+      '2026-03-01T00:00:00Z',
+      { tenantId: TENANT, name: 'prod', workers: 3, ha: true },
+    ];
+    const piece = (seconds: number, quantity: number) => ({
+      period: '2026-03',
+      seconds,
+      price: INITIAL_CLUSTER_NODE_PRICE_PER_HOUR,
+      quantity,
+      amount: INITIAL_CLUSTER_NODE_PRICE_PER_HOUR * BigInt(quantity) * BigInt(seconds),
+      description: 'Worker nodes of Kubernetes cluster prod',
+    });
+
+    it("is declared as the cluster family's second meter, under the nodes usage id", () => {
+      expect(APP_RESOURCE_CATALOG.meteringsOf('ClusterProvisioned').map((m) => m.meter)).toEqual([
+        'cluster-hours',
+        'node-hours',
+      ]);
+      expect(APP_RESOURCE_CATALOG.meteringOf('ClusterProvisioned')?.meter).toBe('cluster-hours');
+      expect(NODES_ID).not.toBe(ID);
+      expect(NODES_ID).toBe(usageIdOf(ID, 'nodes'));
+    });
+
+    it('given 3 workers (HA: 3 control-plane nodes), when scaled to 5 then deleted, then 3 then 5 node-hours', () => {
+      const r = run(
+        [
+          created,
+          ['ClusterProvisioningStarted', '2026-03-01T00:00:01Z', {}],
+          ['ClusterProvisioned', '2026-03-01T00:05:00Z', { nodes: nodes(3, true) }],
+          // the request changes nothing: the quantity follows the nodes recorded as done
+          ['ClusterScaleRequested', '2026-03-01T01:05:00Z', { from: 3, workers: 5 }],
+          [
+            'ClusterOperationFinished',
+            '2026-03-01T01:10:00Z',
+            { kind: 'scale', nodes: nodes(5, true), repaired: [], error: null },
+          ],
+          ['ClusterDeletionStarted', '2026-03-01T03:10:00Z', { previousStatus: 'running' }],
+          ['ClusterDeleted', '2026-03-01T03:12:00Z', {}],
+        ],
+        'clusterId',
+        NODE_HOURS,
+      );
+      expect(r.pieces).toEqual([piece(3900, 3), piece(7200, 5)]);
+      expect(r.ids).toEqual([NODES_ID]);
+      expect(r.open).toBeNull();
+    });
+
+    it('given a running cluster, then usage is open at its worker count; control-plane nodes are not counted', () => {
+      const r = run(
+        [created, ['ClusterProvisioned', '2026-03-01T00:05:00Z', { nodes: nodes(3, true) }]],
+        'clusterId',
+        NODE_HOURS,
+      );
+      expect(r.open).toMatchObject({
+        resourceId: NODES_ID,
+        meter: 'node-hours',
+        unit: 'node-hour',
+        resourceType: 'compute',
+        quantity: 3,
+        unitPrice: INITIAL_CLUSTER_NODE_PRICE_PER_HOUR,
+      });
+    });
+
+    it('given a scale down to 0 workers, then the nodes are billed 0 from then on', () => {
+      const r = run(
+        [
+          created,
+          ['ClusterProvisioned', '2026-03-01T00:00:00Z', { nodes: nodes(2) }],
+          [
+            'ClusterOperationFinished',
+            '2026-03-01T01:00:00Z',
+            { kind: 'scale', nodes: nodes(0), repaired: [], error: null },
+          ],
+          ['ClusterDeletionStarted', '2026-03-01T02:00:00Z', {}],
+        ],
+        'clusterId',
+        NODE_HOURS,
+      );
+      expect(r.pieces).toEqual([piece(3600, 2), piece(3600, 0)]);
+    });
+
+    it('given a cluster that fails while provisioning, then no node-hours at all, as no cluster-hours', () => {
+      const events: Ev[] = [
+        created,
+        ['ClusterProvisioningStarted', '2026-03-01T00:00:01Z', {}],
+        ['ClusterFailed', '2026-03-01T00:05:00Z', { message: 'no capacity' }],
+        ['ClusterDeletionStarted', '2026-03-01T01:00:00Z', { previousStatus: 'failed' }],
+      ];
+      const nodeHours = run(events, 'clusterId', NODE_HOURS);
+      const clusterHours = run(events, 'clusterId');
+      expect(nodeHours.pieces).toEqual([]);
+      expect(nodeHours.open).toBeNull();
+      expect(clusterHours.pieces).toEqual([]);
+    });
+
+    it('given a failed repair, then its nodes are billed until the delete starts, as the control plane is', () => {
+      const events: Ev[] = [
+        created,
+        ['ClusterProvisioned', '2026-03-01T00:00:00Z', { nodes: nodes(3) }],
+        ['ClusterRepairRequested', '2026-03-01T01:00:00Z', {}],
+        [
+          'ClusterOperationFinished',
+          '2026-03-01T01:10:00Z',
+          { kind: 'repair', nodes: nodes(3), repaired: [], error: 'worker-1 did not join' },
+        ],
+        ['ClusterDeletionStarted', '2026-03-01T02:00:00Z', { previousStatus: 'failed' }],
+      ];
+      const nodeHours = run(events, 'clusterId', NODE_HOURS);
+      // same worker count after the repair: one interval, not split
+      expect(nodeHours.pieces).toEqual([piece(7200, 3)]);
+      expect(run(events, 'clusterId').pieces).toMatchObject([
+        { seconds: 7200, quantity: 1, price: INITIAL_CLUSTER_PRICE_PER_HOUR },
+      ]);
+    });
+
+    it('ignores a node record without nodes, and an operation finished before running', () => {
+      const r = run(
+        [
+          created,
+          [
+            'ClusterOperationFinished',
+            '2026-03-01T00:01:00Z',
+            { kind: 'repair', nodes: nodes(3), repaired: [], error: null },
+          ],
+          ['ClusterProvisioned', '2026-03-01T00:02:00Z', { nodes: 'garbled' }],
+        ],
+        'clusterId',
+        NODE_HOURS,
+      );
+      expect(r.pieces).toEqual([]);
+      expect(r.open).toBeNull();
+    });
   });
 
   it('ignores events of other resources and malformed data', () => {

@@ -91,6 +91,11 @@ export const instancesProjection = defineProjection({
     await m.query(
       "CREATE INDEX IF NOT EXISTS compute_instances_image ON compute_instances (image_id) WHERE status <> 'TERMINATED'",
     );
+    // The port publisher reads the live instances that publish ports every second.
+    await m.query(
+      `CREATE INDEX IF NOT EXISTS compute_instances_published ON compute_instances (id)
+       WHERE status NOT IN ('TERMINATED', 'ERROR') AND host_ports <> '{}'`,
+    );
   },
   async reset(m) {
     await m.query('TRUNCATE compute_instances');

@@ -19,6 +19,8 @@ export const CACHE_EVENT_TYPES: readonly CacheEvent['type'][] = [
   'CacheFlushed',
   'CacheDeletionStarted',
   'CacheDeleted',
+  'CacheEngineRestarted',
+  'CacheEngineLost',
 ];
 
 export const cachesProjection = defineProjection({

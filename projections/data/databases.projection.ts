@@ -13,6 +13,8 @@ export const DATABASES_PROJECTION = 'data.databases';
 
 export const DATABASE_EVENT_TYPES: readonly DatabaseEvent['type'][] = [
   'DatabaseCreated',
+  'DatabaseReplicaCreated',
+  'DatabasePromoted',
   'DatabaseRunning',
   'DatabaseFailed',
   'DatabaseModified',
@@ -21,6 +23,8 @@ export const DATABASE_EVENT_TYPES: readonly DatabaseEvent['type'][] = [
   'DatabaseCredentialsRotated',
   'DatabaseDeletionStarted',
   'DatabaseDeleted',
+  'DatabaseEngineRestarted',
+  'DatabaseEngineLost',
 ];
 
 export const databasesProjection = defineProjection({

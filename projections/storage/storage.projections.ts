@@ -46,6 +46,7 @@ const OBJECT_EVENT_TYPES: readonly ObjectEvent['type'][] = [
 const MULTIPART_EVENT_TYPES: readonly MultipartEvent['type'][] = [
   'MultipartUploadInitiated',
   'MultipartPartUploaded',
+  'MultipartCompletionStarted',
   'MultipartUploadCompleted',
   'MultipartUploadAborted',
 ];
@@ -239,7 +240,8 @@ export const objectsProjection = defineProjection({
 
 export const multipartProjection = defineProjection({
   name: MULTIPART_PROJECTION,
-  version: 1,
+  // 2: completions recorded as started (completing_blob_id).
+  version: 2,
   eventTypes: [...MULTIPART_EVENT_TYPES, 'BucketDeleted'],
   async setup(m) {
     await m.query(`CREATE TABLE IF NOT EXISTS storage_multipart_uploads (
@@ -264,6 +266,11 @@ export const multipartProjection = defineProjection({
     );
     await m.query(
       'CREATE INDEX IF NOT EXISTS storage_multipart_parts_blob ON storage_multipart_parts (blob_id)',
+    );
+    // The assembled object of a completion started and not recorded as done (a crash between
+    // the two): referenced, so the orphan sweep keeps it for the retry that finishes it.
+    await m.query(
+      'ALTER TABLE storage_multipart_uploads ADD COLUMN IF NOT EXISTS completing_blob_id uuid',
     );
   },
   async reset(m) {
@@ -316,6 +323,12 @@ export const multipartProjection = defineProjection({
           );
           break;
         }
+        case 'MultipartCompletionStarted':
+          await m.query(
+            'UPDATE storage_multipart_uploads SET completing_blob_id = $2 WHERE id = $1',
+            [e.data.uploadId, e.data.completion.assembled.blobId],
+          );
+          break;
         case 'MultipartUploadCompleted':
         case 'MultipartUploadAborted':
           await forget('id', e.data.uploadId);

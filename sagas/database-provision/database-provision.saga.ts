@@ -2,11 +2,17 @@ import {
   DATABASE_MASTER_USER,
   PARAMETER_RULES,
   databaseDecider,
+  snapshotDecider,
   sqlDatabaseNameOf,
   type DatabaseCommand,
   type DatabaseState,
 } from '../../src/data/domain';
-import { databaseSecretName, newEnginePassword } from '../../src/data/ports/credentials';
+import {
+  databaseSecretName,
+  newEnginePassword,
+  replicationSecretName,
+  replicationSlotName,
+} from '../../src/data/ports/credentials';
 import type { DatabaseEngine, EngineImageSource } from '../../src/data/ports/engines';
 import type { CommandExecutor } from '../../src/eventstore/command-executor';
 import type { EventStore } from '../../src/eventstore/event-store';
@@ -21,6 +27,7 @@ import {
   lastStepFailure,
 } from '../runtime/definition';
 import { engineTeardownSaga } from '../engine-teardown/engine-teardown.saga';
+import { fileDigest, snapshotFile } from './snapshot-files';
 import { DATABASE_CATEGORY } from '../../src/data/domain/database';
 
 export const DATABASE_PROVISION_SAGA = 'database_provision';
@@ -48,6 +55,8 @@ export interface DatabaseSagaPorts {
   secrets: SecretStore;
   images: EngineImageSource;
   releaseQuota(tenantId: string, databaseId: string, ctx: CommandContext): Promise<unknown>;
+  /** Where snapshot files live (`<NIMBUS_DATA_DIR>/database-snapshots`). */
+  snapshotDir: string;
 }
 
 interface Address extends Record<string, unknown> {
@@ -60,8 +69,10 @@ interface ProvisionResults extends Record<string, unknown> {
   credentials: { secretName: string };
   server: Address;
   ready: null;
+  restore: null;
   parameters: null;
   pooler: { poolerPort: number | null };
+  exporter: { metricsPort: number | null };
   record_running: null;
 }
 
@@ -106,6 +117,8 @@ async function record(
  *   credentials     the owner's password in the secrets store (kept when a repeat finds it)
  *   server          data volume and server container (initdb on first start), created if absent
  *   ready           the owner logs in with the password on 127.0.0.1:<port>
+ *   restore         a restore only: the snapshot's file, its SHA-256 checked against the recorded
+ *                   one, loaded by pg_restore --clean --if-exists (a repeat loads it again)
  *   parameters      ALTER SYSTEM for the requested parameters; reload, or restart when one needs it
  *   pooler          pgbouncer beside it when pooling is on
  *   record_running  RUNNING with its endpoint; a delete that started meanwhile undoes it all
@@ -212,6 +225,34 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
         },
       },
       {
+        name: 'restore',
+        async execute({ input }) {
+          const db = await loadDatabase(p, input.databaseId);
+          const snapshotId = db.sourceSnapshotId;
+          if (!snapshotId) return null;
+          const { state: snapshot } = await p.executor.load(snapshotDecider, snapshotId);
+          if (snapshot.status !== 'available' || snapshot.sha256 === null) {
+            throw new PermanentSagaError(`database snapshot ${snapshotId} is ${snapshot.status}`);
+          }
+          const file = snapshotFile(p.snapshotDir, snapshotId);
+          const found = await fileDigest(file).catch(() => null);
+          if (found?.sha256 !== snapshot.sha256) {
+            throw new PermanentSagaError(
+              found
+                ? `the file of snapshot ${snapshotId} does not match its recorded SHA-256`
+                : `the file of snapshot ${snapshotId} is missing`,
+            );
+          }
+          await p.engine.restore(
+            input.databaseId,
+            DATABASE_MASTER_USER,
+            sqlDatabaseNameOf(db.name as string),
+            file,
+          );
+          return null;
+        },
+      },
+      {
         name: 'parameters',
         async execute({ input, results, signal }) {
           const db = await loadDatabase(p, input.databaseId);
@@ -253,6 +294,20 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
         },
       },
       {
+        name: 'exporter',
+        async execute({ input }) {
+          const db = await loadDatabase(p, input.databaseId);
+          if (!db.settings.metricsEnabled) return { metricsPort: null };
+          const metricsPort = await p.engine.ensureExporter({
+            databaseId: input.databaseId,
+            tenantId: input.tenantId,
+            version: db.version as string,
+            user: DATABASE_MASTER_USER,
+          });
+          return { metricsPort };
+        },
+      },
+      {
         name: 'record_running',
         async execute({ input, correlationId, results }) {
           const server = results.server as Address;
@@ -264,6 +319,8 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
               host: server.host,
               port: server.port,
               poolerPort: (results.pooler as { poolerPort: number | null }).poolerPort,
+              // A saga recorded before this step existed resumes without its result.
+              metricsPort: results.exporter?.metricsPort ?? null,
             },
             now: new Date(),
           });
@@ -287,7 +344,28 @@ export function databaseDeleteSaga(p: DatabaseSagaPorts): SagaDefinition<Databas
     idOf: (input) => input.databaseId,
     secretNameOf: databaseSecretName,
     secrets: p.secrets,
-    removeEngine: (databaseId) => p.engine.remove(databaseId),
+    async removeEngine(databaseId) {
+      // A replica's slot and role on its primary go too (the primary would keep WAL for it).
+      const { state } = await p.executor.load(databaseDecider, databaseId);
+      if (state.role === 'REPLICA' && state.primaryId !== null) {
+        await p.engine.dropReplicationSource(
+          state.primaryId,
+          DATABASE_MASTER_USER,
+          replicationSlotName(databaseId),
+        );
+      }
+      await p.engine.remove(databaseId);
+      if (state.tenantId !== null) {
+        await p.secrets.remove(
+          state.tenantId,
+          replicationSecretName(databaseId),
+          sagaCommandContext(DATABASE_DELETE_SAGA, databaseId, 'remove_replication_password', {
+            tenantId: state.tenantId,
+            correlationId: databaseId,
+          }),
+        );
+      }
+    },
     recordDeleted: (input, correlationId) =>
       record(p, DATABASE_DELETE_SAGA, input, 'deleted', correlationId, {
         type: 'RecordDatabaseDeleted',

@@ -6,6 +6,7 @@ import {
   NAT_FAILURE_CODES,
   elasticIpDecider,
   natGatewayDecider,
+  natGatewaySpecOf,
   subnetDecider,
   vpcDecider,
   type NatFailureCode,
@@ -247,15 +248,14 @@ export function natGatewaySaga(p: NatGatewayPorts): SagaDefinition<NatGatewayInp
           if (vpc.cidrBlock === null) {
             throw new NatProvisioningError('provisioning_failed', `VPC ${nat.vpcId} is gone`);
           }
-          const sourceCidrs = [vpc.cidrBlock];
-          await p.fabric.ensureNatGateway({
-            natGatewayId: input.natGatewayId,
-            vpcId: nat.vpcId as string,
-            publicIp: (results.take_elastic_ip as { publicIp: string }).publicIp,
-            sourceCidrs,
-          });
+          const spec = natGatewaySpecOf(
+            nat,
+            (results.take_elastic_ip as { publicIp: string }).publicIp,
+            vpc.cidrBlock,
+          );
+          await p.fabric.ensureNatGateway(spec);
           await p.fabric.waitRealized();
-          return { sourceCidrs };
+          return { sourceCidrs: [...spec.sourceCidrs] };
         },
         async compensate({ input }) {
           const nat = await loadNat(p, input.natGatewayId);

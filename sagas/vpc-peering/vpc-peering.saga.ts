@@ -4,6 +4,7 @@ import {
   VPC_PEERING_CATEGORY,
   vpcPeeringDecider,
   type VpcPeeringCommand,
+  peeringSpecOf,
   type VpcPeeringState,
 } from '../../src/network/domain';
 import type { NetworkFabric } from '../../src/network/ports/network-fabric';
@@ -93,7 +94,7 @@ const feeds: SagaTrigger<VpcPeeringInput> = (event: RecordedEvent) => {
  *                  expires (`expiresAt`, NIMBUS_PEERING_EXPIRY): then records `expired`. The
  *                  answer (`VpcPeeringAccepted`, `Rejected`, a delete) reaches the saga as an
  *                  input from `$all` and wakes it at once. Its compensation (the last to run)
- *                  records `failed` with the failure.
+ *                  removes whatever of the link exists, then records `failed` with the failure.
  *   link_routers   for an accepted request: the two routers linked, a route on each side for
  *                  exactly the other side's block, realized by OVN
  *   record_active  `active`; a delete that started meanwhile undoes the link (compensation)
@@ -145,6 +146,13 @@ export function vpcPeeringSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeeringInp
           }
         },
         async compensate({ input, correlationId }) {
+          // A failed peering leaves nothing in the fabric. link_routers is not always undone
+          // before this: the runtime compensates only steps that succeeded or whose last attempt
+          // had an unknown outcome, and an attempt that wrote the link's router ports (or one
+          // killed after writing them, then retried) and then failed with an error is neither.
+          // Removing is idempotent, and comes before `failed` is recorded.
+          await p.fabric.removePeering(input.peeringId);
+          await p.fabric.waitRealized();
           const error = await lastStepFailure(
             p.store,
             VPC_PEERING_SAGA,
@@ -172,13 +180,7 @@ export function vpcPeeringSaga(p: VpcPeeringPorts): SagaDefinition<VpcPeeringInp
               `provisioning_failed: the peering is ${state.status}; provisioning stopped`,
             );
           }
-          const requester = state.requester as NonNullable<VpcPeeringState['requester']>;
-          const accepter = state.accepter as NonNullable<VpcPeeringState['accepter']>;
-          await p.fabric.ensurePeering({
-            peeringId: input.peeringId,
-            requester: { vpcId: requester.vpcId, cidr: requester.cidrBlock },
-            accepter: { vpcId: accepter.vpcId, cidr: accepter.cidrBlock },
-          });
+          await p.fabric.ensurePeering(peeringSpecOf({ ...state, peeringId: input.peeringId }));
           await p.fabric.waitRealized();
           return { linked: true };
         },

@@ -151,6 +151,24 @@ describe('VPC peering saga steps (fake ports, no I/O)', () => {
     expect((await g.fabric.inventory()).peerings).toEqual([]);
   });
 
+  it('given a link written before link_routers failed with an error, when the saga compensates, then the peering is failed and nothing of the link is left', async () => {
+    const g = await given();
+    await g.answer({ type: 'AcceptVpcPeering', tenantId: ACCEPTER_TENANT, now: NOW });
+    await g.run('await_answer');
+    // The router ports and routes are written, then OVN fails: an error, so the runtime
+    // compensates only await_answer (link_routers did not succeed and its outcome is known).
+    g.fabric.waitRealized = () => Promise.reject(new Error('ovn-nbctl: connection refused'));
+    await expect(g.run('link_routers')).rejects.toThrow(/connection refused/);
+    expect((await g.fabric.inventory()).peerings).toEqual([{ peeringId: PEERING }]);
+    g.fabric.waitRealized = () => Promise.resolve({ ms: 0 });
+    await g.undo('await_answer');
+    expect(await g.peering()).toMatchObject({
+      status: 'failed',
+      failureCode: 'provisioning_failed',
+    });
+    expect((await g.fabric.inventory()).peerings).toEqual([]);
+  });
+
   it('given an active peering being deleted, when the teardown runs (twice), then the link is gone and it is deleted', async () => {
     const g = await given();
     await g.answer({ type: 'AcceptVpcPeering', tenantId: ACCEPTER_TENANT, now: NOW });

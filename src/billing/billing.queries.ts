@@ -36,7 +36,8 @@ interface UsageRowDb {
   meter: MeterName;
   unit: string;
   description: string;
-  quantity: number;
+  /** bigint: text from the driver. */
+  quantity: string | number;
   unit_price: string;
   amount: string;
 }
@@ -45,7 +46,7 @@ interface OpenRowDb {
   resource_id: string;
   open_meter: MeterName;
   open_description: string;
-  open_quantity: number;
+  open_quantity: string | number;
   open_unit_price: string;
   open_start: string;
   sku: string | null;
@@ -129,7 +130,7 @@ export class BillingQueries implements BillingReads {
         meter: r.open_meter,
         unit: METERS[r.open_meter].unit,
         description: r.open_description,
-        quantity: r.open_quantity,
+        quantity: Number(r.open_quantity),
         unitPrice: BigInt(r.open_unit_price),
         start: Number(r.open_start),
         sku: r.sku,
@@ -189,7 +190,7 @@ export class BillingQueries implements BillingReads {
       meter: r.meter,
       unit: r.unit,
       description: r.description,
-      quantity: r.quantity,
+      quantity: Number(r.quantity),
       unitPrice: BigInt(r.unit_price),
       start: Number(r.start_at),
       end: Number(r.end_at),

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import type Dockerode from 'dockerode';
 
 import {
   clusterDeleteSaga,
@@ -6,15 +7,29 @@ import {
   clusterProvisionSaga,
   type ClusterLifecyclePorts,
 } from '../../sagas/cluster-lifecycle/cluster-lifecycle.saga';
+import {
+  clusterBackupDeleteSaga,
+  clusterBackupSaga,
+  clusterRestoreSaga,
+} from '../../sagas/cluster-backup/cluster-backup.saga';
 import { clusterUpgradeSaga } from '../../sagas/cluster-upgrade/cluster-upgrade.saga';
 import { sagaCommandContext } from '../../sagas/runtime/definition';
 import { provideSaga } from '../../sagas/runtime/sagas.module';
+import type { AppConfig } from '../config/config';
+import type { DetectedDrivers } from '../drivers/detection';
+import { EngineContainers } from '../drivers/engines/engine-containers';
+import { EngineImages } from '../drivers/engines/engine-images';
+import { installationIdOf } from '../drivers/installation-id';
+import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
 import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
+import { APP_CONFIG } from '../platform/tokens';
 import { ClusterQueries } from './application/cluster-queries';
 import { CLUSTER_QUOTAS } from './application/cluster-quotas';
 import { CLUSTER_USE_CASES } from './application/use-cases';
+import { EtcdControlPlane } from './drivers/etcd-control-plane';
+import { LocalClusterDriver } from './drivers/local-cluster-driver';
 import { SimulatedClusterDriver } from './drivers/simulated-cluster-driver';
 import { ClustersController } from './http/clusters.controller';
 import { CLUSTER_DRIVER, type ClusterDriver } from './ports/kubernetes';
@@ -42,14 +57,34 @@ function lifecyclePorts(
 }
 
 /**
- * Kubernetes clusters: the routes, the lifecycle and upgrade sagas, and the cluster driver they
- * drive (the simulated one: see README.md for what runs where). Needs ProjectionsModule,
+ * The cluster driver: with the real Docker driver, simulated nodes and a real etcd container per
+ * cluster (`LocalClusterDriver`); without Docker, the simulated driver alone (no etcd: backups
+ * and restores answer 503).
+ */
+function clusterDriver(
+  drivers: DetectedDrivers,
+  docker: Dockerode,
+  config: AppConfig,
+): ClusterDriver {
+  if (drivers.docker.active !== 'docker') return new SimulatedClusterDriver();
+  const containers = new EngineContainers(docker, installationIdOf(config.dataDir));
+  const images = new EngineImages((reference) => containers.imagePresent(reference));
+  return new LocalClusterDriver(new EtcdControlPlane(containers, images));
+}
+
+/**
+ * Kubernetes clusters: the routes, the lifecycle, upgrade, backup and restore sagas, and the
+ * cluster driver they drive (see README.md for what runs where). Needs ProjectionsModule,
  * SagasModule and QuotasModule (global).
  */
 @Module({
   controllers: [ClustersController],
   providers: [
-    { provide: CLUSTER_DRIVER, useFactory: (): ClusterDriver => new SimulatedClusterDriver() },
+    {
+      provide: CLUSTER_DRIVER,
+      inject: [DETECTED_DRIVERS, DOCKER_CLIENT, APP_CONFIG],
+      useFactory: clusterDriver,
+    },
     ClusterQueries,
     provideQuotas('clusters', CLUSTER_QUOTAS),
     ...CLUSTER_USE_CASES,
@@ -73,6 +108,13 @@ function lifecyclePorts(
       useFactory: (executor: CommandExecutor, driver: ClusterDriver) =>
         clusterUpgradeSaga({ executor, driver }),
     }),
+    ...[clusterBackupSaga, clusterBackupDeleteSaga, clusterRestoreSaga].map((saga) =>
+      provideSaga({
+        inject: [CommandExecutor, EVENT_STORE, CLUSTER_DRIVER],
+        useFactory: (executor: CommandExecutor, store: EventStore, driver: ClusterDriver) =>
+          saga({ executor, store, driver }),
+      }),
+    ),
   ],
   exports: [CLUSTER_DRIVER],
 })

@@ -6,6 +6,12 @@ import { COMPUTE_DRIVER, type ComputeDriver } from '../drivers/docker/compute-dr
 import { DockerDriver } from '../drivers/docker/docker-driver';
 import { installationIdOf } from '../drivers/installation-id';
 import { SimulatedDockerDriver } from '../drivers/docker/simulated-docker-driver';
+import {
+  NAMESPACE_CONNECTOR,
+  NoNamespaceConnector,
+  NsenterConnector,
+  type NamespaceConnector,
+} from '../drivers/docker/namespace-connector';
 import { BASE_IMAGES } from '../drivers/docker/base-images';
 import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
 import { APP_CONFIG } from '../platform/tokens';
@@ -31,6 +37,7 @@ import {
   InstanceOperations,
 } from './application/instances';
 import { LogCollector } from './application/log-collector';
+import { PublishedPorts } from './application/published-ports';
 import { VOLUME_USE_CASES, VolumeAccess } from './application/volumes';
 import { ConsoleGateway, ConsoleTokens } from './http/console';
 import {
@@ -74,6 +81,15 @@ import { INSTANCE_NETWORK, type InstanceNetwork } from '../network/ports/instanc
         return simulated;
       },
     },
+    {
+      provide: NAMESPACE_CONNECTOR,
+      inject: [DETECTED_DRIVERS],
+      useFactory: (drivers: DetectedDrivers): NamespaceConnector =>
+        drivers.docker.active === 'docker'
+          ? new NsenterConnector()
+          : new NoNamespaceConnector('the simulated engine runs no containers'),
+    },
+    PublishedPorts,
     provideQuotas('compute', {
       inject: [COMPUTE_OPTIONS],
       useFactory: (options: ComputeOptions) => computeQuotas(options.quotaLimits),

@@ -256,6 +256,11 @@ export const CONFIG_SCHEMA = z.object({
     .register(CONFIG_DOCS, {
       doc: 'period of the drift reconcile between the instances and the Docker engine',
     }),
+  NIMBUS_DATA_RECONCILE_INTERVAL_MS: integer(100, 3_600_000)
+    .prefault('15000')
+    .register(CONFIG_DOCS, {
+      doc: 'period of the drift reconcile between the databases and caches and their engine containers',
+    }),
   NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS: integer(100, 3_600_000)
     .prefault('10000')
     .register(CONFIG_DOCS, { doc: 'period of the console-output collector behind `GET /logs`' }),
@@ -276,9 +281,35 @@ export const CONFIG_SCHEMA = z.object({
     doc: 'HMAC secret of presigned storage URLs (at least 32 bytes, hex or base64); changing it voids every URL issued',
     echo: 'never',
   }),
+  NIMBUS_BLOB_STORE: oneOf(['filesystem', 's3']).prefault('filesystem').register(CONFIG_DOCS, {
+    doc: 'where object bytes live: `filesystem` (under `<NIMBUS_DATA_DIR>/blobs`) or `s3` (a bucket of an S3-compatible cluster, `NIMBUS_BLOB_S3_*`)',
+  }),
+  NIMBUS_BLOB_S3_URL: url(['http:', 'https:'])
+    .refine((raw) => new URL(raw).pathname.split('/').some((s) => s.length > 0), {
+      error: 'the endpoint with the bucket as its path, e.g. http://127.0.0.1:9000/nimbus-blobs',
+    })
+    .optional()
+    .register(CONFIG_DOCS, {
+      doc: 'with `NIMBUS_BLOB_STORE=s3`: the endpoint and bucket (path-style, optional key prefix after it), e.g. `http://127.0.0.1:9000/nimbus-blobs`',
+      echo: 'redacted',
+    }),
+  NIMBUS_BLOB_S3_ACCESS_KEY_ID: z.string().optional().register(CONFIG_DOCS, {
+    doc: 'with `NIMBUS_BLOB_STORE=s3`: the access key id',
+  }),
+  NIMBUS_BLOB_S3_SECRET_ACCESS_KEY: z.string().optional().register(CONFIG_DOCS, {
+    doc: 'with `NIMBUS_BLOB_STORE=s3`: the secret access key',
+    echo: 'never',
+  }),
+  NIMBUS_BLOB_S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, { error: 'a region name such as us-east-1' })
+    .prefault('us-east-1')
+    .register(CONFIG_DOCS, {
+      doc: 'with `NIMBUS_BLOB_STORE=s3`: the region requests are signed for',
+    }),
   NIMBUS_S3_PORT: integer(0, 65535).optional().register(CONFIG_DOCS, {
     default: 'unset: no S3 endpoint',
-    doc: 'TCP port of the S3-compatible endpoint (AWS Signature V4 with `POST /storage/access-keys` keys; on `HOST`; `0` picks a free port)',
+    doc: 'TCP port of the S3-compatible endpoint (AWS Signature V4 with `POST /storage/access-keys` keys, unsigned reads of public buckets; on `HOST`; `0` picks a free port)',
   }),
   NIMBUS_S3_DOMAIN: z
     .string()
@@ -341,6 +372,7 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     imageImportAllowPrivate: v.NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE,
     computeReconcileIntervalMs: v.NIMBUS_COMPUTE_RECONCILE_INTERVAL_MS,
     computeLogCollectIntervalMs: v.NIMBUS_COMPUTE_LOG_COLLECT_INTERVAL_MS,
+    dataReconcileIntervalMs: v.NIMBUS_DATA_RECONCILE_INTERVAL_MS,
     containerLabel: v.NIMBUS_CONTAINER_LABEL ?? null,
     /** The external network (elastic IPs, gateway ports); its first address is the upstream. */
     eipPool: v.NIMBUS_EIP_POOL,
@@ -352,6 +384,16 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     /** null: no S3 endpoint. */
     s3Port: v.NIMBUS_S3_PORT ?? null,
     s3Domain: v.NIMBUS_S3_DOMAIN,
+    /** null: blobs in the filesystem under dataDir/blobs. */
+    blobS3:
+      v.NIMBUS_BLOB_STORE === 's3'
+        ? {
+            url: v.NIMBUS_BLOB_S3_URL ?? '',
+            accessKeyId: v.NIMBUS_BLOB_S3_ACCESS_KEY_ID ?? '',
+            secretAccessKey: v.NIMBUS_BLOB_S3_SECRET_ACCESS_KEY ?? '',
+            region: v.NIMBUS_BLOB_S3_REGION,
+          }
+        : null,
   };
 }
 
@@ -383,7 +425,21 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): AppConfig {
     if (value) input[name] = value;
   }
   const parsed = CONFIG_SCHEMA.safeParse(input);
-  if (parsed.success) return appConfigFrom(parsed.data, cwd);
+  if (parsed.success) {
+    if (parsed.data.NIMBUS_BLOB_STORE === 's3') {
+      const missing = (
+        [
+          'NIMBUS_BLOB_S3_URL',
+          'NIMBUS_BLOB_S3_ACCESS_KEY_ID',
+          'NIMBUS_BLOB_S3_SECRET_ACCESS_KEY',
+        ] as const
+      ).filter((name) => !input[name]);
+      if (missing.length > 0) {
+        throw new ConfigError(missing.map((name) => `NIMBUS_BLOB_STORE=s3 needs ${name}`));
+      }
+    }
+    return appConfigFrom(parsed.data, cwd);
+  }
 
   const problems = new Map<string, string>();
   for (const issue of parsed.error.issues) {

@@ -41,11 +41,13 @@ describe('loadConfig', () => {
       storagePresignSecret: null,
       s3Port: null,
       s3Domain: 'localhost',
+      blobS3: null,
       mailFrom: 'Nimbus <no-reply@localhost>',
       quota: { instances: 10, vcpus: 16, memoryMb: 32768, volumes: 20 },
       imageImportAllowPrivate: false,
       computeReconcileIntervalMs: 15_000,
       computeLogCollectIntervalMs: 10_000,
+      dataReconcileIntervalMs: 15_000,
       containerLabel: null,
       eipPool: '100.64.0.0/10',
       peeringExpiryMs: 7 * 86_400_000,
@@ -226,6 +228,34 @@ describe('loadConfig', () => {
       }),
     ).toThrow(
       /NIMBUS_QUOTA_VCPUS[\s\S]*NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE[\s\S]*NIMBUS_CONTAINER_LABEL/,
+    );
+  });
+
+  it('reads the S3 blob store settings and names what NIMBUS_BLOB_STORE=s3 lacks', () => {
+    expect(loadConfig({}).blobS3).toBeNull();
+    expect(
+      loadConfig({
+        NIMBUS_BLOB_STORE: 'S3',
+        NIMBUS_BLOB_S3_URL: 'http://127.0.0.1:9000/nimbus-blobs',
+        NIMBUS_BLOB_S3_ACCESS_KEY_ID: 'AKID',
+        NIMBUS_BLOB_S3_SECRET_ACCESS_KEY: 'secret',
+      }).blobS3,
+    ).toEqual({
+      url: 'http://127.0.0.1:9000/nimbus-blobs',
+      accessKeyId: 'AKID',
+      secretAccessKey: 'secret',
+      region: 'us-east-1',
+    });
+    expect(() =>
+      loadConfig({ NIMBUS_BLOB_STORE: 's3', NIMBUS_BLOB_S3_ACCESS_KEY_ID: 'AKID' }),
+    ).toThrow(
+      'invalid configuration: NIMBUS_BLOB_STORE=s3 needs NIMBUS_BLOB_S3_URL; NIMBUS_BLOB_STORE=s3 needs NIMBUS_BLOB_S3_SECRET_ACCESS_KEY',
+    );
+    expect(() => loadConfig({ NIMBUS_BLOB_S3_URL: 'http://127.0.0.1:9000' })).toThrow(
+      /NIMBUS_BLOB_S3_URL="http:\/\/127.0.0.1:9000\/" is not allowed: expected the endpoint with the bucket/,
+    );
+    expect(() => loadConfig({ NIMBUS_BLOB_STORE: 'minio' })).toThrow(
+      'expected one of filesystem, s3',
     );
   });
 });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 
@@ -6,6 +7,8 @@ import {
   databaseProvisionSaga,
   type DatabaseSagaPorts,
 } from '../../sagas/database-provision/database-provision.saga';
+import { databaseReplicaSaga } from '../../sagas/database-provision/database-replica.saga';
+import { databaseSnapshotSaga } from '../../sagas/database-provision/database-snapshot.saga';
 import {
   cacheDeleteSaga,
   cacheProvisionSaga,
@@ -29,14 +32,19 @@ import { SecretsModule } from '../secrets/secrets.module';
 import { SECRET_STORE, type SecretStore } from '../secrets/ports/secret-store';
 import { CacheAccess } from './application/cache-access';
 import { CACHE_USE_CASES } from './application/caches';
+import { DataLifecycle } from './application/data-lifecycle';
 import { DataQueries } from './application/data-queries';
+import { DataReconciler } from './application/data-reconciler';
 import { DATA_QUOTAS } from './application/data-quotas';
 import { CachesController } from './http/caches.controller';
+import { DatabaseSnapshotsController } from './http/database-snapshots.controller';
 import { DatabasesController } from './http/databases.controller';
 import { DATABASE_USE_CASES, DatabaseAccess, DatabaseLocks } from './application/databases';
+import { DATABASE_SNAPSHOT_USE_CASES } from './application/database-snapshots';
 import {
   CACHE_ENGINE,
   DATABASE_ENGINE,
+  DATABASE_SNAPSHOT_DIR,
   type CacheEngine,
   type DatabaseEngine,
 } from './ports/engines';
@@ -45,6 +53,7 @@ const ENGINE_CONTAINERS = Symbol('ENGINE_CONTAINERS');
 const ENGINE_IMAGES = Symbol('ENGINE_IMAGES');
 
 const CACHE_SAGA_PORTS = Symbol('CACHE_SAGA_PORTS');
+const DATABASE_ENGINE_SAGA_PORTS = Symbol('DATABASE_ENGINE_SAGA_PORTS');
 const DATABASE_SAGA_PORTS = Symbol('DATABASE_SAGA_PORTS');
 
 /** What an engine's provision and delete sagas share: one set of ports per engine kind. */
@@ -77,7 +86,7 @@ function engineSagaPorts<TEngine>(engineToken: symbol) {
  */
 @Module({
   imports: [SecretsModule],
-  controllers: [CachesController, DatabasesController],
+  controllers: [CachesController, DatabasesController, DatabaseSnapshotsController],
   providers: [
     {
       provide: ENGINE_CONTAINERS,
@@ -112,11 +121,27 @@ function engineSagaPorts<TEngine>(engineToken: symbol) {
     CacheAccess,
     DatabaseAccess,
     DatabaseLocks,
+    DataReconciler,
+    DataLifecycle,
     ...DATABASE_USE_CASES,
+    ...DATABASE_SNAPSHOT_USE_CASES,
     provideQuotas('data', DATA_QUOTAS),
     ...CACHE_USE_CASES,
     { provide: CACHE_SAGA_PORTS, ...engineSagaPorts<CacheEngine>(CACHE_ENGINE) },
-    { provide: DATABASE_SAGA_PORTS, ...engineSagaPorts<DatabaseEngine>(DATABASE_ENGINE) },
+    {
+      provide: DATABASE_SNAPSHOT_DIR,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => join(config.dataDir, 'database-snapshots'),
+    },
+    {
+      provide: DATABASE_SAGA_PORTS,
+      inject: [DATABASE_ENGINE_SAGA_PORTS, DATABASE_SNAPSHOT_DIR],
+      useFactory: (
+        ports: Omit<DatabaseSagaPorts, 'snapshotDir'>,
+        snapshotDir: string,
+      ): DatabaseSagaPorts => ({ ...ports, snapshotDir }),
+    },
+    { provide: DATABASE_ENGINE_SAGA_PORTS, ...engineSagaPorts<DatabaseEngine>(DATABASE_ENGINE) },
     provideSaga({
       inject: [CACHE_SAGA_PORTS],
       useFactory: (ports: CacheSagaPorts) => cacheProvisionSaga(ports),
@@ -133,6 +158,15 @@ function engineSagaPorts<TEngine>(engineToken: symbol) {
       inject: [DATABASE_SAGA_PORTS],
       useFactory: (ports: DatabaseSagaPorts) => databaseDeleteSaga(ports),
     }),
+    provideSaga({
+      inject: [DATABASE_SAGA_PORTS],
+      useFactory: (ports: DatabaseSagaPorts) => databaseReplicaSaga(ports),
+    }),
+    provideSaga({
+      inject: [DATABASE_SAGA_PORTS],
+      useFactory: (ports: DatabaseSagaPorts) => databaseSnapshotSaga(ports),
+    }),
   ],
+  exports: [DataReconciler],
 })
 export class DataModule {}

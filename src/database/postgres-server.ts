@@ -125,7 +125,7 @@ function portInPidFile(dataDir: string): number | null {
 
 /** `SHOW data_directory` of the server at `url`, or null when none answers there as us. */
 async function servedDataDirectory(url: string): Promise<string | null> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  const client = probeClient(url);
   try {
     await client.connect();
     const { rows } = await client.query<{ data_directory: string }>('SHOW data_directory');
@@ -168,8 +168,19 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function canConnect(url: string): Promise<boolean> {
+/**
+ * A short-lived client for a probe. A server starting or stopping under it (57P03, 57P01) fails
+ * the probe's promise; the listener keeps the same error, also emitted as the client's 'error'
+ * event, from ending the process.
+ */
+function probeClient(url: string): Client {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  client.on('error', () => undefined);
+  return client;
+}
+
+export async function canConnect(url: string): Promise<boolean> {
+  const client = probeClient(url);
   try {
     await client.connect();
     await client.query('SELECT 1');

@@ -167,6 +167,7 @@ class IdentityStartup implements OnApplicationBootstrap, OnApplicationShutdown {
   ],
   exports: [
     IdentityReadModel,
+    AccessDeniedRecorder,
     AuthRateLimits,
     SignInThrottle,
     DataKeyStore,

@@ -222,7 +222,8 @@ export const ACCESS_DENIALS = resourceKind(
     family: 'access',
     readModel: null,
     actions: {
-      ACCESS_DENIED: 'A request was refused (401, 403 or 429 on an authenticated route).',
+      ACCESS_DENIED:
+        'A request was refused (401, 403 or 429 on an authenticated route, or by the S3 endpoint).',
     },
     events: { AccessDenied: audited('ACCESS_DENIED', 'denied') },
     audit: {

@@ -40,6 +40,7 @@ import { VpcPeeringsController } from './http/vpc-peerings.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
 import { INSTANCE_NETWORK } from './ports/instance-network';
 import { InstanceNics } from './application/instances/instance-nics';
+import { NetworkReconciler } from './application/network-reconciler';
 
 function natGatewayPorts(
   executor: CommandExecutor,
@@ -103,6 +104,7 @@ function natGatewayPorts(
     ...VPC_PEERING_USE_CASES,
     InstanceNics,
     { provide: INSTANCE_NETWORK, useExisting: InstanceNics },
+    NetworkReconciler,
     provideSaga({
       inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC],
       useFactory: (executor: CommandExecutor, store: EventStore, fabric: NetworkFabric) =>

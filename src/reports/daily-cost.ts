@@ -1,4 +1,5 @@
 import type { BilledUsage } from '../billing/domain';
+import { intervalAmount } from '../billing/domain/meter';
 
 const DAY = 86_400;
 
@@ -21,7 +22,7 @@ export function dailyCost(items: readonly BilledUsage[], start: number, end: num
     while (s < e) {
       const index = Math.floor((s - start) / DAY);
       const dayEnd = Math.min(e, start + (index + 1) * DAY);
-      days[index].amount += u.unitPrice * BigInt(u.quantity) * BigInt(dayEnd - s);
+      days[index].amount += intervalAmount({ ...u, start: s, end: dayEnd });
       s = dayEnd;
     }
   }

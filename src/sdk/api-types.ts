@@ -377,7 +377,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Attach a policy to a member of the tenant */
+    /** Attach a policy to a member of the tenant; a policy that would lock an owner out of IAM is 409 invalid_state */
     post: operations['attachUserPolicy'];
     /** Detach a policy from a user */
     delete: operations['detachUserPolicy'];
@@ -1587,6 +1587,59 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/clusters/{id}/backups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The cluster's etcd backups, oldest first (cursor pagination) */
+    get: operations['listClusterBackups'];
+    put?: never;
+    /** Back up the cluster's etcd (`etcdctl snapshot save`): 202 `creating`, then `available` with the snapshot's size, sha256 and etcd revision (or `failed`). Needs etcd running (409 while the cluster is pending, provisioning, failed, restoring or deleting) */
+    post: operations['createClusterBackup'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/backups/{backupId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe an etcd backup: status, size, sha256, revision */
+    get: operations['getClusterBackup'];
+    put?: never;
+    post?: never;
+    /** Delete a backup and its snapshot file: 202 `deleting`, then gone. 409 while it is being taken or restored */
+    delete: operations['deleteClusterBackup'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/clusters/{id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Restore the cluster's etcd from one of its `available` backups: 202 `restoring` (`etcdctl snapshot restore` into a fresh data directory, etcd restarted on it, verified at the backup's revision and content), then `running`; a failed restore keeps etcd's previous data and says why in `last_restore.error`. Only from `running` (409); another cluster's backup is 404 */
+    post: operations['restoreCluster'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/storage/access-keys': {
     parameters: {
       query?: never;
@@ -2068,7 +2121,7 @@ export interface paths {
     get: operations['getDatabase'];
     put?: never;
     post?: never;
-    /** DELETING, then gone: containers, data volume and password removed */
+    /** DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). A primary with replicas: 409 dependency_violation */
     delete: operations['deleteDatabase'];
     options?: never;
     head?: never;
@@ -2138,6 +2191,110 @@ export interface paths {
     put?: never;
     /** A new password in the engine, pgbouncer and the secrets store; the old one stops working */
     post: operations['rotateDatabaseCredentials'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/databases/{id}/replicas': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A read-only streaming replica (pg_basebackup through a physical slot): 202 CREATING, then RUNNING. The source a replica or not RUNNING: 409 */
+    post: operations['createDatabaseReplica'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/databases/{id}/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** pg_promote() on a RUNNING replica, its slot dropped on the old primary: it accepts writes. A primary: 409 invalid_state */
+    post: operations['promoteDatabase'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/databases/{id}/replication': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Role, primary and, for a RUNNING replica, its lag read live from the primary's pg_stat_replication */
+    get: operations['getDatabaseReplication'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/databases/{id}/snapshots': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A database's snapshots, oldest first (cursor pagination); also after the database was deleted */
+    get: operations['listDatabaseSnapshots'];
+    put?: never;
+    /** A logical snapshot (pg_dump -Fc) of a RUNNING database: 202 creating, then available with its size and SHA-256 (or failed). Not RUNNING: 409 */
+    post: operations['createDatabaseSnapshot'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/database-snapshots/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Describe a database snapshot */
+    get: operations['getDatabaseSnapshot'];
+    put?: never;
+    post?: never;
+    /** Delete a snapshot and its file. Still being taken: 409 */
+    delete: operations['deleteDatabaseSnapshot'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/database-snapshots/{id}/restore': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A new database with the snapshot's data: 202 CREATING, then RUNNING (its file's SHA-256 checked, pg_restore). Engine, version and defaults from the snapshot; storage at least the source's (400); not available: 409 */
+    post: operations['restoreDatabaseSnapshot'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2843,6 +3000,7 @@ export interface components {
         | 'IP-hour'
         | 'gateway-hour'
         | 'cluster-hour'
+        | 'node-hour'
         | 'database-hour'
         | 'cache-hour';
       /**
@@ -3060,7 +3218,7 @@ export interface components {
       /** Format: uuid */
       subnet_id?: string | null;
       /**
-       * @description host:container pairs, at most 10
+       * @description TCP ports to publish, as host:container pairs (at most 10). Each host port listens on 127.0.0.1 of the Nimbus host while the instance lives and leads to the container port on the instance. A host port held by another live instance, or by another program on the host, is 409 conflict.
        * @example 80:80,443:443
        */
       ports?: string | null;
@@ -3188,7 +3346,7 @@ export interface components {
       /** @example 1.0 */
       version?: string | null;
       /** @default false */
-      is_public: boolean;
+      is_public?: boolean;
     };
     ImageOrAccepted:
       | components['schemas']['Image']
@@ -3207,7 +3365,7 @@ export interface components {
       /** @example 1.0 */
       version?: string | null;
       /** @default false */
-      is_public: boolean;
+      is_public?: boolean;
       /** @example https://images.example/rootfs.tar.gz */
       url: string;
     };
@@ -3322,7 +3480,7 @@ export interface components {
        * @default 10.0.0.0/16
        * @example 10.0.0.0/16
        */
-      cidr_block: string | null;
+      cidr_block?: string | null;
     };
     SubnetResponse: {
       /** Format: uuid */
@@ -3450,7 +3608,7 @@ export interface components {
        * @default 100
        * @example 100
        */
-      priority: number | null;
+      priority?: number | null;
     };
     RouteResponse: {
       /** Format: uuid */
@@ -3487,7 +3645,7 @@ export interface components {
        * @description Every VPC has its main table already: true is 409.
        * @default false
        */
-      is_main: boolean | null;
+      is_main?: boolean | null;
     };
     AddRouteDto: {
       /** @example 0.0.0.0/0 */
@@ -3544,10 +3702,13 @@ export interface components {
        */
       vpc_id: string;
     };
-    DeletedResponse: {
-      /** @example bucket deleted */
+    NetworkDeletedResponse: {
+      /** @example internet gateway deleted */
       message: string;
-      /** @example my-assets */
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
       id: string;
     };
     ElasticIpResponse: {
@@ -3799,6 +3960,8 @@ export interface components {
      *       "failure_message": null,
      *       "upgrade_id": null,
      *       "last_upgrade_outcome": null,
+     *       "restore": null,
+     *       "last_restore": null,
      *       "arn": "arn:nimbus:clusters:local:9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d:cluster/3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
      *       "created_at": "2026-05-01T10:00:00.000Z",
      *       "updated_at": "2026-05-01T10:00:00.000Z"
@@ -3822,6 +3985,7 @@ export interface components {
         | 'repairing'
         | 'upgrading'
         | 'upgrade_failed'
+        | 'restoring'
         | 'deleting'
         | 'deleted';
       workers: number;
@@ -3843,6 +4007,26 @@ export interface components {
       upgrade_id: string | null;
       /** @enum {string|null} */
       last_upgrade_outcome: 'succeeded' | 'cancelled' | 'failed' | null;
+      /** @description The etcd restore running now (status `restoring`) */
+      restore: {
+        /** Format: uuid */
+        id: string;
+        /** Format: uuid */
+        backup_id: string;
+      } | null;
+      last_restore: {
+        /** Format: uuid */
+        id: string;
+        /** Format: uuid */
+        backup_id: string;
+        /** @description null: restored; else why not (etcd kept its previous data) */
+        error: string | null;
+        /**
+         * Format: date-time
+         * @example 2026-01-31T12:00:00.000Z
+         */
+        finished_at: string;
+      } | null;
       arn: string;
       /**
        * Format: date-time
@@ -3915,6 +4099,14 @@ export interface components {
      *         "version": "v1.29.0",
      *         "error": null
      *       },
+     *       "etcd": {
+     *         "healthy": true,
+     *         "version": "3.4.23",
+     *         "revision": 7,
+     *         "db_size_bytes": 20480,
+     *         "data_dir": "data-0",
+     *         "error": null
+     *       },
      *       "nodes_ready": 2,
      *       "nodes_total": 2,
      *       "nodes": [
@@ -3945,6 +4137,16 @@ export interface components {
         version: string | null;
         error: string | null;
       };
+      /** @description The control plane's etcd (`etcdctl endpoint health` and `endpoint status`); null when this installation runs none */
+      etcd: {
+        healthy: boolean;
+        version: string | null;
+        revision: number | null;
+        db_size_bytes: number | null;
+        /** @description `data-0`, or `restore-<id>` */
+        data_dir: string | null;
+        error: string | null;
+      } | null;
       nodes_ready: number;
       nodes_total: number;
       nodes: {
@@ -4082,6 +4284,63 @@ export interface components {
        */
       finished_at: string | null;
     };
+    /**
+     * @description A snapshot of the cluster's etcd (`etcdctl snapshot save`)
+     * @example {
+     *       "id": "6d1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+     *       "cluster_id": "3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
+     *       "status": "available",
+     *       "size_bytes": 20512,
+     *       "sha256": "c8b0e5faa216808c6e83798e73a8940ef1d77a7baea593f0a987720c995ae560",
+     *       "revision": 7,
+     *       "total_keys": 9,
+     *       "duration_ms": 180,
+     *       "failure_message": null,
+     *       "created_at": "2026-05-01T10:00:00.000Z",
+     *       "completed_at": "2026-05-01T10:00:01.000Z"
+     *     }
+     */
+    ClusterBackup: {
+      /** Format: uuid */
+      id: string;
+      /** Format: uuid */
+      cluster_id: string;
+      /** @enum {string} */
+      status: 'creating' | 'available' | 'failed' | 'deleting' | 'deleted';
+      /** @description The snapshot file */
+      size_bytes: number | null;
+      /** @description Of the snapshot file */
+      sha256: string | null;
+      /** @description etcd's revision it is of */
+      revision: number | null;
+      total_keys: number | null;
+      /** @description How long taking it took */
+      duration_ms: number | null;
+      failure_message: string | null;
+      /**
+       * Format: date-time
+       * @example 2026-01-31T12:00:00.000Z
+       */
+      created_at: string;
+      /**
+       * Format: date-time
+       * @example 2026-01-31T12:00:00.000Z
+       */
+      completed_at: string | null;
+    };
+    /** @description A page of ClusterBackup (envelope=true or a cursor) */
+    ClusterBackupPage: {
+      items: components['schemas']['ClusterBackup'][];
+      page: components['schemas']['PageInfo'];
+    };
+    RestoreClusterDto: {
+      /**
+       * Format: uuid
+       * @description An `available` backup of this cluster (GET /clusters/:id/backups)
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      backup_id: string;
+    };
     CreatedAccessKeyResponse: {
       /** @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b */
       id: string;
@@ -4118,6 +4377,12 @@ export interface components {
       user_id: string;
       /** @example 2026-05-01T10:00:00.000Z */
       created_at: string;
+    };
+    StorageDeletedResponse: {
+      /** @example bucket deleted */
+      message: string;
+      /** @example my-assets */
+      id: string;
     };
     BucketResponse: {
       /**
@@ -4159,7 +4424,7 @@ export interface components {
        * @description Objects readable without credentials
        * @default false
        */
-      is_public: boolean;
+      is_public?: boolean;
     };
     VersioningDto: {
       /**
@@ -4198,12 +4463,21 @@ export interface components {
        * @enum {string}
        */
       status: 'healthy' | 'unhealthy';
-      /** @example 107374182400 */
-      capacity_bytes: number;
-      /** @example 53687091200 */
-      used_bytes: number;
-      /** @example 53687091200 */
-      free_bytes: number;
+      /**
+       * @description null when the blob store does not tell (S3)
+       * @example 107374182400
+       */
+      capacity_bytes: number | null;
+      /**
+       * @description null when the blob store does not tell (S3)
+       * @example 53687091200
+       */
+      used_bytes: number | null;
+      /**
+       * @description null when the blob store does not tell (S3)
+       * @example 53687091200
+       */
+      free_bytes: number | null;
       /** @example null */
       problem?: string | null;
     };
@@ -4214,10 +4488,16 @@ export interface components {
        */
       status: 'healthy' | 'unhealthy';
       nodes: components['schemas']['ClusterNodeResponse'][];
-      /** @example 107374182400 */
-      capacity_bytes: number;
-      /** @example 53687091200 */
-      used_bytes: number;
+      /**
+       * @description null when the blob store does not tell (S3)
+       * @example 107374182400
+       */
+      capacity_bytes: number | null;
+      /**
+       * @description null when the blob store does not tell (S3)
+       * @example 53687091200
+       */
+      used_bytes: number | null;
       /**
        * @description Bytes of this tenant's object versions
        * @example 1048576
@@ -4342,7 +4622,7 @@ export interface components {
        */
       method: 'GET' | 'PUT';
       /** @default 3600 */
-      expires_in: number;
+      expires_in?: number;
     };
     PresignResponse: {
       /**
@@ -4607,6 +4887,11 @@ export interface components {
        * @example 27002
        */
       pooler_port?: number | null;
+      /**
+       * @description Prometheus metrics of the server (prometheus-postgres-exporter) while metrics_enabled is on; null otherwise
+       * @example http://127.0.0.1:27003/metrics
+       */
+      metrics_url?: string | null;
     };
     DatabaseResponse: {
       /**
@@ -4625,6 +4910,12 @@ export interface components {
        * @enum {string}
        */
       role: 'PRIMARY' | 'REPLICA';
+      /**
+       * Format: uuid
+       * @description The primary a replica streams from; null for a primary
+       * @example null
+       */
+      primary_id?: string | null;
       /**
        * @example RUNNING
        * @enum {string}
@@ -4760,6 +5051,141 @@ export interface components {
        */
       id: string;
     };
+    CreateReplicaDto: {
+      /**
+       * @description Lower-case letters, digits and "-", up to 63
+       * @example prod-db-replica-1
+       */
+      name: string;
+    };
+    DatabaseReplicationResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /**
+       * @example REPLICA
+       * @enum {string}
+       */
+      role: 'PRIMARY' | 'REPLICA';
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      primary_id?: string | null;
+      /**
+       * @description The primary's walsender state for this replica; null when not connected
+       * @example streaming
+       */
+      replication_state?: string | null;
+      /**
+       * @description Bytes of WAL the replica has not replayed: pg_current_wal_lsn() - replay_lsn in the primary's pg_stat_replication, read live
+       * @example 0
+       */
+      replication_lag_bytes?: number | null;
+      /**
+       * @description replay_lag of the primary's pg_stat_replication in seconds (0 when caught up and idle)
+       * @example 0.002
+       */
+      replication_lag_seconds?: number | null;
+      /** @example primary:pg_stat_replication */
+      measured_on?: string | null;
+    };
+    CreateDatabaseSnapshotDto: {
+      /**
+       * @description Lower-case letters, digits and "-", up to 63
+       * @example before-migration
+       */
+      name: string;
+    };
+    DatabaseSnapshotResponse: {
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /** @example before-migration */
+      name: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      database_id: string;
+      /** @example orders */
+      database_name: string;
+      /** @example postgres */
+      engine: string;
+      /** @example 15 */
+      version: string;
+      /**
+       * @example available
+       * @enum {string}
+       */
+      status: 'creating' | 'available' | 'failed';
+      /**
+       * @description The source's allocated storage (GB): a restore's least and default
+       * @example 20
+       */
+      allocated_storage: number;
+      /**
+       * @description The source's: a restore's default
+       * @example false
+       */
+      pooling_enabled: boolean;
+      /**
+       * @description The source's: a restore's default
+       * @example false
+       */
+      metrics_enabled: boolean;
+      /**
+       * @description The source's parameters, a restore's
+       * @example {
+       *       "work_mem": "8MB"
+       *     }
+       */
+      parameters: {
+        [key: string]: string;
+      };
+      /**
+       * @description Bytes of the snapshot file (pg_dump -Fc in a tar); null until available
+       * @example 48128
+       */
+      size_bytes?: number | null;
+      /**
+       * @description SHA-256 of the file, checked before a restore; null until available
+       * @example e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+       */
+      sha256?: string | null;
+      /** @example null */
+      failure_reason?: string | null;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+    };
+    RestoreDatabaseSnapshotDto: {
+      /**
+       * @description The new database: lower-case letters, digits and "-", up to 63
+       * @example orders-restored
+       */
+      name: string;
+      /**
+       * @description GB; at least the snapshot source's (the default)
+       * @example 20
+       */
+      allocated_storage?: number;
+      /**
+       * @description Default: the snapshot source's
+       * @example false
+       */
+      pooling_enabled?: boolean;
+      /**
+       * @description Default: the snapshot source's
+       * @example false
+       */
+      metrics_enabled?: boolean;
+    };
     /** @description tenant_id, as_of, events_applied, then one array per resource family (instances, volumes...) as it was at as_of */
     TenantState: {
       /** Format: uuid */
@@ -4857,7 +5283,7 @@ export interface components {
        */
       events: string[];
       /** @default true */
-      is_active: boolean;
+      is_active?: boolean;
       /** @description HMAC-SHA256 signing secret (16..256 characters). When absent one is generated and returned once, in this response. */
       secret?: string;
     };
@@ -5791,7 +6217,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -5828,6 +6254,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -5852,7 +6287,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -5904,6 +6339,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -5928,7 +6372,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -5965,7 +6409,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -5998,7 +6446,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6039,7 +6487,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6081,7 +6533,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6122,7 +6574,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6164,7 +6620,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6201,6 +6657,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -6225,7 +6690,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6286,6 +6751,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
       409: {
         headers: {
@@ -6319,7 +6793,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6360,7 +6834,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6393,7 +6871,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6432,7 +6910,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6465,7 +6947,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6523,7 +7005,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6565,7 +7051,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6607,7 +7093,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6649,7 +7139,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6706,7 +7196,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6748,7 +7242,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6785,6 +7279,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -6809,7 +7312,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6861,6 +7364,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
       409: {
         headers: {
@@ -6894,7 +7406,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -6933,7 +7445,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -6969,7 +7485,7 @@ export interface operations {
         force?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7006,7 +7522,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -7048,7 +7568,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7088,8 +7608,21 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -7121,7 +7654,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7159,7 +7692,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -7192,7 +7729,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7231,7 +7768,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -7264,7 +7805,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7294,6 +7835,15 @@ export interface operations {
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -7524,7 +8074,7 @@ export interface operations {
         period?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7570,6 +8120,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -7605,7 +8164,7 @@ export interface operations {
         resource_type?: 'compute' | 'storage' | 'network';
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7645,6 +8204,15 @@ export interface operations {
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -7830,7 +8398,7 @@ export interface operations {
         to?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7877,6 +8445,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -7901,7 +8478,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7938,6 +8515,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -7962,7 +8548,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -7992,6 +8578,15 @@ export interface operations {
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -8040,7 +8635,7 @@ export interface operations {
           | 'ERROR';
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8087,6 +8682,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -8111,7 +8715,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8167,7 +8771,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8213,7 +8821,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8252,7 +8860,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8285,7 +8897,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8324,7 +8936,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8351,6 +8967,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8368,7 +8993,7 @@ export interface operations {
       header?: {
         /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
         'If-Match'?: string;
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8420,7 +9045,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8456,6 +9085,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8471,7 +9109,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8512,7 +9150,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8539,6 +9181,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8554,7 +9205,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8595,7 +9246,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8622,6 +9277,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8637,7 +9301,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8678,7 +9342,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8705,6 +9373,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8720,7 +9397,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8761,7 +9438,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8788,6 +9469,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8803,7 +9493,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8844,7 +9534,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8871,6 +9565,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8886,7 +9589,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -8944,7 +9647,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -8971,6 +9678,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -8986,7 +9702,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9025,7 +9741,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9052,6 +9772,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -9067,7 +9796,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9106,7 +9835,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9126,6 +9859,15 @@ export interface operations {
       };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -9154,7 +9896,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9200,6 +9942,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -9224,7 +9975,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9276,6 +10027,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
       409: {
         headers: {
@@ -9309,7 +10069,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9361,6 +10121,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
       409: {
         headers: {
@@ -9394,7 +10163,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9433,7 +10202,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9466,7 +10239,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9509,7 +10282,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9551,7 +10328,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9608,7 +10385,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9656,7 +10437,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9703,6 +10484,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -9727,7 +10517,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9783,6 +10573,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -9807,7 +10606,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9846,7 +10645,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9879,7 +10682,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -9918,7 +10721,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -9960,7 +10767,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10014,7 +10821,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10041,6 +10852,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description Error (see GET /meta/error-model for the codes) */
       default: {
         headers: {
@@ -10056,7 +10876,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10097,7 +10917,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10117,6 +10941,15 @@ export interface operations {
       };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -10149,7 +10982,7 @@ export interface operations {
         offset?: number;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10195,6 +11028,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -10221,7 +11063,7 @@ export interface operations {
         limit?: number;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10269,7 +11111,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10308,7 +11154,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10363,6 +11209,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -10387,7 +11242,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10451,6 +11306,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -10484,7 +11348,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10523,7 +11387,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10558,7 +11426,7 @@ export interface operations {
       header?: {
         /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
         'If-Match'?: string;
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10595,7 +11463,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10665,7 +11537,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10722,7 +11594,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10755,7 +11631,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10817,7 +11693,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10868,7 +11748,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10907,7 +11787,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -10942,7 +11826,7 @@ export interface operations {
       header?: {
         /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
         'If-Match'?: string;
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -10979,7 +11863,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11051,7 +11939,7 @@ export interface operations {
         vpc_id: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11106,7 +11994,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11139,7 +12031,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11200,7 +12092,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11251,7 +12147,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11312,7 +12208,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11363,7 +12263,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11424,7 +12324,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11475,7 +12379,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11514,7 +12418,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11549,7 +12457,7 @@ export interface operations {
       header?: {
         /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
         'If-Match'?: string;
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11586,7 +12494,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11654,7 +12566,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11717,7 +12629,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11768,7 +12684,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11806,7 +12722,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11856,7 +12776,7 @@ export interface operations {
         vpc_id: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -11911,7 +12831,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -11944,7 +12868,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12005,7 +12929,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12047,7 +12975,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12086,7 +13014,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12121,7 +13053,7 @@ export interface operations {
       header?: {
         /** @description The ETag (W/"<revision>") the client last saw; when the resource has changed since, the request fails with 412 precondition_failed and changes nothing. */
         'If-Match'?: string;
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12158,7 +13090,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12226,7 +13162,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12289,7 +13225,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12347,7 +13287,7 @@ export interface operations {
         route_id: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12393,7 +13333,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12444,7 +13388,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12507,7 +13451,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12558,7 +13506,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12621,7 +13569,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12669,7 +13621,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12724,6 +13676,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -12748,7 +13709,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12762,69 +13723,6 @@ export interface operations {
     responses: {
       /** @description Create an internet gateway (`detached` until attached to a VPC) */
       201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['InternetGatewayResponse'];
-        };
-      };
-      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description Error (see GET /meta/error-model for the codes) */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-    };
-  };
-  getInternetGateway: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
-        'X-Tenant-ID'?: string;
-        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
-        'X-Request-ID'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Describe an internet gateway */
-      200: {
         headers: {
           [name: string]: unknown;
         };
@@ -12879,11 +13777,11 @@ export interface operations {
       };
     };
   };
-  deleteInternetGateway: {
+  getInternetGateway: {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -12895,13 +13793,13 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Delete a detached internet gateway (attached: 409 dependency_violation) */
+      /** @description Describe an internet gateway */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeletedResponse'];
+          'application/json': components['schemas']['InternetGatewayResponse'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -12922,7 +13820,87 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteInternetGateway: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a detached internet gateway (attached: 409 dependency_violation) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['NetworkDeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -12964,7 +13942,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13018,7 +13996,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13064,7 +14046,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13105,7 +14087,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13153,7 +14139,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13208,6 +14194,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -13232,7 +14227,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13275,6 +14270,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
       409: {
         headers: {
@@ -13308,7 +14312,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13347,7 +14351,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13380,7 +14388,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13398,7 +14406,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeletedResponse'];
+          'application/json': components['schemas']['NetworkDeletedResponse'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -13419,7 +14427,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13461,7 +14473,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13515,7 +14527,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13561,7 +14577,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13602,7 +14618,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13652,7 +14672,7 @@ export interface operations {
         vpc_id: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13707,7 +14727,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13740,7 +14764,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13796,7 +14820,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13838,7 +14866,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13877,7 +14905,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13910,7 +14942,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -13949,7 +14981,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -13997,7 +15033,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14052,6 +15088,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -14076,7 +15121,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14128,7 +15173,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14170,7 +15219,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14209,7 +15258,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14242,7 +15295,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14281,7 +15334,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14323,7 +15380,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14364,7 +15421,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14406,7 +15467,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14447,7 +15508,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14489,7 +15554,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14519,6 +15584,15 @@ export interface operations {
       };
       /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -14556,7 +15630,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14603,6 +15677,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -14627,7 +15710,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14683,7 +15766,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14716,7 +15803,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14755,7 +15842,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14788,7 +15879,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14827,7 +15918,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14869,7 +15964,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14908,7 +16003,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -14959,7 +16058,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -14998,7 +16097,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15031,7 +16134,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15085,7 +16188,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15127,7 +16234,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15168,7 +16275,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15210,7 +16321,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15249,7 +16360,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15282,7 +16397,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15336,7 +16451,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15378,7 +16497,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15419,7 +16538,462 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listClusterBackups: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The cluster's etcd backups, oldest first (cursor pagination) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            components['schemas']['ClusterBackup'][] | components['schemas']['ClusterBackupPage'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createClusterBackup: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Back up the cluster's etcd (`etcdctl snapshot save`): 202 `creating`, then `available` with the snapshot's size, sha256 and etcd revision (or `failed`). Needs etcd running (409 while the cluster is pending, provisioning, failed, restoring or deleting) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterBackup'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `service_unavailable`: A dependency the request needs is unavailable. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getClusterBackup: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+        backupId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe an etcd backup: status, size, sha256, revision */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterBackup'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteClusterBackup: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+        backupId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a backup and its snapshot file: 202 `deleting`, then gone. 409 while it is being taken or restored */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterBackup'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  restoreCluster: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RestoreClusterDto'];
+      };
+    };
+    responses: {
+      /** @description Restore the cluster's etcd from one of its `available` backups: 202 `restoring` (`etcdctl snapshot restore` into a fresh data directory, etcd restarted on it, verified at the backup's revision and content), then `running`; a failed restore keeps etcd's previous data and says why in `last_restore.error`. Only from `running` (409); another cluster's backup is 404 */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Cluster'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15467,7 +17041,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15522,6 +17096,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -15546,7 +17129,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15574,69 +17157,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description Error (see GET /meta/error-model for the codes) */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-    };
-  };
-  deleteS3AccessKey: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
-        'X-Tenant-ID'?: string;
-        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
-        'X-Request-ID'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Delete an S3 access key; requests signed with it fail from now on */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['DeletedResponse'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -15686,6 +17206,82 @@ export interface operations {
       };
     };
   };
+  deleteS3AccessKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete an S3 access key; requests signed with it fail from now on */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['StorageDeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
   listBuckets: {
     parameters: {
       query?: {
@@ -15696,7 +17292,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15751,6 +17347,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -15775,7 +17380,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15827,6 +17432,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /**
        * @description `bucket_already_exists`: The bucket name is taken by another tenant (bucket names are unique across tenants); choose another name.
        *
@@ -15867,7 +17481,7 @@ export interface operations {
         force?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -15885,7 +17499,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeletedResponse'];
+          'application/json': components['schemas']['StorageDeletedResponse'];
         };
       };
       /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
@@ -15915,7 +17529,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -15957,7 +17575,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16009,7 +17627,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16042,7 +17664,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16081,7 +17703,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16114,7 +17740,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16168,7 +17794,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16210,7 +17840,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16229,7 +17859,81 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeletedResponse'];
+          'application/json': components['schemas']['StorageDeletedResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getStorageClusterStatus: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The blob store's nodes, capacity, use and health */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterStatusResponse'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -16279,72 +17983,11 @@ export interface operations {
       };
     };
   };
-  getStorageClusterStatus: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
-        'X-Tenant-ID'?: string;
-        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
-        'X-Request-ID'?: string;
-      };
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The blob store's nodes, capacity, use and health */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ClusterStatusResponse'];
-        };
-      };
-      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description Error (see GET /meta/error-model for the codes) */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-    };
-  };
   listObjectVersions: {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16392,7 +18035,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16425,7 +18072,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16475,7 +18122,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16511,7 +18162,7 @@ export interface operations {
         part_number: number;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16563,7 +18214,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16605,7 +18260,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16667,7 +18322,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16700,7 +18359,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16718,7 +18377,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeletedResponse'];
+          'application/json': components['schemas']['StorageDeletedResponse'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -16739,7 +18398,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -16772,7 +18435,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -16826,7 +18489,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17001,7 +18668,7 @@ export interface operations {
         cursor?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17049,7 +18716,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17084,7 +18755,7 @@ export interface operations {
         version_id?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17123,7 +18794,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17165,7 +18840,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17217,7 +18892,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17261,7 +18940,7 @@ export interface operations {
         version_id?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17300,7 +18979,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17339,7 +19022,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17394,6 +19077,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -17418,7 +19110,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17470,6 +19162,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `conflict`: The request conflicts with existing state (for example a name or port already in use). */
       409: {
         headers: {
@@ -17503,7 +19204,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17542,7 +19243,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17575,7 +19280,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17614,7 +19319,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17656,7 +19365,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17695,7 +19404,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17728,7 +19441,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17782,7 +19495,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -17830,7 +19547,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17885,6 +19602,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -17909,7 +19635,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -17965,6 +19691,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -17989,7 +19724,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18028,7 +19763,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18061,7 +19800,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18100,7 +19839,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18133,7 +19876,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18172,7 +19915,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18214,7 +19961,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18253,7 +20000,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18295,7 +20046,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18336,7 +20087,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18384,7 +20139,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18439,6 +20194,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -18463,7 +20227,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18519,6 +20283,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -18543,7 +20316,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18582,7 +20355,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18615,7 +20392,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18627,7 +20404,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description DELETING, then gone: containers, data volume and password removed */
+      /** @description DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). A primary with replicas: 409 dependency_violation */
       202: {
         headers: {
           [name: string]: unknown;
@@ -18654,8 +20431,21 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -18687,7 +20477,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18743,7 +20533,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18785,7 +20579,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18824,7 +20618,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18866,7 +20664,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18907,7 +20705,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -18949,7 +20751,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -18990,7 +20792,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19032,7 +20838,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19073,7 +20879,743 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createDatabaseReplica: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateReplicaDto'];
+      };
+    };
+    responses: {
+      /** @description A read-only streaming replica (pg_basebackup through a physical slot): 202 CREATING, then RUNNING. The source a replica or not RUNNING: 409 */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  promoteDatabase: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description pg_promote() on a RUNNING replica, its slot dropped on the old primary: it accepts writes. A primary: 409 invalid_state */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getDatabaseReplication: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Role, primary and, for a RUNNING replica, its lag read live from the primary's pg_stat_replication */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseReplicationResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  listDatabaseSnapshots: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Opaque cursor from page.next_cursor; implies the envelope response. */
+        cursor?: string;
+        /** @description Return {"items": [...], "page": {...}} instead of a bare array. */
+        envelope?: boolean;
+      };
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A database's snapshots, oldest first (cursor pagination); also after the database was deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json':
+            | components['schemas']['DatabaseSnapshotResponse'][]
+            | {
+                items: components['schemas']['DatabaseSnapshotResponse'][];
+                page: {
+                  limit: number;
+                  next_cursor: string | null;
+                  has_more: boolean;
+                };
+              };
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  createDatabaseSnapshot: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CreateDatabaseSnapshotDto'];
+      };
+    };
+    responses: {
+      /** @description A logical snapshot (pg_dump -Fc) of a RUNNING database: 202 creating, then available with its size and SHA-256 (or failed). Not RUNNING: 409 */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseSnapshotResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  getDatabaseSnapshot: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a database snapshot */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseSnapshotResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  deleteDatabaseSnapshot: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Delete a snapshot and its file. Still being taken: 409 */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseMessageResponse'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `invalid_state`: The resource is not in a state that allows this action. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
+  restoreDatabaseSnapshot: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+        /** @description Replays the first response for the same key and body; 422 idempotency_key_reused for a different body; 409 while the first is still running. Kept 24 h. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RestoreDatabaseSnapshotDto'];
+      };
+    };
+    responses: {
+      /** @description A new database with the snapshot's data: 202 CREATING, then RUNNING (its file's SHA-256 checked, pg_restore). Engine, version and defaults from the snapshot; storage at least the source's (400); not available: 409 */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DatabaseResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `quota_exceeded`: The tenant's quota does not allow this; details carry the limit and current use.
+       *
+       *     `forbidden`: The caller is authenticated but not allowed to perform this action.
+       */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19118,7 +21660,7 @@ export interface operations {
         as_of?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19166,7 +21708,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19205,7 +21751,7 @@ export interface operations {
         format?: 'ndjson' | 'csv';
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19254,7 +21800,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19319,7 +21869,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19371,6 +21921,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -19395,7 +21954,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19432,6 +21991,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -19456,7 +22024,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19508,6 +22076,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -19532,7 +22109,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19571,7 +22148,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19604,7 +22185,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19641,7 +22222,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19674,7 +22259,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19715,7 +22300,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19754,7 +22343,7 @@ export interface operations {
         envelope?: boolean;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19804,7 +22393,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;
@@ -19851,7 +22444,7 @@ export interface operations {
         to?: string;
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19897,6 +22490,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -19921,7 +22523,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -19958,6 +22560,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -19982,7 +22593,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -20034,6 +22645,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
       429: {
         headers: {
@@ -20065,7 +22685,7 @@ export interface operations {
         format?: 'json' | 'csv' | 'pdf';
       };
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -20092,69 +22712,6 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-      /** @description Error (see GET /meta/error-model for the codes) */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['ErrorEnvelope'];
-        };
-      };
-    };
-  };
-  getReport: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
-        'X-Tenant-ID'?: string;
-        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
-        'X-Request-ID'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Describe a report (status, download_url once ready) */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Report'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -20204,11 +22761,87 @@ export interface operations {
       };
     };
   };
+  getReport: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
+        'X-Tenant-ID'?: string;
+        /** @description Echoed on the response; generated when absent (1..128 printable characters). */
+        'X-Request-ID'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Describe a report (status, download_url once ready) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Report'];
+        };
+      };
+      /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `forbidden`: The caller is authenticated but not allowed to perform this action. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description `rate_limited`: Too many requests; retry after the number of seconds in Retry-After. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Error (see GET /meta/error-model for the codes) */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+    };
+  };
   downloadReport: {
     parameters: {
       query?: never;
       header?: {
-        /** @description With a JWT: the tenant to act in (default: the user's default tenant). */
+        /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
         /** @description Echoed on the response; generated when absent (1..128 printable characters). */
         'X-Request-ID'?: string;
@@ -20253,7 +22886,11 @@ export interface operations {
           'application/pdf': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `not_found`: The resource does not exist or is not visible to the caller. */
+      /**
+       * @description `not_found`: The resource does not exist or is not visible to the caller.
+       *
+       *     `not_found`: The resource does not exist or is not visible to the caller.
+       */
       404: {
         headers: {
           [name: string]: unknown;

@@ -3,6 +3,11 @@
  * about buckets, object versions and multipart uploads. Each `events` table names every event
  * type of its decider (the type system checks it). Object bytes are never in events; the
  * metadata (size, checksums, content type, the blob id) is.
+ *
+ * Billing: a bucket's stored bytes, per GiB-hour and second (`object-gb-hours`, SKU
+ * `storage:object-gb`), metered per bucket id: each object event adjusts the bytes by its
+ * `storedBytesDelta` (a completed multipart upload is an `ObjectVersionCreated` too), the bucket's
+ * deletion stops it.
  */
 import { audited, notAudited, resourceKind } from '../platform/resources/resource-kind';
 import {
@@ -11,6 +16,7 @@ import {
   bucketNamesDecider,
   multipartDecider,
   objectDecider,
+  storedBytesDelta,
 } from './domain';
 
 const context = 'storage';
@@ -32,6 +38,11 @@ export const BUCKETS = resourceKind(bucketDecider, {
     BucketDeleted: audited('BUCKET_DELETE'),
     LifecycleRuleAdded: audited('BUCKET_LIFECYCLE_RULE_ADD'),
     LifecycleRuleRemoved: audited('BUCKET_LIFECYCLE_RULE_REMOVE'),
+  },
+  billing: {
+    meter: 'object-gb-hours',
+    resourceIdField: 'bucketId',
+    events: { BucketCreated: 'open', BucketDeleted: 'stop' },
   },
 });
 
@@ -62,6 +73,17 @@ export const OBJECTS = resourceKind(objectDecider, {
     ObjectVersionRemoved: audited('OBJECT_VERSION_DELETE'),
     ObjectVersionExpired: audited('OBJECT_EXPIRE'),
   },
+  billing: {
+    meter: 'object-gb-hours',
+    resourceIdField: 'bucketId',
+    events: {
+      ObjectVersionCreated: 'adjust',
+      ObjectDeleteMarkerCreated: 'adjust',
+      ObjectVersionRemoved: 'adjust',
+      ObjectVersionExpired: 'adjust',
+    },
+    quantityDelta: storedBytesDelta,
+  },
 });
 
 export const MULTIPART_UPLOADS = resourceKind(multipartDecider, {
@@ -76,6 +98,7 @@ export const MULTIPART_UPLOADS = resourceKind(multipartDecider, {
   events: {
     MultipartUploadInitiated: audited('MULTIPART_UPLOAD_INITIATE'),
     MultipartPartUploaded: notAudited('one part of an upload; its completion or abort is audited'),
+    MultipartCompletionStarted: notAudited('a step of a completion; the completion is audited'),
     MultipartUploadCompleted: audited('MULTIPART_UPLOAD_COMPLETE'),
     MultipartUploadAborted: audited('MULTIPART_UPLOAD_ABORT'),
   },

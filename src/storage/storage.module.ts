@@ -1,6 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 
+import { redact } from '../config/config';
 import { FilesystemBlobStore } from '../drivers/blobs/filesystem-blob-store';
+import { S3BlobStore } from '../drivers/blobs/s3-blob-store';
 import { IdentityModule } from '../identity/identity.module';
 import { SERVER_KEYS } from '../identity/identity.tokens';
 import type { ServerKeys } from '../identity/keys/server-keys';
@@ -24,7 +26,7 @@ import {
   type StorageOptions,
 } from './application/storage-options';
 import { StorageQueries } from './application/storage-queries';
-import { STORAGE_QUOTAS } from './application/storage-quotas';
+import { STORAGE_QUOTAS, StoredBytesQuota } from './application/storage-quotas';
 import { AccessKeysController } from './http/access-keys.controller';
 import { BucketsController } from './http/buckets.controller';
 import { ObjectsController } from './http/objects.controller';
@@ -33,7 +35,8 @@ import { S3Endpoint } from './s3/s3-endpoint';
 
 /**
  * Object storage: buckets, object versions and multipart uploads (metadata in events), their
- * bytes in the blob store (the filesystem adapter under `<NIMBUS_DATA_DIR>/blobs`). Needs
+ * bytes in the blob store (`NIMBUS_BLOB_STORE`: the filesystem adapter under
+ * `<NIMBUS_DATA_DIR>/blobs`, or a bucket of an S3-compatible cluster). Needs
  * ProjectionsModule (global) for its read models.
  */
 @Module({
@@ -44,7 +47,16 @@ import { S3Endpoint } from './s3/s3-endpoint';
     {
       provide: BLOB_STORE,
       inject: [STORAGE_OPTIONS],
-      useFactory: (options: StorageOptions): BlobStore => new FilesystemBlobStore(options.blobRoot),
+      useFactory: (options: StorageOptions): BlobStore => {
+        const logger = new Logger('drivers');
+        if (options.blobS3) {
+          const store = new S3BlobStore(options.blobS3);
+          logger.log(`blob store: s3 at ${redact(options.blobS3.url)}`);
+          return store;
+        }
+        logger.log(`blob store: filesystem under ${options.blobRoot}`);
+        return new FilesystemBlobStore(options.blobRoot);
+      },
     },
     {
       provide: ACCESS_KEY_SECRETS,
@@ -55,6 +67,7 @@ import { S3Endpoint } from './s3/s3-endpoint';
     AccessKeyQueries,
     ...ACCESS_KEY_USE_CASES,
     StorageAccess,
+    StoredBytesQuota,
     StorageQueries,
     StorageLifecycle,
     LifecycleExpiration,

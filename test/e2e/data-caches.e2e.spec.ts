@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { uuidV5 } from '../../src/common/ids';
 import { cacheContainerName } from '../../src/drivers/engines/redis-engine';
 import { createNimbusClient, itemsOf, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
@@ -170,6 +171,31 @@ describe('caches on real Docker (e2e)', () => {
     });
     const secretGone = await sdk.GET('/secrets/{id}', { params: { path: { id: conn.secret_id } } });
     expect(secretGone.response.status).toBe(404);
+
+    // Billed by size: the memory's own usage (uuid v5 of <id>/memory) in MiB at a GiB-hour price,
+    // beside the flat cache-hour, over the same interval.
+    const usageOf = async (resourceId: string) =>
+      itemsOf(
+        unwrap(await sdk.GET('/billing/usage', { params: { query: { resource_id: resourceId } } })),
+      );
+    const [flat] = await until('the cache-hour usage', async () => {
+      const rows = await usageOf(cache.id);
+      return rows.length > 0 ? rows : undefined;
+    });
+    const [memory] = await until('the memory usage', async () => {
+      const rows = await usageOf(uuidV5(`${cache.id}/memory`));
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(flat).toMatchObject({ unit: 'cache-hour', quantity: 1, unit_price: 0.02 });
+    expect(memory).toMatchObject({
+      resource_type: 'compute',
+      unit: 'GB-hour',
+      quantity: 64,
+      unit_price: 0.01,
+      description: 'Memory of cache sessions (64 MiB)',
+      start: flat?.start,
+      end: flat?.end,
+    });
   }, 600_000);
 
   it('rejects bad input with a stable code and appends nothing', async (ctx) => {

@@ -13,9 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   databaseContainerName,
   databaseVolumeName,
+  exporterContainerName,
   poolerContainerName,
 } from '../../src/drivers/engines/postgres-engine';
-import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
+import { uuidV5 } from '../../src/common/ids';
+import { createNimbusClient, itemsOf, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { conformingHttp } from '../support/sdk';
@@ -40,6 +42,22 @@ async function psqlFails(connection: string): Promise<string> {
   throw new Error('psql connected but was expected to fail');
 }
 
+/** The exporter's metrics once it answers with the server's (it starts after its container). */
+async function scrape(url: string): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 60; attempt++) {
+    try {
+      const res = await fetch(url);
+      last = await res.text();
+      if (res.ok && /^pg_up /m.test(last)) return last;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`no metrics at ${url}: ${last.slice(0, 300)}`);
+}
+
 describe('databases on real Docker (e2e)', () => {
   let t: TestApp;
   let alice: Account;
@@ -56,7 +74,11 @@ describe('databases on real Docker (e2e)', () => {
   afterAll(async () => {
     const client = dockerClient();
     for (const id of created) {
-      for (const name of [poolerContainerName(id), databaseContainerName(id)]) {
+      for (const name of [
+        exporterContainerName(id),
+        poolerContainerName(id),
+        databaseContainerName(id),
+      ]) {
         await client
           .getContainer(name)
           .remove({ force: true })
@@ -95,6 +117,7 @@ describe('databases on real Docker (e2e)', () => {
         version: '15',
         allocated_storage: 5,
         pooling_enabled: true,
+        metrics_enabled: true,
         parameters: { max_connections: '50', work_mem: '8MB' },
       },
     });
@@ -109,6 +132,10 @@ describe('databases on real Docker (e2e)', () => {
       return d.status === 'RUNNING' ? d : undefined;
     });
     expect(running.endpoint?.pooler_port).toEqual(expect.any(Number));
+    // The exporter sidecar answers Prometheus text about this server.
+    const metricsUrl = running.endpoint?.metrics_url as string;
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(await scrape(metricsUrl)).toMatch(/^pg_up 1$/m);
 
     const first = unwrap(await sdk.GET('/databases/{id}/connection', path(db.id)));
     expect(first.pooled).toBe(true);
@@ -142,6 +169,7 @@ describe('databases on real Docker (e2e)', () => {
     );
     const startRunning = await sdk.POST('/databases/{id}/start', path(db.id));
     expect(startRunning.response.status).toBe(200);
+    expect(await scrape(metricsUrl)).toMatch(/^pg_up 1$/m);
 
     // Modify: parameters with a reload and a restart, storage grows, pooling off.
     const modified = unwrap(
@@ -150,11 +178,20 @@ describe('databases on real Docker (e2e)', () => {
         body: {
           allocated_storage: 8,
           pooling_enabled: false,
+          metrics_enabled: false,
           parameters: { max_connections: '60', work_mem: '16MB' },
         },
       }),
     );
-    expect(modified).toMatchObject({ allocated_storage: 8, pooling_enabled: false });
+    expect(modified).toMatchObject({
+      allocated_storage: 8,
+      pooling_enabled: false,
+      metrics_enabled: false,
+      endpoint: { metrics_url: null },
+    });
+    await expect(
+      dockerClient().getContainer(exporterContainerName(db.id)).inspect(),
+    ).rejects.toMatchObject({ statusCode: 404 });
     const third = unwrap(await sdk.GET('/databases/{id}/connection', path(db.id)));
     expect(third.pooled).toBe(false);
     expect(third.port).toBe(third.direct_port);
@@ -198,6 +235,25 @@ describe('databases on real Docker (e2e)', () => {
     ).rejects.toMatchObject({
       statusCode: 404,
     });
+
+    // Billed by size: the allocated storage's own usage (uuid v5 of <id>/storage), 5 GB from the
+    // request, 8 GB from the PATCH that grew it, until the delete started.
+    const storageId = uuidV5(`${db.id}/storage`);
+    const storage = await until('the storage usage', async () => {
+      const rows = itemsOf(
+        unwrap(await sdk.GET('/billing/usage', { params: { query: { resource_id: storageId } } })),
+      );
+      return rows.length >= 2 ? rows : undefined;
+    });
+    expect(storage.map((r) => r.quantity)).toEqual([5, 8]);
+    expect(storage[0]).toMatchObject({
+      resource_type: 'storage',
+      unit: 'GB-hour',
+      unit_price: 0.00016,
+      description: 'Storage of database orders (5 GB)',
+    });
+    expect(storage[1]?.description).toBe('Storage of database orders (8 GB)');
+    expect(storage[0]?.end).toBe(storage[1]?.start);
   }, 900_000);
 
   it('rejects bad input with a stable code and appends nothing', async (ctx) => {

@@ -1,3 +1,10 @@
+/**
+ * Identity end to end through the generated SDK: accounts, sessions, keys, tenants, members,
+ * IAM policies, sign-in throttling and erasure. The requests the SDK's types refuse on purpose
+ * (invalid bodies, conflicting credential headers) go through `conformingHttp`; sign-ins from
+ * other client addresses go through Fastify's injection. Every JSON answer is checked against
+ * the document either way.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/common/ids';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
@@ -7,23 +14,43 @@ import { Clock } from '../../src/platform/clock';
 import { declaredAccessOfRoutes } from '../../src/identity/auth/route-access';
 import { IAM_ACTIONS } from '../../src/identity/domain/iam-actions';
 import { startTestApp, type TestApp } from '../support/app';
-import { conformingHttp } from '../support/sdk';
+import {
+  conformingHttp,
+  refusedWith,
+  sdkClients,
+  sdkSignUp,
+  unwrap,
+  type NimbusClient,
+  type SdkAccount,
+} from '../support/sdk';
 import {
   PASSWORD,
-  bearer,
   countEvents,
   eventsOfType,
-  login,
-  register,
   resetTokenFromOutbox,
-  signUp,
   uniqueEmail,
 } from './identity.helpers';
 
 const OPERATOR = 'operator@example.com';
+const UNKNOWN_KEY = 'nimbus_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB';
 
 describe('identity (e2e)', () => {
   let t: TestApp;
+  const { withToken, withKey, anonymous, meStatus, login, refresh } = sdkClients(() => t);
+  const register = (email: string, name = 'Test User') =>
+    anonymous().POST('/auth/register', { body: { email, password: PASSWORD, name } });
+  const addMember = (owner: SdkAccount, userId: string, role: 'admin' | 'member' | 'viewer') =>
+    withToken(owner.accessToken).POST('/tenants/{id}/members', {
+      params: { path: { id: owner.tenantId } },
+      body: { user_id: userId, role },
+    });
+  const membersOf = async (tenantId: string, token: string) =>
+    unwrap(
+      await withToken(token).GET('/tenants/{id}/members', { params: { path: { id: tenantId } } }),
+    );
+  const createKey = (client: NimbusClient, name: string) =>
+    client.POST('/auth/keys', { body: { name } });
+  const keyPath = (id: string) => ({ params: { path: { id } } });
 
   beforeAll(async () => {
     // The per-IP auth limit has its own test file; here every call comes from 127.0.0.1.
@@ -38,133 +65,87 @@ describe('identity (e2e)', () => {
 
   it('register -> login -> create tenant -> create key -> use key -> rotate -> old key 401', async () => {
     const email = uniqueEmail('flow');
-    const reg = await t
-      .http()
-      .post('/auth/register')
-      .send({ email, password: PASSWORD, name: 'Flow User' });
-    expect(reg.status).toBe(201);
-    expect(reg.body).toEqual({ message: 'user created successfully', user_id: expect.any(String) });
+    const reg = unwrap(await register(email, 'Flow User'));
+    expect(reg).toEqual({ message: 'user created successfully', user_id: expect.any(String) });
 
-    const again = await t
-      .http()
-      .post('/auth/register')
-      .send({ email: email.toUpperCase(), password: PASSWORD, name: 'X' });
-    expect(again.status).toBe(409);
-    expect(again.body.error.code).toBe('email_taken');
+    refusedWith(await register(email.toUpperCase(), 'X'), 409, 'email_taken');
 
-    const signIn = await login(t, email);
-    expect(signIn.status).toBe(200);
-    expect(signIn.body).toMatchObject({
-      user: { id: reg.body.user_id, email, name: 'Flow User' },
+    const signIn = unwrap(await login(email));
+    expect(signIn).toMatchObject({
+      user: { id: reg.user_id, email, name: 'Flow User' },
       api_key: expect.stringMatching(/^nimbus_/),
       access_token: expect.any(String),
       refresh_token: expect.any(String),
       expires_in: 900,
     });
-    const jwt = bearer(signIn.body.access_token);
+    const jwt = withToken(signIn.access_token);
 
-    const me = await conformingHttp(t).get('/me').set(jwt);
-    expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({
-      user: { id: reg.body.user_id, email },
+    const me = unwrap(await jwt.GET('/me'));
+    expect(me).toMatchObject({
+      user: { id: reg.user_id, email },
       roles: ['owner'],
       credential: { type: 'jwt' },
     });
 
     // The session key works at once, bound to the personal tenant.
-    const viaSessionKey = await conformingHttp(t).get('/me').set('x-api-key', signIn.body.api_key);
-    expect(viaSessionKey.status).toBe(200);
-    expect(viaSessionKey.body.tenant.id).toBe(me.body.tenant.id);
+    const viaSessionKey = unwrap(await withKey(signIn.api_key as string).GET('/me'));
+    expect(viaSessionKey.tenant?.id).toBe(me.tenant?.id);
 
-    const tenant = await t
-      .http()
-      .post('/tenants')
-      .set(jwt)
-      .send({ name: 'Acme Corp', slug: `acme-${Date.now()}` });
-    expect(tenant.status, JSON.stringify(tenant.body)).toBe(201);
-    expect(tenant.body).toMatchObject({
-      name: 'Acme Corp',
-      role: 'owner',
-      owner_id: reg.body.user_id,
-    });
-    expect(tenant.headers.location).toBe(`/tenants/${tenant.body.id}`);
-    const dupSlug = await t
-      .http()
-      .post('/tenants')
-      .set(jwt)
-      .send({ name: 'Other', slug: tenant.body.slug });
-    expect(dupSlug.status).toBe(409);
-    const badSlug = await conformingHttp(t)
-      .post('/tenants')
-      .set(jwt)
-      .send({ name: 'Other', slug: '-Bad_' });
-    expect(badSlug.status).toBe(400);
-    expect(badSlug.body.error.details.fields[0].path).toBe('slug');
+    const createTenant = (name: string, slug: string) =>
+      jwt.POST('/tenants', { body: { name, slug } });
+    const slug = `acme-${Date.now()}`;
+    const created = await createTenant('Acme Corp', slug);
+    const tenant = unwrap(created);
+    expect(tenant).toMatchObject({ name: 'Acme Corp', role: 'owner', owner_id: reg.user_id });
+    expect(created.response.headers.get('location')).toBe(`/tenants/${tenant.id}`);
+    expect((await createTenant('Other', slug)).response.status).toBe(409);
+    const badSlug = refusedWith(await createTenant('Other', '-Bad_'), 400, 'validation_error');
+    expect((badSlug.details as { fields: Array<{ path: string }> }).fields[0].path).toBe('slug');
 
-    const tenants = await conformingHttp(t).get('/tenants').set(jwt);
-    expect(tenants.body.map((x: { id: string }) => x.id)).toContain(tenant.body.id);
+    const tenants = unwrap(await jwt.GET('/tenants'));
+    expect(tenants.map((x) => x.id)).toContain(tenant.id);
 
-    const inAcme = { ...jwt, 'x-tenant-id': tenant.body.id };
-    const created = await conformingHttp(t)
-      .post('/auth/keys')
-      .set(inAcme)
-      .send({ name: 'Production Key' });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({
+    const inAcme = withToken(signIn.access_token, tenant.id);
+    const keyCreated = unwrap(await createKey(inAcme, 'Production Key'));
+    expect(keyCreated).toMatchObject({
       id: expect.any(String),
-      user_id: reg.body.user_id,
-      tenant_id: tenant.body.id,
+      user_id: reg.user_id,
+      tenant_id: tenant.id,
       name: 'Production Key',
       key: expect.stringMatching(/^nimbus_[0-9A-Za-z]{12}_[0-9A-Za-z]{32}$/),
       created_at: expect.any(String),
       last_used: null,
     });
-    const key = created.body.key as string;
+    const key = keyCreated.key;
 
-    const listed = await conformingHttp(t).get('/auth/keys').set(inAcme);
-    expect(listed.status).toBe(200);
-    expect(listed.body.map((k: { id: string }) => k.id)).toEqual([created.body.id]);
-    expect(JSON.stringify(listed.body)).not.toContain(key);
+    const listed = unwrap(await inAcme.GET('/auth/keys'));
+    expect(listed.map((k) => k.id)).toEqual([keyCreated.id]);
+    expect(JSON.stringify(listed)).not.toContain(key);
 
-    const used = await conformingHttp(t).get('/me').set('x-api-key', key);
-    expect(used.status).toBe(200);
-    expect(used.body).toMatchObject({
-      tenant: { id: tenant.body.id },
-      credential: { type: 'api_key', api_key_id: created.body.id },
+    const used = unwrap(await withKey(key).GET('/me'));
+    expect(used).toMatchObject({
+      tenant: { id: tenant.id },
+      credential: { type: 'api_key', api_key_id: keyCreated.id },
     });
-    const afterUse = await conformingHttp(t).get('/auth/keys').set(inAcme);
-    expect(afterUse.body[0].last_used).toEqual(expect.any(String));
-    const usedAsBearer = await conformingHttp(t).get('/me').set(bearer(key));
-    expect(usedAsBearer.status).toBe(200);
+    const afterUse = unwrap(await inAcme.GET('/auth/keys'));
+    expect(afterUse[0].last_used).toEqual(expect.any(String));
+    // An API key is also accepted as a bearer token.
+    expect(await meStatus(withToken(key))).toBe(200);
 
-    const rotated = await conformingHttp(t)
-      .post(`/auth/keys/${created.body.id}/rotate`)
-      .set(inAcme);
-    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
-    expect(rotated.body.key).not.toBe(key);
-    const oldKey = await conformingHttp(t).get('/me').set('x-api-key', key);
-    expect(oldKey.status).toBe(401);
-    expect(oldKey.body.error.code).toBe('unauthorized');
-    expect((await conformingHttp(t).get('/me').set('x-api-key', rotated.body.key)).status).toBe(
-      200,
-    );
+    const rotated = unwrap(await inAcme.POST('/auth/keys/{id}/rotate', keyPath(keyCreated.id)));
+    expect(rotated.key).not.toBe(key);
+    refusedWith(await withKey(key).GET('/me'), 401, 'unauthorized');
+    expect(await meStatus(withKey(rotated.key))).toBe(200);
 
-    const regenerated = await conformingHttp(t)
-      .post(`/auth/keys/${created.body.id}/regenerate`)
-      .set(inAcme);
-    expect(regenerated.status).toBe(200);
-    expect((await conformingHttp(t).get('/me').set('x-api-key', rotated.body.key)).status).toBe(
-      401,
+    const regenerated = unwrap(
+      await inAcme.POST('/auth/keys/{id}/regenerate', keyPath(keyCreated.id)),
     );
+    expect(await meStatus(withKey(rotated.key))).toBe(401);
 
-    const revoked = await conformingHttp(t).delete(`/auth/keys/${created.body.id}`).set(inAcme);
-    expect(revoked.status).toBe(204);
-    expect((await conformingHttp(t).get('/me').set('x-api-key', regenerated.body.key)).status).toBe(
-      401,
-    );
-    expect(
-      (await conformingHttp(t).delete(`/auth/keys/${created.body.id}`).set(inAcme)).status,
-    ).toBe(404);
+    const revoked = await inAcme.DELETE('/auth/keys/{id}', keyPath(keyCreated.id));
+    expect(revoked.response.status).toBe(204);
+    expect(await meStatus(withKey(regenerated.key))).toBe(401);
+    refusedWith(await inAcme.DELETE('/auth/keys/{id}', keyPath(keyCreated.id)), 404, 'not_found');
 
     // The denied uses were recorded for the audit log.
     const denials = await eventsOfType(t, 'AccessDenied');
@@ -174,122 +155,75 @@ describe('identity (e2e)', () => {
 
   it('two registrations of one email at once: exactly one wins (claim stream), the other 409', async () => {
     const email = uniqueEmail('race');
-    const attempts = await Promise.all(
-      [0, 1, 2].map(() =>
-        conformingHttp(t).post('/auth/register').send({ email, password: PASSWORD, name: 'Racer' }),
-      ),
-    );
-    expect(attempts.map((r) => r.status).sort()).toEqual([201, 409, 409]);
-    expect(
-      attempts.filter((r) => r.status === 409).every((r) => r.body.error.code === 'email_taken'),
-    ).toBe(true);
-    expect((await login(t, email)).status).toBe(200);
+    const attempts = await Promise.all([0, 1, 2].map(() => register(email, 'Racer')));
+    expect(attempts.map((r) => r.response.status).sort()).toEqual([201, 409, 409]);
+    for (const lost of attempts.filter((r) => r.response.status === 409)) {
+      refusedWith(lost, 409, 'email_taken');
+    }
+    expect((await login(email)).response.status).toBe(200);
   });
 
   it('a user API key cannot manage keys or tenants unless its user is a tenant admin', async () => {
-    const owner = await signUp(t, 'keyowner');
-    const viewer = await signUp(t, 'keyviewer');
-    const add = await t
-      .http()
-      .post(`/tenants/${owner.tenantId}/members`)
-      .set(bearer(owner.accessToken))
-      .send({ user_id: viewer.userId, role: 'viewer' });
-    expect(add.status, JSON.stringify(add.body)).toBe(201);
-    const viewerJwtInOwnerTenant = { ...bearer(viewer.accessToken), 'x-tenant-id': owner.tenantId };
-    const viewerKey = await t
-      .http()
-      .post('/auth/keys')
-      .set(viewerJwtInOwnerTenant)
-      .send({ name: 'viewer key' });
+    const owner = await sdkSignUp(t, 'keyowner');
+    const viewer = await sdkSignUp(t, 'keyviewer');
+    unwrap(await addMember(owner, viewer.userId, 'viewer'));
     // Viewers may not create keys (apikey:create is a write).
-    expect(viewerKey.status).toBe(403);
+    const viewerInOwnerTenant = withToken(viewer.accessToken, owner.tenantId);
+    refusedWith(await createKey(viewerInOwnerTenant, 'viewer key'), 403, 'forbidden');
     // The owner's API key may manage keys: owners are tenant admins.
-    const ownerKey = await t
-      .http()
-      .post('/auth/keys')
-      .set('x-api-key', owner.apiKey)
-      .send({ name: 'by key' });
-    expect(ownerKey.status).toBe(201);
+    unwrap(await createKey(owner.sdk, 'by key'));
   });
 
   it('refresh rotates; replaying a used refresh token revokes the whole family', async () => {
-    const a = await signUp(t, 'refresh');
-    const first = await conformingHttp(t)
-      .post('/auth/refresh')
-      .send({ refresh_token: a.refreshToken });
-    expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({
+    const a = await sdkSignUp(t, 'refresh');
+    const first = unwrap(await refresh(a.refreshToken));
+    expect(first).toMatchObject({
       access_token: expect.any(String),
       refresh_token: expect.any(String),
     });
-    expect(first.body.refresh_token).not.toBe(a.refreshToken);
-    expect((await conformingHttp(t).get('/me').set(bearer(first.body.access_token))).status).toBe(
-      200,
-    );
+    expect(first.refresh_token).not.toBe(a.refreshToken);
+    expect(await meStatus(withToken(first.access_token))).toBe(200);
 
-    const replay = await conformingHttp(t)
-      .post('/auth/refresh')
-      .send({ refresh_token: a.refreshToken });
-    expect(replay.status).toBe(401);
+    expect((await refresh(a.refreshToken)).response.status).toBe(401);
     // The thief detection also killed the newer token of the same family.
-    const legit = await t
-      .http()
-      .post('/auth/refresh')
-      .send({ refresh_token: first.body.refresh_token });
-    expect(legit.status).toBe(401);
+    expect((await refresh(first.refresh_token)).response.status).toBe(401);
     const revoked = await eventsOfType(t, 'RefreshTokenFamilyRevoked');
     expect(
       revoked.some((e) => e.stream_id === `user-${a.userId}` && e.data.reason === 'reuse_detected'),
     ).toBe(true);
 
-    expect(
-      (await conformingHttp(t).post('/auth/refresh').send({ refresh_token: 'garbage' })).status,
-    ).toBe(401);
+    expect((await refresh('garbage')).response.status).toBe(401);
   });
 
   it('forgot-password mails a token through the outbox; reset ends every session', async () => {
-    const a = await signUp(t, 'reset');
-    const unknown = await t
-      .http()
-      .post('/auth/forgot-password')
-      .send({ email: uniqueEmail('nobody') });
-    const known = await conformingHttp(t).post('/auth/forgot-password').send({ email: a.email });
-    expect(unknown.status).toBe(200);
-    expect(known.status).toBe(200);
-    expect(known.body).toEqual({ message: 'If the email exists, a reset token has been sent.' });
-    expect(unknown.body).toEqual(known.body);
+    const a = await sdkSignUp(t, 'reset');
+    const forgot = (email: string) =>
+      anonymous().POST('/auth/forgot-password', { body: { email } });
+    const unknown = unwrap(await forgot(uniqueEmail('nobody')));
+    const known = unwrap(await forgot(a.email));
+    expect(known).toEqual({ message: 'If the email exists, a reset token has been sent.' });
+    expect(unknown).toEqual(known);
 
     const token = resetTokenFromOutbox(t, a.email);
-    const weak = await conformingHttp(t)
-      .post('/auth/reset-password')
-      .send({ token, new_password: 'short' });
-    expect(weak.status).toBe(400);
-    expect(weak.body.error.details.fields[0].path).toBe('new_password');
+    const reset = (newPassword: string) =>
+      anonymous().POST('/auth/reset-password', { body: { token, new_password: newPassword } });
+    const fieldOf = (error: { details?: unknown }) =>
+      (error.details as { fields: Array<{ path: string }> }).fields[0].path;
+    expect(fieldOf(refusedWith(await reset('short'), 400, 'validation_error'))).toBe(
+      'new_password',
+    );
 
     const newPassword = 'another-horse-8-battery';
-    const reset = await t
-      .http()
-      .post('/auth/reset-password')
-      .send({ token, new_password: newPassword });
-    expect(reset.status).toBe(200);
-    expect(reset.body).toEqual({ message: 'password updated successfully' });
+    expect(unwrap(await reset(newPassword))).toEqual({ message: 'password updated successfully' });
 
     // Single use.
-    const reuse = await t
-      .http()
-      .post('/auth/reset-password')
-      .send({ token, new_password: newPassword });
-    expect(reuse.status).toBe(400);
-    expect(reuse.body.error.details.fields[0].path).toBe('token');
+    expect(fieldOf(refusedWith(await reset(newPassword), 400, 'validation_error'))).toBe('token');
     // Every session is over: the JWT, the session key, the refresh token.
-    expect((await conformingHttp(t).get('/me').set(bearer(a.accessToken))).status).toBe(401);
-    expect((await conformingHttp(t).get('/me').set('x-api-key', a.apiKey)).status).toBe(401);
-    expect(
-      (await conformingHttp(t).post('/auth/refresh').send({ refresh_token: a.refreshToken }))
-        .status,
-    ).toBe(401);
-    expect((await login(t, a.email)).status).toBe(401);
-    expect((await login(t, a.email, newPassword)).status).toBe(200);
+    expect(await meStatus(withToken(a.accessToken))).toBe(401);
+    expect(await meStatus(withKey(a.apiKey))).toBe(401);
+    expect((await refresh(a.refreshToken)).response.status).toBe(401);
+    expect((await login(a.email)).response.status).toBe(401);
+    expect((await login(a.email, newPassword)).response.status).toBe(200);
   });
 
   describe('sign-in throttling: per account and address, never a lockout', () => {
@@ -323,7 +257,7 @@ describe('identity (e2e)', () => {
     }
 
     it("an attacker's failures from address X never block the owner from address Y, and X's backoff grows", async () => {
-      const victim = await signUp(t, 'throttle');
+      const victim = await sdkSignUp(t, 'throttle');
       const attacker = '203.0.113.10';
       const answers = await guess(attacker, victim.email, 9);
       expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429, 401, 429, 401, 429, 401]);
@@ -344,7 +278,7 @@ describe('identity (e2e)', () => {
     });
 
     it('an unknown email answers exactly like a known one, throttled the same way', async () => {
-      const known = await signUp(t, 'throttle-known');
+      const known = await sdkSignUp(t, 'throttle-known');
       const unknownEmail = uniqueEmail('throttle-ghost');
       const onKnown = await guess('203.0.113.20', known.email, 7);
       const onUnknown = await guess('203.0.113.21', unknownEmail, 7);
@@ -357,7 +291,7 @@ describe('identity (e2e)', () => {
     });
 
     it('many addresses slow the account (a new address waits), yet the right password gets in after the wait', async () => {
-      const victim = await signUp(t, 'throttle-ceiling');
+      const victim = await sdkSignUp(t, 'throttle-ceiling');
       // Twenty failures from ten addresses: the per-account ceiling.
       for (let n = 0; n < 10; n++) await guess(`203.0.113.${100 + n}`, victim.email, 2);
       const fromNewAddress = await loginFrom('198.51.100.30', victim.email);
@@ -370,12 +304,7 @@ describe('identity (e2e)', () => {
       clock().advance(1000);
       expect((await loginFrom('198.51.100.30', victim.email)).status).toBe(200);
       // Administrators see the failures, not a lock.
-      const members = await t
-        .http()
-        .get(`/tenants/${victim.tenantId}/members`)
-        .set(bearer(victim.accessToken));
-      expect(members.status).toBe(200);
-      expect(members.body).toEqual([
+      expect(await membersOf(victim.tenantId, victim.accessToken)).toEqual([
         expect.objectContaining({
           user_id: victim.userId,
           email: victim.email,
@@ -388,25 +317,15 @@ describe('identity (e2e)', () => {
   });
 
   it('logout revokes the refresh token family', async () => {
-    const a = await signUp(t, 'logout');
-    expect(
-      (await conformingHttp(t).post('/auth/logout').send({ refresh_token: a.refreshToken })).status,
-    ).toBe(200);
-    expect(
-      (await conformingHttp(t).post('/auth/refresh').send({ refresh_token: a.refreshToken }))
-        .status,
-    ).toBe(401);
+    const a = await sdkSignUp(t, 'logout');
+    unwrap(await anonymous().POST('/auth/logout', { body: { refresh_token: a.refreshToken } }));
+    expect((await refresh(a.refreshToken)).response.status).toBe(401);
   });
 
   it('erasure: the key row goes after UserErased, reads show [erased], sessions end, the email is free', async () => {
-    const owner = await signUp(t, 'erase-owner');
-    const person = await signUp(t, 'erase-me');
-    const add = await t
-      .http()
-      .post(`/tenants/${owner.tenantId}/members`)
-      .set(bearer(owner.accessToken))
-      .send({ user_id: person.userId, role: 'member' });
-    expect(add.status).toBe(201);
+    const owner = await sdkSignUp(t, 'erase-owner');
+    const person = await sdkSignUp(t, 'erase-me');
+    unwrap(await addMember(owner, person.userId, 'member'));
     const ctx = {
       commandId: newId(),
       tenantId: null,
@@ -418,190 +337,123 @@ describe('identity (e2e)', () => {
       now: new Date(),
     };
     await t.app.get(CommandBus).execute(new ErasePerson(person.userId, ctx));
-    const members = await t
-      .http()
-      .get(`/tenants/${owner.tenantId}/members`)
-      .set(bearer(owner.accessToken));
-    expect(
-      members.body.find((m: { user_id: string }) => m.user_id === person.userId),
-    ).toMatchObject({
+    const members = await membersOf(owner.tenantId, owner.accessToken);
+    expect(members.find((m) => m.user_id === person.userId)).toMatchObject({
       email: '[erased]',
       name: '[erased]',
     });
-    expect((await conformingHttp(t).get('/me').set(bearer(person.accessToken))).status).toBe(401);
-    expect((await conformingHttp(t).get('/me').set('x-api-key', person.apiKey)).status).toBe(401);
-    expect((await login(t, person.email)).status).toBe(401);
-    await register(t, person.email);
+    expect(await meStatus(withToken(person.accessToken))).toBe(401);
+    expect(await meStatus(withKey(person.apiKey))).toBe(401);
+    expect((await login(person.email)).response.status).toBe(401);
+    unwrap(await register(person.email));
   });
 
   it('X-Tenant-ID of a tenant the user is not in is 404; a viewer is denied writes; a Deny policy beats the role', async () => {
-    const owner = await signUp(t, 'iamowner');
-    const outsider = await signUp(t, 'outsider');
-    const member = await signUp(t, 'member');
+    const owner = await sdkSignUp(t, 'iamowner');
+    const outsider = await sdkSignUp(t, 'outsider');
+    const member = await sdkSignUp(t, 'member');
 
-    const foreign = await t
-      .http()
-      .get('/auth/keys')
-      .set({ ...bearer(outsider.accessToken), 'x-tenant-id': owner.tenantId });
-    expect(foreign.status).toBe(404);
-    expect(foreign.body.error.code).toBe('not_found');
+    refusedWith(
+      await withToken(outsider.accessToken, owner.tenantId).GET('/auth/keys'),
+      404,
+      'not_found',
+    );
 
-    const ownerJwt = bearer(owner.accessToken);
-    const asMember = { ...bearer(member.accessToken), 'x-tenant-id': owner.tenantId };
-    expect(
-      (
-        await t
-          .http()
-          .post(`/tenants/${owner.tenantId}/members`)
-          .set(ownerJwt)
-          .send({ user_id: member.userId, role: 'viewer' })
-      ).status,
-    ).toBe(201);
+    const ownerJwt = withToken(owner.accessToken);
+    const asMember = withToken(member.accessToken, owner.tenantId);
+    unwrap(await addMember(owner, member.userId, 'viewer'));
     // viewer: reads yes, writes no
-    expect((await conformingHttp(t).get('/auth/keys').set(asMember)).status).toBe(200);
-    const write = await conformingHttp(t).post('/auth/keys').set(asMember).send({ name: 'nope' });
-    expect(write.status).toBe(403);
-    expect(write.body.error.code).toBe('forbidden');
+    unwrap(await asMember.GET('/auth/keys'));
+    refusedWith(await createKey(asMember, 'nope'), 403, 'forbidden');
     // a viewer cannot manage members either (tenant-level admin route: 403, not 404)
-    const manage = await t
-      .http()
-      .post(`/tenants/${owner.tenantId}/members`)
-      .set(bearer(member.accessToken))
-      .send({ user_id: outsider.userId, role: 'viewer' });
-    expect(manage.status).toBe(403);
+    const manage = await withToken(member.accessToken).POST('/tenants/{id}/members', {
+      params: { path: { id: owner.tenantId } },
+      body: { user_id: outsider.userId, role: 'viewer' },
+    });
+    expect(manage.response.status).toBe(403);
 
     // IAM admin only
-    expect((await conformingHttp(t).get('/iam/policies').set(asMember)).status).toBe(403);
-    const actions = await conformingHttp(t).get('/iam/actions').set(ownerJwt);
-    expect(actions.status).toBe(200);
-    expect(actions.body.map((a: { action: string }) => a.action)).toContain('apikey:create');
+    expect((await asMember.GET('/iam/policies')).response.status).toBe(403);
+    const actions = unwrap(await ownerJwt.GET('/iam/actions'));
+    expect(actions.map((a) => a.action)).toContain('apikey:create');
 
-    const policy = await t
-      .http()
-      .post('/iam/policies')
-      .set(ownerJwt)
-      .send({
-        name: 'NoKeys',
-        statements: [{ effect: 'Deny', action: ['apikey:create'], resource: ['*'] }],
+    const createPolicy = (name: string, effect: 'Allow' | 'Deny', action: string[]) =>
+      ownerJwt.POST('/iam/policies', {
+        body: { name, statements: [{ effect, action, resource: ['*'] }] },
       });
-    expect(policy.status, JSON.stringify(policy.body)).toBe(201);
-    expect(policy.headers.etag).toBe('W/"0"');
-    const bad = await t
-      .http()
+    const created = await createPolicy('NoKeys', 'Deny', ['apikey:create']);
+    const policy = unwrap(created);
+    expect(created.response.headers.get('etag')).toBe('W/"0"');
+    // An effect the document does not allow, sent on purpose.
+    const bad = await conformingHttp(t)
       .post('/iam/policies')
-      .set(ownerJwt)
-      .send({
-        name: 'Bad',
-        statements: [{ effect: 'Maybe', action: ['x'], resource: ['*'] }],
-      });
+      .set('authorization', `Bearer ${owner.accessToken}`)
+      .send({ name: 'Bad', statements: [{ effect: 'Maybe', action: ['x'], resource: ['*'] }] });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.fields.map((f: { path: string }) => f.path)).toEqual(
       expect.arrayContaining(['statements[0].effect', 'statements[0].action[0]']),
     );
-    const sameName = await t
-      .http()
-      .post('/iam/policies')
-      .set(ownerJwt)
-      .send({ name: 'NoKeys', statements: [{ effect: 'Allow', action: ['*'], resource: ['*'] }] });
-    expect(sameName.status).toBe(409);
-    expect(sameName.body.error).toMatchObject({ code: 'conflict', details: { field: 'name' } });
-    expect(
-      (await conformingHttp(t).get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
-    ).toBe(200);
+    const sameName = refusedWith(await createPolicy('NoKeys', 'Allow', ['*']), 409, 'conflict');
+    expect(sameName.details).toMatchObject({ field: 'name' });
+    const policyPath = { params: { path: { id: policy.id } } };
+    unwrap(await ownerJwt.GET('/iam/policies/{id}', policyPath));
 
     // The owner may create keys until the Deny is attached to them.
-    expect(
-      (await conformingHttp(t).post('/auth/keys').set(ownerJwt).send({ name: 'before' })).status,
-    ).toBe(201);
-    const attach = await t
-      .http()
-      .post(`/iam/users/${owner.userId}/policies/${policy.body.id}`)
-      .set(ownerJwt);
-    expect(attach.status).toBe(204);
-    const attached = await conformingHttp(t)
-      .get(`/iam/users/${owner.userId}/policies`)
-      .set(ownerJwt);
-    expect(attached.body.map((p: { id: string }) => p.id)).toEqual([policy.body.id]);
-    const denied = await conformingHttp(t).post('/auth/keys').set(ownerJwt).send({ name: 'after' });
-    expect(denied.status).toBe(403);
-    expect(denied.body.error.details).toMatchObject({
-      reason: 'explicit_deny',
-      policy_id: policy.body.id,
-    });
+    unwrap(await createKey(ownerJwt, 'before'));
+    const userPolicy = { params: { path: { userId: owner.userId, policyId: policy.id } } };
+    const attach = await ownerJwt.POST('/iam/users/{userId}/policies/{policyId}', userPolicy);
+    expect(attach.response.status).toBe(204);
+    const attached = unwrap(
+      await ownerJwt.GET('/iam/users/{userId}/policies', {
+        params: { path: { userId: owner.userId } },
+      }),
+    );
+    expect(attached.map((p) => p.id)).toEqual([policy.id]);
+    const denied = refusedWith(await createKey(ownerJwt, 'after'), 403, 'forbidden');
+    expect(denied.details).toMatchObject({ reason: 'explicit_deny', policy_id: policy.id });
 
-    expect(
-      (await conformingHttp(t).delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
-    ).toBe(409);
-    expect(
-      (
-        await conformingHttp(t)
-          .delete(`/iam/users/${owner.userId}/policies/${policy.body.id}`)
-          .set(ownerJwt)
-      ).status,
-    ).toBe(204);
-    expect(
-      (await conformingHttp(t).post('/auth/keys').set(ownerJwt).send({ name: 'again' })).status,
-    ).toBe(201);
-    expect(
-      (await conformingHttp(t).delete(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
-    ).toBe(204);
-    expect(
-      (await conformingHttp(t).get(`/iam/policies/${policy.body.id}`).set(ownerJwt)).status,
-    ).toBe(404);
+    expect((await ownerJwt.DELETE('/iam/policies/{id}', policyPath)).response.status).toBe(409);
+    const detach = await ownerJwt.DELETE('/iam/users/{userId}/policies/{policyId}', userPolicy);
+    expect(detach.response.status).toBe(204);
+    unwrap(await createKey(ownerJwt, 'again'));
+    expect((await ownerJwt.DELETE('/iam/policies/{id}', policyPath)).response.status).toBe(204);
+    refusedWith(await ownerJwt.GET('/iam/policies/{id}', policyPath), 404, 'not_found');
     // A deleted policy's name is free again.
-    const reused = await t
-      .http()
-      .post('/iam/policies')
-      .set(ownerJwt)
-      .send({ name: 'NoKeys', statements: [{ effect: 'Allow', action: ['*'], resource: ['*'] }] });
-    expect(reused.status, JSON.stringify(reused.body)).toBe(201);
+    unwrap(await createPolicy('NoKeys', 'Allow', ['*']));
   });
 
   it('a Deny on one resource ARN blocks that resource only', async () => {
-    const a = await signUp(t, 'arn');
-    const jwt = bearer(a.accessToken);
-    const k1 = (await conformingHttp(t).post('/auth/keys').set(jwt).send({ name: 'k1' })).body
-      .id as string;
-    const k2 = (await conformingHttp(t).post('/auth/keys').set(jwt).send({ name: 'k2' })).body
-      .id as string;
-    const policy = await t
-      .http()
-      .post('/iam/policies')
-      .set(jwt)
-      .send({
-        name: 'KeepK1',
-        statements: [
-          {
-            effect: 'Deny',
-            action: ['apikey:revoke'],
-            resource: [`arn:nimbus:apikey:${a.tenantId}:key/${k1}`],
-          },
-        ],
+    const a = await sdkSignUp(t, 'arn');
+    const jwt = withToken(a.accessToken);
+    const k1 = unwrap(await createKey(jwt, 'k1')).id;
+    const k2 = unwrap(await createKey(jwt, 'k2')).id;
+    const keyArn = `arn:nimbus:apikey:${a.tenantId}:key/${k1}`;
+    const policy = unwrap(
+      await jwt.POST('/iam/policies', {
+        body: {
+          name: 'KeepK1',
+          statements: [{ effect: 'Deny', action: ['apikey:revoke'], resource: [keyArn] }],
+        },
+      }),
+    );
+    const attach = (policyId: string) =>
+      jwt.POST('/iam/users/{userId}/policies/{policyId}', {
+        params: { path: { userId: a.userId, policyId } },
       });
-    expect(policy.status).toBe(201);
-    expect(
-      (await conformingHttp(t).post(`/iam/users/${a.userId}/policies/${policy.body.id}`).set(jwt))
-        .status,
-    ).toBe(204);
-    const denied = await conformingHttp(t).delete(`/auth/keys/${k1}`).set(jwt);
-    expect(denied.status).toBe(403);
-    expect(denied.body.error.details.resource).toBe(`arn:nimbus:apikey:${a.tenantId}:key/${k1}`);
-    expect((await conformingHttp(t).delete(`/auth/keys/${k2}`).set(jwt)).status).toBe(204);
+    expect((await attach(policy.id)).response.status).toBe(204);
+    const denied = refusedWith(await jwt.DELETE('/auth/keys/{id}', keyPath(k1)), 403, 'forbidden');
+    expect((denied.details as { resource: string }).resource).toBe(keyArn);
+    expect((await jwt.DELETE('/auth/keys/{id}', keyPath(k2))).response.status).toBe(204);
     // A policy that would stop an owner from detaching policies is refused for owners.
-    const lockout = await t
-      .http()
-      .post('/iam/policies')
-      .set(jwt)
-      .send({
-        name: 'NoIam',
-        statements: [{ effect: 'Deny', action: ['iam:*'], resource: ['*'] }],
-      });
-    const refused = await t
-      .http()
-      .post(`/iam/users/${a.userId}/policies/${lockout.body.id}`)
-      .set(jwt);
-    expect(refused.status).toBe(409);
-    expect(refused.body.error.code).toBe('invalid_state');
+    const lockout = unwrap(
+      await jwt.POST('/iam/policies', {
+        body: {
+          name: 'NoIam',
+          statements: [{ effect: 'Deny', action: ['iam:*'], resource: ['*'] }],
+        },
+      }),
+    );
+    refusedWith(await attach(lockout.id), 409, 'invalid_state');
     const denials = await eventsOfType(t, 'AccessDenied');
     expect(denials.some((d) => d.data.action === 'apikey:revoke' && d.data.status === 403)).toBe(
       true,
@@ -609,59 +461,40 @@ describe('identity (e2e)', () => {
   });
 
   it('switching tenants changes the default scope of JWT calls', async () => {
-    const a = await signUp(t, 'switch');
-    const jwt = bearer(a.accessToken);
-    const other = await t
-      .http()
-      .post('/tenants')
-      .set(jwt)
-      .send({ name: 'Second', slug: `second-${Date.now()}` });
-    expect(other.status).toBe(201);
-    const sw = await conformingHttp(t).post(`/tenants/${other.body.id}/switch`).set(jwt);
-    expect(sw.status).toBe(200);
-    expect(sw.body).toMatchObject({ id: other.body.id, is_default: true });
-    expect((await conformingHttp(t).get('/me').set(jwt)).body.tenant.id).toBe(other.body.id);
-    const stranger = await signUp(t, 'stranger');
-    expect(
-      (
-        await conformingHttp(t)
-          .post(`/tenants/${other.body.id}/switch`)
-          .set(bearer(stranger.accessToken))
-      ).status,
-    ).toBe(404);
+    const a = await sdkSignUp(t, 'switch');
+    const jwt = withToken(a.accessToken);
+    const other = unwrap(
+      await jwt.POST('/tenants', { body: { name: 'Second', slug: `second-${Date.now()}` } }),
+    );
+    const switchTo = (client: NimbusClient) =>
+      client.POST('/tenants/{id}/switch', { params: { path: { id: other.id } } });
+    expect(unwrap(await switchTo(jwt))).toMatchObject({ id: other.id, is_default: true });
+    expect(unwrap(await jwt.GET('/me')).tenant?.id).toBe(other.id);
+    const stranger = await sdkSignUp(t, 'stranger');
+    expect((await switchTo(withToken(stranger.accessToken))).response.status).toBe(404);
   });
 
   it('unauthenticated calls are 401; admin routes are for operators only', async () => {
-    expect((await conformingHttp(t).get('/me')).status).toBe(401);
-    expect((await conformingHttp(t).get('/me').set(bearer('not.a.jwt'))).status).toBe(401);
-    expect(
-      (
-        await t
-          .http()
-          .get('/me')
-          .set('x-api-key', 'nimbus_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB')
-      ).status,
-    ).toBe(401);
-    const a = await signUp(t, 'notop');
-    expect(
-      (await conformingHttp(t).get('/admin/projections').set(bearer(a.accessToken))).status,
-    ).toBe(403);
-    await register(t, OPERATOR);
-    const op = await login(t, OPERATOR);
-    const status = await conformingHttp(t)
-      .get('/admin/projections')
-      .set(bearer(op.body.access_token));
-    expect(status.status).toBe(200);
-    expect(status.body.map((p: { name: string }) => p.name)).toEqual(
+    expect(await meStatus(anonymous())).toBe(401);
+    expect(await meStatus(withToken('not.a.jwt'))).toBe(401);
+    expect(await meStatus(withKey(UNKNOWN_KEY))).toBe(401);
+    const a = await sdkSignUp(t, 'notop');
+    expect((await withToken(a.accessToken).GET('/admin/projections')).response.status).toBe(403);
+    unwrap(await register(OPERATOR));
+    const op = unwrap(await login(OPERATOR));
+    const status = unwrap(await withToken(op.access_token).GET('/admin/projections'));
+    expect(status.map((p) => p.name)).toEqual(
       expect.arrayContaining(['identity.users', 'identity.api_keys']),
     );
-    expect((await conformingHttp(t).get('/health')).status).toBe(200);
+    expect((await anonymous().GET('/health')).response.status).toBe(200);
   });
 
   it('every credential presented is checked: an invalid one is 401, two that disagree are 401', async () => {
-    const a = await signUp(t, 'creds-a');
-    const b = await signUp(t, 'creds-b');
+    const a = await sdkSignUp(t, 'creds-a');
+    const b = await sdkSignUp(t, 'creds-b');
+    // Two credentials on one request, on purpose: raw headers rather than an SDK client.
     const me = (headers: Record<string, string>) => conformingHttp(t).get('/me').set(headers);
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     const before = await countEvents(t, ['AccessDenied']);
     const refused = async (headers: Record<string, string>, message: RegExp) => {
       const res = await me(headers);
@@ -674,13 +507,7 @@ describe('identity (e2e)', () => {
       { 'x-api-key': a.apiKey, authorization: 'Bearer garbage' },
       /access token is invalid/,
     );
-    await refused(
-      {
-        ...bearer(a.accessToken),
-        'x-api-key': 'nimbus_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB',
-      },
-      /API key is not valid/,
-    );
+    await refused({ ...bearer(a.accessToken), 'x-api-key': UNKNOWN_KEY }, /API key is not valid/);
     await refused({ 'x-api-key': a.apiKey, authorization: 'Basic YTpi' }, /must be "Bearer/);
     // Two valid credentials of different users, whichever carries which.
     await refused({ ...bearer(a.accessToken), 'x-api-key': b.apiKey }, /credentials disagree/);
@@ -690,8 +517,8 @@ describe('identity (e2e)', () => {
     const agreeing = await me({ ...bearer(a.accessToken), 'x-api-key': a.apiKey });
     expect(agreeing.status).toBe(200);
     expect(agreeing.body.user.id).toBe(a.userId);
-    expect((await me({ 'x-api-key': a.apiKey })).status).toBe(200);
-    expect((await me(bearer(b.accessToken))).status).toBe(200);
+    expect(await meStatus(withKey(a.apiKey))).toBe(200);
+    expect(await meStatus(withToken(b.accessToken))).toBe(200);
   });
 
   it('every identity route declares its access; declared actions are in GET /iam/actions', () => {
@@ -712,7 +539,7 @@ describe('identity (e2e)', () => {
   });
 
   it('personal data is encrypted in events', async () => {
-    const a = await signUp(t, 'pii');
+    const a = await sdkSignUp(t, 'pii');
     const registered = (await eventsOfType(t, 'UserRegistered')).find(
       (e) => e.stream_id === `user-${a.userId}`,
     );

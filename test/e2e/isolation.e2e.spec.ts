@@ -18,11 +18,17 @@
  * AccessDenied events (denials recorded for the audit log) are not counted: a denial is not a
  * change of any resource.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_BACKUP_SAGA } from '../../sagas/cluster-backup/cluster-backup.saga';
 import { CACHE_PROVISION_SAGA } from '../../sagas/cache-provision/cache-provision.saga';
 import { DATABASE_PROVISION_SAGA } from '../../sagas/database-provision/database-provision.saga';
 import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
+import { DATABASE_SNAPSHOT_SAGA } from '../../sagas/database-provision/database-snapshot.saga';
+import { backupDecider } from '../../src/clusters/domain';
+import { databaseDecider, snapshotDecider } from '../../src/data/domain';
+import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { systemContext } from '../../src/platform/commands/system-context';
 import { QuotaService } from '../../src/platform/quotas/quota.service';
 import { startTestApp, type TestApp } from '../support/app';
@@ -75,6 +81,40 @@ async function settled(t: TestApp, a: Account, path: string, saga: string): Prom
 }
 
 /** How to create one resource of each kind in tenant A. Add your resource kind here. */
+let clusterFixture: Promise<string> | undefined;
+
+async function makeClusterFixture({ t, a }: { t: TestApp; a: Account }): Promise<string> {
+  const vpc = await conformingHttp(t)
+    .post('/vpcs')
+    .set(bearer(a.accessToken))
+    .send({ name: 'a-k8s-vpc' });
+  expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
+  const res = await t
+    .http()
+    .post('/clusters')
+    .set(bearer(a.accessToken))
+    .send({ name: 'a-cluster', vpc_id: vpc.body.id, version: 'v1.29.0', workers: 1, ha: false });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const id = res.body.id as string;
+  const settled = async (version: string) => {
+    for (let i = 0; i < 600; i++) {
+      const got = await conformingHttp(t).get(`/clusters/${id}`).set(bearer(a.accessToken));
+      if (got.body.status === 'running' && got.body.version === version) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`cluster fixture ${id} did not reach running ${version}`);
+  };
+  await settled('v1.29.0');
+  const upgrade = await t
+    .http()
+    .post(`/clusters/${id}/upgrade`)
+    .set(bearer(a.accessToken))
+    .send({ version: 'v1.30.0' });
+  expect(upgrade.status, JSON.stringify(upgrade.body)).toBe(202);
+  await settled('v1.30.0');
+  return id;
+}
+
 const FIXTURES: Record<string, Fixture> = {
   tenant: ({ a }) => Promise.resolve(a.tenantId),
   user: ({ a }) => Promise.resolve(a.userId),
@@ -232,36 +272,58 @@ const FIXTURES: Record<string, Fixture> = {
     throw new Error(`NAT gateway fixture ${id} stayed pending`);
   },
   // A cluster in a VPC of A, running and upgraded once (so GET /clusters/{id}/upgrade has one),
-  // its sagas settled before the calls below are counted.
-  cluster: async ({ t, a }) => {
-    const vpc = await conformingHttp(t)
-      .post('/vpcs')
-      .set(bearer(a.accessToken))
-      .send({ name: 'a-k8s-vpc' });
-    expect(vpc.status, JSON.stringify(vpc.body)).toBe(201);
-    const res = await t
-      .http()
-      .post('/clusters')
-      .set(bearer(a.accessToken))
-      .send({ name: 'a-cluster', vpc_id: vpc.body.id, version: 'v1.29.0', workers: 1, ha: false });
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    const id = res.body.id as string;
-    const settled = async (version: string) => {
-      for (let i = 0; i < 200; i++) {
-        const got = await conformingHttp(t).get(`/clusters/${id}`).set(bearer(a.accessToken));
-        if (got.body.status === 'running' && got.body.version === version) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`cluster fixture ${id} did not reach running ${version}`);
-    };
-    await settled('v1.29.0');
-    const upgrade = await t
-      .http()
-      .post(`/clusters/${id}/upgrade`)
-      .set(bearer(a.accessToken))
-      .send({ version: 'v1.30.0' });
-    expect(upgrade.status, JSON.stringify(upgrade.body)).toBe(202);
-    await settled('v1.30.0');
+  // its sagas settled before the calls below are counted. One per run: its backup is of it.
+  cluster: (ctx) => (clusterFixture ??= makeClusterFixture(ctx)),
+  // An etcd backup of the cluster fixture (the routes name both). Docker is simulated here, so
+  // there is no etcd to snapshot: the backup is requested through its decider and its saga
+  // records it `failed` (a real resource all the same), settled before the calls are counted.
+  backup: async (ctx) => {
+    const clusterId = await FIXTURES.cluster(ctx);
+    const id = randomUUID();
+    await ctx.t.app.get(CommandExecutor).execute(
+      backupDecider,
+      id,
+      {
+        type: 'RequestBackup',
+        backupId: id,
+        clusterId,
+        tenantId: ctx.a.tenantId,
+        now: new Date(),
+      },
+      systemContext('isolation-test', { tenantId: ctx.a.tenantId }),
+    );
+    await ctx.t.app.get<SagaRuntime>(SAGA_RUNTIME).whenSettled(CLUSTER_BACKUP_SAGA, id, 60_000);
+    for (let i = 0; i < 200; i++) {
+      const got = await conformingHttp(ctx.t)
+        .get(`/clusters/${clusterId}/backups/${id}`)
+        .set(bearer(ctx.a.accessToken));
+      if (got.status === 200 && got.body.status !== 'creating') return id;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`backup fixture ${id} did not settle`);
+  },
+  // A snapshot of a database of A. Docker is simulated here, so the database fixture never runs:
+  // the snapshot is requested through its decider with a RUNNING source, and its saga records it
+  // `failed` (no container to dump; a real resource all the same), settled before the calls.
+  'database-snapshot': async (ctx) => {
+    const databaseId = await FIXTURES.database(ctx);
+    const executor = ctx.t.app.get(CommandExecutor);
+    const { state } = await executor.load(databaseDecider, databaseId);
+    const id = randomUUID();
+    await executor.execute(
+      snapshotDecider,
+      id,
+      {
+        type: 'CreateDatabaseSnapshot',
+        snapshotId: id,
+        tenantId: ctx.a.tenantId,
+        name: 'a-snapshot',
+        source: { databaseId, state: { ...state, status: 'RUNNING' }, sqlDatabase: 'a_db' },
+        now: new Date(),
+      },
+      systemContext('isolation-test', { tenantId: ctx.a.tenantId }),
+    );
+    await ctx.t.app.get<SagaRuntime>(SAGA_RUNTIME).whenSettled(DATABASE_SNAPSHOT_SAGA, id, 60_000);
     return id;
   },
   // A peering request between two of A's VPCs, left pending acceptance.
@@ -450,6 +512,8 @@ describe('tenant isolation over every route of /openapi.json (e2e)', () => {
         ['JWT', bearer(b.accessToken)],
         ['API key', { 'x-api-key': b.apiKey }],
       ] as const) {
+        // A fixture's saga (a database failing on simulated Docker) may still be compensating.
+        await t.app.get<SagaRuntime>(SAGA_RUNTIME).idle();
         const before = await countEvents(t, IGNORED_EVENT_TYPES);
         const agent = conformingHttp(t);
         const method = op.method as 'get' | 'post' | 'put' | 'patch' | 'delete';

@@ -16,7 +16,7 @@ import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { execCommand } from '../../src/drivers/exec';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/network-fabric';
 import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
-import { dockerClient, isCI } from '../int/drivers/real-backends';
+import { isCI, removeLabelledContainers } from '../int/drivers/real-backends';
 import { upstreamAddress } from '../../src/network/domain/public-address-pool';
 import { addOutsideNetns, deleteNetns, removeOwnedBridgePorts } from '../int/network/netns';
 import { startTestApp, type TestApp } from '../support/app';
@@ -171,17 +171,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       await t.close();
       if (outside.netns) await deleteNetns(outside.netns);
       await removeOwnedBridgePorts(OWNER);
-      const client = dockerClient();
-      const leftovers = await client.listContainers({
-        all: true,
-        filters: { label: [`${TEST_LABEL}=${RUN}`] },
-      });
-      for (const c of leftovers) {
-        await client
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
+      await removeLabelledContainers(TEST_LABEL, RUN);
     });
 
     it('the outside reaches an instance on its elastic IP only while associated; a private instance leaves only through an active NAT gateway and its route, from its elastic IP', async () => {

@@ -19,7 +19,7 @@ import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { defaultVpcIdsOf, subnetDecider } from '../../src/network/domain';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/network-fabric';
 import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
-import { dockerClient, isCI } from '../int/drivers/real-backends';
+import { isCI, removeLabelledContainers } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
 import { pingsFrom, until } from './network-traffic';
@@ -147,17 +147,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         await sdk.DELETE('/vpcs/{id}', { params: { path: { id: vpcId } } });
       }
       await t.close();
-      const client = dockerClient();
-      const leftovers = await client.listContainers({
-        all: true,
-        filters: { label: [`${TEST_LABEL}=${RUN}`] },
-      });
-      for (const c of leftovers) {
-        await client
-          .getContainer(c.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
+      await removeLabelledContainers(TEST_LABEL, RUN);
     });
 
     it('two instances of one subnet reach each other; one of another VPC is unreachable; terminate leaves nothing', async () => {

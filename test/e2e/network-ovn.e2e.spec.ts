@@ -15,7 +15,14 @@ import { systemContext } from '../../src/platform/commands/system-context';
 import { subnetDecider } from '../../src/network/domain';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/network-fabric';
 import { isCI } from '../int/drivers/real-backends';
-import { addNetns, deleteNetns, eventually, pings, tcpConnects } from '../int/network/netns';
+import {
+  addNetns,
+  deleteNetns,
+  eventually,
+  pings,
+  tcpConnects,
+  tcpSession,
+} from '../int/network/netns';
 import { startTestApp, type TestApp } from '../support/app';
 import { conformingHttp } from '../support/sdk';
 import { signUp, type Account } from './identity.helpers';
@@ -206,7 +213,31 @@ describe.skipIf(!ovnPresent && !isCI)('networking on real OVN over HTTP (e2e)', 
     expect(await eventually(() => tcpConnects(a1.netns, a2.netns, a2.ip, 7303), 4)).toBe(true);
     expect(await tcpConnects(a1.netns, a2.netns, a2.ip, 7305)).toBe(false);
 
+    // A connection a rule admitted, still open when the rule goes: the documented choice (OVN's,
+    // unlike AWS's tracked connections) is that it is cut too.
     const ruleId = (rule.body.rules as Array<{ id: string }>)[0].id;
+    const wide = await api().post(`/security-groups/${groupId}/rules`, {
+      direction: 'ingress',
+      protocol: 'tcp',
+      port_min: 7307,
+      port_max: 7307,
+      cidr: '10.71.0.0/16',
+    });
+    expect(wide.status, JSON.stringify(wide.body)).toBe(201);
+    const wideId = (wide.body.rules as Array<{ id: string; port_min: number }>).find(
+      (r) => r.port_min === 7307,
+    )?.id as string;
+    const session = await tcpSession(a1.netns, a2.netns, a2.ip, 7307);
+    try {
+      session.send('before-removal');
+      expect(await session.arrives('before-removal', 4_000)).toBe(true);
+      await api().delete(`/security-groups/${groupId}/rules/${wideId}`).expect(204);
+      session.send('after-removal');
+      expect(await session.arrives('after-removal', 2_000)).toBe(false);
+    } finally {
+      session.close();
+    }
+
     await api().delete(`/security-groups/${groupId}/rules/${ruleId}`).expect(204);
     expect(await tcpConnects(a1.netns, a2.netns, a2.ip, 7303)).toBe(false);
 

@@ -38,7 +38,8 @@ export async function until(
   return false;
 }
 
-async function containerListens(instanceId: string, port: number): Promise<boolean> {
+/** Whether a TCP server in the instance's container listens on `port`. */
+export async function containerListens(instanceId: string, port: number): Promise<boolean> {
   const { stdout } = await execCommand('docker', [
     'exec',
     containerNameOf(instanceId),

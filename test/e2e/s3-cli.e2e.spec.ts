@@ -2,7 +2,8 @@
  * The S3 endpoint against the real AWS CLI from Debian's `awscli` package (/usr/bin/aws, spawned
  * with an argument array): mb, cp up and down with a byte compare, ls with a prefix, sync both
  * ways, a multipart upload above a lowered threshold, versioning through s3api, a presigned GET,
- * rm, rb. Under CI=true a missing CLI fails the test; elsewhere it is skipped loudly.
+ * rm, rb; `--no-sign-request` reads of a public bucket. Under CI=true a missing CLI fails the
+ * test; elsewhere it is skipped loudly.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -48,6 +49,7 @@ describe('S3 endpoint with the AWS CLI (e2e)', () => {
   let work: string;
   let endpoint: string;
   let env: NodeJS.ProcessEnv;
+  let native: ReturnType<typeof createNimbusClient>;
 
   const aws = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     new Promise<Run>((resolve) => {
@@ -71,8 +73,8 @@ describe('S3 endpoint with the AWS CLI (e2e)', () => {
     t = await startTestApp({ label: 's3cli', config: { s3Port: 0 } });
     endpoint = `http://127.0.0.1:${t.app.get(S3Endpoint).port() as number}`;
     const account = await signUp(t, 's3cli');
-    const sdk = createNimbusClient({ endpoint: t.baseUrl, apiKey: account.apiKey });
-    const key = unwrap(await sdk.POST('/storage/access-keys'));
+    native = createNimbusClient({ endpoint: t.baseUrl, apiKey: account.apiKey });
+    const key = unwrap(await native.POST('/storage/access-keys'));
     work = mkdtempSync(join(tmpdir(), 'nimbus-s3cli-'));
     // A config of its own: the multipart threshold lowered to 5 MiB (the smallest part size).
     writeFileSync(
@@ -230,6 +232,75 @@ describe('S3 endpoint with the AWS CLI (e2e)', () => {
     await ok(['s3', 'rb', `s3://${bucket}`]);
     expect(await ok(['s3', 'ls'])).not.toContain(bucket);
   }, 300_000);
+
+  it('--no-sign-request reads a public bucket (cp to stdout, ranged get-object, ls); writes, private buckets and ListBuckets are AccessDenied', async (ctx) => {
+    requireCli(ctx);
+    const pub = `cli-pub-${Math.random().toString(36).slice(2, 10)}`;
+    const priv = `cli-priv-${Math.random().toString(36).slice(2, 10)}`;
+    unwrap(await native.POST('/storage/buckets', { body: { name: pub, is_public: true } }));
+    await ok(['s3', 'mb', `s3://${priv}`]);
+    const data = randomBytes(50_000);
+    writeFileSync(join(work, 'public.bin'), data);
+    await ok(['s3', 'cp', join(work, 'public.bin'), `s3://${pub}/files/public.bin`]);
+    await ok(['s3', 'cp', join(work, 'public.bin'), `s3://${priv}/files/private.bin`]);
+    const anonymous = (args: string[]) => aws([...args, '--no-sign-request']);
+
+    // To stdout: the object's bytes, byte for byte (latin1 keeps every byte as one char).
+    const streamed = await new Promise<Buffer>((resolve, reject) => {
+      execFile(
+        AWS,
+        [
+          's3',
+          'cp',
+          `s3://${pub}/files/public.bin`,
+          '-',
+          '--no-sign-request',
+          '--endpoint-url',
+          endpoint,
+        ],
+        { env, encoding: 'buffer', maxBuffer: 16 * MIB, timeout: 120_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr.toString()}`)) : resolve(stdout),
+      );
+    });
+    expect(md5(streamed)).toBe(md5(data));
+    const ranged = await anonymous([
+      's3api',
+      'get-object',
+      '--bucket',
+      pub,
+      '--key',
+      'files/public.bin',
+      '--range',
+      'bytes=0-9',
+      join(work, 'range.bin'),
+    ]);
+    expect(ranged.code, ranged.stderr).toBe(0);
+    expect(readFileSync(join(work, 'range.bin')).equals(data.subarray(0, 10))).toBe(true);
+    const listed = await anonymous(['s3', 'ls', `s3://${pub}/files/`]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('public.bin');
+
+    const refusedWrite = await anonymous([
+      's3',
+      'cp',
+      join(work, 'public.bin'),
+      `s3://${pub}/x.bin`,
+    ]);
+    expect(refusedWrite.code).not.toBe(0);
+    expect(refusedWrite.stderr).toContain('AccessDenied');
+    const refusedPrivate = await anonymous(['s3', 'cp', `s3://${priv}/files/private.bin`, '-']);
+    expect(refusedPrivate.code).not.toBe(0);
+    expect(refusedPrivate.stderr).toMatch(/AccessDenied|403|Forbidden/);
+    const refusedPrivateList = await anonymous(['s3', 'ls', `s3://${priv}/`]);
+    expect(refusedPrivateList.code).not.toBe(0);
+    expect(refusedPrivateList.stderr).toContain('AccessDenied');
+    const refusedBuckets = await anonymous(['s3', 'ls']);
+    expect(refusedBuckets.code).not.toBe(0);
+    expect(refusedBuckets.stderr).toContain('AccessDenied');
+    // The refused upload wrote nothing.
+    expect(await ok(['s3', 'ls', `s3://${pub}/`])).not.toContain('x.bin');
+  }, 120_000);
 
   it('a wrong secret and an unknown key are refused (a stale date: s3-sdk.e2e.spec.ts)', async (ctx) => {
     requireCli(ctx);

@@ -3,7 +3,9 @@
  * sends STREAMING-UNSIGNED-PAYLOAD-TRAILER with CRC32 trailers over plain HTTP and asks for
  * checksums back) and `@aws-sdk/lib-storage` multipart uploads, on the real app, PostgreSQL and
  * file system: the same buckets, objects and versions through both APIs; tenant walls; a wrong
- * secret, a tampered signature, an unknown key and a stale date are refused with S3's codes.
+ * secret, a tampered signature, an unknown key and a stale date are refused with S3's codes;
+ * unsigned reads of a public bucket (Smithy's noAuth scheme) and nothing else unsigned; refusals
+ * recorded as AccessDenied events and shown by the tenant's audit log.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
@@ -39,10 +41,12 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { Clock } from '../../src/platform/clock';
 import { createNimbusClient, unwrap } from '../../src/sdk/client';
 import { S3Endpoint } from '../../src/storage/s3/s3-endpoint';
 import { startTestApp, type TestApp } from '../support/app';
-import { countEvents, signUp, type Account } from './identity.helpers';
+import { itemsOf, pollUntil, sdkSignUp } from '../support/sdk';
+import { countEvents, eventsOfType, signUp, type Account } from './identity.helpers';
 
 const MIB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -71,22 +75,63 @@ describe('S3 endpoint with @aws-sdk/client-s3 (e2e)', () => {
       ...extra,
     });
 
-  async function s3Key(account: Account): Promise<Keys> {
+  async function s3Key(account: Pick<Account, 'apiKey'>): Promise<Keys> {
     const sdk = createNimbusClient({ endpoint: t.baseUrl, apiKey: account.apiKey });
     const key = unwrap(await sdk.POST('/storage/access-keys'));
     return { accessKeyId: key.access_key_id, secretAccessKey: key.secret_access_key };
   }
 
+  /**
+   * A client that signs nothing: Smithy's `noAuth` scheme (the SDK's `signer` override of older
+   * versions no longer stops it from resolving credentials first).
+   */
+  const anonymousClient = () =>
+    new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      httpAuthSchemeProvider: () => [{ schemeId: 'smithy.api#noAuth' }],
+      httpAuthSchemes: [
+        {
+          schemeId: 'smithy.api#noAuth',
+          identityProvider: () => () => Promise.resolve({}),
+          signer: { sign: (request) => Promise.resolve(request) },
+        },
+      ],
+    });
+
   async function refusal(promise: Promise<unknown>): Promise<{ name: string; status: number }> {
+    return (await refusalWithId(promise)).refused;
+  }
+
+  async function refusalWithId(
+    promise: Promise<unknown>,
+  ): Promise<{ refused: { name: string; status: number }; requestId: string | undefined }> {
     try {
       await promise;
     } catch (err) {
       expect(err).toBeInstanceOf(S3ServiceException);
       const e = err as S3ServiceException;
-      return { name: e.name, status: e.$metadata.httpStatusCode ?? 0 };
+      return {
+        refused: { name: e.name, status: e.$metadata.httpStatusCode ?? 0 },
+        requestId: e.$metadata.requestId,
+      };
     }
     throw new Error('expected the request to be refused');
   }
+
+  /** A plain unsigned HTTP request: status and body. */
+  const unsigned = (method: string, path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      httpRequest(`${endpoint}${path}`, { method }, (res) => {
+        let data = '';
+        res.on('data', (c: Buffer) => (data += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      })
+        .on('error', reject)
+        .end();
+    });
 
   const bucketName = (label: string) => `${label}-${Math.random().toString(36).slice(2, 10)}`;
   const bytesOf = async (body: unknown) =>
@@ -390,6 +435,72 @@ describe('S3 endpoint with @aws-sdk/client-s3 (e2e)', () => {
     ).toEqual({ name: 'NoSuchUpload', status: 404 });
   }, 120_000);
 
+  it('ListMultipartUploads pages by key and upload id markers; a malformed marker is InvalidArgument', async () => {
+    const s3 = client(aliceKeys);
+    const name = bucketName('sdk-uploads');
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+    // Two uploads of key b, one each of a and c: five in key-then-initiation order.
+    const started: Array<{ key: string; id: string }> = [];
+    for (const key of ['b', 'a', 'c', 'b', 'logs/x']) {
+      const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: name, Key: key }));
+      started.push({ key, id: created.UploadId as string });
+    }
+    const all = await s3.send(new ListMultipartUploadsCommand({ Bucket: name }));
+    const order = (all.Uploads ?? []).map((u) => [u.Key, u.UploadId]);
+    expect(order).toEqual([
+      ['a', started[1]?.id],
+      ['b', started[0]?.id],
+      ['b', started[3]?.id],
+      ['c', started[2]?.id],
+      ['logs/x', started[4]?.id],
+    ]);
+    expect(all.IsTruncated).toBe(false);
+
+    const seen: unknown[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (let pages = 1; ; pages++) {
+      const page = await s3.send(
+        new ListMultipartUploadsCommand({
+          Bucket: name,
+          MaxUploads: 2,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      seen.push(...(page.Uploads ?? []).map((u) => [u.Key, u.UploadId]));
+      if (!page.IsTruncated) {
+        expect(pages).toBe(3);
+        break;
+      }
+      expect(page.NextKeyMarker).toBe(page.Uploads?.at(-1)?.Key);
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+    expect(seen).toEqual(order);
+    // A key marker alone skips every upload of that key.
+    const afterB = await s3.send(new ListMultipartUploadsCommand({ Bucket: name, KeyMarker: 'b' }));
+    expect((afterB.Uploads ?? []).map((u) => u.Key)).toEqual(['c', 'logs/x']);
+    const prefixed = await s3.send(
+      new ListMultipartUploadsCommand({ Bucket: name, Prefix: 'logs/' }),
+    );
+    expect((prefixed.Uploads ?? []).map((u) => u.Key)).toEqual(['logs/x']);
+    expect(
+      await refusal(
+        s3.send(
+          new ListMultipartUploadsCommand({
+            Bucket: name,
+            KeyMarker: 'a',
+            UploadIdMarker: 'not-an-id',
+          }),
+        ),
+      ),
+    ).toEqual({ name: 'InvalidArgument', status: 400 });
+    for (const u of started) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: name, Key: u.key, UploadId: u.id }));
+    }
+  }, 120_000);
+
   it('versioning and lifecycle: versions and delete markers, rules shared with the native API', async () => {
     const s3 = client(aliceKeys);
     const name = bucketName('sdk-versions');
@@ -471,6 +582,213 @@ describe('S3 endpoint with @aws-sdk/client-s3 (e2e)', () => {
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: name }));
     expect(listed.Contents?.map((c) => c.Key)).toEqual(['v/host.txt']);
     agent.destroy();
+  });
+
+  it('anonymous reads of a public bucket: Get (Range, conditions), Head, List v1/v2, HeadBucket, location; nothing else', async () => {
+    const native = createNimbusClient({ endpoint: t.baseUrl, apiKey: alice.apiKey });
+    const pub = bucketName('sdk-public');
+    unwrap(await native.POST('/storage/buckets', { body: { name: pub, is_public: true } }));
+    const priv = bucketName('sdk-private');
+    const s3 = client(aliceKeys);
+    await s3.send(new CreateBucketCommand({ Bucket: priv }));
+    const body = Buffer.from('hello, anonymous world');
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: pub, Key: 'docs/hello.txt', Body: body }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: pub, Key: 'top.txt', Body: 'top' }));
+    await s3.send(new PutObjectCommand({ Bucket: priv, Key: 'secret.txt', Body: 'secret' }));
+    const before = await countEvents(t, ['AccessDenied']);
+
+    const anon = anonymousClient();
+    const got = await anon.send(new GetObjectCommand({ Bucket: pub, Key: 'docs/hello.txt' }));
+    expect((await bytesOf(got.Body)).equals(body)).toBe(true);
+    expect(got.ETag).toBe(put.ETag);
+    const ranged = await anon.send(
+      new GetObjectCommand({ Bucket: pub, Key: 'docs/hello.txt', Range: 'bytes=0-4' }),
+    );
+    expect((await bytesOf(ranged.Body)).toString()).toBe('hello');
+    expect(ranged.ContentRange).toBe(`bytes 0-4/${body.length}`);
+    expect(
+      await refusal(
+        anon.send(
+          new GetObjectCommand({ Bucket: pub, Key: 'docs/hello.txt', IfNoneMatch: put.ETag }),
+        ),
+      ),
+    ).toMatchObject({ status: 304 });
+    expect(
+      await refusal(
+        anon.send(new GetObjectCommand({ Bucket: pub, Key: 'docs/hello.txt', IfMatch: '"nope"' })),
+      ),
+    ).toEqual({ name: 'PreconditionFailed', status: 412 });
+    const head = await anon.send(new HeadObjectCommand({ Bucket: pub, Key: 'docs/hello.txt' }));
+    expect(head.ContentLength).toBe(body.length);
+    expect(await refusal(anon.send(new GetObjectCommand({ Bucket: pub, Key: 'missing' })))).toEqual(
+      { name: 'NoSuchKey', status: 404 },
+    );
+    const v2 = await anon.send(new ListObjectsV2Command({ Bucket: pub, Delimiter: '/' }));
+    expect(v2.Contents?.map((c) => c.Key)).toEqual(['top.txt']);
+    expect(v2.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['docs/']);
+    const v1 = await anon.send(new ListObjectsCommand({ Bucket: pub }));
+    expect(v1.Contents?.map((c) => c.Key)).toEqual(['docs/hello.txt', 'top.txt']);
+    // The owning tenant's id is not shown to an anonymous reader.
+    expect(v1.Contents?.[0].Owner).toBeUndefined();
+    await anon.send(new HeadBucketCommand({ Bucket: pub }));
+    const location = await anon.send(new GetBucketLocationCommand({ Bucket: pub }));
+    expect(location.LocationConstraint ?? '').toBe('');
+
+    const denied = { name: 'AccessDenied', status: 403 };
+    // Writes, other reads of a public bucket, and ListBuckets need a signature.
+    for (const refused of [
+      () => anon.send(new PutObjectCommand({ Bucket: pub, Key: 'top.txt', Body: 'overwritten' })),
+      () => anon.send(new DeleteObjectCommand({ Bucket: pub, Key: 'top.txt' })),
+      () =>
+        anon.send(
+          new DeleteObjectsCommand({ Bucket: pub, Delete: { Objects: [{ Key: 'top.txt' }] } }),
+        ),
+      () =>
+        anon.send(
+          new CopyObjectCommand({ Bucket: pub, Key: 'copy', CopySource: `${pub}/top.txt` }),
+        ),
+      () => anon.send(new CreateMultipartUploadCommand({ Bucket: pub, Key: 'mp' })),
+      () => anon.send(new ListObjectVersionsCommand({ Bucket: pub })),
+      () => anon.send(new ListMultipartUploadsCommand({ Bucket: pub })),
+      () => anon.send(new GetBucketVersioningCommand({ Bucket: pub })),
+      () => anon.send(new GetBucketLifecycleConfigurationCommand({ Bucket: pub })),
+      () => anon.send(new DeleteBucketCommand({ Bucket: pub })),
+      () => anon.send(new CreateBucketCommand({ Bucket: bucketName('sdk-anon') })),
+      () => anon.send(new ListBucketsCommand({})),
+    ]) {
+      expect(await refusal(refused()), refused.toString()).toEqual(denied);
+    }
+    // A private bucket and a bucket that does not exist are refused alike.
+    const missing = bucketName('sdk-missing');
+    for (const bucket of [priv, missing]) {
+      expect(
+        await refusal(anon.send(new GetObjectCommand({ Bucket: bucket, Key: 'secret.txt' }))),
+      ).toEqual(denied);
+      // A HEAD answer has no body: the SDK sees only the status.
+      expect(await refusal(anon.send(new HeadBucketCommand({ Bucket: bucket })))).toMatchObject({
+        status: 403,
+      });
+      expect(await refusal(anon.send(new ListObjectsV2Command({ Bucket: bucket })))).toEqual(
+        denied,
+      );
+    }
+    const privateAnswer = await unsigned('GET', `/${priv}/secret.txt`);
+    const missingAnswer = await unsigned('GET', `/${missing}/secret.txt`);
+    expect(privateAnswer.status).toBe(403);
+    expect(missingAnswer.status).toBe(403);
+    const codeAndMessage = (xml: string) => /<Code>.*<\/Message>/.exec(xml)?.[0];
+    expect(codeAndMessage(privateAnswer.body)).toContain('<Code>AccessDenied</Code>');
+    expect(codeAndMessage(privateAnswer.body)).toBe(codeAndMessage(missingAnswer.body));
+    // Still there, unchanged: nothing was written.
+    const still = await s3.send(new GetObjectCommand({ Bucket: pub, Key: 'top.txt' }));
+    expect(await still.Body?.transformToString()).toBe('top');
+    expect(await countEvents(t, ['AccessDenied'])).toBe(before);
+
+    // A signed request acts in its own tenant: another tenant's public bucket is NoSuchBucket
+    // there, as on the native API (the public reading is anonymous).
+    expect(
+      await refusal(client(bobKeys).send(new GetObjectCommand({ Bucket: pub, Key: 'top.txt' }))),
+    ).toEqual({ name: 'NoSuchBucket', status: 404 });
+  });
+
+  it('records denials as AccessDenied (IAM, anonymous, bad signature); the audit log shows them; the tenant wall stays 404', async () => {
+    // Earlier tests' refusals from this address fill the recorder's per-minute budget.
+    t.app.get(Clock).advance(61_000);
+    const carol = await sdkSignUp(t, 's3sdk-carol');
+    const carolKeys = await s3Key(carol);
+    const s3 = client(carolKeys);
+    const name = bucketName('sdk-denied');
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+    const policy = unwrap(
+      await carol.sdk.POST('/iam/policies', {
+        body: {
+          name: 'NoObjectWrites',
+          statements: [{ effect: 'Deny', action: ['storage:put'], resource: ['*'] }],
+        },
+      }),
+    );
+    const attached = await carol.sdk.POST('/iam/users/{userId}/policies/{policyId}', {
+      params: { path: { userId: carol.userId, policyId: policy.id } },
+    });
+    expect(attached.response.status).toBe(204);
+    const before = await countEvents(t, ['AccessDenied']);
+
+    const { refused, requestId } = await refusalWithId(
+      s3.send(new PutObjectCommand({ Bucket: name, Key: 'notes/k.txt', Body: 'v' })),
+    );
+    expect(refused).toEqual({ name: 'AccessDenied', status: 403 });
+    expect(requestId).toMatch(/^[0-9A-F]{16}$/);
+    const bucketArn = `arn:nimbus:storage:${carol.tenantId}:bucket/${name}`;
+    const denial = (await eventsOfType(t, 'AccessDenied')).find(
+      (e) => (e.data.details as { key?: string } | undefined)?.key === 'notes/k.txt',
+    );
+    expect(denial?.stream_id).toBe(`access-${carol.tenantId}`);
+    expect(denial?.data).toMatchObject({
+      status: 403,
+      code: 'AccessDenied',
+      method: 'PUT',
+      path: `/${name}/notes/k.txt`,
+      action: 'storage:put',
+      resource: bucketArn,
+      details: {
+        access_key_id: carolKeys.accessKeyId,
+        operation: 'PutObject',
+        bucket: name,
+        key: 'notes/k.txt',
+        service: 's3',
+      },
+    });
+    // The tenant's audit log shows it: who, which bucket, S3's request id.
+    const audit = await pollUntil(
+      () => carol.sdk.GET('/audit', { params: { query: { status: 'denied' } } }),
+      (page) => itemsOf(page).some((r) => r.request_id === requestId),
+      20_000,
+    );
+    expect(itemsOf(audit).find((r) => r.request_id === requestId)).toMatchObject({
+      actor: carol.email,
+      action: 'ACCESS_DENIED',
+      resource: bucketArn,
+      status: 'denied',
+    });
+
+    // Another tenant's bucket is NoSuchBucket for bob, as a missing one: not a recorded denial.
+    const bobDenials = async () =>
+      (await eventsOfType(t, 'AccessDenied')).filter(
+        (e) => e.stream_id === `access-${bob.tenantId}`,
+      ).length;
+    const bobBefore = await bobDenials();
+    expect(
+      await refusal(client(bobKeys).send(new GetObjectCommand({ Bucket: name, Key: 'x' }))),
+    ).toEqual({ name: 'NoSuchBucket', status: 404 });
+    expect(await bobDenials()).toBe(bobBefore);
+
+    // Unsigned writes and failed signatures are recorded like the native API's 401s: on the
+    // source address, attributed to no tenant.
+    const anonymous = await refusalWithId(
+      anonymousClient().send(new PutObjectCommand({ Bucket: name, Key: 'anon.txt', Body: 'x' })),
+    );
+    expect(anonymous.refused).toEqual({ name: 'AccessDenied', status: 403 });
+    const wrong = client({ ...carolKeys, secretAccessKey: 'y'.repeat(40) });
+    const badSignature = await refusalWithId(wrong.send(new ListBucketsCommand({})));
+    expect(badSignature.refused).toEqual({ name: 'SignatureDoesNotMatch', status: 403 });
+    const all = await eventsOfType(t, 'AccessDenied');
+    const byRequest = (id: string | undefined) =>
+      all.find((e) => (e as { metadata?: { requestId?: string } }).metadata?.requestId === id);
+    expect(byRequest(anonymous.requestId)?.stream_id).toMatch(/^access-ip-/);
+    expect(byRequest(anonymous.requestId)?.data).toMatchObject({
+      code: 'AccessDenied',
+      action: 'storage:put',
+      details: { operation: 'PutObject', bucket: name, key: 'anon.txt' },
+    });
+    expect(byRequest(badSignature.requestId)?.stream_id).toMatch(/^access-ip-/);
+    expect(byRequest(badSignature.requestId)?.data).toMatchObject({
+      code: 'SignatureDoesNotMatch',
+      details: { access_key_id: carolKeys.accessKeyId },
+    });
+    // Denials append nothing else.
+    expect(await countEvents(t, ['AccessDenied'])).toBe(before);
   });
 
   it('refuses a wrong secret, an unknown key, a tampered signature and a stale date; appends nothing', async () => {

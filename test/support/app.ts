@@ -42,13 +42,15 @@ export interface TestApp {
  *   await t.http().post('/things').send({...}).expect(201);
  *   await t.close();
  *
- * Logs are silent unless NIMBUS_TEST_LOG_LEVEL is set.
+ * Logs are silent unless NIMBUS_TEST_LOG_LEVEL is set; under CI=true errors are logged (a 500's
+ * stack is then in the CI output).
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const ownDatabase = !options.database;
   const database = options.database ?? (await createTestDatabase(options.label ?? 'app'));
   const base = loadConfig({
-    LOG_LEVEL: process.env.NIMBUS_TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL:
+      process.env.NIMBUS_TEST_LOG_LEVEL ?? (process.env.CI === 'true' ? 'error' : 'silent'),
     NIMBUS_DOCKER: process.env.NIMBUS_DOCKER,
     NIMBUS_OVS: process.env.NIMBUS_OVS,
     NIMBUS_OVN: process.env.NIMBUS_OVN,

@@ -17,6 +17,7 @@ import type { Middleware } from 'openapi-fetch';
 import supertest from 'supertest';
 import {
   createNimbusClient,
+  itemsOf,
   unwrap,
   type NimbusClient,
   type NimbusClientOptions,
@@ -227,4 +228,43 @@ export function refusedWith(
     throw new Error(`expected ${status} ${code}, got ${seen}`);
   }
   return envelope.error;
+}
+
+/** Clients of one test app by credential, for tests that switch credentials call by call. */
+/** `app` is read at each call: the app a `beforeAll` starts, or restarts. */
+export function sdkClients(app: () => TestApp) {
+  return {
+    /** Signed in with a JWT, acting in `tenantId` when given (X-Tenant-ID). */
+    withToken: (token: string, tenantId?: string): NimbusClient =>
+      sdkFor(app(), { token, tenantId }),
+    withKey: (apiKey: string): NimbusClient => sdkFor(app(), { apiKey }),
+    anonymous: (): NimbusClient => sdkFor(app()),
+    /** The status of GET /me with a client's credential: who it is, or why not. */
+    meStatus: async (client: NimbusClient): Promise<number> =>
+      (await client.GET('/me')).response.status,
+    login: (email: string, password = SDK_PASSWORD) =>
+      sdkFor(app()).POST('/auth/login', { body: { email, password } }),
+    refresh: (token: string) =>
+      sdkFor(app()).POST('/auth/refresh', { body: { refresh_token: token } }),
+  };
+}
+
+/**
+ * The `action:status` of the audit rows of a resource, once they include `expected` (the audit
+ * log is a projection: polled until it has them, or for 20 s).
+ */
+export async function auditedActions(
+  client: NimbusClient,
+  resource: string,
+  expected: string[],
+): Promise<string[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const rows = itemsOf(
+      unwrap(await client.GET('/audit', { params: { query: { resource, limit: 200 } } })),
+    );
+    const actions = rows.map((r) => `${r.action}:${r.status}`);
+    if (expected.every((a) => actions.includes(a)) || Date.now() > deadline) return actions;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -265,4 +265,36 @@ describe('resource-kind descriptors', () => {
     expect(APP_RESOURCE_CATALOG.meteringOf('InstanceVolumesChanged')).toBeUndefined();
     expect(APP_RESOURCE_CATALOG.meteringOf('InstanceCapacityReserved')).toBeUndefined();
   });
+
+  it('read an event with every meter of its family; a further meter needs a usageKey', () => {
+    const cluster = { family: 'cluster', resourceIdField: 'clusterId' };
+    const nodes = { ...cluster, meter: 'node-hours', usageKey: 'nodes' };
+    expect(APP_RESOURCE_CATALOG.meteringsOf('ClusterProvisioned')).toEqual([
+      { ...cluster, meter: 'cluster-hours', role: 'start' },
+      { ...nodes, role: 'start' },
+    ]);
+    expect(APP_RESOURCE_CATALOG.meteringsOf('ClusterOperationFinished')).toEqual([
+      { ...nodes, role: 'quantity' },
+    ]);
+    expect(APP_RESOURCE_CATALOG.meteringsOf('ClusterScaleRequested')).toEqual([]);
+    expect(APP_RESOURCE_CATALOG.meteringsOf('InstanceStarted')).toHaveLength(1);
+    const billed = (usageKey?: string) => ({
+      ...reports({ ReportRequested: audited('REPORT_GENERATE') }),
+      billing: [
+        {
+          meter: 'cluster-hours',
+          resourceIdField: 'reportId',
+          events: { ReportRequested: 'start' },
+        },
+        {
+          meter: 'node-hours',
+          resourceIdField: 'reportId',
+          events: { ReportRequested: 'start' },
+          ...(usageKey ? { usageKey } : {}),
+        },
+      ] as const,
+    });
+    expect(() => new ResourceCatalog([billed()])).toThrow(/node-hours needs a usageKey/);
+    expect(new ResourceCatalog([billed('x')]).meteringsOf('ReportRequested')).toHaveLength(2);
+  });
 });

@@ -14,7 +14,12 @@
  * | elastic IP allocated / released                     | UsageStarted eip-hours / Stop   |
  * | NAT gateway active / deleted or failed              | UsageStarted natgw-hours / Stop |
  * | cluster running / deleting                          | UsageStarted cluster-hours/Stop |
+ * | cluster running / scaled / deleting (its workers)   | UsageStarted node-hours x       |
+ * |                                                     | workers / PriceChanged / Stop   |
  * | database or cache running / stopped, failed, deleting | UsageStarted ...-hours / Stop |
+ * | database created / storage grown / failed, deleting | database-storage-hours x GB    |
+ * | cache running / stopped, failed, deleting           | cache-memory-hours x MiB       |
+ * | bucket's stored bytes change (0 -> n, n -> m, n -> 0) | object-gb-hours Started/Stopped |
  * | catalog price of a type changed                     | UsagePriceChanged per open use  |
  *
  * Rules of the fold (per resource, facts in log order):
@@ -31,7 +36,7 @@
  * - Zero-length intervals are not emitted.
  */
 
-import { meteredCost, type Metered, type Micros } from './money';
+import { divideHalfEven, meteredCost, type Metered, type Micros } from './money';
 import { toEpochSeconds } from './period';
 
 export type ResourceType = 'compute' | 'storage' | 'network';
@@ -39,7 +44,10 @@ export const RESOURCE_TYPES: readonly ResourceType[] = ['compute', 'storage', 'n
 
 /**
  * Known meters. Each later resource family adds its meter here. `unit` is what one unit of
- * `quantity` is billed per hour as; `unit_price` is micro-USD per that unit per hour.
+ * `quantity` is billed per hour as; `unit_price` is micro-USD per that unit per hour. A meter with
+ * `quantityPerUnit` counts `quantity` in a finer unit (`object-gb-hours`: bytes, 2^30 a GiB), so
+ * a bucket's stored bytes are billed exactly per byte and second at a per-GiB-hour price; its
+ * amounts are rounded half-even to a metered unit (1/3600 micro-USD) per interval.
  */
 export const METERS = {
   'instance-hours': { resourceType: 'compute', unit: 'instance-hour' },
@@ -47,9 +55,16 @@ export const METERS = {
   'eip-hours': { resourceType: 'network', unit: 'IP-hour' },
   'natgw-hours': { resourceType: 'network', unit: 'gateway-hour' },
   'cluster-hours': { resourceType: 'compute', unit: 'cluster-hour' },
+  'node-hours': { resourceType: 'compute', unit: 'node-hour' },
   'database-hours': { resourceType: 'compute', unit: 'database-hour' },
   'cache-hours': { resourceType: 'compute', unit: 'cache-hour' },
-} as const satisfies Record<string, { resourceType: ResourceType; unit: string }>;
+  'database-storage-hours': { resourceType: 'storage', unit: 'GB-hour' },
+  'cache-memory-hours': { resourceType: 'compute', unit: 'GB-hour', quantityPerUnit: 1024 },
+  'object-gb-hours': { resourceType: 'storage', unit: 'GB-hour', quantityPerUnit: 2 ** 30 },
+} as const satisfies Record<
+  string,
+  { resourceType: ResourceType; unit: string; quantityPerUnit?: number }
+>;
 
 export type MeterName = keyof typeof METERS;
 
@@ -61,7 +76,11 @@ export interface UsageStarted {
   meter: MeterName;
   /** Micro-USD per unit per hour. */
   unitPrice: Micros;
-  /** Non-negative integer: 1 for an instance, an IP or a gateway; the size in GB for a volume. */
+  /**
+   * Non-negative integer: 1 for an instance, an IP or a gateway; the size in GB for a volume; a
+   * cluster's worker count for node-hours; the stored bytes of a bucket (`object-gb-hours`, see
+   * `quantityPerUnit`); a database's allocated GB; a cache's memory in MiB (`cache-memory-hours`).
+   */
   quantity: number;
   /** Human description, e.g. "Instance web-01 (basic-2)". */
   description: string;
@@ -262,7 +281,20 @@ export function foldUsage(facts: Iterable<UsageFact>): FoldedUsage {
   return { closed, open, anomalies };
 }
 
-/** Exact metered cost of an interval (see money.ts for the unit). */
-export function intervalAmount(interval: UsageInterval): Metered {
-  return meteredCost(interval.unitPrice, interval.quantity, interval.end - interval.start);
+/** How many units of `quantity` make one billed unit of the meter (1 but for byte meters). */
+export function quantityPerUnit(meter: MeterName): number {
+  const definition = METERS[meter];
+  return 'quantityPerUnit' in definition ? definition.quantityPerUnit : 1;
+}
+
+/**
+ * Metered cost of an interval (see money.ts for the unit): exact, but for meters counting a finer
+ * quantity (`quantityPerUnit`), rounded half-even to a metered unit.
+ */
+export function intervalAmount(
+  interval: Pick<UsageInterval, 'meter' | 'unitPrice' | 'quantity' | 'start' | 'end'>,
+): Metered {
+  const cost = meteredCost(interval.unitPrice, interval.quantity, interval.end - interval.start);
+  const per = quantityPerUnit(interval.meter);
+  return per === 1 ? cost : divideHalfEven(cost, BigInt(per));
 }

@@ -4,7 +4,8 @@
  * at the price in force at each instant, split exactly at `effectiveAt`.
  *
  * SKUs: `instance:<type id>` (micro-USD per instance-hour), `storage:gb` (micro-USD per GB-hour),
- * `network:eip` (per elastic IP hour) and `network:natgw` (per NAT gateway hour).
+ * `network:eip` (per elastic IP hour), `network:natgw` (per NAT gateway hour) and
+ * `storage:object-gb` (micro-USD per GiB-hour of a bucket's stored bytes).
  * A price may take effect now or later, never in the past: a change cannot rewrite what was
  * already billed.
  */
@@ -22,10 +23,21 @@ export const ELASTIC_IP_SKU = 'network:eip';
 export const NAT_GATEWAY_SKU = 'network:natgw';
 /** A Kubernetes cluster's control plane, per hour from running until its delete or failure. */
 export const CLUSTER_SKU = 'clusters:control-plane';
+/** A Kubernetes cluster's worker node, per hour from running until its delete (control plane apart). */
+export const CLUSTER_NODE_SKU = 'clusters:node';
 /** A managed database, per hour while it runs. */
 export const DATABASE_SKU = 'data:database';
 /** A managed cache, per hour while it runs. */
 export const CACHE_SKU = 'data:cache';
+/** A managed database's allocated storage, per GB-hour from its creation to its deletion. */
+export const DATABASE_STORAGE_SKU = 'data:database-storage-gb';
+/** A managed cache's memory, per GiB-hour while it runs (billed per MiB and second). */
+export const CACHE_MEMORY_SKU = 'data:cache-memory-gb';
+/**
+ * Object storage: a bucket's stored bytes, per GiB-hour (billed per byte and second). Its own SKU,
+ * not the volumes' `storage:gb`: object and block storage are different products priced apart.
+ */
+export const OBJECT_STORAGE_SKU = 'storage:object-gb';
 
 /** 0.005 USD per elastic IP hour: the elastic IP price at start-up. */
 export const INITIAL_ELASTIC_IP_PRICE_PER_HOUR: Micros = 5_000n;
@@ -33,10 +45,19 @@ export const INITIAL_ELASTIC_IP_PRICE_PER_HOUR: Micros = 5_000n;
 export const INITIAL_NAT_GATEWAY_PRICE_PER_HOUR: Micros = 45_000n;
 /** 0.10 USD per cluster hour: the control-plane price at start-up. */
 export const INITIAL_CLUSTER_PRICE_PER_HOUR: Micros = 100_000n;
+/** 0.04 USD per node hour: the worker node price at start-up. */
+export const INITIAL_CLUSTER_NODE_PRICE_PER_HOUR: Micros = 40_000n;
 /** 0.05 USD per database hour: the managed database price at start-up. */
 export const INITIAL_DATABASE_PRICE_PER_HOUR: Micros = 50_000n;
 /** 0.02 USD per cache hour: the managed cache price at start-up. */
 export const INITIAL_CACHE_PRICE_PER_HOUR: Micros = 20_000n;
+/** 0.000160 USD per GB-hour (about 0.115 USD per GB-month): database storage at start-up. */
+export const INITIAL_DATABASE_STORAGE_PRICE_PER_GB_HOUR: Micros = 160n;
+/** 0.01 USD per GiB-hour of cache memory at start-up. */
+export const INITIAL_CACHE_MEMORY_PRICE_PER_GB_HOUR: Micros = 10_000n;
+
+/** 0.000032 USD per GiB-hour (about 0.023 USD per GiB-month): the object storage price at start-up. */
+export const INITIAL_OBJECT_STORAGE_PRICE_PER_GB_HOUR: Micros = 32n;
 
 /** 0.000140 USD per GB-hour (about 0.10 USD per GB-month): the storage price at start-up. */
 export const INITIAL_STORAGE_PRICE_PER_GB_HOUR: Micros = 140n;
@@ -51,6 +72,7 @@ export const SKU_UNITS = [
   'IP-hour',
   'gateway-hour',
   'cluster-hour',
+  'node-hour',
   'database-hour',
   'cache-hour',
 ] as const;
@@ -72,8 +94,28 @@ export function knownSkus(): Array<{ sku: string; unit: SkuUnit; initialPrice: M
       initialPrice: INITIAL_NAT_GATEWAY_PRICE_PER_HOUR,
     },
     { sku: CLUSTER_SKU, unit: 'cluster-hour', initialPrice: INITIAL_CLUSTER_PRICE_PER_HOUR },
+    {
+      sku: CLUSTER_NODE_SKU,
+      unit: 'node-hour',
+      initialPrice: INITIAL_CLUSTER_NODE_PRICE_PER_HOUR,
+    },
     { sku: DATABASE_SKU, unit: 'database-hour', initialPrice: INITIAL_DATABASE_PRICE_PER_HOUR },
     { sku: CACHE_SKU, unit: 'cache-hour', initialPrice: INITIAL_CACHE_PRICE_PER_HOUR },
+    {
+      sku: DATABASE_STORAGE_SKU,
+      unit: 'GB-hour',
+      initialPrice: INITIAL_DATABASE_STORAGE_PRICE_PER_GB_HOUR,
+    },
+    {
+      sku: CACHE_MEMORY_SKU,
+      unit: 'GB-hour',
+      initialPrice: INITIAL_CACHE_MEMORY_PRICE_PER_GB_HOUR,
+    },
+    {
+      sku: OBJECT_STORAGE_SKU,
+      unit: 'GB-hour',
+      initialPrice: INITIAL_OBJECT_STORAGE_PRICE_PER_GB_HOUR,
+    },
   ];
 }
 

@@ -1,4 +1,9 @@
-import { controlPlaneCount, type ClusterState, type UpgradeState } from '../domain';
+import {
+  controlPlaneCount,
+  type BackupState,
+  type ClusterState,
+  type UpgradeState,
+} from '../domain';
 import { clusterArn } from '../domain/versions';
 
 export interface RowTimes {
@@ -20,6 +25,8 @@ export interface ClusterView {
   failure_message: string | null;
   upgrade_id: string | null;
   last_upgrade_outcome: string | null;
+  restore: { id: string; backup_id: string } | null;
+  last_restore: { id: string; backup_id: string; error: string | null; finished_at: string } | null;
   arn: string;
   created_at: string;
   updated_at: string;
@@ -40,6 +47,15 @@ export function clusterView(s: ClusterState, times: RowTimes): ClusterView {
     failure_message: s.failureMessage,
     upgrade_id: s.upgradeId,
     last_upgrade_outcome: s.lastUpgradeOutcome,
+    restore: s.restore ? { id: s.restore.id, backup_id: s.restore.backupId } : null,
+    last_restore: s.lastRestore
+      ? {
+          id: s.lastRestore.id,
+          backup_id: s.lastRestore.backupId,
+          error: s.lastRestore.error,
+          finished_at: s.lastRestore.at,
+        }
+      : null,
     arn: clusterArn(s.tenantId as string, s.clusterId as string),
     created_at: times.createdAt,
     updated_at: times.updatedAt,
@@ -112,5 +128,35 @@ export function upgradeView(s: UpgradeState): UpgradeView {
     }),
     started_at: s.startedAt,
     finished_at: s.finishedAt,
+  };
+}
+
+export interface BackupView {
+  id: string;
+  cluster_id: string;
+  status: string;
+  size_bytes: number | null;
+  sha256: string | null;
+  revision: number | null;
+  total_keys: number | null;
+  duration_ms: number | null;
+  failure_message: string | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export function backupView(s: BackupState): BackupView {
+  return {
+    id: s.backupId as string,
+    cluster_id: s.clusterId as string,
+    status: s.status === 'none' ? 'creating' : s.status,
+    size_bytes: s.snapshot?.sizeBytes ?? null,
+    sha256: s.snapshot?.sha256 ?? null,
+    revision: s.snapshot?.revision ?? null,
+    total_keys: s.snapshot?.totalKeys ?? null,
+    duration_ms: s.durationMs,
+    failure_message: s.failureMessage,
+    created_at: s.createdAt as string,
+    completed_at: s.completedAt,
   };
 }

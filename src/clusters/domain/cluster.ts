@@ -6,7 +6,8 @@
  *   running --scale--> scaling -> running
  *   running | upgrade_failed | failed --repair--> repairing -> running (| failed)
  *   running --upgrade--> upgrading -> running | upgrade_failed
- *   any but upgrading/deleting/deleted --delete--> deleting -> deleted
+ *   running --restore--> restoring -> running (a failed restore keeps etcd's previous data)
+ *   any but upgrading/restoring/deleting/deleted --delete--> deleting -> deleted
  *
  * Saga records are idempotent and ignored once a delete has started, so a late saga never throws.
  */
@@ -107,6 +108,20 @@ export interface RecordUpgradeFinished {
   now: Date;
 }
 
+export interface StartRestore {
+  type: 'StartRestore';
+  restoreId: string;
+  backupId: string;
+  now: Date;
+}
+export interface RecordRestoreFinished {
+  type: 'RecordRestoreFinished';
+  restoreId: string;
+  /** null: etcd runs on the backup's data; else why not (it runs on its previous data). */
+  error: string | null;
+  now: Date;
+}
+
 export type ClusterCommand =
   | CreateCluster
   | RecordProvisioningStarted
@@ -118,7 +133,9 @@ export type ClusterCommand =
   | RepairCluster
   | RecordOperationFinished
   | StartUpgrade
-  | RecordUpgradeFinished;
+  | RecordUpgradeFinished
+  | StartRestore
+  | RecordRestoreFinished;
 
 export type ClusterStatus =
   | 'pending'
@@ -129,6 +146,7 @@ export type ClusterStatus =
   | 'repairing'
   | 'upgrading'
   | 'upgrade_failed'
+  | 'restoring'
   | 'deleting'
   | 'deleted';
 
@@ -193,6 +211,20 @@ export type ClusterEvent =
       };
     }
   | {
+      type: 'ClusterRestoreStarted';
+      data: { clusterId: string; restoreId: string; backupId: string; at: string };
+    }
+  | {
+      type: 'ClusterRestoreFinished';
+      data: {
+        clusterId: string;
+        restoreId: string;
+        backupId: string;
+        error: string | null;
+        at: string;
+      };
+    }
+  | {
       type: 'ClusterDeletionStarted';
       data: { clusterId: string; previousStatus: ClusterStatus; at: string };
     }
@@ -216,6 +248,10 @@ export interface ClusterState {
   /** What the upgrade running now was asked for. */
   upgradeTarget: { toVersion: string; options: UpgradeOptions } | null;
   lastUpgradeOutcome: UpgradeOutcome | null;
+  /** The restore running now. */
+  restore: { id: string; backupId: string } | null;
+  /** The last restore that ended. */
+  lastRestore: { id: string; backupId: string; error: string | null; at: string } | null;
   createdAt: string | null;
 }
 
@@ -236,6 +272,8 @@ export function initialClusterState(): ClusterState {
     upgradeId: null,
     upgradeTarget: null,
     lastUpgradeOutcome: null,
+    restore: null,
+    lastRestore: null,
     createdAt: null,
   };
 }
@@ -314,6 +352,24 @@ export function evolveCluster(state: ClusterState, event: ClusterEvent): Cluster
         upgradeTarget: null,
         lastUpgradeOutcome: event.data.outcome,
         failureMessage: event.data.message,
+      };
+    case 'ClusterRestoreStarted':
+      return {
+        ...state,
+        status: 'restoring',
+        restore: { id: event.data.restoreId, backupId: event.data.backupId },
+      };
+    case 'ClusterRestoreFinished':
+      return {
+        ...state,
+        status: 'running',
+        restore: null,
+        lastRestore: {
+          id: event.data.restoreId,
+          backupId: event.data.backupId,
+          error: event.data.error,
+          at: event.data.at,
+        },
       };
     case 'ClusterDeletionStarted':
       return { ...state, status: 'deleting' };
@@ -522,6 +578,29 @@ export function decideCluster(command: ClusterCommand, state: ClusterState): Clu
             version: command.version,
             nodes: command.nodes,
             message: command.message,
+            at,
+          },
+        },
+      ];
+    case 'StartRestore':
+      if (state.restore?.id === command.restoreId) return [];
+      requireStatus(state, ['running'], 'a restore');
+      return [
+        {
+          type: 'ClusterRestoreStarted',
+          data: { clusterId, restoreId: command.restoreId, backupId: command.backupId, at },
+        },
+      ];
+    case 'RecordRestoreFinished':
+      if (state.status !== 'restoring' || state.restore?.id !== command.restoreId) return [];
+      return [
+        {
+          type: 'ClusterRestoreFinished',
+          data: {
+            clusterId,
+            restoreId: command.restoreId,
+            backupId: state.restore.backupId,
+            error: command.error,
             at,
           },
         },

@@ -246,6 +246,72 @@ describe('cluster decider', () => {
       .then([]);
   });
 
+  it('restore: only from running (409), once per restore, back to running either way', () => {
+    const restore: ClusterCommand = {
+      type: 'StartRestore',
+      restoreId: 'r-1',
+      backupId: 'b-1',
+      now: NOW,
+    };
+    const restoreStarted: ClusterEvent = {
+      type: 'ClusterRestoreStarted',
+      data: { clusterId: ID, restoreId: 'r-1', backupId: 'b-1', at: AT },
+    };
+    spec(clusterDecider).given(running).when(restore).then([restoreStarted]);
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when(restore)
+      .then([]);
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when({ ...restore, restoreId: 'r-2' })
+      .thenThrows('invalid_state');
+    spec(clusterDecider)
+      .given([...running, upgradeStarted])
+      .when(restore)
+      .thenThrows('invalid_state');
+    spec(clusterDecider).given([created]).when(restore).thenThrows('invalid_state');
+    // While restoring, nothing else starts: no scale, upgrade or delete.
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when(C.scale(2))
+      .thenThrows('invalid_state');
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when(C.upgrade('v1.30.0'))
+      .thenThrows('invalid_state');
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when(C.delete)
+      .thenThrows('invalid_state');
+    const finish = (error: string | null): ClusterCommand => ({
+      type: 'RecordRestoreFinished',
+      restoreId: 'r-1',
+      error,
+      now: NOW,
+    });
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when(finish(null))
+      .then([
+        {
+          type: 'ClusterRestoreFinished',
+          data: { clusterId: ID, restoreId: 'r-1', backupId: 'b-1', error: null, at: AT },
+        },
+      ]);
+    spec(clusterDecider)
+      .given([...running, restoreStarted])
+      .when(finish('etcd did not come back'))
+      .thenState((s) =>
+        expect(s).toMatchObject({
+          status: 'running',
+          restore: null,
+          lastRestore: { id: 'r-1', backupId: 'b-1', error: 'etcd did not come back' },
+        }),
+      );
+    spec(clusterDecider).given(running).when(finish(null)).then([]);
+  });
+
   it('upgrade paths', () => {
     expect(upgradePathProblem('v1.29.0', 'v1.30.6')).toBeNull();
     expect(upgradePathProblem('v1.29.0', 'v1.29.10')).toBeNull();

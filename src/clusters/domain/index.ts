@@ -1,3 +1,4 @@
 export * from './cluster';
 export * from './upgrade';
 export * from './versions';
+export * from './backup';

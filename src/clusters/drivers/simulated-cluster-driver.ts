@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { controlPlaneCount, type ClusterNode } from '../domain/cluster';
 import type {
   ClusterDriver,
+  ControlPlaneEtcd,
   ClusterSpec,
   EvictionOutcome,
   KubeNode,
@@ -61,7 +62,8 @@ class SimulatedApi implements KubernetesApi {
 }
 
 export class SimulatedClusterDriver implements ClusterDriver {
-  readonly kind = 'simulated';
+  readonly kind: string = 'simulated';
+  readonly etcd: ControlPlaneEtcd | null = null;
   private readonly clusters = new Map<string, SimulatedCluster>();
 
   private nodesOf(cluster: SimulatedCluster): ClusterNode[] {

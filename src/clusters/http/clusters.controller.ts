@@ -16,7 +16,11 @@ import { ClusterQueries } from '../application/cluster-queries';
 import {
   CancelClusterUpgrade,
   CreateCluster,
+  CreateClusterBackup,
   DeleteCluster,
+  DeleteClusterBackup,
+  RestoreCluster,
+  type BackupChanged,
   RepairCluster,
   ScaleCluster,
   UpgradeCluster,
@@ -24,8 +28,16 @@ import {
   type UpgradeStarted,
 } from '../application/use-cases';
 import { SUPPORTED_VERSIONS } from '../domain';
-import { CreateClusterDto, ListClustersQuery, ScaleClusterDto, UpgradeClusterDto } from './dto';
 import {
+  CreateClusterDto,
+  ListClusterBackupsQuery,
+  ListClustersQuery,
+  RestoreClusterDto,
+  ScaleClusterDto,
+  UpgradeClusterDto,
+} from './dto';
+import {
+  ClusterBackupSchema,
   ClusterHealthSchema,
   ClusterSchema,
   ClusterUpgradeSchema,
@@ -48,15 +60,37 @@ export class ClustersController {
     private readonly queries: ClusterQueries,
   ) {}
 
-  private accepted(reply: FastifyReply, tenantId: string, outcome: Outcome<ClusterChanged>) {
+  private accepted(
+    reply: FastifyReply,
+    tenantId: string,
+    outcome: Outcome<ClusterChanged>,
+    includeDeleted = false,
+  ) {
     const { clusterId } = outcome.result;
     return afterWrite({
       reply,
       outcome,
       location: `/clusters/${clusterId}`,
       status: 202,
-      read: () => this.queries.cluster(tenantId, clusterId),
+      read: () => this.queries.cluster(tenantId, clusterId, includeDeleted),
       id: clusterId,
+    });
+  }
+
+  private backupAccepted(
+    reply: FastifyReply,
+    tenantId: string,
+    outcome: Outcome<BackupChanged>,
+    includeDeleted = false,
+  ) {
+    const { clusterId, backupId } = outcome.result;
+    return afterWrite({
+      reply,
+      outcome,
+      location: `/clusters/${clusterId}/backups/${backupId}`,
+      status: 202,
+      read: () => this.queries.backup(tenantId, clusterId, backupId, includeDeleted),
+      id: backupId,
     });
   }
 
@@ -143,7 +177,8 @@ export class ClustersController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const outcome = await this.commands.execute(new DeleteCluster(id, ctx));
-    return this.accepted(reply, tenantId, outcome);
+    // The teardown may be over before the answer is read: it shows `deleted` then.
+    return this.accepted(reply, tenantId, outcome, true);
   }
 
   @Get('clusters/:id/kubeconfig')
@@ -283,5 +318,106 @@ export class ClustersController {
   ) {
     await this.commands.execute(new CancelClusterUpgrade(id, ctx));
     return this.queries.upgrade(tenantId, id);
+  }
+
+  @Post('clusters/:id/backups')
+  @HttpCode(202)
+  @ClusterAction('clusters:backup', "Take a backup of a cluster's etcd")
+  @ApiOperationFor({
+    id: 'createClusterBackup',
+    summary:
+      "Back up the cluster's etcd (`etcdctl snapshot save`): 202 `creating`, then `available` with the snapshot's size, sha256 and etcd revision (or `failed`). Needs etcd running (409 while the cluster is pending, provisioning, failed, restoring or deleting)",
+    status: 202,
+    response: ClusterBackupSchema,
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
+  })
+  async createBackup(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new CreateClusterBackup(id, ctx));
+    return this.backupAccepted(reply, tenantId, outcome);
+  }
+
+  @Get('clusters/:id/backups')
+  @ClusterAction('clusters:get', 'Describe a Kubernetes cluster')
+  @ApiOperationFor({
+    id: 'listClusterBackups',
+    summary: "The cluster's etcd backups, oldest first (cursor pagination)",
+    response: ClusterBackupSchema,
+    page: true,
+    errors: ['validation_error', 'not_found'],
+  })
+  listBackups(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Query() query: ListClusterBackupsQuery,
+  ) {
+    return this.queries.backups(tenantId, id, parsePage(query));
+  }
+
+  @Get('clusters/:id/backups/:backupId')
+  @ClusterAction('clusters:get', 'Describe a Kubernetes cluster')
+  @ApiOperationFor({
+    id: 'getClusterBackup',
+    summary: 'Describe an etcd backup: status, size, sha256, revision',
+    response: ClusterBackupSchema,
+    errors: ['not_found'],
+  })
+  async getBackup(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Param('backupId') backupId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const found = await this.queries.backup(tenantId, id, backupId);
+    setEtag(reply, found.revision);
+    return found.view;
+  }
+
+  @Delete('clusters/:id/backups/:backupId')
+  @HttpCode(202)
+  @ClusterAction('clusters:deleteBackup', "Delete a backup of a cluster's etcd")
+  @ApiOperationFor({
+    id: 'deleteClusterBackup',
+    summary:
+      'Delete a backup and its snapshot file: 202 `deleting`, then gone. 409 while it is being taken or restored',
+    status: 202,
+    response: ClusterBackupSchema,
+    errors: ['not_found', 'invalid_state'],
+  })
+  async deleteBackup(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Param('backupId') backupId: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new DeleteClusterBackup(id, backupId, ctx));
+    return this.backupAccepted(reply, tenantId, outcome, true);
+  }
+
+  @Post('clusters/:id/restore')
+  @HttpCode(202)
+  @ClusterAction('clusters:restore', "Restore a cluster's etcd from one of its backups")
+  @ApiOperationFor({
+    id: 'restoreCluster',
+    summary:
+      "Restore the cluster's etcd from one of its `available` backups: 202 `restoring` (`etcdctl snapshot restore` into a fresh data directory, etcd restarted on it, verified at the backup's revision and content), then `running`; a failed restore keeps etcd's previous data and says why in `last_restore.error`. Only from `running` (409); another cluster's backup is 404",
+    status: 202,
+    response: ClusterSchema,
+    errors: ['validation_error', 'not_found', 'invalid_state'],
+  })
+  async restore(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: RestoreClusterDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new RestoreCluster(id, body.backup_id, ctx));
+    return this.accepted(reply, tenantId, outcome);
   }
 }

@@ -110,3 +110,15 @@ export class UpgradeClusterDto {
 }
 
 export class ListClustersQuery extends PageQuery {}
+
+export class RestoreClusterDto {
+  @ApiProperty({
+    format: 'uuid',
+    example: UUID_EXAMPLE,
+    description: 'An `available` backup of this cluster (GET /clusters/:id/backups)',
+  })
+  @IsUUID('all', { message: 'backup_id must be a UUID' })
+  backup_id!: string;
+}
+
+export class ListClusterBackupsQuery extends PageQuery {}

@@ -14,6 +14,7 @@ const STATUSES = [
   'repairing',
   'upgrading',
   'upgrade_failed',
+  'restoring',
   'deleting',
   'deleted',
 ] as const;
@@ -38,6 +39,21 @@ export const ClusterSchema = z
     failure_message: z.string().nullable(),
     upgrade_id: uuid().nullable().meta({ description: 'The running or last upgrade' }),
     last_upgrade_outcome: z.enum(['succeeded', 'cancelled', 'failed']).nullable(),
+    restore: z
+      .object({ id: uuid(), backup_id: uuid() })
+      .nullable()
+      .meta({ description: 'The etcd restore running now (status `restoring`)' }),
+    last_restore: z
+      .object({
+        id: uuid(),
+        backup_id: uuid(),
+        error: z
+          .string()
+          .nullable()
+          .meta({ description: 'null: restored; else why not (etcd kept its previous data)' }),
+        finished_at: timestamp(),
+      })
+      .nullable(),
     arn: z.string(),
     created_at: timestamp(),
     updated_at: timestamp(),
@@ -58,6 +74,8 @@ export const ClusterSchema = z
       failure_message: null,
       upgrade_id: null,
       last_upgrade_outcome: null,
+      restore: null,
+      last_restore: null,
       arn: `arn:nimbus:clusters:local:${VPC_ID}:cluster/${CLUSTER_ID}`,
       created_at: '2026-05-01T10:00:00.000Z',
       updated_at: '2026-05-01T10:00:00.000Z',
@@ -102,6 +120,20 @@ export const ClusterHealthSchema = z
       version: z.string().nullable(),
       error: z.string().nullable(),
     }),
+    etcd: z
+      .object({
+        healthy: z.boolean(),
+        version: z.string().nullable(),
+        revision: z.number().int().nullable(),
+        db_size_bytes: z.number().int().nullable(),
+        data_dir: z.string().nullable().meta({ description: '`data-0`, or `restore-<id>`' }),
+        error: z.string().nullable(),
+      })
+      .nullable()
+      .meta({
+        description:
+          "The control plane's etcd (`etcdctl endpoint health` and `endpoint status`); null when this installation runs none",
+      }),
     nodes_ready: z.number().int(),
     nodes_total: z.number().int(),
     nodes: z.array(
@@ -121,6 +153,14 @@ export const ClusterHealthSchema = z
       cluster_id: CLUSTER_ID,
       status: 'running',
       api_server: { reachable: true, version: 'v1.29.0', error: null },
+      etcd: {
+        healthy: true,
+        version: '3.4.23',
+        revision: 7,
+        db_size_bytes: 20480,
+        data_dir: 'data-0',
+        error: null,
+      },
       nodes_ready: 2,
       nodes_total: 2,
       nodes: [
@@ -221,5 +261,39 @@ export const ClusterUpgradeSchema = z
       ],
       started_at: '2026-05-01T10:00:00.000Z',
       finished_at: null,
+    },
+  });
+
+const BACKUP_ID = '6d1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b';
+
+export const ClusterBackupSchema = z
+  .object({
+    id: uuid(),
+    cluster_id: uuid(),
+    status: z.enum(['creating', 'available', 'failed', 'deleting', 'deleted']),
+    size_bytes: z.number().int().nullable().meta({ description: 'The snapshot file' }),
+    sha256: z.string().nullable().meta({ description: 'Of the snapshot file' }),
+    revision: z.number().int().nullable().meta({ description: "etcd's revision it is of" }),
+    total_keys: z.number().int().nullable(),
+    duration_ms: z.number().int().nullable().meta({ description: 'How long taking it took' }),
+    failure_message: z.string().nullable(),
+    created_at: timestamp(),
+    completed_at: timestamp().nullable(),
+  })
+  .meta({
+    id: 'ClusterBackup',
+    description: "A snapshot of the cluster's etcd (`etcdctl snapshot save`)",
+    example: {
+      id: BACKUP_ID,
+      cluster_id: CLUSTER_ID,
+      status: 'available',
+      size_bytes: 20512,
+      sha256: 'c8b0e5faa216808c6e83798e73a8940ef1d77a7baea593f0a987720c995ae560',
+      revision: 7,
+      total_keys: 9,
+      duration_ms: 180,
+      failure_message: null,
+      created_at: '2026-05-01T10:00:00.000Z',
+      completed_at: '2026-05-01T10:00:01.000Z',
     },
   });

@@ -8,6 +8,7 @@
  * `ClusterDriver` is what provisions and upgrades the machines: every call is idempotent, named
  * by the cluster id, so a saga step that runs again after a crash converges.
  */
+import type { SnapshotFacts } from '../domain/backup';
 import type { ClusterNode } from '../domain/cluster';
 
 export interface KubeNode {
@@ -59,9 +60,52 @@ export interface ProvisionedCluster {
   nodes: ClusterNode[];
 }
 
+export interface EtcdHealth {
+  healthy: boolean;
+  version: string | null;
+  revision: number | null;
+  dbSizeBytes: number | null;
+  /** The data directory etcd runs on (`data-0`, `restore-<id>`). */
+  dataDir: string | null;
+  error: string | null;
+}
+
+/**
+ * The etcd of a cluster's control plane: health, snapshots (`etcdctl snapshot save`) and restores
+ * (`etcdctl snapshot restore` into a fresh data directory, then etcd restarted on it). Data
+ * directories are names (`data-0`, `restore-<restoreId>`); the one etcd runs on is `current`.
+ */
+export interface ControlPlaneEtcd {
+  health(clusterId: string): Promise<EtcdHealth>;
+  /** Takes (or, after a crash, finds) the snapshot named `backupId`; what it holds. */
+  snapshot(clusterId: string, backupId: string): Promise<SnapshotFacts>;
+  /** Delete-if-present. */
+  removeSnapshot(clusterId: string, backupId: string): Promise<void>;
+  /** The data directory etcd runs on. */
+  currentDataDir(clusterId: string): Promise<string>;
+  /**
+   * Checks the snapshot against `expected.sha256`, then restores it into `dataDir` (made afresh;
+   * etcd keeps serving its current data meanwhile).
+   */
+  restoreInto(
+    clusterId: string,
+    backupId: string,
+    expected: SnapshotFacts,
+    dataDir: string,
+  ): Promise<void>;
+  /** Stops etcd, points it at `dataDir` and starts it again. */
+  switchTo(clusterId: string, dataDir: string): Promise<void>;
+  /** Healthy, at the snapshot's revision, holding its content; rejects saying what differs. */
+  verify(clusterId: string, expected: SnapshotFacts): Promise<void>;
+  /** Removes a data directory etcd does not run on (delete-if-present). */
+  discardDataDir(clusterId: string, dataDir: string): Promise<void>;
+}
+
 export interface ClusterDriver {
   /** `simulated` (records in this process) or `kubeadm` (Nimbus instances of a node image). */
   readonly kind: string;
+  /** The control plane's etcd; null when this driver has none (no Docker). */
+  readonly etcd: ControlPlaneEtcd | null;
   provision(spec: ClusterSpec): Promise<ProvisionedCluster>;
   destroy(clusterId: string): Promise<void>;
   /** The admin kubeconfig; read from the cluster each time, never stored by Nimbus. */

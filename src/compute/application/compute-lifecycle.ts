@@ -16,6 +16,7 @@ import { COMPUTE_OPTIONS, type ComputeOptions } from './compute-options';
 import { ComputeQueries } from './compute-queries';
 import { DriftReconciler } from './drift-reconciler';
 import { ImageImports } from './images/image-imports';
+import { InstanceOperations } from './instances/instance-operations';
 import { LogCollector } from './log-collector';
 
 const START_UP_RECONCILE_WAIT_MS = 20_000;
@@ -45,6 +46,7 @@ export class ComputeLifecycle
     private readonly reconciler: DriftReconciler,
     private readonly collector: LogCollector,
     private readonly queries: ComputeQueries,
+    private readonly instances: InstanceOperations,
   ) {}
 
   onModuleInit(): void {
@@ -76,9 +78,10 @@ export class ComputeLifecycle
   private async startUp(): Promise<void> {
     try {
       const changed = await this.reconciler.reconcileAll();
+      const replugged = await this.replugRunningNics();
       await this.resumeImports();
       this.firstReconcile = 'done';
-      this.firstReconcileDetail = `start-up reconcile done (${changed} instance(s) changed); driver ${this.driver.kind}`;
+      this.firstReconcileDetail = `start-up reconcile done (${changed} instance(s) changed, ${replugged} running NIC(s) re-plugged); driver ${this.driver.kind}`;
     } catch (error) {
       this.firstReconcile = 'failed';
       this.firstReconcileDetail = `start-up reconcile failed: ${String(error)}`;
@@ -94,6 +97,25 @@ export class ComputeLifecycle
       }
     });
     this.every(this.options.logCollectIntervalMs, () => this.collector.collectAll());
+  }
+
+  /**
+   * Plugs the NIC of every running instance into its container again (idempotent: a NIC still
+   * plugged is left as it was). A host restart or a lost host bridge leaves running containers
+   * without their veth; the network's own start-up reconcile ensures the logical side.
+   */
+  private async replugRunningNics(): Promise<number> {
+    let plugged = 0;
+    for (const instance of await this.queries.liveInstances()) {
+      if (instance.status !== 'RUNNING') continue;
+      try {
+        await this.instances.replugNic(instance.id);
+        plugged++;
+      } catch (error) {
+        this.logger.warn(`plugging the NIC of instance ${instance.id} failed: ${String(error)}`);
+      }
+    }
+    return plugged;
   }
 
   private async resumeImports(): Promise<void> {

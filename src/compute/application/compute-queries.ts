@@ -56,6 +56,15 @@ export interface LogEntryView {
 }
 
 /** Reads of the compute read models; another tenant's rows are invisible (404 on a single one). */
+/** A host port a live instance publishes, and where inside the instance it leads. */
+export interface PortPublication {
+  hostPort: number;
+  instanceId: string;
+  containerPort: number;
+  /** The instance's address in its subnet; loopback inside its namespace without a NIC. */
+  targetAddress: string;
+}
+
 @Injectable()
 export class ComputeQueries {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
@@ -114,6 +123,33 @@ export class ComputeQueries {
       [ports],
     );
     return rows.map((r) => ({ port: r.port, instanceId: r.id }));
+  }
+
+  /** The ports live instances publish on the host (those the launch's 409 check holds). */
+  async publishedPorts(): Promise<PortPublication[]> {
+    const { rows } = await this.pool
+      .query<{
+        id: string;
+        ports: Array<{ host: number; container: number }> | null;
+        private_ip: string | null;
+      }>(
+        `SELECT id, state->'ports' AS ports, state->>'privateIp' AS private_ip
+         FROM compute_instances
+         WHERE status NOT IN ('TERMINATED', 'ERROR') AND host_ports <> '{}'`,
+      )
+      .catch((error: unknown) => {
+        // Before the projection created its table (a fresh database) there is nothing to list.
+        if ((error as { code?: string }).code === '42P01') return { rows: [] };
+        throw error;
+      });
+    return rows.flatMap((row) =>
+      (row.ports ?? []).map((p) => ({
+        hostPort: p.host,
+        instanceId: row.id,
+        containerPort: p.container,
+        targetAddress: row.private_ip ?? '127.0.0.1',
+      })),
+    );
   }
 
   /** Instances that still exist (for the reconciler and the log collector). */

@@ -84,7 +84,8 @@ export class LaunchInstanceDto {
     type: String,
     nullable: true,
     example: '80:80,443:443',
-    description: 'host:container pairs, at most 10',
+    description:
+      'TCP ports to publish, as host:container pairs (at most 10). Each host port listens on 127.0.0.1 of the Nimbus host while the instance lives and leads to the container port on the instance. A host port held by another live instance, or by another program on the host, is 409 conflict.',
   })
   @IsOptional()
   @IsString()

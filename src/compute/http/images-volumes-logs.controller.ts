@@ -337,7 +337,7 @@ export class VolumesController {
     summary:
       'Attach to a RUNNING or STOPPED instance: its container is re-created with the volume mounted, keeping its root filesystem (409 in other states)',
     response: VolumeOrAcceptedSchema,
-    errors: ['validation_error', 'not_found', 'invalid_state'],
+    errors: ['validation_error', 'not_found', 'invalid_state', 'service_unavailable'],
   })
   async attach(
     @CallerTenant() tenantId: string,
@@ -360,7 +360,7 @@ export class VolumesController {
     summary:
       "Detach from its instance: a RUNNING or STOPPED instance's container is re-created without the mount (409 while PAUSED or in transition)",
     response: VolumeOrAcceptedSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   async detach(
     @CallerTenant() tenantId: string,

@@ -171,7 +171,7 @@ export class InstancesController {
     id: 'updateInstance',
     summary: 'Rename or re-tag an instance',
     response: ChangedInstanceSchema,
-    errors: ['validation_error', 'not_found', 'invalid_state'],
+    errors: ['validation_error', 'not_found', 'invalid_state', 'service_unavailable'],
   })
   async update(
     @CallerTenant() tenantId: string,
@@ -192,7 +192,7 @@ export class InstancesController {
     id: 'terminateInstance',
     summary: 'Terminate an instance (its container is removed; poll until TERMINATED)',
     response: ChangedInstanceSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   async terminate(
     @CallerTenant() tenantId: string,
@@ -230,7 +230,7 @@ export class InstancesController {
     id: 'stopInstance',
     summary: 'Stop an instance',
     response: InstanceActionSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   stop(
     @CallerTenant() t: string,
@@ -248,7 +248,7 @@ export class InstancesController {
     id: 'startInstance',
     summary: 'Start a stopped instance',
     response: InstanceActionSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   start(
     @CallerTenant() t: string,
@@ -266,7 +266,7 @@ export class InstancesController {
     id: 'rebootInstance',
     summary: 'Reboot an instance',
     response: InstanceActionSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   reboot(
     @CallerTenant() t: string,
@@ -284,7 +284,7 @@ export class InstancesController {
     id: 'pauseInstance',
     summary: 'Pause a running instance',
     response: InstanceActionSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   pause(
     @CallerTenant() t: string,
@@ -302,7 +302,7 @@ export class InstancesController {
     id: 'resumeInstance',
     summary: 'Resume a paused instance',
     response: InstanceActionSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   resume(
     @CallerTenant() t: string,
@@ -320,7 +320,13 @@ export class InstancesController {
     id: 'resizeInstance',
     summary: 'Change the instance type (a running instance restarts)',
     response: InstanceActionSchema,
-    errors: ['validation_error', 'not_found', 'invalid_state', 'quota_exceeded'],
+    errors: [
+      'validation_error',
+      'not_found',
+      'invalid_state',
+      'quota_exceeded',
+      'service_unavailable',
+    ],
   })
   async resize(
     @CallerTenant() tenantId: string,
@@ -343,7 +349,7 @@ export class InstancesController {
     id: 'getInstanceConsole',
     summary: 'A WebSocket URL attaching an interactive shell (valid for 60 s)',
     response: InstanceConsoleSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   async console(
     @CallerTenant() tenantId: string,
@@ -368,7 +374,7 @@ export class InstancesController {
     id: 'getInstanceMetrics',
     summary: 'CPU and memory of the instance, as the engine measures them',
     response: InstanceMetricsSchema,
-    errors: ['not_found', 'invalid_state'],
+    errors: ['not_found', 'invalid_state', 'service_unavailable'],
   })
   async metrics(
     @CallerTenant() tenantId: string,

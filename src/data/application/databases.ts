@@ -7,6 +7,7 @@ import {
   DATABASE_PROVISION_SAGA,
   type DatabaseSagaInput,
 } from '../../../sagas/database-provision/database-provision.saga';
+import { DATABASE_REPLICA_SAGA } from '../../../sagas/database-provision/database-replica.saga';
 import { SagaLauncher } from '../../../sagas/runtime/sagas.module';
 import { AppError } from '../../common/errors/app-error';
 import { uuidV5 } from '../../common/ids';
@@ -26,7 +27,9 @@ import { SECRET_STORE, secretIdFor, type SecretStore } from '../../secrets/ports
 import {
   DATABASE_MASTER_USER,
   databaseDecider,
-  sqlDatabaseNameOf,
+  initialDatabaseState,
+  snapshotDecider,
+  sqlDatabaseOf,
   validateDatabaseRequest,
   validateName,
   validateParameters,
@@ -35,9 +38,15 @@ import {
   type DatabaseSettings,
   type DatabaseState,
 } from '../domain';
-import { databaseSecretName, newEnginePassword } from '../ports/credentials';
+import {
+  databaseSecretName,
+  newEnginePassword,
+  replicationSecretName,
+  replicationSlotName,
+} from '../ports/credentials';
 import { DATABASE_ENGINE, type DatabaseEngine } from '../ports/engines';
-import { DATABASE_QUOTA, DATABASE_STORAGE_QUOTA } from './data-quotas';
+import { DataQueries } from './data-queries';
+import { DATABASE_QUOTA, DATABASE_REPLICA_QUOTA, DATABASE_STORAGE_QUOTA } from './data-quotas';
 
 export interface DatabaseChanged {
   databaseId: string;
@@ -48,6 +57,8 @@ export interface CreateDatabaseInput {
   engine: string;
   version: string;
   settings: DatabaseSettings;
+  /** A restore: the snapshot the new database starts from. */
+  fromSnapshotId?: string;
 }
 
 export class CreateDatabase extends UseCaseCommand<DatabaseChanged> {
@@ -72,6 +83,34 @@ export class ModifyDatabase extends UseCaseCommand<DatabaseChanged> {
   ) {
     super(ctx);
   }
+}
+
+export class CreateReplica extends UseCaseCommand<DatabaseChanged> {
+  constructor(
+    readonly primaryId: string,
+    readonly name: string,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+export class PromoteDatabase extends UseCaseCommand<DatabaseChanged> {
+  constructor(
+    readonly databaseId: string,
+    ctx: CommandContext,
+  ) {
+    super(ctx);
+  }
+}
+
+/** A database's quota amounts: a replica also holds one `database_replicas`. */
+function quotaAmountsOf(state: Pick<DatabaseState, 'role'>, storageGb: number) {
+  return {
+    [DATABASE_QUOTA]: 1,
+    [DATABASE_STORAGE_QUOTA]: storageGb,
+    ...(state.role === 'REPLICA' ? { [DATABASE_REPLICA_QUOTA]: 1 } : {}),
+  };
 }
 
 export type DatabaseAction = 'stop' | 'start' | 'rotate';
@@ -132,6 +171,21 @@ export class CreateDatabaseHandler extends UseCaseHandler<CreateDatabase, Databa
     });
     validateParameters(input.settings.parameters);
     const databaseId = uuidV5(`database/${ctx.commandId}`);
+    const command: DatabaseCommand = {
+      type: 'CreateDatabase',
+      databaseId,
+      tenantId,
+      name: input.name,
+      engine: input.engine,
+      version: input.version,
+      settings: input.settings,
+      ...(input.fromSnapshotId
+        ? { fromSnapshot: (await this.executor.load(snapshotDecider, input.fromSnapshotId)).state }
+        : {}),
+      now: ctx.now,
+    };
+    // A restore's snapshot is checked here too, before the quota (a rejection appends nothing).
+    databaseDecider.decide(command, initialDatabaseState());
     await this.quotas.reserve(
       tenantId,
       { id: databaseId, kind: 'database' },
@@ -140,22 +194,9 @@ export class CreateDatabaseHandler extends UseCaseHandler<CreateDatabase, Databa
     );
     let result;
     try {
-      result = await this.executor.execute(
-        databaseDecider,
-        databaseId,
-        {
-          type: 'CreateDatabase',
-          databaseId,
-          tenantId,
-          name: input.name,
-          engine: input.engine,
-          version: input.version,
-          settings: input.settings,
-          now: ctx.now,
-        },
-        ctx,
-        { expectNew: true },
-      );
+      result = await this.executor.execute(databaseDecider, databaseId, command, ctx, {
+        expectNew: true,
+      });
     } catch (error) {
       await this.quotas.release(tenantId, databaseId, ctx).catch(() => undefined);
       throw error;
@@ -194,7 +235,7 @@ export class DatabaseAccess {
   async waitReady(state: DatabaseState, port: number, password: string): Promise<void> {
     await this.engine.waitReady(
       { host: '127.0.0.1', port },
-      { user: DATABASE_MASTER_USER, password, dbName: sqlDatabaseNameOf(state.name as string) },
+      { user: DATABASE_MASTER_USER, password, dbName: sqlDatabaseOf(state) },
     );
   }
 
@@ -211,7 +252,7 @@ export class DatabaseAccess {
     const { host } = state.endpoint;
     const pooled = state.settings.poolingEnabled && state.endpoint.poolerPort !== null;
     const port = pooled ? (state.endpoint.poolerPort as number) : state.endpoint.port;
-    const dbName = sqlDatabaseNameOf(state.name as string);
+    const dbName = sqlDatabaseOf(state);
     return {
       connection_string: `postgresql://${DATABASE_MASTER_USER}:${encodeURIComponent(password)}@${host}:${port}/${dbName}?sslmode=disable`,
       host,
@@ -222,6 +263,28 @@ export class DatabaseAccess {
       pooled,
       direct_port: state.endpoint.port,
       secret_id: secretIdFor(tenantId, databaseSecretName(databaseId)),
+    };
+  }
+
+  /** Role, primary and, for a RUNNING replica, its lag read live on the primary. */
+  async replication(tenantId: string, databaseId: string) {
+    const state = await ownedDatabase(this.executor, tenantId, databaseId);
+    let lag = null;
+    if (state.role === 'REPLICA' && state.primaryId !== null && state.status === 'RUNNING') {
+      lag = await this.engine.replicationLag(
+        state.primaryId,
+        DATABASE_MASTER_USER,
+        replicationSlotName(databaseId),
+      );
+    }
+    return {
+      id: databaseId,
+      role: state.role,
+      primary_id: state.primaryId ?? null,
+      replication_state: lag?.state ?? null,
+      replication_lag_bytes: lag?.bytes ?? null,
+      replication_lag_seconds: lag?.seconds ?? null,
+      measured_on: state.role === 'REPLICA' ? 'primary:pg_stat_replication' : null,
     };
   }
 
@@ -260,7 +323,7 @@ export class ModifyDatabaseHandler extends UseCaseHandler<ModifyDatabase, Databa
         await this.quotas.reserve(
           tenantId,
           { id: databaseId, kind: 'database' },
-          { [DATABASE_QUOTA]: 1, [DATABASE_STORAGE_QUOTA]: next.allocatedStorageGb },
+          quotaAmountsOf(state, next.allocatedStorageGb),
           ctx,
         );
       }
@@ -292,10 +355,22 @@ export class ModifyDatabaseHandler extends UseCaseHandler<ModifyDatabase, Databa
         await engine.removePooler(databaseId);
         poolerPort = null;
       }
+      let metricsPort = endpoint.metricsPort ?? null;
+      if (next.metricsEnabled && !state.settings.metricsEnabled) {
+        metricsPort = await engine.ensureExporter({
+          databaseId,
+          tenantId,
+          version: state.version as string,
+          user: DATABASE_MASTER_USER,
+        });
+      } else if (!next.metricsEnabled && state.settings.metricsEnabled) {
+        await engine.removeExporter(databaseId);
+        metricsPort = null;
+      }
       const result = await this.executor.execute(
         databaseDecider,
         databaseId,
-        { ...command, endpoint: { ...endpoint, poolerPort } },
+        { ...command, endpoint: { ...endpoint, poolerPort, metricsPort } },
         ctx,
       );
       return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
@@ -309,6 +384,7 @@ export class ActOnDatabaseHandler extends UseCaseHandler<ActOnDatabase, Database
     private readonly executor: CommandExecutor,
     private readonly access: DatabaseAccess,
     private readonly locks: DatabaseLocks,
+    private readonly queries: DataQueries,
   ) {
     super();
   }
@@ -357,6 +433,20 @@ export class ActOnDatabaseHandler extends UseCaseHandler<ActOnDatabase, Database
             password,
           });
         }
+        // The new password reaches the replicas through the WAL; their connection strings read
+        // it from their own secrets.
+        for (const replicaId of await this.queries.replicaIdsOf(tenantId, databaseId)) {
+          await this.access.secretStore.put(
+            {
+              tenantId,
+              name: databaseSecretName(replicaId),
+              value: password,
+              owner: { kind: 'database', id: replicaId },
+              description: `password of database ${replicaId} (user ${DATABASE_MASTER_USER}, its primary's)`,
+            },
+            derivedContext(ctx, `rotate_password:${replicaId}`),
+          );
+        }
       }
       const result = await this.executor.execute(databaseDecider, databaseId, command, ctx);
       return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
@@ -369,17 +459,20 @@ export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, Databa
   constructor(
     private readonly executor: CommandExecutor,
     private readonly sagas: SagaLauncher,
+    private readonly queries: DataQueries,
   ) {
     super();
   }
 
   protected async handle({ databaseId, ctx }: DeleteDatabase): Promise<Handled<DatabaseChanged>> {
     const tenantId = tenantOf(ctx);
-    await ownedDatabase(this.executor, tenantId, databaseId);
+    const state = await ownedDatabase(this.executor, tenantId, databaseId);
+    const replicaIds =
+      state.role === 'PRIMARY' ? await this.queries.replicaIdsOf(tenantId, databaseId) : [];
     const result = await this.executor.execute(
       databaseDecider,
       databaseId,
-      { type: 'DeleteDatabase', now: ctx.now },
+      { type: 'DeleteDatabase', replicaIds, now: ctx.now },
       ctx,
     );
     await this.sagas.start(
@@ -396,7 +489,129 @@ export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, Databa
   }
 }
 
+@CommandHandler(CreateReplica)
+export class CreateReplicaHandler extends UseCaseHandler<CreateReplica, DatabaseChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly quotas: QuotaService,
+    private readonly sagas: SagaLauncher,
+  ) {
+    super();
+  }
+
+  protected async handle({
+    primaryId,
+    name,
+    ctx,
+  }: CreateReplica): Promise<Handled<DatabaseChanged>> {
+    const tenantId = tenantOf(ctx);
+    const primary = await ownedDatabase(this.executor, tenantId, primaryId);
+    const databaseId = uuidV5(`database/${ctx.commandId}`);
+    const command: DatabaseCommand = {
+      type: 'CreateReplica',
+      databaseId,
+      tenantId,
+      name,
+      primary: {
+        databaseId: primaryId,
+        tenantId: primary.tenantId,
+        status: primary.status,
+        role: primary.role,
+        engine: primary.engine,
+        version: primary.version,
+        settings: primary.settings,
+        sqlDatabase: sqlDatabaseOf(primary),
+      },
+      now: ctx.now,
+    };
+    // Decided on the empty stream first: a rejection touches neither the quota nor the log.
+    databaseDecider.decide(command, databaseDecider.initialState());
+    await this.quotas.reserve(
+      tenantId,
+      { id: databaseId, kind: 'database' },
+      quotaAmountsOf({ role: 'REPLICA' }, primary.settings.allocatedStorageGb),
+      ctx,
+    );
+    let result;
+    try {
+      result = await this.executor.execute(databaseDecider, databaseId, command, ctx, {
+        expectNew: true,
+      });
+    } catch (error) {
+      await this.quotas.release(tenantId, databaseId, ctx).catch(() => undefined);
+      throw error;
+    }
+    await this.sagas.start(
+      DATABASE_REPLICA_SAGA,
+      databaseId,
+      { databaseId, tenantId } satisfies DatabaseSagaInput,
+      { tenantId, correlationId: ctx.correlationId, requestId: ctx.requestId },
+    );
+    return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+  }
+}
+
+/**
+ * Promote: pg_promote() on the replica (inside the request, like stop and start), its slot and
+ * replication role dropped on the old primary, then DatabasePromoted. A crash in between leaves
+ * the engine ahead of the log; promoting again finishes (pg_promote is skipped once out of
+ * recovery, the drop is delete-if-present).
+ */
+@CommandHandler(PromoteDatabase)
+export class PromoteDatabaseHandler extends UseCaseHandler<PromoteDatabase, DatabaseChanged> {
+  constructor(
+    private readonly executor: CommandExecutor,
+    private readonly access: DatabaseAccess,
+    private readonly locks: DatabaseLocks,
+    private readonly quotas: QuotaService,
+  ) {
+    super();
+  }
+
+  protected handle({ databaseId, ctx }: PromoteDatabase): Promise<Handled<DatabaseChanged>> {
+    return this.locks.run(databaseId, async () => {
+      const tenantId = tenantOf(ctx);
+      const state = await ownedDatabase(this.executor, tenantId, databaseId);
+      const command: DatabaseCommand = { type: 'PromoteDatabase', now: ctx.now };
+      databaseDecider.decide(command, state);
+      const engine = this.access.engineDriver;
+      await engine.promote(databaseId, DATABASE_MASTER_USER);
+      await this.access.waitReady(
+        state,
+        (state.endpoint as DatabaseEndpoint).port,
+        await this.access.password(tenantId, databaseId),
+      );
+      await engine.dropReplicationSource(
+        state.primaryId as string,
+        DATABASE_MASTER_USER,
+        replicationSlotName(databaseId),
+      );
+      // The copied role has no use on a standalone server either.
+      await engine.dropReplicationSource(
+        databaseId,
+        DATABASE_MASTER_USER,
+        replicationSlotName(databaseId),
+      );
+      await this.access.secretStore.remove(
+        tenantId,
+        replicationSecretName(databaseId),
+        derivedContext(ctx, 'remove_replication_password'),
+      );
+      const result = await this.executor.execute(databaseDecider, databaseId, command, ctx);
+      await this.quotas.reserve(
+        tenantId,
+        { id: databaseId, kind: 'database' },
+        quotaAmountsOf({ role: 'PRIMARY' }, state.settings.allocatedStorageGb),
+        ctx,
+      );
+      return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+    });
+  }
+}
+
 export const DATABASE_USE_CASES = [
+  CreateReplicaHandler,
+  PromoteDatabaseHandler,
   CreateDatabaseHandler,
   ModifyDatabaseHandler,
   ActOnDatabaseHandler,

@@ -8,6 +8,11 @@
  *
  * Flushing needs RUNNING. A delete while CREATING wins: the provisioning saga, on recording
  * RUNNING, finds DELETING and undoes its work.
+ *
+ * Drift (the data reconciler): a RUNNING cache whose container exited is started again and
+ * `CacheEngineRestarted` recorded (status unchanged; Redis keeps nothing across a restart);
+ * a container removed behind Nimbus's back, or one that cannot be started, is
+ * `CacheEngineLost`: FAILED with the reason (delete is what remains).
  */
 import { AppError } from '../../common/errors/app-error';
 import type { Decider } from '../../kernel/decider';
@@ -38,7 +43,9 @@ export type CacheCommand =
   | { type: 'RecordCacheStopped'; reason: string; now: Date }
   | { type: 'FlushCache'; now: Date }
   | { type: 'DeleteCache'; now: Date }
-  | { type: 'RecordCacheDeleted'; now: Date };
+  | { type: 'RecordCacheDeleted'; now: Date }
+  | { type: 'RecordCacheEngineRestarted'; reason: string; now: Date }
+  | { type: 'RecordCacheEngineLost'; reason: string; now: Date };
 
 export type CacheEvent =
   | {
@@ -50,7 +57,9 @@ export type CacheEvent =
   | { type: 'CacheStopped'; data: { cacheId: string; reason: string; at: string } }
   | { type: 'CacheFlushed'; data: { cacheId: string; at: string } }
   | { type: 'CacheDeletionStarted'; data: { cacheId: string; at: string } }
-  | { type: 'CacheDeleted'; data: { cacheId: string; at: string } };
+  | { type: 'CacheDeleted'; data: { cacheId: string; at: string } }
+  | { type: 'CacheEngineRestarted'; data: { cacheId: string; reason: string; at: string } }
+  | { type: 'CacheEngineLost'; data: { cacheId: string; reason: string; at: string } };
 
 export interface CacheState {
   status: CacheStatus | 'none' | 'deleted';
@@ -61,6 +70,8 @@ export interface CacheState {
   endpoint: CacheEndpoint | null;
   failureReason: string | null;
   lastFlushedAt: string | null;
+  /** Restarts the reconciler made after the container exited. */
+  engineRestarts: number;
 }
 
 export function initialCacheState(): CacheState {
@@ -73,6 +84,7 @@ export function initialCacheState(): CacheState {
     endpoint: null,
     failureReason: null,
     lastFlushedAt: null,
+    engineRestarts: 0,
   };
 }
 
@@ -99,6 +111,10 @@ export function evolveCache(state: CacheState, event: CacheEvent): CacheState {
       return { ...state, status: 'DELETING' };
     case 'CacheDeleted':
       return { ...state, status: 'deleted', endpoint: null };
+    case 'CacheEngineRestarted':
+      return { ...state, engineRestarts: (state.engineRestarts ?? 0) + 1 };
+    case 'CacheEngineLost':
+      return { ...state, status: 'FAILED', failureReason: event.data.reason };
     default:
       return state;
   }
@@ -174,6 +190,19 @@ export function decideCache(command: CacheCommand, state: CacheState): CacheEven
     case 'RecordCacheDeleted':
       if (status !== 'DELETING') throw invalidState('cache', cacheId, status, 'record it deleted');
       return [{ type: 'CacheDeleted', data: { cacheId, at } }];
+    case 'RecordCacheEngineRestarted':
+      if (status !== 'RUNNING') return [];
+      return [
+        {
+          type: 'CacheEngineRestarted',
+          data: { cacheId, reason: command.reason.slice(0, 1000), at },
+        },
+      ];
+    case 'RecordCacheEngineLost':
+      if (status !== 'RUNNING' && status !== 'STOPPED') return [];
+      return [
+        { type: 'CacheEngineLost', data: { cacheId, reason: command.reason.slice(0, 1000), at } },
+      ];
   }
 }
 

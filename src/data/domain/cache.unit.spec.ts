@@ -129,3 +129,55 @@ describe('cache decider', () => {
     );
   });
 });
+
+describe('cache decider: drift found by the reconciler', () => {
+  const restart: CacheCommand = { type: 'RecordCacheEngineRestarted', reason: 'exited', now };
+  const lost: CacheCommand = { type: 'RecordCacheEngineLost', reason: 'removed', now };
+
+  it('given RUNNING, when the exited container was restarted, then the restart is recorded and it stays RUNNING', () => {
+    const events = decideCache(restart, given(created, running));
+    expect(events).toEqual([
+      { type: 'CacheEngineRestarted', data: { cacheId, reason: 'exited', at } },
+    ]);
+    expect(given(created, running, ...events)).toMatchObject({
+      status: 'RUNNING',
+      endpoint,
+      engineRestarts: 1,
+    });
+  });
+
+  it('given RUNNING or STOPPED, when the container is lost, then it is FAILED with the reason', () => {
+    const stopped: CacheEvent = { type: 'CacheStopped', data: { cacheId, reason: 'x', at } };
+    for (const history of [
+      [created, running],
+      [created, running, stopped],
+    ]) {
+      const events = decideCache(lost, given(...history));
+      expect(events).toEqual([
+        { type: 'CacheEngineLost', data: { cacheId, reason: 'removed', at } },
+      ]);
+      expect(given(...history, ...events)).toMatchObject({
+        status: 'FAILED',
+        failureReason: 'removed',
+      });
+    }
+  });
+
+  it('given CREATING, DELETING or FAILED (a saga owns it, or nothing runs), when drift is reported, then nothing is recorded', () => {
+    const failed: CacheEvent = { type: 'CacheFailed', data: { cacheId, reason: 'x', at } };
+    for (const history of [[created], [created, running, deleting], [created, failed]]) {
+      expect(decideCache(restart, given(...history))).toEqual([]);
+      expect(decideCache(lost, given(...history))).toEqual([]);
+    }
+  });
+
+  it('given a lost cache, when it is deleted, then the delete proceeds', () => {
+    const lostEvent: CacheEvent = {
+      type: 'CacheEngineLost',
+      data: { cacheId, reason: 'removed', at },
+    };
+    expect(decideCache({ type: 'DeleteCache', now }, given(created, running, lostEvent))).toEqual([
+      deleting,
+    ]);
+  });
+});

@@ -5,10 +5,22 @@
  *   (create) -> CREATING --running--> RUNNING --stop--> STOPPED --start--> RUNNING
  *   CREATING --failed--> FAILED
  *   any but DELETING --delete--> DELETING --deleted--> (gone)
+ *   (create replica of a RUNNING primary) -> CREATING (role REPLICA, primaryId) -> RUNNING
+ *   RUNNING replica --promote--> RUNNING primary (primaryId null)
  *
  * Rules: stop only a RUNNING primary (a replica, or CREATING/DELETING: 409 invalid_state); start
  * only a STOPPED one; storage only grows; parameters only from the allow-list; rotate and modify
- * only while RUNNING.
+ * only while RUNNING (rotate not on a replica: it carries its primary's roles, so rotating the
+ * primary's password changes it on the replicas too). A replica is made only from a RUNNING primary (a replica or a database in
+ * any other state: 409 invalid_state); promote only a RUNNING replica (a primary: 409
+ * invalid_state); a primary that still has replicas cannot be deleted (409 dependency_violation:
+ * delete or promote them first).
+ *
+ * Drift (the data reconciler): a RUNNING database whose server (or pgbouncer) container exited is
+ * started again, `DatabaseEngineRestarted` recorded with the endpoint it answers on (status
+ * unchanged: the data volume kept everything); a container removed behind Nimbus's back, or one
+ * that does not start and accept the owner's login, is `DatabaseEngineLost`: FAILED with the
+ * reason, for RUNNING and STOPPED alike (delete is what remains).
  */
 import { AppError } from '../../common/errors/app-error';
 import type { Decider } from '../../kernel/decider';
@@ -29,6 +41,8 @@ export interface DatabaseEndpoint {
   port: number;
   /** pgbouncer's port while pooling is on. */
   poolerPort: number | null;
+  /** The Prometheus exporter's port while metrics are on (absent in events older than it). */
+  metricsPort?: number | null;
 }
 
 export interface DatabaseSettings {
@@ -36,6 +50,29 @@ export interface DatabaseSettings {
   poolingEnabled: boolean;
   metricsEnabled: boolean;
   parameters: Record<string, string>;
+}
+
+/** What a restore needs to know of its snapshot (a `SnapshotState`, loaded by the handler). */
+export interface RestoreSource {
+  snapshotId: string | null;
+  tenantId: string | null;
+  status: string;
+  engine: string | null;
+  version: string | null;
+  settings: DatabaseSettings | null;
+}
+
+/** What a replica's creation needs to know of its primary (loaded by the handler). */
+export interface ReplicaSource {
+  databaseId: string;
+  tenantId: string | null;
+  status: DatabaseState['status'];
+  role: DatabaseRole;
+  engine: string | null;
+  version: string | null;
+  settings: DatabaseSettings;
+  /** The SQL database the copy carries (`sqlDatabaseOf(primary)`). */
+  sqlDatabase: string;
 }
 
 export type DatabaseCommand =
@@ -47,8 +84,19 @@ export type DatabaseCommand =
       engine: string;
       version: string;
       settings: DatabaseSettings;
+      /** A restore: the snapshot whose data the new database starts with (loaded by the handler). */
+      fromSnapshot?: RestoreSource;
       now: Date;
     }
+  | {
+      type: 'CreateReplica';
+      databaseId: string;
+      tenantId: string;
+      name: string;
+      primary: ReplicaSource;
+      now: Date;
+    }
+  | { type: 'PromoteDatabase'; now: Date }
   | { type: 'RecordDatabaseRunning'; endpoint: DatabaseEndpoint; now: Date }
   | { type: 'RecordDatabaseFailed'; reason: string; now: Date }
   | {
@@ -64,8 +112,20 @@ export type DatabaseCommand =
   | { type: 'StopDatabase'; now: Date }
   | { type: 'StartDatabase'; endpoint: DatabaseEndpoint; now: Date }
   | { type: 'RotateDatabaseCredentials'; now: Date }
-  | { type: 'DeleteDatabase'; now: Date }
-  | { type: 'RecordDatabaseDeleted'; now: Date };
+  | {
+      type: 'DeleteDatabase';
+      /** Replicas of this primary not deleted yet (from the read model). */
+      replicaIds?: readonly string[];
+      now: Date;
+    }
+  | { type: 'RecordDatabaseDeleted'; now: Date }
+  | {
+      type: 'RecordDatabaseEngineRestarted';
+      reason: string;
+      endpoint: DatabaseEndpoint;
+      now: Date;
+    }
+  | { type: 'RecordDatabaseEngineLost'; reason: string; now: Date };
 
 export type DatabaseEvent =
   | {
@@ -78,8 +138,30 @@ export type DatabaseEvent =
         version: string;
         role: DatabaseRole;
         settings: DatabaseSettings;
+        /** Set on a restore: provisioning loads this snapshot's data before RUNNING. */
+        sourceSnapshotId?: string;
         at: string;
       };
+    }
+  | {
+      type: 'DatabaseReplicaCreated';
+      data: {
+        databaseId: string;
+        tenantId: string;
+        name: string;
+        engine: string;
+        version: string;
+        role: 'REPLICA';
+        primaryId: string;
+        /** The primary's SQL database, which the copy carries under the same name. */
+        sqlDatabase: string;
+        settings: DatabaseSettings;
+        at: string;
+      };
+    }
+  | {
+      type: 'DatabasePromoted';
+      data: { databaseId: string; formerPrimaryId: string; at: string };
     }
   | {
       type: 'DatabaseRunning';
@@ -107,7 +189,12 @@ export type DatabaseEvent =
       data: { databaseId: string; credentialsVersion: number; at: string };
     }
   | { type: 'DatabaseDeletionStarted'; data: { databaseId: string; at: string } }
-  | { type: 'DatabaseDeleted'; data: { databaseId: string; at: string } };
+  | { type: 'DatabaseDeleted'; data: { databaseId: string; at: string } }
+  | {
+      type: 'DatabaseEngineRestarted';
+      data: { databaseId: string; reason: string; endpoint: DatabaseEndpoint; at: string };
+    }
+  | { type: 'DatabaseEngineLost'; data: { databaseId: string; reason: string; at: string } };
 
 export interface DatabaseState {
   status: DatabaseStatus | 'none' | 'deleted';
@@ -117,10 +204,18 @@ export interface DatabaseState {
   engine: string | null;
   version: string | null;
   role: DatabaseRole;
+  /** The primary a replica streams from; null for a primary. */
+  primaryId: string | null;
+  /** The SQL database's name when it is not the one the name gives (a replica's: its primary's). */
+  sqlDatabase?: string | null;
   settings: DatabaseSettings;
   endpoint: DatabaseEndpoint | null;
   credentialsVersion: number;
   failureReason: string | null;
+  /** Restarts the reconciler made after a container exited. */
+  engineRestarts: number;
+  /** The snapshot a restored database was made from. */
+  sourceSnapshotId?: string | null;
 }
 
 export function initialDatabaseState(): DatabaseState {
@@ -132,6 +227,7 @@ export function initialDatabaseState(): DatabaseState {
     engine: null,
     version: null,
     role: 'PRIMARY',
+    primaryId: null,
     settings: {
       allocatedStorageGb: 0,
       poolingEnabled: false,
@@ -141,6 +237,7 @@ export function initialDatabaseState(): DatabaseState {
     endpoint: null,
     credentialsVersion: 0,
     failureReason: null,
+    engineRestarts: 0,
   };
 }
 
@@ -158,7 +255,25 @@ export function evolveDatabase(state: DatabaseState, event: DatabaseEvent): Data
         role: event.data.role,
         settings: event.data.settings,
         credentialsVersion: 1,
+        sourceSnapshotId: event.data.sourceSnapshotId ?? null,
       };
+    case 'DatabaseReplicaCreated':
+      return {
+        ...initialDatabaseState(),
+        status: 'CREATING',
+        databaseId: event.data.databaseId,
+        tenantId: event.data.tenantId,
+        name: event.data.name,
+        engine: event.data.engine,
+        version: event.data.version,
+        role: 'REPLICA',
+        primaryId: event.data.primaryId,
+        sqlDatabase: event.data.sqlDatabase,
+        settings: event.data.settings,
+        credentialsVersion: 1,
+      };
+    case 'DatabasePromoted':
+      return { ...state, role: 'PRIMARY', primaryId: null };
     case 'DatabaseRunning':
       return { ...state, status: 'RUNNING', endpoint: event.data.endpoint, failureReason: null };
     case 'DatabaseFailed':
@@ -179,8 +294,54 @@ export function evolveDatabase(state: DatabaseState, event: DatabaseEvent): Data
       return { ...state, status: 'DELETING' };
     case 'DatabaseDeleted':
       return { ...state, status: 'deleted', endpoint: null };
+    case 'DatabaseEngineRestarted':
+      return {
+        ...state,
+        endpoint: event.data.endpoint,
+        engineRestarts: (state.engineRestarts ?? 0) + 1,
+      };
+    case 'DatabaseEngineLost':
+      return { ...state, status: 'FAILED', failureReason: event.data.reason };
     default:
       return state;
+  }
+}
+
+/**
+ * A restore's snapshot: the caller's (else 404), `available` (else 409), of the same engine and
+ * major version, into at least the storage its source had (400).
+ */
+function validateRestoreSource(
+  snapshot: RestoreSource,
+  command: Extract<DatabaseCommand, { type: 'CreateDatabase' }>,
+): void {
+  const id = snapshot.snapshotId ?? 'unknown';
+  if (snapshot.tenantId !== command.tenantId || snapshot.status === 'none') {
+    throw AppError.notFound('database_snapshot', id);
+  }
+  if (snapshot.status === 'deleted') throw AppError.notFound('database_snapshot', id);
+  if (snapshot.status !== 'available') {
+    throw AppError.invalidState(
+      `database snapshot ${id} is ${snapshot.status}; only an available snapshot is restored`,
+      { resource: 'database_snapshot', id, status: snapshot.status },
+    );
+  }
+  if (snapshot.engine !== command.engine || snapshot.version !== command.version) {
+    throw AppError.validation('the snapshot is of another engine or version', [
+      {
+        path: 'version',
+        message: `the snapshot holds ${snapshot.engine} ${snapshot.version}`,
+      },
+    ]);
+  }
+  const minimum = snapshot.settings?.allocatedStorageGb ?? 0;
+  if (command.settings.allocatedStorageGb < minimum) {
+    throw AppError.validation('allocated_storage is smaller than the snapshot source', [
+      {
+        path: 'allocated_storage',
+        message: `allocated_storage must be at least the source's ${minimum} GB`,
+      },
+    ]);
   }
 }
 
@@ -229,6 +390,8 @@ export function decideDatabase(command: DatabaseCommand, state: DatabaseState): 
       allocatedStorageGb: command.settings.allocatedStorageGb,
     });
     const parameters = validateParameters(command.settings.parameters);
+    const snapshot = command.fromSnapshot;
+    if (snapshot) validateRestoreSource(snapshot, command);
     return [
       {
         type: 'DatabaseCreated',
@@ -240,11 +403,13 @@ export function decideDatabase(command: DatabaseCommand, state: DatabaseState): 
           version: command.version,
           role: 'PRIMARY',
           settings: { ...command.settings, parameters },
+          ...(snapshot ? { sourceSnapshotId: snapshot.snapshotId as string } : {}),
           at,
         },
       },
     ];
   }
+  if (command.type === 'CreateReplica') return decideCreateReplica(command, state, at);
   if (state.status === 'none' || state.status === 'deleted') {
     if (command.type === 'RecordDatabaseDeleted' && state.status === 'deleted') return [];
     throw AppError.notFound('database', state.databaseId ?? 'unknown');
@@ -322,20 +487,122 @@ export function decideDatabase(command: DatabaseCommand, state: DatabaseState): 
     case 'RotateDatabaseCredentials':
       if (status !== 'RUNNING')
         throw invalidState('database', databaseId, status, 'rotate its credentials');
+      if (state.role === 'REPLICA') {
+        throw AppError.invalidState(
+          `database ${databaseId} is a replica: it carries its primary's credentials; rotate the primary's (${state.primaryId})`,
+          { resource: 'database', id: databaseId, role: state.role, primary_id: state.primaryId },
+        );
+      }
       return [
         {
           type: 'DatabaseCredentialsRotated',
           data: { databaseId, credentialsVersion: state.credentialsVersion + 1, at },
         },
       ];
+    case 'PromoteDatabase':
+      if (state.role !== 'REPLICA') {
+        throw AppError.invalidState(
+          `database ${databaseId} is a primary; only a replica can be promoted`,
+          { resource: 'database', id: databaseId, role: state.role },
+        );
+      }
+      if (status !== 'RUNNING') throw invalidState('database', databaseId, status, 'promote it');
+      return [
+        {
+          type: 'DatabasePromoted',
+          data: { databaseId, formerPrimaryId: state.primaryId as string, at },
+        },
+      ];
     case 'DeleteDatabase':
       if (status === 'DELETING') return [];
+      if (command.replicaIds && command.replicaIds.length > 0) {
+        throw new AppError(
+          'dependency_violation',
+          `database ${databaseId} has replicas (${command.replicaIds.join(', ')}); delete or promote them first`,
+          { resource: 'database', id: databaseId, replicas: [...command.replicaIds] },
+        );
+      }
       return [{ type: 'DatabaseDeletionStarted', data: { databaseId, at } }];
     case 'RecordDatabaseDeleted':
       if (status !== 'DELETING')
         throw invalidState('database', databaseId, status, 'record it deleted');
       return [{ type: 'DatabaseDeleted', data: { databaseId, at } }];
+    case 'RecordDatabaseEngineRestarted':
+      if (status !== 'RUNNING') return [];
+      return [
+        {
+          type: 'DatabaseEngineRestarted',
+          data: {
+            databaseId,
+            reason: command.reason.slice(0, 1000),
+            endpoint: command.endpoint,
+            at,
+          },
+        },
+      ];
+    case 'RecordDatabaseEngineLost':
+      if (status !== 'RUNNING' && status !== 'STOPPED') return [];
+      return [
+        {
+          type: 'DatabaseEngineLost',
+          data: { databaseId, reason: command.reason.slice(0, 1000), at },
+        },
+      ];
   }
+}
+
+function decideCreateReplica(
+  command: Extract<DatabaseCommand, { type: 'CreateReplica' }>,
+  state: DatabaseState,
+  at: string,
+): DatabaseEvent[] {
+  if (state.status !== 'none') {
+    throw new AppError('conflict', `database ${command.databaseId} already exists`, {
+      resource: 'database',
+      id: command.databaseId,
+    });
+  }
+  const primary = command.primary;
+  if (
+    primary.tenantId !== command.tenantId ||
+    primary.status === 'none' ||
+    primary.status === 'deleted'
+  ) {
+    throw AppError.notFound('database', primary.databaseId);
+  }
+  validateName(command.name);
+  if (primary.role !== 'PRIMARY') {
+    throw AppError.invalidState(
+      `database ${primary.databaseId} is a replica; replicas are made from a primary`,
+      { resource: 'database', id: primary.databaseId, role: primary.role },
+    );
+  }
+  if (primary.status !== 'RUNNING') {
+    throw invalidState('database', primary.databaseId, primary.status, 'make a replica of it');
+  }
+  return [
+    {
+      type: 'DatabaseReplicaCreated',
+      data: {
+        databaseId: command.databaseId,
+        tenantId: command.tenantId,
+        name: command.name,
+        engine: primary.engine as string,
+        version: primary.version as string,
+        role: 'REPLICA',
+        primaryId: primary.databaseId,
+        sqlDatabase: primary.sqlDatabase,
+        // Pooling, metrics and parameters are the primary's business: a replica starts plain.
+        settings: {
+          allocatedStorageGb: primary.settings.allocatedStorageGb,
+          poolingEnabled: false,
+          metricsEnabled: false,
+          parameters: {},
+        },
+        at,
+      },
+    },
+  ];
 }
 
 export const databaseDecider: Decider<DatabaseCommand, DatabaseEvent, DatabaseState> = {
@@ -351,4 +618,9 @@ export const DATABASE_MASTER_USER = 'nimbus';
 /** The SQL database a database's name gives (`prod-db` → `prod_db`). */
 export function sqlDatabaseNameOf(name: string): string {
   return name.replace(/-/g, '_');
+}
+
+/** The SQL database a database serves: its own name's, or for a replica (even promoted) its primary's. */
+export function sqlDatabaseOf(state: Pick<DatabaseState, 'name' | 'sqlDatabase'>): string {
+  return state.sqlDatabase ?? sqlDatabaseNameOf(state.name as string);
 }

@@ -183,6 +183,15 @@ describe('database decider', () => {
     ).toBe('invalid_state');
   });
 
+  it("given a RUNNING replica, when its credentials are rotated, then 409 naming its primary's", () => {
+    const replica = { ...given(created, running), role: 'REPLICA' as const, primaryId: 'p-1' };
+    const error = errorOf(() =>
+      decideDatabase({ type: 'RotateDatabaseCredentials', now }, replica),
+    );
+    expect(error?.code).toBe('invalid_state');
+    expect(error?.message).toContain("rotate the primary's (p-1)");
+  });
+
   it('deletes from any state, idempotently, then is gone', () => {
     const deleting = decideDatabase({ type: 'DeleteDatabase', now }, given(created));
     expect(decideDatabase({ type: 'DeleteDatabase', now }, given(created, ...deleting))).toEqual(
@@ -198,5 +207,201 @@ describe('database decider', () => {
         decideDatabase({ type: 'DeleteDatabase', now }, given(created, ...deleting, ...deleted)),
       )?.code,
     ).toBe('not_found');
+  });
+
+  describe('replicas and promote', () => {
+    const replicaId = '33333333-3333-5333-8333-333333333333';
+    const primaryState = given(created, running);
+    const source = (state: DatabaseState) => ({
+      databaseId,
+      tenantId: state.tenantId,
+      status: state.status,
+      role: state.role,
+      engine: state.engine,
+      version: state.version,
+      settings: state.settings,
+      sqlDatabase: 'prod_db',
+    });
+    const createReplica = (
+      state: DatabaseState,
+    ): Extract<DatabaseCommand, { type: 'CreateReplica' }> => ({
+      type: 'CreateReplica',
+      databaseId: replicaId,
+      tenantId,
+      name: 'prod-db-replica-1',
+      primary: source(state),
+      now,
+    });
+    const replicaCreated = decideDatabase(createReplica(primaryState), initialDatabaseState())[0];
+    const replicaRunning: DatabaseEvent = {
+      type: 'DatabaseRunning',
+      data: { databaseId: replicaId, endpoint, at },
+    };
+
+    it('given a RUNNING primary, when a replica is created, then a CREATING REPLICA names it', () => {
+      expect(replicaCreated).toEqual({
+        type: 'DatabaseReplicaCreated',
+        data: {
+          databaseId: replicaId,
+          tenantId,
+          name: 'prod-db-replica-1',
+          engine: 'postgres',
+          version: '15',
+          role: 'REPLICA',
+          primaryId: databaseId,
+          sqlDatabase: 'prod_db',
+          settings: { ...settings, parameters: {} },
+          at,
+        },
+      });
+      const state = given(replicaCreated);
+      expect(state).toMatchObject({ status: 'CREATING', role: 'REPLICA', primaryId: databaseId });
+    });
+
+    it('given a replica, a STOPPED or CREATING primary, when a replica is asked for, then 409', () => {
+      const replicaState = given(replicaCreated, replicaRunning);
+      const stopped = given(created, running, {
+        type: 'DatabaseStopped',
+        data: { databaseId, at },
+      });
+      for (const state of [replicaState, stopped, given(created)]) {
+        const error = errorOf(() =>
+          decideDatabase(
+            { ...createReplica(state), primary: { ...source(state), databaseId } },
+            initialDatabaseState(),
+          ),
+        );
+        expect(error?.code).toBe('invalid_state');
+      }
+    });
+
+    it("given another tenant's or a deleted primary, when a replica is asked for, then 404", () => {
+      const other = { ...primaryState, tenantId: '44444444-4444-4444-8444-444444444444' };
+      const gone = given(
+        created,
+        running,
+        { type: 'DatabaseDeletionStarted', data: { databaseId, at } },
+        { type: 'DatabaseDeleted', data: { databaseId, at } },
+      );
+      for (const state of [other, gone]) {
+        expect(
+          errorOf(() => decideDatabase(createReplica(state), initialDatabaseState()))?.code,
+        ).toBe('not_found');
+      }
+      expect(
+        errorOf(() =>
+          decideDatabase(
+            { ...createReplica(primaryState), name: 'Bad_Name' },
+            initialDatabaseState(),
+          ),
+        )?.code,
+      ).toBe('validation_error');
+    });
+
+    it('given a RUNNING replica, when promoted, then it is a primary without primary_id', () => {
+      const state = given(replicaCreated, replicaRunning);
+      const events = decideDatabase({ type: 'PromoteDatabase', now }, state);
+      expect(events).toEqual([
+        {
+          type: 'DatabasePromoted',
+          data: { databaseId: replicaId, formerPrimaryId: databaseId, at },
+        },
+      ]);
+      const promoted = events.reduce(evolveDatabase, state);
+      expect(promoted).toMatchObject({ status: 'RUNNING', role: 'PRIMARY', primaryId: null });
+      // Now a primary: stop is allowed, promote again is not.
+      expect(decideDatabase({ type: 'StopDatabase', now }, promoted)).toHaveLength(1);
+      expect(errorOf(() => decideDatabase({ type: 'PromoteDatabase', now }, promoted))?.code).toBe(
+        'invalid_state',
+      );
+    });
+
+    it('given a primary or a CREATING replica, when promoted, then 409 and nothing', () => {
+      expect(
+        errorOf(() => decideDatabase({ type: 'PromoteDatabase', now }, primaryState))?.code,
+      ).toBe('invalid_state');
+      expect(
+        errorOf(() => decideDatabase({ type: 'PromoteDatabase', now }, given(replicaCreated)))
+          ?.code,
+      ).toBe('invalid_state');
+    });
+
+    it('given a RUNNING replica, when stopped, then 409', () => {
+      const state = given(replicaCreated, replicaRunning);
+      expect(errorOf(() => decideDatabase({ type: 'StopDatabase', now }, state))?.code).toBe(
+        'invalid_state',
+      );
+    });
+
+    it('given a primary with replicas, when deleted, then 409 dependency_violation; without, DELETING', () => {
+      expect(
+        errorOf(() =>
+          decideDatabase({ type: 'DeleteDatabase', replicaIds: [replicaId], now }, primaryState),
+        )?.code,
+      ).toBe('dependency_violation');
+      expect(
+        decideDatabase({ type: 'DeleteDatabase', replicaIds: [], now }, primaryState)[0]?.type,
+      ).toBe('DatabaseDeletionStarted');
+      const replicaState = given(replicaCreated, replicaRunning);
+      expect(decideDatabase({ type: 'DeleteDatabase', now }, replicaState)[0]?.type).toBe(
+        'DatabaseDeletionStarted',
+      );
+    });
+  });
+});
+
+describe('database decider: drift found by the reconciler', () => {
+  const moved = { ...endpoint, poolerPort: 27011 };
+  const restart: DatabaseCommand = {
+    type: 'RecordDatabaseEngineRestarted',
+    reason: 'the server container had exited',
+    endpoint: moved,
+    now,
+  };
+  const lost: DatabaseCommand = { type: 'RecordDatabaseEngineLost', reason: 'removed', now };
+  const stopped: DatabaseEvent = { type: 'DatabaseStopped', data: { databaseId, at } };
+
+  it('given RUNNING, when an exited container was restarted, then the restart and the endpoint are recorded', () => {
+    const events = decideDatabase(restart, given(created, running));
+    expect(events).toEqual([
+      {
+        type: 'DatabaseEngineRestarted',
+        data: { databaseId, reason: 'the server container had exited', endpoint: moved, at },
+      },
+    ]);
+    expect(given(created, running, ...events)).toMatchObject({
+      status: 'RUNNING',
+      endpoint: moved,
+      engineRestarts: 1,
+    });
+  });
+
+  it('given STOPPED, when a restart is reported, then nothing is recorded (stopped is what it should be)', () => {
+    expect(decideDatabase(restart, given(created, running, stopped))).toEqual([]);
+  });
+
+  it('given RUNNING or STOPPED, when the container is lost, then it is FAILED with the reason', () => {
+    for (const history of [
+      [created, running],
+      [created, running, stopped],
+    ]) {
+      const events = decideDatabase(lost, given(...history));
+      expect(events).toEqual([
+        { type: 'DatabaseEngineLost', data: { databaseId, reason: 'removed', at } },
+      ]);
+      expect(given(...history, ...events)).toMatchObject({
+        status: 'FAILED',
+        failureReason: 'removed',
+      });
+    }
+  });
+
+  it('given CREATING, DELETING or FAILED, when drift is reported, then nothing is recorded', () => {
+    const deleting: DatabaseEvent = { type: 'DatabaseDeletionStarted', data: { databaseId, at } };
+    const failed: DatabaseEvent = { type: 'DatabaseFailed', data: { databaseId, reason: 'x', at } };
+    for (const history of [[created], [created, running, deleting], [created, failed]]) {
+      expect(decideDatabase(restart, given(...history))).toEqual([]);
+      expect(decideDatabase(lost, given(...history))).toEqual([]);
+    }
   });
 });

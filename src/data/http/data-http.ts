@@ -8,7 +8,7 @@ import { RequireAction } from '../../identity/auth/decorators';
 export function DataAction(
   action: string,
   description: string,
-  resource: { type: 'cache' | 'database'; param?: string },
+  resource: { type: 'cache' | 'database' | 'database-snapshot'; param?: string },
 ): MethodDecorator {
   return RequireAction(action, { description, resource: { ...resource, service: 'data' } });
 }

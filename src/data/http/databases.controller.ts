@@ -25,6 +25,8 @@ import { DataQueries } from '../application/data-queries';
 import {
   ActOnDatabase,
   CreateDatabase,
+  CreateReplica,
+  PromoteDatabase,
   DatabaseAccess,
   DeleteDatabase,
   ModifyDatabase,
@@ -32,6 +34,8 @@ import {
 import { DataAction } from './data-http';
 import {
   CreateDatabaseDto,
+  CreateReplicaDto,
+  DatabaseReplicationResponse,
   DatabaseConnectionResponse,
   DatabaseMessageResponse,
   DatabaseResponse,
@@ -221,15 +225,87 @@ export class DatabasesController {
     return { message: 'database credentials rotated successfully', id };
   }
 
+  @Post(':id/replicas')
+  @HttpCode(202)
+  @DataAction('database:createReplica', 'Make a streaming read replica of a database', DB)
+  @ApiOperationFor({
+    id: 'createDatabaseReplica',
+    summary:
+      'A read-only streaming replica (pg_basebackup through a physical slot): 202 CREATING, then RUNNING. The source a replica or not RUNNING: 409',
+    status: 202,
+    response: DatabaseResponse,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'quota_exceeded'],
+  })
+  async createReplica(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: CreateReplicaDto,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new CreateReplica(id, body.name, ctx));
+    const { databaseId } = outcome.result;
+    return afterWrite({
+      reply,
+      outcome,
+      location: `/databases/${databaseId}`,
+      status: 202,
+      read: () => this.queries.database(tenantId, databaseId),
+      id: databaseId,
+      accepted: { status: 'CREATING' },
+    });
+  }
+
+  @Post(':id/promote')
+  @HttpCode(200)
+  @DataAction('database:promote', 'Promote a replica to a standalone primary', DB)
+  @ApiOperationFor({
+    id: 'promoteDatabase',
+    summary:
+      'pg_promote() on a RUNNING replica, its slot dropped on the old primary: it accepts writes. A primary: 409 invalid_state',
+    response: DatabaseResponse,
+    errors: ['not_found', 'invalid_state'],
+  })
+  async promote(
+    @CallerTenant() tenantId: string,
+    @Param('id') id: string,
+    @Ctx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const outcome = await this.commands.execute(new PromoteDatabase(id, ctx));
+    return afterWrite({
+      reply,
+      outcome,
+      location: `/databases/${id}`,
+      status: 200,
+      read: () => this.queries.database(tenantId, id),
+      id,
+    });
+  }
+
+  @Get(':id/replication')
+  @DataAction('database:get', 'Describe a database', DB)
+  @ApiOperationFor({
+    id: 'getDatabaseReplication',
+    summary:
+      "Role, primary and, for a RUNNING replica, its lag read live from the primary's pg_stat_replication",
+    response: DatabaseReplicationResponse,
+    errors: ['not_found'],
+  })
+  replication(@CallerTenant() tenantId: string, @Param('id') id: string) {
+    return this.access.replication(tenantId, id);
+  }
+
   @Delete(':id')
   @HttpCode(202)
   @DataAction('database:delete', 'Delete a database', DB)
   @ApiOperationFor({
     id: 'deleteDatabase',
-    summary: 'DELETING, then gone: containers, data volume and password removed',
+    summary:
+      "DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). A primary with replicas: 409 dependency_violation",
     status: 202,
     response: DatabaseMessageResponse,
-    errors: ['not_found'],
+    errors: ['not_found', 'dependency_violation'],
   })
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
     await this.commands.execute(new DeleteDatabase(id, ctx));

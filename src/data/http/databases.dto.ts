@@ -50,6 +50,56 @@ export class CreateDatabaseDto {
   parameters?: Record<string, string>;
 }
 
+export class CreateReplicaDto {
+  @ApiProperty({
+    example: 'prod-db-replica-1',
+    description: 'Lower-case letters, digits and "-", up to 63',
+  })
+  @IsString({ message: 'name must be a string' })
+  @MaxLength(63)
+  name!: string;
+}
+
+export class DatabaseReplicationResponse {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
+  id!: string;
+
+  @ApiProperty({ enum: ['PRIMARY', 'REPLICA'], example: 'REPLICA' })
+  role!: string;
+
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, example: UUID_EXAMPLE })
+  primary_id!: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'streaming',
+    description: "The primary's walsender state for this replica; null when not connected",
+  })
+  replication_state!: string | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 0,
+    description:
+      "Bytes of WAL the replica has not replayed: pg_current_wal_lsn() - replay_lsn in the primary's pg_stat_replication, read live",
+  })
+  replication_lag_bytes!: number | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 0.002,
+    description:
+      "replay_lag of the primary's pg_stat_replication in seconds (0 when caught up and idle)",
+  })
+  replication_lag_seconds!: number | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'primary:pg_stat_replication' })
+  measured_on!: string | null;
+}
+
 export class ModifyDatabaseDto {
   @ApiPropertyOptional({ example: 40, description: 'GB; smaller than now: 400 validation_error' })
   @IsOptional()
@@ -85,6 +135,15 @@ export class DatabaseEndpointResponse extends EngineEndpointResponse {
     description: "pgbouncer's port while pooling is on",
   })
   pooler_port!: number | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'http://127.0.0.1:27003/metrics',
+    description:
+      'Prometheus metrics of the server (prometheus-postgres-exporter) while metrics_enabled is on; null otherwise',
+  })
+  metrics_url!: string | null;
 }
 
 export class DatabaseResponse {
@@ -102,6 +161,15 @@ export class DatabaseResponse {
 
   @ApiProperty({ enum: ['PRIMARY', 'REPLICA'], example: 'PRIMARY' })
   role!: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description: 'The primary a replica streams from; null for a primary',
+  })
+  primary_id!: string | null;
 
   @ApiProperty({
     enum: ['CREATING', 'RUNNING', 'STOPPED', 'DELETING', 'FAILED'],
@@ -179,4 +247,87 @@ export class DatabaseMessageResponse {
 
   @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE })
   id!: string;
+}
+
+export class CreateDatabaseSnapshotDto {
+  @ApiProperty({
+    example: 'before-migration',
+    description: 'Lower-case letters, digits and "-", up to 63',
+  })
+  @IsString({ message: 'name must be a string' })
+  @MaxLength(63)
+  name!: string;
+}
+
+export class RestoreDatabaseSnapshotDto {
+  @ApiProperty({
+    example: 'orders-restored',
+    description: 'The new database: lower-case letters, digits and "-", up to 63',
+  })
+  @IsString({ message: 'name must be a string' })
+  @MaxLength(63)
+  name!: string;
+
+  @ApiPropertyOptional({
+    example: 20,
+    description: "GB; at least the snapshot source's (the default)",
+  })
+  @IsOptional()
+  @IsInt({ message: 'allocated_storage must be an integer' })
+  allocated_storage?: number;
+
+  @ApiPropertyOptional({ example: false, description: "Default: the snapshot source's" })
+  @IsOptional()
+  @IsBoolean()
+  pooling_enabled?: boolean;
+
+  @ApiPropertyOptional({ example: false, description: "Default: the snapshot source's" })
+  @IsOptional()
+  @IsBoolean()
+  metrics_enabled?: boolean;
+}
+
+export class DatabaseSnapshotResponse {
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE }) id!: string;
+  @ApiProperty({ example: 'before-migration' }) name!: string;
+  @ApiProperty({ format: 'uuid', example: UUID_EXAMPLE }) database_id!: string;
+  @ApiProperty({ example: 'orders' }) database_name!: string;
+  @ApiProperty({ example: 'postgres' }) engine!: string;
+  @ApiProperty({ example: '15' }) version!: string;
+  @ApiProperty({ enum: ['creating', 'available', 'failed'], example: 'available' })
+  status!: string;
+  @ApiProperty({
+    example: 20,
+    description: "The source's allocated storage (GB): a restore's least and default",
+  })
+  allocated_storage!: number;
+  @ApiProperty({ example: false, description: "The source's: a restore's default" })
+  pooling_enabled!: boolean;
+  @ApiProperty({ example: false, description: "The source's: a restore's default" })
+  metrics_enabled!: boolean;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { work_mem: '8MB' },
+    description: "The source's parameters, a restore's",
+  })
+  parameters!: Record<string, string>;
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    example: 48128,
+    description: 'Bytes of the snapshot file (pg_dump -Fc in a tar); null until available',
+  })
+  size_bytes!: number | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    description: 'SHA-256 of the file, checked before a restore; null until available',
+  })
+  sha256!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: null })
+  failure_reason!: string | null;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) updated_at!: string;
 }

@@ -14,3 +14,16 @@ export function cacheSecretName(cacheId: string): string {
 export function databaseSecretName(databaseId: string): string {
   return `nimbus/database/${databaseId}/password`;
 }
+
+/** The secrets-store name of the password a replica's primary knows its replication role by. */
+export function replicationSecretName(replicaId: string): string {
+  return `nimbus/database/${replicaId}/replication-password`;
+}
+
+/**
+ * The physical replication slot a replica streams through on its primary; the replication role
+ * that logs in for it has the same name (lower-case letters, digits and `_`: no quoting needed).
+ */
+export function replicationSlotName(replicaId: string): string {
+  return `nimbus_replica_${replicaId.replace(/-/g, '')}`;
+}

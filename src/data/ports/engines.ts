@@ -13,8 +13,11 @@ export type {
   DatabaseAddress,
   DatabaseEngineDriver as DatabaseEngine,
   DatabaseRuntime,
+  ReplicationLag,
 } from '../../drivers/engines/postgres-engine';
 export type { EngineImageSource } from '../../drivers/engines/engine-images';
 
 export const CACHE_ENGINE = Symbol('CACHE_ENGINE');
 export const DATABASE_ENGINE = Symbol('DATABASE_ENGINE');
+/** The directory of database snapshot files (`<NIMBUS_DATA_DIR>/database-snapshots`). */
+export const DATABASE_SNAPSHOT_DIR = Symbol('DATABASE_SNAPSHOT_DIR');

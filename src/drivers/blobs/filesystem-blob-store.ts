@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { AppError } from '../../common/errors/app-error';
+import { crashPoint } from '../../common/crash-point';
 import type {
   BlobStore,
   BlobStoreStatus,
@@ -13,34 +13,7 @@ import type {
   ByteRange,
   StoredBlob,
 } from '../../storage/ports/blob-store';
-
-const BLOB_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Hashes and counts the bytes passing through; refuses more than `maxBytes`. */
-class Digesting extends Transform {
-  readonly sha256 = createHash('sha256');
-  readonly md5 = createHash('md5');
-  size = 0;
-
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
-      done(
-        new AppError('payload_too_large', `the object is larger than ${this.maxBytes} bytes`, {
-          limit_bytes: this.maxBytes,
-        }),
-      );
-      return;
-    }
-    this.sha256.update(chunk);
-    this.md5.update(chunk);
-    done(null, chunk);
-  }
-}
+import { BLOB_ID_RE, Digesting } from './digesting';
 
 /**
  * Blobs as files under `root` (`<NIMBUS_DATA_DIR>/blobs`): `objects/<first two hex digits>/<id>`,
@@ -70,7 +43,8 @@ export class FilesystemBlobStore implements BlobStore {
     for (const id of blobIds) await stat(this.pathOf(id));
     const paths = blobIds.map((id) => this.pathOf(id));
     async function* chained(): AsyncGenerator<Buffer> {
-      for (const path of paths) {
+      for (const [index, path] of paths.entries()) {
+        if (index === 1) await crashPoint('blob-concat-mid');
         for await (const chunk of createReadStream(path)) yield chunk as Buffer;
       }
     }
@@ -96,7 +70,7 @@ export class FilesystemBlobStore implements BlobStore {
     }
     return {
       blobId,
-      sizeBytes: digest.size,
+      sizeBytes: digest.bytes,
       sha256: digest.sha256.digest('hex'),
       md5: digest.md5.digest('hex'),
     };

@@ -280,7 +280,9 @@ export class DockerDriver implements ComputeDriver {
     }
     const { containerId } = await this.createContainer({ ...spec, image: snapshotReference });
     if (running) await this.start(instanceId);
-    await this.removeSnapshots(instanceId, snapshotReference);
+    // Older snapshots are garbage now; one left by a failure here goes with the next change or
+    // the removal (both remove every snapshot but the one in use), so it does not fail the change.
+    await this.removeSnapshots(instanceId, snapshotReference).catch(() => undefined);
     return { containerId };
   }
 
@@ -297,7 +299,11 @@ export class DockerDriver implements ComputeDriver {
       for (const tag of image.RepoTags ?? []) {
         if (tag === keep || !tag.startsWith(`${repository}:`)) continue;
         // Untagging is enough: layers the current snapshot builds on stay until it goes.
-        await tolerant(() => this.docker.getImage(tag).remove({ noprune: false }), [404, 409]);
+        try {
+          await tolerant(() => this.docker.getImage(tag).remove({ noprune: false }), [404, 409]);
+        } catch (error) {
+          throw engineError(`removing the snapshot ${tag}`, error);
+        }
       }
     }
   }

@@ -1,12 +1,14 @@
 /**
- * Containers of the managed engines (Redis caches, PostgreSQL databases and their sidecars), on
- * dockerode. Every engine runs on the host's network namespace, listening on 127.0.0.1 only, on a
- * port of its own from NIMBUS_ENGINE_PORTS (default 27000-28999); nothing is reachable from
- * outside the machine. Names and labels let a reconciler find them:
+ * Containers of the managed engines (Redis caches, PostgreSQL databases and their sidecars, the
+ * etcd of a Kubernetes cluster's control plane), on dockerode. Every engine runs on the host's
+ * network namespace, listening on 127.0.0.1 only, on a port of its own from NIMBUS_ENGINE_PORTS
+ * (default 27000-28999); nothing is reachable from outside the machine. An engine only reached
+ * through `docker exec` (etcd) runs with no network at all (`network: 'none'`) and takes no port.
+ * Names and labels let a reconciler find them:
  *
  *   name    nimbus-<kind>-<resource id>[-<role>]
- *   labels  nimbus.engine=<redis|postgres>, nimbus.engine-kind=<cache|database>,
- *           nimbus.engine-resource=<id>, nimbus.engine-role=<server|pgbouncer|exporter>,
+ *   labels  nimbus.engine=<redis|postgres|etcd>, nimbus.engine-kind=<cache|database|cluster>,
+ *           nimbus.engine-resource=<id>, nimbus.engine-role=<server|pgbouncer|exporter|etcd>,
  *           nimbus.engine-port=<port>, nimbus.tenant=<tenant>, nimbus.installation=<installation>
  */
 import { createServer } from 'node:net';
@@ -41,11 +43,13 @@ export function parsePortRange(text: string | undefined): PortRange {
 export interface EngineContainerSpec {
   name: string;
   image: string;
-  engine: 'redis' | 'postgres';
-  kind: 'cache' | 'database';
+  engine: 'redis' | 'postgres' | 'etcd';
+  kind: 'cache' | 'database' | 'cluster';
   resourceId: string;
   tenantId: string;
-  role: 'server' | 'pgbouncer' | 'exporter';
+  role: 'server' | 'pgbouncer' | 'exporter' | 'etcd';
+  /** `host` (default): a port of the range on 127.0.0.1; `none`: loopback only, no port taken. */
+  network?: 'host' | 'none';
   /** Taken from the range when the container is made; the container's label keeps it. */
   env: (port: number) => string[];
   /** A port the container must have (a sidecar made again keeps its address); else one is taken. */
@@ -54,6 +58,8 @@ export interface EngineContainerSpec {
   memoryBytes?: number;
   /** Named volume mounted at `mountPath`. */
   volume?: { name: string; mountPath: string };
+  /** More named volumes. */
+  volumes?: Array<{ name: string; mountPath: string }>;
 }
 
 export interface EngineContainer {
@@ -130,7 +136,9 @@ export class EngineContainers {
       existing = await this.allocation.run('ports', async () => {
         const again = await this.inspect(spec.name);
         if (again) return again;
-        const port = spec.port ?? (await this.freePort());
+        const hostNetwork = (spec.network ?? 'host') === 'host';
+        const port = hostNetwork ? (spec.port ?? (await this.freePort())) : 0;
+        const volumes = [...(spec.volume ? [spec.volume] : []), ...(spec.volumes ?? [])];
         try {
           await this.docker.createContainer({
             name: spec.name,
@@ -142,17 +150,19 @@ export class EngineContainers {
               [LABEL_ENGINE_KIND]: spec.kind,
               [LABEL_ENGINE_RESOURCE]: spec.resourceId,
               [LABEL_ENGINE_ROLE]: spec.role,
-              [LABEL_ENGINE_PORT]: String(port),
+              ...(hostNetwork ? { [LABEL_ENGINE_PORT]: String(port) } : {}),
               [LABEL_TENANT]: spec.tenantId,
               [LABEL_INSTALLATION]: this.installationId,
             },
             HostConfig: {
-              NetworkMode: 'host',
+              NetworkMode: hostNetwork ? 'host' : 'none',
               RestartPolicy: { Name: 'unless-stopped' },
               ...(spec.memoryBytes
                 ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }
                 : {}),
-              ...(spec.volume ? { Binds: [`${spec.volume.name}:${spec.volume.mountPath}`] } : {}),
+              ...(volumes.length > 0
+                ? { Binds: volumes.map((v) => `${v.name}:${v.mountPath}`) }
+                : {}),
             },
           });
         } catch (error) {
@@ -246,6 +256,16 @@ export class EngineContainers {
     return { exitCode: ExitCode ?? -1, output: demux(Buffer.concat(chunks)) };
   }
 
+  /** A tar stream of `path` in the container (Docker's archive API), streamed, never buffered. */
+  async readArchive(name: string, path: string): Promise<NodeJS.ReadableStream> {
+    return this.docker.getContainer(name).getArchive({ path });
+  }
+
+  /** Extracts a tar stream into the directory `dir` of the container. */
+  async writeArchive(name: string, dir: string, tar: NodeJS.ReadableStream): Promise<void> {
+    await this.docker.getContainer(name).putArchive(tar, { path: dir });
+  }
+
   async imagePresent(reference: string): Promise<boolean> {
     try {
       await this.docker.getImage(reference).inspect();
@@ -257,7 +277,7 @@ export class EngineContainers {
   }
 
   /** Engine containers of this installation (for a reconciler). */
-  async list(kind: 'cache' | 'database'): Promise<EngineContainer[]> {
+  async list(kind: 'cache' | 'database' | 'cluster'): Promise<EngineContainer[]> {
     const rows = await this.docker.listContainers({
       all: true,
       filters: {

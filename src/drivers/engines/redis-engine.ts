@@ -53,6 +53,9 @@ export interface CacheEngineDriver {
   stats(endpoint: CacheEndpointInfo, password: string): Promise<CacheStats>;
   /** Running caches' ids on this installation (for drift checks). */
   list(): Promise<Array<{ cacheId: string; running: boolean }>>;
+  /** Start-if-stopped and stop-if-running of an existing container (the drift reconciler). */
+  start(cacheId: string): Promise<void>;
+  stop(cacheId: string): Promise<void>;
 }
 
 export function cacheContainerName(cacheId: string): string {
@@ -191,6 +194,14 @@ export class RedisEngine implements CacheEngineDriver {
 
   remove(cacheId: string): Promise<void> {
     return this.containers.remove(cacheContainerName(cacheId));
+  }
+
+  start(cacheId: string): Promise<void> {
+    return this.containers.start(cacheContainerName(cacheId));
+  }
+
+  stop(cacheId: string): Promise<void> {
+    return this.containers.stop(cacheContainerName(cacheId));
   }
 
   async flush(endpoint: CacheEndpointInfo, password: string): Promise<void> {

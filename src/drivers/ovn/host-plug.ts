@@ -41,6 +41,27 @@ function netnsArgument(netns: NetnsRef): string {
   return netns.kind === 'named' ? netns.name : String(netns.pid);
 }
 
+interface LinkInfo {
+  ifindex: number;
+  ifname: string;
+  /** A veth's peer's ifindex (in the peer's namespace). */
+  link_index?: number;
+}
+
+/** `ip -j link show` output; entries without the fields read here are left out. */
+function linksOf(json: string): LinkInfo[] {
+  const parsed: unknown = JSON.parse(json || '[]');
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((entry: unknown): LinkInfo[] => {
+    if (typeof entry !== 'object' || entry === null) return [];
+    const { ifindex, ifname, link_index } = entry as Record<string, unknown>;
+    if (typeof ifindex !== 'number' || typeof ifname !== 'string') return [];
+    return [
+      { ifindex, ifname, link_index: typeof link_index === 'number' ? link_index : undefined },
+    ];
+  });
+}
+
 export class HostPlumbing {
   constructor(
     private readonly exec: Exec,
@@ -65,6 +86,15 @@ export class HostPlumbing {
     const path = netnsPath(spec.netns);
     const inside = (args: string[]) => this.run('nsenter', [`--net=${path}`, ...args]);
 
+    if (
+      (await this.linkExists(hostEnd)) &&
+      !(await this.peerIsIn(hostEnd, path, [inner, innerEnd]))
+    ) {
+      // The pair of an earlier namespace (a re-created or restarted container): the old
+      // namespace may not be gone yet, and its pair with it, so the pair is removed here (and
+      // its bridge port: the bridge does not take a new device under an old port's name).
+      await this.unplug(nicId);
+    }
     if (!(await this.linkExists(hostEnd))) {
       // A lone inner end in the root namespace is a pair cut short: start over.
       if (await this.linkExists(innerEnd)) await this.run('ip', ['link', 'del', 'dev', innerEnd]);
@@ -132,6 +162,28 @@ export class HostPlumbing {
       const nicId = mapColumn(row, 'external_ids')[EXT.nic];
       return nicId ? [{ nicId, device: stringColumn(row, 'name') }] : [];
     });
+  }
+
+  /**
+   * Whether the veth peer of `hostEnd` is one of `names` in the namespace at `netnsPath` (each
+   * end names the other's ifindex; checked both ways, since ifindexes repeat across namespaces).
+   */
+  private async peerIsIn(hostEnd: string, netnsPath: string, names: string[]): Promise<boolean> {
+    const [host] = linksOf((await this.run('ip', ['-j', 'link', 'show', 'dev', hostEnd])).stdout);
+    if (host?.link_index === undefined) return false;
+    const { stdout } = await this.run('nsenter', [
+      `--net=${netnsPath}`,
+      'ip',
+      '-j',
+      'link',
+      'show',
+    ]);
+    return linksOf(stdout).some(
+      (link) =>
+        names.includes(link.ifname) &&
+        link.ifindex === host.link_index &&
+        link.link_index === host.ifindex,
+    );
   }
 
   private async linkExists(device: string, inNetnsPath?: string): Promise<boolean> {

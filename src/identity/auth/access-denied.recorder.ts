@@ -1,7 +1,7 @@
 /**
- * Denied requests (401/403/429 on authenticated routes) become `AccessDenied` events on stream
- * `access-<tenant id>` (the caller's tenant when known) or `access-ip-<address>`, so the audit log
- * can show them.
+ * Denied requests (401/403/429 on authenticated routes, and the S3 endpoint's authentication and
+ * authorization refusals) become `AccessDenied` events on stream `access-<tenant id>` (the
+ * caller's tenant when known) or `access-ip-<address>`, so the audit log can show them.
  *
  * Flood control, so unauthenticated traffic cannot write unbounded events: at most
  * PER_SOURCE_LIMIT events per source (tenant or IP) per minute and GLOBAL_LIMIT per minute in all;
@@ -36,6 +36,8 @@ export interface AccessDenial {
   actor: Actor | null;
   sourceIp: string | null;
   requestId: string | null;
+  /** What else names the refused request (the S3 endpoint: access key id, bucket, key, operation). */
+  details?: Readonly<Record<string, string | null>>;
 }
 
 export class AccessDeniedRecorder {
@@ -98,6 +100,7 @@ export class AccessDeniedRecorder {
               path: denial.path,
               action: denial.action,
               resource: denial.resource,
+              ...(denial.details ? { details: denial.details } : {}),
               suppressed,
               ...(globalSuppressed > 0 ? { suppressed_elsewhere: globalSuppressed } : {}),
               at: at.toISOString(),

@@ -54,6 +54,16 @@ describe('AccessDeniedRecorder', () => {
     );
   });
 
+  it('writes the details a denial names (the S3 endpoint), only when it has some', async () => {
+    const { store, appended } = fakeStore();
+    const recorder = new AccessDeniedRecorder(store, () => new Date('2026-01-01T00:00:00Z'));
+    await recorder.record(denial());
+    const details = { access_key_id: 'NIMBEXAMPLE', operation: 'PutObject', key: null };
+    await recorder.record(denial({ status: 403, code: 'AccessDenied', details }));
+    expect(appended[0].event.data).not.toHaveProperty('details');
+    expect(appended[1].event.data).toMatchObject({ code: 'AccessDenied', details });
+  });
+
   it('caps a flood per source per minute and reports the suppressed count on the next event', async () => {
     const { store, appended } = fakeStore();
     let now = Date.parse('2026-01-01T00:00:00Z');

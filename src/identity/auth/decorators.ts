@@ -104,9 +104,10 @@ export function RequireAction(
     ApiHeader({
       name: 'X-Tenant-ID',
       required: false,
-      description: "With a JWT: the tenant to act in (default: the user's default tenant).",
+      description:
+        "With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found.",
     }),
-    ApiErrors('unauthorized', 'forbidden', 'rate_limited'),
+    ApiErrors('unauthorized', 'forbidden', 'not_found', 'rate_limited'),
   );
 }
 

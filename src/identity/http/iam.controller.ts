@@ -106,9 +106,10 @@ export class IamController {
   @RequireAction('iam:attachUserPolicy', { resource: USER_POLICY })
   @ApiOperationFor({
     id: 'attachUserPolicy',
-    summary: 'Attach a policy to a member of the tenant',
+    summary:
+      'Attach a policy to a member of the tenant; a policy that would lock an owner out of IAM is 409 invalid_state',
     status: 204,
-    errors: ['not_found'],
+    errors: ['not_found', 'invalid_state'],
   })
   async attach(
     @Param('userId') userId: string,

@@ -132,11 +132,12 @@ export class EdgeQueries {
     );
   }
 
-  natGateway(tenantId: string, id: string): Promise<Found<NatGatewayView>> {
+  /** `includeDeleted`: a delete's own answer, when its teardown already finished. */
+  natGateway(tenantId: string, id: string, includeDeleted = false): Promise<Found<NatGatewayView>> {
     return this.one<NatGatewayState, NatGatewayView>(
       `SELECT id, state, revision, created_at, updated_at FROM network_nat_gateways
-       WHERE id = $1 AND tenant_id = $2 AND status <> 'deleted'`,
-      [id, tenantId],
+       WHERE id = $1 AND tenant_id = $2 AND ($3::boolean OR status <> 'deleted')`,
+      [id, tenantId, includeDeleted],
       'nat_gateway',
       id,
       natGatewayView,
@@ -155,12 +156,12 @@ export class EdgeQueries {
   }
 
   /** A peering the tenant is a side of (requester or accepter). */
-  vpcPeering(tenantId: string, id: string): Promise<Found<VpcPeeringView>> {
+  vpcPeering(tenantId: string, id: string, includeDeleted = false): Promise<Found<VpcPeeringView>> {
     return this.one<VpcPeeringState, VpcPeeringView>(
       `SELECT id, state, revision, created_at, updated_at FROM network_vpc_peerings
        WHERE id = $1 AND (requester_tenant_id = $2 OR accepter_tenant_id = $2)
-         AND status <> 'deleted'`,
-      [id, tenantId],
+         AND ($3::boolean OR status <> 'deleted')`,
+      [id, tenantId, includeDeleted],
       'vpc_peering',
       id,
       vpcPeeringView,

@@ -9,16 +9,17 @@ import { ProjectionWaiter } from '../../../projections/runtime/projection-waiter
 import {
   notFound,
   routeTableDecider,
+  securityGroupSpecOf,
+  securityRuleSpec,
   securityGroupDecider,
   subnetDecider,
   vpcDecider,
   type RouteTableState,
-  type SecurityGroupRule,
   type SecurityGroupState,
   type SubnetState,
   type VpcState,
 } from '../domain';
-import { NETWORK_FABRIC, type NetworkFabric, type SecurityRuleSpec } from '../ports/network-fabric';
+import { NETWORK_FABRIC, type NetworkFabric } from '../ports/network-fabric';
 import { derivedContext } from '../../platform/commands/system-context';
 
 /** The platform's sub-command context, re-exported for this context's use cases. */
@@ -125,7 +126,7 @@ export class NetworkOperations {
       this.logger.warn(`network fabric failed to ${what}: ${message}`);
       throw new AppError(
         'service_unavailable',
-        `the network fabric could not ${what}; nothing was changed, retry later`,
+        `the network fabric could not ${what}; nothing was recorded, retry later`,
         { fabric: this.fabric.kind },
       );
     }
@@ -148,21 +149,8 @@ export class NetworkOperations {
   }
 }
 
-/** A security group rule as the fabric takes it. */
-export function securityRuleSpec(groupId: string, rule: SecurityGroupRule): SecurityRuleSpec {
-  return {
-    ruleId: rule.ruleId,
-    groupId,
-    direction: rule.direction,
-    protocol: rule.protocol,
-    portMin: rule.portMin,
-    portMax: rule.portMax,
-    peer:
-      rule.sourceGroupId !== null
-        ? { kind: 'group', groupId: rule.sourceGroupId }
-        : { kind: 'cidr', cidr: rule.cidr ?? '0.0.0.0/0' },
-  };
-}
+/** A security group rule as the fabric takes it (the domain's builder, re-exported). */
+export { securityRuleSpec };
 
 /** A group's port group and every rule of it, ensured on the fabric. */
 export async function ensureGroupOnFabric(
@@ -170,10 +158,6 @@ export async function ensureGroupOnFabric(
   group: SecurityGroupState,
 ): Promise<void> {
   const groupId = group.groupId as string;
-  await fabric.ensureSecurityGroup({
-    groupId,
-    vpcId: group.vpcId as string,
-    tenantId: group.tenantId as string,
-  });
+  await fabric.ensureSecurityGroup(securityGroupSpecOf(group));
   for (const rule of group.rules) await fabric.ensureSecurityRule(securityRuleSpec(groupId, rule));
 }

@@ -12,3 +12,4 @@ export * from './elastic-ip';
 export * from './nat-gateway';
 export * from './vpc-peering';
 export * from './public-address-pool';
+export * from './fabric-specs';

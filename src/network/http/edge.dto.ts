@@ -86,7 +86,7 @@ export class ElasticIpResponse {
   updated_at!: string;
 }
 
-export class DeletedResponse {
+export class NetworkDeletedResponse {
   @ApiProperty({ example: 'internet gateway deleted' })
   message!: string;
 

@@ -16,7 +16,7 @@ import {
   ReleaseElasticIp,
   type ElasticIpChanged,
 } from '../application/elastic-ips';
-import { AssociateElasticIpDto, DeletedResponse, ElasticIpResponse } from './edge.dto';
+import { AssociateElasticIpDto, NetworkDeletedResponse, ElasticIpResponse } from './edge.dto';
 import { afterWrite } from '../../platform/http/after-write';
 import { NetworkAction } from './edge-http';
 import { CallerTenant } from '../../platform/http/caller';
@@ -145,7 +145,7 @@ export class ElasticIpsController {
   @ApiOperationFor({
     id: 'releaseElasticIp',
     summary: 'Return the address to the pool (associated: 409 dependency_violation)',
-    response: DeletedResponse,
+    response: NetworkDeletedResponse,
     errors: ['not_found', 'dependency_violation'],
   })
   async release(@Param('id') id: string, @Ctx() ctx: CommandContext) {

@@ -16,7 +16,11 @@ import {
   DetachInternetGateway,
   type InternetGatewayChanged,
 } from '../application/internet-gateways';
-import { AttachInternetGatewayDto, DeletedResponse, InternetGatewayResponse } from './edge.dto';
+import {
+  AttachInternetGatewayDto,
+  NetworkDeletedResponse,
+  InternetGatewayResponse,
+} from './edge.dto';
 import { afterWrite } from '../../platform/http/after-write';
 import { NetworkAction } from './edge-http';
 import { CallerTenant } from '../../platform/http/caller';
@@ -143,7 +147,7 @@ export class InternetGatewaysController {
   @ApiOperationFor({
     id: 'deleteInternetGateway',
     summary: 'Delete a detached internet gateway (attached: 409 dependency_violation)',
-    response: DeletedResponse,
+    response: NetworkDeletedResponse,
     errors: ['not_found', 'dependency_violation'],
   })
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {

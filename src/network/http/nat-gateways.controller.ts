@@ -37,6 +37,7 @@ export class NatGatewaysController {
     tenantId: string,
     outcome: Outcome<NatGatewayChanged>,
     status: 200 | 201,
+    includeDeleted = false,
   ) {
     const { natGatewayId } = outcome.result;
     return afterWrite({
@@ -44,7 +45,7 @@ export class NatGatewaysController {
       outcome,
       location: `/nat-gateways/${natGatewayId}`,
       status,
-      read: () => this.queries.natGateway(tenantId, natGatewayId),
+      read: () => this.queries.natGateway(tenantId, natGatewayId, includeDeleted),
       id: natGatewayId,
     });
   }
@@ -120,6 +121,7 @@ export class NatGatewaysController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const outcome = await this.commands.execute(new DeleteNatGateway(id, ctx));
-    return this.respond(reply, tenantId, outcome, 200);
+    // The teardown may be over before the answer is read: it shows `deleted` then.
+    return this.respond(reply, tenantId, outcome, 200, true);
   }
 }

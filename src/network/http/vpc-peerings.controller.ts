@@ -36,6 +36,7 @@ export class VpcPeeringsController {
     tenantId: string,
     outcome: Outcome<VpcPeeringChanged>,
     status: 200 | 201,
+    includeDeleted = false,
   ) {
     const { peeringId } = outcome.result;
     return afterWrite({
@@ -43,7 +44,7 @@ export class VpcPeeringsController {
       outcome,
       location: `/vpc-peerings/${peeringId}`,
       status,
-      read: () => this.queries.vpcPeering(tenantId, peeringId),
+      read: () => this.queries.vpcPeering(tenantId, peeringId, includeDeleted),
       id: peeringId,
     });
   }
@@ -158,6 +159,7 @@ export class VpcPeeringsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const outcome = await this.commands.execute(new DeleteVpcPeering(id, ctx));
-    return this.respond(reply, tenantId, outcome, 200);
+    // The teardown may be over before the answer is read: it shows `deleted` then.
+    return this.respond(reply, tenantId, outcome, 200, true);
   }
 }

@@ -14,7 +14,10 @@
  *
  * Reservations are keyed by a holder (the resource's id): repeating one is a no-op (a retried
  * command, a saga step re-run after a crash), and reserving again with other amounts (a resize)
- * checks only the increase. A release of a holder that holds nothing is a no-op.
+ * checks only the increase. A release of a holder that holds nothing is a no-op. An adjustment
+ * (`AdjustQuota`) changes a holder's amounts by a signed delta decided on the ledger's own state
+ * (a bucket's stored bytes, which many writes change at once), so concurrent adjustments of one
+ * holder never lose each other; it is recorded as the `QuotaReserved` of the new amounts.
  *
  * The ledger also folds the events compute wrote before quotas were a platform service
  * (`InstanceCapacity*`, `VolumeCapacity*`), so the reservations of older ledgers still count.
@@ -36,8 +39,8 @@ export interface QuotaDefinition {
 }
 
 export const QUOTA_NAME = /^[a-z][a-z0-9_]{0,62}$/;
-/** The largest limit an operator can set. */
-export const MAX_QUOTA_LIMIT = 1_000_000_000;
+/** The largest limit an operator can set: 2^50 (a PiB, for byte quotas such as `stored_bytes`). */
+export const MAX_QUOTA_LIMIT = 2 ** 50;
 
 function assertLimit(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_QUOTA_LIMIT) {
@@ -140,6 +143,18 @@ export interface ReserveQuota {
   now: Date;
 }
 
+/** Changes a holder's amounts by `delta` (negative gives back; never below 0). */
+export interface AdjustQuota {
+  type: 'AdjustQuota';
+  tenantId: string;
+  holderId: string;
+  /** The holder's family when it holds nothing yet. */
+  holderKind: string;
+  delta: QuotaAmounts;
+  defaults: Readonly<Record<string, number>>;
+  now: Date;
+}
+
 export interface ReleaseQuota {
   type: 'ReleaseQuota';
   tenantId: string;
@@ -156,7 +171,7 @@ export interface OverrideQuotaLimits {
   now: Date;
 }
 
-export type QuotaLedgerCommand = ReserveQuota | ReleaseQuota | OverrideQuotaLimits;
+export type QuotaLedgerCommand = ReserveQuota | AdjustQuota | ReleaseQuota | OverrideQuotaLimits;
 
 export interface QuotaReservedData {
   tenantId: string;
@@ -315,6 +330,29 @@ export function decideQuotaLedger(
           },
         },
       ];
+    }
+    case 'AdjustQuota': {
+      const existing = state.holdings[command.holderId];
+      const amounts: Record<string, number> = { ...(existing?.amounts ?? {}) };
+      for (const [name, d] of Object.entries(command.delta)) {
+        if (!Number.isSafeInteger(d)) {
+          throw new RangeError(`quota ${name}: delta must be an integer, got ${d}`);
+        }
+        amounts[name] = Math.max(0, (amounts[name] ?? 0) + d);
+      }
+      if (!existing && Object.values(amounts).every((a) => a === 0)) return [];
+      return decideQuotaLedger(
+        {
+          type: 'ReserveQuota',
+          tenantId,
+          holderId: command.holderId,
+          holderKind: existing?.kind ?? command.holderKind,
+          amounts,
+          defaults: command.defaults,
+          now: command.now,
+        },
+        state,
+      );
     }
     case 'ReleaseQuota': {
       const existing = state.holdings[command.holderId];

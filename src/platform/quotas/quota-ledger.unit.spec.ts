@@ -246,3 +246,101 @@ describe('quota ledger (stream quota-<tenant>)', () => {
       .thenState((st) => expect(usageOf(st)).toEqual({ volumes: 1 }));
   });
 });
+
+describe('quota ledger: adjusting a holder by a delta (a bucket stored bytes)', () => {
+  const s = spec(quotaLedgerDecider);
+  const D = { buckets: 5, stored_bytes: 1000 };
+  const adjust = (delta: Record<string, number>, holderId = 'b-1') =>
+    ({
+      type: 'AdjustQuota',
+      tenantId: TENANT,
+      holderId,
+      holderKind: 'bucket',
+      delta,
+      defaults: D,
+      now: NOW,
+    }) as const;
+  const bucket = reserved('b-1', { buckets: 1 }, { buckets: 1 }, { buckets: 5 }, null, 'bucket');
+
+  it('adds to what the holder holds, keeping its other amounts', () => {
+    s.given([bucket])
+      .when(adjust({ stored_bytes: 400 }))
+      .then([
+        reserved(
+          'b-1',
+          { buckets: 1, stored_bytes: 400 },
+          { buckets: 1, stored_bytes: 400 },
+          { buckets: 5, stored_bytes: 1000 },
+          { buckets: 1 },
+          'bucket',
+        ),
+      ]);
+  });
+
+  it('two adjustments add up (each decided on the ledger state)', () => {
+    s.given([bucket])
+      .when(adjust({ stored_bytes: 400 }))
+      .thenState((st) => expect(usageOf(st)).toEqual({ buckets: 1, stored_bytes: 400 }));
+    const after = quotaLedgerDecider.decide(adjust({ stored_bytes: 400 }), {
+      ...quotaLedgerDecider.initialState(),
+      tenantId: TENANT,
+      holdings: { 'b-1': { kind: 'bucket', amounts: { buckets: 1, stored_bytes: 400 } } },
+    });
+    expect(after[0]).toMatchObject({ data: { amounts: { buckets: 1, stored_bytes: 800 } } });
+  });
+
+  it('refuses an increase over the limit, counting every holder (403 quota_exceeded)', () => {
+    const other = reserved(
+      'b-2',
+      { buckets: 1, stored_bytes: 700 },
+      { buckets: 2, stored_bytes: 700 },
+      { buckets: 5, stored_bytes: 1000 },
+      null,
+      'bucket',
+    );
+    expect(() =>
+      quotaLedgerDecider.decide(
+        adjust({ stored_bytes: 301 }),
+        [bucket, other].reduce(quotaLedgerDecider.evolve, quotaLedgerDecider.initialState()),
+      ),
+    ).toThrow(expect.objectContaining({ code: 'quota_exceeded' }));
+    expect(
+      quotaLedgerDecider.decide(
+        adjust({ stored_bytes: 300 }),
+        [bucket, other].reduce(quotaLedgerDecider.evolve, quotaLedgerDecider.initialState()),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('a negative delta gives bytes back (never below 0), even above a lowered limit', () => {
+    const full = reserved(
+      'b-1',
+      { buckets: 1, stored_bytes: 900 },
+      { buckets: 1, stored_bytes: 900 },
+      { buckets: 5, stored_bytes: 1000 },
+      null,
+      'bucket',
+    );
+    const lowered: QuotaLedgerEvent = {
+      type: 'QuotaLimitsOverridden',
+      data: {
+        tenantId: TENANT,
+        changes: { stored_bytes: 10 },
+        overrides: { stored_bytes: 10 },
+        at: AT,
+      },
+    };
+    s.given([full, lowered])
+      .when({ ...adjust({ stored_bytes: -1000 }), defaults: D })
+      .thenState((st) => expect(usageOf(st)).toEqual({ buckets: 1, stored_bytes: 0 }));
+  });
+
+  it('giving back what a holder does not hold, or a zero delta, appends nothing', () => {
+    s.given([])
+      .when(adjust({ stored_bytes: -5 }))
+      .then([]);
+    s.given([bucket])
+      .when(adjust({ stored_bytes: 0 }))
+      .then([]);
+  });
+});

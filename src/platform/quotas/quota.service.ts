@@ -161,6 +161,45 @@ export class QuotaService {
     return { changed: result.events.length > 0, position: result.position };
   }
 
+  /**
+   * Changes what `holder` holds by `delta` (signed; amounts never go below 0), decided on the
+   * ledger's state, so concurrent adjustments of one holder add up. Only an increase is checked
+   * (403 `quota_exceeded`, nothing appended). `step` names the adjustment within the command
+   * (a retry of the command with the same step is a no-op).
+   */
+  async adjust(
+    tenantId: string,
+    holder: QuotaHolder,
+    delta: QuotaAmounts,
+    ctx: CommandContext,
+    step: string,
+  ): Promise<QuotaWrite> {
+    const defaults = this.registry.defaults();
+    const undeclared = Object.keys(delta).filter((name) => !Object.hasOwn(defaults, name));
+    if (undeclared.length > 0) {
+      throw new Error(`quota ${undeclared.join(', ')} is not declared (provideQuotas)`);
+    }
+    if (Object.values(delta).every((d) => d === 0)) return { changed: false, position: null };
+    const result = await this.ledgers.run(tenantId, () =>
+      this.executor.execute(
+        quotaLedgerDecider,
+        tenantId,
+        {
+          type: 'AdjustQuota',
+          tenantId,
+          holderId: holder.id,
+          holderKind: holder.kind,
+          delta,
+          defaults,
+          now: ctx.now,
+        },
+        derivedContext(ctx, `quota/adjust/${holder.id}/${step}`, { tenantId }),
+        LEDGER_ATTEMPTS,
+      ),
+    );
+    return { changed: result.events.length > 0, position: result.position };
+  }
+
   /** Releases what `holderId` holds; a no-op when it holds nothing. */
   async release(tenantId: string, holderId: string, ctx: CommandContext): Promise<QuotaWrite> {
     const result = await this.ledgers.run(tenantId, () =>

@@ -11,7 +11,13 @@ import {
   type IgnoredEventType,
 } from '../../audit/domain/actions';
 import type { MeterName } from '../../billing/domain/meter';
-import type { MeterRole, PointInTimeSpec, ResourceKind } from './resource-kind';
+import {
+  billingMeters,
+  type KindEvent,
+  type MeterRole,
+  type PointInTimeSpec,
+  type ResourceKind,
+} from './resource-kind';
 
 export class ResourceCatalogError extends Error {
   constructor(message: string) {
@@ -37,6 +43,10 @@ export interface MeteredEventType {
   meter: MeterName;
   role: MeterRole;
   resourceIdField: string;
+  /** Set for a family's further meters: their usage id is uuid v5 of `<resource id>/<usageKey>`. */
+  usageKey?: string;
+  /** What an `adjust` event adds to the metered quantity (the family's `quantityDelta`). */
+  quantityDelta?(event: KindEvent): number;
 }
 
 export interface PointInTimeKind {
@@ -59,7 +69,7 @@ export class ResourceCatalog {
   readonly audit = new AuditActionCatalog();
   private readonly byEventType = new Map<string, ResourceKind>();
   private readonly byCategory = new Map<string, ResourceKind>();
-  private readonly metered = new Map<string, MeteredEventType>();
+  private readonly metered = new Map<string, MeteredEventType[]>();
 
   constructor(readonly kinds: readonly ResourceKind[]) {
     for (const kind of kinds) this.add(kind);
@@ -129,8 +139,14 @@ export class ResourceCatalog {
     return [...this.metered.keys()].sort(compareText);
   }
 
+  /** How the family's first meter reading `type` reads it (undefined: not billed). */
   meteringOf(type: string): MeteredEventType | undefined {
-    return this.metered.get(type);
+    return this.metered.get(type)?.[0];
+  }
+
+  /** Every meter reading `type`, in the order the family declares them (a cluster has two). */
+  meteringsOf(type: string): readonly MeteredEventType[] {
+    return this.metered.get(type) ?? [];
   }
 
   /** The families point-in-time state folds, in the order the contexts declared them. */
@@ -194,22 +210,38 @@ export class ResourceCatalog {
       );
     }
     this.audit.register(entries).ignore(ignored);
-    if (kind.billing) {
-      for (const [eventType, role] of Object.entries(kind.billing.events)) {
+    const meters = billingMeters(kind.billing);
+    meters.forEach((billing, index) => {
+      if (index > 0 && !billing.usageKey) {
+        throw new ResourceCatalogError(
+          `${kind.context}/${kind.family}: meter ${billing.meter} needs a usageKey (only a family's first meter is keyed by the resource id)`,
+        );
+      }
+      for (const [eventType, role] of Object.entries(billing.events)) {
         if (!role) continue;
         if (!(eventType in kind.events)) {
           throw new ResourceCatalogError(
             `${kind.context}/${kind.family}: the meter reads ${eventType}, which the family does not emit`,
           );
         }
-        this.metered.set(eventType, {
+        const { quantityDelta } = billing;
+        if (role === 'adjust' && !quantityDelta) {
+          throw new ResourceCatalogError(
+            `${kind.context}/${kind.family}: ${eventType} adjusts the meter without a quantityDelta`,
+          );
+        }
+        const readers = this.metered.get(eventType) ?? [];
+        readers.push({
           family: kind.family,
-          meter: kind.billing.meter,
+          meter: billing.meter,
           role,
-          resourceIdField: kind.billing.resourceIdField,
+          resourceIdField: billing.resourceIdField,
+          ...(billing.usageKey ? { usageKey: billing.usageKey } : {}),
+          ...(quantityDelta ? { quantityDelta: (event: KindEvent) => quantityDelta(event) } : {}),
         });
+        this.metered.set(eventType, readers);
       }
-    }
+    });
   }
 }
 

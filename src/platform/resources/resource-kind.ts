@@ -38,16 +38,45 @@ export function notAudited(reason: string): { readonly ignored: string } {
  * - `rename`: its display name changes,
  * - `start`: usage starts at the price of its type,
  * - `reprice`: usage continues at another type's price,
- * - `stop`: usage stops.
+ * - `quantity`: usage continues in another quantity (a cluster's worker count after a scale),
+ * - `stop`: usage stops,
+ * - `adjust`: the metered quantity changes by `quantityDelta(event)` (a bucket's stored bytes);
+ *   usage runs while the quantity is above zero.
  */
-export type MeterRole = 'open' | 'rename' | 'start' | 'reprice' | 'stop';
+export type MeterRole = 'open' | 'rename' | 'start' | 'reprice' | 'quantity' | 'stop' | 'adjust';
 
-export interface BillingMeterSpec<TType extends string> {
+export interface BillingMeterSpec<TType extends string, E extends KindEvent = KindEvent> {
   meter: MeterName;
   /** The event data field that holds the metered resource's id. */
   resourceIdField: string;
   /** The events the meter reads; event types the family emits that are absent are not billed. */
   events: Readonly<Partial<Record<TType, MeterRole>>>;
+  /**
+   * Set on every meter of a family but its first (`billing` as a list): the meter's usage is kept
+   * and reported under its own id, uuid v5 of `<resource id>/<usageKey>` (a cluster's worker
+   * nodes under `<cluster id>/nodes`), since usage is keyed by resource id and start instant.
+   */
+  usageKey?: string;
+  /** What an `adjust` event adds to (or, negative, takes from) the metered quantity. */
+  quantityDelta?(event: E): number;
+}
+
+/** A family's meters: one, or several (a cluster's control plane and its worker nodes). */
+export type BillingSpec<TType extends string, E extends KindEvent = KindEvent> =
+  BillingMeterSpec<TType, E> | readonly BillingMeterSpec<TType, E>[];
+
+/** The meters of a `billing` declaration, as a list. */
+export function billingMeters<TType extends string, E extends KindEvent = KindEvent>(
+  billing: BillingSpec<TType, E> | undefined,
+): readonly BillingMeterSpec<TType, E>[] {
+  if (!billing) return [];
+  return isMeterList(billing) ? billing : [billing];
+}
+
+function isMeterList<TType extends string, E extends KindEvent>(
+  billing: BillingSpec<TType, E>,
+): billing is readonly BillingMeterSpec<TType, E>[] {
+  return Array.isArray(billing);
 }
 
 /** A resource folded from its events, as point-in-time state presents it. */
@@ -97,7 +126,7 @@ export interface ResourceKind<TType extends string = string> {
   readonly actions: Readonly<Record<string, string>>;
   /** The read-model table its view is served from, null when it has none. */
   readonly readModel: string | null;
-  readonly billing?: BillingMeterSpec<TType>;
+  readonly billing?: BillingSpec<TType>;
   readonly pointInTime?: PointInTimeSpec<unknown>;
   readonly audit?: AuditRowOverrides;
 }
@@ -121,7 +150,7 @@ export interface ResourceKindSpec<E extends KindEvent, A extends string, S> {
   actions: Readonly<Record<A, string>>;
   events: Readonly<Record<E['type'], AuditRule<NoInfer<A>>>>;
   readModel: string | null;
-  billing?: BillingMeterSpec<E['type']>;
+  billing?: BillingSpec<E['type'], E>;
   pointInTime?: PointInTimeSpec<S>;
   audit?: AuditRowOverrides;
 }

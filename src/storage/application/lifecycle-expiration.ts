@@ -13,6 +13,7 @@ import { Clock } from '../../platform/clock';
 import { PG_POOL } from '../../platform/tokens';
 import { blobsReleasedBy, objectDecider, type LifecycleRule } from '../domain';
 import { StorageAccess } from './storage-access';
+import { StoredBytesQuota } from './storage-quotas';
 
 const RUN_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -35,6 +36,7 @@ export class LifecycleExpiration implements OnApplicationBootstrap, OnModuleDest
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly access: StorageAccess,
     private readonly clock: Clock,
+    private readonly storedBytes: StoredBytesQuota,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -112,6 +114,10 @@ export class LifecycleExpiration implements OnApplicationBootstrap, OnModuleDest
           30,
         ),
       );
+      const bucketId = result.events[0]?.data.bucketId;
+      if (bucketId) {
+        await this.storedBytes.settle(tenantId, bucketId, 0, result.events, ctx, objectId);
+      }
       await this.access.releaseBlobs(result.events.flatMap(blobsReleasedBy));
       return result.events.length > 0;
     } catch (err) {

@@ -131,7 +131,9 @@ export class StorageAccess {
   async referencedBlobs(ids: readonly string[]): Promise<ReadonlySet<string>> {
     const { rows } = await this.pool.query<{ blob_id: string }>(
       `SELECT blob_id FROM storage_object_versions WHERE blob_id = ANY($1::uuid[])
-       UNION SELECT blob_id FROM storage_multipart_parts WHERE blob_id = ANY($1::uuid[])`,
+       UNION SELECT blob_id FROM storage_multipart_parts WHERE blob_id = ANY($1::uuid[])
+       UNION SELECT completing_blob_id FROM storage_multipart_uploads
+         WHERE completing_blob_id = ANY($1::uuid[])`,
       [ids],
     );
     return new Set(rows.map((r) => r.blob_id));

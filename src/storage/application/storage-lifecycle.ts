@@ -48,12 +48,12 @@ export class StorageLifecycle implements OnModuleInit, OnApplicationBootstrap, O
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Removes unreferenced blobs past the grace period; returns how many. */
-  async sweep(): Promise<number> {
+  /** Removes unreferenced blobs past the grace period (tests may shorten it); returns how many. */
+  async sweep(olderThanMs = this.options.orphanGraceMs): Promise<number> {
     try {
       const removed = await this.blobs.sweepOrphans(
         (ids) => this.access.referencedBlobs(ids),
-        this.options.orphanGraceMs,
+        olderThanMs,
       );
       if (removed > 0) this.logger.log(`removed ${removed} unreferenced blob(s)`);
       return removed;

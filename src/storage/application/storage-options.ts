@@ -8,6 +8,8 @@ export const STORAGE_OPTIONS = Symbol('STORAGE_OPTIONS');
 export interface StorageOptions {
   /** Where the filesystem blob store keeps its files. */
   blobRoot: string;
+  /** null: the filesystem blob store; else the S3 bucket blobs go to. */
+  blobS3: AppConfig['blobS3'];
   /** Largest object one upload (or one part) writes. */
   maxObjectBytes: number;
   /** HMAC key of presigned URLs (NIMBUS_STORAGE_PRESIGN_SECRET, else generated in keys/). */
@@ -21,6 +23,7 @@ export interface StorageOptions {
 export function storageOptionsFrom(config: AppConfig): StorageOptions {
   return {
     blobRoot: join(config.dataDir, 'blobs'),
+    blobS3: config.blobS3,
     maxObjectBytes: config.storageMaxObjectBytes,
     presignSecret:
       config.storagePresignSecret ??

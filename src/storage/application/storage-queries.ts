@@ -264,14 +264,31 @@ export class StorageQueries {
   }
 
   /** Multipart uploads in progress in a bucket, by key then upload id. */
+  /**
+   * Uploads in progress by key, then initiation, from after the markers: every key after
+   * `keyMarker`, and with `uploadIdMarker` also the uploads of `keyMarker` itself initiated after
+   * that one (an upload id that is gone by now: all of that key's). At most `limit`.
+   */
   async multipartUploads(
     bucketId: string,
     prefix: string,
+    page: { keyMarker?: string; uploadIdMarker?: string; limit?: number } = {},
   ): Promise<Array<{ id: string; key: string; initiated_at: Date }>> {
     const { rows } = await this.pool.query<{ id: string; key: string; initiated_at: Date }>(
-      `SELECT id, key, initiated_at FROM storage_multipart_uploads
-       WHERE bucket_id = $1 AND left(key, $2) = $3 ORDER BY key, initiated_at, id LIMIT 1000`,
-      [bucketId, prefix.length, prefix],
+      `SELECT u.id, u.key, u.initiated_at FROM storage_multipart_uploads u
+       WHERE u.bucket_id = $1 AND left(u.key, $2) = $3
+         AND (u.key > $4 OR (u.key = $4 AND $5::uuid IS NOT NULL AND (u.initiated_at, u.id) >
+           (COALESCE((SELECT m.initiated_at FROM storage_multipart_uploads m WHERE m.id = $5::uuid),
+             '-infinity'), $5::uuid)))
+       ORDER BY u.key, u.initiated_at, u.id LIMIT $6`,
+      [
+        bucketId,
+        prefix.length,
+        prefix,
+        page.keyMarker ?? '',
+        page.uploadIdMarker ?? null,
+        page.limit ?? 1000,
+      ],
     );
     return rows;
   }

@@ -68,13 +68,38 @@ export interface CompleteMultipartUpload {
   now: Date;
 }
 
+/**
+ * Records the assembled object before it becomes a version, so a completion cut short (a crash
+ * after the object's version was written, before the upload recorded its completion) is finished
+ * by a retry with the same blob and version id instead of writing a second version.
+ */
+export interface StartMultipartCompletion {
+  type: 'StartMultipartCompletion';
+  parts: CompletedPartRef[];
+  assembled: BlobRef;
+  versionId: string;
+  minPartBytes: number;
+  now: Date;
+}
+
 export interface AbortMultipartUpload {
   type: 'AbortMultipartUpload';
   now: Date;
 }
 
 export type MultipartCommand =
-  InitiateMultipartUpload | UploadPart | CompleteMultipartUpload | AbortMultipartUpload;
+  | InitiateMultipartUpload
+  | UploadPart
+  | StartMultipartCompletion
+  | CompleteMultipartUpload
+  | AbortMultipartUpload;
+
+/** A completion recorded as started: its part list, assembled blob and version id. */
+export interface PendingCompletion {
+  parts: number[];
+  assembled: BlobRef;
+  versionId: string;
+}
 
 export type MultipartEvent =
   | {
@@ -91,6 +116,10 @@ export type MultipartEvent =
   | {
       type: 'MultipartPartUploaded';
       data: { uploadId: string; part: UploadedPart; replaced: BlobRef | null; at: string };
+    }
+  | {
+      type: 'MultipartCompletionStarted';
+      data: { uploadId: string; completion: PendingCompletion; at: string };
     }
   | {
       type: 'MultipartUploadCompleted';
@@ -121,6 +150,8 @@ export interface MultipartState {
   /** By part number. */
   parts: Readonly<Record<number, UploadedPart>>;
   completedParts: number[];
+  /** A completion started and not yet recorded as done (null otherwise). */
+  completing: PendingCompletion | null;
   initiatedAt: string | null;
 }
 
@@ -134,6 +165,7 @@ export function initialMultipartState(): MultipartState {
     contentType: '',
     parts: {},
     completedParts: [],
+    completing: null,
     initiatedAt: null,
   };
 }
@@ -156,8 +188,10 @@ export function evolveMultipart(state: MultipartState, event: MultipartEvent): M
         ...state,
         parts: { ...state.parts, [event.data.part.partNumber]: event.data.part },
       };
+    case 'MultipartCompletionStarted':
+      return { ...state, completing: event.data.completion };
     case 'MultipartUploadCompleted':
-      return { ...state, status: 'COMPLETED', completedParts: event.data.parts };
+      return { ...state, status: 'COMPLETED', completedParts: event.data.parts, completing: null };
     case 'MultipartUploadAborted':
       return { ...state, status: 'ABORTED' };
     default:
@@ -286,6 +320,26 @@ export function decideMultipart(
       const part: UploadedPart = { partNumber: n, blob: command.blob, uploadedAt: at };
       return [{ type: 'MultipartPartUploaded', data: { uploadId, part, replaced, at } }];
     }
+    case 'StartMultipartCompletion': {
+      const parts = partsToComplete(state, command.parts, command.minPartBytes);
+      const numbers = parts.map((p) => p.partNumber);
+      const pending = state.completing;
+      if (pending && pending.parts.join(',') === numbers.join(',')) return [];
+      return [
+        {
+          type: 'MultipartCompletionStarted',
+          data: {
+            uploadId,
+            completion: {
+              parts: numbers,
+              assembled: command.assembled,
+              versionId: command.versionId,
+            },
+            at,
+          },
+        },
+      ];
+    }
     case 'CompleteMultipartUpload': {
       const parts = partsToComplete(state, command.parts, command.minPartBytes);
       if (!command.assembled) return [];
@@ -321,7 +375,10 @@ export function decideMultipart(
             uploadId,
             bucketId,
             key: state.key,
-            partBlobs: Object.values(state.parts).map((p) => p.blob.blobId),
+            partBlobs: [
+              ...Object.values(state.parts).map((p) => p.blob.blobId),
+              ...(state.completing ? [state.completing.assembled.blobId] : []),
+            ],
             at,
           },
         },

@@ -154,4 +154,66 @@ describe('multipart upload decider', () => {
       ]);
     s.given([]).when({ type: 'AbortMultipartUpload', now: NOW }).thenThrows('not_found');
   });
+  describe('a completion recorded as started (so a retry after a crash finishes it once)', () => {
+    const assembled: BlobRef = {
+      blobId: 'obj',
+      sizeBytes: 2 * MIN_PART_BYTES,
+      sha256: 's',
+      etag: 'e-2',
+    };
+    const start = (parts: number[], blobId = 'obj'): MultipartCommand => ({
+      type: 'StartMultipartCompletion',
+      parts: parts.map((partNumber) => ({ partNumber })),
+      assembled: { ...assembled, blobId },
+      versionId: 'v-1',
+      minPartBytes: MIN_PART_BYTES,
+      now: NOW,
+    });
+    const started = (parts: number[], blobId = 'obj'): MultipartEvent => ({
+      type: 'MultipartCompletionStarted',
+      data: {
+        uploadId: U,
+        completion: { parts, assembled: { ...assembled, blobId }, versionId: 'v-1' },
+        at: AT,
+      },
+    });
+
+    it('records the assembled blob and version id once per part list', () => {
+      s.given([initiated, uploaded(1), uploaded(2)])
+        .when(start([1, 2]))
+        .then([started([1, 2])]);
+      s.given([initiated, uploaded(1), uploaded(2), started([1, 2])])
+        .when(start([1, 2], 'obj-again'))
+        .then([]);
+      s.given([initiated, uploaded(1), uploaded(2), started([1, 2])])
+        .when(start([1]))
+        .then([started([1])]);
+    });
+
+    it('checks the list as a completion does', () => {
+      s.given([initiated, uploaded(1)])
+        .when(start([1, 3]))
+        .thenThrows('invalid_part');
+      s.given([initiated, uploaded(1), uploaded(2)])
+        .when(start([2, 1]))
+        .thenThrows('invalid_part_order');
+    });
+
+    it('an abort releases the started blob with the parts', () => {
+      s.given([initiated, uploaded(1), started([1])])
+        .when({ type: 'AbortMultipartUpload', now: NOW })
+        .then([
+          {
+            type: 'MultipartUploadAborted',
+            data: {
+              uploadId: U,
+              bucketId: 'b-1',
+              key: 'big.bin',
+              partBlobs: ['blob-1', 'obj'],
+              at: AT,
+            },
+          },
+        ]);
+    });
+  });
 });

@@ -10,7 +10,7 @@ import { Ctx } from '../../common/request-context';
 import type { CommandContext } from '../../kernel/command-context';
 import { ApiOperationFor } from '../../platform/http/api-operation';
 import { AccessKeyQueries, CreateAccessKey, DeleteAccessKey } from '../application/access-keys';
-import { AccessKeyResponse, CreatedAccessKeyResponse, DeletedResponse } from './dto';
+import { AccessKeyResponse, CreatedAccessKeyResponse, StorageDeletedResponse } from './dto';
 import { StorageAction } from './storage-http';
 
 /**
@@ -72,7 +72,7 @@ export class AccessKeysController {
   @ApiOperationFor({
     id: 'deleteS3AccessKey',
     summary: 'Delete an S3 access key; requests signed with it fail from now on',
-    response: DeletedResponse,
+    response: StorageDeletedResponse,
     errors: ['not_found'],
   })
   async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {

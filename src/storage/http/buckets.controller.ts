@@ -39,7 +39,7 @@ import {
   ClusterStatusResponse,
   CreateBucketDto,
   DeleteBucketQuery,
-  DeletedResponse,
+  StorageDeletedResponse,
   LifecycleRuleDto,
   LifecycleRuleResponse,
   VersioningDto,
@@ -104,7 +104,7 @@ export class BucketsController {
     id: 'deleteBucket',
     summary:
       'Delete a bucket; one holding objects, versions or multipart uploads is 409 bucket_not_empty unless ?force=true',
-    response: DeletedResponse,
+    response: StorageDeletedResponse,
     errors: ['not_found', 'bucket_not_empty', 'validation_error'],
   })
   async delete(
@@ -179,7 +179,7 @@ export class BucketsController {
   @ApiOperationFor({
     id: 'deleteLifecycleRule',
     summary: "Change a bucket's lifecycle rules",
-    response: DeletedResponse,
+    response: StorageDeletedResponse,
     errors: ['not_found'],
   })
   async removeRule(

@@ -269,22 +269,52 @@ export class ClusterNodeResponse {
   @ApiProperty({ example: 'local' }) id!: string;
   @ApiProperty({ example: 'filesystem' }) backend!: string;
   @ApiProperty({ enum: ['healthy', 'unhealthy'], example: 'healthy' }) status!: string;
-  @ApiProperty({ example: 107374182400 }) capacity_bytes!: number;
-  @ApiProperty({ example: 53687091200 }) used_bytes!: number;
-  @ApiProperty({ example: 53687091200 }) free_bytes!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 107374182400,
+    description: 'null when the blob store does not tell (S3)',
+  })
+  capacity_bytes!: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 53687091200,
+    description: 'null when the blob store does not tell (S3)',
+  })
+  used_bytes!: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 53687091200,
+    description: 'null when the blob store does not tell (S3)',
+  })
+  free_bytes!: number | null;
   @ApiPropertyOptional({ type: String, nullable: true, example: null }) problem!: string | null;
 }
 
 export class ClusterStatusResponse {
   @ApiProperty({ enum: ['healthy', 'unhealthy'], example: 'healthy' }) status!: string;
   @ApiProperty({ type: [ClusterNodeResponse] }) nodes!: ClusterNodeResponse[];
-  @ApiProperty({ example: 107374182400 }) capacity_bytes!: number;
-  @ApiProperty({ example: 53687091200 }) used_bytes!: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 107374182400,
+    description: 'null when the blob store does not tell (S3)',
+  })
+  capacity_bytes!: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: 53687091200,
+    description: 'null when the blob store does not tell (S3)',
+  })
+  used_bytes!: number | null;
   @ApiProperty({ example: 1048576, description: "Bytes of this tenant's object versions" })
   tenant_stored_bytes!: number;
 }
 
-export class DeletedResponse {
+export class StorageDeletedResponse {
   @ApiProperty({ example: 'bucket deleted' }) message!: string;
   @ApiProperty({ example: 'my-assets' }) id!: string;
 }

@@ -45,7 +45,7 @@ import type { ObjectView } from '../application/views';
 import { BLOB_STORE, type BlobStore } from '../ports/blob-store';
 import {
   CompleteMultipartDto,
-  DeletedResponse,
+  StorageDeletedResponse,
   ListObjectsQuery,
   MultipartUploadResponse,
   ObjectDeletedResponse,
@@ -246,7 +246,7 @@ export class ObjectsController {
   @ApiOperationFor({
     id: 'abortMultipartUpload',
     summary: 'Abort a multipart upload; its parts are deleted',
-    response: DeletedResponse,
+    response: StorageDeletedResponse,
     errors: ['not_found'],
   })
   async abort(@Param('id') id: string, @Ctx() ctx: CommandContext) {

@@ -1,7 +1,8 @@
 /**
  * Where object bytes live. The storage context keeps every piece of metadata in events; a blob is
- * only bytes under an id the store chooses, written once and never changed. One adapter so far:
- * `FilesystemBlobStore` (`src/drivers/blobs/`), under `<NIMBUS_DATA_DIR>/blobs`.
+ * only bytes under an id the store chooses, written once and never changed. Two adapters
+ * (`src/drivers/blobs/`, chosen by `NIMBUS_BLOB_STORE`): `FilesystemBlobStore` under
+ * `<NIMBUS_DATA_DIR>/blobs`, and `S3BlobStore` in a bucket of any S3-compatible cluster.
  *
  * Contract of every adapter:
  * - `put` streams the source to the store, computing SHA-256 and MD5 on the way, and returns only
@@ -11,8 +12,8 @@
  * - `concat` writes a new blob from existing ones in order (multipart completion), streamed.
  * - `open` streams a blob, or the inclusive byte range of it; a missing blob is an error.
  * - `delete` removes blobs; a missing one is no error (idempotent, repeated after a crash).
- * - `recover` runs at start-up, before any write: it removes the temporary files of writes that
- *   never finished. `sweepOrphans` removes blobs older than a grace period that no metadata
+ * - `recover` runs at start-up, before any write: it removes the temporary files (or unfinished
+ *   multipart uploads) of writes that never finished. `sweepOrphans` removes blobs older than a grace period that no metadata
  *   references (a crash between the write and the append of its event leaves one).
  */
 import type { Readable } from 'node:stream';
@@ -40,14 +41,15 @@ export interface ByteRange {
 }
 
 export interface BlobStoreStatus {
-  backend: 'filesystem';
-  /** Where the blobs are (a directory for the filesystem adapter). */
+  backend: 'filesystem' | 's3';
+  /** Where the blobs are (a directory, or the S3 endpoint, bucket and prefix). */
   location: string;
   healthy: boolean;
-  capacityBytes: number;
-  freeBytes: number;
-  /** Bytes of the file system in use (by anything, not only blobs). */
-  usedBytes: number;
+  /** null when the backend does not tell (S3). */
+  capacityBytes: number | null;
+  freeBytes: number | null;
+  /** Bytes of the file system in use (by anything, not only blobs); null when unknown (S3). */
+  usedBytes: number | null;
   /** Why the store is unhealthy, when it is. */
   problem: string | null;
 }

@@ -82,6 +82,14 @@ function single(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Whether the request carries a signature (an Authorization header or a presigned query). */
+export function isSigned(request: Pick<SignedRequest, 'headers' | 'query'>): boolean {
+  return (
+    single(request.headers, 'authorization') !== undefined ||
+    request.query.some(([n]) => n === 'X-Amz-Algorithm')
+  );
+}
+
 /**
  * Verifies the signature (header or presigned form) and the time; returns the key and payload
  * mode, or throws the S3 error a client expects (InvalidAccessKeyId, SignatureDoesNotMatch,

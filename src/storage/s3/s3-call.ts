@@ -7,14 +7,19 @@ import type { Verified } from './s3-auth';
 export interface S3Call {
   req: IncomingMessage;
   res: ServerResponse;
-  auth: Verified;
+  /** The verified signature; null for an unsigned (anonymous) request. */
+  auth: Verified | null;
   ctx: CommandContext;
   bucket: string | null;
   key: string | null;
   query: Map<string, string>;
   requestId: string;
-  /** Throws AccessDenied unless the key's user may perform `action` on the bucket. */
-  authorize(action: string, bucket?: string | null): Promise<void>;
+  /**
+   * Throws AccessDenied (and records the denial) unless the caller may perform `action` for the
+   * S3 `operation` on the bucket: a signed call's key user per IAM; an unsigned call only for the
+   * anonymous reads of a public bucket.
+   */
+  authorize(operation: string, action: string, bucket?: string | null): Promise<void>;
 }
 
 /** Sends an XML answer. */

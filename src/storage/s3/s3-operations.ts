@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CommandBus } from '@nestjs/cqrs';
 
+import { isUuid } from '../../common/ids';
 import { decodeCursor } from '../../common/pagination';
 import { derivedContext } from '../../platform/commands/system-context';
 import { objectDecider, type ObjectVersion } from '../domain';
@@ -24,11 +25,12 @@ import {
   UploadPart,
 } from '../application/multipart';
 import { DeleteObject, PutObject } from '../application/objects';
-import type { StorageAccess } from '../application/storage-access';
+import type { OwnedBucket, StorageAccess } from '../application/storage-access';
 import type { StorageQueries } from '../application/storage-queries';
 import type { ObjectRow } from '../application/views';
 import { parseRange } from '../http/storage-http';
 import { attributesOf, uploadBody } from './payload';
+import type { Verified } from './s3-auth';
 import { sendXml, type S3Call } from './s3-call';
 import { S3Error } from './s3-errors';
 import { elements, hasDoctype, text, xml, type XmlNode } from './s3-xml';
@@ -62,6 +64,36 @@ function maxKeysOf(call: S3Call): number {
   return Math.min(Number(raw), MAX_KEYS);
 }
 
+/**
+ * What an unsigned request may do, and only on a public bucket (`is_public`): the reads the native
+ * API opens to anonymous callers (`@AnonymousAllowed`: listing, getting objects), and the HEAD and
+ * location requests clients make before them.
+ */
+export const ANONYMOUS_OPERATIONS: ReadonlySet<string> = new Set([
+  'GetObject',
+  'HeadObject',
+  'ListObjects',
+  'ListObjectsV2',
+  'HeadBucket',
+  'GetBucketLocation',
+]);
+
+/** What an unsigned request is told when it may not do what it asks. */
+export function anonymousDenied(): S3Error {
+  return new S3Error(
+    'AccessDenied',
+    'Access Denied: an unsigned request may only read a public bucket; sign the request (SigV4)',
+  );
+}
+
+interface Operation {
+  /** S3's name of the operation (GetObject, ListObjectsV2...). */
+  name: string;
+  /** The native IAM action it needs (storage:get...). */
+  action: string;
+  run(): Promise<void>;
+}
+
 export class S3Operations {
   constructor(
     private readonly commands: CommandBus,
@@ -70,10 +102,23 @@ export class S3Operations {
   ) {}
 
   async dispatch(call: S3Call): Promise<void> {
+    const operation = this.route(call);
+    await call.authorize(operation.name, operation.action);
+    await operation.run();
+  }
+
+  /** The S3 operation a request asks for, with the native IAM action that authorizes it. */
+  private route(call: S3Call): Operation {
     const method = call.req.method ?? 'GET';
     const has = (name: string) => call.query.has(name);
+    const op = (name: string, action: string, run: () => Promise<void>): Operation => ({
+      name,
+      action,
+      run,
+    });
     if (call.bucket === null) {
-      if (method === 'GET') return this.listBuckets(call);
+      if (method === 'GET')
+        return op('ListBuckets', 'storage:listBuckets', () => this.listBuckets(call));
       throw new S3Error(
         'MethodNotAllowed',
         'The specified method is not allowed against this resource.',
@@ -82,43 +127,71 @@ export class S3Operations {
     if (call.key === null) {
       switch (method) {
         case 'PUT':
-          if (has('versioning')) return this.putVersioning(call);
-          if (has('lifecycle')) return this.putLifecycle(call);
-          return this.createBucket(call);
+          if (has('versioning'))
+            return op('PutBucketVersioning', 'storage:putBucketVersioning', () =>
+              this.putVersioning(call),
+            );
+          if (has('lifecycle'))
+            return op('PutBucketLifecycleConfiguration', 'storage:putLifecycle', () =>
+              this.putLifecycle(call),
+            );
+          return op('CreateBucket', 'storage:createBucket', () => this.createBucket(call));
         case 'GET':
-          if (has('location')) return this.bucketLocation(call);
-          if (has('versioning')) return this.getVersioning(call);
-          if (has('lifecycle')) return this.getLifecycle(call);
-          if (has('versions')) return this.listVersions(call);
-          if (has('uploads')) return this.listUploads(call);
-          return this.listObjects(call, call.query.get('list-type') === '2');
+          if (has('location'))
+            return op('GetBucketLocation', 'storage:list', () => this.bucketLocation(call));
+          if (has('versioning'))
+            return op('GetBucketVersioning', 'storage:list', () => this.getVersioning(call));
+          if (has('lifecycle'))
+            return op('GetBucketLifecycleConfiguration', 'storage:getLifecycle', () =>
+              this.getLifecycle(call),
+            );
+          if (has('versions'))
+            return op('ListObjectVersions', 'storage:listVersions', () => this.listVersions(call));
+          if (has('uploads'))
+            return op('ListMultipartUploads', 'storage:list', () => this.listUploads(call));
+          if (call.query.get('list-type') === '2')
+            return op('ListObjectsV2', 'storage:list', () => this.listObjects(call, true));
+          return op('ListObjects', 'storage:list', () => this.listObjects(call, false));
         case 'HEAD':
-          return this.headBucket(call);
+          return op('HeadBucket', 'storage:list', () => this.headBucket(call));
         case 'DELETE':
-          if (has('lifecycle')) return this.deleteLifecycle(call);
-          return this.deleteBucket(call);
+          if (has('lifecycle'))
+            return op('DeleteBucketLifecycle', 'storage:putLifecycle', () =>
+              this.deleteLifecycle(call),
+            );
+          return op('DeleteBucket', 'storage:deleteBucket', () => this.deleteBucket(call));
         case 'POST':
-          if (has('delete')) return this.deleteObjects(call);
+          if (has('delete'))
+            return op('DeleteObjects', 'storage:delete', () => this.deleteObjects(call));
           break;
       }
       throw new S3Error('NotImplemented', 'This bucket operation is not implemented.');
     }
     switch (method) {
       case 'PUT':
-        if (has('uploadId') || has('partNumber')) return this.uploadPart(call);
-        if (call.req.headers['x-amz-copy-source'] !== undefined) return this.copyObject(call);
-        return this.putObject(call);
+        if (has('uploadId') || has('partNumber')) {
+          const copy = call.req.headers['x-amz-copy-source'] !== undefined;
+          return op(copy ? 'UploadPartCopy' : 'UploadPart', 'storage:put', () =>
+            this.uploadPart(call),
+          );
+        }
+        if (call.req.headers['x-amz-copy-source'] !== undefined)
+          return op('CopyObject', 'storage:put', () => this.copyObject(call));
+        return op('PutObject', 'storage:put', () => this.putObject(call));
       case 'GET':
-        if (has('uploadId')) return this.listParts(call);
-        return this.getObject(call, false);
+        if (has('uploadId')) return op('ListParts', 'storage:get', () => this.listParts(call));
+        return op('GetObject', 'storage:get', () => this.getObject(call, false));
       case 'HEAD':
-        return this.getObject(call, true);
+        return op('HeadObject', 'storage:get', () => this.getObject(call, true));
       case 'DELETE':
-        if (has('uploadId')) return this.abortUpload(call);
-        return this.deleteObject(call);
+        if (has('uploadId'))
+          return op('AbortMultipartUpload', 'storage:delete', () => this.abortUpload(call));
+        return op('DeleteObject', 'storage:delete', () => this.deleteObject(call));
       case 'POST':
-        if (has('uploads')) return this.createUpload(call);
-        if (has('uploadId')) return this.completeUpload(call);
+        if (has('uploads'))
+          return op('CreateMultipartUpload', 'storage:put', () => this.createUpload(call));
+        if (has('uploadId'))
+          return op('CompleteMultipartUpload', 'storage:put', () => this.completeUpload(call));
         break;
     }
     throw new S3Error('NotImplemented', 'This object operation is not implemented.');
@@ -135,8 +208,8 @@ export class S3Operations {
   // ---------------------------------------------------------------- buckets
 
   private async listBuckets(call: S3Call): Promise<void> {
-    await call.authorize('storage:listBuckets', null);
-    const buckets = await this.queries.buckets(call.auth.key.tenantId, {
+    const tenantId = this.tenantOf(call);
+    const buckets = await this.queries.buckets(tenantId, {
       limit: 1000,
       after: null,
       envelope: false,
@@ -146,7 +219,7 @@ export class S3Operations {
       call.res,
       200,
       xml('ListAllMyBucketsResult', {
-        Owner: { ID: call.auth.key.tenantId, DisplayName: call.auth.key.tenantId },
+        Owner: { ID: tenantId, DisplayName: tenantId },
         Buckets: {
           Bucket: list.map((b) => ({ Name: b.name, CreationDate: isoSeconds(b.created_at) })),
         },
@@ -155,7 +228,6 @@ export class S3Operations {
   }
 
   private async createBucket(call: S3Call): Promise<void> {
-    await call.authorize('storage:createBucket');
     // A CreateBucketConfiguration body (LocationConstraint) is accepted and ignored: one region.
     await readBody(call);
     await this.commands.execute(new CreateBucket(this.bucket(call), false, call.ctx));
@@ -164,12 +236,28 @@ export class S3Operations {
     call.res.end();
   }
 
-  private async owned(call: S3Call) {
-    return this.access.ownedBucket(this.bucket(call), call.auth.key.tenantId);
+  /** The signature of a signed call; the operations that need one never run unsigned. */
+  private signed(call: S3Call): Verified {
+    if (call.auth === null) throw anonymousDenied();
+    return call.auth;
+  }
+
+  private tenantOf(call: S3Call): string {
+    return this.signed(call).key.tenantId;
+  }
+
+  /**
+   * The bucket the call names: the caller's own (another tenant's is NoSuchBucket), or for an
+   * unsigned call a public one (a private or missing one is AccessDenied alike).
+   */
+  private async owned(call: S3Call): Promise<OwnedBucket> {
+    if (call.auth !== null) return this.access.ownedBucket(this.bucket(call), this.tenantOf(call));
+    const found = await this.access.bucketNamed(this.bucket(call));
+    if (!found || !found.state.isPublic) throw anonymousDenied();
+    return found;
   }
 
   private async headBucket(call: S3Call): Promise<void> {
-    await call.authorize('storage:list');
     await this.owned(call);
     call.res.setHeader('x-amz-bucket-region', REGION);
     call.res.statusCode = 200;
@@ -177,7 +265,6 @@ export class S3Operations {
   }
 
   private async bucketLocation(call: S3Call): Promise<void> {
-    await call.authorize('storage:list');
     await this.owned(call);
     // us-east-1 is an empty LocationConstraint in S3's answer.
     sendXml(
@@ -188,14 +275,12 @@ export class S3Operations {
   }
 
   private async deleteBucket(call: S3Call): Promise<void> {
-    await call.authorize('storage:deleteBucket');
     await this.commands.execute(new DeleteBucket(this.bucket(call), false, call.ctx));
     call.res.statusCode = 204;
     call.res.end();
   }
 
   private async getVersioning(call: S3Call): Promise<void> {
-    await call.authorize('storage:list');
     const { state } = await this.owned(call);
     const status =
       state.versioning === 'enabled'
@@ -207,7 +292,6 @@ export class S3Operations {
   }
 
   private async putVersioning(call: S3Call): Promise<void> {
-    await call.authorize('storage:putBucketVersioning');
     await this.owned(call);
     const doc = await readBody(call);
     const status = text(doc, 'Status');
@@ -227,7 +311,6 @@ export class S3Operations {
   // ---------------------------------------------------------------- lifecycle (native rules)
 
   private async getLifecycle(call: S3Call): Promise<void> {
-    await call.authorize('storage:getLifecycle');
     const { state } = await this.owned(call);
     if (state.lifecycleRules.length === 0) {
       throw new S3Error(
@@ -250,7 +333,6 @@ export class S3Operations {
   }
 
   private async putLifecycle(call: S3Call): Promise<void> {
-    await call.authorize('storage:putLifecycle');
     const { state } = await this.owned(call);
     const doc = await readBody(call);
     const rules = elements(doc, 'Rule').map((rule) => {
@@ -292,7 +374,6 @@ export class S3Operations {
   }
 
   private async deleteLifecycle(call: S3Call): Promise<void> {
-    await call.authorize('storage:putLifecycle');
     const { state } = await this.owned(call);
     for (const rule of state.lifecycleRules) {
       await this.commands.execute(
@@ -310,8 +391,7 @@ export class S3Operations {
   // ---------------------------------------------------------------- listing
 
   private async listObjects(call: S3Call, v2: boolean): Promise<void> {
-    await call.authorize('storage:list');
-    const { bucketId } = await this.owned(call);
+    const { bucketId, state } = await this.owned(call);
     const prefix = call.query.get('prefix') ?? '';
     const delimiter = call.query.get('delimiter') ?? '';
     const encodingType = call.query.get('encoding-type');
@@ -352,7 +432,8 @@ export class S3Operations {
       ETag: quoted(o.etag),
       Size: o.size_bytes,
       StorageClass: 'STANDARD',
-      ...(v2 ? {} : { Owner: { ID: call.auth.key.tenantId } }),
+      // v1 names the owner; an anonymous reader is not told the owning tenant's id.
+      ...(v2 || call.auth === null ? {} : { Owner: { ID: state.tenantId } }),
     }));
     const common = listing.common_prefixes.map((p) => ({ Prefix: enc(p) }));
     const body: { [k: string]: XmlNode } = {
@@ -385,7 +466,6 @@ export class S3Operations {
   }
 
   private async listVersions(call: S3Call): Promise<void> {
-    await call.authorize('storage:listVersions');
     const { bucketId } = await this.owned(call);
     const prefix = call.query.get('prefix') ?? '';
     const keyMarker = call.query.get('key-marker') ?? '';
@@ -410,7 +490,7 @@ export class S3Operations {
       ...(r.delete_marker
         ? {}
         : { ETag: quoted(r.etag), Size: Number(r.size_bytes), StorageClass: 'STANDARD' }),
-      Owner: { ID: call.auth.key.tenantId },
+      Owner: { ID: this.tenantOf(call) },
     });
     const last = page.at(-1);
     sendXml(
@@ -436,9 +516,8 @@ export class S3Operations {
   // ---------------------------------------------------------------- objects
 
   private async putObject(call: S3Call): Promise<void> {
-    await call.authorize('storage:put');
     const owned = await this.owned(call);
-    const body = uploadBody(call.req, call.req.headers, call.auth);
+    const body = uploadBody(call.req, call.req.headers, this.signed(call));
     const type = call.req.headers['content-type'];
     const { result } = await this.commands.execute(
       new PutObject(
@@ -480,14 +559,14 @@ export class S3Operations {
     const bucket = path.slice(0, slash);
     const key = path.slice(slash + 1);
     const versionId = /(?:^|&)versionId=([^&]*)/.exec(queryPart ?? '')?.[1];
-    await call.authorize('storage:get', bucket);
-    const source = await this.access.ownedBucket(bucket, call.auth.key.tenantId);
+    // Reading the source is a GetObject of it, authorized on its own bucket.
+    await call.authorize('GetObject', 'storage:get', bucket);
+    const source = await this.access.ownedBucket(bucket, this.tenantOf(call));
     const row = await this.queries.objectVersion(source.bucketId, key, versionId);
     return { row, bucket };
   }
 
   private async copyObject(call: S3Call): Promise<void> {
-    await call.authorize('storage:put');
     const owned = await this.owned(call);
     const { row } = await this.copySource(call);
     const replace =
@@ -534,7 +613,6 @@ export class S3Operations {
   }
 
   private async getObject(call: S3Call, head: boolean): Promise<void> {
-    await call.authorize('storage:get');
     const { bucketId } = await this.owned(call);
     const versionId = call.query.get('versionId');
     const row = await this.queries.objectVersion(bucketId, this.keyOf(call), versionId);
@@ -630,7 +708,6 @@ export class S3Operations {
   }
 
   private async deleteObject(call: S3Call): Promise<void> {
-    await call.authorize('storage:delete');
     const owned = await this.owned(call);
     const versionId = call.query.get('versionId');
     try {
@@ -652,7 +729,6 @@ export class S3Operations {
   }
 
   private async deleteObjects(call: S3Call): Promise<void> {
-    await call.authorize('storage:delete');
     await this.owned(call);
     const doc = await readBody(call);
     const quiet = text(doc, 'Quiet') === 'true';
@@ -700,7 +776,6 @@ export class S3Operations {
   // ---------------------------------------------------------------- multipart
 
   private async createUpload(call: S3Call): Promise<void> {
-    await call.authorize('storage:put');
     await this.owned(call);
     const type = call.req.headers['content-type'];
     const { result } = await this.commands.execute(
@@ -734,11 +809,10 @@ export class S3Operations {
   }
 
   private async uploadPart(call: S3Call): Promise<void> {
-    await call.authorize('storage:put');
     await this.owned(call);
     const uploadId = call.query.get('uploadId') ?? '';
     const partNumber = this.partNumberOf(call);
-    await this.access.ownedUpload(uploadId, call.auth.key.tenantId);
+    await this.access.ownedUpload(uploadId, this.tenantOf(call));
     if (call.req.headers['x-amz-copy-source'] !== undefined) {
       const { row } = await this.copySource(call);
       const size = Number(row.size_bytes);
@@ -760,7 +834,7 @@ export class S3Operations {
       );
       return;
     }
-    const body = uploadBody(call.req, call.req.headers, call.auth);
+    const body = uploadBody(call.req, call.req.headers, this.signed(call));
     const { result } = await this.commands.execute(
       new UploadPart(uploadId, partNumber, body.stream, call.ctx),
     );
@@ -772,10 +846,9 @@ export class S3Operations {
   }
 
   private async completeUpload(call: S3Call): Promise<void> {
-    await call.authorize('storage:put');
     const owned = await this.owned(call);
     const uploadId = call.query.get('uploadId') ?? '';
-    await this.access.ownedUpload(uploadId, call.auth.key.tenantId);
+    await this.access.ownedUpload(uploadId, this.tenantOf(call));
     const doc = await readBody(call);
     const parts = elements(doc, 'Part').map((p) => {
       const number = text(p, 'PartNumber') ?? '';
@@ -804,7 +877,6 @@ export class S3Operations {
   }
 
   private async abortUpload(call: S3Call): Promise<void> {
-    await call.authorize('storage:delete');
     await this.owned(call);
     await this.commands.execute(
       new AbortMultipartUpload(call.query.get('uploadId') ?? '', call.ctx),
@@ -814,10 +886,9 @@ export class S3Operations {
   }
 
   private async listParts(call: S3Call): Promise<void> {
-    await call.authorize('storage:get');
     await this.owned(call);
     const uploadId = call.query.get('uploadId') ?? '';
-    const upload = await this.access.ownedUpload(uploadId, call.auth.key.tenantId);
+    const upload = await this.access.ownedUpload(uploadId, this.tenantOf(call));
     if (upload.status !== 'IN_PROGRESS') {
       throw new S3Error('NoSuchUpload', 'The specified upload does not exist.');
     }
@@ -848,20 +919,34 @@ export class S3Operations {
   }
 
   private async listUploads(call: S3Call): Promise<void> {
-    await call.authorize('storage:list');
     const { bucketId } = await this.owned(call);
     const prefix = call.query.get('prefix') ?? '';
-    const uploads = await this.queries.multipartUploads(bucketId, prefix);
+    const maxUploads = maxKeysOf(call);
+    const keyMarker = call.query.get('key-marker') ?? '';
+    // Without a key marker S3 ignores the upload id marker.
+    const uploadIdMarker = keyMarker ? (call.query.get('upload-id-marker') ?? '') : '';
+    if (uploadIdMarker && !isUuid(uploadIdMarker)) {
+      throw new S3Error('InvalidArgument', 'upload-id-marker is not an upload id of this bucket');
+    }
+    const found = await this.queries.multipartUploads(bucketId, prefix, {
+      keyMarker,
+      uploadIdMarker: uploadIdMarker || undefined,
+      limit: maxUploads + 1,
+    });
+    const truncated = found.length > maxUploads;
+    const uploads = found.slice(0, maxUploads);
+    const last = uploads.at(-1);
     sendXml(
       call.res,
       200,
       xml('ListMultipartUploadsResult', {
         Bucket: this.bucket(call),
-        KeyMarker: '',
-        UploadIdMarker: '',
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+        ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.id } : {}),
         Prefix: prefix,
-        MaxUploads: MAX_KEYS,
-        IsTruncated: false,
+        MaxUploads: maxUploads,
+        IsTruncated: truncated,
         Upload: uploads.map((u) => ({
           Key: u.key,
           UploadId: u.id,

@@ -67,3 +67,32 @@ export const TEST_INSTALLATION_ID = '00000000-0000-4000-8000-00000000c0de';
 export function realOvn(): RealBackend {
   return new RealBackend('ovn', () => probeOvn());
 }
+
+/** Removes every volume carrying the label `key=value` (after its containers): a test's leftovers. */
+export async function removeLabelledVolumes(key: string, value: string): Promise<void> {
+  const client = dockerClient();
+  const { Volumes: volumes } = await client.listVolumes({
+    filters: { label: [`${key}=${value}`] },
+  });
+  for (const v of volumes ?? []) {
+    await client
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => undefined);
+  }
+}
+
+/** Removes every container (running or not) carrying the label `key=value`: a test's leftovers. */
+export async function removeLabelledContainers(key: string, value: string): Promise<void> {
+  const client = dockerClient();
+  const leftovers = await client.listContainers({
+    all: true,
+    filters: { label: [`${key}=${value}`] },
+  });
+  for (const c of leftovers) {
+    await client
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  }
+}

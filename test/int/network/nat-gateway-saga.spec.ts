@@ -4,16 +4,12 @@
  * cleanly `failed` with nothing left in OVN. Under CI=true a missing OVN fails the file.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { execCommand } from '../../../src/drivers/exec';
 import { OvnNetworkFabric } from '../../../src/drivers/ovn/ovn-network-fabric';
-import { probeOvn } from '../../../src/drivers/ovn/ovn-probe';
 import { CommandExecutor } from '../../../src/eventstore/command-executor';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
-import type { CommandContext } from '../../../src/kernel/command-context';
 import {
   elasticIpDecider,
   natGatewayDecider,
@@ -21,50 +17,28 @@ import {
   vpcDecider,
 } from '../../../src/network/domain';
 import { createTestDatabase, type TestDatabase } from '../../support/pg';
-import { ChildRun } from '../compute/fixtures/child-run';
-import { isCI } from '../drivers/real-backends';
-import { forkTypeScript } from '../sagas/fixtures/fork-ts';
+import type { ChildRun } from '../compute/fixtures/child-run';
 import type { NatChildMessage } from './fixtures/nat-child';
+import { commandContext, requireOvn, SagaChildren, skipWithoutOvn } from './fixtures/saga-kill';
 
-const CHILD = resolve('test/int/network/fixtures/nat-child.ts');
 const OWNER = `nimbus-int-nat-${randomUUID().slice(0, 8)}`;
 const EXTERNAL_SWITCH = `${OWNER}-ext`;
 const TENANT = randomUUID();
-const WAIT_MS = 60_000;
-const ovnPresent = existsSync('/var/run/ovn/ovnnb_db.sock');
-if (!ovnPresent) {
-  console.warn(
-    `\n[network] ${isCI ? 'FAILING' : 'SKIPPING'} the NAT gateway saga crash tests: OVN is not ` +
-      `running (no /var/run/ovn/ovnnb_db.sock). Start it as .ci/run does (section "ovn").\n`,
-  );
-}
 
-describe.skipIf(!ovnPresent && !isCI)(
+describe.skipIf(skipWithoutOvn('NAT gateway saga'))(
   'NAT gateway saga, killed mid-provisioning (real OVN)',
   () => {
     let db: TestDatabase;
     let store: PostgresEventStore;
     let executor: CommandExecutor;
     const fabric = new OvnNetworkFabric({ owner: OWNER, externalSwitch: EXTERNAL_SWITCH });
-    const children: ChildRun<NatChildMessage>[] = [];
+    const children = new SagaChildren('test/int/network/fixtures/nat-child.ts', 'nat');
     let reachable = false;
 
-    const ctx = (): CommandContext => ({
-      commandId: randomUUID(),
-      tenantId: TENANT,
-      actor: { type: 'user', id: 'int-test' },
-      requestId: null,
-      sourceIp: null,
-      correlationId: randomUUID(),
-      causationId: null,
-      now: new Date(),
-    });
+    const ctx = () => commandContext(TENANT);
 
     beforeAll(async () => {
-      const probe = await probeOvn();
-      if (!probe.reachable) {
-        throw new Error(`OVN is not reachable: ${probe.detail}. Start it as .ci/run does.`);
-      }
+      await requireOvn();
       reachable = true;
       db = await createTestDatabase('nat_saga');
       store = new PostgresEventStore({ connectionString: db.url, pollIntervalMs: 50 });
@@ -72,9 +46,7 @@ describe.skipIf(!ovnPresent && !isCI)(
       executor = new CommandExecutor(store);
     });
 
-    afterEach(async () => {
-      for (const child of children.splice(0)) await child.ensureGone();
-    });
+    afterEach(() => children.killAll());
 
     afterAll(async () => {
       if (reachable) await fabric.removeEverythingOwned();
@@ -167,20 +139,14 @@ describe.skipIf(!ovnPresent && !isCI)(
       nat: { natGatewayId: string; igwId: string },
       pause = '',
     ): ChildRun<NatChildMessage> {
-      const child = new ChildRun<NatChildMessage>(
-        forkTypeScript(CHILD, {
-          NAT_TEST_DB: db.url,
-          NAT_PAUSE: pause,
-          NAT_GATEWAY: nat.natGatewayId,
-          NAT_TENANT: TENANT,
-          NAT_IGW: nat.igwId,
-          NAT_OWNER: OWNER,
-        }),
-        'nat',
-        WAIT_MS,
-      );
-      children.push(child);
-      return child;
+      return children.spawn({
+        NAT_TEST_DB: db.url,
+        NAT_PAUSE: pause,
+        NAT_GATEWAY: nat.natGatewayId,
+        NAT_TENANT: TENANT,
+        NAT_IGW: nat.igwId,
+        NAT_OWNER: OWNER,
+      });
     }
 
     /** The snat rules OVN holds for the VPC's router. */

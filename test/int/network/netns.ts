@@ -3,6 +3,7 @@
  * namespace made here (`ip netns exec`) and goes to addresses inside namespaces made here; the
  * host's root namespace gets no address and no route.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 import { ExecError, execCommand } from '../../../src/drivers/exec';
@@ -114,6 +115,50 @@ export async function tcpConnects(
   clearTimeout(stopper);
   server.stop();
   return got !== null && got.includes(message);
+}
+
+/**
+ * A TCP connection from `from` to `ip:port` that stays open (busybox nc on both ends, the server
+ * in `serverNetns`): `send` writes a line, `arrives` says whether a line reached the server within
+ * `withinMs`. For what happens to an established connection when the rules change under it.
+ */
+export async function tcpSession(
+  from: string,
+  serverNetns: string,
+  ip: string,
+  port: number,
+): Promise<{
+  send(line: string): void;
+  arrives(line: string, withinMs: number): Promise<boolean>;
+  close(): void;
+}> {
+  const server = spawn('ip', inNetns(serverNetns, ['busybox', 'nc', '-l', '-p', String(port)]), {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let received = '';
+  server.stdout.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+  if (!(await eventually(() => listening(serverNetns, port), 40, 100))) {
+    server.kill('SIGKILL');
+    throw new Error(`the test server in ${serverNetns} did not listen on ${port}`);
+  }
+  const client = spawn('ip', inNetns(from, ['busybox', 'nc', ip, String(port)]), {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  client.stdin.on('error', () => undefined);
+  return {
+    send: (line) => client.stdin.write(`${line}\n`),
+    async arrives(line, withinMs) {
+      const deadline = Date.now() + withinMs;
+      while (!received.includes(line) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return received.includes(line);
+    },
+    close() {
+      client.kill('SIGKILL');
+      server.kill('SIGKILL');
+    },
+  };
 }
 
 /**

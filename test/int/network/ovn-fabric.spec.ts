@@ -174,6 +174,29 @@ describe.skipIf(!ovnPresent && !isCI)('OVN network fabric (real OVN, namespaces)
     ).toBe(true);
   });
 
+  it('plugging a NIC into a new namespace while its old one still exists moves it there (a re-created container)', async () => {
+    // The kernel frees a removed container's namespace, and the veth pair in it, asynchronously:
+    // under load the old pair is still there when the new container is plugged.
+    const previous = nics.a2.netns;
+    const next = await addNetns('a2-next');
+    namespaces.push(next);
+    await fabric.plugNic({
+      nicId: nics.a2.nicId,
+      ip: nics.a2.ip,
+      prefixLength: 24,
+      gatewayIp: subnets.a.gatewayIp,
+      netns: { kind: 'named', name: next },
+    });
+    nics.a2.netns = next;
+    await realized();
+    expect(await eventually(() => pings(nics.a1.netns, nics.a2.ip))).toBe(true);
+    expect(
+      await eventually(() => tcpConnects(nics.a1.netns, nics.a2.netns, nics.a2.ip, 7103)),
+    ).toBe(true);
+    const { stdout } = await execCommand('ip', ['-n', previous, '-o', 'link', 'show']);
+    expect(stdout).not.toContain('eth0');
+  });
+
   it('keeps two VPCs apart', async () => {
     expect(await eventually(() => pings(nics.b1.netns, subnets.b.gatewayIp))).toBe(true);
     expect(await pings(nics.a1.netns, nics.b1.ip)).toBe(false);

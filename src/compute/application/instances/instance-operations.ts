@@ -310,7 +310,7 @@ export class InstanceOperations {
   async finishTermination(instanceId: string, ctx: CommandContext): Promise<Position | null> {
     const { state } = await this.executor.load(instanceDecider, instanceId);
     if (state.status !== 'TERMINATING' || !state.tenantId) return null;
-    await this.driver.remove(instanceId);
+    await engineCall(() => this.driver.remove(instanceId));
     // Its NIC: elastic IP disassociated, veth, port, memberships and address gone.
     await this.network.detach(instanceId, state.tenantId, derivedContext(ctx, 'detach_nic'));
     // With a volume change left unfinished, its volumes may be attached too.

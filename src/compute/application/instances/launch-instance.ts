@@ -34,6 +34,7 @@ import {
   type VolumeMount,
 } from '../../domain';
 import { ComputeQueries } from '../compute-queries';
+import { PublishedPorts } from '../published-ports';
 import { InstanceOperations, type InstanceChanged } from './instance-operations';
 
 export interface LaunchRequest {
@@ -66,6 +67,7 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
     private readonly instances: InstanceOperations,
     private readonly sagas: SagaLauncher,
     @Inject(INSTANCE_NETWORK) private readonly network: InstanceNetwork,
+    private readonly published: PublishedPorts,
   ) {
     super();
   }
@@ -94,6 +96,15 @@ export class LaunchInstanceHandler extends UseCaseHandler<LaunchInstance, Instan
         field: 'ports',
         port: taken[0].port,
       });
+    }
+    for (const { host } of ports) {
+      if (!(await this.published.hostPortFree(host))) {
+        throw new AppError(
+          'conflict',
+          `host port ${host} is already in use by another program on this host`,
+          { field: 'ports', port: host },
+        );
+      }
     }
     // The instance id derives from the command id: a request retried with its Idempotency-Key
     // launches the same instance again, which is a no-op.

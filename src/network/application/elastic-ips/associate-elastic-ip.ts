@@ -12,7 +12,7 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
-import { elasticIpDecider } from '../../domain';
+import { elasticIpDecider, elasticIpSpecOf } from '../../domain';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../ports/network-fabric';
 import { EdgeAccess } from '../edge-access';
 import type { ElasticIpChanged } from './allocate-elastic-ip';
@@ -94,12 +94,13 @@ export class AssociateElasticIpHandler extends UseCaseHandler<
           { resource: 'vpc', id: vpcId },
         );
       }
-      await this.fabric.ensureElasticIp({
+      const spec = elasticIpSpecOf({
         eipId,
-        vpcId,
-        publicIp: eip.publicIp as string,
-        privateIp,
+        publicIp: eip.publicIp,
+        association: { target: command.target, vpcId, privateIp },
       });
+      if (spec === null) throw new Error(`elastic IP ${eipId} has no instance association`);
+      await this.fabric.ensureElasticIp(spec);
       await this.fabric.waitRealized();
       return (await this.executor.execute(elasticIpDecider, eipId, command, ctx)).position;
     });

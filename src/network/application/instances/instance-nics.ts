@@ -12,6 +12,7 @@ import {
   DEFAULT_VPC_NAME,
   defaultVpcIdsOf,
   elasticIpDecider,
+  nicSpecOf,
   notFound,
   securityGroupDecider,
   subnetDecider,
@@ -163,7 +164,7 @@ export class InstanceNics implements InstanceNetwork {
     if (vpc.status !== 'available' || groupId === null) throw notFound('vpc', vpcId);
 
     const fabric = this.ops.fabric;
-    await fabric.ensureNic({ nicId: instanceId, subnetId, tenantId, ip: privateIp });
+    await fabric.ensureNic(nicSpecOf(allocated.state, instanceId));
     await fabric.addToSecurityGroup(groupId, instanceId);
     await fabric.waitRealized();
     await executor.execute(
@@ -188,13 +189,23 @@ export class InstanceNics implements InstanceNetwork {
     if (subnet === null || ip === null) {
       throw new Error(`instance ${instanceId} holds no address in a subnet; nothing to plug`);
     }
-    await this.ops.fabric.plugNic({
-      nicId: instanceId,
-      ip,
-      prefixLength: cidrOf(subnet.cidrBlock as string).prefixLength,
-      gatewayIp: subnet.gatewayIp as string,
-      netns,
-    });
+    try {
+      await this.ops.fabric.plugNic({
+        nicId: instanceId,
+        ip,
+        prefixLength: cidrOf(subnet.cidrBlock as string).prefixLength,
+        gatewayIp: subnet.gatewayIp as string,
+        netns,
+      });
+    } catch (error) {
+      // Plugging is idempotent: a retry of the request (or the reconcile) finishes it.
+      this.logger.warn(`plugging the NIC of instance ${instanceId} failed: ${String(error)}`);
+      throw new AppError(
+        'service_unavailable',
+        `the network fabric could not plug the NIC of instance ${instanceId}; retry later`,
+        { fabric: this.ops.fabric.kind },
+      );
+    }
   }
 
   async detach(instanceId: string, tenantId: string, ctx: CommandContext): Promise<void> {
@@ -206,10 +217,12 @@ export class InstanceNics implements InstanceNetwork {
       const { state: vpc } = await this.ops.executor.load(vpcDecider, subnet.vpcId);
       if (vpc.defaultSecurityGroupId) groups.add(vpc.defaultSecurityGroupId);
     }
-    await fabric.unplugNic(instanceId);
-    for (const groupId of groups) await fabric.removeFromSecurityGroup(groupId, instanceId);
-    await fabric.removeNic(instanceId);
-    await fabric.waitRealized();
+    // A fabric failure is 503 (every call is idempotent: a retry finishes the detach).
+    await this.ops.applyToFabric(`detach the NIC of instance ${instanceId}`, async () => {
+      await fabric.unplugNic(instanceId);
+      for (const groupId of groups) await fabric.removeFromSecurityGroup(groupId, instanceId);
+      await fabric.removeNic(instanceId);
+    });
     for (const groupId of groups) {
       await this.ops.executor
         .execute(

@@ -13,7 +13,7 @@ import {
   type Handled,
   type ReadYourWrites,
 } from '../../../platform/commands/use-case';
-import { internetGatewayDecider } from '../../domain';
+import { gatewaySpecOf, internetGatewayDecider, routerSpecOf } from '../../domain';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../ports/network-fabric';
 import { EdgeAccess } from '../edge-access';
 import type { InternetGatewayChanged } from './create-internet-gateway';
@@ -69,15 +69,10 @@ export class AttachInternetGatewayHandler extends UseCaseHandler<
         { kind: 'internet_gateway', id: igwId },
         ctx,
       );
-      await this.fabric.ensureRouter({ vpcId, tenantId, cidr: vpc.cidrBlock as string });
-      await this.fabric.attachGateway({
-        gatewayId: igwId,
-        vpcId,
-        tenantId,
-        externalIp,
-        externalPrefixLength: this.edge.options.externalPrefixLength,
-        nextHop: this.edge.options.upstream,
-      });
+      await this.fabric.ensureRouter(routerSpecOf(vpc));
+      await this.fabric.attachGateway(
+        gatewaySpecOf({ igwId, vpcId, tenantId }, externalIp, this.edge.options),
+      );
       await this.fabric.waitRealized();
       const result = await this.executor.execute(internetGatewayDecider, igwId, command, ctx);
       await this.projectionsReached.reached([

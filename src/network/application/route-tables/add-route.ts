@@ -9,7 +9,11 @@ import {
   written,
   type Handled,
 } from '../../../platform/commands/use-case';
-import { routeTableDecider, type AddRoute as AddRouteDecision } from '../../domain';
+import {
+  routeTableDecider,
+  staticRouteSpecOf,
+  type AddRoute as AddRouteDecision,
+} from '../../domain';
 import { NetworkOperations } from '../network-operations';
 import type { RouteTableChanged } from './create-route-table';
 import { RouteTargets } from './route-targets';
@@ -69,13 +73,7 @@ export class AddRouteHandler extends UseCaseHandler<AddRoute, RouteTableChanged>
       await this.targets.check(vpcId, route.targetType, route.targetId as string);
       const target = await this.targets.fabricTarget(vpcId, route);
       await this.ops.applyToFabric('add the route', () =>
-        fabric.ensureStaticRoute({
-          routeId,
-          vpcId,
-          routeTableId,
-          destinationCidr: route.destinationCidr,
-          target,
-        }),
+        fabric.ensureStaticRoute(staticRouteSpecOf(vpcId, routeTableId, route, target)),
       );
     }
     let position;

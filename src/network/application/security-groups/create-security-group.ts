@@ -12,6 +12,7 @@ import {
 import {
   initialSecurityGroupState,
   securityGroupDecider,
+  securityGroupSpecOf,
   type CreateSecurityGroup as CreateSecurityGroupDecision,
 } from '../../domain';
 import { NetworkQueries } from '../network-queries';
@@ -74,7 +75,7 @@ export class CreateSecurityGroupHandler extends UseCaseHandler<
       if (!existing.exists) securityGroupDecider.decide(command, initialSecurityGroupState());
       const fabric = this.ops.fabric;
       await this.ops.applyToFabric('create the security group', () =>
-        fabric.ensureSecurityGroup({ groupId, vpcId, tenantId }),
+        fabric.ensureSecurityGroup(securityGroupSpecOf({ groupId, vpcId, tenantId })),
       );
       let position;
       try {

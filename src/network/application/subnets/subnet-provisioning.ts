@@ -6,6 +6,7 @@ import {
   initialSubnetState,
   routeTableDecider,
   subnetDecider,
+  switchSpecOf,
   type CreateSubnet as CreateSubnetDecision,
   type SubnetState,
   type VpcState,
@@ -61,13 +62,15 @@ export class SubnetProvisioning {
     if (created.type !== 'SubnetCreated') throw new Error('CreateSubnet decided no SubnetCreated');
     const fabric = this.ops.fabric;
     const { realizedMs } = await this.ops.applyToFabric('create the subnet', async () => {
-      await fabric.ensureSwitch({
-        subnetId: spec.subnetId,
-        vpcId,
-        tenantId,
-        cidr: created.data.cidrBlock,
-        gatewayIp: created.data.gatewayIp,
-      });
+      await fabric.ensureSwitch(
+        switchSpecOf({
+          subnetId: spec.subnetId,
+          vpcId,
+          tenantId,
+          cidrBlock: created.data.cidrBlock,
+          gatewayIp: created.data.gatewayIp,
+        }),
+      );
       await fabric.setSubnetRouteTable(spec.subnetId, vpc.mainRouteTableId);
     });
     let position: Position | null;
@@ -110,13 +113,7 @@ export class SubnetProvisioning {
       position = (await this.ops.executor.execute(subnetDecider, subnetId, command, ctx)).position;
     } catch (error) {
       await this.ops.undoOnFabric(`subnet ${subnetId}`, () =>
-        fabric.ensureSwitch({
-          subnetId,
-          vpcId: subnet.vpcId as string,
-          tenantId: subnet.tenantId as string,
-          cidr: subnet.cidrBlock as string,
-          gatewayIp: subnet.gatewayIp as string,
-        }),
+        fabric.ensureSwitch(switchSpecOf(subnet)),
       );
       throw error;
     }

@@ -8,7 +8,9 @@ import {
   initialSecurityGroupState,
   initialVpcState,
   routeTableDecider,
+  routerSpecOf,
   securityGroupDecider,
+  securityGroupSpecOf,
   vpcDecider,
   type CreateRouteTable,
   type CreateSecurityGroup,
@@ -117,12 +119,10 @@ export class VpcProvisioning {
     const fabric = this.ops.fabric;
     await this.ops
       .applyToFabric('create the VPC', async () => {
-        await fabric.ensureRouter({ vpcId: spec.vpcId, tenantId: spec.tenantId, cidr: cidrBlock });
-        await fabric.ensureSecurityGroup({
-          groupId: spec.defaultSecurityGroupId,
-          vpcId: spec.vpcId,
-          tenantId: spec.tenantId,
-        });
+        await fabric.ensureRouter(routerSpecOf({ ...spec, cidrBlock }));
+        await fabric.ensureSecurityGroup(
+          securityGroupSpecOf({ ...spec, groupId: spec.defaultSecurityGroupId }),
+        );
         await fabric.ensureSecurityRule({
           ruleId: spec.selfRuleId,
           groupId: spec.defaultSecurityGroupId,
@@ -205,12 +205,7 @@ export class VpcProvisioning {
 
   /** The VPC's own fabric objects (router, default group and its rules), ensured. */
   async ensureOnFabric(vpc: VpcState): Promise<void> {
-    const vpcId = vpc.vpcId as string;
-    await this.ops.fabric.ensureRouter({
-      vpcId,
-      tenantId: vpc.tenantId as string,
-      cidr: vpc.cidrBlock as string,
-    });
+    await this.ops.fabric.ensureRouter(routerSpecOf(vpc));
     const group = await this.ops.executor.load(
       securityGroupDecider,
       vpc.defaultSecurityGroupId as string,

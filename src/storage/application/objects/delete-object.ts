@@ -12,6 +12,7 @@ import {
   type Handled,
 } from '../../../platform/commands/use-case';
 import { blobsReleasedBy, objectDecider, objectIdOf } from '../../domain';
+import { StoredBytesQuota } from '../storage-quotas';
 import { StorageAccess } from '../storage-access';
 
 export interface ObjectDeleted {
@@ -38,7 +39,10 @@ export class DeleteObject extends UseCaseCommand<ObjectDeleted> {
 
 @CommandHandler(DeleteObject)
 export class DeleteObjectHandler extends UseCaseHandler<DeleteObject, ObjectDeleted> {
-  constructor(private readonly access: StorageAccess) {
+  constructor(
+    private readonly access: StorageAccess,
+    private readonly storedBytes: StoredBytesQuota,
+  ) {
     super();
   }
 
@@ -69,6 +73,7 @@ export class DeleteObjectHandler extends UseCaseHandler<DeleteObject, ObjectDele
         30,
       );
     });
+    await this.storedBytes.settle(tenantOf(ctx), bucketId, 0, result.events, ctx, objectId);
     await this.access.releaseBlobs(result.events.flatMap(blobsReleasedBy));
     const event = result.events[0];
     const affected =

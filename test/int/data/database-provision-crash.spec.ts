@@ -1,0 +1,206 @@
+/**
+ * saga_database_provision on real Docker (nimbus/postgres:15) and real PostgreSQL, in a child
+ * process SIGKILLed at several points: after the data volume (no container yet), after the server
+ * container (step not recorded), after the server step was recorded, after the owner's login
+ * (not recorded), and after the pooler step (readiness recorded, RUNNING not). A restarted
+ * process ends the database RUNNING with one server container, psql logs in with the password of
+ * the secrets store and the first start's data directory is kept. When readiness fails the saga
+ * compensates; killed during the compensation, a restarted process ends it FAILED with no
+ * container, volume or password left behind.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Pool } from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { DATABASE_MASTER_USER, databaseDecider, sqlDatabaseNameOf } from '../../../src/data/domain';
+import { databaseSecretName } from '../../../src/data/ports/credentials';
+import { LABEL_INSTALLATION } from '../../../src/drivers/engines/engine-containers';
+import {
+  databaseContainerName,
+  databaseVolumeName,
+  poolerContainerName,
+} from '../../../src/drivers/engines/postgres-engine';
+import { CommandExecutor } from '../../../src/eventstore/command-executor';
+import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
+import type { SecretStore } from '../../../src/secrets/ports/secret-store';
+import { createTestDatabase, type TestDatabase } from '../../support/pg';
+import type { ChildRun } from '../compute/fixtures/child-run';
+import { dockerClient, realDocker } from '../drivers/real-backends';
+import { commandContext, SagaChildren } from '../network/fixtures/saga-kill';
+import type { DatabaseChildMessage } from './fixtures/database-provision-child';
+import { secretStoreOn } from './fixtures/data-secrets';
+
+const run = promisify(execFile);
+const docker = realDocker();
+const TENANT = randomUUID();
+const INSTALLATION = randomUUID();
+const MASTER_KEY = randomBytes(32).toString('hex');
+
+async function exists(kind: 'container' | 'volume', name: string): Promise<boolean> {
+  try {
+    if (kind === 'container') await dockerClient().getContainer(name).inspect();
+    else await dockerClient().getVolume(name).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('database provisioning saga, killed mid-way (real Docker)', () => {
+  let db: TestDatabase;
+  let store: PostgresEventStore;
+  let executor: CommandExecutor;
+  let pool: Pool;
+  let secrets: SecretStore;
+  const children = new SagaChildren(
+    'test/int/data/fixtures/database-provision-child.ts',
+    'database provision',
+    300_000,
+  );
+  const settleTimes: Record<string, number> = {};
+
+  beforeAll(async () => {
+    if (!(await docker.probe()).reachable) return;
+    db = await createTestDatabase('db_provision_crash');
+    store = new PostgresEventStore({ connectionString: db.url, pollIntervalMs: 50 });
+    await store.init();
+    executor = new CommandExecutor(store);
+    pool = new Pool({ connectionString: db.url, max: 3 });
+    secrets = secretStoreOn(pool, executor, MASTER_KEY);
+  });
+
+  afterEach(() => children.killAll());
+
+  afterAll(async () => {
+    console.log(`[database-provision-crash] restart-to-settled ms: ${JSON.stringify(settleTimes)}`);
+    const client = dockerClient();
+    const label = `${LABEL_INSTALLATION}=${INSTALLATION}`;
+    for (const c of await client.listContainers({ all: true, filters: { label: [label] } })) {
+      await client
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+    const { Volumes } = await client.listVolumes({ filters: { label: [label] } });
+    for (const v of Volumes ?? []) {
+      await client
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
+    }
+    await pool?.end();
+    await store?.close();
+    await db?.drop();
+  });
+
+  /** What the create handler leaves before the saga: the database CREATING. */
+  async function creatingDatabase(name: string, pooling: boolean): Promise<string> {
+    const databaseId = randomUUID();
+    await executor.execute(
+      databaseDecider,
+      databaseId,
+      {
+        type: 'CreateDatabase',
+        databaseId,
+        tenantId: TENANT,
+        name,
+        engine: 'postgres',
+        version: '15',
+        settings: {
+          allocatedStorageGb: 1,
+          poolingEnabled: pooling,
+          metricsEnabled: false,
+          parameters: {},
+        },
+        now: new Date(),
+      },
+      commandContext(TENANT),
+    );
+    return databaseId;
+  }
+
+  function spawnChild(
+    databaseId: string,
+    pause: string,
+    fail = '',
+  ): ChildRun<DatabaseChildMessage> {
+    return children.spawn({
+      DBC_TEST_DB: db.url,
+      DBC_DATABASE: databaseId,
+      DBC_TENANT: TENANT,
+      DBC_PAUSE: pause,
+      DBC_FAIL: fail,
+      DBC_INSTALLATION: INSTALLATION,
+      DBC_MASTER_KEY: MASTER_KEY,
+    });
+  }
+
+  async function killAt(databaseId: string, pause: string, fail = ''): Promise<void> {
+    const first = spawnChild(databaseId, pause, fail);
+    await first.next('paused');
+    await first.kill();
+    expect((await executor.load(databaseDecider, databaseId)).state.status).toBe('CREATING');
+  }
+
+  /** A second process resumes the saga; returns its outcome and how long it took. */
+  async function restart(databaseId: string, label: string, fail = ''): Promise<string> {
+    const started = performance.now();
+    const second = spawnChild(databaseId, '', fail);
+    const { status } = await second.next('settled');
+    settleTimes[label] = Math.round(performance.now() - started);
+    return status;
+  }
+
+  it.for<[string, boolean]>([
+    ['effect:volume', false],
+    ['effect:container', false],
+    ['after:SagaStepSucceeded:server', false],
+    ['effect:ready', false],
+    ['after:SagaStepSucceeded:pooler', true],
+  ])(
+    'killed at %s, a restarted process ends the database RUNNING and psql logs in',
+    async ([pause, pooling], ctx) => {
+      docker.require(ctx);
+      const name = `crash-${pause.replace(/[^a-z]/gi, '-').toLowerCase()}`.slice(0, 40);
+      const databaseId = await creatingDatabase(name, pooling);
+      await killAt(databaseId, pause);
+
+      expect(await restart(databaseId, pause)).toBe('completed');
+      const { state } = await executor.load(databaseDecider, databaseId);
+      expect(state.status).toBe('RUNNING');
+      expect(state.endpoint?.poolerPort !== null).toBe(pooling);
+      expect(await exists('container', databaseContainerName(databaseId))).toBe(true);
+      expect(await exists('container', poolerContainerName(databaseId))).toBe(pooling);
+      const password = await secrets.reveal(TENANT, databaseSecretName(databaseId));
+      expect(password).toEqual(expect.any(String));
+      const port = pooling ? state.endpoint?.poolerPort : state.endpoint?.port;
+      const connection = `postgresql://${DATABASE_MASTER_USER}:${encodeURIComponent(password as string)}@127.0.0.1:${port}/${sqlDatabaseNameOf(name)}?sslmode=disable`;
+      const { stdout } = await run('psql', [connection, '-Atq', '-c', 'SELECT current_user'], {
+        env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
+      });
+      expect(stdout.trim()).toBe(DATABASE_MASTER_USER);
+      const types = (await store.readStream(`database-${databaseId}`)).map((e) => e.type);
+      expect(types).toEqual(['DatabaseCreated', 'DatabaseRunning']);
+    },
+  );
+
+  it.for(['after:SagaCompensationStarted:', 'after:SagaStepCompensated:server'])(
+    'readiness failing, killed at %s, a restarted process ends it FAILED with nothing left behind',
+    async (pause, ctx) => {
+      docker.require(ctx);
+      const databaseId = await creatingDatabase('crash-compensate', false);
+      await killAt(databaseId, pause, 'ready');
+
+      expect(await restart(databaseId, `compensation ${pause}`, 'ready')).toBe('compensated');
+      const { state } = await executor.load(databaseDecider, databaseId);
+      expect(state.status).toBe('FAILED');
+      expect(state.failureReason).toMatch(/readiness made to fail/);
+      expect(await exists('container', databaseContainerName(databaseId))).toBe(false);
+      expect(await exists('container', poolerContainerName(databaseId))).toBe(false);
+      expect(await exists('volume', databaseVolumeName(databaseId))).toBe(false);
+      expect(await secrets.reveal(TENANT, databaseSecretName(databaseId))).toBeNull();
+    },
+  );
+});
