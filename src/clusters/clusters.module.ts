@@ -29,6 +29,8 @@ import { ClusterQueries } from './application/cluster-queries';
 import { CLUSTER_QUOTAS } from './application/cluster-quotas';
 import { CLUSTER_USE_CASES } from './application/use-cases';
 import { EtcdControlPlane } from './drivers/etcd-control-plane';
+import { DockerNodeRuntime } from './drivers/docker-node-runtime';
+import { KubeadmClusterDriver } from './drivers/kubeadm-cluster-driver';
 import { LocalClusterDriver } from './drivers/local-cluster-driver';
 import { SimulatedClusterDriver } from './drivers/simulated-cluster-driver';
 import { ClustersController } from './http/clusters.controller';
@@ -57,9 +59,10 @@ function lifecyclePorts(
 }
 
 /**
- * The cluster driver: with the real Docker driver, simulated nodes and a real etcd container per
- * cluster (`LocalClusterDriver`); without Docker, the simulated driver alone (no etcd: backups
- * and restores answer 503).
+ * The cluster driver: with the real Docker driver and a node image (NIMBUS_K8S_NODE_IMAGE), real
+ * clusters bootstrapped by kubeadm (`KubeadmClusterDriver`); with Docker alone, simulated nodes
+ * and a real etcd container per cluster (`LocalClusterDriver`); without Docker, the simulated
+ * driver alone (no etcd: backups and restores answer 503).
  */
 function clusterDriver(
   drivers: DetectedDrivers,
@@ -68,6 +71,11 @@ function clusterDriver(
 ): ClusterDriver {
   if (drivers.docker.active !== 'docker') return new SimulatedClusterDriver();
   const containers = new EngineContainers(docker, installationIdOf(config.dataDir));
+  if (config.k8sNodeImage) {
+    return new KubeadmClusterDriver(new DockerNodeRuntime(docker, containers), {
+      nodeImage: config.k8sNodeImage,
+    });
+  }
   const images = new EngineImages((reference) => containers.imagePresent(reference));
   return new LocalClusterDriver(new EtcdControlPlane(containers, images));
 }

@@ -284,6 +284,15 @@ export const CONFIG_SCHEMA = z.object({
   NIMBUS_BLOB_STORE: oneOf(['filesystem', 's3']).prefault('filesystem').register(CONFIG_DOCS, {
     doc: 'where object bytes live: `filesystem` (under `<NIMBUS_DATA_DIR>/blobs`) or `s3` (a bucket of an S3-compatible cluster, `NIMBUS_BLOB_S3_*`)',
   }),
+  NIMBUS_K8S_NODE_IMAGE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._/:@-]{0,254}$/, {
+      error: 'a Docker image reference, e.g. registry.example/nimbus/k8s-node:1',
+    })
+    .optional()
+    .register(CONFIG_DOCS, {
+      doc: 'a Kubernetes node image (systemd, containerd, `/opt/nimbus/k8s/<version>/{kubeadm,kubelet}`, `/opt/nimbus/k8s/cni.yaml`): clusters are then real, bootstrapped with kubeadm on containers of it (`src/clusters/README.md`); unset: simulated nodes with a real etcd',
+    }),
   NIMBUS_BLOB_S3_URL: url(['http:', 'https:'])
     .refine((raw) => new URL(raw).pathname.split('/').some((s) => s.length > 0), {
       error: 'the endpoint with the bucket as its path, e.g. http://127.0.0.1:9000/nimbus-blobs',
@@ -385,6 +394,7 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     s3Port: v.NIMBUS_S3_PORT ?? null,
     s3Domain: v.NIMBUS_S3_DOMAIN,
     /** null: blobs in the filesystem under dataDir/blobs. */
+    k8sNodeImage: v.NIMBUS_K8S_NODE_IMAGE ?? null,
     blobS3:
       v.NIMBUS_BLOB_STORE === 's3'
         ? {

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       storagePresignSecret: null,
       s3Port: null,
       s3Domain: 'localhost',
+      k8sNodeImage: null,
       blobS3: null,
       mailFrom: 'Nimbus <no-reply@localhost>',
       quota: { instances: 10, vcpus: 16, memoryMb: 32768, volumes: 20 },
@@ -228,6 +229,16 @@ describe('loadConfig', () => {
       }),
     ).toThrow(
       /NIMBUS_QUOTA_VCPUS[\s\S]*NIMBUS_IMAGE_IMPORT_ALLOW_PRIVATE[\s\S]*NIMBUS_CONTAINER_LABEL/,
+    );
+  });
+
+  it('reads the Kubernetes node image, and refuses what is no image reference', () => {
+    expect(loadConfig({}).k8sNodeImage).toBeNull();
+    expect(
+      loadConfig({ NIMBUS_K8S_NODE_IMAGE: 'registry.example/nimbus/k8s-node:1' }).k8sNodeImage,
+    ).toBe('registry.example/nimbus/k8s-node:1');
+    expect(() => loadConfig({ NIMBUS_K8S_NODE_IMAGE: 'node image; rm -rf /' })).toThrow(
+      /NIMBUS_K8S_NODE_IMAGE/,
     );
   });
 

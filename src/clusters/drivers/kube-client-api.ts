@@ -132,4 +132,13 @@ export class KubeClientApi implements KubernetesApi {
       if (statusOf(error) !== 404) throw error;
     }
   }
+
+  /** Removes a node object (a scale-down, after its machine is gone); absent is fine. */
+  async deleteNode(name: string): Promise<void> {
+    try {
+      await this.core.deleteNode({ name });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
 }
