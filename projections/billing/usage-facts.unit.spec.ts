@@ -347,6 +347,29 @@ describe('billing: compute events to usage', () => {
       expect(r.open).toBeNull();
     });
 
+    it('given a delete whose final snapshot failed, then both meters pause for the attempt and run again from the abort', () => {
+      const history: Array<[string, string, Record<string, unknown>]> = [
+        [
+          'DatabaseCreated',
+          '2026-03-01T00:00:00Z',
+          { tenantId: TENANT, name: 'orders', settings: settings(20) },
+        ],
+        ['DatabaseRunning', '2026-03-01T00:00:00Z', {}],
+        ['DatabaseDeletionStarted', '2026-03-01T01:00:00Z', { finalSnapshotId: ID }],
+        ['DatabaseDeletionAborted', '2026-03-01T01:10:00Z', { reason: 'pg_dump failed' }],
+        ['DatabaseDeletionStarted', '2026-03-01T02:10:00Z', {}],
+      ];
+      const hours = run(history, 'databaseId', meterOf('database-hours'), startupCatalog);
+      expect(hours.pieces.map((p) => p.seconds)).toEqual([3600, 3600]);
+      expect(hours.open).toBeNull();
+      const storage = run(history, 'databaseId', meterOf('database-storage-hours'), startupCatalog);
+      expect(storage.pieces.map((p) => [p.seconds, p.quantity])).toEqual([
+        [3600, 20],
+        [3600, 20],
+      ]);
+      expect(storage.open).toBeNull();
+    });
+
     it('given a database that fails while provisioning, then its storage is billed only until the failure', () => {
       const r = run(
         [

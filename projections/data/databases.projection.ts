@@ -22,6 +22,7 @@ export const DATABASE_EVENT_TYPES: readonly DatabaseEvent['type'][] = [
   'DatabaseStarted',
   'DatabaseCredentialsRotated',
   'DatabaseDeletionStarted',
+  'DatabaseDeletionAborted',
   'DatabaseDeleted',
   'DatabaseEngineRestarted',
   'DatabaseEngineLost',

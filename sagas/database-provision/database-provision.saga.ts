@@ -13,11 +13,6 @@ import {
   replicationSecretName,
   replicationSlotName,
 } from '../../src/data/ports/credentials';
-import type { DatabaseEngine, EngineImageSource } from '../../src/data/ports/engines';
-import type { CommandExecutor } from '../../src/eventstore/command-executor';
-import type { EventStore } from '../../src/eventstore/event-store';
-import type { CommandContext } from '../../src/kernel/command-context';
-import type { SecretStore } from '../../src/secrets/ports/secret-store';
 import {
   defineSaga,
   onStreamOf,
@@ -26,8 +21,14 @@ import {
   type SagaDefinition,
   lastStepFailure,
 } from '../runtime/definition';
+import type { DatabaseSagaPorts } from './saga-ports';
 import { engineTeardownSaga } from '../engine-teardown/engine-teardown.saga';
 import { fileDigest, snapshotFile } from './snapshot-files';
+import {
+  dumpSnapshot,
+  recordSnapshotAvailable,
+  recordSnapshotFailed,
+} from './database-snapshot.saga';
 import { DATABASE_CATEGORY } from '../../src/data/domain/database';
 
 export const DATABASE_PROVISION_SAGA = 'database_provision';
@@ -47,17 +48,7 @@ const databaseOfEvent = onStreamOf<DatabaseSagaInput>(
   }),
 );
 
-/** What the database sagas need; DataModule provides them (`provideSaga`). */
-export interface DatabaseSagaPorts {
-  executor: CommandExecutor;
-  store: EventStore;
-  engine: DatabaseEngine;
-  secrets: SecretStore;
-  images: EngineImageSource;
-  releaseQuota(tenantId: string, databaseId: string, ctx: CommandContext): Promise<unknown>;
-  /** Where snapshot files live (`<NIMBUS_DATA_DIR>/database-snapshots`). */
-  snapshotDir: string;
-}
+export type { DatabaseSagaPorts } from './saga-ports';
 
 interface Address extends Record<string, unknown> {
   host: string;
@@ -333,17 +324,90 @@ export function databaseProvisionSaga(p: DatabaseSagaPorts): SagaDefinition<Data
 
 /**
  * Teardown of one database (`saga_database_delete-<databaseId>`), started by the delete handler
- * once `DatabaseDeletionStarted` (DELETING) is recorded. Forward only, each step idempotent:
- * containers and data volume removed, password deleted, the database gone, the quota back.
+ * once `DatabaseDeletionStarted` (DELETING) is recorded. Each step idempotent: the final snapshot
+ * taken when one was asked for (`keep`; if it cannot be, the snapshot is `failed`, the delete
+ * aborted and the database RUNNING again, nothing removed), then, forward only, containers and
+ * data volume removed, password deleted, the database gone, the quota back.
  */
+/** Named by the final snapshot: a database deleted again after an abort has another one. */
+const finalSnapshotContext = (input: DatabaseSagaInput, snapshotId: string, purpose: string) =>
+  sagaCommandContext(DATABASE_DELETE_SAGA, snapshotId, `final_snapshot_${purpose}`, {
+    tenantId: input.tenantId,
+    correlationId: snapshotId,
+  });
+
+/**
+ * The delete saga's instance: the database's id, or, for a delete with a final snapshot (which
+ * may be aborted and asked for again), the snapshot's.
+ */
+export function databaseDeleteSagaId(databaseId: string, finalSnapshotId: string | null): string {
+  return finalSnapshotId ?? databaseId;
+}
+
+const deletionOfEvent = onStreamOf<DatabaseSagaInput>(
+  DATABASE_CATEGORY,
+  (databaseId, tenantId, event) => ({
+    sagaId: databaseDeleteSagaId(
+      databaseId,
+      (event.data as { finalSnapshotId?: string }).finalSnapshotId ?? null,
+    ),
+    input: { databaseId, tenantId },
+  }),
+);
+
 export function databaseDeleteSaga(p: DatabaseSagaPorts): SagaDefinition<DatabaseSagaInput> {
   return engineTeardownSaga<DatabaseSagaInput>({
     name: DATABASE_DELETE_SAGA,
-    startedBy: { DatabaseDeletionStarted: databaseOfEvent },
+    startedBy: { DatabaseDeletionStarted: deletionOfEvent },
     stepTimeoutMs: 120_000,
     idOf: (input) => input.databaseId,
     secretNameOf: databaseSecretName,
     secrets: p.secrets,
+    keepFirst: {
+      timeoutMs: 3_600_000,
+      async keep(input) {
+        const { state } = await p.executor.load(databaseDecider, input.databaseId);
+        const snapshotId = state.finalSnapshotId;
+        if (!snapshotId || state.status !== 'DELETING') return;
+        const { state: snapshot } = await p.executor.load(snapshotDecider, snapshotId);
+        if (snapshot.status === 'available') return;
+        const digest = await dumpSnapshot(p, snapshotId);
+        await recordSnapshotAvailable(
+          p,
+          snapshotId,
+          digest,
+          finalSnapshotContext(input, snapshotId, 'available'),
+        );
+      },
+      async abandon(input, { sagaId }) {
+        const { state } = await p.executor.load(databaseDecider, input.databaseId);
+        const snapshotId = state.finalSnapshotId;
+        if (!snapshotId) return;
+        const reason = await lastStepFailure(
+          p.store,
+          DATABASE_DELETE_SAGA,
+          sagaId,
+          'the final snapshot could not be taken',
+        );
+        await recordSnapshotFailed(
+          p,
+          snapshotId,
+          reason,
+          finalSnapshotContext(input, snapshotId, 'failed'),
+        );
+        await p.executor.execute(
+          databaseDecider,
+          input.databaseId,
+          {
+            type: 'AbortDatabaseDeletion',
+            reason: `the final snapshot could not be taken: ${reason}`,
+            now: new Date(),
+          },
+          finalSnapshotContext(input, snapshotId, 'abort_delete'),
+          10,
+        );
+      },
+    },
     async removeEngine(databaseId) {
       // A replica's slot and role on its primary go too (the primary would keep WAL for it).
       const { state } = await p.executor.load(databaseDecider, databaseId);

@@ -15,7 +15,8 @@ import {
   sagaCommandContext,
   type SagaDefinition,
 } from '../runtime/definition';
-import type { DatabaseSagaPorts } from './database-provision.saga';
+import type { CommandContext } from '../../src/kernel/command-context';
+import type { DatabaseSagaPorts } from './saga-ports';
 import { exists, fileDigest, snapshotFile } from './snapshot-files';
 
 export const DATABASE_SNAPSHOT_SAGA = 'database_snapshot';
@@ -31,15 +32,76 @@ interface SnapshotResults extends Record<string, unknown> {
   record_available: null;
 }
 
+/** A delete's final snapshot is taken by that delete's saga, not by one of its own. */
 const snapshotOfEvent = onStreamOf<SnapshotSagaInput>(
   DATABASE_SNAPSHOT_CATEGORY,
-  (snapshotId, tenantId) => ({ sagaId: snapshotId, input: { snapshotId, tenantId } }),
+  (snapshotId, tenantId, event) =>
+    (event.data as { final?: boolean }).final === true
+      ? null
+      : { sagaId: snapshotId, input: { snapshotId, tenantId } },
 );
 
 async function loadSnapshot(p: DatabaseSagaPorts, snapshotId: string): Promise<SnapshotState> {
   const { state, exists: found } = await p.executor.load(snapshotDecider, snapshotId);
   if (!found) throw new PermanentSagaError(`database snapshot ${snapshotId} does not exist`);
   return state;
+}
+
+/**
+ * `pg_dump -Fc` of the snapshot's database into its file (`.partial`, fsynced, renamed); a repeat
+ * that finds the file reads its size and SHA-256 instead of dumping again. The database must be
+ * RUNNING, or DELETING for a delete's final snapshot (its engine stays until the dump is done).
+ */
+export async function dumpSnapshot(
+  p: DatabaseSagaPorts,
+  snapshotId: string,
+): Promise<{ sizeBytes: number; sha256: string }> {
+  const file = snapshotFile(p.snapshotDir, snapshotId);
+  if (await exists(file)) return fileDigest(file);
+  const snapshot = await loadSnapshot(p, snapshotId);
+  if (snapshot.status !== 'creating') {
+    throw new PermanentSagaError(`the snapshot is ${snapshot.status}`);
+  }
+  const databaseId = snapshot.databaseId as string;
+  const { state: database } = await p.executor.load(databaseDecider, databaseId);
+  const dumpable =
+    database.status === 'RUNNING' || (snapshot.final && database.status === 'DELETING');
+  if (!dumpable) throw new PermanentSagaError(`database ${databaseId} is ${database.status}`);
+  return p.engine.dump(databaseId, DATABASE_MASTER_USER, snapshot.sqlDatabase as string, file);
+}
+
+/** Records a snapshot's failure (the reason given) after removing its file and a partial one. */
+export async function recordSnapshotFailed(
+  p: DatabaseSagaPorts,
+  snapshotId: string,
+  reason: string,
+  ctx: CommandContext,
+): Promise<void> {
+  const file = snapshotFile(p.snapshotDir, snapshotId);
+  await rm(`${file}.partial`, { force: true });
+  await rm(file, { force: true });
+  await p.executor.execute(
+    snapshotDecider,
+    snapshotId,
+    { type: 'RecordSnapshotFailed', reason, now: new Date() },
+    ctx,
+    10,
+  );
+}
+
+export async function recordSnapshotAvailable(
+  p: DatabaseSagaPorts,
+  snapshotId: string,
+  { sizeBytes, sha256 }: { sizeBytes: number; sha256: string },
+  ctx: CommandContext,
+): Promise<void> {
+  await p.executor.execute(
+    snapshotDecider,
+    snapshotId,
+    { type: 'RecordSnapshotAvailable', sizeBytes, sha256, now: new Date() },
+    ctx,
+    10,
+  );
 }
 
 /**
@@ -60,7 +122,6 @@ export function databaseSnapshotSaga(p: DatabaseSagaPorts): SagaDefinition<Snaps
       tenantId: input.tenantId,
       correlationId,
     });
-  const fileOf = (snapshotId: string) => snapshotFile(p.snapshotDir, snapshotId);
   return defineSaga<SnapshotSagaInput, SnapshotResults>({
     name: saga,
     startedBy: { DatabaseSnapshotStarted: snapshotOfEvent },
@@ -72,51 +133,27 @@ export function databaseSnapshotSaga(p: DatabaseSagaPorts): SagaDefinition<Snaps
         name: 'begin',
         execute: () => Promise.resolve(null),
         async compensate({ input, correlationId }) {
-          const file = fileOf(input.snapshotId);
-          await rm(`${file}.partial`, { force: true });
-          await rm(file, { force: true });
           const reason = await lastStepFailure(p.store, saga, input.snapshotId, 'snapshot failed');
-          await p.executor.execute(
-            snapshotDecider,
+          await recordSnapshotFailed(
+            p,
             input.snapshotId,
-            { type: 'RecordSnapshotFailed', reason, now: new Date() },
+            reason,
             ctxOf(input, 'failed', correlationId),
-            10,
           );
         },
       },
       {
         name: 'dump',
-        async execute({ input }) {
-          const file = fileOf(input.snapshotId);
-          if (await exists(file)) return fileDigest(file);
-          const snapshot = await loadSnapshot(p, input.snapshotId);
-          if (snapshot.status !== 'creating') {
-            throw new PermanentSagaError(`the snapshot is ${snapshot.status}`);
-          }
-          const databaseId = snapshot.databaseId as string;
-          const { state: database } = await p.executor.load(databaseDecider, databaseId);
-          if (database.status !== 'RUNNING') {
-            throw new PermanentSagaError(`database ${databaseId} is ${database.status}`);
-          }
-          return p.engine.dump(
-            databaseId,
-            DATABASE_MASTER_USER,
-            snapshot.sqlDatabase as string,
-            file,
-          );
-        },
+        execute: ({ input }) => dumpSnapshot(p, input.snapshotId),
       },
       {
         name: 'record_available',
         async execute({ input, correlationId, results }) {
-          const { sizeBytes, sha256 } = results.dump as SnapshotResults['dump'];
-          await p.executor.execute(
-            snapshotDecider,
+          await recordSnapshotAvailable(
+            p,
             input.snapshotId,
-            { type: 'RecordSnapshotAvailable', sizeBytes, sha256, now: new Date() },
+            results.dump as SnapshotResults['dump'],
             ctxOf(input, 'available', correlationId),
-            10,
           );
           return null;
         },

@@ -80,6 +80,8 @@ export const DATABASES = resourceKind(databaseDecider, {
     DATABASE_START: 'A database was started.',
     DATABASE_ROTATE_CREDENTIALS: "A database's credentials were rotated.",
     DATABASE_DELETE: 'A database deletion started.',
+    DATABASE_DELETE_ABORT:
+      'A database deletion stopped: its final snapshot could not be taken, the database runs on.',
     DATABASE_DELETED: 'A database was deleted.',
     DATABASE_ENGINE_RESTART: "A database's exited container was started again.",
     DATABASE_ENGINE_LOST: "A database's container was found removed or could not be started.",
@@ -95,6 +97,7 @@ export const DATABASES = resourceKind(databaseDecider, {
     DatabaseStarted: audited('DATABASE_START'),
     DatabaseCredentialsRotated: audited('DATABASE_ROTATE_CREDENTIALS'),
     DatabaseDeletionStarted: audited('DATABASE_DELETE'),
+    DatabaseDeletionAborted: audited('DATABASE_DELETE_ABORT', 'failure'),
     DatabaseDeleted: audited('DATABASE_DELETED'),
     DatabaseEngineRestarted: audited('DATABASE_ENGINE_RESTART'),
     DatabaseEngineLost: audited('DATABASE_ENGINE_LOST', 'failure'),
@@ -112,6 +115,7 @@ export const DATABASES = resourceKind(databaseDecider, {
         DatabaseFailed: 'stop',
         DatabaseEngineLost: 'stop',
         DatabaseDeletionStarted: 'stop',
+        DatabaseDeletionAborted: 'start',
       },
     },
     {
@@ -125,6 +129,7 @@ export const DATABASES = resourceKind(databaseDecider, {
         // A failed provisioning removed the volume; a lost engine keeps it until the delete.
         DatabaseFailed: 'stop',
         DatabaseDeletionStarted: 'stop',
+        DatabaseDeletionAborted: 'start',
       },
     },
   ],

@@ -2121,7 +2121,7 @@ export interface paths {
     get: operations['getDatabase'];
     put?: never;
     post?: never;
-    /** DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). A primary with replicas: 409 dependency_violation */
+    /** DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). With final_snapshot_name a snapshot is taken first (RUNNING only, else 409); if it fails the database is RUNNING again and the snapshot failed. A primary with replicas: 409 dependency_violation */
     delete: operations['deleteDatabase'];
     options?: never;
     head?: never;
@@ -5092,6 +5092,21 @@ export interface components {
       /** @example primary:pg_stat_replication */
       measured_on?: string | null;
     };
+    DatabaseDeletionResponse: {
+      /** @example database stopped */
+      message: string;
+      /**
+       * Format: uuid
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      id: string;
+      /**
+       * Format: uuid
+       * @description The final snapshot (GET /database-snapshots/{id}); null when none was asked for
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      final_snapshot_id: string | null;
+    };
     CreateDatabaseSnapshotDto: {
       /**
        * @description Lower-case letters, digits and "-", up to 63
@@ -5159,6 +5174,11 @@ export interface components {
       sha256?: string | null;
       /** @example null */
       failure_reason?: string | null;
+      /**
+       * @description Taken by the database's delete (DELETE /databases/{id}?final_snapshot_name=)
+       * @example false
+       */
+      final: boolean;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -20390,7 +20410,10 @@ export interface operations {
   };
   deleteDatabase: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Take a snapshot of this name before the engine goes (the database must be RUNNING); the delete stops, and the database runs on, if it cannot be taken. Lower-case letters, digits and "-", up to 63 */
+        final_snapshot_name?: string;
+      };
       header?: {
         /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */
         'X-Tenant-ID'?: string;
@@ -20404,13 +20427,22 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). A primary with replicas: 409 dependency_violation */
+      /** @description DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). With final_snapshot_name a snapshot is taken first (RUNNING only, else 409); if it fails the database is RUNNING again and the snapshot failed. A primary with replicas: 409 dependency_violation */
       202: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DatabaseMessageResponse'];
+          'application/json': components['schemas']['DatabaseDeletionResponse'];
+        };
+      };
+      /** @description `validation_error`: The request body, query or path failed validation; details.fields names each offending field path. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
       /** @description `unauthorized`: No valid credential (JWT or API key) was presented. */
@@ -20444,7 +20476,11 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
-      /** @description `dependency_violation`: Other resources still depend on this one; remove them first. */
+      /**
+       * @description `invalid_state`: The resource is not in a state that allows this action.
+       *
+       *     `dependency_violation`: Other resources still depend on this one; remove them first.
+       */
       409: {
         headers: {
           [name: string]: unknown;

@@ -4,7 +4,8 @@
  * rows written, the snapshot restored into a new database that holds exactly the rows at
  * snapshot time while the source keeps all of them; the snapshot outlives its deleted database
  * and restores again; a tampered file fails the restore (FAILED, nothing left); bad input and
- * another tenant are 4xx with a stable code and append nothing.
+ * another tenant are 4xx with a stable code and append nothing. A delete with a final snapshot
+ * takes it before the engine goes, and stops (the database RUNNING again) when it cannot.
  */
 import { execFile } from 'node:child_process';
 import { appendFile, stat } from 'node:fs/promises';
@@ -281,5 +282,83 @@ describe('database snapshots and restore on real Docker (e2e)', () => {
     await expect(
       dockerClient().getContainer(databaseContainerName(failed.id)).inspect(),
     ).rejects.toMatchObject({ statusCode: 404 });
+  }, 900_000);
+
+  it('a delete with a final snapshot keeps the data (restorable after the database is gone); when the snapshot cannot be taken the delete stops and the database runs on', async (ctx) => {
+    docker.require(ctx);
+    const db = unwrap(
+      await sdk.POST('/databases', {
+        body: { name: 'journal', engine: 'postgres', version: '15', allocated_storage: 2 },
+      }),
+    );
+    created.push(db.id);
+    expect((await settledDatabase(db.id)).status).toBe('RUNNING');
+    const conn = await connectionOf(db.id);
+    await psql(conn, 'CREATE TABLE lines (id int PRIMARY KEY)');
+    await psql(conn, 'INSERT INTO lines SELECT generate_series(1, 42)');
+    const deleteWith = (name: string) =>
+      sdk.DELETE('/databases/{id}', {
+        params: { path: { id: db.id }, query: { final_snapshot_name: name } },
+      });
+
+    // Refused: a bad name (400), a database that is not RUNNING (409); nothing appended.
+    expect((await sdk.POST('/databases/{id}/stop', path(db.id))).response.status).toBe(200);
+    const before = await countEvents(t);
+    const badName = await deleteWith('Not A Name');
+    expect(badName.response.status).toBe(400);
+    expect(badName.error?.error.code).toBe('validation_error');
+    const stopped = await deleteWith('while-stopped');
+    expect(stopped.response.status).toBe(409);
+    expect(stopped.error?.error.code).toBe('invalid_state');
+    expect(stopped.error?.error.message).toMatch(/final snapshot is taken of a RUNNING database/);
+    expect(await countEvents(t)).toBe(before);
+    expect((await sdk.POST('/databases/{id}/start', path(db.id))).response.status).toBe(200);
+
+    // pg_dump cannot run: the delete stops, the snapshot is failed, the database RUNNING with its rows.
+    const pgDump = '/usr/lib/postgresql/15/bin/pg_dump';
+    const container = databaseContainerName(db.id);
+    await run('docker', ['exec', '-u', 'root', container, 'chmod', '000', pgDump]);
+    const doomed = await deleteWith('doomed');
+    expect(doomed.response.status).toBe(202);
+    const doomedId = unwrap(doomed).final_snapshot_id as string;
+    expect(doomedId).toMatch(/^[0-9a-f-]{36}$/);
+    const failedSnapshot = await settledSnapshot(doomedId);
+    expect(failedSnapshot).toMatchObject({ status: 'failed', final: true, name: 'doomed' });
+    expect(failedSnapshot.failure_reason).toMatch(/pg_dump/);
+    const runningAgain = await until('the delete aborted', async () => {
+      const found = unwrap(await sdk.GET('/databases/{id}', path(db.id)));
+      return found.status === 'RUNNING' ? found : undefined;
+    });
+    expect(runningAgain.id).toBe(db.id);
+    expect(await psql(conn, 'SELECT count(*) FROM lines')).toBe('42');
+    await run('docker', ['exec', '-u', 'root', container, 'chmod', '755', pgDump]);
+
+    // Taken: the database goes, its final snapshot stays and restores its rows.
+    const started = Date.now();
+    const accepted = await deleteWith('journal-final');
+    expect(accepted.response.status).toBe(202);
+    const finalId = unwrap(accepted).final_snapshot_id as string;
+    await until('the database gone', async () =>
+      (await sdk.GET('/databases/{id}', path(db.id))).response.status === 404 ? true : undefined,
+    );
+    console.log(`delete with a final snapshot of 42 rows: gone in ${Date.now() - started} ms`);
+    const finalSnapshot = unwrap(await sdk.GET('/database-snapshots/{id}', path(finalId)));
+    expect(finalSnapshot).toMatchObject({
+      status: 'available',
+      final: true,
+      name: 'journal-final',
+      database_id: db.id,
+    });
+    await expect(dockerClient().getContainer(container).inspect()).rejects.toMatchObject({
+      statusCode: 404,
+    });
+    const listed = itemsOf(unwrap(await sdk.GET('/databases/{id}/snapshots', path(db.id))));
+    expect(listed.map((x) => [x.name, x.status])).toEqual([
+      ['doomed', 'failed'],
+      ['journal-final', 'available'],
+    ]);
+    const restored = await restore(finalId, 'journal-back');
+    expect(restored.status).toBe('RUNNING');
+    expect(await psql(await connectionOf(restored.id), 'SELECT count(*) FROM lines')).toBe('42');
   }, 900_000);
 });

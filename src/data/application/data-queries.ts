@@ -121,6 +121,8 @@ export interface DatabaseSnapshotView {
   size_bytes: number | null;
   sha256: string | null;
   failure_reason: string | null;
+  /** Taken by the database's delete (`DELETE /databases/:id?final_snapshot_name=`). */
+  final: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -142,6 +144,7 @@ export function databaseSnapshotView(row: Row<SnapshotState>): DatabaseSnapshotV
     size_bytes: s.sizeBytes,
     sha256: s.sha256,
     failure_reason: s.failureReason,
+    final: s.final ?? false,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandHandler } from '@nestjs/cqrs';
 
-import { DATABASES_PROJECTION } from '../../../projections/data';
+import { DATABASE_SNAPSHOTS_PROJECTION, DATABASES_PROJECTION } from '../../../projections/data';
 import {
   DATABASE_DELETE_SAGA,
+  databaseDeleteSagaId,
   DATABASE_PROVISION_SAGA,
   type DatabaseSagaInput,
 } from '../../../sagas/database-provision/database-provision.saga';
@@ -20,6 +21,7 @@ import {
   UseCaseHandler,
   written,
   type Handled,
+  type Written,
 } from '../../platform/commands/use-case';
 import { derivedContext } from '../../platform/commands/system-context';
 import { QuotaService } from '../../platform/quotas/quota.service';
@@ -125,10 +127,18 @@ export class ActOnDatabase extends UseCaseCommand<DatabaseChanged> {
   }
 }
 
-export class DeleteDatabase extends UseCaseCommand<DatabaseChanged> {
+export interface DatabaseDeleting {
+  databaseId: string;
+  /** The final snapshot the delete takes first; null when none was asked for. */
+  finalSnapshotId: string | null;
+}
+
+export class DeleteDatabase extends UseCaseCommand<DatabaseDeleting> {
   constructor(
     readonly databaseId: string,
     ctx: CommandContext,
+    /** Take a snapshot of this name before the engine goes. */
+    readonly finalSnapshotName?: string,
   ) {
     super(ctx);
   }
@@ -454,8 +464,13 @@ export class ActOnDatabaseHandler extends UseCaseHandler<ActOnDatabase, Database
   }
 }
 
+/**
+ * Delete: DELETING, then the delete saga. With a final snapshot its `DatabaseSnapshotStarted`
+ * (marked final) is appended first and the delete saga takes it before removing anything; both
+ * decisions are made before either append, so a refused delete leaves no snapshot behind.
+ */
 @CommandHandler(DeleteDatabase)
-export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, DatabaseChanged> {
+export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, DatabaseDeleting> {
   constructor(
     private readonly executor: CommandExecutor,
     private readonly sagas: SagaLauncher,
@@ -464,20 +479,52 @@ export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, Databa
     super();
   }
 
-  protected async handle({ databaseId, ctx }: DeleteDatabase): Promise<Handled<DatabaseChanged>> {
+  protected async handle({
+    databaseId,
+    finalSnapshotName,
+    ctx,
+  }: DeleteDatabase): Promise<Handled<DatabaseDeleting>> {
     const tenantId = tenantOf(ctx);
+    // A bad name is the caller's first problem (400), before the database's state (409).
+    if (finalSnapshotName !== undefined) validateName(finalSnapshotName);
     const state = await ownedDatabase(this.executor, tenantId, databaseId);
     const replicaIds =
       state.role === 'PRIMARY' ? await this.queries.replicaIdsOf(tenantId, databaseId) : [];
-    const result = await this.executor.execute(
-      databaseDecider,
-      databaseId,
-      { type: 'DeleteDatabase', replicaIds, now: ctx.now },
-      ctx,
-    );
+    const finalSnapshotId =
+      finalSnapshotName === undefined ? null : uuidV5(`database-final-snapshot/${ctx.commandId}`);
+    const command: DatabaseCommand = {
+      type: 'DeleteDatabase',
+      replicaIds,
+      ...(finalSnapshotId ? { finalSnapshotId } : {}),
+      now: ctx.now,
+    };
+    const deleting = databaseDecider.decide(command, state).length > 0;
+    const writes: Written[] = [];
+    if (finalSnapshotId !== null && deleting) {
+      const snapshot = await this.executor.execute(
+        snapshotDecider,
+        finalSnapshotId,
+        {
+          type: 'CreateDatabaseSnapshot',
+          snapshotId: finalSnapshotId,
+          tenantId,
+          name: finalSnapshotName as string,
+          source: { databaseId, state, sqlDatabase: sqlDatabaseOf(state) },
+          final: true,
+          now: ctx.now,
+        },
+        derivedContext(ctx, 'final_snapshot'),
+      );
+      writes.push(written(snapshot.position, DATABASE_SNAPSHOTS_PROJECTION));
+    }
+    const result = await this.executor.execute(databaseDecider, databaseId, command, ctx);
     await this.sagas.start(
       DATABASE_DELETE_SAGA,
-      databaseId,
+      // A delete asked again while one runs names the running one's saga.
+      databaseDeleteSagaId(
+        databaseId,
+        deleting ? finalSnapshotId : (state.finalSnapshotId ?? null),
+      ),
       { databaseId, tenantId } satisfies DatabaseSagaInput,
       {
         tenantId,
@@ -485,7 +532,11 @@ export class DeleteDatabaseHandler extends UseCaseHandler<DeleteDatabase, Databa
         requestId: ctx.requestId,
       },
     );
-    return { result: { databaseId }, written: [written(result.position, DATABASES_PROJECTION)] };
+    writes.push(written(result.position, DATABASES_PROJECTION));
+    return {
+      result: { databaseId, finalSnapshotId: deleting ? finalSnapshotId : null },
+      written: writes,
+    };
   }
 }
 

@@ -5,6 +5,7 @@
  *   (create) -> CREATING --running--> RUNNING --stop--> STOPPED --start--> RUNNING
  *   CREATING --failed--> FAILED
  *   any but DELETING --delete--> DELETING --deleted--> (gone)
+ *   RUNNING --delete with a final snapshot--> DELETING --snapshot failed--> RUNNING (aborted)
  *   (create replica of a RUNNING primary) -> CREATING (role REPLICA, primaryId) -> RUNNING
  *   RUNNING replica --promote--> RUNNING primary (primaryId null)
  *
@@ -116,9 +117,13 @@ export type DatabaseCommand =
       type: 'DeleteDatabase';
       /** Replicas of this primary not deleted yet (from the read model). */
       replicaIds?: readonly string[];
+      /** A final snapshot to take before the engine goes (the database must be RUNNING). */
+      finalSnapshotId?: string;
       now: Date;
     }
   | { type: 'RecordDatabaseDeleted'; now: Date }
+  /** The final snapshot failed: the delete stops, the database runs on untouched. */
+  | { type: 'AbortDatabaseDeletion'; reason: string; now: Date }
   | {
       type: 'RecordDatabaseEngineRestarted';
       reason: string;
@@ -188,7 +193,11 @@ export type DatabaseEvent =
       type: 'DatabaseCredentialsRotated';
       data: { databaseId: string; credentialsVersion: number; at: string };
     }
-  | { type: 'DatabaseDeletionStarted'; data: { databaseId: string; at: string } }
+  | {
+      type: 'DatabaseDeletionStarted';
+      data: { databaseId: string; finalSnapshotId?: string; at: string };
+    }
+  | { type: 'DatabaseDeletionAborted'; data: { databaseId: string; reason: string; at: string } }
   | { type: 'DatabaseDeleted'; data: { databaseId: string; at: string } }
   | {
       type: 'DatabaseEngineRestarted';
@@ -216,6 +225,8 @@ export interface DatabaseState {
   engineRestarts: number;
   /** The snapshot a restored database was made from. */
   sourceSnapshotId?: string | null;
+  /** While DELETING: the final snapshot the delete takes first, if one was asked for. */
+  finalSnapshotId?: string | null;
 }
 
 export function initialDatabaseState(): DatabaseState {
@@ -291,7 +302,9 @@ export function evolveDatabase(state: DatabaseState, event: DatabaseEvent): Data
     case 'DatabaseCredentialsRotated':
       return { ...state, credentialsVersion: event.data.credentialsVersion };
     case 'DatabaseDeletionStarted':
-      return { ...state, status: 'DELETING' };
+      return { ...state, status: 'DELETING', finalSnapshotId: event.data.finalSnapshotId ?? null };
+    case 'DatabaseDeletionAborted':
+      return { ...state, status: 'RUNNING', finalSnapshotId: null };
     case 'DatabaseDeleted':
       return { ...state, status: 'deleted', endpoint: null };
     case 'DatabaseEngineRestarted':
@@ -513,7 +526,7 @@ export function decideDatabase(command: DatabaseCommand, state: DatabaseState): 
           data: { databaseId, formerPrimaryId: state.primaryId as string, at },
         },
       ];
-    case 'DeleteDatabase':
+    case 'DeleteDatabase': {
       if (status === 'DELETING') return [];
       if (command.replicaIds && command.replicaIds.length > 0) {
         throw new AppError(
@@ -522,7 +535,28 @@ export function decideDatabase(command: DatabaseCommand, state: DatabaseState): 
           { resource: 'database', id: databaseId, replicas: [...command.replicaIds] },
         );
       }
-      return [{ type: 'DatabaseDeletionStarted', data: { databaseId, at } }];
+      const finalSnapshotId = command.finalSnapshotId;
+      if (finalSnapshotId !== undefined && status !== 'RUNNING') {
+        throw AppError.invalidState(
+          `database ${databaseId} is ${status}; a final snapshot is taken of a RUNNING database (start it first, or delete it without one)`,
+          { resource: 'database', id: databaseId, status },
+        );
+      }
+      return [
+        {
+          type: 'DatabaseDeletionStarted',
+          data: { databaseId, ...(finalSnapshotId ? { finalSnapshotId } : {}), at },
+        },
+      ];
+    }
+    case 'AbortDatabaseDeletion':
+      if (status !== 'DELETING') return [];
+      return [
+        {
+          type: 'DatabaseDeletionAborted',
+          data: { databaseId, reason: command.reason.slice(0, 1000), at },
+        },
+      ];
     case 'RecordDatabaseDeleted':
       if (status !== 'DELETING')
         throw invalidState('database', databaseId, status, 'record it deleted');

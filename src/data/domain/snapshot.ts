@@ -6,6 +6,9 @@
  *   (create, source RUNNING) -> creating --available--> available --delete--> (gone)
  *   creating --failed--> failed --delete--> (gone)
  *
+ * A delete may ask for a final snapshot (`final`): the database's delete saga takes it before the
+ * engine goes, and the delete stops (the database RUNNING again) when it fails.
+ *
  * Rules: only of a RUNNING database of the caller's tenant (another tenant's or a deleted one:
  * 404; any other state: 409 invalid_state); deleted only once `available` or `failed` (409 while
  * being taken); bytes and passwords never in events, only the file's size and SHA-256.
@@ -34,6 +37,8 @@ export type SnapshotCommand =
       tenantId: string;
       name: string;
       source: SnapshotSource;
+      /** Taken by the database's delete before its engine goes (not by a snapshot saga). */
+      final?: boolean;
       now: Date;
     }
   | { type: 'RecordSnapshotAvailable'; sizeBytes: number; sha256: string; now: Date }
@@ -54,6 +59,8 @@ export type SnapshotEvent =
         sqlDatabase: string;
         /** The source's settings, the defaults of a restore. */
         settings: DatabaseSettings;
+        /** A delete's final snapshot: its delete saga takes it. */
+        final?: true;
         at: string;
       };
     }
@@ -78,6 +85,8 @@ export interface SnapshotState {
   sizeBytes: number | null;
   sha256: string | null;
   failureReason: string | null;
+  /** A delete's final snapshot (taken while the database is DELETING). */
+  final: boolean;
 }
 
 export function initialSnapshotState(): SnapshotState {
@@ -95,6 +104,7 @@ export function initialSnapshotState(): SnapshotState {
     sizeBytes: null,
     sha256: null,
     failureReason: null,
+    final: false,
   };
 }
 
@@ -113,6 +123,7 @@ export function evolveSnapshot(state: SnapshotState, event: SnapshotEvent): Snap
         version: event.data.version,
         sqlDatabase: event.data.sqlDatabase,
         settings: event.data.settings,
+        final: event.data.final === true,
       };
     case 'DatabaseSnapshotAvailable':
       return {
@@ -159,6 +170,7 @@ export function decideSnapshot(command: SnapshotCommand, state: SnapshotState): 
           version: db.version,
           sqlDatabase: source.sqlDatabase,
           settings: db.settings,
+          ...(command.final ? { final: true as const } : {}),
           at,
         },
       },

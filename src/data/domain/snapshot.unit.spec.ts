@@ -200,3 +200,83 @@ describe('database decider: a restore from a snapshot', () => {
     expect(codeOf(() => restore(given(started, available), 10))).toBe('validation_error');
   });
 });
+
+describe('database decider: a delete with a final snapshot', () => {
+  const finalSnapshotId = '44444444-4444-5444-8444-444444444444';
+  const deleteWithFinal = { type: 'DeleteDatabase' as const, finalSnapshotId, now };
+
+  it('given a RUNNING database, when deleted with a final snapshot, then DELETING names it', () => {
+    const events = decideDatabase(deleteWithFinal, database(dbCreated, dbRunning));
+    expect(events).toEqual([
+      { type: 'DatabaseDeletionStarted', data: { databaseId, finalSnapshotId, at } },
+    ]);
+    const after = events.reduce(evolveDatabase, database(dbCreated, dbRunning));
+    expect(after.status).toBe('DELETING');
+    expect(after.finalSnapshotId).toBe(finalSnapshotId);
+  });
+
+  it('given a database that is not RUNNING, when deleted with a final snapshot, then 409 and nothing', () => {
+    const stopped: DatabaseEvent = { type: 'DatabaseStopped', data: { databaseId, at } };
+    for (const history of [[dbCreated], [dbCreated, dbRunning, stopped]]) {
+      let caught: unknown;
+      try {
+        decideDatabase(deleteWithFinal, database(...history));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(AppError);
+      expect((caught as AppError).code).toBe('invalid_state');
+      expect((caught as AppError).message).toMatch(/final snapshot is taken of a RUNNING database/);
+    }
+    // Without one, the same databases delete.
+    expect(decideDatabase({ type: 'DeleteDatabase', now }, database(dbCreated))).toHaveLength(1);
+  });
+
+  it('given a deletion whose final snapshot failed, when aborted, then RUNNING again with the endpoint it had', () => {
+    const history = [
+      dbCreated,
+      dbRunning,
+      ...decideDatabase(deleteWithFinal, database(dbCreated, dbRunning)),
+    ];
+    const events = decideDatabase(
+      { type: 'AbortDatabaseDeletion', reason: 'pg_dump: connection refused', now },
+      database(...history),
+    );
+    expect(events).toEqual([
+      {
+        type: 'DatabaseDeletionAborted',
+        data: { databaseId, reason: 'pg_dump: connection refused', at },
+      },
+    ]);
+    const after = database(...history, ...events);
+    expect(after.status).toBe('RUNNING');
+    expect(after.finalSnapshotId).toBeNull();
+    expect(after.endpoint).toEqual(database(dbCreated, dbRunning).endpoint);
+    // Once aborted (or for a database not DELETING), aborting again appends nothing.
+    expect(decideDatabase({ type: 'AbortDatabaseDeletion', reason: 'again', now }, after)).toEqual(
+      [],
+    );
+  });
+
+  it('given a RUNNING database, when a final snapshot is started, then it is marked final', () => {
+    const [started] = decideSnapshot(
+      {
+        type: 'CreateDatabaseSnapshot',
+        snapshotId,
+        tenantId,
+        name: 'orders-final',
+        source: {
+          databaseId,
+          state: database(dbCreated, dbRunning),
+          sqlDatabase: 'orders',
+        },
+        final: true,
+        now,
+      },
+      initialSnapshotState(),
+    );
+    expect(started?.type).toBe('DatabaseSnapshotStarted');
+    expect(started?.data).toMatchObject({ final: true, databaseId });
+    expect(evolveSnapshot(initialSnapshotState(), started).final).toBe(true);
+  });
+});

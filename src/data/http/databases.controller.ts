@@ -37,8 +37,10 @@ import {
   CreateReplicaDto,
   DatabaseReplicationResponse,
   DatabaseConnectionResponse,
+  DatabaseDeletionResponse,
   DatabaseMessageResponse,
   DatabaseResponse,
+  DeleteDatabaseQuery,
   ModifyDatabaseDto,
 } from './databases.dto';
 
@@ -302,13 +304,23 @@ export class DatabasesController {
   @ApiOperationFor({
     id: 'deleteDatabase',
     summary:
-      "DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). A primary with replicas: 409 dependency_violation",
+      "DELETING, then gone: containers, data volume and password removed (a replica's slot on its primary too). With final_snapshot_name a snapshot is taken first (RUNNING only, else 409); if it fails the database is RUNNING again and the snapshot failed. A primary with replicas: 409 dependency_violation",
     status: 202,
-    response: DatabaseMessageResponse,
-    errors: ['not_found', 'dependency_violation'],
+    response: DatabaseDeletionResponse,
+    errors: ['validation_error', 'not_found', 'invalid_state', 'dependency_violation'],
   })
-  async delete(@Param('id') id: string, @Ctx() ctx: CommandContext) {
-    await this.commands.execute(new DeleteDatabase(id, ctx));
-    return { message: 'database deletion started', id };
+  async delete(
+    @Param('id') id: string,
+    @Query() query: DeleteDatabaseQuery,
+    @Ctx() ctx: CommandContext,
+  ): Promise<DatabaseDeletionResponse> {
+    const { result } = await this.commands.execute(
+      new DeleteDatabase(id, ctx, query.final_snapshot_name),
+    );
+    return {
+      message: 'database deletion started',
+      id,
+      final_snapshot_id: result.finalSnapshotId,
+    };
   }
 }

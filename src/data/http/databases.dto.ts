@@ -249,6 +249,29 @@ export class DatabaseMessageResponse {
   id!: string;
 }
 
+export class DeleteDatabaseQuery {
+  @ApiPropertyOptional({
+    example: 'orders-final',
+    description:
+      'Take a snapshot of this name before the engine goes (the database must be RUNNING); the delete stops, and the database runs on, if it cannot be taken. Lower-case letters, digits and "-", up to 63',
+  })
+  @IsOptional()
+  @IsString({ message: 'final_snapshot_name must be a string' })
+  @MaxLength(63)
+  final_snapshot_name?: string;
+}
+
+export class DatabaseDeletionResponse extends DatabaseMessageResponse {
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    example: UUID_EXAMPLE,
+    description: 'The final snapshot (GET /database-snapshots/{id}); null when none was asked for',
+  })
+  final_snapshot_id!: string | null;
+}
+
 export class CreateDatabaseSnapshotDto {
   @ApiProperty({
     example: 'before-migration',
@@ -328,6 +351,11 @@ export class DatabaseSnapshotResponse {
   sha256!: string | null;
   @ApiPropertyOptional({ type: String, nullable: true, example: null })
   failure_reason!: string | null;
+  @ApiProperty({
+    example: false,
+    description: "Taken by the database's delete (DELETE /databases/{id}?final_snapshot_name=)",
+  })
+  final!: boolean;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
 }
