@@ -68,6 +68,7 @@ export function specOf(state: ClusterState): ClusterSpec {
     tenantId: state.tenantId as string,
     name: state.name,
     vpcId: state.vpcId as string,
+    subnetId: state.subnetId,
     version: state.version,
     workers: state.workers,
     ha: state.ha,

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 
 import {
@@ -17,6 +17,7 @@ import { sagaCommandContext } from '../../sagas/runtime/definition';
 import { provideSaga } from '../../sagas/runtime/sagas.module';
 import type { AppConfig } from '../config/config';
 import type { DetectedDrivers } from '../drivers/detection';
+import { NsenterConnector } from '../drivers/docker/namespace-connector';
 import { EngineContainers } from '../drivers/engines/engine-containers';
 import { EngineImages } from '../drivers/engines/engine-images';
 import { installationIdOf } from '../drivers/installation-id';
@@ -24,6 +25,8 @@ import { DETECTED_DRIVERS, DOCKER_CLIENT } from '../drivers/tokens';
 import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
+import { NetworkModule } from '../network/network.module';
+import { MACHINE_NICS, type MachineNics } from '../network/ports/machine-nics';
 import { APP_CONFIG } from '../platform/tokens';
 import { ClusterQueries } from './application/cluster-queries';
 import { CLUSTER_QUOTAS } from './application/cluster-quotas';
@@ -68,29 +71,43 @@ function clusterDriver(
   drivers: DetectedDrivers,
   docker: Dockerode,
   config: AppConfig,
+  nics: MachineNics,
 ): ClusterDriver {
-  if (drivers.docker.active !== 'docker') return new SimulatedClusterDriver();
+  const announce = (driver: ClusterDriver, why: string): ClusterDriver => {
+    new Logger('clusters').log(`cluster driver: ${driver.kind} (${why})`);
+    return driver;
+  };
+  if (drivers.docker.active !== 'docker') {
+    return announce(new SimulatedClusterDriver(), 'no Docker: nodes are records, no etcd');
+  }
   const containers = new EngineContainers(docker, installationIdOf(config.dataDir));
   if (config.k8sNodeImage) {
-    return new KubeadmClusterDriver(new DockerNodeRuntime(docker, containers), {
-      nodeImage: config.k8sNodeImage,
-    });
+    const runtime = new DockerNodeRuntime(docker, containers, nics, new NsenterConnector());
+    return announce(
+      new KubeadmClusterDriver(runtime, { nodeImage: config.k8sNodeImage }),
+      `nodes of ${config.k8sNodeImage} in the cluster's subnet, bootstrapped by kubeadm`,
+    );
   }
   const images = new EngineImages((reference) => containers.imagePresent(reference));
-  return new LocalClusterDriver(new EtcdControlPlane(containers, images));
+  return announce(
+    new LocalClusterDriver(new EtcdControlPlane(containers, images)),
+    'simulated nodes, a real etcd per cluster; NIMBUS_K8S_NODE_IMAGE selects kubeadm',
+  );
 }
 
 /**
  * Kubernetes clusters: the routes, the lifecycle, upgrade, backup and restore sagas, and the
- * cluster driver they drive (see README.md for what runs where). Needs ProjectionsModule,
+ * cluster driver they drive (see README.md for what runs where); NetworkModule for the subnet
+ * and the NICs of the nodes. Needs ProjectionsModule,
  * SagasModule and QuotasModule (global).
  */
 @Module({
+  imports: [NetworkModule],
   controllers: [ClustersController],
   providers: [
     {
       provide: CLUSTER_DRIVER,
-      inject: [DETECTED_DRIVERS, DOCKER_CLIENT, APP_CONFIG],
+      inject: [DETECTED_DRIVERS, DOCKER_CLIENT, APP_CONFIG, MACHINE_NICS],
       useFactory: clusterDriver,
     },
     ClusterQueries,

@@ -39,6 +39,7 @@ import { NatGatewaysController } from './http/nat-gateways.controller';
 import { VpcPeeringsController } from './http/vpc-peerings.controller';
 import { NETWORK_FABRIC, type NetworkFabric } from './ports/network-fabric';
 import { INSTANCE_NETWORK } from './ports/instance-network';
+import { MACHINE_NICS } from './ports/machine-nics';
 import { InstanceNics } from './application/instances/instance-nics';
 import { NetworkReconciler } from './application/network-reconciler';
 
@@ -104,6 +105,11 @@ function natGatewayPorts(
     ...VPC_PEERING_USE_CASES,
     InstanceNics,
     { provide: INSTANCE_NETWORK, useExisting: InstanceNics },
+    {
+      provide: MACHINE_NICS,
+      inject: [InstanceNics],
+      useFactory: (nics: InstanceNics) => nics.forMachines(),
+    },
     NetworkReconciler,
     provideSaga({
       inject: [CommandExecutor, EVENT_STORE, NETWORK_FABRIC],
@@ -136,6 +142,6 @@ function natGatewayPorts(
       ) => natGatewayDeleteSaga(natGatewayPorts(executor, store, fabric, edge, quotas)),
     }),
   ],
-  exports: [NETWORK_FABRIC, INSTANCE_NETWORK],
+  exports: [NETWORK_FABRIC, INSTANCE_NETWORK, MACHINE_NICS],
 })
 export class NetworkModule {}

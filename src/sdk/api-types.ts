@@ -3950,6 +3950,7 @@ export interface components {
      *       "id": "3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b",
      *       "name": "my-cluster",
      *       "vpc_id": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d",
+     *       "subnet_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
      *       "version": "v1.29.0",
      *       "status": "pending",
      *       "workers": 3,
@@ -3973,6 +3974,11 @@ export interface components {
       name: string;
       /** Format: uuid */
       vpc_id: string;
+      /**
+       * Format: uuid
+       * @description The subnet of the VPC its nodes' NICs are in (null: nodes have no NIC)
+       */
+      subnet_id: string | null;
       /** @description The control plane's Kubernetes version */
       version: string;
       /** @enum {string} */
@@ -4056,6 +4062,12 @@ export interface components {
        * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
        */
       vpc_id: string;
+      /**
+       * Format: uuid
+       * @description A subnet of the VPC where the nodes' NICs take their addresses; default: the VPC's first subnet
+       * @example 3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b
+       */
+      subnet_id?: string;
       /**
        * @example v1.29.0
        * @enum {string}

@@ -24,8 +24,9 @@ import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { vpcDecider } from '../../src/network/domain';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
-import { itemsOf, NimbusApiError, sdkFor, unwrap, type NimbusClient } from '../support/sdk';
+import { itemsOf, sdkFor, unwrap, type NimbusClient } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
+import { refusal } from './sdk.helpers';
 
 const run = promisify(execFile);
 const docker = realDocker();
@@ -58,16 +59,6 @@ async function exists(kind: 'container' | 'volume', name: string): Promise<boole
   } catch {
     return false;
   }
-}
-
-async function refusal(call: Promise<{ data?: unknown; error?: unknown; response: Response }>) {
-  try {
-    unwrap(await call);
-  } catch (error) {
-    if (error instanceof NimbusApiError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to be refused');
 }
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {

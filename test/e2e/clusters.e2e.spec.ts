@@ -13,17 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidV5 } from '../../src/common/ids';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { vpcDecider } from '../../src/network/domain';
-import {
-  createNimbusClient,
-  itemsOf,
-  NimbusApiError,
-  unwrap,
-  type NimbusClient,
-} from '../../src/sdk/client';
+import { createNimbusClient, itemsOf, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { CLUSTER_DRIVER, type ClusterDriver } from '../../src/clusters/ports/kubernetes';
 import { removeLabelledContainers, removeLabelledVolumes } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { bearer, countEvents, signUp, type Account } from './identity.helpers';
+import { refusal } from './sdk.helpers';
 
 describe('Kubernetes clusters (e2e, local cluster driver)', () => {
   let t: TestApp;
@@ -60,16 +55,6 @@ describe('Kubernetes clusters (e2e, local cluster driver)', () => {
       },
     );
     return id;
-  }
-
-  async function refusal(call: Promise<{ data?: unknown; error?: unknown; response: Response }>) {
-    try {
-      unwrap(await call);
-    } catch (error) {
-      if (error instanceof NimbusApiError) return error;
-      throw error;
-    }
-    throw new Error('expected the call to be refused');
   }
 
   async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {

@@ -21,6 +21,7 @@ import { upstreamAddress } from '../../src/network/domain/public-address-pool';
 import { addOutsideNetns, deleteNetns, removeOwnedBridgePorts } from '../int/network/netns';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
+import { deleteVpcs } from './sdk.helpers';
 import {
   outsideReachesInstance,
   sourceSeenFromInstance,
@@ -161,13 +162,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         await sdk.DELETE('/instances/{id}', { params: { path: { id } } }).catch(() => undefined);
       }
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-      for (const vpcId of vpcIds) {
-        const subnets = await sdk.GET('/vpcs/{vpcId}/subnets', { params: { path: { vpcId } } });
-        for (const s of (subnets.data as Array<{ id: string }> | undefined) ?? []) {
-          await sdk.DELETE('/subnets/{id}', { params: { path: { id: s.id } } });
-        }
-        await sdk.DELETE('/vpcs/{id}', { params: { path: { id: vpcId } } });
-      }
+      await deleteVpcs(sdk, vpcIds);
       await t.close();
       if (outside.netns) await deleteNetns(outside.netns);
       await removeOwnedBridgePorts(OWNER);

@@ -14,7 +14,7 @@ import { INSTANCE_LAUNCH_SAGA } from '../../sagas/instance-launch/instance-launc
 import type { SagaRuntime } from '../../sagas/runtime/saga-runtime';
 import { SAGA_RUNTIME } from '../../sagas/runtime/sagas.module';
 import { ExecError, execCommand } from '../../src/drivers/exec';
-import { hostDevices, ovnNames } from '../../src/drivers/ovn/ovn-names';
+import { hostDevices } from '../../src/drivers/ovn/ovn-names';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { defaultVpcIdsOf, subnetDecider } from '../../src/network/domain';
 import { NETWORK_FABRIC, type NetworkFabric } from '../../src/network/ports/network-fabric';
@@ -22,7 +22,8 @@ import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/cli
 import { isCI, removeLabelledContainers } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { signUp, type Account } from './identity.helpers';
-import { pingsFrom, until } from './network-traffic';
+import { nbHasPort, pingsFrom, until } from './network-traffic';
+import { deleteVpcs } from './sdk.helpers';
 
 const ovnPresent = existsSync('/var/run/ovn/ovnnb_db.sock');
 const dockerPresent = existsSync('/var/run/docker.sock');
@@ -53,18 +54,6 @@ async function hostLinkExists(device: string): Promise<boolean> {
     if (error instanceof ExecError && error.failure === 'exit') return false;
     throw error;
   }
-}
-
-async function nbHasPort(instanceId: string): Promise<boolean> {
-  const { stdout } = await execCommand('ovn-nbctl', [
-    '--format=csv',
-    '--no-headings',
-    '--columns=name',
-    'find',
-    'logical_switch_port',
-    `name=${ovnNames.nic(instanceId)}`,
-  ]);
-  return stdout.trim() !== '';
 }
 
 describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
@@ -139,13 +128,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       for (const id of launchedIds) {
         await sdk.DELETE('/instances/{id}', { params: { path: { id } } }).catch(() => undefined);
       }
-      for (const vpcId of vpcIds) {
-        const subnets = await sdk.GET('/vpcs/{vpcId}/subnets', { params: { path: { vpcId } } });
-        for (const s of (subnets.data as Array<{ id: string }> | undefined) ?? []) {
-          await sdk.DELETE('/subnets/{id}', { params: { path: { id: s.id } } });
-        }
-        await sdk.DELETE('/vpcs/{id}', { params: { path: { id: vpcId } } });
-      }
+      await deleteVpcs(sdk, vpcIds);
       await t.close();
       await removeLabelledContainers(TEST_LABEL, RUN);
     });

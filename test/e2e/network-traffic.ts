@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { containerNameOf } from '../../src/drivers/docker/compute-driver';
 import { ExecError, execCommand } from '../../src/drivers/exec';
+import { ovnNames } from '../../src/drivers/ovn/ovn-names';
 
 function failedRun(error: unknown): boolean {
   return error instanceof ExecError && (error.failure === 'exit' || error.failure === 'timeout');
@@ -171,4 +172,17 @@ export async function sourceSeenFromInstanceBecomes(
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   return seen;
+}
+
+/** Whether the northbound database has the logical switch port of NIC `nicId`. */
+export async function nbHasPort(nicId: string): Promise<boolean> {
+  const { stdout } = await execCommand('ovn-nbctl', [
+    '--format=csv',
+    '--no-headings',
+    '--columns=name',
+    'find',
+    'logical_switch_port',
+    `name=${ovnNames.nic(nicId)}`,
+  ]);
+  return stdout.trim() !== '';
 }

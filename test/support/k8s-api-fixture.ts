@@ -6,6 +6,7 @@
  *   GET  /version                                          the API server's gitVersion
  *   GET  /api/v1/nodes, /api/v1/nodes/:name                conditions (Ready), nodeInfo.kubeletVersion
  *   PATCH /api/v1/nodes/:name                              merge patch of spec.unschedulable
+ *   DELETE /api/v1/nodes/:name                             removes the node object
  *   GET  /api/v1/pods?fieldSelector=spec.nodeName=<node>   pods on a node
  *   POST /api/v1/namespaces/:ns/pods/:name/eviction        201; 429 when a PodDisruptionBudget
  *                                                          allows no disruption; 404 when gone
@@ -336,6 +337,10 @@ export class KubernetesApiFixture {
         if (next && !node.unschedulable) node.cordons += 1;
         node.unschedulable = next;
         return json(res, 200, this.nodeObject(node));
+      }
+      if (method === 'DELETE') {
+        this.nodes.delete(node.name);
+        return json(res, 200, { kind: 'Status', apiVersion: 'v1', status: 'Success' });
       }
     }
     if (method === 'GET' && path === '/api/v1/pods') {

@@ -15,6 +15,7 @@ import type {
 
 export class FixtureClusterDriver implements ClusterDriver {
   readonly kind = 'fixture';
+  readonly nodesInVpc = false;
   readonly etcd = null;
   /** Versions the control plane refuses to go to (a failed `kubeadm upgrade apply`). */
   readonly brokenControlPlaneVersions = new Set<string>();

@@ -15,6 +15,7 @@ export interface ClusterView {
   id: string;
   name: string;
   vpc_id: string;
+  subnet_id: string | null;
   version: string;
   status: string;
   workers: number;
@@ -37,6 +38,7 @@ export function clusterView(s: ClusterState, times: RowTimes): ClusterView {
     id: s.clusterId as string,
     name: s.name,
     vpc_id: s.vpcId as string,
+    subnet_id: s.subnetId,
     version: s.version,
     status: s.status === 'none' ? 'pending' : s.status,
     workers: s.workers,

@@ -42,6 +42,8 @@ export interface CreateCluster {
   tenantId: string;
   name: unknown;
   vpcId: string;
+  /** The subnet its nodes' NICs take addresses in; null where nodes have no NIC (no fabric). */
+  subnetId: string | null;
   version: unknown;
   workers: unknown;
   ha: unknown;
@@ -158,6 +160,8 @@ export type ClusterEvent =
         tenantId: string;
         name: string;
         vpcId: string;
+        /** Absent on clusters created before placement in a subnet. */
+        subnetId?: string | null;
         version: string;
         workers: number;
         ha: boolean;
@@ -236,6 +240,7 @@ export interface ClusterState {
   tenantId: string | null;
   name: string;
   vpcId: string | null;
+  subnetId: string | null;
   version: string;
   workers: number;
   ha: boolean;
@@ -262,6 +267,7 @@ export function initialClusterState(): ClusterState {
     tenantId: null,
     name: '',
     vpcId: null,
+    subnetId: null,
     version: '',
     workers: 0,
     ha: false,
@@ -294,6 +300,7 @@ export function evolveCluster(state: ClusterState, event: ClusterEvent): Cluster
         tenantId: d.tenantId,
         name: d.name,
         vpcId: d.vpcId,
+        subnetId: d.subnetId ?? null,
         version: d.version,
         workers: d.workers,
         ha: d.ha,
@@ -451,6 +458,7 @@ export function decideCluster(command: ClusterCommand, state: ClusterState): Clu
           tenantId: command.tenantId,
           name: command.name as string,
           vpcId: command.vpcId,
+          subnetId: command.subnetId,
           version: command.version as string,
           workers: command.workers as number,
           ha: command.ha as boolean,

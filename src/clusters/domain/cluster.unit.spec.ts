@@ -32,6 +32,7 @@ const created: ClusterEvent = {
     tenantId: 't-1',
     name: 'prod',
     vpcId: 'vpc-1',
+    subnetId: 'subnet-1',
     version: 'v1.29.0',
     workers: 1,
     ha: false,
@@ -68,6 +69,7 @@ const C = {
     tenantId: 't-1',
     name: 'prod',
     vpcId: 'vpc-1',
+    subnetId: 'subnet-1',
     version: 'v1.29.0',
     workers: 1,
     ha: false,
@@ -115,6 +117,14 @@ describe('cluster decider', () => {
       .when(C.create({ ha: 'yes' }))
       .thenThrows('validation_error', /ha/);
     spec(clusterDecider).given([created]).when(C.create()).thenThrows('conflict');
+  });
+
+  it('keeps the subnet its nodes are placed in; a cluster created before placement has none', () => {
+    const stateAfter = (events: ClusterEvent[]) =>
+      events.reduce(clusterDecider.evolve, clusterDecider.initialState());
+    expect(stateAfter([created]).subnetId).toBe('subnet-1');
+    const { subnetId: _absent, ...before } = created.data;
+    expect(stateAfter([{ type: 'ClusterCreated', data: before }]).subnetId).toBeNull();
   });
 
   it('pending -> provisioning -> running; failed; records repeated are no-ops', () => {

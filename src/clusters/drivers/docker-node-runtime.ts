@@ -1,24 +1,42 @@
 /**
  * The machines of the kubeadm driver on Docker: one privileged container per Kubernetes node from
- * the operator's node image (systemd as PID 1, as kind runs its nodes), on a Docker network of
- * the cluster's own where nodes find each other by name. A control-plane node publishes the API
- * server's port on 127.0.0.1 only. Every command runs through `docker exec` with an argument
- * array. Containers and network are labelled with the cluster, so `destroy` finds them all.
+ * the operator's node image (systemd as PID 1, as kind runs its nodes), with no Docker network:
+ * its one interface is a NIC in the cluster's subnet (the networking context's `MachineNics`: an
+ * address of the subnet, a logical switch port in the VPC's default security group, a veth in
+ * the container's namespace), so nodes reach each other, and the VPC's instances reach them, on
+ * the VPC's own addresses through OVN.
+ *
+ * Nimbus reaches a node's API server through a relay: a listener on 127.0.0.1 whose connections
+ * are carried from inside the node's network namespace (`NamespaceConnector`), as published
+ * ports of instances are; nothing on the host is routed into the VPC. Every command runs through
+ * `docker exec` with an argument array. Containers are labelled with the cluster, node and NIC,
+ * so `nodesOf` and `removeNode` find everything again after a restart.
  */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+
 import type Dockerode from 'dockerode';
 
+import { uuidV5 } from '../../common/ids';
+import type { NamespaceConnector } from '../../drivers/docker/namespace-connector';
 import type { EngineContainers } from '../../drivers/engines/engine-containers';
-import { API_SERVER_PORT, type PlannedNode } from './kubeadm-plan';
+import type { MachineNic, MachineNics } from '../../network/ports/machine-nics';
+import { systemContext } from '../../platform/commands/system-context';
+import type { PlannedNode } from './kubeadm-plan';
 
 export const LABEL_CLUSTER = 'nimbus.cluster';
 export const LABEL_NODE = 'nimbus.cluster-node';
 export const LABEL_NODE_ROLE = 'nimbus.cluster-node-role';
+export const LABEL_NIC = 'nimbus.nic';
+export const LABEL_SUBNET = 'nimbus.subnet';
+export const LABEL_TENANT = 'nimbus.tenant';
 
 export interface NodeContainerSpec {
   clusterId: string;
   tenantId: string;
+  /** The subnet of the cluster's VPC the node's NIC takes its address in. */
+  subnetId: string;
   container: string;
-  network: string;
   image: string;
   node: PlannedNode;
 }
@@ -30,16 +48,100 @@ export interface ExecResult {
 
 /** What the kubeadm driver needs of the machines; `DockerNodeRuntime` on dockerode. */
 export interface NodeRuntime {
-  ensureNetwork(name: string, clusterId: string): Promise<void>;
-  /** Created if absent, started if stopped. */
-  ensureNode(spec: NodeContainerSpec): Promise<void>;
+  /**
+   * Created if absent, started if stopped, its NIC attached and plugged into its namespace;
+   * answers the node's address in the subnet.
+   */
+  ensureNode(spec: NodeContainerSpec): Promise<string>;
   exec(container: string, args: string[]): Promise<ExecResult>;
-  /** The host port (on 127.0.0.1) the API server of a control-plane node is published on. */
-  apiServerPort(container: string): Promise<number>;
-  /** The node containers of a cluster, by node name. */
+  /** A port on 127.0.0.1 relayed to `port` on the node's own loopback (its API server). */
+  relayedPort(container: string, port: number): Promise<number>;
+  /** The node containers of a cluster. */
   nodesOf(clusterId: string): Promise<PlannedNode[]>;
+  /** Its NIC detached (address released), its relay closed, the container removed. */
   removeNode(container: string): Promise<void>;
-  removeNetwork(name: string): Promise<void>;
+}
+
+/** Linux capabilities by number (capability.h), as Docker names them. */
+const CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'DAC_READ_SEARCH',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_ADMIN',
+  'NET_RAW',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_CHROOT',
+  'SYS_PTRACE',
+  'SYS_PACCT',
+  'SYS_ADMIN',
+  'SYS_BOOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TIME',
+  'SYS_TTY_CONFIG',
+  'MKNOD',
+  'LEASE',
+  'AUDIT_WRITE',
+  'AUDIT_CONTROL',
+  'SETFCAP',
+  'MAC_OVERRIDE',
+  'MAC_ADMIN',
+  'SYSLOG',
+  'WAKE_ALARM',
+  'BLOCK_SUSPEND',
+  'AUDIT_READ',
+  'PERFMON',
+  'BPF',
+  'CHECKPOINT_RESTORE',
+] as const;
+
+/** The capability bounding set of this process (`CapBnd` of /proc/self/status), if readable. */
+export function hostCapabilityBound(): bigint | null {
+  try {
+    const line = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return line?.[1] ? BigInt(`0x${line[1]}`) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * How a node container is privileged. A node needs what kind's nodes get (`Privileged`: every
+ * capability, every device, /proc and /sys unmasked). A host that itself lacks capabilities (a
+ * nested, sandboxed Docker: here CAP_SYS_RESOURCE) cannot start a privileged container at all,
+ * so there the node gets every capability the host has, every device and unmasked system paths.
+ */
+export function nodePrivileges(bound: bigint | null): Dockerode.HostConfig {
+  const unconfined = ['seccomp=unconfined', 'apparmor=unconfined'];
+  const missing =
+    bound === null ? [] : CAPABILITIES.filter((_, bit) => (bound & (1n << BigInt(bit))) === 0n);
+  if (missing.length === 0) return { Privileged: true, SecurityOpt: unconfined };
+  return {
+    CapAdd: ['ALL'],
+    CapDrop: [...missing],
+    SecurityOpt: unconfined,
+    // /proc and /sys unmasked, as `--security-opt systempaths=unconfined` does.
+    MaskedPaths: [],
+    ReadonlyPaths: [],
+    DeviceCgroupRules: ['a *:* rwm'],
+  };
+}
+
+/** The NIC of a cluster's node: named by what the node is, so it is the same one again. */
+export function nodeNicId(clusterId: string, node: string): string {
+  return uuidV5(`cluster-node/${clusterId}/${node}`);
 }
 
 function isStatus(error: unknown, status: number): boolean {
@@ -52,36 +154,50 @@ function isStatus(error: unknown, status: number): boolean {
 }
 
 export class DockerNodeRuntime implements NodeRuntime {
+  /** Relays by container and node port. */
+  private readonly relays = new Map<string, { server: Server; port: number }>();
+
+  private readonly privileges: Dockerode.HostConfig;
+
   constructor(
     private readonly docker: Dockerode,
     private readonly containers: EngineContainers,
-  ) {}
-
-  async ensureNetwork(name: string, clusterId: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).inspect();
-    } catch (error) {
-      if (!isStatus(error, 404)) throw error;
-      await this.docker.createNetwork({
-        Name: name,
-        Driver: 'bridge',
-        Labels: { [LABEL_CLUSTER]: clusterId },
-      });
-    }
+    private readonly nics: MachineNics,
+    private readonly connector: NamespaceConnector,
+    capabilityBound: bigint | null = hostCapabilityBound(),
+  ) {
+    this.privileges = nodePrivileges(capabilityBound);
   }
 
-  async ensureNode(spec: NodeContainerSpec): Promise<void> {
+  async ensureNode(spec: NodeContainerSpec): Promise<string> {
+    const nic: MachineNic = {
+      nicId: nodeNicId(spec.clusterId, spec.node.name),
+      tenantId: spec.tenantId,
+      subnetId: spec.subnetId,
+    };
+    const container = await this.ensureContainer(spec, nic);
+    const info = await container.inspect();
+    if (!info.State.Running) await container.start();
+    // The commands are named by the container, so a step repeated for this container appends
+    // nothing twice, and a node made again (scale down, then up) gets its NIC again.
+    const attached = await this.nics.attach(nic, this.nicContext(spec.tenantId, nic, info.Id));
+    const pid = (await container.inspect()).State.Pid;
+    await this.nics.plug(nic, { kind: 'pid', pid });
+    return attached.privateIp;
+  }
+
+  private async ensureContainer(
+    spec: NodeContainerSpec,
+    nic: MachineNic,
+  ): Promise<Dockerode.Container> {
     const existing = this.docker.getContainer(spec.container);
     try {
-      const info = await existing.inspect();
-      if (!info.State.Running) await existing.start();
-      return;
+      await existing.inspect();
+      return existing;
     } catch (error) {
       if (!isStatus(error, 404)) throw error;
     }
-    const controlPlane = spec.node.role === 'control-plane';
-    const apiPort = `${API_SERVER_PORT}/tcp`;
-    const created = await this.docker.createContainer({
+    return this.docker.createContainer({
       name: spec.container,
       Hostname: spec.node.name,
       Image: spec.image,
@@ -89,39 +205,69 @@ export class DockerNodeRuntime implements NodeRuntime {
         [LABEL_CLUSTER]: spec.clusterId,
         [LABEL_NODE]: spec.node.name,
         [LABEL_NODE_ROLE]: spec.node.role,
-        'nimbus.tenant': spec.tenantId,
+        [LABEL_NIC]: nic.nicId,
+        [LABEL_SUBNET]: nic.subnetId,
+        [LABEL_TENANT]: nic.tenantId,
       },
-      ...(controlPlane ? { ExposedPorts: { [apiPort]: {} } } : {}),
       HostConfig: {
-        Privileged: true,
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+        ...this.privileges,
         Tmpfs: { '/run': 'rw', '/tmp': 'rw' },
         Binds: ['/lib/modules:/lib/modules:ro'],
-        NetworkMode: spec.network,
+        // Its only interface is the NIC in the VPC, plugged once it runs.
+        NetworkMode: 'none',
         RestartPolicy: { Name: 'unless-stopped' },
-        ...(controlPlane
-          ? { PortBindings: { [apiPort]: [{ HostIp: '127.0.0.1', HostPort: '' }] } }
-          : {}),
-      },
-      NetworkingConfig: {
-        EndpointsConfig: { [spec.network]: { Aliases: [spec.node.name] } },
       },
     });
-    await created.start();
+  }
+
+  private nicContext(tenantId: string, nic: MachineNic, containerId: string, detach = false) {
+    return systemContext('cluster-nodes', {
+      tenantId,
+      correlationId: nic.nicId,
+      commandId: uuidV5(
+        `cluster-node-nic/${nic.nicId}/${containerId}/${detach ? 'detach' : 'attach'}`,
+      ),
+    });
   }
 
   exec(container: string, args: string[]): Promise<ExecResult> {
     return this.containers.exec(container, args);
   }
 
-  async apiServerPort(container: string): Promise<number> {
-    const info = await this.docker.getContainer(container).inspect();
-    const bound = info.NetworkSettings.Ports?.[`${API_SERVER_PORT}/tcp`]?.[0]?.HostPort;
-    const port = Number(bound);
-    if (!Number.isInteger(port) || port <= 0) {
-      throw new Error(`${container} publishes no API server port`);
+  async relayedPort(container: string, port: number): Promise<number> {
+    const key = `${container}:${port}`;
+    const open = this.relays.get(key);
+    if (open) return open.port;
+    if (this.connector.unavailableReason !== null) {
+      throw new Error(`the API server cannot be relayed: ${this.connector.unavailableReason}`);
     }
-    return port;
+    const server = createServer({ allowHalfOpen: true }, (client) => {
+      // The namespace of the node as it runs now (a restarted container has a new one).
+      this.docker
+        .getContainer(container)
+        .inspect()
+        .then((info) => {
+          if (!info.State.Running) throw new Error(`${container} is not running`);
+          this.connector.relay(client, info.State.Pid, '127.0.0.1', port);
+        })
+        .catch(() => client.destroy());
+    });
+    const listening = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : 0);
+      });
+    });
+    server.unref();
+    // Two callers at once: the first listener wins, the other is closed.
+    const raced = this.relays.get(key);
+    if (raced) {
+      server.close();
+      return raced.port;
+    }
+    this.relays.set(key, { server, port: listening });
+    return listening;
   }
 
   async nodesOf(clusterId: string): Promise<PlannedNode[]> {
@@ -137,15 +283,28 @@ export class DockerNodeRuntime implements NodeRuntime {
       .filter((n): n is PlannedNode => n.name !== '');
   }
 
-  removeNode(container: string): Promise<void> {
-    return this.containers.remove(container);
-  }
-
-  async removeNetwork(name: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).remove();
-    } catch (error) {
-      if (!isStatus(error, 404)) throw error;
+  async removeNode(container: string): Promise<void> {
+    for (const [key, relay] of this.relays) {
+      if (key.startsWith(`${container}:`)) {
+        relay.server.close();
+        this.relays.delete(key);
+      }
     }
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(container).inspect();
+    } catch (error) {
+      if (isStatus(error, 404)) return;
+      throw error;
+    }
+    const labels = info.Config.Labels ?? {};
+    const nicId = labels[LABEL_NIC];
+    const subnetId = labels[LABEL_SUBNET];
+    const tenantId = labels[LABEL_TENANT];
+    if (nicId && subnetId && tenantId) {
+      const nic = { nicId, subnetId, tenantId };
+      await this.nics.detach(nic, this.nicContext(tenantId, nic, info.Id, true));
+    }
+    await this.containers.remove(container);
   }
 }

@@ -133,7 +133,6 @@ export class KubeClientApi implements KubernetesApi {
     }
   }
 
-  /** Removes a node object (a scale-down, after its machine is gone); absent is fine. */
   async deleteNode(name: string): Promise<void> {
     try {
       await this.core.deleteNode({ name });

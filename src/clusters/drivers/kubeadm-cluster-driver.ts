@@ -1,7 +1,8 @@
 /**
  * The production cluster driver (`kind: kubeadm`), chosen when NIMBUS_K8S_NODE_IMAGE names a node
  * image (see `kubeadm-plan.ts` for what the image must hold). A cluster's nodes are containers of
- * that image (`NodeRuntime`); they are bootstrapped with `kubeadm init` and `kubeadm join`,
+ * that image with a NIC in a subnet of the cluster's VPC (`NodeRuntime`), so the API server, the
+ * joins and the nodes' traffic use the VPC's addresses; they are bootstrapped with `kubeadm init` and `kubeadm join`,
  * upgraded with `kubeadm upgrade apply` / `upgrade node` and the target version's kubelet, all
  * through `docker exec`. Cluster state is read and changed only through the Kubernetes API
  * (`KubeClientApi`, @kubernetes/client-node), with the admin kubeconfig read from the first
@@ -25,7 +26,7 @@ import { KubeClientApi } from './kube-client-api';
 import {
   ADMIN_KUBECONFIG,
   API_SERVER_PORT,
-  clusterNetworkName,
+  controlPlaneEndpoint,
   controlPlaneName,
   controlPlaneRollback,
   controlPlaneUpgrade,
@@ -57,15 +58,14 @@ export interface KubeadmDriverOptions {
   readyTimeoutMs?: number;
   pollMs?: number;
   /** The Kubernetes API of a cluster, from its kubeconfig (tests pass a fake). */
-  connect?: (
-    kubeconfig: string,
-  ) => Promise<KubernetesApi & { deleteNode?(name: string): Promise<void> }>;
+  connect?: (kubeconfig: string) => Promise<KubernetesApi>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class KubeadmClusterDriver implements ClusterDriver {
   readonly kind = 'kubeadm';
+  readonly nodesInVpc = true;
   /** Backups of a kubeadm cluster's etcd (a static pod) are not offered yet: 503. */
   readonly etcd: ControlPlaneEtcd | null = null;
   private readonly readyTimeoutMs: number;
@@ -108,23 +108,34 @@ export class KubeadmClusterDriver implements ClusterDriver {
     return (await this.runtime.exec(container, args)).exitCode === 0;
   }
 
-  private async ensureNodes(spec: ClusterSpec, nodes: PlannedNode[]): Promise<void> {
-    const network = clusterNetworkName(spec.clusterId);
-    await this.runtime.ensureNetwork(network, spec.clusterId);
+  /** The nodes made or found, each with its NIC in the cluster's subnet; their addresses. */
+  private async ensureNodes(spec: ClusterSpec, nodes: PlannedNode[]): Promise<Map<string, string>> {
+    if (spec.subnetId === null) {
+      throw new Error(`cluster ${spec.clusterId} has no subnet to place its nodes in`);
+    }
+    const addresses = new Map<string, string>();
     for (const node of nodes) {
-      await this.runtime.ensureNode({
+      const ip = await this.runtime.ensureNode({
         clusterId: spec.clusterId,
         tenantId: spec.tenantId,
+        subnetId: spec.subnetId,
         container: this.container(spec.clusterId, node.name),
-        network,
         image: this.options.nodeImage,
         node,
       });
+      addresses.set(node.name, ip);
     }
+    return addresses;
+  }
+
+  /** The first control plane, made or found: its address. */
+  private async firstControlPlaneIp(spec: ClusterSpec): Promise<string> {
+    const first = { name: controlPlaneName(0), role: 'control-plane' as const };
+    return (await this.ensureNodes(spec, [first])).get(first.name) as string;
   }
 
   /** `kubeadm init` on the first control-plane node unless it was, and the CNI applied. */
-  private async initialise(spec: ClusterSpec): Promise<void> {
+  private async initialise(spec: ClusterSpec, firstIp: string): Promise<void> {
     const first = this.firstControlPlane(spec.clusterId);
     if (await this.succeeds(first, ['test', '-f', ADMIN_KUBECONFIG])) return;
     await this.runAll(first, installBinaries(spec.version, ['kubeadm', 'kubelet']));
@@ -132,7 +143,8 @@ export class KubeadmClusterDriver implements ClusterDriver {
       first,
       kubeadmInit({
         version: spec.version,
-        controlPlaneEndpoint: `${controlPlaneName(0)}:${API_SERVER_PORT}`,
+        advertiseAddress: firstIp,
+        controlPlaneEndpoint: controlPlaneEndpoint(firstIp),
         token: `${randomToken(6)}.${randomToken(16)}`,
         certificateKey: randomBytes(32).toString('hex'),
       }),
@@ -147,7 +159,12 @@ export class KubeadmClusterDriver implements ClusterDriver {
   }
 
   /** Joins every node of `nodes` that has not joined (a fresh token, and certificates for HA). */
-  private async join(spec: ClusterSpec, nodes: PlannedNode[]): Promise<void> {
+  private async join(
+    spec: ClusterSpec,
+    nodes: PlannedNode[],
+    addresses: Map<string, string>,
+  ): Promise<void> {
+    const endpoint = controlPlaneEndpoint(addresses.get(controlPlaneName(0)) as string);
     const first = this.firstControlPlane(spec.clusterId);
     let credentials: { token: string; caCertHash: string; certificateKey: string | null } | null =
       null;
@@ -174,11 +191,14 @@ export class KubeadmClusterDriver implements ClusterDriver {
       await this.run(
         container,
         kubeadmJoin({
-          controlPlaneEndpoint: `${controlPlaneName(0)}:${API_SERVER_PORT}`,
+          controlPlaneEndpoint: endpoint,
           token: credentials.token,
           caCertHash: credentials.caCertHash,
           ...(node.role === 'control-plane' && credentials.certificateKey
-            ? { certificateKey: credentials.certificateKey }
+            ? {
+                certificateKey: credentials.certificateKey,
+                advertiseAddress: addresses.get(node.name),
+              }
             : {}),
         }),
       );
@@ -215,28 +235,31 @@ export class KubeadmClusterDriver implements ClusterDriver {
 
   async provision(spec: ClusterSpec): Promise<ProvisionedCluster> {
     const nodes = plannedNodes(spec.ha, spec.workers);
-    await this.ensureNodes(spec, nodes);
-    await this.initialise(spec);
-    await this.join(spec, nodes);
+    const addresses = await this.ensureNodes(spec, nodes);
+    const firstIp = addresses.get(controlPlaneName(0)) as string;
+    await this.initialise(spec, firstIp);
+    await this.join(spec, nodes, addresses);
     const kube = await this.waitReady(
       spec.clusterId,
       nodes.map((n) => n.name),
     );
-    const port = await this.runtime.apiServerPort(this.firstControlPlane(spec.clusterId));
-    return { endpoint: `https://127.0.0.1:${port}`, nodes: this.nodesOf(kube, spec.version) };
+    // The endpoint in the VPC; Nimbus itself goes through the relay of `kubeconfig`.
+    return {
+      endpoint: `https://${controlPlaneEndpoint(firstIp)}`,
+      nodes: this.nodesOf(kube, spec.version),
+    };
   }
 
   async destroy(clusterId: string): Promise<void> {
     for (const node of await this.runtime.nodesOf(clusterId)) {
       await this.runtime.removeNode(this.container(clusterId, node.name));
     }
-    await this.runtime.removeNetwork(clusterNetworkName(clusterId));
   }
 
   async kubeconfig(clusterId: string): Promise<string> {
     const first = this.firstControlPlane(clusterId);
     const admin = await this.run(first, readAdminKubeconfig());
-    return externalKubeconfig(admin, await this.runtime.apiServerPort(first));
+    return externalKubeconfig(admin, await this.runtime.relayedPort(first, API_SERVER_PORT));
   }
 
   async api(clusterId: string): Promise<KubernetesApi> {
@@ -275,13 +298,14 @@ export class KubeadmClusterDriver implements ClusterDriver {
       (n) => n.role === 'worker',
     );
     const wanted = plannedNodes(false, workers).filter((n) => n.role === 'worker');
-    await this.ensureNodes(spec, wanted);
-    await this.join(spec, wanted);
+    const addresses = await this.ensureNodes(spec, wanted);
+    addresses.set(controlPlaneName(0), await this.firstControlPlaneIp(spec));
+    await this.join(spec, wanted, addresses);
     const surplus = existing.filter((n) => !wanted.some((w) => w.name === n.name));
     if (surplus.length > 0) {
       const api = await this.api(spec.clusterId);
       for (const node of surplus) {
-        await this.deleteNode(api, node.name);
+        await api.deleteNode(node.name);
         await this.runtime.removeNode(this.container(spec.clusterId, node.name));
       }
     }
@@ -289,15 +313,10 @@ export class KubeadmClusterDriver implements ClusterDriver {
     return this.nodesOf(await this.waitReady(spec.clusterId, names), spec.version);
   }
 
-  private async deleteNode(api: KubernetesApi, name: string): Promise<void> {
-    const withDelete = api as KubernetesApi & { deleteNode?(name: string): Promise<void> };
-    if (withDelete.deleteNode) await withDelete.deleteNode(name);
-  }
-
   async repair(spec: ClusterSpec): Promise<{ nodes: ClusterNode[]; repaired: string[] }> {
     const nodes = plannedNodes(spec.ha, spec.workers);
-    await this.ensureNodes(spec, nodes);
-    await this.initialise(spec);
+    const addresses = await this.ensureNodes(spec, nodes);
+    await this.initialise(spec, addresses.get(controlPlaneName(0)) as string);
     let broken: string[];
     try {
       const kube = await (await this.api(spec.clusterId)).listNodes();
@@ -311,7 +330,7 @@ export class KubeadmClusterDriver implements ClusterDriver {
     for (const name of broken) {
       await this.run(this.container(spec.clusterId, name), kubeadmReset());
     }
-    await this.join(spec, nodes);
+    await this.join(spec, nodes, addresses);
     const kube = await this.waitReady(
       spec.clusterId,
       nodes.map((n) => n.name),

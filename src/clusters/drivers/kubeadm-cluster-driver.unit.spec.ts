@@ -10,6 +10,7 @@ import type { KubeNode, KubernetesApi } from '../ports/kubernetes';
 import type { ExecResult, NodeContainerSpec, NodeRuntime } from './docker-node-runtime';
 import { KubeadmClusterDriver } from './kubeadm-cluster-driver';
 import {
+  controlPlaneEndpoint,
   controlPlaneUpgrade,
   discoveryHash,
   externalKubeconfig,
@@ -69,16 +70,18 @@ describe('kubeadm plans', () => {
     expect(plannedNodes(false, 0)).toEqual([{ name: 'control-plane-0', role: 'control-plane' }]);
   });
 
-  it('inits with the version, the shared endpoint, SANs for 127.0.0.1 and uploaded certificates', () => {
+  it('inits with the version, its VPC address as the shared endpoint, SANs for 127.0.0.1 and uploaded certificates', () => {
     const args = kubeadmInit({
       version: 'v1.30.6',
-      controlPlaneEndpoint: 'control-plane-0:6443',
+      advertiseAddress: '10.0.1.10',
+      controlPlaneEndpoint: controlPlaneEndpoint('10.0.1.10'),
       token: 'abcdef.0123456789abcdef',
       certificateKey: 'f'.repeat(64),
     });
     expect(args.slice(0, 2)).toEqual(['kubeadm', 'init']);
     expect(args).toContain('--kubernetes-version=v1.30.6');
-    expect(args).toContain('--control-plane-endpoint=control-plane-0:6443');
+    expect(args).toContain('--control-plane-endpoint=10.0.1.10:6443');
+    expect(args).toContain('--apiserver-advertise-address=10.0.1.10');
     expect(args).toContain('--apiserver-cert-extra-sans=127.0.0.1,localhost');
     expect(args).toContain('--upload-certs');
     expect(args).toContain(`--certificate-key=${'f'.repeat(64)}`);
@@ -86,16 +89,23 @@ describe('kubeadm plans', () => {
 
   it('joins a worker with the CA hash, and a control plane with the certificate key too', () => {
     const base = {
-      controlPlaneEndpoint: 'control-plane-0:6443',
+      controlPlaneEndpoint: '10.0.1.10:6443',
       token: 'abcdef.0123456789abcdef',
       caCertHash: CA_HASH,
     };
     const worker = kubeadmJoin(base);
-    expect(worker.slice(0, 3)).toEqual(['kubeadm', 'join', 'control-plane-0:6443']);
+    expect(worker.slice(0, 3)).toEqual(['kubeadm', 'join', '10.0.1.10:6443']);
     expect(worker).toContain(`--discovery-token-ca-cert-hash=${CA_HASH}`);
     expect(worker).not.toContain('--control-plane');
-    expect(kubeadmJoin({ ...base, certificateKey: 'a'.repeat(64) })).toEqual(
-      expect.arrayContaining(['--control-plane', `--certificate-key=${'a'.repeat(64)}`]),
+    expect(worker.some((a) => a.startsWith('--apiserver-advertise-address'))).toBe(false);
+    expect(
+      kubeadmJoin({ ...base, certificateKey: 'a'.repeat(64), advertiseAddress: '10.0.1.11' }),
+    ).toEqual(
+      expect.arrayContaining([
+        '--control-plane',
+        `--certificate-key=${'a'.repeat(64)}`,
+        '--apiserver-advertise-address=10.0.1.11',
+      ]),
     );
   });
 
@@ -131,7 +141,7 @@ describe('kubeadm plans', () => {
     expect(newestManifestBackup('')).toBeNull();
   });
 
-  it("points the admin kubeconfig at the API server's port on 127.0.0.1, keeping its credentials", () => {
+  it("points the admin kubeconfig at the API server's relay on 127.0.0.1, keeping its credentials", () => {
     const external = parseYaml(externalKubeconfig(ADMIN_CONF, 41234)) as {
       clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
       users: { user: Record<string, string> }[];
@@ -143,18 +153,25 @@ describe('kubeadm plans', () => {
   });
 });
 
-/** Given: machines that remember which nodes were initialised or joined, and the commands run. */
+/**
+ * Given: machines that remember which nodes were initialised or joined, the commands run, and
+ * the address each node's NIC got in the subnet (control-plane-0 10.0.1.10, then in order made).
+ */
 function given() {
   const containers = new Map<string, PlannedNode>();
+  const addresses = new Map<string, string>();
   const bootstrapped = new Set<string>();
   const runs: string[] = [];
   const removed: string[] = [];
   const runtime: NodeRuntime = {
-    ensureNetwork: () => Promise.resolve(),
     ensureNode(spec: NodeContainerSpec) {
-      if (!containers.has(spec.container)) runs.push(`create ${spec.node.name}`);
+      if (!containers.has(spec.container))
+        runs.push(`create ${spec.node.name} in ${spec.subnetId}`);
       containers.set(spec.container, spec.node);
-      return Promise.resolve();
+      if (!addresses.has(spec.node.name)) {
+        addresses.set(spec.node.name, `10.0.1.${10 + addresses.size}`);
+      }
+      return Promise.resolve(addresses.get(spec.node.name) as string);
     },
     exec(container: string, args: string[]): Promise<ExecResult> {
       const node = containers.get(container)?.name ?? container;
@@ -178,18 +195,17 @@ function given() {
       }
       return Promise.resolve({ exitCode: 0, output: '' });
     },
-    apiServerPort: () => Promise.resolve(41234),
+    relayedPort: (_container, port) => Promise.resolve(port === 6443 ? 41234 : 0),
     nodesOf: () => Promise.resolve([...containers.values()]),
     removeNode(container: string) {
       removed.push(containers.get(container)?.name ?? container);
       containers.delete(container);
       return Promise.resolve();
     },
-    removeNetwork: () => Promise.resolve(),
   };
   const deleted: string[] = [];
   const kubeconfigs: string[] = [];
-  const api = (): KubernetesApi & { deleteNode(name: string): Promise<void> } => ({
+  const api = (): KubernetesApi => ({
     serverVersion: () => Promise.resolve('v1.30.6'),
     listNodes: () =>
       Promise.resolve(
@@ -222,6 +238,7 @@ function given() {
     tenantId: TENANT,
     name: 'prod',
     vpcId: '00000000-0000-4000-8000-000000000009',
+    subnetId: '00000000-0000-4000-8000-00000000000a' as string | null,
     version: 'v1.30.6',
     workers: 2,
     ha: true,
@@ -230,10 +247,15 @@ function given() {
 }
 
 describe('kubeadm cluster driver', () => {
-  it('provisions: every node made, init on the first control plane, the CNI, then joins with one token', async () => {
+  it('provisions: every node made in the subnet, init on the first control plane, the CNI, then joins with one token', async () => {
     const { driver, runs, spec, kubeconfigs } = given();
     const cluster = await driver.provision(spec);
-    expect(cluster.endpoint).toBe('https://127.0.0.1:41234');
+    // The endpoint is the first control plane's address in the VPC.
+    expect(cluster.endpoint).toBe('https://10.0.1.10:6443');
+    expect(runs.filter((r) => r.startsWith('create '))).toHaveLength(5);
+    expect(
+      runs.filter((r) => r.startsWith('create ')).every((r) => r.endsWith(spec.subnetId as string)),
+    ).toBe(true);
     expect(cluster.nodes.map((n) => `${n.role}/${n.name}/${n.version}`)).toEqual([
       'control-plane/control-plane-0/v1.30.6',
       'control-plane/control-plane-1/v1.30.6',
@@ -246,10 +268,10 @@ describe('kubeadm cluster driver', () => {
       'control-plane-0: kubeadm init',
       'control-plane-0: kubeadm token create',
       'control-plane-0: kubeadm init phase upload-certs',
-      'control-plane-1: kubeadm join control-plane-0:6443',
-      'control-plane-2: kubeadm join control-plane-0:6443',
-      'worker-0: kubeadm join control-plane-0:6443',
-      'worker-1: kubeadm join control-plane-0:6443',
+      'control-plane-1: kubeadm join 10.0.1.10:6443',
+      'control-plane-2: kubeadm join 10.0.1.10:6443',
+      'worker-0: kubeadm join 10.0.1.10:6443',
+      'worker-1: kubeadm join 10.0.1.10:6443',
     ]);
     expect(runs).toContain(
       'control-plane-0: kubectl --kubeconfig=/etc/kubernetes/admin.conf apply -f /opt/nimbus/k8s/cni.yaml',
@@ -261,8 +283,20 @@ describe('kubeadm cluster driver', () => {
     expect(runs.find((r) => r.startsWith('control-plane-1: kubeadm join'))).toContain(
       `--certificate-key=${'c'.repeat(64)}`,
     );
+    expect(runs.find((r) => r.startsWith('control-plane-1: kubeadm join'))).toContain(
+      '--apiserver-advertise-address=10.0.1.11',
+    );
+    expect(runs.find((r) => r.startsWith('control-plane-0: kubeadm init'))).toContain(
+      '--apiserver-advertise-address=10.0.1.10',
+    );
     // The API is reached through the kubeconfig read from the node, pointed at 127.0.0.1.
     expect(kubeconfigs.at(-1)).toContain('server: https://127.0.0.1:41234');
+  });
+
+  it('refuses a cluster without a subnet before making any machine', async () => {
+    const { driver, runs, spec } = given();
+    await expect(driver.provision({ ...spec, subnetId: null })).rejects.toThrow(/no subnet/);
+    expect(runs).toEqual([]);
   });
 
   it('provisioning again after a crash bootstraps nothing twice', async () => {
@@ -316,7 +350,7 @@ describe('kubeadm cluster driver', () => {
         .slice(before)
         .filter((r) => r.startsWith('worker-0: kubeadm'))
         .map((r) => r.split(' --')[0]),
-    ).toEqual(['worker-0: kubeadm reset', 'worker-0: kubeadm join control-plane-0:6443']);
+    ).toEqual(['worker-0: kubeadm reset', 'worker-0: kubeadm join 10.0.1.10:6443']);
   });
 
   it('destroys every node machine of the cluster', async () => {

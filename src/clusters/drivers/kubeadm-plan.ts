@@ -55,20 +55,22 @@ export function nodeContainerName(clusterId: string, node: string): string {
   return `nimbus-cluster-${clusterId}-${node}`;
 }
 
-/** The cluster's own Docker network: its nodes reach each other by container name on it. */
-export function clusterNetworkName(clusterId: string): string {
-  return `nimbus-cluster-${clusterId}`;
-}
-
 /** `cp /opt/nimbus/k8s/<version>/<binary> /usr/bin/<binary>` for each binary. */
 export function installBinaries(version: string, binaries: readonly ('kubeadm' | 'kubelet')[]) {
   if (!/^v\d+\.\d+\.\d+$/.test(version)) throw new Error(`${version} is not a version`);
   return binaries.map((b) => ['cp', '-f', `/opt/nimbus/k8s/${version}/${b}`, `/usr/bin/${b}`]);
 }
 
+/** `<address>:6443`: the first control plane's API server in the VPC, what every node joins. */
+export function controlPlaneEndpoint(firstControlPlaneIp: string): string {
+  return `${firstControlPlaneIp}:${API_SERVER_PORT}`;
+}
+
 export interface InitPlan {
   version: string;
-  /** `<first control-plane container>:6443`, what every node joins. */
+  /** The first control-plane node's address in the VPC: its API server advertises it. */
+  advertiseAddress: string;
+  /** `controlPlaneEndpoint(advertiseAddress)`, what every node joins. */
   controlPlaneEndpoint: string;
   /** A bootstrap token, `[a-z0-9]{6}.[a-z0-9]{16}`. */
   token: string;
@@ -83,7 +85,8 @@ export function kubeadmInit(plan: InitPlan): string[] {
     'init',
     `--kubernetes-version=${plan.version}`,
     `--control-plane-endpoint=${plan.controlPlaneEndpoint}`,
-    // The API server is reached from Nimbus through a port published on 127.0.0.1.
+    `--apiserver-advertise-address=${plan.advertiseAddress}`,
+    // Nimbus reaches the API server through a relay on 127.0.0.1 (to the node's own loopback).
     '--apiserver-cert-extra-sans=127.0.0.1,localhost',
     `--pod-network-cidr=${POD_SUBNET}`,
     `--service-cidr=${SERVICE_SUBNET}`,
@@ -100,8 +103,10 @@ export interface JoinPlan {
   token: string;
   /** `sha256:<hex>` of the cluster CA's public key (`discoveryHash`). */
   caCertHash: string;
-  /** Set for a control-plane node (HA): it takes the uploaded certificates. */
+  /** Set for a control-plane node (HA): it takes the uploaded certificates... */
   certificateKey?: string;
+  /** ...and advertises its own address in the VPC. */
+  advertiseAddress?: string;
 }
 
 /** `kubeadm join` of a worker, or of another control-plane node. */
@@ -112,7 +117,15 @@ export function kubeadmJoin(plan: JoinPlan): string[] {
     plan.controlPlaneEndpoint,
     `--token=${plan.token}`,
     `--discovery-token-ca-cert-hash=${plan.caCertHash}`,
-    ...(plan.certificateKey ? ['--control-plane', `--certificate-key=${plan.certificateKey}`] : []),
+    ...(plan.certificateKey
+      ? [
+          '--control-plane',
+          `--certificate-key=${plan.certificateKey}`,
+          ...(plan.advertiseAddress
+            ? [`--apiserver-advertise-address=${plan.advertiseAddress}`]
+            : []),
+        ]
+      : []),
     `--ignore-preflight-errors=${IGNORED_PREFLIGHT}`,
   ];
 }
@@ -221,8 +234,8 @@ export function discoveryHash(caPem: string): string {
 }
 
 /**
- * The admin kubeconfig kubeadm wrote, pointed at the API server's port published on 127.0.0.1
- * (inside, it names the first control-plane container, which only the cluster network resolves).
+ * The admin kubeconfig kubeadm wrote, pointed at the relay on 127.0.0.1 (inside, it names the
+ * first control plane's address in the VPC, which the host has no route to).
  */
 export function externalKubeconfig(adminConf: string, hostPort: number): string {
   const doc: unknown = parseYaml(adminConf);

@@ -17,6 +17,7 @@ import { SimulatedClusterDriver } from './simulated-cluster-driver';
 
 export class LocalClusterDriver implements ClusterDriver {
   readonly kind = 'local';
+  readonly nodesInVpc = false;
 
   constructor(
     readonly etcd: EtcdControlPlane,

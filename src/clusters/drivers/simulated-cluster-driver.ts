@@ -59,10 +59,15 @@ class SimulatedApi implements KubernetesApi {
   deletePod(): Promise<void> {
     return Promise.resolve();
   }
+  deleteNode(name: string): Promise<void> {
+    this.cluster.nodes.delete(name);
+    return Promise.resolve();
+  }
 }
 
 export class SimulatedClusterDriver implements ClusterDriver {
   readonly kind: string = 'simulated';
+  readonly nodesInVpc: boolean = false;
   readonly etcd: ControlPlaneEtcd | null = null;
   private readonly clusters = new Map<string, SimulatedCluster>();
 

@@ -28,6 +28,16 @@ export class CreateClusterDto {
   @IsUUID('all', { message: 'vpc_id must be a UUID' })
   vpc_id!: string;
 
+  @ApiPropertyOptional({
+    format: 'uuid',
+    example: UUID_EXAMPLE,
+    description:
+      "A subnet of the VPC where the nodes' NICs take their addresses; default: the VPC's first subnet",
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'subnet_id must be a UUID' })
+  subnet_id?: string;
+
   @ApiProperty({ enum: SUPPORTED_VERSIONS, example: 'v1.29.0' })
   @IsString()
   @MaxLength(32)

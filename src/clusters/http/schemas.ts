@@ -5,6 +5,7 @@ import { SUPPORTED_VERSIONS } from '../domain';
 
 const CLUSTER_ID = '3f2b9c1e-7a4d-4e2f-9b1a-6c5d4e3f2a1b';
 const VPC_ID = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
+const SUBNET_ID = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
 const STATUSES = [
   'pending',
   'provisioning',
@@ -29,6 +30,9 @@ export const ClusterSchema = z
     id: uuid(),
     name: z.string(),
     vpc_id: uuid(),
+    subnet_id: uuid().nullable().meta({
+      description: "The subnet of the VPC its nodes' NICs are in (null: nodes have no NIC)",
+    }),
     version: z.string().meta({ description: "The control plane's Kubernetes version" }),
     status: z.enum(STATUSES),
     workers: z.number().int(),
@@ -64,6 +68,7 @@ export const ClusterSchema = z
       id: CLUSTER_ID,
       name: 'my-cluster',
       vpc_id: VPC_ID,
+      subnet_id: SUBNET_ID,
       version: 'v1.29.0',
       status: 'pending',
       workers: 3,

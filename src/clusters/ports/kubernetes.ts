@@ -43,6 +43,8 @@ export interface KubernetesApi {
   evict(pod: KubePod): Promise<EvictionOutcome>;
   /** A forced drain: deletes the pod, bypassing its budget. */
   deletePod(pod: KubePod): Promise<void>;
+  /** Removes a node object (a scale-down, before its machine goes); absent is fine. */
+  deleteNode(name: string): Promise<void>;
 }
 
 export interface ClusterSpec {
@@ -50,6 +52,8 @@ export interface ClusterSpec {
   tenantId: string;
   name: string;
   vpcId: string;
+  /** Where the nodes' NICs are (null for a cluster created before placement, or without NICs). */
+  subnetId: string | null;
   version: string;
   workers: number;
   ha: boolean;
@@ -104,6 +108,11 @@ export interface ControlPlaneEtcd {
 export interface ClusterDriver {
   /** `simulated` (records in this process) or `kubeadm` (Nimbus instances of a node image). */
   readonly kind: string;
+  /**
+   * Its nodes are machines with a NIC in a subnet of the cluster's VPC (`ClusterSpec.subnetId`),
+   * so a cluster cannot be created in a VPC without a subnet.
+   */
+  readonly nodesInVpc: boolean;
   /** The control plane's etcd; null when this driver has none (no Docker). */
   readonly etcd: ControlPlaneEtcd | null;
   provision(spec: ClusterSpec): Promise<ProvisionedCluster>;

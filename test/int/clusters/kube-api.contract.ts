@@ -47,5 +47,12 @@ export function kubernetesApiContract(
         await k.evict({ namespace: 'default', name: 'nimbus-contract-absent', drainExempt: false }),
       ).toBe('gone');
     });
+
+    it('deleting a node object that does not exist succeeds and changes nothing', async () => {
+      const k = await api();
+      const before = (await k.listNodes()).map((n) => n.name).sort();
+      await k.deleteNode('nimbus-contract-absent-node');
+      expect((await k.listNodes()).map((n) => n.name).sort()).toEqual(before);
+    });
   });
 }

@@ -1,3 +1,4 @@
+import { Inject } from '@nestjs/common';
 import { CommandHandler } from '@nestjs/cqrs';
 
 import { CLUSTERS_PROJECTION } from '../../../../projections/clusters';
@@ -11,6 +12,7 @@ import { isUuid, uuidV5 } from '../../../common/ids';
 import { CommandExecutor } from '../../../eventstore/command-executor';
 import type { CommandContext } from '../../../kernel/command-context';
 import { vpcDecider, vpcVisibleTo } from '../../../network/domain';
+import { INSTANCE_NETWORK, type InstanceNetwork } from '../../../network/ports/instance-network';
 import {
   tenantOf,
   UseCaseCommand,
@@ -20,6 +22,7 @@ import {
 } from '../../../platform/commands/use-case';
 import { QuotaService } from '../../../platform/quotas/quota.service';
 import { clusterDecider, type CreateCluster as CreateClusterCommand } from '../../domain';
+import { CLUSTER_DRIVER, type ClusterDriver } from '../../ports/kubernetes';
 import { CLUSTER_QUOTA } from '../cluster-quotas';
 
 export interface ClusterChanged {
@@ -29,6 +32,7 @@ export interface ClusterChanged {
 export interface CreateClusterBody {
   name: unknown;
   vpc_id: string;
+  subnet_id?: string;
   version: unknown;
   workers: unknown;
   ha: unknown;
@@ -37,7 +41,9 @@ export interface CreateClusterBody {
 /**
  * POST /clusters: validated (400 naming the field, unsupported versions included) before anything
  * is written; the VPC must be the caller's (404 otherwise, read from the VPC's own stream); the
- * tenant's `clusters` quota (403 quota_exceeded); recorded `pending`, then the provisioning saga.
+ * subnet its nodes' NICs go in: `subnet_id` (the caller's, in that VPC) or the VPC's first subnet
+ * (409 when it has none and the driver runs nodes on the VPC; null otherwise); the tenant's
+ * `clusters` quota (403 quota_exceeded); recorded `pending`, then the provisioning saga.
  */
 export class CreateCluster extends UseCaseCommand<ClusterChanged> {
   constructor(
@@ -54,8 +60,27 @@ export class CreateClusterHandler extends UseCaseHandler<CreateCluster, ClusterC
     private readonly executor: CommandExecutor,
     private readonly sagas: SagaLauncher,
     private readonly quotas: QuotaService,
+    @Inject(INSTANCE_NETWORK) private readonly network: InstanceNetwork,
+    @Inject(CLUSTER_DRIVER) private readonly driver: ClusterDriver,
   ) {
     super();
+  }
+
+  /** The subnet of the nodes' NICs (see the class comment). */
+  private async subnetOf(body: CreateClusterBody, ctx: CommandContext): Promise<string | null> {
+    const request = { tenantId: tenantOf(ctx), vpcId: body.vpc_id };
+    if (body.subnet_id !== undefined) {
+      return (await this.network.place({ ...request, subnetId: body.subnet_id }, ctx)).subnetId;
+    }
+    try {
+      return (await this.network.place({ ...request, subnetId: null }, ctx)).subnetId;
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_state') {
+        if (this.driver.nodesInVpc) throw error;
+        return null;
+      }
+      throw error;
+    }
   }
 
   protected async handle({ body, ctx }: CreateCluster): Promise<Handled<ClusterChanged>> {
@@ -67,6 +92,7 @@ export class CreateClusterHandler extends UseCaseHandler<CreateCluster, ClusterC
       tenantId,
       name: body.name,
       vpcId: body.vpc_id,
+      subnetId: null,
       version: body.version,
       workers: body.workers,
       ha: body.ha,
@@ -77,6 +103,7 @@ export class CreateClusterHandler extends UseCaseHandler<CreateCluster, ClusterC
     if (!isUuid(body.vpc_id)) throw AppError.notFound('vpc', body.vpc_id);
     const vpc = (await this.executor.load(vpcDecider, body.vpc_id)).state;
     if (!vpcVisibleTo(vpc, tenantId)) throw AppError.notFound('vpc', body.vpc_id);
+    command.subnetId = await this.subnetOf(body, ctx);
     await this.quotas.reserve(
       tenantId,
       { id: clusterId, kind: 'cluster' },

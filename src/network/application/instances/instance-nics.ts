@@ -19,6 +19,7 @@ import {
   vpcDecider,
   type SubnetState,
 } from '../../domain';
+import type { MachineNic, MachineNics } from '../../ports/machine-nics';
 import type { NetnsRef } from '../../ports/network-fabric';
 import type {
   InstanceNetwork,
@@ -189,9 +190,18 @@ export class InstanceNics implements InstanceNetwork {
     if (subnet === null || ip === null) {
       throw new Error(`instance ${instanceId} holds no address in a subnet; nothing to plug`);
     }
+    await this.plugInto(subnet, instanceId, ip, netns);
+  }
+
+  private async plugInto(
+    subnet: SubnetState,
+    nicId: string,
+    ip: string,
+    netns: NetnsRef,
+  ): Promise<void> {
     try {
       await this.ops.fabric.plugNic({
-        nicId: instanceId,
+        nicId,
         ip,
         prefixLength: cidrOf(subnet.cidrBlock as string).prefixLength,
         gatewayIp: subnet.gatewayIp as string,
@@ -199,10 +209,10 @@ export class InstanceNics implements InstanceNetwork {
       });
     } catch (error) {
       // Plugging is idempotent: a retry of the request (or the reconcile) finishes it.
-      this.logger.warn(`plugging the NIC of instance ${instanceId} failed: ${String(error)}`);
+      this.logger.warn(`plugging NIC ${nicId} failed: ${String(error)}`);
       throw new AppError(
         'service_unavailable',
-        `the network fabric could not plug the NIC of instance ${instanceId}; retry later`,
+        `the network fabric could not plug NIC ${nicId}; retry later`,
         { fabric: this.ops.fabric.kind },
       );
     }
@@ -211,24 +221,34 @@ export class InstanceNics implements InstanceNetwork {
   async detach(instanceId: string, tenantId: string, ctx: CommandContext): Promise<void> {
     await this.disassociateElasticIp(instanceId, ctx);
     const { subnet } = await this.nicOf(instanceId);
+    await this.detachFrom(subnet, instanceId, tenantId, ctx);
+  }
+
+  /** Unplugged, out of its groups, port removed, address released (of `subnet` when known). */
+  private async detachFrom(
+    subnet: SubnetState | null,
+    nicId: string,
+    tenantId: string,
+    ctx: CommandContext,
+  ): Promise<void> {
     const fabric = this.ops.fabric;
-    const groups = new Set(await this.queries.groupsOfInstance(instanceId));
+    const groups = new Set(await this.queries.groupsOfInstance(nicId));
     if (subnet !== null && subnet.vpcId !== null) {
       const { state: vpc } = await this.ops.executor.load(vpcDecider, subnet.vpcId);
       if (vpc.defaultSecurityGroupId) groups.add(vpc.defaultSecurityGroupId);
     }
     // A fabric failure is 503 (every call is idempotent: a retry finishes the detach).
-    await this.ops.applyToFabric(`detach the NIC of instance ${instanceId}`, async () => {
-      await fabric.unplugNic(instanceId);
-      for (const groupId of groups) await fabric.removeFromSecurityGroup(groupId, instanceId);
-      await fabric.removeNic(instanceId);
+    await this.ops.applyToFabric(`detach NIC ${nicId}`, async () => {
+      await fabric.unplugNic(nicId);
+      for (const groupId of groups) await fabric.removeFromSecurityGroup(groupId, nicId);
+      await fabric.removeNic(nicId);
     });
     for (const groupId of groups) {
       await this.ops.executor
         .execute(
           securityGroupDecider,
           groupId,
-          { type: 'DetachSecurityGroup', instanceId, now: ctx.now },
+          { type: 'DetachSecurityGroup', instanceId: nicId, now: ctx.now },
           derivedContext(ctx, `leave_group/${groupId}`),
         )
         .catch(ignoreGone);
@@ -238,12 +258,37 @@ export class InstanceNics implements InstanceNetwork {
         .execute(
           subnetDecider,
           subnet.subnetId as string,
-          { type: 'ReleaseAddress', holderId: instanceId, now: ctx.now },
+          { type: 'ReleaseAddress', holderId: nicId, now: ctx.now },
           derivedContext(ctx, 'release_address'),
           ADDRESS_ATTEMPTS,
         )
         .catch(ignoreGone);
     }
+  }
+
+  /**
+   * The same NICs for machines of other contexts (cluster nodes), whose subnet the caller keeps
+   * (the `MachineNics` port).
+   */
+  forMachines(): MachineNics {
+    const subnetOf = async (nic: MachineNic): Promise<SubnetState | null> => {
+      const { state } = await this.ops.executor.load(subnetDecider, nic.subnetId);
+      return state.status === 'available' && state.tenantId === nic.tenantId ? state : null;
+    };
+    return {
+      attach: (nic, ctx) =>
+        this.attach({ instanceId: nic.nicId, tenantId: nic.tenantId, subnetId: nic.subnetId }, ctx),
+      plug: async (nic, netns) => {
+        const subnet = await subnetOf(nic);
+        const ip = subnet?.allocations[nic.nicId];
+        if (subnet === null || ip === undefined) {
+          throw new Error(`NIC ${nic.nicId} holds no address in subnet ${nic.subnetId}`);
+        }
+        await this.plugInto(subnet, nic.nicId, ip, netns);
+      },
+      detach: async (nic, ctx) =>
+        this.detachFrom(await subnetOf(nic), nic.nicId, nic.tenantId, ctx),
+    };
   }
 
   /**
