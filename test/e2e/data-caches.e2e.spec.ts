@@ -17,6 +17,7 @@ import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
+import { until } from './data.helpers';
 
 const run = promisify(execFile);
 const docker = realDocker();
@@ -58,20 +59,6 @@ describe('caches on real Docker (e2e)', () => {
     }
     await t?.close();
   });
-
-  async function until<T>(
-    what: string,
-    fn: () => Promise<T | undefined>,
-    timeoutMs = 300_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
 
   it('provisions a cache that answers SET/GET with its password only, sized by memory_mb', async (ctx) => {
     docker.require(ctx);

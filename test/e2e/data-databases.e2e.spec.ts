@@ -6,8 +6,6 @@
  * stop and start keep the data; pooling toggles; storage only grows; delete removes containers
  * and volume. Bad input appends nothing.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -22,25 +20,9 @@ import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { conformingHttp } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
+import { psql, psqlError, removeDatabaseEngines, until } from './data.helpers';
 
-const run = promisify(execFile);
 const docker = realDocker();
-
-async function psql(connection: string, sql: string): Promise<string> {
-  const { stdout } = await run('psql', [connection, '-v', 'ON_ERROR_STOP=1', '-Atq', '-c', sql], {
-    env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
-  });
-  return stdout.trim();
-}
-
-async function psqlFails(connection: string): Promise<string> {
-  try {
-    await psql(connection, 'SELECT 1');
-  } catch (error) {
-    return (error as { stderr?: string }).stderr ?? String(error);
-  }
-  throw new Error('psql connected but was expected to fail');
-}
 
 /** The exporter's metrics once it answers with the server's (it starts after its container). */
 async function scrape(url: string): Promise<string> {
@@ -72,39 +54,9 @@ describe('databases on real Docker (e2e)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const client = dockerClient();
-    for (const id of created) {
-      for (const name of [
-        exporterContainerName(id),
-        poolerContainerName(id),
-        databaseContainerName(id),
-      ]) {
-        await client
-          .getContainer(name)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-      await client
-        .getVolume(databaseVolumeName(id))
-        .remove()
-        .catch(() => undefined);
-    }
+    await removeDatabaseEngines(created);
     await t?.close();
   });
-
-  async function until<T>(
-    what: string,
-    fn: () => Promise<T | undefined>,
-    timeoutMs = 300_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
 
   const path = (id: string) => ({ params: { path: { id } } });
 
@@ -152,15 +104,17 @@ describe('databases on real Docker (e2e)', () => {
     unwrap(await sdk.POST('/databases/{id}/rotate-credentials', path(db.id)));
     const second = unwrap(await sdk.GET('/databases/{id}/connection', path(db.id)));
     expect(second.password).not.toBe(first.password);
-    expect(await psqlFails(first.connection_string)).toMatch(/password authentication failed|SASL/);
-    expect(await psqlFails(direct(first))).toMatch(/password authentication failed/);
+    expect(await psqlError(first.connection_string, 'SELECT 1')).toMatch(
+      /password authentication failed|SASL/,
+    );
+    expect(await psqlError(direct(first), 'SELECT 1')).toMatch(/password authentication failed/);
     expect(await psql(second.connection_string, 'SELECT count(*) FROM orders')).toBe('2');
     expect(await psql(direct(second), 'SELECT count(*) FROM orders')).toBe('2');
 
     // Stop and start keep the data.
     unwrap(await sdk.POST('/databases/{id}/stop', path(db.id)));
     expect(unwrap(await sdk.GET('/databases/{id}', path(db.id))).status).toBe('STOPPED');
-    await psqlFails(direct(second));
+    await psqlError(direct(second), 'SELECT 1');
     const again = await sdk.POST('/databases/{id}/stop', path(db.id));
     expect(again.response.status).toBe(200);
     unwrap(await sdk.POST('/databases/{id}/start', path(db.id)));

@@ -31,16 +31,10 @@ import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { eventsOfType, signUp, type Account } from './identity.helpers';
+import { psql } from './data.helpers';
 
 const run = promisify(execFile);
 const docker = realDocker();
-
-async function psql(connection: string, sql: string): Promise<string> {
-  const { stdout } = await run('psql', [connection, '-v', 'ON_ERROR_STOP=1', '-Atq', '-c', sql], {
-    env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
-  });
-  return stdout.trim();
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + 300_000;

@@ -7,8 +7,6 @@
  * of a primary, a replica of a replica or of a STOPPED database, an unknown id, another tenant's
  * database, a primary that still has replicas) is a 4xx with a stable code and appends nothing.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -21,25 +19,9 @@ import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/cli
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { countEvents, signUp, type Account } from './identity.helpers';
+import { psql, psqlError, removeDatabaseEngines, until } from './data.helpers';
 
-const run = promisify(execFile);
 const docker = realDocker();
-
-async function psql(connection: string, sql: string): Promise<string> {
-  const { stdout } = await run('psql', [connection, '-v', 'ON_ERROR_STOP=1', '-Atq', '-c', sql], {
-    env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
-  });
-  return stdout.trim();
-}
-
-async function psqlError(connection: string, sql: string): Promise<string> {
-  try {
-    await psql(connection, sql);
-  } catch (error) {
-    return (error as { stderr?: string }).stderr ?? String(error);
-  }
-  throw new Error(`psql ran ${sql} but was expected to fail`);
-}
 
 describe('database replicas on real Docker (e2e)', () => {
   let t: TestApp;
@@ -59,33 +41,9 @@ describe('database replicas on real Docker (e2e)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const client = dockerClient();
-    for (const id of created) {
-      await client
-        .getContainer(databaseContainerName(id))
-        .remove({ force: true })
-        .catch(() => undefined);
-      await client
-        .getVolume(databaseVolumeName(id))
-        .remove()
-        .catch(() => undefined);
-    }
+    await removeDatabaseEngines(created);
     await t?.close();
   });
-
-  async function until<T>(
-    what: string,
-    fn: () => Promise<T | undefined>,
-    timeoutMs = 300_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
 
   const path = (id: string) => ({ params: { path: { id } } });
 

@@ -13,26 +13,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  databaseContainerName,
-  databaseVolumeName,
-  exporterContainerName,
-  poolerContainerName,
-} from '../../src/drivers/engines/postgres-engine';
+import { databaseContainerName } from '../../src/drivers/engines/postgres-engine';
 import { createNimbusClient, itemsOf, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { countEvents, signUp } from './identity.helpers';
+import { psql, removeDatabaseEngines, until } from './data.helpers';
 
 const run = promisify(execFile);
 const docker = realDocker();
-
-async function psql(connection: string, sql: string): Promise<string> {
-  const { stdout } = await run('psql', [connection, '-v', 'ON_ERROR_STOP=1', '-Atq', '-c', sql], {
-    env: { ...process.env, PGCONNECT_TIMEOUT: '5' },
-  });
-  return stdout.trim();
-}
 
 const SNAPSHOT_EVENTS = ['DatabaseSnapshotStarted', 'DatabaseCreated'];
 
@@ -52,39 +41,9 @@ describe('database snapshots and restore on real Docker (e2e)', () => {
   }, 120_000);
 
   afterAll(async () => {
-    const client = dockerClient();
-    for (const id of created) {
-      for (const name of [
-        exporterContainerName(id),
-        poolerContainerName(id),
-        databaseContainerName(id),
-      ]) {
-        await client
-          .getContainer(name)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-      await client
-        .getVolume(databaseVolumeName(id))
-        .remove()
-        .catch(() => undefined);
-    }
+    await removeDatabaseEngines(created);
     await t?.close();
   });
-
-  async function until<T>(
-    what: string,
-    fn: () => Promise<T | undefined>,
-    timeoutMs = 300_000,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
 
   async function settledDatabase(id: string) {
     return until(`database ${id} settled`, async () => {

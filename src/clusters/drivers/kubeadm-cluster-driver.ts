@@ -68,6 +68,8 @@ export class KubeadmClusterDriver implements ClusterDriver {
   readonly nodesInVpc = true;
   /** Backups of a kubeadm cluster's etcd (a static pod) are not offered yet: 503. */
   readonly etcd: ControlPlaneEtcd | null = null;
+  readonly noEtcdReason =
+    "etcd backups are not offered for clusters bootstrapped by kubeadm yet (their etcd is a static pod of the control plane, which Nimbus's etcd backups do not reach)";
   private readonly readyTimeoutMs: number;
   private readonly pollMs: number;
   private readonly connect: NonNullable<KubeadmDriverOptions['connect']>;

@@ -8,22 +8,20 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { cacheDecider } from '../../../src/data/domain';
 import { cacheSecretName } from '../../../src/data/ports/credentials';
-import { LABEL_INSTALLATION } from '../../../src/drivers/engines/engine-containers';
 import { cacheContainerName } from '../../../src/drivers/engines/redis-engine';
 import { CommandExecutor } from '../../../src/eventstore/command-executor';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import type { SecretStore } from '../../../src/secrets/ports/secret-store';
-import { createTestDatabase, type TestDatabase } from '../../support/pg';
+import type { TestDatabase } from '../../support/pg';
 import type { ChildRun } from '../compute/fixtures/child-run';
 import { dockerClient, realDocker } from '../drivers/real-backends';
 import { commandContext, SagaChildren } from '../network/fixtures/saga-kill';
 import type { CacheChildMessage } from './fixtures/cache-provision-child';
-import { secretStoreOn } from './fixtures/data-secrets';
+import { openCrashScene, removeInstallation, type CrashScene } from './fixtures/crash-scene';
 
 const docker = realDocker();
 const TENANT = randomUUID();
@@ -40,10 +38,10 @@ async function containerExists(name: string): Promise<boolean> {
 }
 
 describe('cache provisioning saga, killed mid-way (real Docker)', () => {
+  let scene: CrashScene;
   let db: TestDatabase;
   let store: PostgresEventStore;
   let executor: CommandExecutor;
-  let pool: Pool;
   let secrets: SecretStore;
   const children = new SagaChildren(
     'test/int/data/fixtures/cache-provision-child.ts',
@@ -54,29 +52,16 @@ describe('cache provisioning saga, killed mid-way (real Docker)', () => {
 
   beforeAll(async () => {
     if (!(await docker.probe()).reachable) return;
-    db = await createTestDatabase('cache_provision_crash');
-    store = new PostgresEventStore({ connectionString: db.url, pollIntervalMs: 50 });
-    await store.init();
-    executor = new CommandExecutor(store);
-    pool = new Pool({ connectionString: db.url, max: 3 });
-    secrets = secretStoreOn(pool, executor, MASTER_KEY);
+    scene = await openCrashScene('cache_provision_crash', MASTER_KEY);
+    ({ db, store, executor, secrets } = scene);
   });
 
   afterEach(() => children.killAll());
 
   afterAll(async () => {
     console.log(`[cache-provision-crash] restart-to-settled ms: ${JSON.stringify(settleTimes)}`);
-    const client = dockerClient();
-    const label = `${LABEL_INSTALLATION}=${INSTALLATION}`;
-    for (const c of await client.listContainers({ all: true, filters: { label: [label] } })) {
-      await client
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
-    await pool?.end();
-    await store?.close();
-    await db?.drop();
+    await removeInstallation(INSTALLATION);
+    await scene?.close();
   });
 
   async function creatingCache(): Promise<string> {

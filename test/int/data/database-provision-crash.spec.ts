@@ -11,12 +11,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { DATABASE_MASTER_USER, databaseDecider, sqlDatabaseNameOf } from '../../../src/data/domain';
 import { databaseSecretName } from '../../../src/data/ports/credentials';
-import { LABEL_INSTALLATION } from '../../../src/drivers/engines/engine-containers';
 import {
   databaseContainerName,
   databaseVolumeName,
@@ -25,12 +23,12 @@ import {
 import { CommandExecutor } from '../../../src/eventstore/command-executor';
 import { PostgresEventStore } from '../../../src/eventstore/postgres/postgres-event-store';
 import type { SecretStore } from '../../../src/secrets/ports/secret-store';
-import { createTestDatabase, type TestDatabase } from '../../support/pg';
+import type { TestDatabase } from '../../support/pg';
 import type { ChildRun } from '../compute/fixtures/child-run';
 import { dockerClient, realDocker } from '../drivers/real-backends';
 import { commandContext, SagaChildren } from '../network/fixtures/saga-kill';
 import type { DatabaseChildMessage } from './fixtures/database-provision-child';
-import { secretStoreOn } from './fixtures/data-secrets';
+import { openCrashScene, removeInstallation, type CrashScene } from './fixtures/crash-scene';
 
 const run = promisify(execFile);
 const docker = realDocker();
@@ -49,10 +47,10 @@ async function exists(kind: 'container' | 'volume', name: string): Promise<boole
 }
 
 describe('database provisioning saga, killed mid-way (real Docker)', () => {
+  let scene: CrashScene;
   let db: TestDatabase;
   let store: PostgresEventStore;
   let executor: CommandExecutor;
-  let pool: Pool;
   let secrets: SecretStore;
   const children = new SagaChildren(
     'test/int/data/fixtures/database-provision-child.ts',
@@ -63,36 +61,16 @@ describe('database provisioning saga, killed mid-way (real Docker)', () => {
 
   beforeAll(async () => {
     if (!(await docker.probe()).reachable) return;
-    db = await createTestDatabase('db_provision_crash');
-    store = new PostgresEventStore({ connectionString: db.url, pollIntervalMs: 50 });
-    await store.init();
-    executor = new CommandExecutor(store);
-    pool = new Pool({ connectionString: db.url, max: 3 });
-    secrets = secretStoreOn(pool, executor, MASTER_KEY);
+    scene = await openCrashScene('db_provision_crash', MASTER_KEY);
+    ({ db, store, executor, secrets } = scene);
   });
 
   afterEach(() => children.killAll());
 
   afterAll(async () => {
     console.log(`[database-provision-crash] restart-to-settled ms: ${JSON.stringify(settleTimes)}`);
-    const client = dockerClient();
-    const label = `${LABEL_INSTALLATION}=${INSTALLATION}`;
-    for (const c of await client.listContainers({ all: true, filters: { label: [label] } })) {
-      await client
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
-    }
-    const { Volumes } = await client.listVolumes({ filters: { label: [label] } });
-    for (const v of Volumes ?? []) {
-      await client
-        .getVolume(v.Name)
-        .remove()
-        .catch(() => undefined);
-    }
-    await pool?.end();
-    await store?.close();
-    await db?.drop();
+    await removeInstallation(INSTALLATION);
+    await scene?.close();
   });
 
   /** What the create handler leaves before the saga: the database CREATING. */
