@@ -183,6 +183,9 @@ export const CONFIG_SCHEMA = z.object({
   NIMBUS_IDEMPOTENCY_TTL_HOURS: integer(1, 720).prefault('24').register(CONFIG_DOCS, {
     doc: 'how long an `Idempotency-Key` and its response are remembered',
   }),
+  NIMBUS_IDEMPOTENCY_ABANDON_SECONDS: integer(1, 3600).prefault('60').register(CONFIG_DOCS, {
+    doc: 'how long a request may hold its `Idempotency-Key` unfinished before a retry with the same key takes it over (its process is taken to have died); until then a retry is 409 with `Retry-After`',
+  }),
   NIMBUS_JWT_SECRET: secret(32, null).optional().register(CONFIG_DOCS, {
     default: 'generated in `keys/`',
     doc: 'HS256 secret of access tokens (at least 32 bytes, hex or base64); generated with mode 0600 when unset',
@@ -358,6 +361,7 @@ function appConfigFrom(v: ConfigVariables, cwd: string) {
     bodyLimitBytes: v.NIMBUS_BODY_LIMIT_BYTES,
     pgPoolSize: v.NIMBUS_PG_POOL_SIZE,
     idempotencyTtlHours: v.NIMBUS_IDEMPOTENCY_TTL_HOURS,
+    idempotencyAbandonSeconds: v.NIMBUS_IDEMPOTENCY_ABANDON_SECONDS,
     /** null: generated under dataDir/keys (so are masterKey and apiKeyPepper). */
     jwtSecret: v.NIMBUS_JWT_SECRET ?? null,
     masterKey: v.NIMBUS_MASTER_KEY ?? null,

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1048576,
       pgPoolSize: 20,
       idempotencyTtlHours: 24,
+      idempotencyAbandonSeconds: 60,
       jwtSecret: null,
       masterKey: null,
       apiKeyPepper: null,

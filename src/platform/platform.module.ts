@@ -211,7 +211,11 @@ export class PlatformModule {
           provide: IdempotencyStore,
           inject: [PG_POOL],
           useFactory: async (pool: Pool) => {
-            const store = new IdempotencyStore(pool, config.idempotencyTtlHours);
+            const store = new IdempotencyStore(
+              pool,
+              config.idempotencyTtlHours,
+              config.idempotencyAbandonSeconds,
+            );
             await store.init();
             await store.deleteExpired();
             return store;

@@ -34,9 +34,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE INDEX IF NOT EXISTS idempotency_keys_expires_at ON idempotency_keys (expires_at);
 `;
 
-/** A request that has run this long without finishing is taken to have died with its process. */
-const ABANDONED_AFTER_SECONDS = 60;
-
 interface KeyRow {
   request_hash: string;
   state: 'in_progress' | 'completed';
@@ -53,6 +50,8 @@ export class IdempotencyStore {
   constructor(
     private readonly pool: Pool,
     private readonly ttlHours: number,
+    /** A request that has run this long without finishing is taken to have died with its process. */
+    private readonly abandonedAfterSeconds = 60,
   ) {}
 
   async init(): Promise<void> {
@@ -90,7 +89,7 @@ export class IdempotencyStore {
             AND (expires_at <= now()
                  OR (state = 'in_progress' AND request_hash = $3
                      AND started_at < now() - make_interval(secs => $5)))`,
-        [scope, key, requestHash, this.ttlHours, ABANDONED_AFTER_SECONDS],
+        [scope, key, requestHash, this.ttlHours, this.abandonedAfterSeconds],
       );
       if (reclaimed.rowCount === 1) return { kind: 'started' };
 

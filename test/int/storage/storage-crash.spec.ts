@@ -281,7 +281,8 @@ describe('object storage killed mid-write (child process, real PostgreSQL and fi
       await expectClean();
 
       // The killed request still holds its Idempotency-Key: 409 with Retry-After until it counts
-      // as abandoned (a minute after it started), then the retry takes it over and finishes.
+      // as abandoned (5 s after it started, as the child is configured), then the retry takes it
+      // over and finishes.
       let retried = await complete(after.base);
       let waitedForKey = 0;
       while (retried.status === 409) {
