@@ -71,7 +71,13 @@ import {
   type Summary,
   type Throughput,
 } from './network-traffic';
-import { environment, freshDatabase, writeResults } from './support';
+import {
+  environment,
+  freshDatabase,
+  listenAndSignUp,
+  writeResults,
+  type BenchApi,
+} from './support';
 
 const SAMPLES = Number(process.env.BENCH_NETWORK_SAMPLES ?? 8);
 /** Size of each throughput transfer, in MiB. */
@@ -139,19 +145,7 @@ async function main(): Promise<void> {
   const scratchGroup = `nimbus_bench_${RUN.replace(/-/g, '_')}`;
   const scratch = (name: string) => `${OWNER}-${name}`;
   let switchName = '';
-  let auth: Record<string, string> = {};
-  let url = '';
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...auth },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const parsed = (text ? JSON.parse(text) : {}) as Json;
-    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return parsed;
-  };
+  let call: BenchApi['call'] = () => Promise.reject(new Error('the API is not up'));
   const instanceIds: string[] = [];
   const vpcs: Array<{ vpcId: string; subnetId: string }> = [];
   /** Undone in reverse before the instances and VPCs go (peerings, elastic IPs, gateways). */
@@ -177,14 +171,7 @@ async function main(): Promise<void> {
   };
 
   try {
-    await app.listen(0, '127.0.0.1');
-    const address = app.getHttpServer().address();
-    if (!address || typeof address !== 'object') throw new Error('server has no address');
-    url = `http://127.0.0.1:${address.port}`;
-    const email = `bench-${Date.now()}@example.com`;
-    await call('POST', '/auth/register', { email, password: 'bench-password-9f3k', name: 'B' });
-    const login = await call('POST', '/auth/login', { email, password: 'bench-password-9f3k' });
-    auth = { 'x-api-key': String(login.api_key) };
+    call = (await listenAndSignUp(app)).call;
 
     const createVpc = async (name: string, cidrs: { cidr: string; subnet: string }) => {
       const vpc = await call('POST', '/vpcs', { name, cidr_block: cidrs.cidr });

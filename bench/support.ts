@@ -148,3 +148,43 @@ export function writeResults(name: string, results: unknown): string {
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+export type BenchJson = Record<string, unknown>;
+
+/** The bench's signed-up caller of an app listening on 127.0.0.1. */
+export interface BenchApi {
+  url: string;
+  tenantId: string;
+  /** JSON in and out with the caller's API key; a status of 400 or more throws. */
+  call(method: string, path: string, body?: unknown): Promise<BenchJson>;
+}
+
+/** Listens on a loopback port, signs a fresh user up and logs in with an API key. */
+export async function listenAndSignUp(app: {
+  listen(port: number, host: string): Promise<unknown>;
+  getHttpServer(): { address(): unknown };
+}): Promise<BenchApi> {
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address();
+  if (!address || typeof address !== 'object' || !('port' in address)) {
+    throw new Error('server has no address');
+  }
+  const url = `http://127.0.0.1:${String(address.port)}`;
+  let auth: Record<string, string> = {};
+  const call = async (method: string, path: string, body?: unknown): Promise<BenchJson> => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...auth },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : {}) as BenchJson;
+  };
+  const email = `bench-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+  await call('POST', '/auth/register', { email, password: 'bench-password-9f3k', name: 'B' });
+  const login = await call('POST', '/auth/login', { email, password: 'bench-password-9f3k' });
+  auth = { 'x-api-key': String(login.api_key) };
+  const me = await call('GET', '/me');
+  return { url, tenantId: String((me.tenant as BenchJson).id), call };
+}

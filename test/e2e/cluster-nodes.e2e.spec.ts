@@ -11,7 +11,8 @@
  * cluster. Through the driver's `DockerNodeRuntime`: nodes get distinct addresses of the subnet
  * and reach each other and the subnet's gateway; a port on 127.0.0.1 reaches a server inside a
  * node (the API server's relay); the subnet cannot be deleted while a node holds an address;
- * removing a node releases its address and removes its logical port and its relay. Traffic
+ * removing a node releases its address and removes its logical port and its relay; an address
+ * freed and given to a new node is reached at once by a node that cached the old MAC. Traffic
  * starts inside the test's node containers (`docker exec`) or on 127.0.0.1.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -238,13 +239,24 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       const busy = await refusal(sdk.DELETE('/subnets/{id}', { params: { path: { id: s.id } } }));
       expect(busy).toMatchObject({ status: 409 });
 
+      // The worker's address, freed, goes to a new node with a MAC of its own: the control plane,
+      // which cached the old MAC a moment ago, reaches it at once (the plug announces the
+      // address), not only once its neighbour entry goes stale (30 s or more).
+      await runtime.removeNode(worker.container);
+      const replacement = spec('worker-1', 'worker');
+      expect(await runtime.ensureNode(replacement)).toBe(workerIp);
+      expect(
+        await until(() => execIn(cp.container, ['ping', '-c', '1', '-W', '1', workerIp]), 4),
+      ).toBe(true);
+
       // Removed: address released, logical port gone, relay closed, container gone.
       await runtime.removeNode(cp.container);
-      await runtime.removeNode(worker.container);
-      await runtime.removeNode(worker.container);
+      await runtime.removeNode(replacement.container);
+      await runtime.removeNode(replacement.container);
       expect((await executor.load(subnetDecider, s.id)).state.allocations).toEqual({});
       expect(await nbHasPort(nodeNicId(clusterId, 'control-plane-0'))).toBe(false);
       expect(await nbHasPort(nodeNicId(clusterId, 'worker-0'))).toBe(false);
+      expect(await nbHasPort(nodeNicId(clusterId, 'worker-1'))).toBe(false);
       await expect(sendOnLoopback(port, 'gone')).rejects.toThrow(/ECONNREFUSED/);
       expect(await runtime.nodesOf(clusterId)).toEqual([]);
       const deleted = await sdk.DELETE('/subnets/{id}', { params: { path: { id: s.id } } });

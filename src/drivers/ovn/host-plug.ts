@@ -10,6 +10,11 @@
  * Every step checks what is there first, so a plug interrupted anywhere finishes on the next
  * call; the host end is never given an address or a route (the host's root namespace is left as
  * it was).
+ *
+ * Once ovn-controller has installed the port (`external_ids:ovn-installed` on the interface), the
+ * NIC announces its address with one unsolicited ARP from inside its namespace. An address freed
+ * by one NIC and given to another (each NIC has a MAC of its own) is otherwise unreachable from
+ * neighbours that still cache the old MAC, until their entry goes stale (30 s or more).
  */
 import type { NetnsRef, PlugSpec } from '../../network/ports/network-fabric';
 import { ExecError, type Exec } from '../exec';
@@ -17,6 +22,8 @@ import { checkedIp, checkId, EXT, hostDevices, macAddressOf } from './ovn-names'
 import { mapColumn, parseOvsdbTable, quotedPair, stringColumn } from './ovsdb-json';
 
 const COMMAND_TIMEOUT_MS = 15_000;
+/** How long a plug waits for ovn-controller to install the port before announcing it anyway. */
+const INSTALLED_WAIT_MS = 5_000;
 const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -137,6 +144,40 @@ export class HostPlumbing {
       quotedPair(`external_ids:${EXT.nic}`, nicId),
       quotedPair(`external_ids:${EXT.owner}`, this.owner),
     ]);
+    await this.announce(hostEnd, path, inner, ip);
+  }
+
+  /** One unsolicited ARP for `ip` from inside the namespace, once the port carries packets. */
+  private async announce(hostEnd: string, path: string, inner: string, ip: string): Promise<void> {
+    const deadline = Date.now() + INSTALLED_WAIT_MS;
+    while (Date.now() < deadline) {
+      const { stdout } = await this.exec(
+        'ovs-vsctl',
+        ['--timeout=10', '--if-exists', 'get', 'interface', hostEnd, 'external_ids:ovn-installed'],
+        { timeoutMs: COMMAND_TIMEOUT_MS },
+      );
+      if (stdout.trim().replace(/"/g, '') === 'true') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    try {
+      await this.run('nsenter', [
+        `--net=${path}`,
+        'busybox',
+        'arping',
+        '-U',
+        '-q',
+        '-c',
+        '1',
+        '-w',
+        '1',
+        '-I',
+        inner,
+        ip,
+      ]);
+    } catch {
+      // Best effort (no busybox on this host, say): the NIC works; neighbours that cached an
+      // earlier MAC for its address learn the new one when their entry goes stale.
+    }
   }
 
   /** Deleting the host end deletes the inner end with it, wherever it is. */
