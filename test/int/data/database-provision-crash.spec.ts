@@ -139,6 +139,8 @@ describe('database provisioning saga, killed mid-way (real Docker)', () => {
     ['after:SagaStepSucceeded:pooler', true],
   ])(
     'killed at %s, a restarted process ends the database RUNNING and psql logs in',
+    // Two processes, PostgreSQL's first start and pgbouncer's: past 60 s on a loaded CI host.
+    { timeout: 180_000 },
     async ([pause, pooling], ctx) => {
       docker.require(ctx);
       const name = `crash-${pause.replace(/[^a-z]/gi, '-').toLowerCase()}`.slice(0, 40);
@@ -166,6 +168,7 @@ describe('database provisioning saga, killed mid-way (real Docker)', () => {
 
   it.for(['after:SagaCompensationStarted:', 'after:SagaStepCompensated:server'])(
     'readiness failing, killed at %s, a restarted process ends it FAILED with nothing left behind',
+    { timeout: 180_000 },
     async (pause, ctx) => {
       docker.require(ctx);
       const databaseId = await creatingDatabase('crash-compensate', false);
