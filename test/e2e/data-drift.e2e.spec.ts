@@ -31,20 +31,10 @@ import { dockerClient, realDocker } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { eventsOfType, signUp, type Account } from './identity.helpers';
-import { psql } from './data.helpers';
+import { psql, removeDatabaseEngines, until } from './data.helpers';
 
 const run = promisify(execFile);
 const docker = realDocker();
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function containerRunning(name: string): Promise<boolean | null> {
   try {
@@ -82,18 +72,7 @@ describe('data drift reconciler on real Docker (e2e)', () => {
         .remove({ force: true })
         .catch(() => undefined);
     }
-    for (const id of databases) {
-      for (const name of [poolerContainerName(id), databaseContainerName(id)]) {
-        await client
-          .getContainer(name)
-          .remove({ force: true })
-          .catch(() => undefined);
-      }
-      await client
-        .getVolume(databaseVolumeName(id))
-        .remove()
-        .catch(() => undefined);
-    }
+    await removeDatabaseEngines(databases);
     await t?.close();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -181,7 +181,8 @@ export class DockerNodeRuntime implements NodeRuntime {
     // The commands are named by the container, so a step repeated for this container appends
     // nothing twice, and a node made again (scale down, then up) gets its NIC again.
     const attached = await this.nics.attach(nic, this.nicContext(spec.tenantId, nic, info.Id));
-    const pid = (await container.inspect()).State.Pid;
+    // A container started just now has a process (and a namespace) the first look did not see.
+    const pid = info.State.Running ? info.State.Pid : (await container.inspect()).State.Pid;
     await this.nics.plug(nic, { kind: 'pid', pid });
     return attached.privateIp;
   }
