@@ -294,7 +294,7 @@ export const CONFIG_SCHEMA = z.object({
     })
     .optional()
     .register(CONFIG_DOCS, {
-      doc: 'a Kubernetes node image (systemd, containerd, `/opt/nimbus/k8s/<version>/{kubeadm,kubelet}`, `/opt/nimbus/k8s/cni.yaml`): clusters are then real, bootstrapped with kubeadm on containers of it (`src/clusters/README.md`); unset: simulated nodes with a real etcd',
+      doc: 'a Kubernetes node image (systemd, containerd, `/opt/nimbus/k8s/<version>/{kubeadm,kubelet}`, `/opt/nimbus/k8s/cni.yaml`, `etcdctl`): clusters are then real, bootstrapped with kubeadm on containers of it (`src/clusters/README.md`); unset: simulated nodes with a real etcd',
     }),
   NIMBUS_BLOB_S3_URL: url(['http:', 'https:'])
     .refine((raw) => new URL(raw).pathname.split('/').some((s) => s.length > 0), {

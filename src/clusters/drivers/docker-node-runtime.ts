@@ -54,6 +54,8 @@ export interface NodeRuntime {
    */
   ensureNode(spec: NodeContainerSpec): Promise<string>;
   exec(container: string, args: string[]): Promise<ExecResult>;
+  /** Copies the file `path` of one node into the directory `dir` of another (made if absent). */
+  copyFile(from: string, path: string, to: string, dir: string): Promise<void>;
   /** A port on 127.0.0.1 relayed to `port` on the node's own loopback (its API server). */
   relayedPort(container: string, port: number): Promise<number>;
   /** The node containers of a cluster. */
@@ -233,6 +235,13 @@ export class DockerNodeRuntime implements NodeRuntime {
 
   exec(container: string, args: string[]): Promise<ExecResult> {
     return this.containers.exec(container, args);
+  }
+
+  async copyFile(from: string, path: string, to: string, dir: string): Promise<void> {
+    const made = await this.containers.exec(to, ['mkdir', '-p', dir]);
+    if (made.exitCode !== 0) throw new Error(`mkdir ${dir} in ${to} failed: ${made.output.trim()}`);
+    // Docker's archive API: a tar stream of the one file, streamed from node to node.
+    await this.containers.writeArchive(to, dir, await this.containers.readArchive(from, path));
   }
 
   async relayedPort(container: string, port: number): Promise<number> {

@@ -19,6 +19,13 @@ import type { EngineImageSource } from '../../drivers/engines/engine-images';
 import type { SnapshotFacts } from '../domain/backup';
 import type { ClusterNode } from '../domain/cluster';
 import type { ClusterSpec, ControlPlaneEtcd, EtcdHealth } from '../ports/kubernetes';
+import {
+  checkDataDir,
+  checkId,
+  lastLines,
+  parseEndpointStatus,
+  parseSnapshotStatus,
+} from './etcd-common';
 
 export const ETCD_IMAGE = 'nimbus/etcd:3.4';
 const DATA_ROOT = '/var/lib/nimbus';
@@ -28,8 +35,6 @@ const PEER_URL = 'http://127.0.0.1:2380';
 /** Where the cluster's own records live in its etcd. */
 export const CLUSTER_PREFIX = '/nimbus/cluster/';
 const NODE_PREFIX = `${CLUSTER_PREFIX}nodes/`;
-const DATA_DIR_RE = /^(data-0|restore-[0-9a-f-]{36})$/;
-const ID_RE = /^[0-9a-f-]{36}$/;
 const ETCD_MEMORY_BYTES = 256 * 1024 * 1024;
 const READY_ATTEMPTS = 300;
 
@@ -46,24 +51,7 @@ export function snapshotPath(backupId: string): string {
   return `${BACKUP_ROOT}/${backupId}.db`;
 }
 
-function checkId(kind: string, id: string): void {
-  if (!ID_RE.test(id)) throw new Error(`${kind} ${JSON.stringify(id)} is not a uuid`);
-}
-
-function checkDataDir(dataDir: string): void {
-  if (!DATA_DIR_RE.test(dataDir))
-    throw new Error(`${JSON.stringify(dataDir)} is no data directory`);
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface EndpointStatus {
-  Status?: {
-    header?: { revision?: number };
-    version?: string;
-    dbSize?: number;
-  };
-}
 
 export class EtcdControlPlane implements ControlPlaneEtcd {
   constructor(
@@ -182,7 +170,7 @@ export class EtcdControlPlane implements ControlPlaneEtcd {
     if (!container.running) return down('the etcd container is not running');
     try {
       await this.etcdctl(clusterId, ['endpoint', 'health']);
-      const status = parseStatus(
+      const status = parseEndpointStatus(
         await this.etcdctl(clusterId, ['endpoint', 'status', '--write-out=json']),
       );
       return {
@@ -209,9 +197,9 @@ export class EtcdControlPlane implements ControlPlaneEtcd {
   }
 
   private async facts(clusterId: string, file: string): Promise<SnapshotFacts> {
-    const status = JSON.parse(
-      lastJsonLine(await this.etcdctl(clusterId, ['snapshot', 'status', '--write-out=json', file])),
-    ) as { revision: number; totalKey: number };
+    const status = parseSnapshotStatus(
+      await this.etcdctl(clusterId, ['snapshot', 'status', '--write-out=json', file]),
+    );
     const sha256 = (await this.run(clusterId, ['sha256sum', file])).trim().split(/\s+/)[0] ?? '';
     const size = Number((await this.run(clusterId, ['stat', '-c', '%s', file])).trim());
     // MVCC: the content as of the snapshot's revision, read after it was taken.
@@ -337,19 +325,4 @@ export function parsePairs(output: string): Map<string, string> {
   const pairs = new Map<string, string>();
   for (let i = 0; i + 1 < lines.length; i += 2) pairs.set(lines[i], lines[i + 1]);
   return pairs;
-}
-
-function parseStatus(output: string): EndpointStatus['Status'] & object {
-  const rows = JSON.parse(lastJsonLine(output)) as EndpointStatus[];
-  return rows[0]?.Status ?? {};
-}
-
-/** etcdctl logs (JSON lines on stderr) before its answer; the answer is the last line. */
-function lastJsonLine(output: string): string {
-  const lines = output.trim().split('\n');
-  return lines[lines.length - 1] ?? '';
-}
-
-function lastLines(output: string): string {
-  return output.trim().split('\n').slice(-3).join(' / ').slice(0, 500);
 }

@@ -23,6 +23,7 @@ import type {
   ProvisionedCluster,
 } from '../ports/kubernetes';
 import { KubeClientApi } from './kube-client-api';
+import { KubeadmEtcd, type KubeadmEtcdOptions } from './kubeadm-etcd';
 import {
   ADMIN_KUBECONFIG,
   API_SERVER_PORT,
@@ -59,6 +60,7 @@ export interface KubeadmDriverOptions {
   pollMs?: number;
   /** The Kubernetes API of a cluster, from its kubeconfig (tests pass a fake). */
   connect?: (kubeconfig: string) => Promise<KubernetesApi>;
+  etcd?: KubeadmEtcdOptions;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,10 +68,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class KubeadmClusterDriver implements ClusterDriver {
   readonly kind = 'kubeadm';
   readonly nodesInVpc = true;
-  /** Backups of a kubeadm cluster's etcd (a static pod) are not offered yet: 503. */
-  readonly etcd: ControlPlaneEtcd | null = null;
-  readonly noEtcdReason =
-    "etcd backups are not offered for clusters bootstrapped by kubeadm yet (their etcd is a static pod of the control plane, which Nimbus's etcd backups do not reach)";
+  /** The control plane's static-pod etcd, snapshotted and restored on its nodes. */
+  readonly etcd: ControlPlaneEtcd;
   private readonly readyTimeoutMs: number;
   private readonly pollMs: number;
   private readonly connect: NonNullable<KubeadmDriverOptions['connect']>;
@@ -81,6 +81,7 @@ export class KubeadmClusterDriver implements ClusterDriver {
     this.readyTimeoutMs = options.readyTimeoutMs ?? 600_000;
     this.pollMs = options.pollMs ?? 2_000;
     this.connect = options.connect ?? ((config) => KubeClientApi.fromKubeconfig(config));
+    this.etcd = new KubeadmEtcd(runtime, options.etcd);
   }
 
   private container(clusterId: string, node: string): string {

@@ -195,6 +195,7 @@ function given() {
       }
       return Promise.resolve({ exitCode: 0, output: '' });
     },
+    copyFile: (from, path, to) => Promise.resolve(void runs.push(`copy ${path} ${from} -> ${to}`)),
     relayedPort: (_container, port) => Promise.resolve(port === 6443 ? 41234 : 0),
     nodesOf: () => Promise.resolve([...containers.values()]),
     removeNode(container: string) {

@@ -5,7 +5,8 @@
  * The node image (`NIMBUS_K8S_NODE_IMAGE`, supplied by the operator) must hold:
  *   - systemd as PID 1, a container runtime (containerd) and `kubelet.service`, as kind's images do;
  *   - for every version Nimbus offers, `/opt/nimbus/k8s/<version>/{kubeadm,kubelet}`: a node is
- *     bootstrapped or upgraded by installing that version's binaries into `/usr/bin` first.
+ *     bootstrapped or upgraded by installing that version's binaries into `/usr/bin` first;
+ *   - `etcdctl` (and `etcdutl` from etcd 3.5 on) for the etcd backups (`kubeadm-etcd-plan.ts`).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 

@@ -113,10 +113,8 @@ export interface ClusterDriver {
    * so a cluster cannot be created in a VPC without a subnet.
    */
   readonly nodesInVpc: boolean;
-  /** The control plane's etcd; null when this driver has none (no Docker)... */
+  /** The control plane's etcd; null when this driver has none (no Docker): backups answer 503. */
   readonly etcd: ControlPlaneEtcd | null;
-  /** ...and then why, for the 503 of a backup or restore (default: no Docker). */
-  readonly noEtcdReason?: string;
   provision(spec: ClusterSpec): Promise<ProvisionedCluster>;
   destroy(clusterId: string): Promise<void>;
   /** The admin kubeconfig; read from the cluster each time, never stored by Nimbus. */

@@ -79,8 +79,7 @@ export class CreateClusterBackupHandler extends UseCaseHandler<CreateClusterBack
     if (!this.driver.etcd) {
       throw new AppError(
         'service_unavailable',
-        this.driver.noEtcdReason ??
-          'this installation runs no etcd for clusters (it needs the real Docker driver)',
+        'this installation runs no etcd for clusters (it needs the real Docker driver)',
       );
     }
     if (!BACKUP_FROM.includes(cluster.status as ClusterStatus)) {
