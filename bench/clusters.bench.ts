@@ -37,6 +37,7 @@ import { createApp } from '../src/create-app';
 import { NsenterConnector } from '../src/drivers/docker/namespace-connector';
 import { EngineContainers } from '../src/drivers/engines/engine-containers';
 import { execCommand } from '../src/drivers/exec';
+import { MANAGED_INSTANCES, type ManagedInstances } from '../src/compute/ports/managed-instances';
 import { MACHINE_NICS, type MachineNics } from '../src/network/ports/machine-nics';
 import { createRootLogger } from '../src/platform/logging';
 import { summarise, type Summary } from './network-traffic';
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     docker,
     new EngineContainers(docker, `bench-${RUN}`),
     app.get<MachineNics>(MACHINE_NICS),
+    app.get<ManagedInstances>(MANAGED_INSTANCES),
     new NsenterConnector(),
   );
   let call: BenchApi['call'] = () => Promise.reject(new Error('the API is not up'));
@@ -136,7 +138,9 @@ async function main(): Promise<void> {
     );
     const spec = (name: string, role: 'control-plane' | 'worker') => ({
       clusterId,
+      clusterName: 'bench',
       tenantId,
+      vpcId,
       subnetId,
       container: nodeContainerName(clusterId, name),
       image: STAND_IN,

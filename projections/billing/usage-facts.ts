@@ -7,6 +7,8 @@
  * | --------------------------------------------- | --------------------------------------- |
  * | InstanceLaunchRequested, InstanceRenamed      | none (remembers tenant, name)           |
  * | InstanceStarted (launch, start, engine)       | UsageStarted instance-hours at its type |
+ * |                                               | (none for a managed machine: its owner  |
+ * |                                               | bills it, a cluster as node-hours)      |
  * | InstancePaused / InstanceResumed / Rebooted   | none: PAUSED is billed like RUNNING     |
  * | InstanceResized                               | UsagePriceChanged (ignored when stopped)|
  * | InstanceStopRequested, InstanceStopped,       | UsageStopped                            |
@@ -50,6 +52,7 @@ import type { RecordedEvent } from '../../src/eventstore/event-store';
 import type { MeteredEventType } from '../../src/platform/resources/resource-catalog';
 import { toEpochSeconds } from '../../src/billing/domain/period';
 import { uuidV5 } from '../../src/common/ids';
+import { MANAGED_INSTANCE_TYPE } from '../../src/compute/domain/instance';
 import {
   CACHE_MEMORY_SKU,
   CACHE_SKU,
@@ -377,7 +380,8 @@ export function usageFactsOf(
         return flatStart(current, flat.sizeOf ? current.size : 1);
       }
       const type = typeSnapshot(data.instanceType);
-      if (!type) return { resource: current, facts: [] };
+      // A managed machine (a cluster's node) is billed by its owner: node-hours of the cluster.
+      if (!type || type.id === MANAGED_INSTANCE_TYPE.id) return { resource: current, facts: [] };
       const sku = instanceSku(type.id);
       return {
         resource: { ...current, sku },

@@ -18,6 +18,7 @@ import {
   type PriceChange,
 } from '../../src/billing/domain/price-catalog';
 import { applyScheduledPrices } from '../../src/billing/domain/scheduled-prices';
+import { MANAGED_INSTANCE_TYPE } from '../../src/compute/domain/instance';
 import { APP_RESOURCE_CATALOG } from '../../src/resource-kinds';
 import {
   STORAGE_PRICE_PER_GB_HOUR,
@@ -159,6 +160,21 @@ describe('billing: compute events to usage', () => {
         { period: '2026-01', seconds: 60, amount: 10_000n * 60n },
         { period: '2026-01', seconds: 60, amount: 40_000n * 60n },
       ],
+      false,
+    ],
+    [
+      "a cluster's node (a managed instance) is not billed as an instance: the cluster bills it",
+      [
+        [
+          'InstanceLaunchRequested',
+          '2026-01-10T00:00:00Z',
+          { tenantId: TENANT, name: 'prod-worker-0', instanceType: MANAGED_INSTANCE_TYPE },
+        ],
+        ['InstanceStarted', '2026-01-10T00:00:00Z', { instanceType: MANAGED_INSTANCE_TYPE }],
+        ['InstanceTerminationRequested', '2026-01-10T05:00:00Z'],
+        ['InstanceTerminated', '2026-01-10T05:00:00Z'],
+      ],
+      [],
       false,
     ],
     [

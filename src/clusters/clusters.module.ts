@@ -26,6 +26,8 @@ import { CommandExecutor } from '../eventstore/command-executor';
 import { EVENT_STORE, type EventStore } from '../eventstore/event-store';
 import { provideQuotas, QuotaService } from '../platform/quotas/quota.service';
 import { NetworkModule } from '../network/network.module';
+import { ComputeModule } from '../compute/compute.module';
+import { MANAGED_INSTANCES, type ManagedInstances } from '../compute/ports/managed-instances';
 import { MACHINE_NICS, type MachineNics } from '../network/ports/machine-nics';
 import { APP_CONFIG } from '../platform/tokens';
 import { ClusterQueries } from './application/cluster-queries';
@@ -72,6 +74,7 @@ function clusterDriver(
   docker: Dockerode,
   config: AppConfig,
   nics: MachineNics,
+  instances: ManagedInstances,
 ): ClusterDriver {
   const announce = (driver: ClusterDriver, why: string): ClusterDriver => {
     new Logger('clusters').log(`cluster driver: ${driver.kind} (${why})`);
@@ -82,7 +85,13 @@ function clusterDriver(
   }
   const containers = new EngineContainers(docker, installationIdOf(config.dataDir));
   if (config.k8sNodeImage) {
-    const runtime = new DockerNodeRuntime(docker, containers, nics, new NsenterConnector());
+    const runtime = new DockerNodeRuntime(
+      docker,
+      containers,
+      nics,
+      instances,
+      new NsenterConnector(),
+    );
     return announce(
       new KubeadmClusterDriver(runtime, { nodeImage: config.k8sNodeImage }),
       `nodes of ${config.k8sNodeImage} in the cluster's subnet, bootstrapped by kubeadm`,
@@ -98,16 +107,16 @@ function clusterDriver(
 /**
  * Kubernetes clusters: the routes, the lifecycle, upgrade, backup and restore sagas, and the
  * cluster driver they drive (see README.md for what runs where); NetworkModule for the subnet
- * and the NICs of the nodes. Needs ProjectionsModule,
+ * and the NICs of the nodes, ComputeModule to record the nodes as managed instances. Needs ProjectionsModule,
  * SagasModule and QuotasModule (global).
  */
 @Module({
-  imports: [NetworkModule],
+  imports: [NetworkModule, ComputeModule],
   controllers: [ClustersController],
   providers: [
     {
       provide: CLUSTER_DRIVER,
-      inject: [DETECTED_DRIVERS, DOCKER_CLIENT, APP_CONFIG, MACHINE_NICS],
+      inject: [DETECTED_DRIVERS, DOCKER_CLIENT, APP_CONFIG, MACHINE_NICS, MANAGED_INSTANCES],
       useFactory: clusterDriver,
     },
     ClusterQueries,

@@ -1,3 +1,5 @@
+import { ManagedInstanceRecords } from './application/managed-instances';
+import { MANAGED_INSTANCES } from './ports/managed-instances';
 import { Module } from '@nestjs/common';
 import type Dockerode from 'dockerode';
 import type { AppConfig } from '../config/config';
@@ -95,6 +97,8 @@ import { INSTANCE_NETWORK, type InstanceNetwork } from '../network/ports/instanc
       useFactory: (options: ComputeOptions) => computeQuotas(options.quotaLimits),
     }),
     ComputeLocks,
+    ManagedInstanceRecords,
+    { provide: MANAGED_INSTANCES, useExisting: ManagedInstanceRecords },
     ComputeQueries,
     InstanceOperations,
     ...INSTANCE_USE_CASES,
@@ -135,6 +139,13 @@ import { INSTANCE_NETWORK, type InstanceNetwork } from '../network/ports/instanc
         }),
     }),
   ],
-  exports: [COMPUTE_DRIVER, InstanceOperations, ComputeQueries, DriftReconciler, LogCollector],
+  exports: [
+    COMPUTE_DRIVER,
+    InstanceOperations,
+    ComputeQueries,
+    DriftReconciler,
+    LogCollector,
+    MANAGED_INSTANCES,
+  ],
 })
 export class ComputeModule {}

@@ -3133,6 +3133,7 @@ export interface components {
      *         "update",
      *         "terminate"
      *       ],
+     *       "managed_by": null,
      *       "created_at": "2026-01-31T12:00:00.000Z",
      *       "updated_at": "2026-01-31T12:00:04.000Z"
      *     }
@@ -3181,6 +3182,15 @@ export interface components {
       allowed_actions: (
         'stop' | 'start' | 'reboot' | 'pause' | 'resume' | 'resize' | 'update' | 'terminate'
       )[];
+      /** @description The resource that runs this machine (a Kubernetes cluster's node): only it changes the instance, so stop, start, reboot, pause, resize, volume changes and terminate answer 409 (rename and tags are allowed), and its usage is billed as the cluster's node-hours. Null for the tenant's own instances. */
+      managed_by: {
+        /** @enum {string} */
+        kind: 'cluster';
+        /** Format: uuid */
+        id: string;
+        /** @description What the machine is to its owner (the node's name) */
+        role: string;
+      } | null;
       /**
        * Format: date-time
        * @example 2026-01-31T12:00:00.000Z

@@ -20,22 +20,24 @@ import { connect } from 'node:net';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  DockerNodeRuntime,
-  LABEL_CLUSTER,
-  nodeNicId,
-} from '../../src/clusters/drivers/docker-node-runtime';
+import { DockerNodeRuntime, LABEL_CLUSTER } from '../../src/clusters/drivers/docker-node-runtime';
 import { nodeContainerName } from '../../src/clusters/drivers/kubeadm-plan';
 import { NsenterConnector } from '../../src/drivers/docker/namespace-connector';
 import { EngineContainers } from '../../src/drivers/engines/engine-containers';
 import { ExecError, execCommand } from '../../src/drivers/exec';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
 import { subnetDecider } from '../../src/network/domain';
+import {
+  MANAGED_INSTANCES,
+  type ManagedInstances,
+} from '../../src/compute/ports/managed-instances';
 import { MACHINE_NICS, type MachineNics } from '../../src/network/ports/machine-nics';
 import { createNimbusClient, unwrap, type NimbusClient } from '../../src/sdk/client';
 import { dockerClient, isCI, removeLabelledContainers } from '../int/drivers/real-backends';
 import { startTestApp, type TestApp } from '../support/app';
+import { itemsOf } from '../support/sdk';
 import { countEvents, signUp, type Account } from './identity.helpers';
+import { until as eventually } from './data.helpers';
 import { nbHasPort, until } from './network-traffic';
 import { deleteVpcs, refusal } from './sdk.helpers';
 
@@ -135,6 +137,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         docker,
         new EngineContainers(docker, 'cluster-nodes-e2e'),
         t.app.get<MachineNics>(MACHINE_NICS),
+        t.app.get<ManagedInstances>(MANAGED_INSTANCES),
         new NsenterConnector(),
       );
     }, 120_000);
@@ -182,7 +185,9 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       const tenantId = alice.tenantId;
       const spec = (name: string, role: 'control-plane' | 'worker') => ({
         clusterId,
+        clusterName: 'nodes',
         tenantId,
+        vpcId,
         subnetId: s.id,
         container: nodeContainerName(clusterId, name),
         image: STAND_IN_IMAGE,
@@ -201,10 +206,57 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         'control-plane-0',
         'worker-0',
       ]);
+
+      // Each node is an instance of the tenant, managed by the cluster: listed, refused to users.
+      const nodeInstances = async () =>
+        itemsOf(unwrap(await sdk.GET('/instances', { params: { query: { limit: 100 } } }))).filter(
+          (i) => i.managed_by?.id === clusterId,
+        );
+      const listed = await eventually(
+        'the nodes listed as instances',
+        async () => {
+          const running = (await nodeInstances()).filter((i) => i.status === 'RUNNING');
+          return running.length === 2 ? running : undefined;
+        },
+        30_000,
+      );
+      expect(
+        listed.map((i) => [i.name, i.private_ip, i.subnet_id, i.managed_by?.role]).sort(),
+      ).toEqual([
+        ['nodes-control-plane-0', cpIp, s.id, 'control-plane-0'],
+        ['nodes-worker-0', workerIp, s.id, 'worker-0'],
+      ]);
+      const cpInstance = listed.find((i) => i.managed_by?.role === 'control-plane-0');
+      const workerInstance = listed.find((i) => i.managed_by?.role === 'worker-0');
+      // Each node's NIC is named by its instance: the subnet holds their addresses under those ids.
       const executor = t.app.get(CommandExecutor);
       const allocations = (await executor.load(subnetDecider, s.id)).state.allocations;
-      expect(allocations[nodeNicId(clusterId, 'control-plane-0')]).toBe(cpIp);
-      expect(allocations[nodeNicId(clusterId, 'worker-0')]).toBe(workerIp);
+      expect(allocations[cpInstance?.id ?? '']).toBe(cpIp);
+      expect(allocations[workerInstance?.id ?? '']).toBe(workerIp);
+      expect(cpInstance).toMatchObject({
+        image: STAND_IN_IMAGE,
+        image_id: null,
+        vpc_id: vpcId,
+        allowed_actions: ['update'],
+        price_per_hour: null,
+      });
+      const before = await countEvents(t, ['AccessDenied']);
+      const terminate = await refusal(
+        sdk.DELETE('/instances/{id}', { params: { path: { id: cpInstance?.id ?? '' } } }),
+      );
+      expect(terminate).toMatchObject({ status: 409, code: 'invalid_state' });
+      expect(terminate.message).toMatch(new RegExp(`control-plane-0 of cluster ${clusterId}`));
+      const stop = await refusal(
+        sdk.POST('/instances/{id}/stop', { params: { path: { id: cpInstance?.id ?? '' } } }),
+      );
+      expect(stop).toMatchObject({ status: 409, code: 'invalid_state' });
+      expect(await countEvents(t, ['AccessDenied'])).toBe(before);
+      const outsider = await signUp(t, 'k8s-outsider');
+      const outsiderSdk = createNimbusClient({ endpoint: t.baseUrl, apiKey: outsider.apiKey });
+      const hidden = await refusal(
+        outsiderSdk.GET('/instances/{id}', { params: { path: { id: cpInstance?.id ?? '' } } }),
+      );
+      expect(hidden).toMatchObject({ status: 404 });
 
       // The node's only interface besides loopback is the NIC, with the default route.
       const { stdout: routes } = await execCommand('docker', ['exec', cp.container, 'ip', 'route']);
@@ -238,6 +290,8 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       // A subnet holding a node's address is not deleted.
       const busy = await refusal(sdk.DELETE('/subnets/{id}', { params: { path: { id: s.id } } }));
       expect(busy).toMatchObject({ status: 409 });
+      // ...and what holds it is named as the instances the tenant can look up.
+      expect(busy.message).toContain(cpInstance?.id ?? 'no instance');
 
       // The worker's address, freed, goes to a new node with a MAC of its own: the control plane,
       // which cached the old MAC a moment ago, reaches it at once (the plug announces the
@@ -254,11 +308,19 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
       await runtime.removeNode(replacement.container);
       await runtime.removeNode(replacement.container);
       expect((await executor.load(subnetDecider, s.id)).state.allocations).toEqual({});
-      expect(await nbHasPort(nodeNicId(clusterId, 'control-plane-0'))).toBe(false);
-      expect(await nbHasPort(nodeNicId(clusterId, 'worker-0'))).toBe(false);
-      expect(await nbHasPort(nodeNicId(clusterId, 'worker-1'))).toBe(false);
       await expect(sendOnLoopback(port, 'gone')).rejects.toThrow(/ECONNREFUSED/);
       expect(await runtime.nodesOf(clusterId)).toEqual([]);
+      // Their instances ended with them: three machines, three instances, all TERMINATED.
+      const ended = await eventually(
+        'the node instances terminated',
+        async () => {
+          const all = await nodeInstances();
+          return all.every((i) => i.status === 'TERMINATED') ? all : undefined;
+        },
+        30_000,
+      );
+      expect(ended.map((i) => i.status)).toEqual(['TERMINATED', 'TERMINATED', 'TERMINATED']);
+      for (const instance of ended) expect(await nbHasPort(instance.id)).toBe(false);
       const deleted = await sdk.DELETE('/subnets/{id}', { params: { path: { id: s.id } } });
       expect(deleted.response.status).toBeLessThan(300);
     }, 120_000);

@@ -20,6 +20,7 @@ import type Dockerode from 'dockerode';
 import { uuidV5 } from '../../common/ids';
 import type { NamespaceConnector } from '../../drivers/docker/namespace-connector';
 import type { EngineContainers } from '../../drivers/engines/engine-containers';
+import type { ManagedInstances } from '../../compute/ports/managed-instances';
 import type { MachineNic, MachineNics } from '../../network/ports/machine-nics';
 import { systemContext } from '../../platform/commands/system-context';
 import type { PlannedNode } from './kubeadm-plan';
@@ -33,7 +34,10 @@ export const LABEL_TENANT = 'nimbus.tenant';
 
 export interface NodeContainerSpec {
   clusterId: string;
+  /** The cluster's name: the node's instance is `<cluster name>-<node>`. */
+  clusterName: string;
   tenantId: string;
+  vpcId: string;
   /** The subnet of the cluster's VPC the node's NIC takes its address in. */
   subnetId: string;
   container: string;
@@ -141,9 +145,18 @@ export function nodePrivileges(bound: bigint | null): Dockerode.HostConfig {
   };
 }
 
-/** The NIC of a cluster's node: named by what the node is, so it is the same one again. */
-export function nodeNicId(clusterId: string, node: string): string {
-  return uuidV5(`cluster-node/${clusterId}/${node}`);
+/**
+ * The instance a node container is recorded as, and its NIC's id: one per container, so a node
+ * made again (scale down, then up) is a new instance, as a replaced machine is, and a subnet or
+ * VPC that cannot be deleted names instances the tenant can look up.
+ */
+export function nodeInstanceId(containerId: string): string {
+  return uuidV5(`cluster-node-instance/${containerId}`);
+}
+
+/** A node made before its NIC was named by its instance carries its NIC id in a label. */
+function nicIdOf(info: Dockerode.ContainerInspectInfo, instanceId: string): string {
+  return info.Config.Labels?.[LABEL_NIC] ?? instanceId;
 }
 
 function isStatus(error: unknown, status: number): boolean {
@@ -165,6 +178,7 @@ export class DockerNodeRuntime implements NodeRuntime {
     private readonly docker: Dockerode,
     private readonly containers: EngineContainers,
     private readonly nics: MachineNics,
+    private readonly instances: ManagedInstances,
     private readonly connector: NamespaceConnector,
     capabilityBound: bigint | null = hostCapabilityBound(),
   ) {
@@ -172,13 +186,14 @@ export class DockerNodeRuntime implements NodeRuntime {
   }
 
   async ensureNode(spec: NodeContainerSpec): Promise<string> {
+    const container = await this.ensureContainer(spec);
+    const info = await container.inspect();
+    const instanceId = nodeInstanceId(info.Id);
     const nic: MachineNic = {
-      nicId: nodeNicId(spec.clusterId, spec.node.name),
+      nicId: nicIdOf(info, instanceId),
       tenantId: spec.tenantId,
       subnetId: spec.subnetId,
     };
-    const container = await this.ensureContainer(spec, nic);
-    const info = await container.inspect();
     if (!info.State.Running) await container.start();
     // The commands are named by the container, so a step repeated for this container appends
     // nothing twice, and a node made again (scale down, then up) gets its NIC again.
@@ -186,13 +201,37 @@ export class DockerNodeRuntime implements NodeRuntime {
     // A container started just now has a process (and a namespace) the first look did not see.
     const pid = info.State.Running ? info.State.Pid : (await container.inspect()).State.Pid;
     await this.nics.plug(nic, { kind: 'pid', pid });
+    await this.instances.register(
+      {
+        instanceId,
+        tenantId: spec.tenantId,
+        name: `${spec.clusterName}-${spec.node.name}`,
+        managedBy: { kind: 'cluster', id: spec.clusterId, role: spec.node.name },
+        imageReference: spec.image,
+        containerId: info.Id,
+        vpcId: spec.vpcId,
+        subnetId: spec.subnetId,
+        privateIp: attached.privateIp,
+      },
+      this.instanceContext(spec.tenantId, spec.clusterId, info.Id, 'register'),
+    );
     return attached.privateIp;
   }
 
-  private async ensureContainer(
-    spec: NodeContainerSpec,
-    nic: MachineNic,
-  ): Promise<Dockerode.Container> {
+  private instanceContext(
+    tenantId: string,
+    clusterId: string | undefined,
+    containerId: string,
+    step: 'register' | 'remove',
+  ) {
+    return systemContext('cluster-nodes', {
+      tenantId,
+      ...(clusterId ? { correlationId: clusterId } : {}),
+      commandId: uuidV5(`cluster-node-instance/${containerId}/${step}`),
+    });
+  }
+
+  private async ensureContainer(spec: NodeContainerSpec): Promise<Dockerode.Container> {
     const existing = this.docker.getContainer(spec.container);
     try {
       await existing.inspect();
@@ -208,9 +247,8 @@ export class DockerNodeRuntime implements NodeRuntime {
         [LABEL_CLUSTER]: spec.clusterId,
         [LABEL_NODE]: spec.node.name,
         [LABEL_NODE_ROLE]: spec.node.role,
-        [LABEL_NIC]: nic.nicId,
-        [LABEL_SUBNET]: nic.subnetId,
-        [LABEL_TENANT]: nic.tenantId,
+        [LABEL_SUBNET]: spec.subnetId,
+        [LABEL_TENANT]: spec.tenantId,
       },
       HostConfig: {
         ...this.privileges,
@@ -308,12 +346,20 @@ export class DockerNodeRuntime implements NodeRuntime {
       throw error;
     }
     const labels = info.Config.Labels ?? {};
-    const nicId = labels[LABEL_NIC];
+    const nicId = nicIdOf(info, nodeInstanceId(info.Id));
     const subnetId = labels[LABEL_SUBNET];
     const tenantId = labels[LABEL_TENANT];
-    if (nicId && subnetId && tenantId) {
+    if (subnetId && tenantId) {
       const nic = { nicId, subnetId, tenantId };
       await this.nics.detach(nic, this.nicContext(tenantId, nic, info.Id, true));
+    }
+    // Recorded before the container goes: a crash in between finds the container again next
+    // time, and the removal recorded already appends nothing.
+    if (tenantId) {
+      await this.instances.remove(
+        nodeInstanceId(info.Id),
+        this.instanceContext(tenantId, labels[LABEL_CLUSTER], info.Id, 'remove'),
+      );
     }
     await this.containers.remove(container);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { nodeNicId, nodePrivileges } from './docker-node-runtime';
+import { nodeInstanceId, nodePrivileges } from './docker-node-runtime';
 
 describe('node containers', () => {
   it('are privileged on a host with every capability', () => {
@@ -22,10 +22,10 @@ describe('node containers', () => {
     expect(host.ReadonlyPaths).toEqual([]);
   });
 
-  it('name a NIC per cluster and node, the same again for the same node', () => {
-    const cluster = '0b6c1d9e-5f0a-4c4e-8d1e-7a3b2c1d0e9f';
-    expect(nodeNicId(cluster, 'worker-0')).toBe(nodeNicId(cluster, 'worker-0'));
-    expect(nodeNicId(cluster, 'worker-0')).not.toBe(nodeNicId(cluster, 'worker-1'));
-    expect(nodeNicId(cluster, 'worker-0')).toMatch(/^[0-9a-f-]{36}$/);
+  it('are an instance (and a NIC) per container, the same again for the same container', () => {
+    const container = 'f'.repeat(64);
+    expect(nodeInstanceId(container)).toBe(nodeInstanceId(container));
+    expect(nodeInstanceId(container)).not.toBe(nodeInstanceId('e'.repeat(64)));
+    expect(nodeInstanceId(container)).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -120,7 +120,9 @@ export class KubeadmClusterDriver implements ClusterDriver {
     for (const node of nodes) {
       const ip = await this.runtime.ensureNode({
         clusterId: spec.clusterId,
+        clusterName: spec.name,
         tenantId: spec.tenantId,
+        vpcId: spec.vpcId,
         subnetId: spec.subnetId,
         container: this.container(spec.clusterId, node.name),
         image: this.options.nodeImage,

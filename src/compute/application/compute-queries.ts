@@ -152,7 +152,7 @@ export class ComputeQueries {
     );
   }
 
-  /** Instances that still exist (for the reconciler and the log collector). */
+  /** Instances that still exist and Nimbus runs itself (for the reconciler and the log collector). */
   async liveInstances(): Promise<
     Array<{ id: string; tenantId: string; status: string; containerId: string | null }>
   > {
@@ -163,8 +163,9 @@ export class ComputeQueries {
         status: string;
         container_id: string | null;
       }>(
+        // Managed machines (a cluster's nodes) are their owner's to reconcile, log and plug.
         `SELECT id, tenant_id, status, state->>'containerId' AS container_id
-         FROM compute_instances WHERE status <> 'TERMINATED'`,
+         FROM compute_instances WHERE status <> 'TERMINATED' AND state->>'managedBy' IS NULL`,
       )
       .catch((error: unknown) => {
         // Before the projection created its table (a fresh database) there is nothing to list.

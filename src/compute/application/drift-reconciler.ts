@@ -131,7 +131,8 @@ export class DriftReconciler {
   reconcile(instanceId: string): Promise<Position | null> {
     return this.locks.instance.run(instanceId, async () => {
       const { state, exists } = await this.executor.load(instanceDecider, instanceId);
-      if (!exists || !state.tenantId) return null;
+      // A managed machine (a cluster's node) is its owner's to reconcile.
+      if (!exists || !state.tenantId || state.managedBy) return null;
       const ctx = systemContext(ACTOR, { tenantId: state.tenantId, now: this.clock.now() });
       switch (state.status) {
         case 'TERMINATED': {

@@ -32,24 +32,27 @@ export interface InstanceView {
   error_reason: string | null;
   exit_code: number | null;
   allowed_actions: UserAction[];
+  /** The resource that runs this machine (a cluster's node); null for the tenant's own. */
+  managed_by: { kind: 'cluster'; id: string; role: string } | null;
   created_at: string | null;
   updated_at: string | null;
 }
 
 export function instanceView(s: InstanceState): InstanceView {
   const status = s.status === 'NONE' ? 'PENDING' : s.status;
+  // A managed machine's size and price are its owner's: shown there, not as an instance type.
+  const type = s.managedBy ? null : s.instanceType;
   return {
     id: s.instanceId as string,
     name: s.name,
     status,
     image: s.image?.name ?? null,
-    image_id: s.image?.id ?? null,
+    // A managed machine runs an image of its own, not one of the registry's.
+    image_id: s.image?.id || null,
     instance_type: s.instanceType?.id ?? null,
-    vcpus: s.instanceType?.vcpus ?? null,
-    memory_mb: s.instanceType?.memoryMb ?? null,
-    price_per_hour: s.instanceType
-      ? Number(formatMicroUsd(s.instanceType.pricePerHourMicroUsd))
-      : null,
+    vcpus: type?.vcpus ?? null,
+    memory_mb: type?.memoryMb ?? null,
+    price_per_hour: type ? Number(formatMicroUsd(type.pricePerHourMicroUsd)) : null,
     vpc_id: s.vpcId,
     subnet_id: s.subnetId,
     private_ip: s.privateIp,
@@ -59,7 +62,10 @@ export function instanceView(s: InstanceState): InstanceView {
     container_id: s.containerId,
     error_reason: s.status === 'ERROR' ? s.errorReason : null,
     exit_code: s.lastExitCode,
-    allowed_actions: allowedActions(status),
+    allowed_actions: s.managedBy
+      ? allowedActions(status).filter((a) => a === 'update')
+      : allowedActions(status),
+    managed_by: s.managedBy ? { ...s.managedBy } : null,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
   };

@@ -229,8 +229,52 @@ export interface RecordContainerVanished extends At {
   type: 'RecordContainerVanished';
 }
 
+/**
+ * A machine another context made and runs (a node of a Kubernetes cluster), recorded as an
+ * instance of its tenant so it is listed and audited like one: RUNNING at once, with its
+ * container and NIC. Only its owner changes it; a user's stop, start, resize, volume change or
+ * terminate is 409 (renaming and tagging are allowed). Its usage is billed by its owner.
+ */
+export interface RegisterManagedInstance extends At {
+  type: 'RegisterManagedInstance';
+  instanceId: string;
+  tenantId: string;
+  name: string;
+  managedBy: ManagedBy;
+  /** The Docker image it runs (not one of the image registry's). */
+  imageReference: string;
+  containerId: string;
+  vpcId: string;
+  subnetId: string;
+  privateIp: string;
+}
+
+/** Its owner removed the machine: TERMINATED (nothing left to clean up here). */
+export interface RecordManagedInstanceRemoved extends At {
+  type: 'RecordManagedInstanceRemoved';
+}
+
+/** Who owns a managed instance. */
+export interface ManagedBy {
+  kind: 'cluster';
+  /** The owner's id (the cluster's). */
+  id: string;
+  /** What the machine is to its owner (the node's name). */
+  role: string;
+}
+
+/** The type managed instances are recorded with: their size is their owner's business. */
+export const MANAGED_INSTANCE_TYPE: InstanceTypeSnapshot = {
+  id: 'managed',
+  vcpus: 0,
+  memoryMb: 0,
+  pricePerHourMicroUsd: 0,
+};
+
 export type InstanceCommand =
   | LaunchInstance
+  | RegisterManagedInstance
+  | RecordManagedInstanceRemoved
   | RecordContainerCreated
   | RecordNetworkAttached
   | RecordInstanceStarted
@@ -276,6 +320,8 @@ export type InstanceEvent =
         volumes: VolumeMount[];
         userData: string | null;
         tags: Tags;
+        /** Set for a machine another context runs (`RegisterManagedInstance`). */
+        managedBy?: ManagedBy;
         at: string;
       };
     }
@@ -420,6 +466,8 @@ export interface InstanceState {
   launching: boolean;
   /** A mount-set change in flight (container being re-created); null otherwise. */
   volumeChange: { volumes: readonly VolumeMount[]; snapshot: string; running: boolean } | null;
+  /** Owned by another context (a cluster's node); null for the tenant's own instances. */
+  managedBy: ManagedBy | null;
   errorReason: string | null;
   lastExitCode: number | null;
   createdAt: string | null;
@@ -445,6 +493,7 @@ export function initialInstanceState(): InstanceState {
     containerId: null,
     launching: false,
     volumeChange: null,
+    managedBy: null,
     errorReason: null,
     lastExitCode: null,
     createdAt: null,
@@ -472,6 +521,7 @@ export function evolveInstance(state: InstanceState, event: InstanceEvent): Inst
         userData: d.userData,
         tags: d.tags,
         launching: true,
+        managedBy: d.managedBy ?? null,
         createdAt: d.at,
         updatedAt: d.at,
       };
@@ -694,7 +744,10 @@ function requireText(value: string, path: string): void {
 }
 
 function decideExisting(
-  c: Exclude<InstanceCommand, LaunchInstance>,
+  c: Exclude<
+    InstanceCommand,
+    LaunchInstance | RegisterManagedInstance | RecordManagedInstanceRemoved
+  >,
   state: InstanceState,
   status: InstanceStatus,
 ): InstanceEvent[] {
@@ -1084,10 +1137,101 @@ function onContainerVanished(
   }
 }
 
+/** What only a managed instance's owner may do to it (a user's is 409). */
+const OWNER_ONLY: readonly InstanceCommandType[] = [
+  'StopInstance',
+  'StartInstance',
+  'RebootInstance',
+  'PauseInstance',
+  'ResumeInstance',
+  'ResizeInstance',
+  'RequestVolumesChange',
+  'TerminateInstance',
+];
+
+function decideRegisterManaged(c: RegisterManagedInstance, state: InstanceState): InstanceEvent[] {
+  if (state.status !== 'NONE') {
+    if (state.managedBy?.id === c.managedBy.id && state.containerId === c.containerId) return [];
+    throw new AppError('conflict', `instance ${c.instanceId} already exists`, {
+      resource: 'instance',
+      id: c.instanceId,
+    });
+  }
+  requireText(c.containerId, 'containerId');
+  const instanceId = c.instanceId;
+  const at = c.now.toISOString();
+  return [
+    {
+      type: 'InstanceLaunchRequested',
+      data: {
+        instanceId,
+        tenantId: c.tenantId,
+        name: c.name,
+        image: { id: '', name: c.imageReference, dockerImageId: c.imageReference },
+        instanceType: MANAGED_INSTANCE_TYPE,
+        vpcId: c.vpcId,
+        subnetId: c.subnetId,
+        ports: [],
+        volumes: [],
+        userData: null,
+        tags: {},
+        managedBy: { ...c.managedBy },
+        at,
+      },
+    },
+    { type: 'InstanceContainerCreated', data: { instanceId, containerId: c.containerId, at } },
+    {
+      type: 'InstanceNetworkAttached',
+      data: { instanceId, vpcId: c.vpcId, subnetId: c.subnetId, privateIp: c.privateIp, at },
+    },
+    {
+      type: 'InstanceStarted',
+      data: { instanceId, cause: 'launch', instanceType: MANAGED_INSTANCE_TYPE, at },
+    },
+  ];
+}
+
+function decideManagedRemoved(state: InstanceState, at: string): InstanceEvent[] {
+  const instanceId = state.instanceId as string;
+  if (!state.managedBy) {
+    throw AppError.invalidState(`instance ${instanceId} is not managed by another resource`, {
+      status: state.status,
+    });
+  }
+  if (state.status === 'TERMINATED') return [];
+  return [
+    {
+      type: 'InstanceTerminationRequested',
+      data: {
+        instanceId,
+        from: state.status as InstanceStatus,
+        containerId: state.containerId,
+        volumeIds: [],
+        at,
+      },
+    },
+    {
+      type: 'InstanceTerminated',
+      data: { instanceId, instanceTypeId: MANAGED_INSTANCE_TYPE.id, volumeIds: [], at },
+    },
+  ];
+}
+
 export function decideInstance(command: InstanceCommand, state: InstanceState): InstanceEvent[] {
   if (command.type === 'LaunchInstance') return decideLaunch(command, state);
+  if (command.type === 'RegisterManagedInstance') return decideRegisterManaged(command, state);
   if (state.status === 'NONE') {
     throw new AppError('not_found', 'instance not found', { resource: 'instance' });
+  }
+  if (command.type === 'RecordManagedInstanceRemoved') {
+    return decideManagedRemoved(state, command.now.toISOString());
+  }
+  const owner = state.managedBy;
+  if (owner && OWNER_ONLY.includes(command.type)) {
+    throw AppError.invalidState(
+      `instance ${state.instanceId} is ${owner.role} of ${owner.kind} ${owner.id}, which manages it: scale or delete the ${owner.kind} instead`,
+      { status: state.status, managed_by: { kind: owner.kind, id: owner.id } },
+    );
   }
   return decideExisting(command, state, state.status);
 }

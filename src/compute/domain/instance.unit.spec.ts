@@ -4,6 +4,7 @@ import { spec } from '../../../test/support/decider-spec';
 import { findInstanceType, snapshotOf, type InstanceType } from './instance-types';
 import {
   INSTANCE_STATUSES,
+  MANAGED_INSTANCE_TYPE,
   allowedActions,
   driftCommand,
   instanceDecider,
@@ -788,5 +789,136 @@ describe('instance helpers', () => {
     const state = fold(RUNNING);
     const cmd: InstanceCommand = { type: 'StopInstance', now: NOW };
     expect(instanceDecider.decide(cmd, state)).toEqual(instanceDecider.decide(cmd, state));
+  });
+});
+
+describe("managed instances (a cluster's nodes)", () => {
+  const s = spec(instanceDecider);
+  const CLUSTER = '7c0f9e52-3c1b-4c3e-9a55-0d9f3b1f6a10';
+  const register: InstanceCommand = {
+    type: 'RegisterManagedInstance',
+    instanceId: ID,
+    tenantId: TENANT,
+    name: 'prod-worker-0',
+    managedBy: { kind: 'cluster', id: CLUSTER, role: 'worker-0' },
+    imageReference: 'registry.example/k8s-node:1',
+    containerId: 'c-node',
+    vpcId: 'vpc-1',
+    subnetId: 'subnet-1',
+    privateIp: '10.0.1.12',
+    now: T0,
+  };
+  const registered: InstanceEvent[] = [
+    {
+      type: 'InstanceLaunchRequested',
+      data: {
+        instanceId: ID,
+        tenantId: TENANT,
+        name: 'prod-worker-0',
+        image: {
+          id: '',
+          name: 'registry.example/k8s-node:1',
+          dockerImageId: 'registry.example/k8s-node:1',
+        },
+        instanceType: MANAGED_INSTANCE_TYPE,
+        vpcId: 'vpc-1',
+        subnetId: 'subnet-1',
+        ports: [],
+        volumes: [],
+        userData: null,
+        tags: {},
+        managedBy: { kind: 'cluster', id: CLUSTER, role: 'worker-0' },
+        at: at(T0),
+      },
+    },
+    {
+      type: 'InstanceContainerCreated',
+      data: { instanceId: ID, containerId: 'c-node', at: at(T0) },
+    },
+    {
+      type: 'InstanceNetworkAttached',
+      data: {
+        instanceId: ID,
+        vpcId: 'vpc-1',
+        subnetId: 'subnet-1',
+        privateIp: '10.0.1.12',
+        at: at(T0),
+      },
+    },
+    {
+      type: 'InstanceStarted',
+      data: { instanceId: ID, cause: 'launch', instanceType: MANAGED_INSTANCE_TYPE, at: at(T0) },
+    },
+  ];
+
+  it('is recorded RUNNING at once, with its container, NIC and owner', () => {
+    s.given([]).when(register).then(registered);
+    const state = registered.reduce(instanceDecider.evolve, instanceDecider.initialState());
+    expect(state).toMatchObject({
+      status: 'RUNNING',
+      launching: false,
+      containerId: 'c-node',
+      privateIp: '10.0.1.12',
+      managedBy: { kind: 'cluster', id: CLUSTER, role: 'worker-0' },
+    });
+  });
+
+  it('registering the same container again is a no-op; another one on that id conflicts', () => {
+    s.given(registered).when(register).then([]);
+    s.given(registered)
+      .when({ ...register, containerId: 'c-other' })
+      .thenThrows('conflict');
+    s.given([ev.launched]).when(register).thenThrows('conflict');
+  });
+
+  it.each([
+    { type: 'StopInstance', now: NOW },
+    { type: 'RebootInstance', now: NOW },
+    { type: 'PauseInstance', now: NOW },
+    { type: 'ResizeInstance', instanceType: BASIC_4, now: NOW },
+    { type: 'RequestVolumesChange', volumes: [], snapshot: 'snap', now: NOW },
+    { type: 'TerminateInstance', now: NOW },
+  ] as InstanceCommand[])('a user cannot $type it: its cluster manages it (409)', (command) => {
+    s.given(registered)
+      .when(command)
+      .thenThrows('invalid_state', /worker-0 of cluster/);
+  });
+
+  it('can be renamed and tagged, and drift is still recorded', () => {
+    s.given(registered)
+      .when({ type: 'UpdateInstance', tags: { team: 'k8s' }, now: NOW })
+      .then([
+        {
+          type: 'InstanceTagsChanged',
+          data: { instanceId: ID, tags: { team: 'k8s' }, at: at(NOW) },
+        },
+      ]);
+  });
+
+  it('its owner removing it terminates it once; a tenant instance cannot be removed that way', () => {
+    const removed: InstanceEvent[] = [
+      {
+        type: 'InstanceTerminationRequested',
+        data: {
+          instanceId: ID,
+          from: 'RUNNING',
+          containerId: 'c-node',
+          volumeIds: [],
+          at: at(NOW),
+        },
+      },
+      {
+        type: 'InstanceTerminated',
+        data: { instanceId: ID, instanceTypeId: 'managed', volumeIds: [], at: at(NOW) },
+      },
+    ];
+    s.given(registered).when({ type: 'RecordManagedInstanceRemoved', now: NOW }).then(removed);
+    s.given([...registered, ...removed])
+      .when({ type: 'RecordManagedInstanceRemoved', now: NOW })
+      .then([]);
+    s.given(RUNNING)
+      .when({ type: 'RecordManagedInstanceRemoved', now: NOW })
+      .thenThrows('invalid_state');
+    s.given([]).when({ type: 'RecordManagedInstanceRemoved', now: NOW }).thenThrows('not_found');
   });
 });

@@ -57,6 +57,19 @@ export const InstanceSchema = z
     error_reason: z.string().nullable().meta({ description: 'Why the instance is in ERROR' }),
     exit_code: z.number().int().nullable(),
     allowed_actions: z.array(z.enum(USER_ACTIONS)),
+    managed_by: z
+      .object({
+        kind: z.literal('cluster'),
+        id: uuid(),
+        role: z
+          .string()
+          .meta({ description: "What the machine is to its owner (the node's name)" }),
+      })
+      .nullable()
+      .meta({
+        description:
+          "The resource that runs this machine (a Kubernetes cluster's node): only it changes the instance, so stop, start, reboot, pause, resize, volume changes and terminate answer 409 (rename and tags are allowed), and its usage is billed as the cluster's node-hours. Null for the tenant's own instances.",
+      }),
     created_at: timestamp().nullable(),
     updated_at: timestamp().nullable(),
   })
@@ -82,6 +95,7 @@ export const InstanceSchema = z
       error_reason: null,
       exit_code: null,
       allowed_actions: ['stop', 'reboot', 'pause', 'resize', 'update', 'terminate'],
+      managed_by: null,
       created_at: '2026-01-31T12:00:00.000Z',
       updated_at: '2026-01-31T12:00:04.000Z',
     },

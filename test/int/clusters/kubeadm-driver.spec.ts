@@ -24,6 +24,10 @@ import { NsenterConnector } from '../../../src/drivers/docker/namespace-connecto
 import { EngineContainers } from '../../../src/drivers/engines/engine-containers';
 import { CommandExecutor } from '../../../src/eventstore/command-executor';
 import { subnetDecider } from '../../../src/network/domain';
+import {
+  MANAGED_INSTANCES,
+  type ManagedInstances,
+} from '../../../src/compute/ports/managed-instances';
 import { MACHINE_NICS, type MachineNics } from '../../../src/network/ports/machine-nics';
 import { createNimbusClient, unwrap } from '../../../src/sdk/client';
 import { signUp } from '../../e2e/identity.helpers';
@@ -68,6 +72,7 @@ describe.skipIf(skipReason !== undefined)('kubeadm cluster driver on a real node
         docker,
         new EngineContainers(docker, 'kubeadm-contract'),
         t.app.get<MachineNics>(MACHINE_NICS),
+        t.app.get<ManagedInstances>(MANAGED_INSTANCES),
         new NsenterConnector(),
       ),
       { nodeImage: nodeImage ?? '' },

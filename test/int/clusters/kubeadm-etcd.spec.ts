@@ -22,6 +22,7 @@ import { controlPlaneName, nodeContainerName } from '../../../src/clusters/drive
 import type { SnapshotFacts } from '../../../src/clusters/domain/backup';
 import { NsenterConnector } from '../../../src/drivers/docker/namespace-connector';
 import { EngineContainers } from '../../../src/drivers/engines/engine-containers';
+import type { ManagedInstances } from '../../../src/compute/ports/managed-instances';
 import type { MachineNics } from '../../../src/network/ports/machine-nics';
 import { dockerClient, isCI, realDocker, removeLabelledContainers } from '../drivers/real-backends';
 import { STAND_IN_LABEL, startStandInControlPlanes } from './fixtures/kubeadm-etcd-stand-in';
@@ -29,12 +30,14 @@ import { STAND_IN_LABEL, startStandInControlPlanes } from './fixtures/kubeadm-et
 const backend = realDocker();
 const docker = dockerClient();
 const containers = new EngineContainers(docker, 'kubeadm-etcd-spec');
+/** The stand-ins are made here, not through the runtime: nothing places a NIC or an instance. */
 const noNics = (): never => {
-  throw new Error('the etcd adapter places no NIC');
+  throw new Error('the etcd adapter places no NIC and records no instance');
 };
 const nics: MachineNics = { attach: noNics, plug: noNics, detach: noNics };
+const instances: ManagedInstances = { register: noNics, remove: noNics };
 const etcd = new KubeadmEtcd(
-  new DockerNodeRuntime(docker, containers, nics, new NsenterConnector()),
+  new DockerNodeRuntime(docker, containers, nics, instances, new NsenterConnector()),
   { pollMs: 100, stopTimeoutMs: 30_000, healthyTimeoutMs: 60_000 },
 );
 
