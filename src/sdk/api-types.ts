@@ -8675,6 +8675,8 @@ export interface operations {
           | 'TERMINATING'
           | 'TERMINATED'
           | 'ERROR';
+        /** @description Only the nodes of this Kubernetes cluster (instances it manages) */
+        cluster_id?: string;
       };
       header?: {
         /** @description With a JWT: the tenant to act in (default: the user's default tenant); a tenant the user is not a member of is 404 not_found. */

@@ -26,6 +26,7 @@ import { NsenterConnector } from '../../src/drivers/docker/namespace-connector';
 import { EngineContainers } from '../../src/drivers/engines/engine-containers';
 import { ExecError, execCommand } from '../../src/drivers/exec';
 import { CommandExecutor } from '../../src/eventstore/command-executor';
+import { instanceDecider } from '../../src/compute/domain/instance';
 import { subnetDecider } from '../../src/network/domain';
 import {
   MANAGED_INSTANCES,
@@ -209,8 +210,12 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
 
       // Each node is an instance of the tenant, managed by the cluster: listed, refused to users.
       const nodeInstances = async () =>
-        itemsOf(unwrap(await sdk.GET('/instances', { params: { query: { limit: 100 } } }))).filter(
-          (i) => i.managed_by?.id === clusterId,
+        itemsOf(
+          unwrap(
+            await sdk.GET('/instances', {
+              params: { query: { limit: 100, cluster_id: clusterId } },
+            }),
+          ),
         );
       const listed = await eventually(
         'the nodes listed as instances',
@@ -226,6 +231,11 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         ['nodes-control-plane-0', cpIp, s.id, 'control-plane-0'],
         ['nodes-worker-0', workerIp, s.id, 'worker-0'],
       ]);
+      expect(listed.every((i) => i.managed_by?.id === clusterId)).toBe(true);
+      const everything = itemsOf(
+        unwrap(await sdk.GET('/instances', { params: { query: { limit: 100 } } })),
+      );
+      expect(everything.filter((i) => i.managed_by?.id === clusterId)).toHaveLength(2);
       const cpInstance = listed.find((i) => i.managed_by?.role === 'control-plane-0');
       const workerInstance = listed.find((i) => i.managed_by?.role === 'worker-0');
       // Each node's NIC is named by its instance: the subnet holds their addresses under those ids.
@@ -240,7 +250,11 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         allowed_actions: ['update'],
         price_per_hour: null,
       });
-      const before = await countEvents(t, ['AccessDenied']);
+      // The node's own stream: other streams of the app may move meanwhile (in CI run 9 five
+      // events landed elsewhere between the two counts of the whole store).
+      const nodeRevision = async () =>
+        (await executor.load(instanceDecider, cpInstance?.id ?? '')).revision;
+      const before = await nodeRevision();
       const terminate = await refusal(
         sdk.DELETE('/instances/{id}', { params: { path: { id: cpInstance?.id ?? '' } } }),
       );
@@ -250,7 +264,7 @@ describe.skipIf((!ovnPresent || !dockerPresent) && !isCI)(
         sdk.POST('/instances/{id}/stop', { params: { path: { id: cpInstance?.id ?? '' } } }),
       );
       expect(stop).toMatchObject({ status: 409, code: 'invalid_state' });
-      expect(await countEvents(t, ['AccessDenied'])).toBe(before);
+      expect(await nodeRevision()).toBe(before);
       const outsider = await signUp(t, 'k8s-outsider');
       const outsiderSdk = createNimbusClient({ endpoint: t.baseUrl, apiKey: outsider.apiKey });
       const hidden = await refusal(

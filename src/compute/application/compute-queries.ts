@@ -82,13 +82,17 @@ export class ComputeQueries {
   async instances(
     tenantId: string,
     page: PageRequest<CreatedKey>,
-    status?: string,
+    filter: { status?: string; clusterId?: string } = {},
   ): Promise<InstanceView[] | PageEnvelope<InstanceView>> {
     const params: unknown[] = [tenantId];
     let where = 'tenant_id = $1';
-    if (status) {
-      params.push(status);
+    if (filter.status) {
+      params.push(filter.status);
       where += ` AND status = $${params.length}`;
+    }
+    if (filter.clusterId) {
+      params.push(filter.clusterId);
+      where += ` AND state->'managedBy'->>'kind' = 'cluster' AND state->'managedBy'->>'id' = $${params.length}`;
     }
     where += afterCreatedKey(page, params);
     params.push(fetchSize(page));

@@ -145,6 +145,15 @@ export class ListInstancesQuery extends PageQuery {
     message: `status must be one of ${INSTANCE_STATUSES.join(', ')} (upper-case)`,
   })
   status?: InstanceStatus;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uuid',
+    description: 'Only the nodes of this Kubernetes cluster (instances it manages)',
+  })
+  @IsOptional()
+  @IsUUID(undefined, { message: 'cluster_id must be a UUID' })
+  cluster_id?: string;
 }
 
 export class RegisterImageDto {

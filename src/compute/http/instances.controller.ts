@@ -122,7 +122,10 @@ export class InstancesController {
     @CallerTenant() tenantId: string,
     @Query() query: ListInstancesQuery,
   ): Promise<ResponsePage<typeof InstanceSchema>> {
-    return this.queries.instances(tenantId, parsePage(query), query.status);
+    return this.queries.instances(tenantId, parsePage(query), {
+      status: query.status,
+      clusterId: query.cluster_id,
+    });
   }
 
   @Post()
