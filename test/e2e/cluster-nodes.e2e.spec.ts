@@ -54,8 +54,15 @@ if (!ovnPresent || !dockerPresent) {
 /** busybox that stays up, standing in for a node image (which would run systemd). */
 const STAND_IN_IMAGE = 'nimbus-test/cluster-node-stand-in:latest';
 
+/** Made once (a commit each run would leave the previous image behind, untagged). */
 async function buildStandInImage(): Promise<void> {
   const docker = dockerClient();
+  try {
+    await docker.getImage(STAND_IN_IMAGE).inspect();
+    return;
+  } catch {
+    // absent: made below
+  }
   const base = await docker.createContainer({ Image: 'nimbus/busybox:latest', Cmd: ['true'] });
   try {
     await base.commit({

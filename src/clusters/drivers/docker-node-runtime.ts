@@ -4,13 +4,15 @@
  * its one interface is a NIC in the cluster's subnet (the networking context's `MachineNics`: an
  * address of the subnet, a logical switch port in the VPC's default security group, a veth in
  * the container's namespace), so nodes reach each other, and the VPC's instances reach them, on
- * the VPC's own addresses through OVN.
+ * the VPC's own addresses through OVN. Each node container is an instance of the tenant managed
+ * by the cluster (compute's `ManagedInstances`), whose id is also its NIC's.
  *
  * Nimbus reaches a node's API server through a relay: a listener on 127.0.0.1 whose connections
  * are carried from inside the node's network namespace (`NamespaceConnector`), as published
  * ports of instances are; nothing on the host is routed into the VPC. Every command runs through
- * `docker exec` with an argument array. Containers are labelled with the cluster, node and NIC,
- * so `nodesOf` and `removeNode` find everything again after a restart.
+ * `docker exec` with an argument array. Containers are labelled with the cluster, node, subnet
+ * and tenant, and their ids name their instances and NICs, so `nodesOf` and `removeNode` find
+ * everything again after a restart.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -196,7 +198,7 @@ export class DockerNodeRuntime implements NodeRuntime {
     };
     if (!info.State.Running) await container.start();
     // The commands are named by the container, so a step repeated for this container appends
-    // nothing twice, and a node made again (scale down, then up) gets its NIC again.
+    // nothing twice; a node made again (scale down, then up) is a new machine with a new NIC.
     const attached = await this.nics.attach(nic, this.nicContext(spec.tenantId, nic, info.Id));
     // A container started just now has a process (and a namespace) the first look did not see.
     const pid = info.State.Running ? info.State.Pid : (await container.inspect()).State.Pid;
