@@ -19,10 +19,7 @@
  * the VPC and its subnet, OVN objects under the bench's own owner mark) is removed at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Dockerode from 'dockerode';
 
 import {
@@ -32,22 +29,14 @@ import {
   nodePrivileges,
 } from '../src/clusters/drivers/docker-node-runtime';
 import { nodeContainerName } from '../src/clusters/drivers/kubeadm-plan';
-import { loadConfig, type AppConfig } from '../src/config/config';
-import { createApp } from '../src/create-app';
 import { NsenterConnector } from '../src/drivers/docker/namespace-connector';
 import { EngineContainers } from '../src/drivers/engines/engine-containers';
 import { execCommand } from '../src/drivers/exec';
 import { MANAGED_INSTANCES, type ManagedInstances } from '../src/compute/ports/managed-instances';
 import { MACHINE_NICS, type MachineNics } from '../src/network/ports/machine-nics';
-import { createRootLogger } from '../src/platform/logging';
+import { startFabricApp } from './fabric-app';
 import { summarise, type Summary } from './network-traffic';
-import {
-  environment,
-  freshDatabase,
-  listenAndSignUp,
-  writeResults,
-  type BenchApi,
-} from './support';
+import { environment, listenAndSignUp, writeResults, type BenchApi } from './support';
 
 const SAMPLES = Number(process.env.BENCH_CLUSTERS_SAMPLES ?? 8);
 const RUN = `clusters-${randomUUID().slice(0, 8)}`;
@@ -98,19 +87,9 @@ async function main(): Promise<void> {
   const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
   await docker.ping();
   await standInImage(docker);
-  const db = await freshDatabase('clusters');
-  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-clusters-'));
-  const base = loadConfig({
-    LOG_LEVEL: 'silent',
-    NIMBUS_DOCKER: 'docker',
-    NIMBUS_OVS: 'simulated',
-    NIMBUS_OVN: 'ovn',
+  const { app, dispose } = await startFabricApp('clusters', {
     NIMBUS_OVN_OWNER: OWNER,
-    NIMBUS_AUTH_RATE_LIMIT: '100000',
-    NIMBUS_API_RATE_LIMIT: '1000000',
   });
-  const config: AppConfig = { ...base, dataDir, databaseUrl: db.url, host: '127.0.0.1', port: 0 };
-  const app = await createApp(config, { logger: createRootLogger('silent') });
   const clusterId = randomUUID();
   const runtime = new DockerNodeRuntime(
     docker,
@@ -262,8 +241,7 @@ async function main(): Promise<void> {
     if (vpcId) await call('DELETE', `/vpcs/${vpcId}`).catch(() => undefined);
     await execCommand('docker', ['rmi', STAND_IN]).catch(() => undefined);
     await app.close();
-    await db.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await dispose();
   }
 }
 

@@ -35,18 +35,12 @@
  * the bridge, OVN objects under the bench's own owner mark) is removed at the end, also on failure.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { loadConfig, type AppConfig } from '../src/config/config';
-import { createApp } from '../src/create-app';
 import { containerNameOf } from '../src/drivers/docker/compute-driver';
 import { execCommand } from '../src/drivers/exec';
 import { installationFabricOptions, OvnNetworkFabric } from '../src/drivers/ovn/ovn-network-fabric';
 import { ovnNames } from '../src/drivers/ovn/ovn-names';
 import { upstreamAddress } from '../src/network/domain/public-address-pool';
-import { createRootLogger } from '../src/platform/logging';
 import {
   addNetdevBridge,
   exchanges,
@@ -71,13 +65,8 @@ import {
   type Summary,
   type Throughput,
 } from './network-traffic';
-import {
-  environment,
-  freshDatabase,
-  listenAndSignUp,
-  writeResults,
-  type BenchApi,
-} from './support';
+import { startFabricApp } from './fabric-app';
+import { environment, listenAndSignUp, writeResults, type BenchApi } from './support';
 
 const SAMPLES = Number(process.env.BENCH_NETWORK_SAMPLES ?? 8);
 /** Size of each throughput transfer, in MiB. */
@@ -123,24 +112,14 @@ function rateLine(label: string, t: Throughput): string {
 async function main(): Promise<void> {
   const docker = new Dockerode({ socketPath: '/var/run/docker.sock' });
   await docker.ping();
-  const db = await freshDatabase('network');
-  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-network-'));
-  const base = loadConfig({
-    LOG_LEVEL: 'silent',
-    NIMBUS_DOCKER: 'docker',
-    NIMBUS_OVS: 'simulated',
-    NIMBUS_OVN: 'ovn',
+  const { app, dispose } = await startFabricApp('network', {
     NIMBUS_OVN_OWNER: OWNER,
     NIMBUS_EIP_POOL: EIP_POOL,
-    NIMBUS_AUTH_RATE_LIMIT: '100000',
-    NIMBUS_API_RATE_LIMIT: '1000000',
     NIMBUS_CONTAINER_LABEL: `${LABEL}=${RUN}`,
     NIMBUS_QUOTA_INSTANCES: String(SAMPLES + 14),
     NIMBUS_QUOTA_VCPUS: String(SAMPLES + 14),
     NIMBUS_QUOTA_MEMORY_MB: String((SAMPLES + 14) * 1024),
   });
-  const config: AppConfig = { ...base, dataDir, databaseUrl: db.url, host: '127.0.0.1', port: 0 };
-  const app = await createApp(config, { logger: createRootLogger('silent') });
   const scratchPort = `nimbus-bench-${RUN}`;
   const scratchGroup = `nimbus_bench_${RUN.replace(/-/g, '_')}`;
   const scratch = (name: string) => `${OWNER}-${name}`;
@@ -798,8 +777,7 @@ async function main(): Promise<void> {
       .removeEverythingOwned()
       .catch((error: unknown) => console.error('[bench] OVN cleanup failed:', error));
     await removeHostObjects();
-    await db.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await dispose();
   }
 }
 

@@ -123,8 +123,7 @@ export const instancesProjection = defineProjection({
             s.tenantId,
             s.name,
             s.status,
-            // A managed machine's image is not the registry's: no image id.
-            s.image?.id || null,
+            s.image?.id ?? null,
             s.instanceType?.id ?? null,
             s.ports.map((p) => p.host),
             s.volumes.map((v) => v.volumeId),

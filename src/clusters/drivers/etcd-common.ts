@@ -1,4 +1,5 @@
 /** What both etcd adapters (the local driver's container, kubeadm's static pods) share. */
+import type { EtcdHealth } from '../ports/kubernetes';
 
 const DATA_DIR_RE = /^(data-0|restore-[0-9a-f-]{36})$/;
 const ID_RE = /^[0-9a-f-]{36}$/;
@@ -22,8 +23,36 @@ interface EndpointStatus {
   };
 }
 
+export function etcdDown(error: string): EtcdHealth {
+  return { healthy: false, version: null, revision: null, dbSizeBytes: null, dataDir: null, error };
+}
+
+/**
+ * etcd's health as `etcdctl` reports it (`endpoint health`, then `endpoint status`) and the data
+ * directory it runs on; a failure is an unhealthy answer, never a rejection.
+ */
+export async function readEtcdHealth(
+  etcdctl: (args: string[]) => Promise<string>,
+  dataDir: () => Promise<string>,
+): Promise<EtcdHealth> {
+  try {
+    await etcdctl(['endpoint', 'health']);
+    const status = parseEndpointStatus(await etcdctl(['endpoint', 'status', '--write-out=json']));
+    return {
+      healthy: true,
+      version: status.version ?? null,
+      revision: status.header?.revision ?? null,
+      dbSizeBytes: status.dbSize ?? null,
+      dataDir: await dataDir(),
+      error: null,
+    };
+  } catch (error) {
+    return etcdDown(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** `etcdctl endpoint status --write-out=json` of one endpoint. */
-export function parseEndpointStatus(output: string): EndpointStatus['Status'] & object {
+function parseEndpointStatus(output: string): EndpointStatus['Status'] & object {
   const rows = JSON.parse(lastJsonLine(output)) as EndpointStatus[];
   return rows[0]?.Status ?? {};
 }

@@ -23,7 +23,8 @@ import {
   checkDataDir,
   checkId,
   lastLines,
-  parseEndpointStatus,
+  etcdDown,
+  readEtcdHealth,
   parseSnapshotStatus,
 } from './etcd-common';
 
@@ -157,33 +158,13 @@ export class EtcdControlPlane implements ControlPlaneEtcd {
   }
 
   async health(clusterId: string): Promise<EtcdHealth> {
-    const down = (error: string): EtcdHealth => ({
-      healthy: false,
-      version: null,
-      revision: null,
-      dbSizeBytes: null,
-      dataDir: null,
-      error,
-    });
     const container = await this.containers.inspect(etcdContainerName(clusterId));
-    if (!container) return down('the etcd container does not exist');
-    if (!container.running) return down('the etcd container is not running');
-    try {
-      await this.etcdctl(clusterId, ['endpoint', 'health']);
-      const status = parseEndpointStatus(
-        await this.etcdctl(clusterId, ['endpoint', 'status', '--write-out=json']),
-      );
-      return {
-        healthy: true,
-        version: status.version ?? null,
-        revision: status.header?.revision ?? null,
-        dbSizeBytes: status.dbSize ?? null,
-        dataDir: await this.currentDataDir(clusterId),
-        error: null,
-      };
-    } catch (error) {
-      return down(error instanceof Error ? error.message : String(error));
-    }
+    if (!container) return etcdDown('the etcd container does not exist');
+    if (!container.running) return etcdDown('the etcd container is not running');
+    return readEtcdHealth(
+      (args) => this.etcdctl(clusterId, args),
+      () => this.currentDataDir(clusterId),
+    );
   }
 
   async snapshot(clusterId: string, backupId: string): Promise<SnapshotFacts> {

@@ -12,7 +12,7 @@ import {
   checkDataDir,
   checkId,
   lastLines,
-  parseEndpointStatus,
+  readEtcdHealth,
   parseSnapshotStatus,
 } from './etcd-common';
 import {
@@ -68,14 +68,21 @@ export class KubeadmEtcd implements ControlPlaneEtcd {
 
   /** The control-plane containers, control-plane-0 first: every one runs a member. */
   private async controlPlanes(clusterId: string): Promise<string[]> {
+    const planes = await this.controlPlanesIfAny(clusterId);
+    if (planes.length === 0) {
+      throw new Error(`cluster ${clusterId} has no ${controlPlaneName(0)} node`);
+    }
+    return planes;
+  }
+
+  /** ...or none when control-plane-0 is gone (the cluster's nodes removed). */
+  private async controlPlanesIfAny(clusterId: string): Promise<string[]> {
     checkId('cluster', clusterId);
     const names = (await this.nodes.nodesOf(clusterId))
       .filter((n) => n.role === 'control-plane')
       .map((n) => n.name)
       .sort();
-    if (!names.includes(controlPlaneName(0))) {
-      throw new Error(`cluster ${clusterId} has no ${controlPlaneName(0)} node`);
-    }
+    if (!names.includes(controlPlaneName(0))) return [];
     return names.map((n) => nodeContainerName(clusterId, n));
   }
 
@@ -94,29 +101,10 @@ export class KubeadmEtcd implements ControlPlaneEtcd {
 
   async health(clusterId: string): Promise<EtcdHealth> {
     const first = this.first(clusterId);
-    try {
-      await this.run(first, etcdctl(['endpoint', 'health']));
-      const status = parseEndpointStatus(
-        await this.run(first, etcdctl(['endpoint', 'status', '--write-out=json'])),
-      );
-      return {
-        healthy: true,
-        version: status.version ?? null,
-        revision: status.header?.revision ?? null,
-        dbSizeBytes: status.dbSize ?? null,
-        dataDir: await this.dataDirOf(first),
-        error: null,
-      };
-    } catch (error) {
-      return {
-        healthy: false,
-        version: null,
-        revision: null,
-        dbSizeBytes: null,
-        dataDir: null,
-        error: error instanceof Error ? error.message : String(error),
-      };
-    }
+    return readEtcdHealth(
+      (args) => this.run(first, etcdctl(args)),
+      () => this.dataDirOf(first),
+    );
   }
 
   async snapshot(clusterId: string, backupId: string): Promise<SnapshotFacts> {
@@ -156,13 +144,8 @@ export class KubeadmEtcd implements ControlPlaneEtcd {
   async removeSnapshot(clusterId: string, backupId: string): Promise<void> {
     checkId('backup', backupId);
     const file = snapshotFile(backupId);
-    let planes: string[];
-    try {
-      planes = await this.controlPlanes(clusterId);
-    } catch {
-      // No control plane: the cluster's nodes went, and the snapshots with them.
-      return;
-    }
+    // No control plane: the cluster's nodes went, and the snapshots with them.
+    const planes = await this.controlPlanesIfAny(clusterId);
     for (const container of planes) await this.run(container, ['rm', '-f', file, `${file}.part`]);
   }
 

@@ -47,8 +47,7 @@ export function instanceView(s: InstanceState): InstanceView {
     name: s.name,
     status,
     image: s.image?.name ?? null,
-    // A managed machine runs an image of its own, not one of the registry's.
-    image_id: s.image?.id || null,
+    image_id: s.image?.id ?? null,
     instance_type: s.instanceType?.id ?? null,
     vcpus: type?.vcpus ?? null,
     memory_mb: type?.memoryMb ?? null,

@@ -462,7 +462,7 @@ export function launchImageFrom(state: ImageState, tenantId: string, field = 'im
       { path: field, message: `image is ${state.status}; launch needs ACTIVE` },
     ]);
   }
-  return { id: state.imageId as string, name: state.name, dockerImageId: state.dockerImageId };
+  return { id: state.imageId, name: state.name, dockerImageId: state.dockerImageId };
 }
 
 /** An ACTIVE image visible to the caller whose name matched a launch's `image`. */

@@ -82,7 +82,8 @@ export type LaunchStep =
 
 /** The image resolved by the handler (must be ACTIVE and visible to the tenant). */
 export interface LaunchImage {
-  id: string;
+  /** Null for a managed machine's image: the operator's, not one of the registry's. */
+  id: string | null;
   name: string;
   /** What the Docker driver creates the container from (`docker import` result). */
   dockerImageId: string;
@@ -1167,7 +1168,7 @@ function decideRegisterManaged(c: RegisterManagedInstance, state: InstanceState)
         instanceId,
         tenantId: c.tenantId,
         name: c.name,
-        image: { id: '', name: c.imageReference, dockerImageId: c.imageReference },
+        image: { id: null, name: c.imageReference, dockerImageId: c.imageReference },
         instanceType: MANAGED_INSTANCE_TYPE,
         vpcId: c.vpcId,
         subnetId: c.subnetId,

@@ -816,7 +816,7 @@ describe("managed instances (a cluster's nodes)", () => {
         tenantId: TENANT,
         name: 'prod-worker-0',
         image: {
-          id: '',
+          id: null,
           name: 'registry.example/k8s-node:1',
           dockerImageId: 'registry.example/k8s-node:1',
         },
